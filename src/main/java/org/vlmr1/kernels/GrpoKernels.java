@@ -1,0 +1,279 @@
+// The public low-level GRPO kernel API: token log-probs, group advantages and the fused GRPO loss (from logits or
+// from hidden states), on our native C++ kernels with their libtorch composites as fallback (CompositeKernels).
+package org.vlmr1.kernels;
+
+import java.util.Locale;
+import org.bytedeco.pytorch.Tensor;
+
+/**
+ * Fused GRPO kernels. Every method validates its arguments (dtype, shape, contiguity, device, id range) and throws
+ * {@link IllegalArgumentException} naming the problem. The backend is chosen once per process: our native library
+ * when it loads, else the libtorch composites with one warning. The system property {@code vlmr1.kernels} overrides
+ * it: {@code auto} (default), {@code native} (fail when it cannot load) or {@code composite}.
+ *
+ * <p>Results are new tensors owned by the caller's innermost {@code PointerScope} (run training steps inside one).
+ * Log-probs are always float32; sums run in float32/float64 even for bf16 logits, and every result is bit-identical
+ * run to run for a given thread count.
+ */
+public final class GrpoKernels {
+  private static final System.Logger LOG = System.getLogger(GrpoKernels.class.getName());
+  private static volatile KernelBackend backend;
+  private static volatile String description;
+
+  private GrpoKernels() {}
+
+  /** The backend in use (decided, and the native library loaded, on the first call). */
+  public static KernelBackend backend() {
+    if (backend == null) {
+      selectBackend();
+    }
+    return backend;
+  }
+
+  /** One line on the backend: the instruction set and threads of the native kernels, or why they are not used. */
+  public static String describeBackend() {
+    backend();
+    return description;
+  }
+
+  private static synchronized void selectBackend() {
+    if (backend != null) {
+      return;
+    }
+    TorchRuntime.load();
+    String mode = System.getProperty("vlmr1.kernels", "auto").trim().toLowerCase(Locale.ROOT);
+    if (!mode.equals("auto") && !mode.equals("native") && !mode.equals("composite")) {
+      throw new IllegalArgumentException("vlmr1.kernels must be auto, native or composite, got '" + mode + "'");
+    }
+    if (mode.equals("composite")) {
+      description = "libtorch composite (forced by -Dvlmr1.kernels=composite)";
+      backend = KernelBackend.COMPOSITE;
+      return;
+    }
+    try {
+      Class.forName("org.vlmr1.kernels.GrpoNative", true, GrpoKernels.class.getClassLoader());
+      description = "native " + GrpoNative.kernel_isa() + ", " + GrpoNative.kernel_threads() + " OpenMP threads";
+      backend = KernelBackend.NATIVE;
+    } catch (Throwable t) {
+      Throwable cause = t.getCause() != null ? t.getCause() : t;
+      if (mode.equals("native")) {
+        throw new IllegalStateException("the native kernels cannot load (-Dvlmr1.kernels=native): " + cause, cause);
+      }
+      description = "libtorch composite (native kernels unavailable: " + cause + ")";
+      LOG.log(System.Logger.Level.WARNING, "vlmr1 native kernels unavailable on " + System.getProperty("os.name")
+          + "/" + System.getProperty("os.arch") + " (" + cause + "); every kernel falls back to its libtorch "
+          + "composite (slower, O(N*V) memory)");
+      backend = KernelBackend.COMPOSITE;
+    }
+  }
+
+  private static boolean useNative() {
+    return backend() == KernelBackend.NATIVE;
+  }
+
+  /**
+   * Per-row log-softmax of {@code logits / temperature} at the target, in one streaming pass per row; never allocates
+   * N x V. A target whose logit is -inf gets -inf.
+   *
+   * <p>Example: logits [[0, ln 3]], target [1], T = 1 gives log-prob ln(3/4) = -0.2877 and entropy 0.5623.
+   *
+   * @param logits (N, V) float32 or bfloat16, contiguous
+   * @param targets (N) int64 in [0, V)
+   * @param temperature > 0 (TRL divides the logits by the sampling temperature)
+   * @param withEntropy also return each row's entropy
+   */
+  public static TokenLogProbs tokenLogProbs(Tensor logits, Tensor targets, double temperature, boolean withEntropy) {
+    int dtype = TensorChecks.requireLogitsLike("logits", logits, 2, "(N, V)");
+    Tensor ids = TensorChecks.requireIds("targets", targets, logits.size(0));
+    requireTemperature(temperature);
+    if (useNative()) {
+      try {
+        return NativeKernels.tokenLogProbs(logits, dtype, ids, temperature, withEntropy);
+      } catch (RuntimeException e) {
+        throw translate(e);
+      }
+    }
+    checkIdRange("targets", ids, logits.size(1));
+    return CompositeKernels.tokenLogProbs(logits, ids, temperature, withEntropy);
+  }
+
+  /**
+   * Group-normalised advantages over consecutive groups of {@code groupSize} rewards:
+   * {@code (r - mean_group) / (std + 1e-4)} with the unbiased (n-1) std, as VLM-R1 and TRL compute it. BATCH keeps
+   * the group mean but divides by the std of all rewards given (pass the rewards gathered from every process); NONE
+   * only centres. A group of size 1 has advantage 0.
+   *
+   * <p>Example: rewards [1, 0, 0, 1], groupSize 2, GROUP gives [0.7070, -0.7070, -0.7070, 0.7070].
+   *
+   * @param rewards (B*G) float32 (other real dtypes are converted); non-finite rewards are rejected
+   */
+  public static Tensor groupAdvantages(Tensor rewards, int groupSize, ScaleRewards scale) {
+    if (rewards == null || rewards.isNull()) {
+      throw new IllegalArgumentException("rewards is null");
+    }
+    if (rewards.dim() != 1) {
+      throw TensorChecks.bad("rewards", "(B*G) 1-D", rewards);
+    }
+    if (groupSize < 1 || rewards.size(0) % groupSize != 0) {
+      throw new IllegalArgumentException("rewards of length " + rewards.size(0) + " do not split into groups of "
+          + groupSize + " (groupSize must be >= 1 and divide it)");
+    }
+    if (scale == null) {
+      throw new IllegalArgumentException("scale must be GROUP, BATCH or NONE");
+    }
+    Tensor r = TensorChecks.requireSmallFloat("rewards", rewards, rewards.size(0));
+    if (useNative()) {
+      try {
+        return NativeKernels.groupAdvantages(r, groupSize, scale);
+      } catch (RuntimeException e) {
+        throw translate(e);
+      }
+    }
+    long bad = TensorChecks.firstTrue(org.bytedeco.pytorch.global.torch.isfinite(r).logical_not());
+    if (bad >= 0) {
+      throw new IllegalArgumentException("group_advantages: reward " + bad + " is not finite");
+    }
+    return CompositeKernels.groupAdvantages(r, groupSize, scale);
+  }
+
+  /** {@link #grpoLoss(Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, GrpoLossConfig, Tensor)} into a new buffer. */
+  public static GrpoLossResult grpoLoss(Tensor logits, Tensor completionIds, Tensor completionMask, Tensor advantages,
+      Tensor oldLogps, Tensor refLogps, GrpoLossConfig cfg) {
+    return grpoLoss(logits, completionIds, completionMask, advantages, oldLogps, refLogps, cfg, null);
+  }
+
+  /**
+   * The GRPO loss (VLM-R1-SPEC.md 4.4) with its gradient with respect to the logits, computed in the same pass:
+   * per token {@code -min(ratio*A, clip(ratio, 1-epsLow, 1+epsHigh)*A) + beta*k3KL}, aggregated by
+   * {@code cfg.lossType()} and multiplied by {@code cfg.lossScale()}. Training then calls
+   * {@code logits.backward(result.gradLogits())} instead of building an autograd graph over B x T x V.
+   *
+   * @param logits (B, T, V) float32 or bfloat16, contiguous: the logits that predict each completion token
+   * @param completionIds (B, T) int64 completion token ids
+   * @param completionMask (B, T) 1 for tokens in the loss (through the first EOS), 0 for padding; bool, int or float
+   * @param advantages (B) one advantage per sequence
+   * @param oldLogps (B, T) log-probs at rollout time, or null for the detached current policy (ratio 1)
+   * @param refLogps (B, T) reference-model log-probs; required when beta > 0, ignored when beta = 0
+   * @param gradOut (B, T, V) buffer of the logits' dtype for the gradient, or null for a new one; it may be the
+   *     logits tensor itself (the trainer's choice: the logits are dead after the loss), which keeps the extra memory
+   *     O(B*T)
+   * @throws IllegalArgumentException on bad shapes or dtypes, ids out of range, beta > 0 without reference log-probs,
+   *     or a non-finite log-prob at an unmasked token
+   */
+  public static GrpoLossResult grpoLoss(Tensor logits, Tensor completionIds, Tensor completionMask, Tensor advantages,
+      Tensor oldLogps, Tensor refLogps, GrpoLossConfig cfg, Tensor gradOut) {
+    int dtype = TensorChecks.requireLogitsLike("logits", logits, 3, "(B, T, V)");
+    long b = logits.size(0);
+    long t = logits.size(1);
+    LossArgs a = lossArgs(b, t, completionIds, completionMask, advantages, oldLogps, refLogps, cfg);
+    if (gradOut != null) {
+      int gd = TensorChecks.requireLogitsLike("gradOut", gradOut, 3, "(B, T, V)");
+      if (gd != dtype || !java.util.Arrays.equals(TensorChecks.shape(gradOut), TensorChecks.shape(logits))) {
+        throw TensorChecks.bad("gradOut", "shaped and typed like logits " + TensorChecks.describe(logits), gradOut);
+      }
+    }
+    if (useNative()) {
+      try {
+        return NativeKernels.grpoLoss(logits, dtype, a.ids, a.mask, a.adv, a.old, a.ref, cfg, gradOut);
+      } catch (RuntimeException e) {
+        throw translate(e);
+      }
+    }
+    checkIdRange("completionIds", a.ids, logits.size(2));
+    return CompositeKernels.grpoLoss(logits, a.ids, a.mask, a.adv, a.old, a.ref, cfg, gradOut);
+  }
+
+  /**
+   * The GRPO loss of {@link #grpoLoss} fused with the LM head: logits = hidden @ lmHeadWeight^T are computed
+   * {@code chunkRows} rows at a time (libtorch matmul, then our kernel with the gradient written over the chunk), so
+   * no more than chunkRows x V logits ever exist (Liger-Kernel's fused-linear idea, with entropy and clip metrics).
+   * Returns dLoss/dHidden and dLoss/dWeight.
+   *
+   * <p>Tied embeddings (Qwen2.5-VL-3B, the tiny test models): when the head weight is the embedding table, add
+   * {@code gradWeight} to the embedding's gradient (e.g. {@code emb.grad().add_(gradWeight)} after
+   * {@code hidden.backward(gradHidden)}); the hidden-state path reaches the embedding through the decoder.
+   *
+   * @param hidden (B, T, H) float32 or bfloat16, contiguous: the final-norm hidden states at the positions that
+   *     predict each completion token
+   * @param lmHeadWeight (V, H) same dtype, contiguous
+   * @param chunkRows rows of logits computed at once (e.g. 256); memory is about chunkRows x V x 4 bytes
+   */
+  public static GrpoHiddenLossResult grpoLossFromHidden(Tensor hidden, Tensor lmHeadWeight, Tensor completionIds,
+      Tensor completionMask, Tensor advantages, Tensor oldLogps, Tensor refLogps, GrpoLossConfig cfg,
+      int chunkRows) {
+    int dtype = TensorChecks.requireLogitsLike("hidden", hidden, 3, "(B, T, H)");
+    int wd = TensorChecks.requireLogitsLike("lmHeadWeight", lmHeadWeight, 2, "(V, H)");
+    if (wd != dtype || lmHeadWeight.size(1) != hidden.size(2)) {
+      throw TensorChecks.bad("lmHeadWeight", "(V, " + hidden.size(2) + ") of the hidden states' dtype "
+          + TensorChecks.dtype(hidden).name(), lmHeadWeight);
+    }
+    if (chunkRows < 1) {
+      throw new IllegalArgumentException("chunkRows must be >= 1, got " + chunkRows);
+    }
+    long b = hidden.size(0);
+    long t = hidden.size(1);
+    LossArgs a = lossArgs(b, t, completionIds, completionMask, advantages, oldLogps, refLogps, cfg);
+    if (useNative()) {
+      try {
+        return NativeKernels.grpoLossFromHidden(hidden, dtype, lmHeadWeight, a.ids, a.mask, a.adv, a.old, a.ref,
+            cfg, chunkRows);
+      } catch (RuntimeException e) {
+        throw translate(e);
+      }
+    }
+    checkIdRange("completionIds", a.ids, lmHeadWeight.size(0));
+    return CompositeKernels.grpoLossFromHidden(hidden, lmHeadWeight, a.ids, a.mask, a.adv, a.old, a.ref, cfg);
+  }
+
+  /** The validated small operands of a loss call: contiguous, float32 except the ids. */
+  private record LossArgs(Tensor ids, Tensor mask, Tensor adv, Tensor old, Tensor ref) {}
+
+  private static LossArgs lossArgs(long b, long t, Tensor completionIds, Tensor completionMask, Tensor advantages,
+      Tensor oldLogps, Tensor refLogps, GrpoLossConfig cfg) {
+    if (cfg == null) {
+      throw new IllegalArgumentException("cfg is null");
+    }
+    Tensor ids = TensorChecks.requireIds("completionIds", completionIds, b, t);
+    Tensor mask = TensorChecks.requireSmallFloat("completionMask", completionMask, b, t);
+    Tensor adv = TensorChecks.requireSmallFloat("advantages", advantages, b);
+    Tensor old = oldLogps == null ? null : TensorChecks.requireSmallFloat("oldLogps", oldLogps, b, t);
+    Tensor ref = null;
+    if (cfg.beta() > 0) {
+      if (refLogps == null) {
+        throw new IllegalArgumentException("beta = " + cfg.beta() + " needs refLogps (the reference model's "
+            + "log-probs); pass them, or set beta = 0 to train without the KL term");
+      }
+      ref = TensorChecks.requireSmallFloat("refLogps", refLogps, b, t);
+    }
+    return new LossArgs(ids, mask, adv, old, ref);
+  }
+
+  /**
+   * Our C++ kernels throw std::invalid_argument with a message starting with the kernel's name; JavaCPP hands it over
+   * as a RuntimeException. Those are argument errors; anything else (libtorch running out of memory) passes as is.
+   */
+  private static RuntimeException translate(RuntimeException e) {
+    String m = e.getMessage();
+    if (!(e instanceof IllegalArgumentException) && m != null && (m.startsWith("grpo_loss:")
+        || m.startsWith("token_logprobs:") || m.startsWith("group_advantages:") || m.startsWith("unknown dtype"))) {
+      return new IllegalArgumentException(m, e);
+    }
+    return e;
+  }
+
+  private static void requireTemperature(double temperature) {
+    if (!(temperature > 0) || Double.isInfinite(temperature)) {
+      throw new IllegalArgumentException("temperature must be > 0, got " + temperature);
+    }
+  }
+
+  /** The native kernels check id ranges themselves; the composites would give libtorch's less helpful message. */
+  private static void checkIdRange(String name, Tensor ids, long vocab) {
+    long bad = TensorChecks.firstTrue(ids.lt(new org.bytedeco.pytorch.Scalar(0))
+        .logical_or(ids.ge(new org.bytedeco.pytorch.Scalar(vocab))));
+    if (bad >= 0) {
+      throw new IllegalArgumentException(name + ": id " + ids.flatten().get(bad).item_long() + " at index " + bad
+          + " is out of range [0, " + vocab + ")");
+    }
+  }
+}

@@ -1,0 +1,50 @@
+// The native contract of our C++ kernels (src/main/native/vlmr1_kernels.h): JavaCPP generates the JNI glue from the
+// annotations below and links it against cppbuild/<platform>/lib/libvlmr1kernels.a. Raw pointers only (the preset
+// ships no libtorch headers); GrpoKernels checks every argument before it gets here.
+package org.vlmr1.kernels;
+
+import org.bytedeco.javacpp.DoublePointer;
+import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.javacpp.Loader;
+import org.bytedeco.javacpp.LongPointer;
+import org.bytedeco.javacpp.Pointer;
+import org.bytedeco.javacpp.annotation.Cast;
+import org.bytedeco.javacpp.annotation.Const;
+import org.bytedeco.javacpp.annotation.Namespace;
+import org.bytedeco.javacpp.annotation.Platform;
+
+/** JavaCPP peer of the native kernels. Use {@link GrpoKernels}, which validates and falls back; not this class. */
+@Platform(include = "vlmr1_kernels.h", link = "vlmr1kernels", compiler = "cpp17")
+@Namespace("vlmr1")
+final class GrpoNative {
+  static {
+    // libtorch first, so that the one OpenMP runtime in the process is the preset's libgomp (JAVACPP-NOTES.md 4).
+    TorchRuntime.load();
+    Loader.load();
+  }
+
+  private GrpoNative() {}
+
+  static final int DTYPE_F32 = 0;
+  static final int DTYPE_BF16 = 1;
+  static final int TOKEN_STATS = 4;
+
+  static native @Cast("const char*") String kernel_isa();
+
+  static native int kernel_threads();
+
+  static native void token_logprobs(@Const Pointer logits, int dtype, @Cast("const int64_t*") LongPointer targets,
+      long rows, long vocab, double temperature, FloatPointer outLogp, FloatPointer outEntropy);
+
+  static native void group_advantages(@Const FloatPointer rewards, long n, long groupSize, int scale,
+      FloatPointer out);
+
+  static native void grpo_loss_rows(@Const Pointer logits, int dtype, Pointer grad, long rowBegin, long rowCount,
+      long vocab, long batch, long seqLen, @Cast("const int64_t*") LongPointer targets, @Const FloatPointer mask,
+      @Const FloatPointer adv, @Const FloatPointer oldLogp, @Const FloatPointer refLogp, double epsilonLow,
+      double epsilonHigh, double beta, double temperature, int lossType, long maxCompletionLength,
+      double dapoTokenCount, double lossScale, FloatPointer outLogp, FloatPointer tokenStats);
+
+  static native void grpo_loss_reduce(long tokens, @Const FloatPointer mask, @Const FloatPointer tokenStats,
+      DoublePointer out);
+}

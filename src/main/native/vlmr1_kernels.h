@@ -1,0 +1,64 @@
+// vlmr1 native kernels: the C++ side of org.vlmr1.kernels.GrpoNative (JavaCPP generates the JNI glue from that class).
+// The preset jars ship no libtorch headers, so every kernel takes raw pointers plus explicit sizes. Errors are thrown as
+// std::invalid_argument, which JavaCPP turns into a Java RuntimeException; nothing here prints, exits or aborts.
+// Built by cppbuild.sh into cppbuild/<platform>/lib/libvlmr1kernels.a (g++ -O3 -fopenmp, per-function target clones).
+#pragma once
+#include <cstdint>
+
+namespace vlmr1 {
+
+/** Element type of a logits / gradient buffer. */
+enum DType : int { DTYPE_F32 = 0, DTYPE_BF16 = 1 };
+
+/** GRPO loss aggregation, TRL's loss_type (ANCHORS.md 1.2). */
+enum LossType : int { LOSS_GRPO = 0, LOSS_BNPO = 1, LOSS_DR_GRPO = 2, LOSS_DAPO = 3 };
+
+/** Reward scaling of the group advantages, TRL's scale_rewards. */
+enum ScaleRewards : int { SCALE_GROUP = 0, SCALE_BATCH = 1, SCALE_NONE = 2 };
+
+/** Number of floats per token in the scratch that grpo_loss_rows fills and grpo_loss_reduce reads. */
+constexpr int GRPO_TOKEN_STATS = 4;
+
+/** Which instruction set the dispatcher picked for the row kernels ("avx512", "avx2", "baseline"). */
+const char* kernel_isa();
+
+/** Threads an OpenMP parallel region of ours uses. */
+int kernel_threads();
+
+/**
+ * Per-row log-softmax of logits/temperature at the target, and optionally the row entropy, in one streaming pass per
+ * row (online max / sum-exp). logits: (rows, vocab) f32 or bf16; targets: (rows) in [0, vocab). out_logp: (rows) f32;
+ * out_entropy: (rows) f32 or null. A target whose logit is -inf gets -inf.
+ */
+void token_logprobs(const void* logits, int dtype, const int64_t* targets, int64_t rows, int64_t vocab,
+                    double temperature, float* out_logp, float* out_entropy);
+
+/**
+ * Group-normalised advantages of n = groups * group_size rewards (groups consecutive):
+ * (r - mean_group) / (std + 1e-4), std unbiased (n-1) over the group (SCALE_GROUP) or over all n rewards (SCALE_BATCH);
+ * SCALE_NONE only centres. A group of one gets advantage 0.
+ */
+void group_advantages(const float* rewards, int64_t n, int64_t group_size, int scale, float* out);
+
+/**
+ * GRPO loss forward + backward for the token rows [row_begin, row_begin + row_count) of a (B, T) completion batch.
+ * logits / grad point at the first of those rows ((row_count, vocab), same dtype; grad may alias logits, or be null
+ * for a forward-only pass). Every other per-token array spans the whole batch (B*T) and is indexed by global row.
+ * mask: (B*T) f32 weights (0/1); adv: (B); old_logp, ref_logp: (B*T) or null (null old means the detached policy, so
+ * the ratio is 1; beta > 0 requires ref_logp). Writes out_logp (B*T) and token_stats (B*T, GRPO_TOKEN_STATS):
+ * [weighted loss term, k3 KL, entropy, clip code (1 low, 2 high, 0 none)]. dapo_token_count <= 0 means the local count.
+ * Throws when an unmasked token has a non-finite log-prob.
+ */
+void grpo_loss_rows(const void* logits, int dtype, void* grad, int64_t row_begin, int64_t row_count, int64_t vocab,
+                    int64_t batch, int64_t seq_len, const int64_t* targets, const float* mask, const float* adv,
+                    const float* old_logp, const float* ref_logp, double epsilon_low, double epsilon_high, double beta,
+                    double temperature, int loss_type, int64_t max_completion_length, double dapo_token_count,
+                    double loss_scale, float* out_logp, float* token_stats);
+
+/**
+ * Sums the per-token scratch of grpo_loss_rows in a fixed order. out (6 doubles): loss, masked means of KL, entropy,
+ * low clip, high clip and region clip (0 when no token is unmasked).
+ */
+void grpo_loss_reduce(int64_t tokens, const float* mask, const float* token_stats, double* out);
+
+}  // namespace vlmr1
