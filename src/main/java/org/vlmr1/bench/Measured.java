@@ -1,0 +1,22 @@
+// One benchmark row's prepared work: inputs allocated by the constructor, run() timed, close() frees.
+package org.vlmr1.bench;
+
+/** The work of one benchmark row, with its inputs already allocated. */
+public interface Measured extends AutoCloseable {
+  /** One timed execution (forward + backward for loss rows). */
+  void run();
+
+  /** The minimum bytes the op must move (inputs read once, outputs written once); 0 when no floor applies. */
+  default long floorBytes() {
+    return 0;
+  }
+
+  /** Units of work per run for the throughput column (e.g. rows), in {@link #unit()}. */
+  double workPerRun();
+
+  /** Throughput unit, e.g. "rows/s". */
+  String unit();
+
+  @Override
+  void close();
+}

@@ -1,0 +1,34 @@
+// The benchmark suites bin/vlmr1 bench knows; later issues add preprocess, generate, train and score here.
+package org.vlmr1.bench;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.vlmr1.cli.UsageException;
+
+/** Registry of benchmark suites by name. */
+public final class Suites {
+  private static final Map<String, BenchSuite> SUITES = new LinkedHashMap<>();
+
+  static {
+    register(new KernelsSuite());
+  }
+
+  private Suites() {}
+
+  static void register(BenchSuite s) {
+    SUITES.put(s.name(), s);
+  }
+
+  public static Iterable<String> names() {
+    return SUITES.keySet();
+  }
+
+  public static BenchSuite get(String name) {
+    BenchSuite s = SUITES.get(name);
+    if (s == null) {
+      throw new UsageException("unknown benchmark suite '" + name + "'; known: " + String.join(", ", SUITES.keySet())
+          + " (preprocess, generate, train and score arrive with their issues)");
+    }
+    return s;
+  }
+}

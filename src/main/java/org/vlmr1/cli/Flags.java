@@ -1,0 +1,229 @@
+// Command-line parsing shared by every subcommand (CONVENTIONS.md "Command line"): snake_case and kebab-case,
+// --flag=value and --flag value, booleans with or without a value, comma- or space-separated lists, VLM-R1 flags that
+// mean nothing here accepted with one warning, and unknown flags rejected with the closest known one suggested.
+package org.vlmr1.cli;
+
+import java.io.PrintStream;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+
+/** Parsed flags of one command. */
+public final class Flags {
+  /** VLM-R1 run-script flags with no meaning in vlmr1: accepted (with their value) and warned about once. */
+  static final Set<String> IGNORED = Set.of("deepspeed", "use_vllm", "report_to", "attn_implementation",
+      "dataset_name", "bf16", "gradient_checkpointing", "torch_dtype", "data_seed", "run_name", "use_peft",
+      "save_only_model", "logging_dir", "ddp_timeout", "dataloader_num_workers");
+
+  private final Map<String, FlagSpec> specs;
+  private final Map<String, List<String>> values = new LinkedHashMap<>();
+  private final List<String> positionals = new ArrayList<>();
+
+  private Flags(List<FlagSpec> specs) {
+    this.specs = new LinkedHashMap<>();
+    for (FlagSpec s : specs) {
+      this.specs.put(s.name(), s);
+    }
+  }
+
+  /** Parses {@code args} against {@code specs}; warnings for ignored VLM-R1 flags go to {@code warn}. */
+  public static Flags parse(List<FlagSpec> specs, List<String> args, PrintStream warn) {
+    Flags f = new Flags(specs);
+    for (int i = 0; i < args.size(); i++) {
+      String arg = args.get(i);
+      if (!arg.startsWith("--") || arg.equals("--")) {
+        f.positionals.add(arg);
+        continue;
+      }
+      String body = arg.substring(2);
+      String inline = null;
+      int eq = body.indexOf('=');
+      if (eq >= 0) {
+        inline = body.substring(eq + 1);
+        body = body.substring(0, eq);
+      }
+      String name = body.replace('-', '_');
+      FlagSpec spec = f.specs.get(name);
+      if (spec == null) {
+        if (IGNORED.contains(name)) {
+          warn.println("warning: --" + name + " has no meaning in vlmr1 and is ignored");
+          if (inline == null && i + 1 < args.size() && !args.get(i + 1).startsWith("--")) {
+            i++;
+          }
+          continue;
+        }
+        throw new UsageException("unknown flag --" + body + closest(name, f.specs.keySet()));
+      }
+      List<String> vals = new ArrayList<>();
+      switch (spec.kind()) {
+        case BOOLEAN:
+          if (inline != null) {
+            vals.add(parseBoolean(name, inline));
+          } else if (i + 1 < args.size() && isBooleanWord(args.get(i + 1))) {
+            vals.add(parseBoolean(name, args.get(++i)));
+          } else {
+            vals.add("true");
+          }
+          break;
+        case VALUE:
+          if (inline != null) {
+            vals.add(inline);
+          } else if (i + 1 < args.size() && !args.get(i + 1).startsWith("--")) {
+            vals.add(args.get(++i));
+          } else {
+            throw new UsageException("--" + name + " needs a value");
+          }
+          break;
+        case LIST:
+          if (inline != null) {
+            vals.addAll(splitList(inline));
+          }
+          while (i + 1 < args.size() && !args.get(i + 1).startsWith("--")) {
+            vals.addAll(splitList(args.get(++i)));
+          }
+          if (vals.isEmpty()) {
+            throw new UsageException("--" + name + " needs at least one value");
+          }
+          break;
+        default:
+          throw new IllegalStateException();
+      }
+      f.values.put(name, vals);
+    }
+    return f;
+  }
+
+  private static List<String> splitList(String s) {
+    List<String> out = new ArrayList<>();
+    for (String part : s.split(",")) {
+      if (!part.isBlank()) {
+        out.add(part.trim());
+      }
+    }
+    return out;
+  }
+
+  private static boolean isBooleanWord(String s) {
+    String l = s.toLowerCase(Locale.ROOT);
+    return l.equals("true") || l.equals("false");
+  }
+
+  private static String parseBoolean(String name, String v) {
+    if (!isBooleanWord(v)) {
+      throw new UsageException("--" + name + " takes true or false, got '" + v + "'");
+    }
+    return v.toLowerCase(Locale.ROOT);
+  }
+
+  /** " (did you mean --x?)" for the known flag nearest in edit distance, or "" when none is near. */
+  static String closest(String name, Set<String> known) {
+    String best = null;
+    int bestDist = Integer.MAX_VALUE;
+    for (String k : known) {
+      int d = editDistance(name, k);
+      if (d < bestDist) {
+        bestDist = d;
+        best = k;
+      }
+    }
+    return best != null && bestDist <= Math.max(2, name.length() / 3) ? " (did you mean --" + best + "?)"
+        : "; see --help";
+  }
+
+  static int editDistance(String a, String b) {
+    int[] prev = new int[b.length() + 1];
+    int[] cur = new int[b.length() + 1];
+    for (int j = 0; j <= b.length(); j++) {
+      prev[j] = j;
+    }
+    for (int i = 1; i <= a.length(); i++) {
+      cur[0] = i;
+      for (int j = 1; j <= b.length(); j++) {
+        int sub = prev[j - 1] + (a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1);
+        cur[j] = Math.min(sub, Math.min(prev[j] + 1, cur[j - 1] + 1));
+      }
+      int[] t = prev;
+      prev = cur;
+      cur = t;
+    }
+    return prev[b.length()];
+  }
+
+  private FlagSpec spec(String name) {
+    FlagSpec s = specs.get(name);
+    if (s == null) {
+      throw new IllegalArgumentException("no flag " + name + " declared");
+    }
+    return s;
+  }
+
+  /** The value given, or the default (null if neither). */
+  public String get(String name) {
+    List<String> v = values.get(name);
+    return v != null ? v.get(0) : spec(name).defaultValue();
+  }
+
+  public boolean has(String name) {
+    spec(name);
+    return values.containsKey(name);
+  }
+
+  public boolean getBoolean(String name) {
+    return Boolean.parseBoolean(get(name));
+  }
+
+  public int getInt(String name) {
+    String v = get(name);
+    try {
+      return Integer.parseInt(v);
+    } catch (NumberFormatException e) {
+      throw new UsageException("--" + name + " takes an integer, got '" + v + "'");
+    }
+  }
+
+  public double getDouble(String name) {
+    String v = get(name);
+    try {
+      return Double.parseDouble(v);
+    } catch (NumberFormatException e) {
+      throw new UsageException("--" + name + " takes a number, got '" + v + "'");
+    }
+  }
+
+  public List<String> getList(String name) {
+    List<String> v = values.get(name);
+    if (v != null) {
+      return List.copyOf(v);
+    }
+    String d = spec(name).defaultValue();
+    return d == null ? List.of() : splitList(d);
+  }
+
+  public List<String> positionals() {
+    return List.copyOf(positionals);
+  }
+
+  /** The help text of a flag list, one flag per line with its default. */
+  public static String help(List<FlagSpec> specs) {
+    StringBuilder sb = new StringBuilder();
+    for (FlagSpec s : specs) {
+      String left = "  --" + s.name() + (s.kind() == FlagSpec.Kind.BOOLEAN ? "" : s.kind() == FlagSpec.Kind.LIST
+          ? " A[,B...]" : " VALUE");
+      sb.append(String.format("%-34s %s", left, s.help()));
+      if (s.defaultValue() != null && s.kind() != FlagSpec.Kind.BOOLEAN) {
+        sb.append(" (default: ").append(s.defaultValue()).append(')');
+      }
+      sb.append('\n');
+    }
+    return sb.toString();
+  }
+
+  @Override
+  public String toString() {
+    return values.toString() + " " + Arrays.toString(positionals.toArray());
+  }
+}

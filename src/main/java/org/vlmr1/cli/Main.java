@@ -1,0 +1,86 @@
+// bin/vlmr1's entry point: dispatches to the subcommands. Exit 0 on success, 2 for a bad command line, 1 for a
+// failure, with a one-line cause on stderr (the stack trace only with --debug).
+package org.vlmr1.cli;
+
+import java.io.PrintStream;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/** The vlmr1 command line. Run through bin/vlmr1, or {@code java -cp ... org.vlmr1.cli.Main <command> ...}. */
+public final class Main {
+  static final String VERSION = "0.1.0-SNAPSHOT";
+  private static final Map<String, Command> COMMANDS = new LinkedHashMap<>();
+  private static List<String> currentArgs = List.of();
+
+  static {
+    for (Command c : List.of(new BenchCommand(), new DoctorCommand())) {
+      COMMANDS.put(c.name(), c);
+    }
+  }
+
+  private Main() {}
+
+  public static void main(String[] args) {
+    System.exit(run(List.of(args), System.out, System.err));
+  }
+
+  /** The arguments after the command name, as given (for commands that re-parse them). */
+  static List<String> currentArgs() {
+    return currentArgs;
+  }
+
+  static int run(List<String> argv, PrintStream out, PrintStream err) {
+    List<String> args = new ArrayList<>(argv);
+    boolean debug = args.remove("--debug");
+    if (args.isEmpty() || args.get(0).equals("--help") || args.get(0).equals("-h") || args.get(0).equals("help")) {
+      out.print(usage());
+      return args.isEmpty() ? 2 : 0;
+    }
+    if (args.get(0).equals("--version")) {
+      out.println("vlmr1 " + VERSION);
+      return 0;
+    }
+    Command cmd = COMMANDS.get(args.get(0));
+    try {
+      if (cmd == null) {
+        throw new UsageException("unknown command '" + args.get(0) + "'" + Flags.closest(args.get(0),
+            COMMANDS.keySet()).replace("--", ""));
+      }
+      List<String> rest = args.subList(1, args.size());
+      if (rest.contains("--help") || rest.contains("-h")) {
+        out.print(commandHelp(cmd));
+        return 0;
+      }
+      currentArgs = List.copyOf(rest);
+      return cmd.run(Flags.parse(cmd.flags(), rest, err));
+    } catch (UsageException e) {
+      err.println("vlmr1: " + e.getMessage());
+      return 2;
+    } catch (Exception | Error e) {
+      if (debug) {
+        e.printStackTrace(err);
+      }
+      err.println("vlmr1: " + (e.getMessage() != null ? e.getMessage().lines().findFirst().orElse("") : e)
+          + (debug ? "" : " (--debug for the stack trace)"));
+      return 1;
+    }
+  }
+
+  static String usage() {
+    StringBuilder sb = new StringBuilder("usage: vlmr1 <command> [flags]   (vlmr1 <command> --help for its flags)\n\n"
+        + "GRPO reinforcement learning for vision-language models on the JVM.\n\ncommands:\n");
+    for (Command c : COMMANDS.values()) {
+      sb.append(String.format("  %-10s %s%n", c.name(), c.summary()));
+    }
+    sb.append("\nflags are accepted in snake_case (--max_pixels) and kebab-case (--max-pixels); --debug prints stack "
+        + "traces.\n");
+    return sb.toString();
+  }
+
+  static String commandHelp(Command c) {
+    return "usage: vlmr1 " + c.name() + (c.positionalsUsage().isEmpty() ? "" : " " + c.positionalsUsage())
+        + " [flags]\n\n" + c.summary() + "\n\nflags:\n" + Flags.help(c.flags());
+  }
+}

@@ -1,0 +1,57 @@
+// The benchmark harness end to end on tiny shapes: every row forks, measures and lands in the CSV scheme of
+// CONVENTIONS.md. Timings are not asserted (performance targets live in the harness, not in tests).
+package org.vlmr1.bench;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Set;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+@Tag("slow")
+class BenchHarnessTest {
+
+  @Test
+  void kernelsSuiteWritesOneCsvRowPerOpAndImpl(@TempDir Path home) throws Exception {
+    String previous = System.getProperty("vlmr1.home");
+    System.setProperty("vlmr1.home", home.toString());
+    try {
+      BenchOptions o = BenchOptions.parse(List.of("--rows", "256", "--vocab", "1000", "--hidden", "16",
+          "--warmup", "0", "--iterations", "1"), System.err);
+      ByteArrayOutputStream buf = new ByteArrayOutputStream();
+      int rc = new BenchRunner(new PrintStream(buf, true, StandardCharsets.UTF_8)).run(Suites.get("kernels"), o);
+      String out = buf.toString(StandardCharsets.UTF_8);
+      System.out.println(out);
+      assertEquals(0, rc, out);
+      List<String> csv = Files.readAllLines(home.resolve("target/bench/kernels.csv"));
+      assertEquals("op,impl,shape,dtype,ms_median,peak_extra_bytes,throughput,unit", csv.get(0));
+      List<String[]> rows = csv.subList(1, csv.size()).stream().map(l -> l.split(",", -1))
+          .collect(Collectors.toList());
+      assertEquals(1 + 2 * 2 * 2 + 2 + 2, rows.size(), "copy + 2 ops x 2 impls x 2 dtypes + fused-linear f32 x 2 + advantages x 2");
+      Set<String> ops = rows.stream().map(r -> r[0]).collect(Collectors.toSet());
+      assertEquals(Set.of("copy", "tokenLogProbs", "grpoLoss", "grpoLossFromHidden", "groupAdvantages"), ops);
+      for (String[] r : rows) {
+        assertEquals(8, r.length, String.join(",", r));
+        assertTrue(r[0].equals("copy") || r[2].startsWith("N=256 "), "shape starts with N=: " + r[2]);
+        assertTrue(Double.parseDouble(r[4]) > 0, "a measured time");
+        assertTrue(Long.parseLong(r[5]) >= 0, "a measured peak");
+      }
+      assertTrue(out.contains("fused vs composite"), out);
+    } finally {
+      if (previous == null) {
+        System.clearProperty("vlmr1.home");
+      } else {
+        System.setProperty("vlmr1.home", previous);
+      }
+    }
+  }
+}

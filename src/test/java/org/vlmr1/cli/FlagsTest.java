@@ -1,0 +1,84 @@
+// The command-line conventions every subcommand shares (CONVENTIONS.md "Command line").
+package org.vlmr1.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class FlagsTest {
+  static final List<FlagSpec> SPECS = List.of(
+      FlagSpec.value("max_pixels", "12845056", "max pixels"),
+      FlagSpec.bool("freeze_vision_modules", "freeze"),
+      FlagSpec.list("reward_funcs", "accuracy,format", "rewards"),
+      FlagSpec.value("num_generations", "8", "G"));
+
+  static Flags parse(String... args) {
+    return Flags.parse(SPECS, List.of(args), new PrintStream(new ByteArrayOutputStream()));
+  }
+
+  @Test
+  void snakeAndKebabCaseAndEqualsForm() {
+    assertEquals(100, parse("--max_pixels", "100").getInt("max_pixels"));
+    assertEquals(200, parse("--max-pixels", "200").getInt("max_pixels"));
+    assertEquals(300, parse("--max-pixels=300").getInt("max_pixels"));
+    assertEquals(12845056, parse().getInt("max_pixels"));
+  }
+
+  @Test
+  void booleansWithAndWithoutValues() {
+    assertTrue(parse("--freeze_vision_modules").getBoolean("freeze_vision_modules"));
+    assertTrue(parse("--freeze-vision-modules", "True").getBoolean("freeze_vision_modules"));
+    assertFalse(parse("--freeze_vision_modules", "false").getBoolean("freeze_vision_modules"));
+    assertFalse(parse().getBoolean("freeze_vision_modules"));
+    Flags f = parse("--freeze_vision_modules", "data.jsonl");
+    assertTrue(f.getBoolean("freeze_vision_modules"));
+    assertEquals(List.of("data.jsonl"), f.positionals());
+    assertThrows(UsageException.class, () -> parse("--freeze_vision_modules=maybe"));
+  }
+
+  @Test
+  void listsCommaOrSpaceSeparated() {
+    assertEquals(List.of("accuracy", "format"), parse("--reward_funcs", "accuracy", "format").getList("reward_funcs"));
+    assertEquals(List.of("iou", "format"), parse("--reward_funcs", "iou,format").getList("reward_funcs"));
+    assertEquals(List.of("accuracy", "format"), parse().getList("reward_funcs"));
+  }
+
+  @Test
+  void ignoredVlmR1FlagsWarnOnce() {
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    Flags f = Flags.parse(SPECS, List.of("--deepspeed", "zero3.json", "--report_to", "wandb", "--num_generations",
+        "4"), new PrintStream(err, true, StandardCharsets.UTF_8));
+    assertEquals(4, f.getInt("num_generations"));
+    String w = err.toString(StandardCharsets.UTF_8);
+    assertTrue(w.contains("--deepspeed has no meaning") && w.contains("--report_to has no meaning"), w);
+    assertTrue(f.positionals().isEmpty(), "the ignored flags' values are consumed");
+  }
+
+  @Test
+  void unknownFlagSuggestsTheClosest() {
+    UsageException e = assertThrows(UsageException.class, () -> parse("--num_generation", "4"));
+    assertTrue(e.getMessage().contains("did you mean --num_generations?"), e.getMessage());
+    assertThrows(UsageException.class, () -> parse("--max_pixels"));
+    assertThrows(UsageException.class, () -> parse("--num_generations", "x").getInt("num_generations"));
+  }
+
+  @Test
+  void mainReportsUsageErrorsInOneLine() {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    int rc = Main.run(List.of("benhc"), new PrintStream(out), new PrintStream(err, true, StandardCharsets.UTF_8));
+    assertEquals(2, rc);
+    String e = err.toString(StandardCharsets.UTF_8);
+    assertTrue(e.startsWith("vlmr1: unknown command 'benhc'") && e.contains("bench"), e);
+    assertEquals(1, e.strip().lines().count());
+    assertEquals(0, Main.run(List.of("bench", "--help"), new PrintStream(out), new PrintStream(err)));
+    assertTrue(out.toString(StandardCharsets.UTF_8).contains("--quick"));
+  }
+}
