@@ -65,9 +65,12 @@ VLMR1_INLINE void store(uint16_t* p, int64_t i, float v) {
 }
 VLMR1_INLINE void storev(float* p, vf v) { std::memcpy(p, &v, sizeof v); }
 VLMR1_INLINE void storev(uint16_t* p, vf v) {
+  typedef uint16_t vw __attribute__((vector_size(32)));  // the same bits as 16 halves
   vu bits = reinterpret_cast<vu>(v);
   bits += 0x7FFFu + ((bits >> 16) & 1u);
-  vh h = __builtin_convertvector(bits >> 16, vh);
+  // Keep the high half of each lane: one shuffle (convertvector's narrowing is lowered lane by lane on AVX2).
+  vw w = reinterpret_cast<vw>(bits);
+  vh h = __builtin_shufflevector(w, w, 1, 3, 5, 7, 9, 11, 13, 15);
   std::memcpy(p, &h, sizeof h);
 }
 

@@ -69,6 +69,8 @@ public final class BenchRunner {
     cmd.add("-Xmx2g");
     cmd.add("-XX:+UseSerialGC");
     cmd.add("-DOPT_OUT_TRACKING=true");
+    // JavaCPP would throw once native memory passes 4 x -Xmx; the composites legitimately need more than that.
+    cmd.add("-Dorg.bytedeco.javacpp.maxPhysicalBytes=0");
     for (String prop : new String[] {"vlmr1.kernels", "org.bytedeco.javacpp.cachedir"}) {
       if (System.getProperty(prop) != null) {
         cmd.add("-D" + prop + "=" + System.getProperty(prop));

@@ -35,10 +35,12 @@ public final class BenchWorker {
         ProcMemory.resetPeak();
       }
       for (int i = 0; i < o.warmup(); i++) {
+        m.reset();
         m.run();
       }
       double[] ms = new double[o.iterations()];
       for (int i = 0; i < ms.length; i++) {
+        m.reset();
         long t0 = System.nanoTime();
         m.run();
         ms[i] = (System.nanoTime() - t0) / 1e6;

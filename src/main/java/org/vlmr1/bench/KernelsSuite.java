@@ -87,13 +87,36 @@ final class KernelsSuite implements BenchSuite {
     }
   }
 
-  /** Inputs allocated outside any scope (they live for the whole row); each run's temporaries in a scope. */
+  /**
+   * A row of N token rows. Inputs are allocated outside any scope (they live for the whole row); each run's
+   * temporaries are freed by a scope.
+   */
   abstract static class Row implements Measured {
     final List<Tensor> inputs = new ArrayList<>();
+    final long n;
+    final boolean fused;
+
+    Row(long n, boolean fused) {
+      this.n = n;
+      this.fused = fused;
+      if (fused) {
+        requireNative();
+      }
+    }
 
     Tensor keep(Tensor t) {
       inputs.add(t);
       return t;
+    }
+
+    @Override
+    public double workPerRun() {
+      return n;
+    }
+
+    @Override
+    public String unit() {
+      return "rows/s";
     }
 
     @Override
@@ -104,22 +127,32 @@ final class KernelsSuite implements BenchSuite {
     }
   }
 
+  /** What a loss row needs besides the logits or hidden states: GRPO, beta 0.04, reference log-probs, no old. */
+  static final class LossInputs {
+    final Tensor ids;   // (B, T)
+    final Tensor mask;  // (B, T)
+    final Tensor adv;   // (B)
+    final Tensor ref;   // (B, T)
+    final GrpoLossConfig cfg = GrpoLossConfig.builder().beta(0.04).build();
+
+    LossInputs(Row row, long b, long t, long v) {
+      ids = row.keep(torch.randint(v, new long[] {b, t}, new TensorOptions(ScalarType.Long)));
+      mask = row.keep(torch.ones(b, t));
+      adv = row.keep(torch.randn(b));
+      ref = row.keep(torch.randn(b, t).mul_(new Scalar(0.1)).sub_(new Scalar(12)));
+    }
+  }
+
   static final class TokenLogProbsRow extends Row {
-    final long n;
     final long v;
     final String dtype;
-    final boolean fused;
     final Tensor logits;
     final Tensor ids;
 
     TokenLogProbsRow(long n, long v, String dtype, boolean fused) {
-      this.n = n;
+      super(n, fused);
       this.v = v;
       this.dtype = dtype;
-      this.fused = fused;
-      if (fused) {
-        requireNative();
-      }
       logits = keep(torch.randn(n, v).mul_(new Scalar(2)).to(scalarType(dtype)).contiguous()); // (N, V)
       ids = keep(torch.randint(v, new long[] {n}, new TensorOptions(ScalarType.Long)));       // (N)
     }
@@ -137,45 +170,31 @@ final class KernelsSuite implements BenchSuite {
 
     @Override
     public long floorBytes() {
-      return n * v * elementSize(dtype) + n * 8 + n * 4;
-    }
-
-    @Override
-    public double workPerRun() {
-      return n;
-    }
-
-    @Override
-    public String unit() {
-      return "rows/s";
+      return n * v * elementSize(dtype) + n * 8 + n * 4; // logits and ids read, log-probs written
     }
   }
 
   static final class LossRow extends Row {
-    final long n;
     final long v;
     final String dtype;
-    final boolean fused;
     final Tensor logits;
-    final Tensor ids;
-    final Tensor mask;
-    final Tensor adv;
-    final Tensor ref;
-    final GrpoLossConfig cfg = GrpoLossConfig.builder().beta(0.04).build();
+    final Tensor pristine; // the fused run overwrites the logits with their gradient; reset() restores them
+    final LossInputs in;
 
     LossRow(long b, long t, long v, String dtype, boolean fused) {
-      this.n = b * t;
+      super(b * t, fused);
       this.v = v;
       this.dtype = dtype;
-      this.fused = fused;
-      if (fused) {
-        requireNative();
-      }
       logits = keep(torch.randn(b, t, v).mul_(new Scalar(2)).to(scalarType(dtype)).contiguous()); // (B, T, V)
-      ids = keep(torch.randint(v, new long[] {b, t}, new TensorOptions(ScalarType.Long)));       // (B, T)
-      mask = keep(torch.ones(b, t));                                                             // (B, T)
-      adv = keep(torch.randn(b));                                                                // (B)
-      ref = keep(torch.randn(b, t).mul_(new Scalar(0.1)).sub_(new Scalar(12)));                  // (B, T)
+      pristine = fused ? keep(logits.clone()) : null;
+      in = new LossInputs(this, b, t, v);
+    }
+
+    @Override
+    public void reset() {
+      if (pristine != null) {
+        logits.copy_(pristine);
+      }
     }
 
     @Override
@@ -183,88 +202,49 @@ final class KernelsSuite implements BenchSuite {
       try (PointerScope s = new PointerScope()) {
         if (fused) {
           // The trainer's way: the gradient overwrites the logits, which are dead after the loss.
-          GrpoKernels.grpoLoss(logits, ids, mask, adv, null, ref, cfg, logits);
+          GrpoKernels.grpoLoss(logits, in.ids, in.mask, in.adv, null, in.ref, in.cfg, logits);
         } else {
-          CompositeKernels.grpoLoss(logits, ids, mask, adv, null, ref, cfg, null);
+          CompositeKernels.grpoLoss(logits, in.ids, in.mask, in.adv, null, in.ref, in.cfg, null);
         }
       }
     }
 
     @Override
     public long floorBytes() {
-      return 2 * n * v * elementSize(dtype);
-    }
-
-    @Override
-    public double workPerRun() {
-      return n;
-    }
-
-    @Override
-    public String unit() {
-      return "rows/s";
+      return 2 * n * v * elementSize(dtype); // logits read, gradient written
     }
   }
 
   static final class HiddenLossRow extends Row {
-    final long n;
-    final boolean fused;
     final Tensor hidden;
     final Tensor weight;
-    final Tensor ids;
-    final Tensor mask;
-    final Tensor adv;
-    final Tensor ref;
-    final GrpoLossConfig cfg = GrpoLossConfig.builder().beta(0.04).build();
+    final LossInputs in;
 
     HiddenLossRow(long b, long t, long h, long v, String dtype, boolean fused) {
-      this.n = b * t;
-      this.fused = fused;
-      if (fused) {
-        requireNative();
-      }
+      super(b * t, fused);
       hidden = keep(torch.randn(b, t, h).to(scalarType(dtype)).contiguous());                       // (B, T, H)
       weight = keep(torch.randn(v, h).mul_(new Scalar(0.05)).to(scalarType(dtype)).contiguous());   // (V, H)
-      ids = keep(torch.randint(v, new long[] {b, t}, new TensorOptions(ScalarType.Long)));
-      mask = keep(torch.ones(b, t));
-      adv = keep(torch.randn(b));
-      ref = keep(torch.randn(b, t).mul_(new Scalar(0.1)).sub_(new Scalar(12)));
+      in = new LossInputs(this, b, t, v);
     }
 
     @Override
     public void run() {
       try (PointerScope s = new PointerScope()) {
         if (fused) {
-          GrpoKernels.grpoLossFromHidden(hidden, weight, ids, mask, adv, null, ref, cfg, CHUNK_ROWS);
+          GrpoKernels.grpoLossFromHidden(hidden, weight, in.ids, in.mask, in.adv, null, in.ref, in.cfg, CHUNK_ROWS);
         } else {
-          CompositeKernels.grpoLossFromHidden(hidden, weight, ids, mask, adv, null, ref, cfg);
+          CompositeKernels.grpoLossFromHidden(hidden, weight, in.ids, in.mask, in.adv, null, in.ref, in.cfg);
         }
       }
-    }
-
-    @Override
-    public double workPerRun() {
-      return n;
-    }
-
-    @Override
-    public String unit() {
-      return "rows/s";
     }
   }
 
   static final class AdvantagesRow extends Row {
-    final boolean fused;
     final Tensor rewards;
-    final long n;
 
     AdvantagesRow(long n, boolean fused) {
-      this.n = n;
-      this.fused = fused;
-      if (fused) {
-        requireNative();
-      }
-      rewards = keep(torch.rand(new long[] {n}, (TensorOptions) null));
+      super(n, fused);
+      rewards = keep(torch.rand(new long[] {n}, (TensorOptions) null)); // (B*G)
     }
 
     @Override
@@ -276,11 +256,6 @@ final class KernelsSuite implements BenchSuite {
           CompositeKernels.groupAdvantages(rewards, GROUP, ScaleRewards.GROUP);
         }
       }
-    }
-
-    @Override
-    public double workPerRun() {
-      return n;
     }
 
     @Override

@@ -6,6 +6,9 @@ public interface Measured extends AutoCloseable {
   /** One timed execution (forward + backward for loss rows). */
   void run();
 
+  /** Untimed, before each run: restores inputs that a run overwrites (e.g. logits replaced by their gradient). */
+  default void reset() {}
+
   /** The minimum bytes the op must move (inputs read once, outputs written once); 0 when no floor applies. */
   default long floorBytes() {
     return 0;
