@@ -1,0 +1,69 @@
+// A Hugging Face tokenizer.json, loaded offline through DJL's tokenizers binding (JAVACPP-NOTES.md section 7).
+package org.vlmr1.module;
+
+import ai.djl.huggingface.tokenizers.Encoding;
+import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+
+/** Encodes and decodes with a tokenizer.json; no special tokens are added. Thread-safe. Close to free it. */
+public final class HfTokenizer implements AutoCloseable {
+  static {
+    // DJL reads EC2 metadata ("telemetry") on first use unless told not to; this project never reaches the network.
+    if (System.getProperty("OPT_OUT_TRACKING") == null) {
+      System.setProperty("OPT_OUT_TRACKING", "true");
+    }
+    if (System.getProperty("ai.djl.offline") == null) {
+      System.setProperty("ai.djl.offline", "true");
+    }
+  }
+
+  private final HuggingFaceTokenizer tokenizer;
+  private final Path file;
+
+  private HfTokenizer(HuggingFaceTokenizer tokenizer, Path file) {
+    this.tokenizer = tokenizer;
+    this.file = file;
+  }
+
+  /** Loads {@code tokenizer.json}, or the one in the given folder (a model checkpoint folder works). */
+  public static HfTokenizer load(Path path) {
+    Path file = Files.isDirectory(path) ? path.resolve("tokenizer.json") : path;
+    if (!Files.isRegularFile(file)) {
+      throw new IllegalArgumentException("no tokenizer.json at " + path);
+    }
+    try {
+      return new HfTokenizer(HuggingFaceTokenizer.newInstance(file, Map.of("addSpecialTokens", "false")), file);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot load the tokenizer " + file + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** Token ids of a text (special-token strings such as {@code <|im_start|>} become their single ids). */
+  public long[] encode(String text) {
+    Encoding e = tokenizer.encode(text);
+    return e.getIds();
+  }
+
+  /** Number of tokens of a text. */
+  public int count(String text) {
+    return encode(text).length;
+  }
+
+  /** Text of ids; {@code skipSpecialTokens} drops added special tokens, as batch_decode does in VLM-R1. */
+  public String decode(long[] ids, boolean skipSpecialTokens) {
+    return tokenizer.decode(ids, skipSpecialTokens);
+  }
+
+  public Path file() {
+    return file;
+  }
+
+  @Override
+  public void close() {
+    tokenizer.close();
+  }
+}

@@ -1,0 +1,64 @@
+// Python json.loads semantics for the rewards: plain Java values (List, Map, Long/BigInteger/Double, String, Boolean,
+// null), NaN and Infinity accepted, duplicate keys last-wins, anything else malformed is an IllegalArgumentException.
+package org.vlmr1.reward;
+
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.json.JsonReadFeature;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+
+/** JSON parsing as Python's {@code json.loads} does it. Thread-safe. */
+public final class Json {
+  private static final ObjectMapper MAPPER = JsonMapper.builder()
+      .enable(JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS)
+      .enable(DeserializationFeature.USE_BIG_INTEGER_FOR_INTS)
+      .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+      .disable(JsonParser.Feature.AUTO_CLOSE_SOURCE)
+      .build();
+
+  private Json() {}
+
+  /** Parses one JSON value; Python's whitespace rules at the ends (space, \t, \n, \r). */
+  public static Object parse(String text) {
+    try {
+      Object v = MAPPER.readValue(text, Object.class);
+      return normalise(v);
+    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+      throw new IllegalArgumentException("malformed JSON: " + e.getOriginalMessage(), e);
+    } catch (java.io.IOException e) {
+      throw new IllegalArgumentException("malformed JSON: " + e.getMessage(), e);
+    }
+  }
+
+  /** Small integers as Long, big ones stay BigInteger (Python ints are unbounded). */
+  private static Object normalise(Object v) {
+    if (v instanceof java.math.BigInteger b && b.bitLength() < 64) {
+      return b.longValue();
+    }
+    if (v instanceof java.util.List<?> l) {
+      java.util.List<Object> out = new java.util.ArrayList<>(l.size());
+      for (Object o : l) {
+        out.add(normalise(o));
+      }
+      return out;
+    }
+    if (v instanceof java.util.Map<?, ?> m) {
+      java.util.Map<String, Object> out = new java.util.LinkedHashMap<>();
+      for (java.util.Map.Entry<?, ?> e : m.entrySet()) {
+        out.put(String.valueOf(e.getKey()), normalise(e.getValue()));
+      }
+      return out;
+    }
+    return v;
+  }
+
+  /** Serialises plain Java values (for the score command's output). */
+  public static String write(Object value) {
+    try {
+      return MAPPER.writeValueAsString(value);
+    } catch (java.io.IOException e) {
+      throw new IllegalArgumentException("cannot serialise " + value, e);
+    }
+  }
+}

@@ -1,0 +1,81 @@
+// The accu_reward_method "llm" judge: an OpenAI-compatible chat endpoint asked whether an answer matches the solution
+// (VLM-R1's evaluate_answer_similarity), with exact match as the fallback when the endpoint fails.
+package org.vlmr1.reward;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Asks an OpenAI-compatible {@code /chat/completions} endpoint (model, temperature 0, VLM-R1's two user messages) and
+ * reads the reply as a float ({@code '1.0'} or {@code '0.0'}). Any failure (unreachable, timeout, HTTP error, a reply
+ * that is not a number) falls back to exact match of the two answers, as VLM-R1 does. Thread-safe.
+ *
+ * @param baseUrl e.g. {@code http://127.0.0.1:11434/v1} (VLM-R1 reads OPENAI_API_BASE)
+ * @param apiKey bearer token, or null (OPENAI_API_KEY)
+ * @param model VLM-R1 uses {@code qwen2.5:7b}
+ * @param timeout per request
+ */
+public record LlmJudge(String baseUrl, String apiKey, String model, Duration timeout) {
+  static final String INSTRUCTION = "You are a evaluation expert. First, analyze the student's response to identify "
+      + "and extract their final answer. Then, compare the extracted answer with the correct solution. Output ONLY "
+      + "'1.0' if the extracted answer matches the correct solution in meaning, or '0.0' if the student's response "
+      + "does not contain a clear or correct answer. No other output is allowed.";
+
+  private static final HttpClient CLIENT = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+
+  public LlmJudge {
+    if (baseUrl == null || baseUrl.isBlank()) {
+      throw new IllegalArgumentException("LlmJudge needs a base URL (e.g. OPENAI_API_BASE)");
+    }
+    if (model == null || model.isBlank()) {
+      throw new IllegalArgumentException("LlmJudge needs a model name");
+    }
+    if (timeout == null || timeout.isNegative() || timeout.isZero()) {
+      throw new IllegalArgumentException("LlmJudge needs a positive timeout");
+    }
+  }
+
+  /** From OPENAI_API_BASE / OPENAI_API_KEY (VLM-R1's variables), or null when no base URL is set. */
+  public static LlmJudge fromEnvironment(String model, Duration timeout) {
+    String base = System.getenv("OPENAI_API_BASE");
+    return base == null || base.isBlank() ? null : new LlmJudge(base, System.getenv("OPENAI_API_KEY"), model, timeout);
+  }
+
+  /** The judge's score for a student answer against the ground truth. */
+  public double judge(String studentAnswer, String groundTruth) {
+    try {
+      Map<String, Object> body = Map.of("model", model, "temperature", 0, "messages", List.of(
+          Map.of("role", "user", "content", INSTRUCTION),
+          Map.of("role", "user", "content", "Student's response: " + studentAnswer + "\nCorrect solution: "
+              + groundTruth + "\nOutput only 1.0 or 0.0:")));
+      HttpRequest.Builder req = HttpRequest.newBuilder(URI.create(baseUrl.replaceAll("/+$", "") + "/chat/completions"))
+          .timeout(timeout).header("Content-Type", "application/json")
+          .POST(HttpRequest.BodyPublishers.ofString(Json.write(body)));
+      if (apiKey != null && !apiKey.isBlank()) {
+        req.header("Authorization", "Bearer " + apiKey);
+      }
+      HttpResponse<String> resp = CLIENT.send(req.build(), HttpResponse.BodyHandlers.ofString());
+      if (resp.statusCode() / 100 != 2) {
+        return fallback(studentAnswer, groundTruth);
+      }
+      Object content = ((Map<?, ?>) ((Map<?, ?>) ((List<?>) ((Map<?, ?>) Json.parse(resp.body())).get("choices"))
+          .get(0)).get("message")).get("content");
+      Double v = PyFloat.parse(String.valueOf(content));
+      return v != null ? v : fallback(studentAnswer, groundTruth);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return fallback(studentAnswer, groundTruth);
+    } catch (Exception e) {
+      return fallback(studentAnswer, groundTruth);
+    }
+  }
+
+  private static double fallback(String student, String truth) {
+    return student.equals(truth) ? 1.0 : 0.0;
+  }
+}

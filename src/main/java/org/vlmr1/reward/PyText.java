@@ -1,0 +1,103 @@
+// Python's string semantics where reward parity depends on them: str.isspace / strip, and re's \s, \d and '.'.
+// Java's defaults differ (\s is ASCII-only, String.strip keeps U+00A0, '.' stops at \r and U+2028), so every reward
+// pattern is compiled through here to match what VLM-R1's Python regexes match.
+package org.vlmr1.reward;
+
+import java.util.regex.Pattern;
+
+/** Python-compatible text helpers for the reward functions. */
+public final class PyText {
+  private PyText() {}
+
+  /** Python's whitespace (str.isspace and re's \s on str): as a regex character-class body. */
+  static final String SPACE_CLASS =
+      "\\t\\n\\x0B\\f\\r\\x1C-\\x1F \\x85\\xA0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000";
+
+  /**
+   * Compiles a pattern written in Python's syntax subset used by VLM-R1: {@code \s} and {@code \S} become Python's
+   * whitespace classes, {@code \d} any Unicode decimal digit, and '.' excludes only '\n' (UNIX_LINES).
+   */
+  public static Pattern compile(String pythonRegex, boolean dotAll) {
+    StringBuilder sb = new StringBuilder();
+    for (int i = 0; i < pythonRegex.length(); i++) {
+      char c = pythonRegex.charAt(i);
+      if (c == '\\' && i + 1 < pythonRegex.length()) {
+        char n = pythonRegex.charAt(++i);
+        switch (n) {
+          case 's': sb.append(insideClass(sb) ? SPACE_CLASS : "[" + SPACE_CLASS + "]"); break;
+          case 'S': sb.append("[^" + SPACE_CLASS + "]"); break;
+          case 'd': sb.append("\\p{Nd}"); break;
+          default: sb.append('\\').append(n);
+        }
+      } else {
+        sb.append(c);
+      }
+    }
+    return Pattern.compile(sb.toString(), Pattern.UNIX_LINES | (dotAll ? Pattern.DOTALL : 0));
+  }
+
+  /** Whether the pattern text so far ends inside an unclosed character class. */
+  private static boolean insideClass(StringBuilder sb) {
+    boolean in = false;
+    for (int i = 0; i < sb.length(); i++) {
+      char c = sb.charAt(i);
+      if (c == '\\') {
+        i++;
+      } else if (c == '[') {
+        in = true;
+      } else if (c == ']') {
+        in = false;
+      }
+    }
+    return in;
+  }
+
+  /** Python's str.isspace for one code point. */
+  public static boolean isSpace(int cp) {
+    return (cp >= 0x09 && cp <= 0x0D) || (cp >= 0x1C && cp <= 0x20) || cp == 0x85 || cp == 0xA0 || cp == 0x1680
+        || (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 || cp == 0x2029 || cp == 0x202F || cp == 0x205F
+        || cp == 0x3000;
+  }
+
+  /** Python's str.strip(). */
+  public static String strip(String s) {
+    int b = 0;
+    int e = s.length();
+    while (b < e && isSpace(s.codePointAt(b))) {
+      b += Character.charCount(s.codePointAt(b));
+    }
+    while (e > b && isSpace(s.codePointBefore(e))) {
+      e -= Character.charCount(s.codePointBefore(e));
+    }
+    return s.substring(b, e);
+  }
+
+  /** Python's str.rstrip(chars). */
+  public static String rstrip(String s, String chars) {
+    int e = s.length();
+    while (e > 0 && chars.indexOf(s.charAt(e - 1)) >= 0) {
+      e--;
+    }
+    return s.substring(0, e);
+  }
+
+  /** Python's str.lower() for the characters that matter here (Locale-independent). */
+  public static String lower(String s) {
+    return s.toLowerCase(java.util.Locale.ROOT);
+  }
+
+  /** Python's int() of a string of decimal digits (any script), or -1 when it does not fit a long. */
+  static long parseDigits(String digits) {
+    long v = 0;
+    for (int i = 0; i < digits.length(); ) {
+      int cp = digits.codePointAt(i);
+      int d = Character.digit(cp, 10);
+      if (d < 0 || v > (Long.MAX_VALUE - d) / 10) {
+        return -1;
+      }
+      v = v * 10 + d;
+      i += Character.charCount(cp);
+    }
+    return v;
+  }
+}

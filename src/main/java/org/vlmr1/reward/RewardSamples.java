@@ -1,0 +1,86 @@
+// Builds RewardSamples from the JSON objects of a scoring file (bin/vlmr1 score): completion, solution and the
+// example's fields, with image paths resolved inside an image folder.
+package org.vlmr1.reward;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.vlmr1.module.GridThw;
+
+/** JSON object → {@link RewardSample}. */
+public final class RewardSamples {
+  private RewardSamples() {}
+
+  /** Keys that become RewardSample components rather than extra fields. */
+  private static final List<String> KNOWN = List.of("id", "completion", "solution", "problem", "image_path", "image",
+      "image_grid_thw", "accu_reward_method");
+
+  /**
+   * @param obj one parsed JSONL line
+   * @param imageRoot relative image paths resolve against it and may not leave it
+   * @param where "line 12 of in.jsonl", for error messages
+   */
+  public static RewardSample fromJson(Map<String, Object> obj, Path imageRoot, String where) {
+    Object completion = obj.get("completion");
+    if (!(completion instanceof String)) {
+      throw new IllegalArgumentException(where + ": \"completion\" must be a string (the decoded text)");
+    }
+    Object solution = obj.get("solution");
+    if (solution == null) {
+      throw new IllegalArgumentException(where + ": \"solution\" is missing");
+    }
+    String sol = solution instanceof String s ? s : Json.write(solution);
+    Object id = obj.get("id");
+    List<Path> images = new ArrayList<>();
+    Object paths = obj.containsKey("image_path") ? obj.get("image_path") : obj.get("image");
+    if (paths instanceof String p) {
+      images.add(resolve(imageRoot, p, where));
+    } else if (paths instanceof List<?> l) {
+      for (Object p : l) {
+        if (!(p instanceof String ps)) {
+          throw new IllegalArgumentException(where + ": \"image_path\" must be a list of strings");
+        }
+        images.add(resolve(imageRoot, ps, where));
+      }
+    } else if (paths != null) {
+      throw new IllegalArgumentException(where + ": \"image_path\" must be a string or a list of strings");
+    }
+    List<GridThw> grids = new ArrayList<>();
+    Object g = obj.get("image_grid_thw");
+    if (g instanceof List<?> rows) {
+      // one [t, h, w] per image; a single flat [t, h, w] is accepted for a one-image example
+      List<?> list = !rows.isEmpty() && rows.get(0) instanceof Number ? List.of(rows) : rows;
+      for (Object row : list) {
+        if (!(row instanceof List<?> r) || r.size() != 3 || !(r.get(0) instanceof Number)
+            || !(r.get(1) instanceof Number) || !(r.get(2) instanceof Number)) {
+          throw new IllegalArgumentException(where + ": \"image_grid_thw\" must be a list of [t, h, w]");
+        }
+        grids.add(new GridThw(((Number) r.get(0)).longValue(), ((Number) r.get(1)).longValue(),
+            ((Number) r.get(2)).longValue()));
+      }
+    } else if (g != null) {
+      throw new IllegalArgumentException(where + ": \"image_grid_thw\" must be a list of [t, h, w]");
+    }
+    Map<String, Object> extra = new LinkedHashMap<>();
+    for (Map.Entry<String, Object> e : obj.entrySet()) {
+      if (!KNOWN.contains(e.getKey()) && e.getValue() != null) {
+        extra.put(e.getKey(), e.getValue());
+      }
+    }
+    Object method = obj.get("accu_reward_method");
+    Object problem = obj.get("problem");
+    return new RewardSample(id == null ? where : String.valueOf(id), (String) completion, sol,
+        problem instanceof String p ? p : null, images, grids, method instanceof String m ? m : null, extra);
+  }
+
+  private static Path resolve(Path root, String p, String where) {
+    Path base = root.toAbsolutePath().normalize();
+    Path resolved = base.resolve(p).normalize();
+    if (!resolved.startsWith(base)) {
+      throw new IllegalArgumentException(where + ": image path " + p + " leaves the image folder " + base);
+    }
+    return resolved;
+  }
+}

@@ -1,0 +1,121 @@
+// Format, accuracy (text, choice, numeric, math) and the Python-semantics helpers, on the spec's rules and edge cases.
+package org.vlmr1.reward;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+
+class TextRewardsTest {
+  static final double EPS = 1e-9;
+
+  static double format(String completion) {
+    return new FormatReward().score(RewardSample.of(completion, ""));
+  }
+
+  static double accuracy(String completion, String solution, String method) {
+    return new AccuracyReward().score(RewardSample.of(completion, solution).withMethod(method));
+  }
+
+  @Test
+  void formatIsAFullMatch() {
+    assertEquals(1.0, format("<think>a box</think> <answer>[1,2,3,4]</answer>"));
+    assertEquals(1.0, format("<think>multi\nline</think>\n\n<answer>x\ny</answer>"));
+    assertEquals(1.0, format("<think>a</think>\u00a0<answer>b</answer>"), "Python's \\s includes U+00A0");
+    assertEquals(0.0, format("<think>a</think><answer>b</answer>\n"), "a trailing newline breaks fullmatch");
+    assertEquals(0.0, format("Sure. <think>a</think><answer>b</answer>"));
+    assertEquals(0.0, format("<answer>b</answer>"));
+    assertEquals(0.0, format(""));
+  }
+
+  @Test
+  void cleanText() {
+    assertEquals("the cat", AnswerText.clean("<think>x</think><answer> The Cat.\n</answer>"));
+    assertEquals("a b", AnswerText.clean("a\nb"), "a newline not after whitespace becomes a space");
+    assertEquals("a b", AnswerText.clean("a \nb"), "a newline after whitespace is deleted");
+    assertEquals("last", AnswerText.clean("<answer>first</answer><answer>Last</answer>"));
+    assertEquals("", AnswerText.clean("..."));
+  }
+
+  @Test
+  void choiceExtraction() {
+    assertEquals(Optional.of("B"), ChoiceExtraction.extract("I think the answer is B."));
+    assertEquals(Optional.of("C"), ChoiceExtraction.extract("c"));
+    assertEquals(Optional.empty(), ChoiceExtraction.extract("no letter here"));
+    // A scores 1 (followed by '.'); B scores 2 twice (keyword "answer" near its first occurrence, and '.').
+    assertEquals(Optional.of("B"), ChoiceExtraction.extract("A. apple B. banana The answer is B."));
+  }
+
+  @Test
+  void levenshteinRatio() {
+    assertEquals(8.0 / 13, Levenshtein.ratio("kitten", "sitting"), EPS);
+    assertEquals(1.0, Levenshtein.ratio("", ""));
+    assertEquals(0.0, Levenshtein.ratio("abc", ""));
+  }
+
+  @Test
+  void pythonFloat() {
+    assertEquals(1000.0, PyFloat.parse("1_000"));
+    assertEquals(3.0, PyFloat.parse(" 3 "));
+    assertEquals(0.5, PyFloat.parse(".5"));
+    assertEquals(5.0, PyFloat.parse("5."));
+    assertEquals(1e3, PyFloat.parse("1e3"));
+    assertEquals(3.0, PyFloat.parse("\u0663"), "Arabic-Indic three");
+    assertEquals(Double.NEGATIVE_INFINITY, PyFloat.parse("-Infinity"));
+    assertTrue(PyFloat.parse("nan").isNaN());
+    assertNull(PyFloat.parse("1__0"));
+    assertNull(PyFloat.parse("3 apples"));
+    assertNull(PyFloat.parse("0x10"));
+    assertNull(PyFloat.parse(""));
+  }
+
+  @Test
+  void defaultAccuracy() {
+    assertEquals(1.0, accuracy("<answer>3.0</answer>", "<answer>3</answer>", null), "numeric equality");
+    assertEquals(1.0, accuracy("<think>..</think><answer>\\frac{1}{2}</answer>", "<answer>0.5</answer>", "default"));
+    assertEquals(1.0, accuracy("<answer>x=5</answer>", "<answer>5</answer>", "default"));
+    assertEquals(0.0, accuracy("<answer>4</answer>", "<answer>5</answer>", "default"));
+    assertEquals(6.0 / 7, accuracy("<answer>cat</answer>", "<answer>cats</answer>", "default"), EPS, "ratio");
+    assertEquals(0.7, accuracy("<answer>three apples</answer>", "<answer>3 apples</answer>", "default"), EPS,
+        "digits but not floats: ratio of the cleaned texts");
+    assertEquals(1.0, accuracy("<answer>The answer is B.</answer>", "<answer>B</answer>", "default"));
+    assertEquals(0.0, accuracy("<answer>C</answer>", "<answer>B</answer>", "default"));
+    assertEquals(1.0, accuracy("<answer>yes</answer>", "<answer>yes</answer>", "no_such_method"),
+        "unknown methods use default");
+    assertEquals(0.0, accuracy("", "<answer>5</answer>", null), "empty completion");
+    assertEquals(0.0, accuracy("<answer>99999999999999999999999</answer>", "<answer>5</answer>", null));
+  }
+
+  @Test
+  void mcqYesNoAllMatch() {
+    assertEquals(1.0, accuracy("<answer>I choose C.</answer>", "<answer>C</answer>", "mcq"));
+    assertEquals(0.0, accuracy("<answer>I choose</answer>", "<answer>C</answer>", "mcq"), "no student letter");
+    assertEquals(1.0, accuracy("<answer>Yes, it is.</answer>", "<answer>yes</answer>", "yes_no"));
+    assertEquals(0.0, accuracy("<answer>I do not know</answer>", "<answer>yes</answer>", "yes_no"),
+        "\"not\" contains \"no\", as in VLM-R1");
+    assertEquals(1.0, accuracy("<answer>maybe</answer>", "<answer>perhaps</answer>", "yes_no"),
+        "neither word on both sides counts as equal (VLM-R1's quirk)");
+    assertEquals(1.0, accuracy("<answer> Paris.\n</answer>", "paris", "all_match"));
+    assertEquals(0.0, accuracy("<answer>Lyon</answer>", "paris", "all_match"));
+  }
+
+  @Test
+  void mathMethod() {
+    assertEquals(1.0, accuracy("<answer>\\boxed{\\frac{1}{2}}</answer>", "<answer>0.5</answer>", "math"));
+    assertEquals(1.0, accuracy("<answer>so \\boxed{\\dfrac12}</answer>", "<answer>\\frac{1}{2}</answer>", "math"));
+    assertEquals(0.0, accuracy("<answer>\\boxed{3}</answer>", "<answer>4</answer>", "math"));
+    assertTrue(MathAnswers.isEquiv("3/4", "\\frac{3}{4}"));
+    assertTrue(MathAnswers.isEquiv("\\sqrt3", "\\sqrt{3}"));
+    assertTrue(MathAnswers.isEquiv("10\\%", "10"));
+    assertTrue(MathAnswers.isEquiv("5\\text{ cm}", "5"));
+    assertEquals("\\boxed{x^{2}}", MathAnswers.lastBoxedOnlyString("a \\boxed{1} b \\boxed{x^{2}} c"));
+    assertNull(MathAnswers.lastBoxedOnlyString("\\boxed{unclosed"));
+    assertTrue(MathAnswers.verify("1,000", "1000"));
+    assertTrue(MathAnswers.verify("(1, 2)", "(1,2)"));
+    assertTrue(!MathAnswers.verify("(1, 2)", "(2,1)"));
+    assertTrue(MathAnswers.verify("$\\frac{2}{4}$", "0.5"));
+    assertTrue(!MathAnswers.verify("cat", "dog"));
+  }
+}
