@@ -30,9 +30,7 @@ public final class BenchRunner {
 
   /** Runs every row; returns 0 when all rows ran, 1 otherwise. Writes the CSV either way. */
   public int run(BenchSuite suite, BenchOptions o) throws IOException {
-    List<BenchCase> cases = new ArrayList<>();
-    cases.add(CopyBandwidth.benchCase(o));
-    cases.addAll(suite.cases(o));
+    List<BenchCase> cases = suite.cases(o);
     List<BenchResult> results = new ArrayList<>();
     int failures = 0;
     out.printf(Locale.ROOT, "bench %s: %d rows, each in its own JVM (%d warm-up + %d timed runs)%n", suite.name(),

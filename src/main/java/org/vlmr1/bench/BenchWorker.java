@@ -16,8 +16,7 @@ public final class BenchWorker {
       BenchSuite suite = Suites.get(args[0]);
       String id = args[1];
       BenchOptions o = BenchOptions.parse(List.of(args).subList(2, args.length), System.err);
-      BenchCase c = id.equals(CopyBandwidth.ID) ? CopyBandwidth.benchCase(o) : suite.cases(o).stream()
-          .filter(x -> x.id().equals(id)).findFirst()
+      BenchCase c = suite.cases(o).stream().filter(x -> x.id().equals(id)).findFirst()
           .orElseThrow(() -> new IllegalArgumentException("no case " + id + " in suite " + suite.name()));
       System.out.println(measure(c, o).wireLine());
       System.exit(0);

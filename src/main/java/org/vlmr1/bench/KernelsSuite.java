@@ -46,6 +46,7 @@ final class KernelsSuite implements BenchSuite {
     String hiddenShape = "N=" + n + " B=" + b + " T=" + t + " H=" + h + " V=" + v;
     String advShape = "N=" + n + " G=" + GROUP;
     List<BenchCase> cases = new ArrayList<>();
+    cases.add(CopyBandwidth.benchCase(o)); // first: the floors of the fused rows use it
     for (String dtype : new String[] {"f32", "bf16"}) {
       for (String impl : new String[] {"fused", "composite"}) {
         boolean fused = impl.equals("fused");

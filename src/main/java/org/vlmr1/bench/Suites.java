@@ -11,6 +11,7 @@ public final class Suites {
 
   static {
     register(new KernelsSuite());
+    register(new ScoreSuite());
   }
 
   private Suites() {}
@@ -27,7 +28,7 @@ public final class Suites {
     BenchSuite s = SUITES.get(name);
     if (s == null) {
       throw new UsageException("unknown benchmark suite '" + name + "'; known: " + String.join(", ", SUITES.keySet())
-          + " (preprocess, generate, train and score arrive with their issues)");
+          + " (preprocess, generate and train arrive with their issues)");
     }
     return s;
   }

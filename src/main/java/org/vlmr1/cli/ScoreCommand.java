@@ -100,6 +100,7 @@ final class ScoreCommand implements Command {
       weights = w.stream().mapToDouble(Double::parseDouble).toArray();
     }
     List<RewardSample> samples = new ArrayList<>();
+    List<Object> ids = new ArrayList<>(); // as given, so the output repeats the id's JSON type
     try (BufferedReader r = Files.newBufferedReader(in, StandardCharsets.UTF_8)) {
       int lineNo = 0;
       for (String line; (line = r.readLine()) != null; ) {
@@ -120,6 +121,7 @@ final class ScoreCommand implements Command {
         @SuppressWarnings("unchecked")
         Map<String, Object> obj = (Map<String, Object>) m;
         samples.add(RewardSamples.fromJson(obj, imageRoot, where));
+        ids.add(obj.get("id"));
       }
     }
     long t0 = System.nanoTime();
@@ -134,9 +136,8 @@ final class ScoreCommand implements Command {
     try (BufferedWriter w = Files.newBufferedWriter(out, StandardCharsets.UTF_8)) {
       for (int i = 0; i < samples.size(); i++) {
         Map<String, Object> row = new LinkedHashMap<>();
-        RewardSample s = samples.get(i);
-        if (s.id() != null && !s.id().startsWith("line ")) {
-          row.put("id", s.id());
+        if (ids.get(i) != null) {
+          row.put("id", ids.get(i));
         }
         Map<String, Object> rewards = new LinkedHashMap<>();
         for (int k = 0; k < names.size(); k++) {

@@ -20,7 +20,7 @@ public final class RewardSamples {
   /**
    * @param obj one parsed JSONL line
    * @param imageRoot relative image paths resolve against it and may not leave it
-   * @param where "line 12 of in.jsonl", for error messages
+   * @param where "line 12 of in.jsonl": the sample's id when the object has none, so errors name the line
    */
   public static RewardSample fromJson(Map<String, Object> obj, Path imageRoot, String where) {
     Object completion = obj.get("completion");
