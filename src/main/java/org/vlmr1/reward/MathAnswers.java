@@ -17,10 +17,12 @@ import java.util.regex.Pattern;
  * Hendrycks {@code strip_string} rules plus {@code \text{}}/{@code \mathrm{}} unwrapping, then compared as exact
  * numbers (integers, decimals, scientific notation, thousands separators, {@code \frac}, {@code a/b}, signs, a
  * trailing {@code %} or degree sign; equal when they agree to 6 decimal places, math_verify's float rounding), as
- * ordered tuples of such numbers, or as identical normalised text. What math_verify accepts that this does not:
+ * ordered tuples of such numbers, or as identical normalised text; in prose without LaTeX math the number after the
+ * last "answer is" (else the last number) is the answer, as math_verify's anchor-less extraction finds it. What
+ * math_verify accepts that this does not:
  * symbolic algebra (x+1 = 1+x, expanded vs factored forms), irrational closed forms ({@code \sqrt{2}} vs 1.414214,
  * {@code \pi}), unordered sets, intervals, matrices, equations and inequalities rearranged, unit conversions, and
- * answers extracted from surrounding prose ("so x is 5").
+ * expressions other than numbers inside prose ("so x is y+1").
  */
 public final class MathAnswers {
   private MathAnswers() {}
@@ -57,8 +59,8 @@ public final class MathAnswers {
     if (x.isEmpty() || y.isEmpty()) {
       return false;
     }
-    List<BigDecimal> nx = numbers(x);
-    List<BigDecimal> ny = numbers(y);
+    List<BigDecimal> nx = numbersOrProseNumber(a, x);
+    List<BigDecimal> ny = numbersOrProseNumber(b, y);
     if (nx != null && ny != null) {
       if (nx.size() != ny.size()) {
         return false;
@@ -71,6 +73,41 @@ public final class MathAnswers {
       return true;
     }
     return x.equals(y);
+  }
+
+  private static final Pattern PROSE_NUMBER =
+      Pattern.compile("(?<![\\w.])-?\\d[\\d,]*(?:\\.\\d+)?(?:/\\d+)?%?(?![\\w])");
+  private static final Pattern ANSWER_ANCHOR = Pattern.compile("(?i)(?:final answer|answer)\\s*(?:is|:)");
+
+  /**
+   * The numbers of the normalised answer; for prose without LaTeX math (math_verify's anchor-less expression
+   * extraction), the number after the last "answer is" / "answer:", else the last number in the text.
+   */
+  private static List<BigDecimal> numbersOrProseNumber(String raw, String normalised) {
+    List<BigDecimal> n = numbers(normalised);
+    if (n != null || raw.contains("\\") || raw.contains("$")) {
+      return n;
+    }
+    Matcher anchor = ANSWER_ANCHOR.matcher(raw);
+    int from = 0;
+    while (anchor.find()) {
+      from = anchor.end();
+    }
+    Matcher m = PROSE_NUMBER.matcher(raw);
+    String found = null;
+    if (from > 0 && m.find(from)) {
+      found = m.group();
+    } else {
+      m = PROSE_NUMBER.matcher(raw);
+      while (m.find()) {
+        found = m.group();
+      }
+    }
+    if (found == null) {
+      return null;
+    }
+    BigDecimal v = number(found);
+    return v == null ? null : List.of(v);
   }
 
   /** The last boxed / delimited math of a text, or the text itself. */

@@ -86,6 +86,13 @@ public final class PyText {
     return s.toLowerCase(java.util.Locale.ROOT);
   }
 
+  /** Decimal digits of any script as ASCII digits. */
+  static String asciiDigits(String digits) {
+    StringBuilder sb = new StringBuilder(digits.length());
+    digits.codePoints().forEach(cp -> sb.append((char) ('0' + Character.digit(cp, 10))));
+    return sb.toString();
+  }
+
   /** Python's int() of a string of decimal digits (any script), or -1 when it does not fit a long. */
   static long parseDigits(String digits) {
     long v = 0;

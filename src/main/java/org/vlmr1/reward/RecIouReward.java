@@ -66,10 +66,9 @@ public final class RecIouReward implements RewardFunction {
     }
     double[] box = new double[4];
     for (int i = 0; i < 4; i++) {
-      long v = PyText.parseDigits(m.group(i + 1));
-      if (v < 0) {
-        return 0; // beyond any image; Python would compute a ~0 IoU from a huge int
-      }
+      long exact = PyText.parseDigits(m.group(i + 1));
+      // Python ints are unbounded: a huge coordinate still gives a (tiny) IoU, computed in floats as Python does
+      double v = exact >= 0 ? exact : new java.math.BigDecimal(PyText.asciiDigits(m.group(i + 1))).doubleValue();
       // resize_bbox: x / input_width * image_width, in that order
       box[i] = rescale ? v / scale[i % 2 == 0 ? 0 : 1] * scale[i % 2 == 0 ? 2 : 3] : v;
     }

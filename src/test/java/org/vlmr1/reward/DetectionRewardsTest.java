@@ -103,6 +103,9 @@ class DetectionRewardsTest {
     assertEquals(0.0, iou.score(RewardSample.of("<answer>[-1,0,10,10]</answer>", "[0,0,10,10]")), "no signs");
     assertEquals(0.0, iou.score(RewardSample.of("<answer>[0.5,0,10,10]</answer>", "[0,0,10,10]")), "no decimals");
     assertEquals(0.0, iou.score(RewardSample.of("[0,0,10,10]", "[0,0,10,10]")), "no answer block");
+    double huge = iou.score(RewardSample.of("<answer>[0,0,100000000000000000000,100000000000000000000]</answer>",
+        "[0,0,10,10]"));
+    assertEquals(100 / 1e40, huge, 1e-50, "unbounded ints, as in Python");
     assertThrows(RewardDataException.class, () -> iou.score(RewardSample.of("<answer>[0,0,1,1]</answer>", "oops")));
     assertThrows(IllegalArgumentException.class, () -> Rewards.fromVlmModule("qwen", "accuracy", "vqa"));
   }

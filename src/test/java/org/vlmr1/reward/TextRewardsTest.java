@@ -86,6 +86,8 @@ class TextRewardsTest {
         "unknown methods use default");
     assertEquals(0.0, accuracy("", "<answer>5</answer>", null), "empty completion");
     assertEquals(0.0, accuracy("<answer>99999999999999999999999</answer>", "<answer>5</answer>", null));
+    assertEquals(1.0, accuracy("<answer>答案是 B。</answer>", "<answer>B</answer>", "mcq"), "non-ASCII text");
+    assertEquals(1.0, accuracy("<answer>北京</answer>", "<answer>北京</answer>", "all_match"));
   }
 
   @Test
@@ -117,5 +119,8 @@ class TextRewardsTest {
     assertTrue(!MathAnswers.verify("(1, 2)", "(2,1)"));
     assertTrue(MathAnswers.verify("$\\frac{2}{4}$", "0.5"));
     assertTrue(!MathAnswers.verify("cat", "dog"));
+    assertTrue(MathAnswers.verify("The answer is 12.", "12"), "prose: the number after \"answer is\"");
+    assertTrue(MathAnswers.verify("3 apples and 4 pears, so 7", "7"), "prose: the last number");
+    assertTrue(!MathAnswers.verify("The answer is 12, not 13", "13"));
   }
 }
