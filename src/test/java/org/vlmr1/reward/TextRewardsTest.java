@@ -86,7 +86,9 @@ class TextRewardsTest {
         "unknown methods use default");
     assertEquals(0.0, accuracy("", "<answer>5</answer>", null), "empty completion");
     assertEquals(0.0, accuracy("<answer>99999999999999999999999</answer>", "<answer>5</answer>", null));
-    assertEquals(1.0, accuracy("<answer>答案是 B。</answer>", "<answer>B</answer>", "mcq"), "non-ASCII text");
+    assertEquals(1.0, accuracy("<answer>答案是 B.</answer>", "<answer>B</answer>", "mcq"), "non-ASCII text");
+    assertEquals(0.0, accuracy("<answer>答案是 B。</answer>", "<answer>B</answer>", "mcq"),
+        "a letter must be followed by ASCII punctuation or the end (VLM-R1's regex)");
     assertEquals(1.0, accuracy("<answer>北京</answer>", "<answer>北京</answer>", "all_match"));
   }
 
