@@ -1,0 +1,116 @@
+// An 8-bit RGB image in height x width x channel order, decoded the way the Hugging Face processors see images:
+// PIL opens the file and convert_to_rgb alpha-composites every non-RGB mode onto white (transformers 4.50).
+package org.vlmr1.data;
+
+import java.awt.image.BufferedImage;
+import java.awt.image.IndexColorModel;
+import java.awt.image.Raster;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import javax.imageio.ImageIO;
+
+/**
+ * Immutable 8-bit RGB pixels, row-major HWC.
+ *
+ * @param width columns
+ * @param height rows
+ * @param hwc {@code height * width * 3} bytes (unsigned)
+ */
+public record RgbImage(int width, int height, byte[] hwc) {
+  public RgbImage {
+    if (width < 1 || height < 1 || hwc.length != (long) width * height * 3) {
+      throw new IllegalArgumentException("an RGB image of " + width + "x" + height + " needs " + (long) width * height * 3
+          + " bytes, got " + hwc.length);
+    }
+  }
+
+  /** The unsigned value of channel {@code c} at ({@code x}, {@code y}). */
+  public int get(int x, int y, int c) {
+    return hwc[(y * width + x) * 3 + c] & 0xff;
+  }
+
+  /**
+   * Decodes PNG, JPEG, BMP or GIF. RGB stays as stored; grey, grey+alpha, palette and RGBA images are converted to
+   * RGBA and composited onto white with Pillow's integer alpha_composite (so opaque images are unchanged and PNGs
+   * match Pillow bit for bit). 16-bit samples keep their high byte. JPEG decoders differ from libjpeg by a grey level
+   * here and there.
+   */
+  public static RgbImage read(Path path) throws IOException {
+    if (!Files.isRegularFile(path)) {
+      throw new IOException("no image file at " + path);
+    }
+    BufferedImage img = ImageIO.read(path.toFile());
+    if (img == null) {
+      throw new IOException("unsupported or corrupt image (PNG, JPEG, BMP and GIF are read): " + path);
+    }
+    return fromBuffered(img);
+  }
+
+  /** Converts a decoded image as {@link #read} does. */
+  public static RgbImage fromBuffered(BufferedImage img) {
+    int w = img.getWidth();
+    int h = img.getHeight();
+    byte[] out = new byte[w * h * 3];
+    Raster r = img.getRaster();
+    int bands = r.getNumBands();
+    int bits = img.getColorModel().getComponentSize(0);
+    boolean indexed = img.getColorModel() instanceof IndexColorModel;
+    int shift = bits > 8 ? bits - 8 : 0;
+    int[] px = new int[bands];
+    for (int y = 0; y < h; y++) {
+      for (int x = 0; x < w; x++) {
+        int rr;
+        int gg;
+        int bb;
+        int aa;
+        if (indexed) {
+          int argb = img.getColorModel().getRGB(r.getDataElements(x, y, null));
+          aa = argb >>> 24;
+          rr = (argb >> 16) & 0xff;
+          gg = (argb >> 8) & 0xff;
+          bb = argb & 0xff;
+        } else {
+          r.getPixel(x, y, px);
+          if (bands <= 2) {
+            rr = gg = bb = px[0] >> shift;
+            aa = bands == 2 ? px[1] >> shift : 255;
+          } else {
+            rr = px[0] >> shift;
+            gg = px[1] >> shift;
+            bb = px[2] >> shift;
+            aa = bands >= 4 ? px[3] >> shift : 255;
+          }
+        }
+        if (bands == 3 && !indexed) {
+          aa = 255; // RGB mode: convert_to_rgb returns it unchanged
+        }
+        int o = (y * w + x) * 3;
+        if (aa == 255) {
+          out[o] = (byte) rr;
+          out[o + 1] = (byte) gg;
+          out[o + 2] = (byte) bb;
+        } else {
+          out[o] = (byte) compositeOnWhite(rr, aa);
+          out[o + 1] = (byte) compositeOnWhite(gg, aa);
+          out[o + 2] = (byte) compositeOnWhite(bb, aa);
+        }
+      }
+    }
+    return new RgbImage(w, h, out);
+  }
+
+  /** Pillow's ImagingAlphaComposite of (v, a) over opaque white, one channel (PRECISION_BITS 7). */
+  static int compositeOnWhite(int v, int a) {
+    if (a == 0) {
+      return 255;
+    }
+    final int bitsP = 7;
+    long blend = 255L * (255 - a);
+    long outa255 = a * 255L + blend;
+    long coef1 = a * 255L * 255 * (1 << bitsP) / outa255;
+    long coef2 = 255L * (1 << bitsP) - coef1;
+    long tmp = v * coef1 + 255L * coef2 + (0x80L << bitsP);
+    return (int) ((((tmp >> 8) + tmp) >> 8) >> bitsP);
+  }
+}

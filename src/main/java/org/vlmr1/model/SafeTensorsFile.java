@@ -1,0 +1,196 @@
+// Reads the safetensors format (8-byte little-endian header length, JSON header, raw little-endian data) with clear
+// errors for truncated files and bad headers: the checkpoint and golden-data reader shared by every family.
+package org.vlmr1.model;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.Collections;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/** The header of a safetensors file and typed access to its tensors' bytes. */
+public final class SafeTensorsFile {
+  /** One tensor's entry: dtype name (F32, BF16, F16, I64, U8, ...), shape, byte range in the data section. */
+  public record Entry(String name, String dtype, long[] shape, long begin, long end) {
+    public long numel() {
+      long n = 1;
+      for (long s : shape) {
+        n *= s;
+      }
+      return n;
+    }
+  }
+
+  private static final long MAX_HEADER = 100L << 20;
+  private final Path path;
+  private final long dataStart;
+  private final Map<String, Entry> entries;
+
+  private SafeTensorsFile(Path path, long dataStart, Map<String, Entry> entries) {
+    this.path = path;
+    this.dataStart = dataStart;
+    this.entries = entries;
+  }
+
+  /** Parses the header; checks every entry's range against the file size and its dtype and shape. */
+  public static SafeTensorsFile open(Path path) throws IOException {
+    try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
+      long size = ch.size();
+      if (size < 8) {
+        throw new IOException(path + ": not a safetensors file (" + size + " bytes, no header length)");
+      }
+      ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
+      ch.read(len, 0);
+      long n = len.getLong(0);
+      if (n <= 0 || n > MAX_HEADER || 8 + n > size) {
+        throw new IOException(path + ": bad safetensors header length " + n + " for a file of " + size + " bytes");
+      }
+      ByteBuffer hb = ByteBuffer.allocate((int) n);
+      ch.read(hb, 8);
+      JsonNode header;
+      try {
+        header = new ObjectMapper().readTree(hb.array());
+      } catch (IOException e) {
+        throw new IOException(path + ": the safetensors header is not valid JSON: " + e.getMessage(), e);
+      }
+      long dataSize = size - 8 - n;
+      Map<String, Entry> entries = new LinkedHashMap<>();
+      for (Iterator<Map.Entry<String, JsonNode>> it = header.fields(); it.hasNext(); ) {
+        Map.Entry<String, JsonNode> f = it.next();
+        if (f.getKey().equals("__metadata__")) {
+          continue;
+        }
+        JsonNode e = f.getValue();
+        String dtype = e.path("dtype").asText("");
+        int es = elementSize(dtype);
+        if (es < 0) {
+          throw new IOException(path + ": tensor " + f.getKey() + " has unsupported dtype '" + dtype + "'");
+        }
+        JsonNode sh = e.path("shape");
+        long[] shape = new long[sh.size()];
+        for (int i = 0; i < shape.length; i++) {
+          shape[i] = sh.get(i).asLong(-1);
+          if (shape[i] < 0) {
+            throw new IOException(path + ": tensor " + f.getKey() + " has a bad shape " + sh);
+          }
+        }
+        JsonNode off = e.path("data_offsets");
+        long b = off.path(0).asLong(-1);
+        long en = off.path(1).asLong(-1);
+        Entry entry = new Entry(f.getKey(), dtype, shape, b, en);
+        if (b < 0 || en < b || en > dataSize) {
+          throw new IOException(path + ": tensor " + f.getKey() + " has data_offsets [" + b + ", " + en
+              + "] outside the " + dataSize + "-byte data section (truncated file?)");
+        }
+        if ((en - b) != entry.numel() * es) {
+          throw new IOException(path + ": tensor " + f.getKey() + " is " + (en - b) + " bytes, but its " + dtype
+              + " shape " + sh + " needs " + entry.numel() * es);
+        }
+        entries.put(f.getKey(), entry);
+      }
+      return new SafeTensorsFile(path, 8 + n, Collections.unmodifiableMap(entries));
+    }
+  }
+
+  /** Bytes per element of a safetensors dtype, or -1 when unsupported. */
+  public static int elementSize(String dtype) {
+    switch (dtype) {
+      case "F64": case "I64": case "U64": return 8;
+      case "F32": case "I32": case "U32": return 4;
+      case "F16": case "BF16": case "I16": case "U16": return 2;
+      case "I8": case "U8": case "BOOL": return 1;
+      default: return -1;
+    }
+  }
+
+  public Path path() {
+    return path;
+  }
+
+  public Map<String, Entry> entries() {
+    return entries;
+  }
+
+  public Entry entry(String name) {
+    Entry e = entries.get(name);
+    if (e == null) {
+      throw new IllegalArgumentException(path + ": no tensor named " + name);
+    }
+    return e;
+  }
+
+  /** The raw little-endian bytes of a tensor. */
+  public ByteBuffer bytes(String name) throws IOException {
+    Entry e = entry(name);
+    try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
+      ByteBuffer b = ByteBuffer.allocate(Math.toIntExact(e.end() - e.begin())).order(ByteOrder.LITTLE_ENDIAN);
+      ch.read(b, dataStart + e.begin());
+      return b.flip().order(ByteOrder.LITTLE_ENDIAN);
+    }
+  }
+
+  /** A tensor as floats (F32, BF16 and F16 are converted). */
+  public float[] floats(String name) throws IOException {
+    Entry e = entry(name);
+    ByteBuffer b = bytes(name);
+    float[] out = new float[Math.toIntExact(e.numel())];
+    for (int i = 0; i < out.length; i++) {
+      switch (e.dtype()) {
+        case "F32": out[i] = b.getFloat(); break;
+        case "BF16": out[i] = Float.intBitsToFloat((b.getShort() & 0xffff) << 16); break;
+        case "F16": out[i] = halfToFloat(b.getShort()); break;
+        default: throw new IllegalArgumentException(name + " is " + e.dtype() + ", not a float tensor");
+      }
+    }
+    return out;
+  }
+
+  /** IEEE 754 binary16 to float (Java 17 has no Float.float16ToFloat). */
+  static float halfToFloat(short h) {
+    int bits = h & 0xffff;
+    int sign = (bits & 0x8000) << 16;
+    int exp = (bits >> 10) & 0x1f;
+    int mant = bits & 0x3ff;
+    if (exp == 0x1f) {
+      return Float.intBitsToFloat(sign | 0x7f800000 | (mant << 13));
+    }
+    if (exp == 0) {
+      float v = mant * 0x1p-24f; // subnormal
+      return sign != 0 ? -v : v;
+    }
+    return Float.intBitsToFloat(sign | ((exp + 112) << 23) | (mant << 13));
+  }
+
+  /** A tensor as longs (I64, I32). */
+  public long[] longs(String name) throws IOException {
+    Entry e = entry(name);
+    ByteBuffer b = bytes(name);
+    long[] out = new long[Math.toIntExact(e.numel())];
+    for (int i = 0; i < out.length; i++) {
+      switch (e.dtype()) {
+        case "I64": out[i] = b.getLong(); break;
+        case "I32": out[i] = b.getInt(); break;
+        default: throw new IllegalArgumentException(name + " is " + e.dtype() + ", not an integer tensor");
+      }
+    }
+    return out;
+  }
+
+  /** A U8 tensor's bytes. */
+  public byte[] u8(String name) throws IOException {
+    Entry e = entry(name);
+    if (!e.dtype().equals("U8")) {
+      throw new IllegalArgumentException(name + " is " + e.dtype() + ", not U8");
+    }
+    byte[] out = new byte[Math.toIntExact(e.numel())];
+    bytes(name).get(out);
+    return out;
+  }
+}
