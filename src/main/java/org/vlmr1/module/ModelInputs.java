@@ -1,0 +1,32 @@
+// What a VLM module's prepareModelInputs returns: the batch tensors under their VLM-R1 names plus per-example extras.
+package org.vlmr1.module;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.bytedeco.pytorch.Tensor;
+
+/**
+ * A prepared batch (CONVENTIONS.md "Batches"): left padded, images in prompt order.
+ *
+ * @param inputIds (B, L) int64
+ * @param attentionMask (B, L) int64, 0 on the left padding
+ * @param multimodal the family's custom multimodal tensors by VLM-R1 name, in the module's keyword order (Qwen:
+ *     {@code pixel_values} (sum t*h*w, 1176) float32 and {@code image_grid_thw} (images, 3) int64)
+ * @param perExample one entry per example: the grids of that example's own images (VLM-R1 keeps one per image of the
+ *     batch, which breaks multi-image examples)
+ */
+public record ModelInputs(Tensor inputIds, Tensor attentionMask, Map<String, Tensor> multimodal,
+    List<ExampleVision> perExample) {
+  public ModelInputs {
+    multimodal = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(multimodal));
+    perExample = List.copyOf(perExample);
+  }
+
+  /** The vision facts of one example. */
+  public record ExampleVision(List<GridThw> imageGridThw) {
+    public ExampleVision {
+      imageGridThw = List.copyOf(imageGridThw);
+    }
+  }
+}

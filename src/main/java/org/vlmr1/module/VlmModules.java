@@ -1,0 +1,73 @@
+// The family registry: finds a checkpoint's VlmModule from config.json's model_type (not from the folder name, as
+// VLM-R1 does), with an explicit override; families come in through ServiceLoader.
+package org.vlmr1.module;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.ServiceLoader;
+import java.util.TreeSet;
+
+/** Looks up model families. */
+public final class VlmModules {
+  private VlmModules() {}
+
+  /** Every provider on the class path. */
+  public static List<VlmModuleProvider> providers() {
+    List<VlmModuleProvider> out = new ArrayList<>();
+    ServiceLoader.load(VlmModuleProvider.class, VlmModules.class.getClassLoader()).forEach(out::add);
+    return out;
+  }
+
+  /**
+   * The module for a checkpoint folder.
+   *
+   * @param vlmOverride a family key ("qwen", "internvl") to use instead of config.json's model_type, or null
+   */
+  public static VlmModule forCheckpoint(Path checkpoint, String vlmOverride, ModuleOptions options) throws IOException {
+    List<VlmModuleProvider> all = providers();
+    if (vlmOverride != null) {
+      for (VlmModuleProvider p : all) {
+        if (p.vlmKey().equals(vlmOverride)) {
+          return p.create(checkpoint, options);
+        }
+      }
+      throw new IllegalArgumentException("unknown VLM family '" + vlmOverride + "'; known: " + keys(all));
+    }
+    String type = modelType(checkpoint);
+    for (VlmModuleProvider p : all) {
+      if (p.modelTypes().contains(type)) {
+        return p.create(checkpoint, options);
+      }
+    }
+    TreeSet<String> known = new TreeSet<>();
+    all.forEach(p -> known.addAll(p.modelTypes()));
+    throw new IllegalArgumentException(checkpoint.resolve("config.json") + ": model_type '" + type
+        + "' is not a known VLM family; known model types: " + known + " (internvl_chat arrives with the InternVL "
+        + "family)");
+  }
+
+  /** config.json's model_type. */
+  public static String modelType(Path checkpoint) throws IOException {
+    Path cfg = checkpoint.resolve("config.json");
+    if (!Files.isRegularFile(cfg)) {
+      throw new IOException("no config.json in " + checkpoint + " (a Hugging Face checkpoint folder is expected)");
+    }
+    JsonNode n = new ObjectMapper().readTree(cfg.toFile());
+    String type = n.path("model_type").asText("");
+    if (type.isEmpty()) {
+      throw new IOException(cfg + " has no model_type");
+    }
+    return type;
+  }
+
+  private static String keys(List<VlmModuleProvider> all) {
+    TreeSet<String> k = new TreeSet<>();
+    all.forEach(p -> k.add(p.vlmKey()));
+    return k.toString();
+  }
+}

@@ -1,0 +1,237 @@
+// The Qwen2-VL / Qwen2.5-VL family behind the VLM module contract (VLM-R1's Qwen2VLModule, VLM-R1-SPEC.md 1.2).
+package org.vlmr1.module.qwen;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+import org.vlmr1.data.RgbImage;
+import org.vlmr1.kernels.TorchRuntime;
+import org.vlmr1.module.Conversation;
+import org.vlmr1.module.GridThw;
+import org.vlmr1.module.HfTokenizer;
+import org.vlmr1.module.ModelInputs;
+import org.vlmr1.module.ModuleOptions;
+import org.vlmr1.module.ProcessingKeyword;
+import org.vlmr1.module.VlmModule;
+import org.vlmr1.reward.RewardFunction;
+import org.vlmr1.reward.Rewards;
+
+/** Qwen's module: chat template, processor (tokenizer + images), ids, templates and REC rewards. */
+public final class QwenModule implements VlmModule {
+  private final String modelType;
+  private final HfTokenizer tokenizer; // null when the checkpoint has none and none was given
+  private final QwenImageProcessor images;
+  private final QwenIds ids;
+
+  QwenModule(String modelType, HfTokenizer tokenizer, QwenImageProcessor images, QwenIds ids) {
+    this.modelType = modelType;
+    this.tokenizer = tokenizer;
+    this.images = images;
+    this.ids = ids;
+  }
+
+  /** Builds the module for a checkpoint folder (config.json; tokenizer.json and preprocessor_config.json if any). */
+  public static QwenModule create(Path checkpoint, ModuleOptions o) throws IOException {
+    String type = org.vlmr1.module.VlmModules.modelType(checkpoint);
+    Path tokPath = o.tokenizer() != null ? o.tokenizer() : checkpoint.resolve("tokenizer.json");
+    HfTokenizer tok = Files.exists(tokPath) ? HfTokenizer.load(tokPath) : null;
+    if (o.tokenizer() != null && tok == null) {
+      throw new IOException("no tokenizer at " + o.tokenizer());
+    }
+    JsonNode pre = Files.isRegularFile(checkpoint.resolve("preprocessor_config.json"))
+        ? new ObjectMapper().readTree(checkpoint.resolve("preprocessor_config.json").toFile())
+        : new ObjectMapper().createObjectNode();
+    long min = o.minPixels() != null ? o.minPixels() : pre.path("min_pixels").asLong(QwenImageProcessor.DEFAULT_MIN_PIXELS);
+    long max = o.maxPixels() != null ? o.maxPixels() : pre.path("max_pixels").asLong(QwenImageProcessor.DEFAULT_MAX_PIXELS);
+    return new QwenModule(type, tok, new QwenImageProcessor(min, max), QwenIds.resolve(checkpoint, tok, o));
+  }
+
+  public String modelType() {
+    return modelType;
+  }
+
+  public QwenImageProcessor imageProcessor() {
+    return images;
+  }
+
+  @Override
+  public String vlmKey() {
+    return "qwen";
+  }
+
+  @Override
+  public List<String> visionModulesKeywords() {
+    return List.of("visual");
+  }
+
+  @Override
+  public List<String> customMultimodalKeywords() {
+    return List.of("pixel_values", "image_grid_thw");
+  }
+
+  @Override
+  public List<String> nonGenerateParams() {
+    return List.of();
+  }
+
+  @Override
+  public List<ProcessingKeyword> customProcessingKeywords() {
+    return List.of(new ProcessingKeyword("image_processor", "max_pixels"),
+        new ProcessingKeyword("image_processor", "min_pixels"));
+  }
+
+  @Override
+  public boolean isEmbedsInput() {
+    return false;
+  }
+
+  /** VLM-R1's Qwen2VLModule.get_question_template. */
+  @Override
+  public String questionTemplate(String taskType) {
+    String t = taskType == null ? "" : taskType;
+    switch (t) {
+      case "rec":
+        return "{Question} First output the thinking process in <think> </think> tags and then output the final "
+            + "answer in <answer> </answer> tags. Output the final answer in JSON format.";
+      case "ic":
+        return "{Question} First thinks about the reasoning process in the mind and then provides the user with the "
+            + "answer. The reasoning process and answer are enclosed within <think> </think> and <answer> </answer> "
+            + "tags, respectively, i.e., <think> reasoning process here </think><answer> json format answer here "
+            + "</answer>";
+      case "odLength":
+        return "First thinks about the reasoning process in the mind and then provides the user with the answer. The "
+            + "reasoning process and answer are enclosed within <think> </think> and <answer> </answer> tags, "
+            + "respectively, i.e., <think> reasoning process here </think><answer> answer here </answer>\n{Question}";
+      default:
+        return "{Question} First output the thinking process in <think> </think> tags and then output the final "
+            + "answer in <answer> </answer> tags.";
+    }
+  }
+
+  @Override
+  public List<String> preparePrompt(List<Conversation> examples) {
+    List<String> out = new ArrayList<>(examples.size());
+    for (Conversation c : examples) {
+      out.add(QwenChatTemplate.render(c, true));
+    }
+    return out;
+  }
+
+  @Override
+  public ModelInputs prepareModelInputs(List<String> prompts, List<List<RgbImage>> imagesPerExample) {
+    if (tokenizer == null) {
+      throw new IllegalStateException("tokenising prompts needs a tokenizer.json: the checkpoint has none; give "
+          + "--tokenizer");
+    }
+    if (prompts.size() != imagesPerExample.size()) {
+      throw new IllegalArgumentException(prompts.size() + " prompts but " + imagesPerExample.size()
+          + " image lists (one list per example, empty for text-only)");
+    }
+    int b = prompts.size();
+    List<long[]> rows = new ArrayList<>(b);
+    List<ModelInputs.ExampleVision> vision = new ArrayList<>(b);
+    List<float[]> pixels = new ArrayList<>();
+    List<GridThw> grids = new ArrayList<>();
+    int maxLen = 0;
+    for (int i = 0; i < b; i++) {
+      long[] text = tokenizer.encode(prompts.get(i));
+      List<QwenImageProcessor.Processed> processed = images.process(imagesPerExample.get(i));
+      long[] row = expandImagePads(text, processed, i);
+      rows.add(row);
+      maxLen = Math.max(maxLen, row.length);
+      List<GridThw> own = new ArrayList<>();
+      for (QwenImageProcessor.Processed p : processed) {
+        pixels.add(p.pixelValues());
+        grids.add(p.grid());
+        own.add(p.grid());
+      }
+      vision.add(new ModelInputs.ExampleVision(own));
+    }
+    long[] idsFlat = new long[b * maxLen];
+    long[] maskFlat = new long[b * maxLen];
+    for (int i = 0; i < b; i++) {
+      long[] row = rows.get(i);
+      int off = i * maxLen + (maxLen - row.length); // left padding
+      java.util.Arrays.fill(idsFlat, i * maxLen, off, ids.pad());
+      System.arraycopy(row, 0, idsFlat, off, row.length);
+      java.util.Arrays.fill(maskFlat, off, (i + 1) * maxLen, 1L);
+    }
+    TorchRuntime.load();
+    Map<String, Tensor> mm = new LinkedHashMap<>();
+    int nRows = 0;
+    for (float[] p : pixels) {
+      nRows += p.length / QwenImageProcessor.ROW;
+    }
+    float[] pv = new float[nRows * QwenImageProcessor.ROW];
+    int o = 0;
+    for (float[] p : pixels) {
+      System.arraycopy(p, 0, pv, o, p.length);
+      o += p.length;
+    }
+    long[] thw = new long[grids.size() * 3];
+    for (int k = 0; k < grids.size(); k++) {
+      thw[3 * k] = grids.get(k).t();
+      thw[3 * k + 1] = grids.get(k).h();
+      thw[3 * k + 2] = grids.get(k).w();
+    }
+    mm.put("pixel_values", torch.tensor(pv).reshape(nRows, QwenImageProcessor.ROW));          // (sum thw, 1176)
+    mm.put("image_grid_thw", torch.tensor(thw).reshape(grids.size(), 3));                   // (images, 3)
+    return new ModelInputs(torch.tensor(idsFlat).reshape(b, maxLen), torch.tensor(maskFlat).reshape(b, maxLen), mm,
+        vision);
+  }
+
+  /** Each {@code <|image_pad|>} id, in order, becomes that image's t*h*w/4 pad ids (inserted, not tokenised). */
+  long[] expandImagePads(long[] text, List<QwenImageProcessor.Processed> processed, int example) {
+    int pads = 0;
+    long extra = 0;
+    for (long id : text) {
+      if (id == ids.imagePad()) {
+        pads++;
+      }
+    }
+    if (pads != processed.size()) {
+      throw new IllegalArgumentException("example " + example + ": the prompt has " + pads + " <|image_pad|> but "
+          + processed.size() + " images were given");
+    }
+    for (QwenImageProcessor.Processed p : processed) {
+      extra += p.imageTokens() - 1;
+    }
+    long[] out = new long[Math.toIntExact(text.length + extra)];
+    int o = 0;
+    int img = 0;
+    for (long id : text) {
+      if (id == ids.imagePad()) {
+        long n = processed.get(img++).imageTokens();
+        for (long k = 0; k < n; k++) {
+          out[o++] = id;
+        }
+      } else {
+        out[o++] = id;
+      }
+    }
+    return out;
+  }
+
+  @Override
+  public long[] eosTokenIds() {
+    return ids.eos().clone();
+  }
+
+  @Override
+  public long padTokenId() {
+    return ids.pad();
+  }
+
+  @Override
+  public RewardFunction selectRewardFunction(String func, String taskType) {
+    return Rewards.fromVlmModule("qwen", func, taskType);
+  }
+}
