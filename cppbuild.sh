@@ -68,7 +68,7 @@ if [[ -f "$lib" ]] && [[ -z "$(find "$src" "$0" -newer "$lib" -print -quit)" ]];
   exit 0
 fi
 
-flags=(-std=c++17 -O3 -fPIC -fopenmp -fno-math-errno -Wall -Wextra "${arch_flags[@]}" -I"$src")
+flags=(-std=c++17 -O3 -fPIC -fopenmp -fno-math-errno -Wall -Wextra -Wno-psabi "${arch_flags[@]}" -I"$src")
 read -r -a extra <<< "${CXXFLAGS:-}"
 objs=()
 for cpp in "$src"/*.cpp; do

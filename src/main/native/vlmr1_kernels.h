@@ -61,4 +61,19 @@ void grpo_loss_rows(const void* logits, int dtype, void* grad, int64_t row_begin
  */
 void grpo_loss_reduce(int64_t tokens, const float* mask, const float* token_stats, double* out);
 
+/**
+ * Pillow's 8-bit bicubic resize (libImaging/Resample.c: separable, horizontal pass first when the width changes,
+ * Keys a = -0.5 widened by the scale when downscaling, 22-bit fixed point, uint8 intermediate), bit for bit.
+ * in: (in_h, in_w, 3) uint8; out: (out_h, out_w, 3) uint8. Same size copies.
+ */
+void pillow_resize_bicubic(const uint8_t* in, int64_t in_w, int64_t in_h, uint8_t* out, int64_t out_w,
+                           int64_t out_h);
+
+/**
+ * Qwen2(.5)-VL patches of an already resized RGB image: float32(u8 / 255), (x - mean) / std per channel in float32,
+ * repeated to 2 frames, rows in 2x2 merge-block order, 1176 columns (channel, frame, y, x). h and w are multiples of
+ * 28. out: (h/14 * w/14, 1176) float32.
+ */
+void qwen_patchify(const uint8_t* rgb, int64_t h, int64_t w, const float* mean, const float* std, float* out);
+
 }  // namespace vlmr1

@@ -12,6 +12,7 @@ public final class Suites {
   static {
     register(new KernelsSuite());
     register(new ScoreSuite());
+    register(new PreprocessSuite());
   }
 
   private Suites() {}
@@ -28,7 +29,7 @@ public final class Suites {
     BenchSuite s = SUITES.get(name);
     if (s == null) {
       throw new UsageException("unknown benchmark suite '" + name + "'; known: " + String.join(", ", SUITES.keySet())
-          + " (preprocess, generate and train arrive with their issues)");
+          + " (generate and train arrive with their issues)");
     }
     return s;
   }

@@ -6,6 +6,7 @@ import java.util.ArrayList;
 import java.util.List;
 import org.vlmr1.data.PillowResize;
 import org.vlmr1.data.RgbImage;
+import org.vlmr1.kernels.ImageKernels;
 import org.vlmr1.module.GridThw;
 
 /** Turns RGB images into Qwen's {@code pixel_values} rows and {@code image_grid_thw}. Thread-safe. */
@@ -59,11 +60,24 @@ public final class QwenImageProcessor {
     return s;
   }
 
+  /** One image through the native kernels (or, without them, the Java reference below). */
   public Processed process(RgbImage image) {
     SmartResize.Size s = targetSize(image);
-    RgbImage resized = PillowResize.resize(image, s.width(), s.height());
-    return new Processed(patchify(normalise(resized), s.height(), s.width()),
+    RgbImage resized = s.width() == image.width() && s.height() == image.height() ? image
+        : ImageKernels.resizeBicubic(image, s.width(), s.height());
+    return new Processed(ImageKernels.qwenPatchify(resized, MEAN, STD, QwenImageProcessor::referencePatches),
         new GridThw(1, s.height() / PATCH, s.width() / PATCH));
+  }
+
+  /** The Java reference of {@link #process}: the native kernels' oracle. */
+  public Processed processReference(RgbImage image) {
+    SmartResize.Size s = targetSize(image);
+    RgbImage resized = PillowResize.resize(image, s.width(), s.height());
+    return new Processed(referencePatches(resized), new GridThw(1, s.height() / PATCH, s.width() / PATCH));
+  }
+
+  static float[] referencePatches(RgbImage resized) {
+    return patchify(normalise(resized), resized.height(), resized.width());
   }
 
   /** Images of one batch in prompt order. */
