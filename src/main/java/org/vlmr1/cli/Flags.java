@@ -92,7 +92,11 @@ public final class Flags {
         default:
           throw new IllegalStateException();
       }
-      f.values.put(name, vals);
+      if (spec.kind() == FlagSpec.Kind.LIST && f.values.containsKey(name)) {
+        f.values.get(name).addAll(vals); // a repeated list flag accumulates (--image a --image b)
+      } else {
+        f.values.put(name, vals);
+      }
     }
     return f;
   }

@@ -1,0 +1,98 @@
+// Writes libtorch tensors as a safetensors file (the format SafeTensorsFile reads): name-sorted, header padded to a
+// multiple of 8 with spaces, raw little-endian data, as the Hugging Face library writes it.
+package org.vlmr1.model;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import org.bytedeco.javacpp.BytePointer;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+import org.vlmr1.kernels.TensorChecks;
+
+/** Saves named CPU tensors (F32, BF16, F16, I64, I32, U8, BOOL) to a safetensors file. */
+public final class SafeTensorsWriter {
+  private SafeTensorsWriter() {}
+
+  static String dtypeName(Tensor t) {
+    ScalarType st = TensorChecks.dtype(t);
+    switch (st) {
+      case Float: return "F32";
+      case BFloat16: return "BF16";
+      case Half: return "F16";
+      case Long: return "I64";
+      case Int: return "I32";
+      case Byte: return "U8";
+      case Bool: return "BOOL";
+      case Double: return "F64";
+      default: throw new IllegalArgumentException("cannot write a " + st + " tensor to safetensors");
+    }
+  }
+
+  public static void write(Path path, Map<String, Tensor> tensors) throws IOException {
+    write(path, tensors, Map.of("format", "pt"));
+  }
+
+  public static void write(Path path, Map<String, Tensor> tensors, Map<String, String> metadata) throws IOException {
+    Map<String, Tensor> sorted = new TreeMap<>(tensors);
+    Map<String, Object> header = new LinkedHashMap<>();
+    header.put("__metadata__", metadata);
+    long offset = 0;
+    Map<String, Tensor> contiguous = new LinkedHashMap<>();
+    for (Map.Entry<String, Tensor> e : sorted.entrySet()) {
+      Tensor t = e.getValue().contiguous();
+      if (!t.is_cpu()) {
+        throw new IllegalArgumentException(e.getKey() + " is not a CPU tensor");
+      }
+      contiguous.put(e.getKey(), t);
+      long bytes = t.nbytes();
+      Map<String, Object> entry = new LinkedHashMap<>();
+      entry.put("dtype", dtypeName(t));
+      entry.put("shape", toList(TensorChecks.shape(t)));
+      entry.put("data_offsets", List.of(offset, offset + bytes));
+      header.put(e.getKey(), entry);
+      offset += bytes;
+    }
+    byte[] json = new ObjectMapper().writeValueAsBytes(header);
+    int padded = (json.length + 7) / 8 * 8;
+    byte[] h = new byte[padded];
+    System.arraycopy(json, 0, h, 0, json.length);
+    for (int i = json.length; i < padded; i++) {
+      h[i] = ' ';
+    }
+    if (path.toAbsolutePath().getParent() != null) {
+      Files.createDirectories(path.toAbsolutePath().getParent());
+    }
+    try (OutputStream out = Files.newOutputStream(path)) {
+      out.write(ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(padded).array());
+      out.write(h);
+      byte[] buf = new byte[1 << 20];
+      for (Tensor t : contiguous.values()) {
+        BytePointer p = new BytePointer(t.data_ptr()).capacity(t.nbytes());
+        for (long pos = 0; pos < t.nbytes(); pos += buf.length) {
+          int n = (int) Math.min(buf.length, t.nbytes() - pos);
+          p.position(pos).get(buf, 0, n);
+          out.write(buf, 0, n);
+        }
+      }
+    }
+  }
+
+  private static List<Long> toList(long[] a) {
+    List<Long> l = new java.util.ArrayList<>(a.length);
+    for (long v : a) {
+      l.add(v);
+    }
+    return l;
+  }
+
+}
