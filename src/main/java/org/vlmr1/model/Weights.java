@@ -1,0 +1,129 @@
+// Model weights loaded from Hugging Face safetensors (one file, or shards listed in model.safetensors.index.json)
+// into libtorch tensors, with key normalisation for the transformers >= 4.52 naming and clear errors.
+package org.vlmr1.model;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.UnaryOperator;
+import org.bytedeco.javacpp.BytePointer;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptions;
+import org.bytedeco.pytorch.global.torch;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+import org.vlmr1.kernels.TorchRuntime;
+
+/** Named tensors of a checkpoint. Long-lived: created outside any PointerScope; close() frees them. */
+public final class Weights implements AutoCloseable {
+  private final Map<String, Tensor> tensors;
+  private final Path source;
+
+  private Weights(Map<String, Tensor> tensors, Path source) {
+    this.tensors = tensors;
+    this.source = source;
+  }
+
+  /**
+   * Loads every tensor of a checkpoint folder, renaming keys with {@code rename} (e.g. {@code model.visual.} ->
+   * {@code visual.}).
+   */
+  public static Weights load(Path checkpoint, UnaryOperator<String> rename) throws IOException {
+    TorchRuntime.load();
+    Set<Path> files = new LinkedHashSet<>();
+    Path index = checkpoint.resolve("model.safetensors.index.json");
+    if (Files.isRegularFile(index)) {
+      JsonNode map = new ObjectMapper().readTree(index.toFile()).path("weight_map");
+      for (Iterator<JsonNode> it = map.elements(); it.hasNext(); ) {
+        files.add(checkpoint.resolve(it.next().asText()));
+      }
+    } else if (Files.isRegularFile(checkpoint.resolve("model.safetensors"))) {
+      files.add(checkpoint.resolve("model.safetensors"));
+    } else {
+      throw new IOException("no model.safetensors or model.safetensors.index.json in " + checkpoint);
+    }
+    Map<String, Tensor> out = new LinkedHashMap<>();
+    for (Path f : files) {
+      if (!Files.isRegularFile(f)) {
+        throw new IOException("shard " + f + " listed in the index is missing");
+      }
+      SafeTensorsFile st = SafeTensorsFile.open(f);
+      for (SafeTensorsFile.Entry e : st.entries().values()) {
+        String name = rename.apply(e.name());
+        if (out.containsKey(name)) {
+          throw new IOException(f + ": tensor " + name + " appears twice");
+        }
+        Tensor t = torch.empty(e.shape(), new TensorOptions(scalarType(e.dtype(), f, e.name())), null);
+        ByteBuffer b = st.bytes(e.name());
+        if (b.remaining() > 0) {
+          byte[] bytes = new byte[b.remaining()];
+          b.get(bytes);
+          new BytePointer(t.data_ptr()).capacity(bytes.length).put(bytes, 0, bytes.length);
+        }
+        out.put(name, t);
+      }
+    }
+    return new Weights(out, checkpoint);
+  }
+
+  static ScalarType scalarType(String dtype, Path file, String name) throws IOException {
+    switch (dtype) {
+      case "F32": return ScalarType.Float;
+      case "BF16": return ScalarType.BFloat16;
+      case "F16": return ScalarType.Half;
+      case "I64": return ScalarType.Long;
+      case "I32": return ScalarType.Int;
+      case "U8": return ScalarType.Byte;
+      case "BOOL": return ScalarType.Bool;
+      case "F64": return ScalarType.Double;
+      default: throw new IOException(file + ": tensor " + name + " has unsupported dtype " + dtype);
+    }
+  }
+
+  public boolean has(String name) {
+    return tensors.containsKey(name);
+  }
+
+  /** The tensor, checked against the expected shape. */
+  public Tensor get(String name, long... shape) {
+    Tensor t = tensors.get(name);
+    if (t == null) {
+      throw new IllegalArgumentException(source + ": missing weight " + name);
+    }
+    if (shape.length > 0 && !java.util.Arrays.equals(org.vlmr1.kernels.TensorChecks.shape(t), shape)) {
+      throw new IllegalArgumentException(source + ": weight " + name + " has shape "
+          + java.util.Arrays.toString(org.vlmr1.kernels.TensorChecks.shape(t)) + ", expected "
+          + java.util.Arrays.toString(shape));
+    }
+    return t;
+  }
+
+  public Set<String> names() {
+    return tensors.keySet();
+  }
+
+  /** Converts every floating tensor to {@code dtype} (e.g. bf16 for training). */
+  public void castFloating(ScalarType dtype) {
+    for (Map.Entry<String, Tensor> e : tensors.entrySet()) {
+      ScalarType st = e.getValue().scalar_type().intern();
+      if (st == ScalarType.Float || st == ScalarType.BFloat16 || st == ScalarType.Half) {
+        Tensor old = e.getValue();
+        e.setValue(old.to(dtype));
+        old.close();
+      }
+    }
+  }
+
+  @Override
+  public void close() {
+    tensors.values().forEach(Tensor::close);
+    tensors.clear();
+  }
+}

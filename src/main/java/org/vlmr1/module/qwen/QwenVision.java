@@ -1,0 +1,193 @@
+// The Qwen2.5-VL vision tower (Qwen2_5_VisionTransformerPretrainedModel, ARCHITECTURES.md A5): patch embedding as a
+// matmul, 2-D rotary, window attention with the window-index permutation and full-attention blocks, RMSNorm,
+// SwiGLU, and the 2x2 patch merger; output back in processor order.
+package org.vlmr1.module.qwen;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorVector;
+import org.bytedeco.pytorch.global.torch;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+import org.vlmr1.model.Layers;
+import org.vlmr1.model.Weights;
+import org.vlmr1.module.GridThw;
+
+/** Vision tower forward over all images of a batch at once. */
+public final class QwenVision {
+  private static final double EPS = 1e-6;
+  private final QwenConfig.Vision cfg;
+  private final Weights w;
+  private final Tensor patchWeight; // (hidden, 1176)
+
+  public QwenVision(QwenConfig.Vision cfg, Weights w) {
+    this.cfg = cfg;
+    this.w = w;
+    long in = 3L * cfg.temporalPatchSize() * cfg.patchSize() * cfg.patchSize();
+    Tensor conv = w.get("visual.patch_embed.proj.weight", cfg.hiddenSize(), 3, cfg.temporalPatchSize(),
+        cfg.patchSize(), cfg.patchSize());
+    this.patchWeight = conv.reshape(cfg.hiddenSize(), in);
+    this.patchWeight.retainReference();
+  }
+
+  /** The merged-token window permutation and the window boundaries in patch rows (get_window_index). */
+  public record WindowIndex(long[] index, long[] cuWindowSeqlens) {}
+
+  public WindowIndex windowIndex(List<GridThw> grids) {
+    int merge = cfg.spatialMergeSize();
+    int vws = cfg.windowSize() / merge / cfg.patchSize();
+    List<Long> index = new ArrayList<>();
+    List<Long> cu = new ArrayList<>();
+    cu.add(0L);
+    long idOffset = 0;
+    for (GridThw g : grids) {
+      int lh = (int) (g.h() / merge);
+      int lw = (int) (g.w() / merge);
+      int padH = vws - lh % vws;
+      int padW = vws - lw % vws;
+      int nwh = (lh + padH) / vws;
+      int nww = (lw + padW) / vws;
+      for (int t = 0; t < g.t(); t++) {
+        for (int wy = 0; wy < nwh; wy++) {
+          for (int wx = 0; wx < nww; wx++) {
+            long count = 0;
+            for (int r = wy * vws; r < (wy + 1) * vws; r++) {
+              for (int c = wx * vws; c < (wx + 1) * vws; c++) {
+                if (r < lh && c < lw) {
+                  index.add(idOffset + (long) t * lh * lw + (long) r * lw + c);
+                  count++;
+                }
+              }
+            }
+            cu.add(cu.get(cu.size() - 1) + count * merge * merge);
+          }
+        }
+      }
+      idOffset += g.t() * lh * lw;
+    }
+    List<Long> unique = new ArrayList<>(); // torch.unique_consecutive
+    for (long v : cu) {
+      if (unique.isEmpty() || unique.get(unique.size() - 1) != v) {
+        unique.add(v);
+      }
+    }
+    return new WindowIndex(index.stream().mapToLong(Long::longValue).toArray(),
+        unique.stream().mapToLong(Long::longValue).toArray());
+  }
+
+  /** rot_pos_emb: (S, headDim/2) float32 angles [row * inv_freq, col * inv_freq] in processor row order. */
+  public Tensor rotPosEmb(List<GridThw> grids) {
+    int merge = cfg.spatialMergeSize();
+    long total = 0;
+    long maxGrid = 0;
+    for (GridThw g : grids) {
+      total += g.t() * g.h() * g.w();
+      maxGrid = Math.max(maxGrid, Math.max(g.h(), g.w()));
+    }
+    long[] pos = new long[(int) total * 2];
+    int o = 0;
+    for (GridThw g : grids) {
+      for (int t = 0; t < g.t(); t++) {
+        for (long bh = 0; bh < g.h() / merge; bh++) {
+          for (long bw = 0; bw < g.w() / merge; bw++) {
+            for (int mh = 0; mh < merge; mh++) {
+              for (int mw = 0; mw < merge; mw++) {
+                pos[o++] = bh * merge + mh;
+                pos[o++] = bw * merge + mw;
+              }
+            }
+          }
+        }
+      }
+    }
+    long dim = cfg.headDim() / 2;
+    Tensor invFreq = invFreq(10000.0, dim);                                           // (dim/2)
+    Tensor seq = torch.arange(new Scalar(maxGrid)).to(ScalarType.Float);               // (maxGrid)
+    Tensor full = torch.outer(seq, invFreq);                                           // (maxGrid, dim/2)
+    Tensor idx = torch.tensor(pos);                                                    // (S*2)
+    return torch.index_select(full, 0, idx).reshape(total, dim);                       // (S, dim)
+  }
+
+  /** 1 / theta^(arange(0, dim, 2) / dim) in float32, as transformers computes it. */
+  static Tensor invFreq(double theta, long dim) {
+    Tensor exps = torch.arange(new Scalar(0), new Scalar(dim), new Scalar(2)).to(ScalarType.Float)
+        .div(new Scalar((double) dim));
+    return torch.pow(new Scalar(theta), exps).reciprocal();
+  }
+
+  /** (S, 1176) rows, their grids -> (S/4, out_hidden) merged embeddings in processor order. */
+  public Tensor forward(Tensor pixelValues, List<GridThw> grids) {
+    long s = pixelValues.size(0);
+    long hidden = cfg.hiddenSize();
+    int unit = cfg.spatialMergeSize() * cfg.spatialMergeSize();
+    Tensor x = torch.linear(pixelValues.to(patchWeight.scalar_type()), patchWeight);   // (S, hidden)
+    WindowIndex wi = windowIndex(grids);
+    Tensor widx = torch.tensor(wi.index());                                             // (S/4)
+    x = torch.index_select(x.reshape(s / unit, unit, hidden), 0, widx).reshape(s, hidden);
+    Tensor rot = rotPosEmb(grids);
+    rot = torch.index_select(rot.reshape(s / unit, unit, -1), 0, widx).reshape(s, -1);
+    Tensor emb = torch.cat(new TensorVector(rot, rot), -1);                            // (S, headDim)
+    Tensor cos = emb.cos().unsqueeze(1);                                                // (S, 1, headDim)
+    Tensor sin = emb.sin().unsqueeze(1);
+    List<Long> full = new ArrayList<>(); // one full-attention segment per frame of each image
+    full.add(0L);
+    for (GridThw g : grids) {
+      for (int t = 0; t < g.t(); t++) {
+        full.add(full.get(full.size() - 1) + g.h() * g.w());
+      }
+    }
+    long[] cuFull = full.stream().mapToLong(Long::longValue).toArray();
+    for (int l = 0; l < cfg.depth(); l++) {
+      boolean isFull = false;
+      for (int f : cfg.fullattBlockIndexes()) {
+        isFull |= f == l;
+      }
+      x = block(l, x, cos, sin, isFull ? cuFull : wi.cuWindowSeqlens());
+    }
+    return merge(x, wi);
+  }
+
+  /** Block {@code l}; exposed through {@link #forward} only. */
+  private Tensor block(int l, Tensor x, Tensor cos, Tensor sin, long[] cu) {
+    String p = "visual.blocks." + l + ".";
+    long s = x.size(0);
+    int heads = cfg.numHeads();
+    long hd = cfg.headDim();
+    Tensor h = Layers.rmsNorm(x, w.get(p + "norm1.weight"), EPS);
+    Tensor qkv = Layers.linear(h, w.get(p + "attn.qkv.weight"), w.get(p + "attn.qkv.bias")).reshape(s, 3, heads, hd);
+    Tensor q = qkv.select(1, 0);
+    Tensor k = qkv.select(1, 1);
+    Tensor v = qkv.select(1, 2);
+    ScalarType dt = q.scalar_type().intern();
+    Tensor qf = q.to(ScalarType.Float);
+    Tensor kf = k.to(ScalarType.Float);
+    q = qf.mul(cos).add(Layers.rotateHalf(qf).mul(sin)).to(dt);                          // (S, heads, hd)
+    k = kf.mul(cos).add(Layers.rotateHalf(kf).mul(sin)).to(dt);
+    TensorVector parts = new TensorVector();
+    for (int i = 1; i < cu.length; i++) {
+      long a = cu[i - 1];
+      long n = cu[i] - a;
+      Tensor qs = q.narrow(0, a, n).transpose(0, 1);                                        // (heads, n, hd)
+      Tensor ks = k.narrow(0, a, n).transpose(0, 1);
+      Tensor vs = v.narrow(0, a, n).transpose(0, 1);
+      parts.push_back(torch.scaled_dot_product_attention(qs, ks, vs).transpose(0, 1).reshape(n, heads * hd));
+    }
+    Tensor attn = torch.cat(parts, 0);                                                      // (S, hidden)
+    x = x.add(Layers.linear(attn, w.get(p + "attn.proj.weight"), w.get(p + "attn.proj.bias")));
+    h = Layers.rmsNorm(x, w.get(p + "norm2.weight"), EPS);
+    return x.add(Layers.swiGlu(h, w.get(p + "mlp.gate_proj.weight"), w.get(p + "mlp.gate_proj.bias"),
+        w.get(p + "mlp.up_proj.weight"), w.get(p + "mlp.up_proj.bias"), w.get(p + "mlp.down_proj.weight"),
+        w.get(p + "mlp.down_proj.bias")));
+  }
+
+  private Tensor merge(Tensor x, WindowIndex wi) {
+    int unit = cfg.spatialMergeSize() * cfg.spatialMergeSize();
+    Tensor y = Layers.rmsNorm(x, w.get("visual.merger.ln_q.weight"), EPS).reshape(-1, cfg.hiddenSize() * unit);
+    y = Layers.linear(y, w.get("visual.merger.mlp.0.weight"), w.get("visual.merger.mlp.0.bias"));
+    y = torch.gelu(y);
+    y = Layers.linear(y, w.get("visual.merger.mlp.2.weight"), w.get("visual.merger.mlp.2.bias"));
+    Tensor reverse = torch.argsort(torch.tensor(wi.index()));
+    return torch.index_select(y, 0, reverse);                                               // (S/4, out_hidden)
+  }
+}

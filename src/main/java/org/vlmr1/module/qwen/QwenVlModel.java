@@ -1,0 +1,187 @@
+// Qwen2.5-VL for conditional generation (ARCHITECTURES.md A5-A9): vision tower, image embeddings scattered at
+// <|image_pad|>, the Qwen2 decoder with M-RoPE, GQA with QKV bias, RMSNorm, SwiGLU, tied or untied lm_head.
+package org.vlmr1.module.qwen;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptional;
+import org.bytedeco.pytorch.global.torch;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+import org.vlmr1.kernels.TensorChecks;
+import org.vlmr1.model.Layers;
+import org.vlmr1.model.Weights;
+import org.vlmr1.module.GridThw;
+
+/** The model: weights plus forward. Build it outside a PointerScope; run each forward inside one. */
+public final class QwenVlModel implements AutoCloseable {
+  private final QwenConfig cfg;
+  private final Weights w;
+  private final QwenVision vision;
+
+  public QwenVlModel(QwenConfig cfg, Weights w) {
+    this.cfg = cfg;
+    this.w = w;
+    this.vision = new QwenVision(cfg.vision(), w);
+    w.get("model.embed_tokens.weight", cfg.vocabSize(), cfg.hiddenSize());
+  }
+
+  /** Loads config.json and the safetensors of a checkpoint (either key convention). */
+  public static QwenVlModel load(Path checkpoint) throws IOException {
+    QwenConfig cfg = QwenConfig.read(checkpoint);
+    Weights w = Weights.load(checkpoint, QwenVlModel::normaliseKey);
+    return new QwenVlModel(cfg, w);
+  }
+
+  /** transformers >= 4.52 names (model.visual.*, model.language_model.*) to the 4.49 ones. */
+  static String normaliseKey(String k) {
+    if (k.startsWith("model.visual.")) {
+      return "visual." + k.substring("model.visual.".length());
+    }
+    if (k.startsWith("model.language_model.")) {
+      return "model." + k.substring("model.language_model.".length());
+    }
+    return k;
+  }
+
+  public QwenConfig config() {
+    return cfg;
+  }
+
+  public QwenVision vision() {
+    return vision;
+  }
+
+  /**
+   * @param logits (B, L, V), or null when not asked for
+   * @param hiddenStates [inputs_embeds, layer outputs..., final-norm output], each (B, L, H)
+   * @param visionEmbeds (sum t*h*w/4, H) or null without images
+   * @param positions M-RoPE position ids and deltas
+   */
+  public record Output(Tensor logits, List<Tensor> hiddenStates, Tensor visionEmbeds, QwenRope.Positions positions) {}
+
+  /**
+   * Prefill forward of a left-padded batch.
+   *
+   * @param inputIds (B, L) int64
+   * @param attentionMask (B, L) int64, or null for all ones
+   * @param pixelValues (sum t*h*w, 1176) or null
+   * @param grids one per image, batch order
+   */
+  public Output forward(Tensor inputIds, Tensor attentionMask, Tensor pixelValues, List<GridThw> grids,
+      boolean withLogits) {
+    int b = (int) inputIds.size(0);
+    int l = (int) inputIds.size(1);
+    long[] ids = longs(inputIds);
+    long[] mask = attentionMask == null ? ones(b * l) : longs(attentionMask);
+    Tensor emb = torch.embedding(w.get("model.embed_tokens.weight"), inputIds);            // (B, L, H)
+    Tensor vis = null;
+    if (pixelValues != null && !grids.isEmpty()) {
+      vis = vision.forward(pixelValues, grids).to(emb.scalar_type());                       // (N_img, H)
+      Tensor isImage = inputIds.eq(new Scalar(cfg.imageTokenId()));
+      long count = isImage.sum().item_long();
+      if (count != vis.size(0)) {
+        throw new IllegalArgumentException("image features and image tokens do not match: tokens " + count
+            + ", features " + vis.size(0));
+      }
+      emb = emb.masked_scatter(isImage.unsqueeze(-1).expand_as(emb), vis);
+    }
+    QwenRope.Positions pos = QwenRope.ropeIndex(ids, mask, b, l, grids == null ? List.of() : grids,
+        cfg.imageTokenId(), cfg.visionStartTokenId(), cfg.vision().spatialMergeSize());
+    Tensor[] cs = QwenRope.cosSin(pos.positionIds(), cfg.ropeTheta(), cfg.headDim(), cfg.mropeSection());
+    Tensor cos = cs[0].to(emb.scalar_type());
+    Tensor sin = cs[1].to(emb.scalar_type());
+    Tensor attnMask = causalMask(mask, b, l, emb.scalar_type().intern());                  // (B, 1, L, L)
+    List<Tensor> hidden = new ArrayList<>();
+    hidden.add(emb);
+    Tensor x = emb;
+    for (int i = 0; i < cfg.numLayers(); i++) {
+      x = layer(i, x, cos, sin, attnMask);
+      if (i < cfg.numLayers() - 1) {
+        hidden.add(x);
+      }
+    }
+    Tensor normed = Layers.rmsNorm(x, w.get("model.norm.weight"), cfg.rmsNormEps());
+    hidden.add(normed);
+    Tensor logits = withLogits ? torch.linear(normed, lmHead()) : null;
+    return new Output(logits, hidden, vis, pos);
+  }
+
+  /** The LM head's weight: lm_head.weight, or the embedding when tied or absent (Qwen2.5-VL-3B). */
+  public Tensor lmHead() {
+    return !cfg.tieWordEmbeddings() && w.has("lm_head.weight") ? w.get("lm_head.weight")
+        : w.get("model.embed_tokens.weight");
+  }
+
+  /** Additive mask: 0 where key k <= query q and k is not padding, the dtype's minimum elsewhere (eager's rule). */
+  static Tensor causalMask(long[] mask, int b, int l, ScalarType dt) {
+    float min = dt == ScalarType.BFloat16 ? -3.3895314e38f : -Float.MAX_VALUE;
+    float[] m = new float[b * l * l];
+    for (int row = 0; row < b; row++) {
+      for (int q = 0; q < l; q++) {
+        for (int k = 0; k < l; k++) {
+          m[(row * l + q) * l + k] = k <= q && mask[row * l + k] == 1 ? 0f : min;
+        }
+      }
+    }
+    return torch.tensor(m).reshape(b, 1, l, l).to(dt);
+  }
+
+  private Tensor layer(int i, Tensor x, Tensor cos, Tensor sin, Tensor attnMask) {
+    String p = "model.layers." + i + ".";
+    long b = x.size(0);
+    long l = x.size(1);
+    long hd = cfg.headDim();
+    int heads = cfg.numHeads();
+    int kv = cfg.numKvHeads();
+    Tensor h = Layers.rmsNorm(x, w.get(p + "input_layernorm.weight"), cfg.rmsNormEps());
+    Tensor q = Layers.linear(h, w.get(p + "self_attn.q_proj.weight"), w.get(p + "self_attn.q_proj.bias"))
+        .reshape(b, l, heads, hd).transpose(1, 2);                                           // (B, heads, L, hd)
+    Tensor k = Layers.linear(h, w.get(p + "self_attn.k_proj.weight"), w.get(p + "self_attn.k_proj.bias"))
+        .reshape(b, l, kv, hd).transpose(1, 2);                                              // (B, kv, L, hd)
+    Tensor v = Layers.linear(h, w.get(p + "self_attn.v_proj.weight"), w.get(p + "self_attn.v_proj.bias"))
+        .reshape(b, l, kv, hd).transpose(1, 2);
+    q = q.mul(cos).add(Layers.rotateHalf(q).mul(sin));
+    k = k.mul(cos).add(Layers.rotateHalf(k).mul(sin));
+    if (kv != heads) {
+      k = torch.repeat_interleave(k, heads / kv, new org.bytedeco.pytorch.LongOptional(1),
+          new org.bytedeco.pytorch.LongOptional());
+      v = torch.repeat_interleave(v, heads / kv, new org.bytedeco.pytorch.LongOptional(1),
+          new org.bytedeco.pytorch.LongOptional());
+    }
+    Tensor o = torch.scaled_dot_product_attention(q, k, v, new TensorOptional(attnMask), 0.0, false,
+        new org.bytedeco.pytorch.DoubleOptional(), false);                                   // (B, heads, L, hd)
+    o = o.transpose(1, 2).reshape(b, l, heads * hd);
+    x = x.add(torch.linear(o, w.get(p + "self_attn.o_proj.weight")));
+    h = Layers.rmsNorm(x, w.get(p + "post_attention_layernorm.weight"), cfg.rmsNormEps());
+    return x.add(Layers.swiGlu(h, w.get(p + "mlp.gate_proj.weight"), null, w.get(p + "mlp.up_proj.weight"), null,
+        w.get(p + "mlp.down_proj.weight"), null));
+  }
+
+  static long[] longs(Tensor t) {
+    Tensor c = t.to(ScalarType.Long).contiguous();
+    long[] out = new long[(int) c.numel()];
+    c.data_ptr_long().get(out);
+    return out;
+  }
+
+  private static long[] ones(int n) {
+    long[] o = new long[n];
+    java.util.Arrays.fill(o, 1L);
+    return o;
+  }
+
+  @Override
+  public void close() {
+    w.close();
+  }
+
+  @Override
+  public String toString() {
+    return "QwenVlModel(" + cfg.modelType() + ", " + cfg.numLayers() + " layers, hidden " + cfg.hiddenSize()
+        + ", vocab " + cfg.vocabSize() + ", " + TensorChecks.dtype(w.get("model.embed_tokens.weight")) + ")";
+  }
+}

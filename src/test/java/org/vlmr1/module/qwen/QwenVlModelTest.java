@@ -1,0 +1,114 @@
+// Qwen2.5-VL forward against the Hugging Face golden case_a (transformers 4.50, f32, eager attention): vision pieces,
+// vision embeddings, position ids and rope deltas, hidden states and logits at unmasked positions, batched vs single
+// rows.
+package org.vlmr1.module.qwen;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.vlmr1.kernels.TorchRuntime;
+import org.vlmr1.model.SafeTensorsFile;
+import org.vlmr1.module.GridThw;
+
+class QwenVlModelTest {
+  static QwenVlModel model;
+  static SafeTensorsFile golden;
+
+  @BeforeAll
+  static void load() throws Exception {
+    TorchRuntime.load();
+    Path a = QwenImageProcessorTest.caseA();
+    model = QwenVlModel.load(a.resolve("checkpoint"));
+    golden = SafeTensorsFile.open(a.resolve("golden.safetensors"));
+  }
+
+  @AfterAll
+  static void close() {
+    model.close();
+  }
+
+  static Tensor f32(String name) throws Exception {
+    return torch.tensor(golden.floats(name)).reshape(golden.entry(name).shape());
+  }
+
+  static Tensor i64(String name) throws Exception {
+    return torch.tensor(golden.longs(name)).reshape(golden.entry(name).shape());
+  }
+
+  static List<GridThw> grids(String name) throws Exception {
+    long[] g = golden.longs(name);
+    List<GridThw> out = new ArrayList<>();
+    for (int i = 0; i < g.length; i += 3) {
+      out.add(new GridThw(g[i], g[i + 1], g[i + 2]));
+    }
+    return out;
+  }
+
+  static double maxDiff(Tensor a, Tensor b) {
+    return a.sub(b).abs().max().item_double();
+  }
+
+  static void close(String what, Tensor want, Tensor got, double tol) {
+    assertArrayEquals(org.vlmr1.kernels.TensorChecks.shape(want), org.vlmr1.kernels.TensorChecks.shape(got), what);
+    double d = maxDiff(want, got);
+    System.out.printf("%-28s max |diff| %.3g%n", what, d);
+    assertTrue(d <= tol, what + ": max |diff| " + d + " > " + tol);
+  }
+
+  @Test
+  void visionTowerMatches() throws Exception {
+    try (PointerScope s = new PointerScope()) {
+      List<GridThw> g = grids("image_grid_thw");
+      QwenVision v = model.vision();
+      QwenVision.WindowIndex wi = v.windowIndex(g);
+      assertArrayEquals(golden.longs("vision_window_index"), wi.index());
+      assertArrayEquals(golden.longs("vision_cu_window_seqlens"), wi.cuWindowSeqlens());
+      close("rot_pos_emb", f32("vision_rot_pos_emb"), v.rotPosEmb(g), 1e-6);
+      close("vision_embeds", f32("vision_embeds"), v.forward(f32("pixel_values"), g), 1e-4);
+    }
+  }
+
+  @Test
+  void batchedForwardMatches() throws Exception {
+    try (PointerScope s = new PointerScope()) {
+      Tensor mask = i64("attention_mask");
+      QwenVlModel.Output out = model.forward(i64("input_ids"), mask, f32("pixel_values"), grids("image_grid_thw"),
+          true);
+      assertArrayEquals(golden.longs("position_ids"), QwenVlModel.longs(out.positions().positionIds()));
+      assertArrayEquals(golden.longs("rope_deltas"), QwenVlModel.longs(out.positions().ropeDeltas()));
+      Tensor m = mask.unsqueeze(-1).to(org.bytedeco.pytorch.global.torch.ScalarType.Float);   // (B, L, 1)
+      close("inputs_embeds", f32("inputs_embeds").mul(m), out.hiddenStates().get(0).mul(m), 1e-5);
+      Tensor hs = f32("hidden_states");
+      for (int i = 1; i < out.hiddenStates().size(); i++) {
+        close("hidden_states[" + i + "]", hs.select(0, i).mul(m), out.hiddenStates().get(i).mul(m), 1e-4);
+      }
+      close("logits (unmasked)", f32("logits").mul(m), out.logits().mul(m), 1e-4);
+    }
+  }
+
+  @Test
+  void singleRowsMatchTheirGolden() throws Exception {
+    List<GridThw> all = grids("image_grid_thw");
+    long[] order = golden.longs("image_order");
+    try (PointerScope s = new PointerScope()) {
+      // Row 0 has image 0 (24 patch rows); row 1 images 1 and 2 (the next 48 + 40 rows).
+      Tensor pv = f32("pixel_values");
+      QwenVlModel.Output r0 = model.forward(i64("row0_input_ids"), null, pv.narrow(0, 0, 24), all.subList(0, 1),
+          true);
+      close("row0 logits", f32("row0_logits"), r0.logits(), 1e-4);
+      QwenVlModel.Output r1 = model.forward(i64("row1_input_ids"), null, pv.narrow(0, 24, 88), all.subList(1, 3),
+          true);
+      close("row1 logits", f32("row1_logits"), r1.logits(), 1e-4);
+      assertArrayEquals(new long[] {0, 1, 2}, order);
+    }
+  }
+}
