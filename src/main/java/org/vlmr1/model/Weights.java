@@ -21,7 +21,10 @@ import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.vlmr1.kernels.TorchRuntime;
 
-/** Named tensors of a checkpoint. Long-lived: created outside any PointerScope; close() frees them. */
+/**
+ * Named tensors of a checkpoint. Long-lived: every tensor holds a reference of its own, so loading inside a
+ * PointerScope does not tie the weights to that scope; close() frees them.
+ */
 public final class Weights implements AutoCloseable {
   private final Map<String, Tensor> tensors;
   private final Path source;
@@ -67,6 +70,7 @@ public final class Weights implements AutoCloseable {
           b.get(bytes);
           new BytePointer(t.data_ptr()).capacity(bytes.length).put(bytes, 0, bytes.length);
         }
+        t.retainReference();
         out.put(name, t);
       }
     }
@@ -115,15 +119,17 @@ public final class Weights implements AutoCloseable {
       ScalarType st = e.getValue().scalar_type().intern();
       if (st == ScalarType.Float || st == ScalarType.BFloat16 || st == ScalarType.Half) {
         Tensor old = e.getValue();
-        e.setValue(old.to(dtype));
-        old.close();
+        Tensor cast = old.to(dtype);
+        cast.retainReference();
+        e.setValue(cast);
+        old.releaseReference();
       }
     }
   }
 
   @Override
   public void close() {
-    tensors.values().forEach(Tensor::close);
+    tensors.values().forEach(Tensor::releaseReference);
     tensors.clear();
   }
 }

@@ -28,7 +28,7 @@ public final class QwenVision {
     Tensor conv = w.get("visual.patch_embed.proj.weight", cfg.hiddenSize(), 3, cfg.temporalPatchSize(),
         cfg.patchSize(), cfg.patchSize());
     this.patchWeight = conv.reshape(cfg.hiddenSize(), in);
-    this.patchWeight.retainReference();
+    this.patchWeight.retainReference(); // a view of the weights; lives as long as the model, whatever scope built it
   }
 
   /** The merged-token window permutation and the window boundaries in patch rows (get_window_index). */

@@ -73,6 +73,12 @@ public final class QwenVlModel implements AutoCloseable {
    */
   public Output forward(Tensor inputIds, Tensor attentionMask, Tensor pixelValues, List<GridThw> grids,
       boolean withLogits) {
+    return forward(inputIds, attentionMask, pixelValues, grids, withLogits, null);
+  }
+
+  /** Prefill forward that also fills {@code cache} (when not null) for decoding. */
+  public Output forward(Tensor inputIds, Tensor attentionMask, Tensor pixelValues, List<GridThw> grids,
+      boolean withLogits, KvCache cache) {
     int b = (int) inputIds.size(0);
     int l = (int) inputIds.size(1);
     long[] ids = longs(inputIds);
@@ -99,7 +105,7 @@ public final class QwenVlModel implements AutoCloseable {
     hidden.add(emb);
     Tensor x = emb;
     for (int i = 0; i < cfg.numLayers(); i++) {
-      x = layer(i, x, cos, sin, attnMask);
+      x = layer(i, x, cos, sin, attnMask, cache);
       if (i < cfg.numLayers() - 1) {
         hidden.add(x);
       }
@@ -108,6 +114,41 @@ public final class QwenVlModel implements AutoCloseable {
     hidden.add(normed);
     Tensor logits = withLogits ? torch.linear(normed, lmHead()) : null;
     return new Output(logits, hidden, vis, pos);
+  }
+
+  /** A new KV cache for this model. */
+  public KvCache newCache() {
+    return new KvCache(cfg.numLayers());
+  }
+
+  /**
+   * One decode step: {@code tokens} (B, 1) at cache index c get position c + ropeDelta on all three streams
+   * (transformers 4.50's Qwen2.5-VL decode rule), attend to every cached key whose mask is 1.
+   *
+   * @param fullMask (B, c + 1) int64 attention mask including the new token
+   * @return (B, V) logits of the new position
+   */
+  public Tensor decode(Tensor tokens, long[] fullMask, Tensor ropeDeltas, KvCache cache) {
+    int b = (int) tokens.size(0);
+    long c = cache.length();
+    Tensor emb = torch.embedding(w.get("model.embed_tokens.weight"), tokens);                 // (B, 1, H)
+    Tensor pos = ropeDeltas.add(new Scalar(c)).reshape(1, b, 1).expand(3, b, 1).contiguous(); // (3, B, 1)
+    Tensor[] cs = QwenRope.cosSin(pos, cfg.ropeTheta(), cfg.headDim(), cfg.mropeSection());
+    Tensor cos = cs[0].to(emb.scalar_type());
+    Tensor sin = cs[1].to(emb.scalar_type());
+    int len = (int) (c + 1);
+    float min = emb.scalar_type().intern() == ScalarType.BFloat16 ? -3.3895314e38f : -Float.MAX_VALUE;
+    float[] m = new float[b * len];
+    for (int i = 0; i < b * len; i++) {
+      m[i] = fullMask[i] == 1 ? 0f : min;
+    }
+    Tensor attnMask = torch.tensor(m).reshape(b, 1, 1, len).to(emb.scalar_type());
+    Tensor x = emb;
+    for (int i = 0; i < cfg.numLayers(); i++) {
+      x = layer(i, x, cos, sin, attnMask, cache);
+    }
+    Tensor normed = Layers.rmsNorm(x, w.get("model.norm.weight"), cfg.rmsNormEps());
+    return torch.linear(normed, lmHead()).select(1, 0);                                        // (B, V)
   }
 
   /** The LM head's weight: lm_head.weight, or the embedding when tied or absent (Qwen2.5-VL-3B). */
@@ -130,7 +171,38 @@ public final class QwenVlModel implements AutoCloseable {
     return torch.tensor(m).reshape(b, 1, l, l).to(dt);
   }
 
+  /** Per-layer keys and values after RoPE, before the GQA repeat: (B, kv, cached length, hd). */
+  public static final class KvCache implements AutoCloseable {
+    final Tensor[] k;
+    final Tensor[] v;
+
+    @Override
+    public void close() {
+      for (int i = 0; i < k.length; i++) {
+        if (k[i] != null) {
+          k[i].releaseReference();
+          v[i].releaseReference();
+          k[i] = null;
+          v[i] = null;
+        }
+      }
+    }
+
+    KvCache(int layers) {
+      k = new Tensor[layers];
+      v = new Tensor[layers];
+    }
+
+    long length() {
+      return k[0] == null ? 0 : k[0].size(2);
+    }
+  }
+
   private Tensor layer(int i, Tensor x, Tensor cos, Tensor sin, Tensor attnMask) {
+    return layer(i, x, cos, sin, attnMask, null);
+  }
+
+  private Tensor layer(int i, Tensor x, Tensor cos, Tensor sin, Tensor attnMask, KvCache cache) {
     String p = "model.layers." + i + ".";
     long b = x.size(0);
     long l = x.size(1);
@@ -146,6 +218,18 @@ public final class QwenVlModel implements AutoCloseable {
         .reshape(b, l, kv, hd).transpose(1, 2);
     q = q.mul(cos).add(Layers.rotateHalf(q).mul(sin));
     k = k.mul(cos).add(Layers.rotateHalf(k).mul(sin));
+    if (cache != null) {
+      if (cache.k[i] != null) {
+        k = torch.cat(new org.bytedeco.pytorch.TensorVector(cache.k[i], k), 2);
+        v = torch.cat(new org.bytedeco.pytorch.TensorVector(cache.v[i], v), 2);
+        cache.k[i].releaseReference();
+        cache.v[i].releaseReference();
+      }
+      cache.k[i] = k;
+      cache.v[i] = v;
+      k.retainReference(); // the cache outlives the step's PointerScope
+      v.retainReference();
+    }
     if (kv != heads) {
       k = torch.repeat_interleave(k, heads / kv, new org.bytedeco.pytorch.LongOptional(1),
           new org.bytedeco.pytorch.LongOptional());

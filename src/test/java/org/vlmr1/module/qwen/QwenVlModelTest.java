@@ -6,51 +6,25 @@ package org.vlmr1.module.qwen;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.vlmr1.kernels.TorchRuntime;
-import org.vlmr1.model.SafeTensorsFile;
 import org.vlmr1.module.GridThw;
 
 class QwenVlModelTest {
-  static QwenVlModel model;
-  static SafeTensorsFile golden;
-
-  @BeforeAll
-  static void load() throws Exception {
-    TorchRuntime.load();
-    Path a = QwenImageProcessorTest.caseA();
-    model = QwenVlModel.load(a.resolve("checkpoint"));
-    golden = SafeTensorsFile.open(a.resolve("golden.safetensors"));
-  }
-
-  @AfterAll
-  static void close() {
-    model.close();
-  }
 
   static Tensor f32(String name) throws Exception {
-    return torch.tensor(golden.floats(name)).reshape(golden.entry(name).shape());
+    return QwenGolden.f32(name);
   }
 
   static Tensor i64(String name) throws Exception {
-    return torch.tensor(golden.longs(name)).reshape(golden.entry(name).shape());
+    return QwenGolden.i64(name);
   }
 
   static List<GridThw> grids(String name) throws Exception {
-    long[] g = golden.longs(name);
-    List<GridThw> out = new ArrayList<>();
-    for (int i = 0; i < g.length; i += 3) {
-      out.add(new GridThw(g[i], g[i + 1], g[i + 2]));
-    }
-    return out;
+    return QwenGolden.grids(name);
   }
 
   static double maxDiff(Tensor a, Tensor b) {
@@ -68,10 +42,10 @@ class QwenVlModelTest {
   void visionTowerMatches() throws Exception {
     try (PointerScope s = new PointerScope()) {
       List<GridThw> g = grids("image_grid_thw");
-      QwenVision v = model.vision();
+      QwenVision v = QwenGolden.model().vision();
       QwenVision.WindowIndex wi = v.windowIndex(g);
-      assertArrayEquals(golden.longs("vision_window_index"), wi.index());
-      assertArrayEquals(golden.longs("vision_cu_window_seqlens"), wi.cuWindowSeqlens());
+      assertArrayEquals(QwenGolden.golden().longs("vision_window_index"), wi.index());
+      assertArrayEquals(QwenGolden.golden().longs("vision_cu_window_seqlens"), wi.cuWindowSeqlens());
       close("rot_pos_emb", f32("vision_rot_pos_emb"), v.rotPosEmb(g), 1e-6);
       close("vision_embeds", f32("vision_embeds"), v.forward(f32("pixel_values"), g), 1e-4);
     }
@@ -81,10 +55,10 @@ class QwenVlModelTest {
   void batchedForwardMatches() throws Exception {
     try (PointerScope s = new PointerScope()) {
       Tensor mask = i64("attention_mask");
-      QwenVlModel.Output out = model.forward(i64("input_ids"), mask, f32("pixel_values"), grids("image_grid_thw"),
+      QwenVlModel.Output out = QwenGolden.model().forward(i64("input_ids"), mask, f32("pixel_values"), grids("image_grid_thw"),
           true);
-      assertArrayEquals(golden.longs("position_ids"), QwenVlModel.longs(out.positions().positionIds()));
-      assertArrayEquals(golden.longs("rope_deltas"), QwenVlModel.longs(out.positions().ropeDeltas()));
+      assertArrayEquals(QwenGolden.golden().longs("position_ids"), QwenVlModel.longs(out.positions().positionIds()));
+      assertArrayEquals(QwenGolden.golden().longs("rope_deltas"), QwenVlModel.longs(out.positions().ropeDeltas()));
       Tensor m = mask.unsqueeze(-1).to(org.bytedeco.pytorch.global.torch.ScalarType.Float);   // (B, L, 1)
       close("inputs_embeds", f32("inputs_embeds").mul(m), out.hiddenStates().get(0).mul(m), 1e-5);
       Tensor hs = f32("hidden_states");
@@ -98,14 +72,14 @@ class QwenVlModelTest {
   @Test
   void singleRowsMatchTheirGolden() throws Exception {
     List<GridThw> all = grids("image_grid_thw");
-    long[] order = golden.longs("image_order");
+    long[] order = QwenGolden.golden().longs("image_order");
     try (PointerScope s = new PointerScope()) {
       // Row 0 has image 0 (24 patch rows); row 1 images 1 and 2 (the next 48 + 40 rows).
       Tensor pv = f32("pixel_values");
-      QwenVlModel.Output r0 = model.forward(i64("row0_input_ids"), null, pv.narrow(0, 0, 24), all.subList(0, 1),
+      QwenVlModel.Output r0 = QwenGolden.model().forward(i64("row0_input_ids"), null, pv.narrow(0, 0, 24), all.subList(0, 1),
           true);
       close("row0 logits", f32("row0_logits"), r0.logits(), 1e-4);
-      QwenVlModel.Output r1 = model.forward(i64("row1_input_ids"), null, pv.narrow(0, 24, 88), all.subList(1, 3),
+      QwenVlModel.Output r1 = QwenGolden.model().forward(i64("row1_input_ids"), null, pv.narrow(0, 24, 88), all.subList(1, 3),
           true);
       close("row1 logits", f32("row1_logits"), r1.logits(), 1e-4);
       assertArrayEquals(new long[] {0, 1, 2}, order);
