@@ -15,7 +15,8 @@ public final class Main {
   private static List<String> currentArgs = List.of();
 
   static {
-    for (Command c : List.of(new PrepareCommand(), new ScoreCommand(), new BenchCommand(), new DoctorCommand())) {
+    for (Command c : List.of(new PrepareCommand(), new ModelCommands.Forward(), new ModelCommands.Generate(),
+        new ScoreCommand(), new BenchCommand(), new DoctorCommand())) {
       COMMANDS.put(c.name(), c);
     }
   }

@@ -63,18 +63,26 @@ public final class Weights implements AutoCloseable {
         if (out.containsKey(name)) {
           throw new IOException(f + ": tensor " + name + " appears twice");
         }
-        Tensor t = torch.empty(e.shape(), new TensorOptions(scalarType(e.dtype(), f, e.name())), null);
-        ByteBuffer b = st.bytes(e.name());
-        if (b.remaining() > 0) {
-          byte[] bytes = new byte[b.remaining()];
-          b.get(bytes);
-          new BytePointer(t.data_ptr()).capacity(bytes.length).put(bytes, 0, bytes.length);
-        }
+        Tensor t = tensor(st, e.name());
         t.retainReference();
         out.put(name, t);
       }
     }
     return new Weights(out, checkpoint);
+  }
+
+  /** One tensor of a safetensors file as a new libtorch tensor (owned by the caller's scope, if any). */
+  public static Tensor tensor(SafeTensorsFile st, String name) throws IOException {
+    TorchRuntime.load();
+    SafeTensorsFile.Entry e = st.entry(name);
+    Tensor t = torch.empty(e.shape(), new TensorOptions(scalarType(e.dtype(), st.path(), e.name())), null);
+    ByteBuffer b = st.bytes(e.name());
+    if (b.remaining() > 0) {
+      byte[] bytes = new byte[b.remaining()];
+      b.get(bytes);
+      new BytePointer(t.data_ptr()).capacity(bytes.length).put(bytes, 0, bytes.length);
+    }
+    return t;
   }
 
   static ScalarType scalarType(String dtype, Path file, String name) throws IOException {

@@ -1,0 +1,182 @@
+// bin/vlmr1 forward and generate: run a checkpoint on prepared inputs (safetensors in, safetensors out). They read
+// ids only, so a checkpoint without tokenizer files works given config.json (CONVENTIONS.md "Files exchanged").
+package org.vlmr1.cli;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+import org.vlmr1.kernels.TorchRuntime;
+import org.vlmr1.model.SafeTensorsFile;
+import org.vlmr1.model.SafeTensorsWriter;
+import org.vlmr1.model.SamplingConfig;
+import org.vlmr1.model.Weights;
+import org.vlmr1.module.GridThw;
+import org.vlmr1.module.ModuleOptions;
+import org.vlmr1.module.VlmModule;
+import org.vlmr1.module.VlmModules;
+import org.vlmr1.module.qwen.QwenGenerator;
+import org.vlmr1.module.qwen.QwenVlModel;
+
+/** The forward and generate commands. */
+final class ModelCommands {
+  private ModelCommands() {}
+
+  static List<FlagSpec> common() {
+    return List.of(
+        FlagSpec.value("model", null, "checkpoint folder (config.json + safetensors)"),
+        FlagSpec.value("inputs", null, "safetensors with input_ids, attention_mask, pixel_values, image_grid_thw"),
+        FlagSpec.value("out", null, "output .safetensors file"),
+        FlagSpec.value("eos_token_id", null, "explicit EOS id"),
+        FlagSpec.value("pad_token_id", null, "explicit pad id"),
+        FlagSpec.value("image_token_id", null, "explicit <|image_pad|> id"));
+  }
+
+  /** The prepared batch of an inputs file. */
+  record Batch(Tensor inputIds, Tensor attentionMask, Tensor pixelValues, List<GridThw> grids) {}
+
+  static Batch readInputs(Path file) throws Exception {
+    SafeTensorsFile f = SafeTensorsFile.open(file);
+    if (!f.entries().containsKey("input_ids")) {
+      throw new UsageException(file + " has no input_ids");
+    }
+    Tensor ids = Weights.tensor(f, "input_ids");
+    Tensor mask = f.entries().containsKey("attention_mask") ? Weights.tensor(f, "attention_mask") : null;
+    Tensor pv = f.entries().containsKey("pixel_values") ? Weights.tensor(f, "pixel_values") : null;
+    List<GridThw> grids = new ArrayList<>();
+    if (f.entries().containsKey("image_grid_thw")) {
+      long[] g = f.longs("image_grid_thw");
+      for (int i = 0; i < g.length; i += 3) {
+        grids.add(new GridThw(g[i], g[i + 1], g[i + 2]));
+      }
+    }
+    return new Batch(ids, mask, pv, grids);
+  }
+
+  static ModuleOptions ids(Flags f) {
+    return new ModuleOptions(null, null, null, null, longOrNull(f.get("eos_token_id")),
+        longOrNull(f.get("pad_token_id")), longOrNull(f.get("image_token_id")));
+  }
+
+  private static Long longOrNull(String s) {
+    return s == null ? null : Long.valueOf(s);
+  }
+
+  static void requireQwen(Path model) throws Exception {
+    String type = VlmModules.modelType(model);
+    if (!type.equals("qwen2_5_vl")) {
+      throw new UsageException(model + ": forward/generate run qwen2_5_vl checkpoints so far (model_type '" + type
+          + "'); Qwen2-VL and InternVL arrive with their issues");
+    }
+  }
+
+  static void need(Flags f, String... names) {
+    for (String n : names) {
+      if (f.get(n) == null) {
+        throw new UsageException("--" + n + " is required");
+      }
+    }
+  }
+
+  /** bin/vlmr1 forward. */
+  static final class Forward implements Command {
+    @Override
+    public String name() {
+      return "forward";
+    }
+
+    @Override
+    public String summary() {
+      return "run the model on prepared inputs; write logits, vision_embeds, position_ids, rope_deltas";
+    }
+
+    @Override
+    public List<FlagSpec> flags() {
+      return common();
+    }
+
+    @Override
+    public int run(Flags f) throws Exception {
+      need(f, "model", "inputs", "out");
+      Path model = Path.of(f.get("model"));
+      requireQwen(model);
+      TorchRuntime.load();
+      try (QwenVlModel m = QwenVlModel.load(model); PointerScope s = new PointerScope()) {
+        Batch b = readInputs(Path.of(f.get("inputs")));
+        QwenVlModel.Output o = m.forward(b.inputIds(), b.attentionMask(), b.pixelValues(), b.grids(), true);
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        out.put("logits", o.logits().to(org.bytedeco.pytorch.global.torch.ScalarType.Float));
+        if (o.visionEmbeds() != null) {
+          out.put("vision_embeds", o.visionEmbeds());
+        }
+        out.put("position_ids", o.positions().positionIds());
+        out.put("rope_deltas", o.positions().ropeDeltas());
+        SafeTensorsWriter.write(Path.of(f.get("out")), out);
+      }
+      return 0;
+    }
+  }
+
+  /** bin/vlmr1 generate. */
+  static final class Generate implements Command {
+    @Override
+    public String name() {
+      return "generate";
+    }
+
+    @Override
+    public String summary() {
+      return "generate completions for prepared inputs (greedy or sampled, KV cache); write generated_ids";
+    }
+
+    @Override
+    public List<FlagSpec> flags() {
+      List<FlagSpec> l = new ArrayList<>(common());
+      l.add(FlagSpec.value("max_new_tokens", "256", "completion length limit"));
+      l.add(FlagSpec.bool("greedy", "argmax decoding (no repetition penalty or other processor)"));
+      l.add(FlagSpec.value("temperature", "1.0", "sampling temperature"));
+      l.add(FlagSpec.value("top_k", "50", "sample among the k most likely tokens (0 = all)"));
+      l.add(FlagSpec.value("top_p", "1.0", "nucleus sampling mass"));
+      l.add(FlagSpec.value("seed", "42", "seed of the per-sample random streams"));
+      return l;
+    }
+
+    @Override
+    public int run(Flags f) throws Exception {
+      need(f, "model", "inputs", "out");
+      Path model = Path.of(f.get("model"));
+      requireQwen(model);
+      TorchRuntime.load();
+      VlmModule module = VlmModules.forCheckpoint(model, null, ids(f));
+      SamplingConfig cfg = new SamplingConfig(f.getBoolean("greedy"), f.getDouble("temperature"), f.getInt("top_k"),
+          f.getDouble("top_p"), Long.parseLong(f.get("seed")), f.getInt("max_new_tokens"));
+      try (QwenVlModel m = QwenVlModel.load(model); PointerScope s = new PointerScope()) {
+        Batch b = readInputs(Path.of(f.get("inputs")));
+        long t0 = System.nanoTime();
+        QwenGenerator.Result r = QwenGenerator.generate(m, b.inputIds(), b.attentionMask(), b.pixelValues(),
+            b.grids(), cfg, module.eosTokenIds(), module.padTokenId(), 0, 0, false);
+        double sec = (System.nanoTime() - t0) / 1e9;
+        int rows = r.ids().length;
+        int n = rows == 0 ? 0 : r.ids()[0].length;
+        long[] flat = new long[rows * n];
+        long generated = 0;
+        for (int i = 0; i < rows; i++) {
+          System.arraycopy(r.ids()[i], 0, flat, i * n, n);
+          for (long v : r.mask()[i]) {
+            generated += v;
+          }
+        }
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        out.put("generated_ids", torch.tensor(flat).reshape(rows, n));
+        SafeTensorsWriter.write(Path.of(f.get("out")), out);
+        System.err.printf("generate: %d rows, %d tokens in %.2f s (%.1f tokens/s)%n", rows, generated, sec,
+            generated / Math.max(sec, 1e-9));
+      }
+      return 0;
+    }
+  }
+}
