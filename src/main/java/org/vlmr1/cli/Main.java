@@ -16,7 +16,7 @@ public final class Main {
 
   static {
     for (Command c : List.of(new PrepareCommand(), new ModelCommands.Forward(), new ModelCommands.Generate(),
-        new ScoreCommand(), new BenchCommand(), new DoctorCommand())) {
+        new InitTinyCommand(), new ScoreCommand(), new BenchCommand(), new DoctorCommand())) {
       COMMANDS.put(c.name(), c);
     }
   }

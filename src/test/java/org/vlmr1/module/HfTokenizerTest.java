@@ -21,7 +21,7 @@ public class HfTokenizerTest {
   public static Path qwenTokenizer(Path dir) {
     Path out = dir.resolve("tokenizer.json");
     try (InputStream in = new GZIPInputStream(HfTokenizerTest.class.getResourceAsStream(
-        "/tokenizers/qwen2_5-vl/tokenizer.json.gz"))) {
+        "/org/vlmr1/assets/qwen2_5-vl-tokenizer/tokenizer.json.gz"))) {
       Files.copy(in, out);
     } catch (IOException e) {
       throw new UncheckedIOException(e);

@@ -1,0 +1,51 @@
+// bin/vlmr1 init-tiny: a tiny random checkpoint of a family for tests and the demo.
+package org.vlmr1.cli;
+
+import java.nio.file.Path;
+import java.util.List;
+import org.vlmr1.module.qwen.QwenTiny;
+
+/** The init-tiny command. */
+final class InitTinyCommand implements Command {
+  @Override
+  public String name() {
+    return "init-tiny";
+  }
+
+  @Override
+  public String summary() {
+    return "write a tiny random checkpoint (Hugging Face layout, real vocabulary and tokenizer) for tests and demos";
+  }
+
+  @Override
+  public List<FlagSpec> flags() {
+    QwenTiny.Spec d = QwenTiny.Spec.defaults();
+    return List.of(
+        FlagSpec.value("family", "qwen2_5_vl", "model_type to create (qwen2_5_vl; internvl_chat arrives with InternVL)"),
+        FlagSpec.value("out", null, "output folder"),
+        FlagSpec.value("hidden_size", String.valueOf(d.hiddenSize()), "decoder hidden size"),
+        FlagSpec.value("num_layers", String.valueOf(d.numLayers()), "decoder layers"),
+        FlagSpec.value("num_heads", String.valueOf(d.numHeads()), "attention heads"),
+        FlagSpec.value("num_kv_heads", String.valueOf(d.numKvHeads()), "key/value heads"),
+        FlagSpec.value("intermediate_size", String.valueOf(d.intermediateSize()), "decoder MLP size"),
+        FlagSpec.value("vision_depth", String.valueOf(d.visionDepth()), "vision blocks"),
+        FlagSpec.value("vision_hidden_size", String.valueOf(d.visionHidden()), "vision hidden size"),
+        FlagSpec.value("seed", "0", "initialisation seed"));
+  }
+
+  @Override
+  public int run(Flags f) throws Exception {
+    if (f.get("out") == null) {
+      throw new UsageException("init-tiny needs --out DIR");
+    }
+    if (!f.get("family").equals("qwen2_5_vl")) {
+      throw new UsageException("init-tiny --family " + f.get("family") + " is not available yet; known: qwen2_5_vl");
+    }
+    QwenTiny.Spec s = new QwenTiny.Spec(f.getInt("hidden_size"), f.getInt("num_layers"), f.getInt("num_heads"),
+        f.getInt("num_kv_heads"), f.getInt("intermediate_size"), f.getInt("vision_depth"),
+        f.getInt("vision_hidden_size"), 2, Long.parseLong(f.get("seed")));
+    QwenTiny.write(s, Path.of(f.get("out")));
+    System.out.println("wrote a tiny qwen2_5_vl checkpoint to " + f.get("out"));
+    return 0;
+  }
+}
