@@ -13,6 +13,7 @@ public final class Suites {
     register(new KernelsSuite());
     register(new ScoreSuite());
     register(new PreprocessSuite());
+    register(new GenerateSuite());
   }
 
   private Suites() {}
@@ -29,7 +30,7 @@ public final class Suites {
     BenchSuite s = SUITES.get(name);
     if (s == null) {
       throw new UsageException("unknown benchmark suite '" + name + "'; known: " + String.join(", ", SUITES.keySet())
-          + " (generate and train arrive with their issues)");
+          + " (train arrives with the trainer issue)");
     }
     return s;
   }
