@@ -117,6 +117,16 @@ public final class Weights implements AutoCloseable {
     return t;
   }
 
+  /** The checkpoint folder these weights came from. */
+  public Path source() {
+    return source;
+  }
+
+  /** Name -> tensor, read-only (for saving). */
+  public Map<String, Tensor> asMap() {
+    return java.util.Collections.unmodifiableMap(tensors);
+  }
+
   public Set<String> names() {
     return tensors.keySet();
   }

@@ -19,16 +19,18 @@ public final class QwenVision {
   private static final double EPS = 1e-6;
   private final QwenConfig.Vision cfg;
   private final Weights w;
-  private final Tensor patchWeight; // (hidden, 1176)
 
   public QwenVision(QwenConfig.Vision cfg, Weights w) {
     this.cfg = cfg;
     this.w = w;
+    patchWeight(); // checks the weight's shape at load time
+  }
+
+  /** The Conv3d patch embedding as a (hidden, 3*2*14*14) matrix: a view, fetched per call so dtype casts apply. */
+  private Tensor patchWeight() {
     long in = 3L * cfg.temporalPatchSize() * cfg.patchSize() * cfg.patchSize();
-    Tensor conv = w.get("visual.patch_embed.proj.weight", cfg.hiddenSize(), 3, cfg.temporalPatchSize(),
-        cfg.patchSize(), cfg.patchSize());
-    this.patchWeight = conv.reshape(cfg.hiddenSize(), in);
-    this.patchWeight.retainReference(); // a view of the weights; lives as long as the model, whatever scope built it
+    return w.get("visual.patch_embed.proj.weight", cfg.hiddenSize(), 3, cfg.temporalPatchSize(), cfg.patchSize(),
+        cfg.patchSize()).reshape(cfg.hiddenSize(), in);
   }
 
   /** The merged-token window permutation and the window boundaries in patch rows (get_window_index). */
@@ -121,7 +123,8 @@ public final class QwenVision {
     long s = pixelValues.size(0);
     long hidden = cfg.hiddenSize();
     int unit = cfg.spatialMergeSize() * cfg.spatialMergeSize();
-    Tensor x = torch.linear(pixelValues.to(patchWeight.scalar_type()), patchWeight);   // (S, hidden)
+    Tensor pw = patchWeight();
+    Tensor x = torch.linear(pixelValues.to(pw.scalar_type()), pw);                    // (S, hidden)
     WindowIndex wi = windowIndex(grids);
     Tensor widx = torch.tensor(wi.index());                                             // (S/4)
     x = torch.index_select(x.reshape(s / unit, unit, hidden), 0, widx).reshape(s, hidden);

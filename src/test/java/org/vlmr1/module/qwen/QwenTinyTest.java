@@ -70,4 +70,41 @@ class QwenTinyTest {
       }
     }
   }
+
+  @Test
+  void saveReloadsIdenticallyAndBf16RunsClose(@TempDir Path dir) throws Exception {
+    Path src = dir.resolve("tiny");
+    QwenTiny.write(new QwenTiny.Spec(64, 2, 4, 2, 128, 2, 32, 2, 9), src);
+    Path saved = dir.resolve("saved");
+    Tensor ids = torch.randint(1000, new long[] {2, 12}, new org.bytedeco.pytorch.TensorOptions(
+        org.bytedeco.pytorch.global.torch.ScalarType.Long));
+    try (QwenVlModel m = QwenVlModel.load(src); PointerScope s = new PointerScope()) {
+      m.save(saved);
+      Tensor before = m.forward(ids, null, null, List.of(), true).logits();
+      try (QwenVlModel again = QwenVlModel.load(saved)) {
+        assertTrue(torch.equal(before, again.forward(ids, null, null, List.of(), true).logits()),
+            "identical logits after save + load");
+      }
+      assertTrue(Files.isRegularFile(saved.resolve("tokenizer.json")) && Files.isRegularFile(saved.resolve(
+          "config.json")));
+      m.castTo(org.bytedeco.pytorch.global.torch.ScalarType.BFloat16);
+      Tensor bf = m.forward(ids, null, null, List.of(), true).logits().to(
+          org.bytedeco.pytorch.global.torch.ScalarType.Float);
+      double d = bf.sub(before).abs().max().item_double();
+      double scale = before.abs().max().item_double();
+      assertTrue(d <= 0.05 * scale + 1e-3, "bf16 vs f32 logits max |diff| " + d + " (scale " + scale + ")");
+    }
+    // Sharded saving: a tiny shard limit forces several files and an index that loads back.
+    Path sharded = dir.resolve("sharded");
+    try (QwenVlModel m = QwenVlModel.load(src); PointerScope s = new PointerScope()) {
+      org.vlmr1.model.Weights w = org.vlmr1.model.Weights.load(src, k -> k);
+      org.vlmr1.model.Checkpoints.save(w.asMap(), src, sharded, 4_000_000);
+      assertTrue(Files.isRegularFile(sharded.resolve("model.safetensors.index.json")));
+      try (QwenVlModel again = QwenVlModel.load(sharded)) {
+        assertTrue(torch.equal(m.forward(ids, null, null, List.of(), true).logits(),
+            again.forward(ids, null, null, List.of(), true).logits()));
+      }
+      w.close();
+    }
+  }
 }
