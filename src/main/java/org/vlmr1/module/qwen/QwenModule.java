@@ -221,6 +221,22 @@ public final class QwenModule implements VlmModule {
   }
 
   @Override
+  public List<String> decodeCompletions(long[][] completionIds, long[][] mask) {
+    if (tokenizer == null) {
+      throw new IllegalStateException("decoding completions needs a tokenizer.json; give --tokenizer");
+    }
+    List<String> out = new ArrayList<>(completionIds.length);
+    for (int r = 0; r < completionIds.length; r++) {
+      int n = 0;
+      while (n < mask[r].length && mask[r][n] == 1) {
+        n++;
+      }
+      out.add(tokenizer.decode(java.util.Arrays.copyOf(completionIds[r], n), true));
+    }
+    return out;
+  }
+
+  @Override
   public long[] eosTokenIds() {
     return ids.eos().clone();
   }

@@ -17,7 +17,7 @@ import org.vlmr1.model.Weights;
 import org.vlmr1.module.GridThw;
 
 /** The model: weights plus forward. Build it outside a PointerScope; run each forward inside one. */
-public final class QwenVlModel implements AutoCloseable {
+public final class QwenVlModel implements org.vlmr1.model.VlmModel {
   private final QwenConfig cfg;
   private final Weights w;
   private final QwenVision vision;
@@ -127,6 +127,27 @@ public final class QwenVlModel implements AutoCloseable {
     hidden.add(normed);
     Tensor logits = withLogits ? torch.linear(normed, lmHead()) : null;
     return new Output(logits, hidden, vis, pos);
+  }
+
+  @Override
+  public Tensor lastHidden(Tensor inputIds, Tensor attentionMask, java.util.Map<String, Tensor> multimodal,
+      List<GridThw> grids) {
+    Output o = forward(inputIds, attentionMask, multimodal.get("pixel_values"), grids, false);
+    return o.hiddenStates().get(o.hiddenStates().size() - 1);
+  }
+
+  @Override
+  public Generation generate(Tensor inputIds, Tensor attentionMask, java.util.Map<String, Tensor> multimodal,
+      List<GridThw> grids, org.vlmr1.model.SamplingConfig cfg, long[] eosIds, long padId, long step,
+      long firstSampleIndex) {
+    QwenGenerator.Result r = QwenGenerator.generate(this, inputIds, attentionMask, multimodal.get("pixel_values"),
+        grids, cfg, eosIds, padId, step, firstSampleIndex, false);
+    return new Generation(r.ids(), r.mask());
+  }
+
+  @Override
+  public java.util.Map<String, Tensor> namedParameters() {
+    return w.asMap();
   }
 
   /** A new KV cache for this model. */

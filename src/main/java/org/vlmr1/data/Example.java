@@ -1,0 +1,23 @@
+// One training example as VLM-R1's JSONL loader leaves it: the problem text, its images, the solution and the
+// example's other fields (VLM-R1-SPEC.md 2.1).
+package org.vlmr1.data;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * @param id the example's id (error messages, metrics)
+ * @param problem the question with the {@code <image>} placeholders removed
+ * @param images resolved image files, in order (empty for text-only)
+ * @param solution the ground truth (VLM-R1 wraps it as {@code <answer> ... </answer>} for the rewards)
+ * @param accuRewardMethod the accuracy method of this example, or null for default
+ * @param fields any other keys of the line
+ */
+public record Example(String id, String problem, List<Path> images, String solution, String accuRewardMethod,
+    Map<String, Object> fields) {
+  public Example {
+    images = List.copyOf(images);
+    fields = fields == null ? Map.of() : Map.copyOf(fields);
+  }
+}

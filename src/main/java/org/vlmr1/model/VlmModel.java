@@ -1,0 +1,32 @@
+// What the trainer needs from a family's model: hidden states for a batch, the LM head, generation and parameters.
+package org.vlmr1.model;
+
+import java.util.List;
+import java.util.Map;
+import org.bytedeco.pytorch.Tensor;
+import org.vlmr1.module.GridThw;
+
+/** A vision-language model the GRPO trainer can sample from and train. */
+public interface VlmModel extends AutoCloseable {
+  /**
+   * The final-norm hidden states (B, L, H) of a left-padded batch, with autograd when parameters require grad.
+   *
+   * @param multimodal the family's tensors by VLM-R1 name (Qwen: pixel_values); grids one per image in batch order
+   */
+  Tensor lastHidden(Tensor inputIds, Tensor attentionMask, Map<String, Tensor> multimodal, List<GridThw> grids);
+
+  /** The LM head's weight (V, H); the embedding itself when tied. */
+  Tensor lmHead();
+
+  /** Completions of a batch: ids (B, N) padded after EOS, and the mask through the first EOS. */
+  record Generation(long[][] ids, long[][] mask) {}
+
+  Generation generate(Tensor inputIds, Tensor attentionMask, Map<String, Tensor> multimodal, List<GridThw> grids,
+      SamplingConfig cfg, long[] eosIds, long padId, long step, long firstSampleIndex);
+
+  /** Parameters by checkpoint name (the tensors themselves; set requires_grad on them to train). */
+  Map<String, Tensor> namedParameters();
+
+  @Override
+  void close();
+}

@@ -1,0 +1,144 @@
+// The GRPO trainer's configuration: VLM-R1's defaults under TRL's names, validated at construction.
+package org.vlmr1.trainer;
+
+import java.nio.file.Path;
+import org.vlmr1.kernels.GrpoLossConfig;
+import org.vlmr1.kernels.LossType;
+import org.vlmr1.kernels.ScaleRewards;
+import org.vlmr1.model.SamplingConfig;
+
+/**
+ * GRPO hyper-parameters (VLM-R1-SPEC.md 4-5; defaults are VLM-R1's).
+ *
+ * @param numGenerations G, completions per prompt (8)
+ * @param beta KL coefficient (0.04); 0 needs no reference model
+ * @param epsilon lower clip (0.2); epsilonHigh upper clip (defaults to epsilon)
+ * @param numIterations policy updates per rollout (1; buffered rollouts for more come later)
+ * @param learningRate 1e-6, with {@code lrSchedulerType} (linear decay) after {@code warmupRatio} (0) of warm-up
+ * @param adamBeta1 0.9, adamBeta2 0.999, adamEpsilon 1e-8, weightDecay 0 (HF AdamW defaults)
+ * @param maxGradNorm gradient clipping norm (1.0)
+ * @param maxCompletionLength tokens generated per completion (256)
+ * @param maxSteps optimizer steps
+ * @param temperature sampling temperature (1.0), also applied to the log-probs in the loss, as TRL does
+ * @param topK 50 (transformers' generation default that VLM-R1 gets implicitly); topP 1.0
+ * @param perDeviceTrainBatchSize completions per micro-batch; gradientAccumulationSteps micro-batches per step
+ * @param seed data order and sampling
+ * @param lossType GRPO; scaleRewards GROUP; rewardWeights one per reward function (null = all 1, honoured)
+ * @param freezeVisionModules no gradients for the vision tower
+ * @param loggingSteps how often metrics are printed
+ * @param outputDir run folder (metrics.jsonl, checkpoints)
+ */
+public record GrpoConfig(int numGenerations, double beta, double epsilon, double epsilonHigh, int numIterations,
+    double learningRate, LrSchedulerType lrSchedulerType, double warmupRatio, double adamBeta1, double adamBeta2,
+    double adamEpsilon, double weightDecay, double maxGradNorm, int maxCompletionLength, int maxSteps,
+    double temperature, int topK, double topP, int perDeviceTrainBatchSize, int gradientAccumulationSteps, long seed,
+    LossType lossType, ScaleRewards scaleRewards, double[] rewardWeights, boolean freezeVisionModules,
+    int loggingSteps, Path outputDir) {
+
+  public GrpoConfig {
+    require(numGenerations >= 2, "num_generations must be >= 2 (group statistics need two completions), got "
+        + numGenerations);
+    int global = perDeviceTrainBatchSize * gradientAccumulationSteps;
+    require(perDeviceTrainBatchSize >= 1 && gradientAccumulationSteps >= 1,
+        "per_device_train_batch_size and gradient_accumulation_steps must be >= 1");
+    require(global % numGenerations == 0, "num_generations " + numGenerations + " must divide the global batch: "
+        + "per_device_train_batch_size " + perDeviceTrainBatchSize + " x 1 process x gradient_accumulation_steps "
+        + gradientAccumulationSteps + " = " + global + " completions per step, i.e. " + global + "/"
+        + numGenerations + " prompts; choose a batch that is a multiple of " + numGenerations);
+    require(beta >= 0, "beta must be >= 0");
+    require(epsilon >= 0 && epsilon < 1 && epsilonHigh >= 0, "epsilon must be in [0, 1) and epsilon_high >= 0");
+    require(numIterations == 1, "num_iterations > 1 (reusing buffered rollouts) is not implemented yet; use 1");
+    require(learningRate >= 0 && warmupRatio >= 0 && warmupRatio <= 1, "learning_rate >= 0, warmup_ratio in [0, 1]");
+    require(adamBeta1 >= 0 && adamBeta1 < 1 && adamBeta2 >= 0 && adamBeta2 < 1 && adamEpsilon > 0,
+        "adam betas in [0, 1) and adam epsilon > 0");
+    require(maxGradNorm > 0 && maxCompletionLength >= 1 && maxSteps >= 1, "max_grad_norm > 0, "
+        + "max_completion_length >= 1 and max_steps >= 1");
+    require(temperature > 0 && topK >= 0 && topP > 0 && topP <= 1, "temperature > 0, top_k >= 0, top_p in (0, 1]");
+    require(lossType != null && scaleRewards != null && lrSchedulerType != null, "loss, scale and lr types are set");
+    require(loggingSteps >= 1, "logging_steps must be >= 1");
+    rewardWeights = rewardWeights == null ? null : rewardWeights.clone();
+  }
+
+  private static void require(boolean ok, String message) {
+    if (!ok) {
+      throw new IllegalArgumentException("GrpoConfig: " + message);
+    }
+  }
+
+  /** Prompts per optimizer step. */
+  public int promptsPerStep() {
+    return perDeviceTrainBatchSize * gradientAccumulationSteps / numGenerations;
+  }
+
+  SamplingConfig sampling() {
+    return new SamplingConfig(false, temperature, topK, topP, seed, maxCompletionLength);
+  }
+
+  GrpoLossConfig lossConfig(double dapoTokenCount) {
+    return GrpoLossConfig.builder().epsilonLow(epsilon).epsilonHigh(epsilonHigh).beta(beta).temperature(temperature)
+        .lossType(lossType).maxCompletionLength(maxCompletionLength).dapoTokenCount(dapoTokenCount)
+        .lossScale(lossType == LossType.DAPO ? 1.0 : 1.0 / gradientAccumulationSteps).build();
+  }
+
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /** Builder with VLM-R1's defaults. */
+  public static final class Builder {
+    private int numGenerations = 8;
+    private double beta = 0.04;
+    private double epsilon = 0.2;
+    private Double epsilonHigh;
+    private double learningRate = 1e-6;
+    private LrSchedulerType lrSchedulerType = LrSchedulerType.LINEAR;
+    private double warmupRatio = 0;
+    private double weightDecay = 0;
+    private double maxGradNorm = 1.0;
+    private int maxCompletionLength = 256;
+    private int maxSteps = 1;
+    private double temperature = 1.0;
+    private int topK = 50;
+    private double topP = 1.0;
+    private int perDeviceTrainBatchSize = 8;
+    private int gradientAccumulationSteps = 1;
+    private long seed = 42;
+    private LossType lossType = LossType.GRPO;
+    private ScaleRewards scaleRewards = ScaleRewards.GROUP;
+    private double[] rewardWeights;
+    private boolean freezeVisionModules;
+    private int loggingSteps = 1;
+    private Path outputDir = Path.of("runs", "grpo");
+
+    public Builder numGenerations(int v) { numGenerations = v; return this; }
+    public Builder beta(double v) { beta = v; return this; }
+    public Builder epsilon(double v) { epsilon = v; return this; }
+    public Builder epsilonHigh(double v) { epsilonHigh = v; return this; }
+    public Builder learningRate(double v) { learningRate = v; return this; }
+    public Builder lrSchedulerType(LrSchedulerType v) { lrSchedulerType = v; return this; }
+    public Builder warmupRatio(double v) { warmupRatio = v; return this; }
+    public Builder weightDecay(double v) { weightDecay = v; return this; }
+    public Builder maxGradNorm(double v) { maxGradNorm = v; return this; }
+    public Builder maxCompletionLength(int v) { maxCompletionLength = v; return this; }
+    public Builder maxSteps(int v) { maxSteps = v; return this; }
+    public Builder temperature(double v) { temperature = v; return this; }
+    public Builder topK(int v) { topK = v; return this; }
+    public Builder topP(double v) { topP = v; return this; }
+    public Builder perDeviceTrainBatchSize(int v) { perDeviceTrainBatchSize = v; return this; }
+    public Builder gradientAccumulationSteps(int v) { gradientAccumulationSteps = v; return this; }
+    public Builder seed(long v) { seed = v; return this; }
+    public Builder lossType(LossType v) { lossType = v; return this; }
+    public Builder scaleRewards(ScaleRewards v) { scaleRewards = v; return this; }
+    public Builder rewardWeights(double[] v) { rewardWeights = v; return this; }
+    public Builder freezeVisionModules(boolean v) { freezeVisionModules = v; return this; }
+    public Builder loggingSteps(int v) { loggingSteps = v; return this; }
+    public Builder outputDir(Path v) { outputDir = v; return this; }
+
+    public GrpoConfig build() {
+      return new GrpoConfig(numGenerations, beta, epsilon, epsilonHigh == null ? epsilon : epsilonHigh, 1,
+          learningRate, lrSchedulerType, warmupRatio, 0.9, 0.999, 1e-8, weightDecay, maxGradNorm,
+          maxCompletionLength, maxSteps, temperature, topK, topP, perDeviceTrainBatchSize, gradientAccumulationSteps,
+          seed, lossType, scaleRewards, rewardWeights, freezeVisionModules, loggingSteps, outputDir);
+    }
+  }
+}

@@ -1,0 +1,366 @@
+// The GRPO trainer (VLM-R1-SPEC.md 4.3-4.4): one optimizer step = generate and score every micro-batch of the step,
+// group-normalise the advantages over the whole step, then the fused GRPO loss micro-batch by micro-batch from the
+// hidden states of completion positions only, backward, clip, AdamW, learning-rate schedule. Single process: the
+// seams for data parallelism (gathering rewards, a rank's slice, reducing gradients) are the marked stages.
+package org.vlmr1.trainer;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.AdamW;
+import org.bytedeco.pytorch.AdamWOptions;
+import org.bytedeco.pytorch.BoolOptional;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorVector;
+import org.bytedeco.pytorch.global.torch;
+import org.vlmr1.data.Example;
+import org.vlmr1.data.RgbImage;
+import org.vlmr1.kernels.GrpoHiddenLossResult;
+import org.vlmr1.kernels.GrpoKernels;
+import org.vlmr1.model.VlmModel;
+import org.vlmr1.module.Conversation;
+import org.vlmr1.module.GridThw;
+import org.vlmr1.module.ModelInputs;
+import org.vlmr1.module.VlmModule;
+import org.vlmr1.reward.RewardFunction;
+import org.vlmr1.reward.RewardSample;
+import org.vlmr1.reward.RewardScorer;
+
+/** Trains a policy with GRPO. Build it (and the models) outside any PointerScope; close it to free the optimizer. */
+public final class GrpoTrainer implements AutoCloseable {
+  private static final int CHUNK_ROWS = 256;
+  private final GrpoConfig cfg;
+  private final VlmModule module;
+  private final VlmModel policy;
+  private final VlmModel reference;
+  private final RewardScorer scorer;
+  private final List<String> rewardNames;
+  private final List<Example> data;
+  private final String taskType;
+  private final TensorVector params;
+  private final AdamW optimizer;
+  private List<Integer> order = List.of();
+  private int cursor;
+  private int epoch;
+  private int step;
+
+  /**
+   * @param reference a frozen copy of the initial policy, or null when beta = 0
+   * @param taskType the question template's task type (e.g. "rec"), or null
+   */
+  public GrpoTrainer(GrpoConfig cfg, VlmModule module, VlmModel policy, VlmModel reference,
+      List<RewardFunction> rewards, List<Example> data, String taskType) {
+    if (cfg.beta() > 0 && reference == null) {
+      throw new IllegalArgumentException("beta = " + cfg.beta() + " needs a reference model (or set beta = 0)");
+    }
+    if (data.size() < cfg.promptsPerStep()) {
+      throw new IllegalArgumentException("the dataset has " + data.size() + " examples, fewer than the "
+          + cfg.promptsPerStep() + " prompts one step needs");
+    }
+    if (cfg.rewardWeights() != null && cfg.rewardWeights().length != rewards.size()) {
+      throw new IllegalArgumentException(cfg.rewardWeights().length + " reward weights for " + rewards.size()
+          + " reward functions");
+    }
+    this.cfg = cfg;
+    this.module = module;
+    this.policy = policy;
+    this.reference = reference;
+    this.data = List.copyOf(data);
+    this.taskType = taskType;
+    this.scorer = new RewardScorer(rewards, cfg.rewardWeights(), Runtime.getRuntime().availableProcessors());
+    this.rewardNames = rewards.stream().map(RewardFunction::name).toList();
+    this.params = new TensorVector();
+    for (Map.Entry<String, Tensor> e : policy.namedParameters().entrySet()) {
+      boolean frozen = cfg.freezeVisionModules()
+          && module.visionModulesKeywords().stream().anyMatch(k -> e.getKey().contains(k));
+      boolean floating = e.getValue().is_floating_point();
+      e.getValue().requires_grad_(floating && !frozen);
+      if (floating && !frozen) {
+        params.push_back(e.getValue());
+      }
+    }
+    if (reference != null) {
+      reference.namedParameters().values().forEach(t -> t.requires_grad_(false));
+    }
+    AdamWOptions o = new AdamWOptions(cfg.learningRate());
+    o.betas().put(0, cfg.adamBeta2()).put(1, cfg.adamBeta1()); // libstdc++ stores the tuple reversed (JAVACPP-NOTES)
+    o.eps().put(cfg.adamEpsilon());
+    o.weight_decay().put(cfg.weightDecay());
+    this.optimizer = new AdamW(params, o);
+  }
+
+  /** Optimizer steps taken so far. */
+  public int stepsDone() {
+    return step;
+  }
+
+  /** The trainable parameters (for tests and checkpointing). */
+  public TensorVector parameters() {
+    return params;
+  }
+
+  /** Runs {@code maxSteps} steps, printing every loggingSteps. */
+  public List<StepMetrics> train() {
+    List<StepMetrics> all = new ArrayList<>();
+    while (step < cfg.maxSteps()) {
+      StepMetrics m = step();
+      all.add(m);
+      if (m.step() % cfg.loggingSteps() == 0 || m.step() == cfg.maxSteps()) {
+        System.out.printf("step %d/%d  loss %.4f  reward %.4f  kl %.4f  len %.1f  grad_norm %.3f  lr %.2e%s%n",
+            m.step(), cfg.maxSteps(), m.loss(), m.reward(), m.kl(), m.completionLength(), m.gradNorm(),
+            m.learningRate(), m.skipped() ? "  (skipped)" : "");
+      }
+    }
+    return all;
+  }
+
+  /** One rollout (generated completions) of a micro-batch, kept in Java arrays across the step's stages. */
+  private record Rollout(List<Example> examples, long[][] promptIds, long[][] promptMask, List<List<GridThw>> grids,
+      float[] pixelValues, long pixelRows, long[][] completionIds, long[][] completionMask, List<String> texts) {}
+
+  /** One optimizer step. */
+  public StepMetrics step() {
+    int micro = cfg.perDeviceTrainBatchSize();
+    int steps = cfg.gradientAccumulationSteps();
+    List<Example> batch = nextBatch(micro * steps);
+    // Stage 1: generate every micro-batch of the step.
+    List<Rollout> rollouts = new ArrayList<>();
+    for (int m = 0; m < steps; m++) {
+      rollouts.add(rollout(batch.subList(m * micro, (m + 1) * micro), (long) step * micro * steps + (long) m * micro));
+    }
+    // Stage 2: rewards (a distributed run all-gathers them here, before the group statistics).
+    List<RewardSample> samples = new ArrayList<>();
+    for (Rollout r : rollouts) {
+      for (int i = 0; i < r.examples().size(); i++) {
+        Example e = r.examples().get(i);
+        samples.add(new RewardSample(e.id(), r.texts().get(i), "<answer> " + e.solution() + " </answer>",
+            e.problem(), e.images(), r.grids().get(i), e.accuRewardMethod(), e.fields()));
+      }
+    }
+    RewardScorer.Scores scores = scorer.score(samples);
+    double[] totals = scores.total();
+    boolean finite = java.util.Arrays.stream(totals).allMatch(Double::isFinite);
+    float[] adv = new float[totals.length];
+    double rewardStd = 0;
+    if (finite) {
+      try (PointerScope s = new PointerScope()) {
+        float[] r = new float[totals.length];
+        for (int i = 0; i < r.length; i++) {
+          r[i] = (float) totals[i];
+        }
+        Tensor a = GrpoKernels.groupAdvantages(torch.tensor(r), cfg.numGenerations(), cfg.scaleRewards());
+        a.contiguous().data_ptr_float().get(adv);
+        rewardStd = groupStdMean(r, cfg.numGenerations());
+      }
+    }
+    // Stage 3: the loss, micro-batch by micro-batch (a distributed run keeps its rank's slice of adv).
+    long tokens = 0;
+    long totalTokens = 0;
+    for (Rollout r : rollouts) {
+      for (long[] row : r.completionMask()) {
+        for (long v : row) {
+          tokens += v;
+        }
+        totalTokens += row.length > 0 ? 1 : 0;
+      }
+    }
+    optimizer.zero_grad();
+    double loss = 0;
+    double kl = 0;
+    double entropy = 0;
+    double clip = 0;
+    boolean ok = finite;
+    for (int m = 0; m < steps && ok; m++) {
+      Rollout r = rollouts.get(m);
+      float[] a = java.util.Arrays.copyOfRange(adv, m * micro, (m + 1) * micro);
+      GrpoHiddenLossResult res = lossAndBackward(r, a, tokens);
+      loss += res.loss();
+      kl += res.metrics().kl() / steps;
+      entropy += res.metrics().entropy() / steps;
+      clip += res.metrics().clipRatioRegion() / steps;
+      ok = Double.isFinite(res.loss());
+    }
+    // Stage 4: clip (a distributed run all-reduces the gradients first), AdamW, schedule.
+    double gradNorm = ok ? torch.clip_grad_norm_(params, cfg.maxGradNorm()) : Double.NaN;
+    double lr = cfg.lrSchedulerType().lr(cfg.learningRate(), step, cfg.maxSteps(), cfg.warmupRatio());
+    boolean skipped = !ok || !Double.isFinite(gradNorm);
+    if (skipped) {
+      System.err.println("warning: step " + (step + 1) + " skipped: non-finite "
+          + (!finite ? "rewards" : !ok ? "loss" : "gradient norm"));
+      optimizer.zero_grad();
+    } else {
+      optimizer.param_groups().get(0).options().set_lr(lr);
+      optimizer.step();
+    }
+    step++;
+    Map<String, Double> perFn = new LinkedHashMap<>();
+    for (int f = 0; f < rewardNames.size(); f++) {
+      perFn.put(rewardNames.get(f), mean(scores.perFunction()[f]));
+    }
+    return new StepMetrics(step, loss, mean(totals), rewardStd, perFn, kl, entropy, clip,
+        (double) tokens / Math.max(1, totalTokens), gradNorm, lr, skipped);
+  }
+
+  private List<Example> nextBatch(int n) {
+    List<Example> out = new ArrayList<>(n);
+    while (out.size() < n) {
+      if (cursor >= order.size()) {
+        order = RepeatRandomSampler.epoch(data.size(), cfg.numGenerations(), cfg.promptsPerStep(),
+            cfg.numIterations(), cfg.seed(), epoch++);
+        cursor = 0;
+      }
+      out.add(data.get(order.get(cursor++)));
+    }
+    return out;
+  }
+
+  private Rollout rollout(List<Example> examples, long firstSampleIndex) {
+    List<Conversation> conv = new ArrayList<>();
+    List<List<RgbImage>> images = new ArrayList<>();
+    String template = module.questionTemplate(taskType);
+    for (Example e : examples) {
+      conv.add(Conversation.userTurn(e.images().size(), template.replace("{Question}", e.problem())));
+      List<RgbImage> im = new ArrayList<>();
+      for (java.nio.file.Path p : e.images()) {
+        try {
+          im.add(RgbImage.read(p));
+        } catch (IOException ex) {
+          throw new UncheckedIOException("example " + e.id() + ": " + ex.getMessage(), ex);
+        }
+      }
+      images.add(im);
+    }
+    try (PointerScope s = new PointerScope(); NoGradGuard ng = new NoGradGuard()) {
+      ModelInputs in = module.prepareModelInputs(module.preparePrompt(conv), images);
+      List<GridThw> grids = new ArrayList<>();
+      List<List<GridThw>> perExample = new ArrayList<>();
+      for (ModelInputs.ExampleVision v : in.perExample()) {
+        grids.addAll(v.imageGridThw());
+        perExample.add(v.imageGridThw());
+      }
+      VlmModel.Generation g = policy.generate(in.inputIds(), in.attentionMask(), in.multimodal(), grids,
+          cfg.sampling(), module.eosTokenIds(), module.padTokenId(), step, firstSampleIndex);
+      Tensor pv = in.multimodal().get("pixel_values");
+      float[] pixels = pv == null ? new float[0] : new float[(int) pv.numel()];
+      if (pv != null) {
+        pv.contiguous().data_ptr_float().get(pixels);
+      }
+      return new Rollout(examples, rows(in.inputIds()), rows(in.attentionMask()), perExample, pixels,
+          pv == null ? 0 : pv.size(0), g.ids(), g.mask(), module.decodeCompletions(g.ids(), g.mask()));
+    }
+  }
+
+  /** Policy forward on prompt + completion, reference log-probs, the fused loss, and the backward pass. */
+  private GrpoHiddenLossResult lossAndBackward(Rollout r, float[] adv, long dapoTokens) {
+    try (PointerScope s = new PointerScope()) {
+      int b = r.promptIds().length;
+      int p = r.promptIds()[0].length;
+      int c = r.completionIds()[0].length;
+      Tensor ids = torch.cat(new TensorVector(tensor(r.promptIds()), tensor(r.completionIds())), 1);   // (B, P+C)
+      Tensor mask = torch.cat(new TensorVector(tensor(r.promptMask()), tensor(r.completionMask())), 1);
+      Map<String, Tensor> mm = new LinkedHashMap<>();
+      if (r.pixelRows() > 0) {
+        mm.put("pixel_values", torch.tensor(r.pixelValues()).reshape(r.pixelRows(), -1));
+      }
+      List<GridThw> grids = new ArrayList<>();
+      r.grids().forEach(grids::addAll);
+      Tensor compIds = tensor(r.completionIds());                                                     // (B, C)
+      Tensor compMask = tensor(r.completionMask());
+      Tensor refLogps = null;
+      if (cfg.beta() > 0) {
+        try (NoGradGuard ng = new NoGradGuard()) {
+          Tensor rh = reference.lastHidden(ids, mask, mm, grids).narrow(1, p - 1, c).contiguous();     // (B, C, H)
+          refLogps = tokenLogps(rh, reference.lmHead(), compIds);
+        }
+      }
+      Tensor hidden = policy.lastHidden(ids, mask, mm, grids).narrow(1, p - 1, c);                     // (B, C, H)
+      Tensor lm = policy.lmHead();
+      GrpoHiddenLossResult res = GrpoKernels.grpoLossFromHidden(hidden.detach().contiguous(), lm.detach(), compIds,
+          compMask, torch.tensor(adv), null, refLogps, cfg.lossConfig(dapoTokens), CHUNK_ROWS);
+      if (Double.isFinite(res.loss())) {
+        hidden.backward(res.gradHidden(), new BoolOptional(), false, null);
+        // The head's gradient: d/dW sum(W * G) = G accumulates into W.grad, the embedding's when tied.
+        lm.mul(res.gradWeight()).sum().backward();
+      }
+      return res;
+    }
+  }
+
+  /** Chunked log-probs of the completion tokens from hidden states (no B x C x V logits at once). */
+  private Tensor tokenLogps(Tensor hidden, Tensor head, Tensor ids) {
+    long b = hidden.size(0);
+    long c = hidden.size(1);
+    Tensor h2 = hidden.reshape(b * c, -1);
+    Tensor flatIds = ids.reshape(b * c);
+    Tensor out = torch.empty(b * c);
+    for (long r0 = 0; r0 < b * c; r0 += CHUNK_ROWS) {
+      long n = Math.min(CHUNK_ROWS, b * c - r0);
+      try (PointerScope s = new PointerScope()) {
+        Tensor logits = h2.narrow(0, r0, n).mm(head.t()).contiguous();
+        out.narrow(0, r0, n).copy_(GrpoKernels.tokenLogProbs(logits, flatIds.narrow(0, r0, n).contiguous(),
+            cfg.temperature(), false).logProbs());
+      }
+    }
+    return out.reshape(b, c);
+  }
+
+  private static Tensor tensor(long[][] rows) {
+    int b = rows.length;
+    int n = b == 0 ? 0 : rows[0].length;
+    long[] flat = new long[b * n];
+    for (int i = 0; i < b; i++) {
+      System.arraycopy(rows[i], 0, flat, i * n, n);
+    }
+    return torch.tensor(flat).reshape(b, n);
+  }
+
+  private static long[][] rows(Tensor t) {
+    int b = (int) t.size(0);
+    int n = (int) t.size(1);
+    long[] flat = new long[b * n];
+    t.contiguous().data_ptr_long().get(flat);
+    long[][] out = new long[b][n];
+    for (int i = 0; i < b; i++) {
+      System.arraycopy(flat, i * n, out[i], 0, n);
+    }
+    return out;
+  }
+
+  private static double mean(double[] v) {
+    double s = 0;
+    for (double x : v) {
+      s += x;
+    }
+    return v.length == 0 ? 0 : s / v.length;
+  }
+
+  /** The mean over groups of the unbiased group std (TRL's reward_std). */
+  private static double groupStdMean(float[] r, int g) {
+    double sum = 0;
+    int groups = r.length / g;
+    for (int k = 0; k < groups; k++) {
+      double m = 0;
+      for (int i = 0; i < g; i++) {
+        m += r[k * g + i];
+      }
+      m /= g;
+      double ss = 0;
+      for (int i = 0; i < g; i++) {
+        ss += (r[k * g + i] - m) * (r[k * g + i] - m);
+      }
+      sum += Math.sqrt(ss / (g - 1));
+    }
+    return groups == 0 ? 0 : sum / groups;
+  }
+
+  @Override
+  public void close() {
+    scorer.close();
+    optimizer.close();
+  }
+}

@@ -1,0 +1,18 @@
+// What one optimizer step logs (TRL's metric names).
+package org.vlmr1.trainer;
+
+import java.util.Map;
+
+/**
+ * @param step optimizer step (1-based after it ran)
+ * @param loss the summed micro-batch losses (the objective of the step)
+ * @param reward mean total reward; rewardStd the mean of the group standard deviations
+ * @param rewards mean of each reward function ({@code rewards/<name>})
+ * @param kl, entropy, clipRatio masked token means over the step
+ * @param completionLength mean completion length in tokens
+ * @param gradNorm the norm before clipping; learningRate the rate the step used
+ * @param skipped the step was skipped (non-finite rewards, loss or gradients)
+ */
+public record StepMetrics(int step, double loss, double reward, double rewardStd, Map<String, Double> rewards,
+    double kl, double entropy, double clipRatio, double completionLength, double gradNorm, double learningRate,
+    boolean skipped) {}

@@ -1,0 +1,138 @@
+// The GRPO trainer on a tiny random Qwen2.5-VL (TRL's test_train): a few steps log finite metrics and change every
+// trainable parameter; frozen vision modules stay put; the configuration explains bad batch arithmetic.
+package org.vlmr1.trainer;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.awt.Color;
+import java.awt.Graphics2D;
+import java.awt.image.BufferedImage;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import javax.imageio.ImageIO;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.Tensor;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.vlmr1.data.Example;
+import org.vlmr1.module.ModuleOptions;
+import org.vlmr1.module.VlmModule;
+import org.vlmr1.module.VlmModules;
+import org.vlmr1.module.qwen.QwenTiny;
+import org.vlmr1.module.qwen.QwenVlModel;
+import org.vlmr1.reward.AccuracyReward;
+import org.vlmr1.reward.FormatReward;
+
+class GrpoTrainerTest {
+
+  static List<Example> boxes(Path dir, int n) throws Exception {
+    List<Example> out = new ArrayList<>();
+    java.util.Random rnd = new java.util.Random(3);
+    for (int i = 0; i < n; i++) {
+      BufferedImage img = new BufferedImage(84, 56, BufferedImage.TYPE_INT_RGB);
+      Graphics2D g = img.createGraphics();
+      g.setColor(Color.WHITE);
+      g.fillRect(0, 0, 84, 56);
+      int x = rnd.nextInt(50);
+      int y = rnd.nextInt(30);
+      g.setColor(Color.RED);
+      g.fillRect(x, y, 20, 16);
+      g.dispose();
+      Path p = dir.resolve("img" + i + ".png");
+      ImageIO.write(img, "png", p.toFile());
+      out.add(new Example(String.valueOf(i), "Where is the red box?", List.of(p),
+          "[" + x + ", " + y + ", " + (x + 20) + ", " + (y + 16) + "]", null, Map.of()));
+    }
+    return out;
+  }
+
+  static Map<String, Tensor> snapshot(QwenVlModel m) {
+    Map<String, Tensor> s = new LinkedHashMap<>();
+    m.namedParameters().forEach((k, v) -> {
+      Tensor c = v.detach().clone();
+      c.retainReference();
+      s.put(k, c);
+    });
+    return s;
+  }
+
+  @Test
+  void fewStepsChangeEveryTrainableParameter(@TempDir Path dir) throws Exception {
+    Path ckpt = dir.resolve("tiny");
+    QwenTiny.write(new QwenTiny.Spec(32, 1, 4, 2, 64, 1, 32, 2, 5), ckpt);
+    VlmModule module = VlmModules.forCheckpoint(ckpt, null, ModuleOptions.DEFAULTS.withPixels(3136L, 12544L));
+    GrpoConfig cfg = GrpoConfig.builder().numGenerations(2).perDeviceTrainBatchSize(4).gradientAccumulationSteps(2)
+        .maxCompletionLength(6).maxSteps(2).learningRate(1e-2).beta(0.04).seed(7).outputDir(dir.resolve("run"))
+        .build();
+    try (QwenVlModel policy = QwenVlModel.load(ckpt); QwenVlModel ref = QwenVlModel.load(ckpt);
+        GrpoTrainer t = new GrpoTrainer(cfg, module, policy, ref, List.of(new AccuracyReward(), new FormatReward()),
+            boxes(dir, 6), "rec")) {
+      Map<String, Tensor> before = snapshot(policy);
+      List<StepMetrics> metrics = t.train();
+      assertEquals(2, metrics.size());
+      for (StepMetrics m : metrics) {
+        assertFalse(m.skipped(), "step " + m.step());
+        for (double v : new double[] {m.loss(), m.reward(), m.kl(), m.entropy(), m.gradNorm(), m.completionLength()}) {
+          assertTrue(Double.isFinite(v), m.toString());
+        }
+        assertTrue(m.rewards().containsKey("accuracy") && m.rewards().containsKey("format"));
+      }
+      assertTrue(metrics.get(0).gradNorm() > 0, "the policy got a gradient");
+      try (PointerScope s = new PointerScope()) {
+        List<String> unchanged = new ArrayList<>();
+        for (Map.Entry<String, Tensor> e : policy.namedParameters().entrySet()) {
+          if (org.bytedeco.pytorch.global.torch.equal(before.get(e.getKey()), e.getValue().detach())) {
+            unchanged.add(e.getKey());
+          }
+        }
+        assertTrue(unchanged.isEmpty(), "parameters left unchanged: " + unchanged);
+      }
+      before.values().forEach(Tensor::releaseReference);
+    }
+  }
+
+  @Test
+  void frozenVisionGetsNoUpdates(@TempDir Path dir) throws Exception {
+    Path ckpt = dir.resolve("tiny");
+    QwenTiny.write(new QwenTiny.Spec(32, 1, 4, 2, 64, 1, 32, 2, 6), ckpt);
+    VlmModule module = VlmModules.forCheckpoint(ckpt, null, ModuleOptions.DEFAULTS.withPixels(3136L, 12544L));
+    GrpoConfig cfg = GrpoConfig.builder().numGenerations(2).perDeviceTrainBatchSize(4).maxCompletionLength(4)
+        .maxSteps(1).learningRate(1e-2).beta(0).freezeVisionModules(true).build();
+    try (QwenVlModel policy = QwenVlModel.load(ckpt);
+        GrpoTrainer t = new GrpoTrainer(cfg, module, policy, null, List.of(new AccuracyReward()), boxes(dir, 4),
+            "rec")) {
+      Map<String, Tensor> before = snapshot(policy);
+      t.train();
+      try (PointerScope s = new PointerScope()) {
+        for (Map.Entry<String, Tensor> e : policy.namedParameters().entrySet()) {
+          if (e.getKey().startsWith("visual.")) {
+            assertTrue(org.bytedeco.pytorch.global.torch.equal(before.get(e.getKey()), e.getValue().detach()),
+                e.getKey() + " is frozen");
+          }
+        }
+      }
+      before.values().forEach(Tensor::releaseReference);
+    }
+  }
+
+  @Test
+  void configurationErrorsExplainTheArithmetic() {
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> GrpoConfig.builder().numGenerations(8).perDeviceTrainBatchSize(2).gradientAccumulationSteps(3).build());
+    assertTrue(e.getMessage().contains("2 x 1 process x gradient_accumulation_steps 3 = 6"), e.getMessage());
+    assertThrows(IllegalArgumentException.class, () -> GrpoConfig.builder().numGenerations(1).build());
+    assertEquals(1e-6 * 0.5, LrSchedulerType.LINEAR.lr(1e-6, 5, 10, 0), 1e-18);
+    assertEquals(1e-6 * 0.5, LrSchedulerType.COSINE.lr(1e-6, 5, 10, 0), 1e-18);
+    assertEquals(0.5e-6, LrSchedulerType.LINEAR.lr(1e-6, 1, 10, 0.2), 1e-18, "warm-up");
+    List<Integer> order = RepeatRandomSampler.epoch(5, 3, 2, 1, 1, 0);
+    assertEquals(12, order.size(), "2 chunks of 2 prompts x 3 generations; the last partial chunk is dropped");
+    assertEquals(order.get(0), order.get(1));
+    assertEquals(order.get(1), order.get(2));
+  }
+}
