@@ -1,0 +1,177 @@
+// bin/vlmr1 train: GRPO training with VLM-R1's flag names (VLM-R1-SPEC.md 5), on VLM-R1's JSONL data.
+package org.vlmr1.cli;
+
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+import org.vlmr1.data.JsonlDataset;
+import org.vlmr1.kernels.LossType;
+import org.vlmr1.kernels.ScaleRewards;
+import org.vlmr1.kernels.TorchRuntime;
+import org.vlmr1.module.ModuleOptions;
+import org.vlmr1.module.VlmModule;
+import org.vlmr1.module.VlmModules;
+import org.vlmr1.module.qwen.QwenVlModel;
+import org.vlmr1.reward.RewardFunction;
+import org.vlmr1.reward.Rewards;
+import org.vlmr1.trainer.GrpoConfig;
+import org.vlmr1.trainer.GrpoTrainer;
+import org.vlmr1.trainer.LrSchedulerType;
+import org.vlmr1.trainer.RunWriter;
+import org.vlmr1.trainer.StepMetrics;
+
+/** The train command. */
+final class TrainCommand implements Command {
+  @Override
+  public String name() {
+    return "train";
+  }
+
+  @Override
+  public String summary() {
+    return "GRPO training with VLM-R1's flags and JSONL data";
+  }
+
+  @Override
+  public List<FlagSpec> flags() {
+    return List.of(
+        FlagSpec.value("model_name_or_path", null, "checkpoint folder (Hugging Face layout)"),
+        FlagSpec.value("data_file_paths", null, "JSONL files, ':'-separated"),
+        FlagSpec.value("image_folders", null, "one image folder per data file, ':'-separated"),
+        FlagSpec.value("reward_method", null, "accuracy method per data file, ':'-separated (default: default)"),
+        FlagSpec.list("reward_funcs", "accuracy,format", "reward functions (accuracy, format, length, repetition)"),
+        FlagSpec.list("reward_weights", null, "one weight per reward function (default 1 each; honoured)"),
+        FlagSpec.value("task_type", null, "question template: rec, ic, odLength, or default"),
+        FlagSpec.bool("is_reward_customized_from_vlm_module", "use the module's REC rewards (task_type rec)"),
+        FlagSpec.value("num_generations", "8", "completions per prompt (G)"),
+        FlagSpec.value("beta", "0.04", "KL coefficient; 0 loads no reference model"),
+        FlagSpec.value("epsilon", "0.2", "lower clip"),
+        FlagSpec.value("epsilon_high", null, "upper clip (default: epsilon)"),
+        FlagSpec.value("num_iterations", "1", "policy updates per rollout (1 so far)"),
+        FlagSpec.value("per_device_train_batch_size", "8", "completions per micro-batch"),
+        FlagSpec.value("gradient_accumulation_steps", "1", "micro-batches per optimizer step"),
+        FlagSpec.value("learning_rate", "1e-6", "AdamW learning rate"),
+        FlagSpec.value("lr_scheduler_type", "linear", "linear, constant or cosine"),
+        FlagSpec.value("warmup_ratio", "0", "fraction of steps of linear warm-up"),
+        FlagSpec.value("weight_decay", "0", "AdamW weight decay"),
+        FlagSpec.value("max_grad_norm", "1.0", "gradient clipping norm"),
+        FlagSpec.value("max_completion_length", "256", "tokens per completion"),
+        FlagSpec.value("max_steps", "-1", "optimizer steps (-1: from num_train_epochs)"),
+        FlagSpec.value("num_train_epochs", "1", "epochs when max_steps is -1"),
+        FlagSpec.value("temperature", "1.0", "sampling temperature (also applied in the loss)"),
+        FlagSpec.value("top_k", "50", "sampling top-k (0 = off)"),
+        FlagSpec.value("top_p", "1.0", "sampling top-p"),
+        FlagSpec.value("loss_type", "grpo", "grpo, bnpo, dr_grpo or dapo"),
+        FlagSpec.value("scale_rewards", "group", "group, batch or none"),
+        FlagSpec.bool("freeze_vision_modules", "no gradients for the vision tower"),
+        FlagSpec.value("max_pixels", null, "Qwen max_pixels (default 12845056)"),
+        FlagSpec.value("min_pixels", null, "Qwen min_pixels (default 3136)"),
+        FlagSpec.value("save_steps", "500", "checkpoint every N steps (0 = only at the end)"),
+        FlagSpec.value("save_total_limit", "0", "keep the newest N checkpoints (0 = all)"),
+        FlagSpec.value("logging_steps", "1", "print and log every N steps"),
+        FlagSpec.value("output_dir", null, "run folder: metrics.jsonl, checkpoint-<step>/"),
+        FlagSpec.value("seed", "42", "data order and sampling seed"),
+        FlagSpec.value("on_bad_sample", "fail", "fail or skip bad data lines"),
+        FlagSpec.bool("allow_image_paths_outside_folders", "accept image paths outside their image folder"),
+        FlagSpec.value("tokenizer", null, "tokenizer.json when the checkpoint has none"),
+        FlagSpec.value("vlm", null, "family override (qwen)"));
+  }
+
+  @Override
+  public int run(Flags f) throws Exception {
+    for (String n : new String[] {"model_name_or_path", "data_file_paths", "image_folders", "output_dir"}) {
+      if (f.get(n) == null) {
+        throw new UsageException("train needs --" + n + " (the demo without model and data arrives with the "
+            + "trainer issue's demo slice)");
+      }
+    }
+    TorchRuntime.load();
+    Path model = Path.of(f.get("model_name_or_path"));
+    ModuleOptions opts = new ModuleOptions(f.get("tokenizer") == null ? null : Path.of(f.get("tokenizer")),
+        f.get("min_pixels") == null ? null : Long.valueOf(f.get("min_pixels")),
+        f.get("max_pixels") == null ? null : Long.valueOf(f.get("max_pixels")), null, null, null, null);
+    VlmModule module = VlmModules.forCheckpoint(model, f.get("vlm"), opts);
+    JsonlDataset.Loaded data = JsonlDataset.load(new JsonlDataset.Spec(paths(f.get("data_file_paths")),
+        paths(f.get("image_folders")), f.get("reward_method") == null ? null
+            : List.of(f.get("reward_method").split(":")),
+        JsonlDataset.OnBadSample.valueOf(f.get("on_bad_sample").toUpperCase(java.util.Locale.ROOT)),
+        f.getBoolean("allow_image_paths_outside_folders")));
+    System.out.println("data: " + data.summary());
+    data.skipped().forEach(s -> System.out.println("  skipped " + s));
+    String task = f.get("task_type");
+    List<RewardFunction> rewards = Rewards.resolve(f.getList("reward_funcs"),
+        f.getBoolean("is_reward_customized_from_vlm_module") ? module.vlmKey() : null, task,
+        Rewards.Context.NONE);
+    int perDevice = f.getInt("per_device_train_batch_size");
+    int gas = f.getInt("gradient_accumulation_steps");
+    int g = f.getInt("num_generations");
+    int maxSteps = f.getInt("max_steps");
+    if (maxSteps <= 0) {
+      int promptsPerStep = Math.max(1, perDevice * gas / g);
+      maxSteps = Math.max(1, (int) (f.getDouble("num_train_epochs") * (data.examples().size() / promptsPerStep)));
+    }
+    GrpoConfig.Builder b = GrpoConfig.builder().numGenerations(g).beta(f.getDouble("beta"))
+        .epsilon(f.getDouble("epsilon")).learningRate(f.getDouble("learning_rate"))
+        .lrSchedulerType(LrSchedulerType.parse(f.get("lr_scheduler_type"))).warmupRatio(f.getDouble("warmup_ratio"))
+        .weightDecay(f.getDouble("weight_decay")).maxGradNorm(f.getDouble("max_grad_norm"))
+        .maxCompletionLength(f.getInt("max_completion_length")).maxSteps(maxSteps)
+        .temperature(f.getDouble("temperature")).topK(f.getInt("top_k")).topP(f.getDouble("top_p"))
+        .perDeviceTrainBatchSize(perDevice).gradientAccumulationSteps(gas).seed(Long.parseLong(f.get("seed")))
+        .lossType(LossType.parse(f.get("loss_type"))).scaleRewards(ScaleRewards.parse(f.get("scale_rewards")))
+        .freezeVisionModules(f.getBoolean("freeze_vision_modules")).loggingSteps(f.getInt("logging_steps"))
+        .outputDir(Path.of(f.get("output_dir")));
+    if (f.get("epsilon_high") != null) {
+      b.epsilonHigh(f.getDouble("epsilon_high"));
+    }
+    if (f.has("reward_weights")) {
+      b.rewardWeights(f.getList("reward_weights").stream().mapToDouble(Double::parseDouble).toArray());
+    }
+    if (f.getInt("num_iterations") != 1) {
+      throw new UsageException("--num_iterations > 1 (buffered rollouts) is not implemented yet; use 1");
+    }
+    GrpoConfig cfg;
+    try {
+      cfg = b.build();
+    } catch (IllegalArgumentException e) {
+      throw new UsageException(e.getMessage());
+    }
+    RunWriter run = new RunWriter(cfg.outputDir());
+    int saveSteps = f.getInt("save_steps");
+    int limit = f.getInt("save_total_limit");
+    try (QwenVlModel policy = QwenVlModel.load(model);
+        QwenVlModel ref = cfg.beta() > 0 ? QwenVlModel.load(model) : null;
+        GrpoTrainer trainer = new GrpoTrainer(cfg, module, policy, ref, rewards, data.examples(), task)) {
+      List<StepMetrics> history = new ArrayList<>();
+      long start = System.nanoTime();
+      while (trainer.stepsDone() < cfg.maxSteps()) {
+        long t0 = System.nanoTime();
+        StepMetrics m = trainer.step();
+        double sec = (System.nanoTime() - t0) / 1e9;
+        history.add(m);
+        if (m.step() % cfg.loggingSteps() == 0 || m.step() == cfg.maxSteps()) {
+          run.log(m, sec);
+          double eta = (System.nanoTime() - start) / 1e9 / m.step() * (cfg.maxSteps() - m.step());
+          System.out.printf("[%d/%d] reward %.4f  kl %.4f  loss %.4f  len %.1f  %.1fs/step  ETA %.0fs%s%n",
+              m.step(), cfg.maxSteps(), m.reward(), m.kl(), m.loss(), m.completionLength(), sec, eta,
+              m.skipped() ? "  (skipped)" : "");
+        }
+        if ((saveSteps > 0 && m.step() % saveSteps == 0) || m.step() == cfg.maxSteps()) {
+          System.out.println("saved " + run.checkpoint(policy, m.step(), history, limit));
+        }
+      }
+    }
+    System.out.println("run folder: " + run.dir().toAbsolutePath() + " (metrics.jsonl, checkpoint-*/)");
+    return 0;
+  }
+
+  private static List<Path> paths(String colonSeparated) {
+    List<Path> out = new ArrayList<>();
+    for (String s : colonSeparated.split(":")) {
+      out.add(Path.of(s));
+    }
+    return out;
+  }
+
+}

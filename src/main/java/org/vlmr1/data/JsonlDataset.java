@@ -1,0 +1,151 @@
+// VLM-R1's training data (grpo_jsonl.py, VLM-R1-SPEC.md 2.1): JSONL files with "image" (string, list or absent),
+// "conversations" [question, solution] and optional per-line accu_reward_method, each file with its image folder and
+// reward method; validated before training with file-and-line errors.
+package org.vlmr1.data;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.vlmr1.reward.Json;
+import org.vlmr1.reward.PyText;
+
+/** Loads and validates VLM-R1 JSONL datasets. */
+public final class JsonlDataset {
+  private JsonlDataset() {}
+
+  /** What to do with a bad line: stop with its error, or drop it and report it in the summary. */
+  public enum OnBadSample { FAIL, SKIP }
+
+  /**
+   * @param files the --data_file_paths entries
+   * @param imageFolders one per file (--image_folders)
+   * @param rewardMethods one per file (--reward_method), or null for "default" everywhere
+   * @param allowOutside accept image paths that resolve outside their folder (VLM-R1 does)
+   */
+  public record Spec(List<Path> files, List<Path> imageFolders, List<String> rewardMethods, OnBadSample onBad,
+      boolean allowOutside) {
+    public Spec {
+      if (files.isEmpty()) {
+        throw new IllegalArgumentException("no data files (--data_file_paths a.jsonl:b.jsonl)");
+      }
+      if (imageFolders.size() != files.size()) {
+        throw new IllegalArgumentException(files.size() + " data files but " + imageFolders.size()
+            + " image folders: --data_file_paths and --image_folders need the same number of ':'-separated entries");
+      }
+      if (rewardMethods != null && rewardMethods.size() != files.size()) {
+        throw new IllegalArgumentException(files.size() + " data files but " + rewardMethods.size()
+            + " reward methods: --reward_method needs one entry per data file");
+      }
+      files = List.copyOf(files);
+      imageFolders = List.copyOf(imageFolders);
+      rewardMethods = rewardMethods == null ? null : List.copyOf(rewardMethods);
+    }
+  }
+
+  /** The loaded examples and the problems found (skipped lines). */
+  public record Loaded(List<Example> examples, List<String> skipped) {
+    public String summary() {
+      long images = examples.stream().mapToLong(e -> e.images().size()).sum();
+      return examples.size() + " examples (" + images + " images)" + (skipped.isEmpty() ? ""
+          : ", " + skipped.size() + " bad lines skipped");
+    }
+  }
+
+  public static Loaded load(Spec spec) throws IOException {
+    List<Example> out = new ArrayList<>();
+    List<String> skipped = new ArrayList<>();
+    for (int f = 0; f < spec.files().size(); f++) {
+      Path file = spec.files().get(f);
+      Path folder = spec.imageFolders().get(f);
+      String method = spec.rewardMethods() == null ? "default" : spec.rewardMethods().get(f);
+      if (!Files.isRegularFile(file)) {
+        throw new IOException("data file " + file + " does not exist");
+      }
+      try (BufferedReader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+        int lineNo = 0;
+        for (String line; (line = r.readLine()) != null; ) {
+          lineNo++;
+          if (line.isBlank()) {
+            continue;
+          }
+          String where = file.getFileName() + ":" + lineNo;
+          try {
+            out.add(parse(line, where, folder, method, spec.allowOutside()));
+          } catch (IllegalArgumentException e) {
+            if (spec.onBad() == OnBadSample.FAIL) {
+              throw new IllegalArgumentException(e.getMessage() + " (use --on_bad_sample skip to drop bad lines)", e);
+            }
+            skipped.add(e.getMessage());
+          }
+        }
+      }
+    }
+    return new Loaded(out, skipped);
+  }
+
+  @SuppressWarnings("unchecked")
+  static Example parse(String line, String where, Path folder, String fileMethod, boolean allowOutside) {
+    Object parsed;
+    try {
+      parsed = Json.parse(line);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(where + ": " + e.getMessage());
+    }
+    if (!(parsed instanceof Map<?, ?>)) {
+      throw new IllegalArgumentException(where + ": expected a JSON object");
+    }
+    Map<String, Object> obj = new LinkedHashMap<>((Map<String, Object>) parsed);
+    Object conv = obj.remove("conversations");
+    if (!(conv instanceof List<?> turns) || turns.size() < 2 || !(turns.get(0) instanceof Map<?, ?> q)
+        || !(turns.get(1) instanceof Map<?, ?> a) || !(q.get("value") instanceof String question)) {
+      throw new IllegalArgumentException(where + ": \"conversations\" must hold the question and the solution "
+          + "({\"from\": \"human\", \"value\": ...}, {\"from\": \"gpt\", \"value\": ...})");
+    }
+    Object sol = a.get("value");
+    if (sol == null) {
+      throw new IllegalArgumentException(where + ": the solution turn has no \"value\"");
+    }
+    // grpo_jsonl.py: a string solution loses its <answer> tags and is stripped; anything else is str()'d.
+    String solution = sol instanceof String s ? PyText.strip(s.replace("<answer>", "").replace("</answer>", ""))
+        : Json.write(sol);
+    List<Path> images = new ArrayList<>();
+    Object img = obj.remove("image");
+    if (img instanceof String s) {
+      images.add(resolve(folder, s, where, allowOutside));
+    } else if (img instanceof List<?> l) {
+      for (Object o : l) {
+        if (!(o instanceof String s)) {
+          throw new IllegalArgumentException(where + ": \"image\" must be a string or a list of strings");
+        }
+        images.add(resolve(folder, s, where, allowOutside));
+      }
+    } else if (img != null) {
+      throw new IllegalArgumentException(where + ": \"image\" must be a string or a list of strings");
+    }
+    for (Path p : images) {
+      if (!Files.isRegularFile(p)) {
+        throw new IllegalArgumentException(where + ": image " + p + " does not exist");
+      }
+    }
+    Object m = obj.remove("accu_reward_method");
+    Object id = obj.get("id");
+    return new Example(id == null ? where : String.valueOf(id), question.replace("<image>", ""), images, solution,
+        m instanceof String ms ? ms : fileMethod, obj);
+  }
+
+  private static Path resolve(Path folder, String p, String where, boolean allowOutside) {
+    Path base = folder.toAbsolutePath().normalize();
+    Path resolved = base.resolve(p).normalize();
+    if (!allowOutside && !resolved.startsWith(base)) {
+      throw new IllegalArgumentException(where + ": image path " + p + " resolves outside the image folder " + base
+          + " (pass --allow_image_paths_outside_folders for datasets that need it)");
+    }
+    return resolved;
+  }
+}

@@ -1,0 +1,95 @@
+// The run folder of a training run: metrics.jsonl (TRL's names), checkpoints written atomically (temporary folder,
+// then rename) with trainer_state.json, and the save_total_limit pruning.
+package org.vlmr1.trainer;
+
+import java.io.BufferedWriter;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.vlmr1.module.qwen.QwenVlModel;
+import org.vlmr1.reward.Json;
+
+/** Writes what a run leaves on disk. */
+public final class RunWriter {
+  private final Path dir;
+
+  public RunWriter(Path dir) throws IOException {
+    this.dir = dir;
+    Files.createDirectories(dir);
+  }
+
+  public Path dir() {
+    return dir;
+  }
+
+  /** Appends one metrics line ({@code step}, {@code loss}, {@code reward}, {@code rewards/<f>}, {@code kl}, ...). */
+  public void log(StepMetrics m, double stepSeconds) throws IOException {
+    Map<String, Object> row = new LinkedHashMap<>();
+    row.put("step", m.step());
+    row.put("loss", m.loss());
+    row.put("reward", m.reward());
+    row.put("reward_std", m.rewardStd());
+    m.rewards().forEach((k, v) -> row.put("rewards/" + k, v));
+    row.put("kl", m.kl());
+    row.put("entropy", m.entropy());
+    row.put("clip_ratio/region_mean", m.clipRatio());
+    row.put("completion_length", m.completionLength());
+    row.put("grad_norm", m.gradNorm());
+    row.put("learning_rate", m.learningRate());
+    row.put("step_seconds", stepSeconds);
+    row.put("skipped", m.skipped());
+    try (BufferedWriter w = Files.newBufferedWriter(dir.resolve("metrics.jsonl"), StandardCharsets.UTF_8,
+        StandardOpenOption.CREATE, StandardOpenOption.APPEND)) {
+      w.write(Json.write(row));
+      w.newLine();
+    }
+  }
+
+  /**
+   * Saves {@code checkpoint-<step>}: the model in the Hugging Face layout and trainer_state.json, written into a
+   * temporary folder and renamed, so a crash never leaves a half checkpoint; then keeps the newest {@code limit}.
+   */
+  public Path checkpoint(QwenVlModel model, int step, List<StepMetrics> history, int limit) throws IOException {
+    Path tmp = dir.resolve(".tmp-checkpoint-" + step);
+    deleteTree(tmp);
+    model.save(tmp);
+    Map<String, Object> state = new LinkedHashMap<>();
+    state.put("global_step", step);
+    state.put("log_history", history.stream().map(m -> Map.of("step", m.step(), "loss", m.loss(), "reward",
+        m.reward())).toList());
+    Files.writeString(tmp.resolve("trainer_state.json"), Json.write(state));
+    Path target = dir.resolve("checkpoint-" + step);
+    deleteTree(target);
+    Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
+    if (limit > 0) {
+      try (Stream<Path> s = Files.list(dir)) {
+        List<Path> all = s.filter(p -> p.getFileName().toString().matches("checkpoint-\\d+"))
+            .sorted(Comparator.comparingInt(p -> Integer.parseInt(p.getFileName().toString().substring(11))))
+            .toList();
+        for (int i = 0; i < all.size() - limit; i++) {
+          deleteTree(all.get(i));
+        }
+      }
+    }
+    return target;
+  }
+
+  static void deleteTree(Path p) throws IOException {
+    if (!Files.exists(p)) {
+      return;
+    }
+    try (Stream<Path> s = Files.walk(p)) {
+      for (Path q : s.sorted(Comparator.reverseOrder()).toList()) {
+        Files.delete(q);
+      }
+    }
+  }
+}

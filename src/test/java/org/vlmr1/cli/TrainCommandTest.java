@@ -1,0 +1,51 @@
+// bin/vlmr1 train end to end on synthetic REC data and a tiny checkpoint: metrics.jsonl with TRL's names, atomic
+// checkpoints pruned to save_total_limit, the last one loadable.
+package org.vlmr1.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.vlmr1.module.qwen.QwenVlModel;
+import org.vlmr1.reward.Json;
+
+class TrainCommandTest {
+
+  @Test
+  void trainsWritesMetricsAndCheckpoints(@TempDir Path dir) throws Exception {
+    Path data = dir.resolve("data");
+    Path model = dir.resolve("tiny");
+    assertEquals(0, ScoreCommandTest.run("make-synthetic", "--out", data.toString(), "--n", "6", "--width", "84",
+        "--height", "56").rc());
+    assertEquals(0, ScoreCommandTest.run("init-tiny", "--out", model.toString(), "--hidden_size", "32",
+        "--num_layers", "1", "--vision_depth", "1").rc());
+    Path out = dir.resolve("run");
+    ScoreCommandTest.Run r = ScoreCommandTest.run("train", "--model_name_or_path", model.toString(),
+        "--data_file_paths", data.resolve("data.jsonl").toString(), "--image_folders", data.toString(),
+        "--task_type", "rec", "--is_reward_customized_from_vlm_module", "--reward_funcs", "accuracy", "format",
+        "--num_generations", "2", "--per_device_train_batch_size", "4", "--max_completion_length", "4",
+        "--max_steps", "2", "--learning_rate", "1e-3", "--save_steps", "1", "--save_total_limit", "1",
+        "--max_pixels", "12544", "--output_dir", out.toString(), "--deepspeed", "zero3.json");
+    assertEquals(0, r.rc(), r.err());
+    assertTrue(r.err().contains("--deepspeed has no meaning"), r.err());
+    List<String> lines = Files.readAllLines(out.resolve("metrics.jsonl"));
+    assertEquals(2, lines.size());
+    @SuppressWarnings("unchecked")
+    Map<String, Object> m = (Map<String, Object>) Json.parse(lines.get(1));
+    for (String k : new String[] {"step", "reward", "reward_std", "rewards/accuracy", "rewards/format", "kl",
+        "completion_length", "grad_norm", "learning_rate", "loss", "entropy"}) {
+      assertTrue(m.containsKey(k), k + " in " + m);
+    }
+    assertFalse(Files.exists(out.resolve("checkpoint-1")), "pruned by save_total_limit 1");
+    assertTrue(Files.isRegularFile(out.resolve("checkpoint-2/trainer_state.json")));
+    try (QwenVlModel again = QwenVlModel.load(out.resolve("checkpoint-2"))) {
+      assertEquals(32, again.config().hiddenSize());
+    }
+  }
+}
