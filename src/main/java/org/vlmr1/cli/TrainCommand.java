@@ -140,9 +140,17 @@ final class TrainCommand implements Command {
     RunWriter run = new RunWriter(cfg.outputDir());
     int saveSteps = f.getInt("save_steps");
     int limit = f.getInt("save_total_limit");
-    try (QwenVlModel policy = QwenVlModel.load(model);
+    Path resume = org.vlmr1.trainer.RunWriter.latestCheckpoint(cfg.outputDir());
+    if (resume != null) {
+      System.out.println("resuming from " + resume);
+    }
+    // The policy continues from the checkpoint; the reference is always the initial model.
+    try (QwenVlModel policy = QwenVlModel.load(resume != null ? resume : model);
         QwenVlModel ref = cfg.beta() > 0 ? QwenVlModel.load(model) : null;
         GrpoTrainer trainer = new GrpoTrainer(cfg, module, policy, ref, rewards, data.examples(), task)) {
+      if (resume != null) {
+        trainer.restoreState(resume);
+      }
       List<StepMetrics> history = new ArrayList<>();
       long start = System.nanoTime();
       while (trainer.stepsDone() < cfg.maxSteps()) {
@@ -158,7 +166,7 @@ final class TrainCommand implements Command {
               m.skipped() ? "  (skipped)" : "");
         }
         if ((saveSteps > 0 && m.step() % saveSteps == 0) || m.step() == cfg.maxSteps()) {
-          System.out.println("saved " + run.checkpoint(policy, m.step(), history, limit));
+          System.out.println("saved " + run.checkpoint(policy, trainer, m.step(), history, limit));
         }
       }
     }

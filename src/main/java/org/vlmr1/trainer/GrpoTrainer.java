@@ -99,6 +99,37 @@ public final class GrpoTrainer implements AutoCloseable {
     return step;
   }
 
+  /**
+   * Writes what resuming needs besides the weights: the AdamW state (optimizer.pt) and the step and sampler position
+   * (resume_state.json). Sampling randomness derives from (seed, step, sample index), so no RNG state is needed.
+   */
+  public void saveState(java.nio.file.Path dir) throws IOException {
+    org.bytedeco.pytorch.OutputArchive oa = new org.bytedeco.pytorch.OutputArchive();
+    optimizer.save(oa);
+    oa.save_to(dir.resolve("optimizer.pt").toString());
+    java.nio.file.Files.writeString(dir.resolve("resume_state.json"), org.vlmr1.reward.Json.write(
+        Map.of("step", step, "epoch", epoch, "cursor", cursor, "seed", cfg.seed())));
+  }
+
+  /** Restores {@link #saveState}; the policy must already hold that checkpoint's weights. */
+  public void restoreState(java.nio.file.Path dir) throws IOException {
+    @SuppressWarnings("unchecked")
+    Map<String, Object> s = (Map<String, Object>) org.vlmr1.reward.Json.parse(
+        java.nio.file.Files.readString(dir.resolve("resume_state.json")));
+    if (((Number) s.get("seed")).longValue() != cfg.seed()) {
+      throw new IllegalArgumentException(dir + " was written with seed " + s.get("seed") + ", this run uses "
+          + cfg.seed());
+    }
+    org.bytedeco.pytorch.InputArchive ia = new org.bytedeco.pytorch.InputArchive();
+    ia.load_from(dir.resolve("optimizer.pt").toString());
+    optimizer.load(ia);
+    step = ((Number) s.get("step")).intValue();
+    epoch = ((Number) s.get("epoch")).intValue();
+    cursor = ((Number) s.get("cursor")).intValue();
+    order = epoch == 0 ? List.of() : RepeatRandomSampler.epoch(data.size(), cfg.numGenerations(),
+        cfg.promptsPerStep(), cfg.numIterations(), cfg.seed(), epoch - 1);
+  }
+
   /** The trainable parameters (for tests and checkpointing). */
   public TensorVector parameters() {
     return params;

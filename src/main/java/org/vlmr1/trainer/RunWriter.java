@@ -57,10 +57,12 @@ public final class RunWriter {
    * Saves {@code checkpoint-<step>}: the model in the Hugging Face layout and trainer_state.json, written into a
    * temporary folder and renamed, so a crash never leaves a half checkpoint; then keeps the newest {@code limit}.
    */
-  public Path checkpoint(QwenVlModel model, int step, List<StepMetrics> history, int limit) throws IOException {
+  public Path checkpoint(QwenVlModel model, GrpoTrainer trainer, int step, List<StepMetrics> history, int limit)
+      throws IOException {
     Path tmp = dir.resolve(".tmp-checkpoint-" + step);
     deleteTree(tmp);
     model.save(tmp);
+    trainer.saveState(tmp);
     Map<String, Object> state = new LinkedHashMap<>();
     state.put("global_step", step);
     state.put("log_history", history.stream().map(m -> Map.of("step", m.step(), "loss", m.loss(), "reward",
@@ -80,6 +82,19 @@ public final class RunWriter {
       }
     }
     return target;
+  }
+
+  /** The newest complete checkpoint of a run folder (one that has its resume state), or null. */
+  public static Path latestCheckpoint(Path runDir) throws IOException {
+    if (!Files.isDirectory(runDir)) {
+      return null;
+    }
+    try (Stream<Path> s = Files.list(runDir)) {
+      return s.filter(p -> p.getFileName().toString().matches("checkpoint-\\d+"))
+          .filter(p -> Files.isRegularFile(p.resolve("resume_state.json")))
+          .max(Comparator.comparingInt(p -> Integer.parseInt(p.getFileName().toString().substring(11))))
+          .orElse(null);
+    }
   }
 
   static void deleteTree(Path p) throws IOException {

@@ -47,5 +47,16 @@ class TrainCommandTest {
     try (QwenVlModel again = QwenVlModel.load(out.resolve("checkpoint-2"))) {
       assertEquals(32, again.config().hiddenSize());
     }
+    // Running again with more steps resumes from checkpoint-2 and does only the missing step.
+    ScoreCommandTest.Run more = ScoreCommandTest.run("train", "--model_name_or_path", model.toString(),
+        "--data_file_paths", data.resolve("data.jsonl").toString(), "--image_folders", data.toString(),
+        "--task_type", "rec", "--is_reward_customized_from_vlm_module", "--reward_funcs", "accuracy", "format",
+        "--num_generations", "2", "--per_device_train_batch_size", "4", "--max_completion_length", "4",
+        "--max_steps", "3", "--learning_rate", "1e-3", "--save_steps", "1", "--save_total_limit", "1",
+        "--max_pixels", "12544", "--output_dir", out.toString());
+    assertEquals(0, more.rc(), more.err());
+    assertTrue(more.out().contains("resuming from") && more.out().contains("checkpoint-2"), more.out());
+    assertEquals(3, Files.readAllLines(out.resolve("metrics.jsonl")).size());
+    assertTrue(Files.isDirectory(out.resolve("checkpoint-3")));
   }
 }

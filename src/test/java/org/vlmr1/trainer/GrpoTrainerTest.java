@@ -135,4 +135,47 @@ class GrpoTrainerTest {
     assertEquals(order.get(0), order.get(1));
     assertEquals(order.get(1), order.get(2));
   }
+
+  /** An interrupted run resumed from its checkpoint continues exactly like the uninterrupted one. */
+  @Test
+  void resumeContinuesBitForBit(@TempDir Path dir) throws Exception {
+    Path ckpt = dir.resolve("tiny");
+    QwenTiny.write(new QwenTiny.Spec(32, 1, 4, 2, 64, 1, 32, 2, 8), ckpt);
+    VlmModule module = VlmModules.forCheckpoint(ckpt, null, ModuleOptions.DEFAULTS.withPixels(3136L, 12544L));
+    List<Example> data = boxes(dir, 5);
+    GrpoConfig cfg = GrpoConfig.builder().numGenerations(2).perDeviceTrainBatchSize(4).maxCompletionLength(4)
+        .maxSteps(3).learningRate(5e-3).beta(0.04).seed(11).build();
+    List<StepMetrics> straight;
+    Map<String, Tensor> finalStraight;
+    try (QwenVlModel policy = QwenVlModel.load(ckpt); QwenVlModel ref = QwenVlModel.load(ckpt);
+        GrpoTrainer t = new GrpoTrainer(cfg, module, policy, ref, List.of(new AccuracyReward()), data, "rec")) {
+      straight = t.train();
+      finalStraight = snapshot(policy);
+    }
+    Path run = dir.resolve("run");
+    RunWriter writer = new RunWriter(run);
+    try (QwenVlModel policy = QwenVlModel.load(ckpt); QwenVlModel ref = QwenVlModel.load(ckpt);
+        GrpoTrainer t = new GrpoTrainer(cfg, module, policy, ref, List.of(new AccuracyReward()), data, "rec")) {
+      t.step();
+      t.step();
+      writer.checkpoint(policy, t, 2, List.of(), 0); // then the process "dies"
+    }
+    Path resume = RunWriter.latestCheckpoint(run);
+    assertEquals("checkpoint-2", resume.getFileName().toString());
+    try (QwenVlModel policy = QwenVlModel.load(resume); QwenVlModel ref = QwenVlModel.load(ckpt);
+        GrpoTrainer t = new GrpoTrainer(cfg, module, policy, ref, List.of(new AccuracyReward()), data, "rec")) {
+      t.restoreState(resume);
+      StepMetrics third = t.step();
+      assertEquals(3, third.step());
+      assertEquals(straight.get(2).reward(), third.reward(), "same completions and rewards");
+      assertEquals(straight.get(2).loss(), third.loss(), "same loss");
+      try (PointerScope s = new PointerScope()) {
+        for (Map.Entry<String, Tensor> e : policy.namedParameters().entrySet()) {
+          assertTrue(org.bytedeco.pytorch.global.torch.equal(finalStraight.get(e.getKey()), e.getValue().detach()),
+              e.getKey() + " differs after resume");
+        }
+      }
+    }
+    finalStraight.values().forEach(Tensor::releaseReference);
+  }
 }
