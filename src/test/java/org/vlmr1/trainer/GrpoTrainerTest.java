@@ -178,4 +178,44 @@ class GrpoTrainerTest {
     }
     finalStraight.values().forEach(Tensor::releaseReference);
   }
+
+  static long rssBytes() throws Exception {
+    for (String line : java.nio.file.Files.readAllLines(Path.of("/proc/self/status"))) {
+      if (line.startsWith("VmRSS:")) {
+        return Long.parseLong(line.substring(6).trim().split("\\s+")[0]) * 1024;
+      }
+    }
+    throw new IllegalStateException("no VmRSS");
+  }
+
+  /** Every step runs in PointerScopes: resident memory stays flat over many steps. */
+  @Test
+  @org.junit.jupiter.api.Tag("slow")
+  void residentMemoryStaysFlat(@TempDir Path dir) throws Exception {
+    org.junit.jupiter.api.Assumptions.assumeTrue(java.nio.file.Files.isReadable(Path.of("/proc/self/status")));
+    Path ckpt = dir.resolve("tiny");
+    QwenTiny.write(new QwenTiny.Spec(32, 1, 4, 2, 64, 1, 32, 2, 2), ckpt);
+    VlmModule module = VlmModules.forCheckpoint(ckpt, null, ModuleOptions.DEFAULTS.withPixels(3136L, 12544L));
+    GrpoConfig cfg = GrpoConfig.builder().numGenerations(2).perDeviceTrainBatchSize(4).maxCompletionLength(4)
+        .maxSteps(40).learningRate(1e-3).beta(0.04).seed(1).build();
+    try (QwenVlModel policy = QwenVlModel.load(ckpt); QwenVlModel ref = QwenVlModel.load(ckpt);
+        GrpoTrainer t = new GrpoTrainer(cfg, module, policy, ref, List.of(new AccuracyReward()), boxes(dir, 6),
+            "rec")) {
+      for (int i = 0; i < 8; i++) {
+        t.step();
+      }
+      System.gc();
+      long base = rssBytes();
+      long peak = base;
+      for (int i = 0; i < 32; i++) {
+        t.step();
+        peak = Math.max(peak, rssBytes());
+      }
+      System.gc();
+      long end = rssBytes();
+      System.out.printf("RSS after warm-up %.1f MiB, after 32 more steps %.1f MiB (peak %.1f MiB)%n",
+          base / 1048576.0, end / 1048576.0, peak / 1048576.0);
+      assertTrue(end - base < 100L << 20, "resident memory grew by " + (end - base) / 1048576 + " MiB");
+    }
+  }
 }
