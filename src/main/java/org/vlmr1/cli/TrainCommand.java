@@ -81,10 +81,16 @@ final class TrainCommand implements Command {
 
   @Override
   public int run(Flags f) throws Exception {
+    if (f.get("model_name_or_path") == null && f.get("data_file_paths") == null) {
+      // The main job on an embedded default: synthetic data, a tiny model, SFT warm start, GRPO, evaluation.
+      TorchRuntime.load();
+      org.vlmr1.trainer.Demo.run(Path.of(System.getProperty("vlmr1.home", ".")).resolve("runs"),
+          org.vlmr1.trainer.Demo.Sizes.defaults());
+      return 0;
+    }
     for (String n : new String[] {"model_name_or_path", "data_file_paths", "image_folders", "output_dir"}) {
       if (f.get(n) == null) {
-        throw new UsageException("train needs --" + n + " (the demo without model and data arrives with the "
-            + "trainer issue's demo slice)");
+        throw new UsageException("train needs --" + n + " (or none of model and data, for the built-in demo)");
       }
     }
     TorchRuntime.load();

@@ -2,7 +2,6 @@
 // stream derived from (seed, step, global sample index), so which process or thread samples a row never matters.
 package org.vlmr1.model;
 
-import java.util.Arrays;
 import java.util.SplittableRandom;
 
 /** Next-token selection. Stateless and thread-safe. */
@@ -21,43 +20,39 @@ public final class TokenSampler {
       return best;
     }
     int v = logits.length;
-    double[] scaled = new double[v];
     double max = Double.NEGATIVE_INFINITY;
     for (int i = 0; i < v; i++) {
-      scaled[i] = logits[i] / cfg.temperature();
-      max = Math.max(max, scaled[i]);
+      max = Math.max(max, logits[i] / cfg.temperature());
     }
-    Integer[] order = null;
-    boolean[] keep = new boolean[v];
-    Arrays.fill(keep, true);
+    // Top-k threshold by a bounded min-heap (no sort of the whole vocabulary); ties with the k-th value stay, as
+    // transformers' TopKLogitsWarper keeps them.
+    double threshold = Double.NEGATIVE_INFINITY;
     if (cfg.topK() > 0 && cfg.topK() < v) {
-      double[] sorted = scaled.clone();
-      Arrays.sort(sorted);
-      double kth = sorted[v - cfg.topK()];
-      for (int i = 0; i < v; i++) {
-        keep[i] = scaled[i] >= kth; // ties with the k-th value stay, as transformers' TopKLogitsWarper keeps them
+      threshold = kthLargest(logits, cfg.topK()) / cfg.temperature();
+    }
+    int kept = 0;
+    int[] idx = new int[v];
+    double[] p = new double[v];
+    double sum = 0;
+    for (int i = 0; i < v; i++) {
+      double s = logits[i] / cfg.temperature();
+      if (s >= threshold) {
+        p[kept] = Math.exp(s - max);
+        idx[kept++] = i;
+        sum += p[kept - 1];
       }
     }
-    double sum = 0;
-    double[] p = new double[v];
-    for (int i = 0; i < v; i++) {
-      p[i] = keep[i] ? Math.exp(scaled[i] - max) : 0;
-      sum += p[i];
-    }
     if (cfg.topP() < 1) {
-      order = new Integer[v];
-      for (int i = 0; i < v; i++) {
+      Integer[] order = new Integer[kept];
+      for (int i = 0; i < kept; i++) {
         order[i] = i;
       }
       double[] pp = p;
-      Arrays.sort(order, (a, b) -> Double.compare(pp[b], pp[a]));
+      java.util.Arrays.sort(order, (a, b) -> Double.compare(pp[b], pp[a]));
       double cum = 0;
-      boolean[] inP = new boolean[v];
-      for (int r = 0; r < v; r++) {
+      boolean[] inP = new boolean[kept];
+      for (int r = 0; r < kept; r++) {
         int i = order[r];
-        if (p[i] == 0) {
-          break;
-        }
         inP[i] = true;
         cum += p[i] / sum;
         if (cum >= cfg.topP()) {
@@ -65,24 +60,64 @@ public final class TokenSampler {
         }
       }
       sum = 0;
-      for (int i = 0; i < v; i++) {
+      for (int i = 0; i < kept; i++) {
         p[i] = inP[i] ? p[i] : 0;
         sum += p[i];
       }
     }
     double u = new SplittableRandom(mix(cfg.seed(), step, sampleIndex)).nextDouble() * sum;
     double acc = 0;
-    int last = 0;
-    for (int i = 0; i < v; i++) {
+    int last = idx[0];
+    for (int i = 0; i < kept; i++) {
       if (p[i] > 0) {
         acc += p[i];
-        last = i;
+        last = idx[i];
         if (u < acc) {
-          return i;
+          return idx[i];
         }
       }
     }
     return last;
+  }
+
+  /** The k-th largest value (k >= 1) with a min-heap of size k. */
+  static float kthLargest(float[] x, int k) {
+    float[] heap = new float[k];
+    int n = 0;
+    for (float v : x) {
+      if (n < k) {
+        heap[n] = v;
+        int c = n++;
+        while (c > 0 && heap[(c - 1) / 2] > heap[c]) {
+          float t = heap[c];
+          heap[c] = heap[(c - 1) / 2];
+          heap[(c - 1) / 2] = t;
+          c = (c - 1) / 2;
+        }
+      } else if (v > heap[0]) {
+        heap[0] = v;
+        int c = 0;
+        while (true) {
+          int l = 2 * c + 1;
+          int r = l + 1;
+          int m = c;
+          if (l < k && heap[l] < heap[m]) {
+            m = l;
+          }
+          if (r < k && heap[r] < heap[m]) {
+            m = r;
+          }
+          if (m == c) {
+            break;
+          }
+          float t = heap[c];
+          heap[c] = heap[m];
+          heap[m] = t;
+          c = m;
+        }
+      }
+    }
+    return heap[0];
   }
 
   /** A well-mixed 64-bit seed of (seed, step, sample). */

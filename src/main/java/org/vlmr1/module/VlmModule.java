@@ -41,6 +41,9 @@ public interface VlmModule {
    */
   ModelInputs prepareModelInputs(List<String> prompts, List<List<RgbImage>> images);
 
+  /** Token ids of a text with the family's tokenizer (special-token strings become their ids; nothing added). */
+  long[] encode(String text);
+
   /** Completion texts as VLM-R1's batch_decode(skip_special_tokens=True) gives them (masked tokens dropped). */
   List<String> decodeCompletions(long[][] ids, long[][] mask);
 

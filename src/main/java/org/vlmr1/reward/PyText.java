@@ -87,7 +87,7 @@ public final class PyText {
   }
 
   /** Decimal digits of any script as ASCII digits. */
-  static String asciiDigits(String digits) {
+  public static String asciiDigits(String digits) {
     StringBuilder sb = new StringBuilder(digits.length());
     digits.codePoints().forEach(cp -> sb.append((char) ('0' + Character.digit(cp, 10))));
     return sb.toString();

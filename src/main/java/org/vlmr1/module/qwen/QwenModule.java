@@ -221,6 +221,14 @@ public final class QwenModule implements VlmModule {
   }
 
   @Override
+  public long[] encode(String text) {
+    if (tokenizer == null) {
+      throw new IllegalStateException("tokenising needs a tokenizer.json; give --tokenizer");
+    }
+    return tokenizer.encode(text);
+  }
+
+  @Override
   public List<String> decodeCompletions(long[][] completionIds, long[][] mask) {
     if (tokenizer == null) {
       throw new IllegalStateException("decoding completions needs a tokenizer.json; give --tokenizer");

@@ -1,0 +1,146 @@
+// The main job on an embedded default (bin/vlmr1 train with no model and no data): synthetic REC data, a tiny
+// Qwen2.5-VL-architecture model with the real tokenizer, a short SFT warm start, GRPO with the module's REC rewards,
+// evaluation before and after, plots and summary.json in runs/demo-<time>/ (CONVENTIONS.md "Runs and outputs").
+package org.vlmr1.trainer;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.LocalDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.vlmr1.data.Example;
+import org.vlmr1.data.JsonlDataset;
+import org.vlmr1.data.SyntheticRec;
+import org.vlmr1.module.ModuleOptions;
+import org.vlmr1.module.VlmModule;
+import org.vlmr1.module.VlmModules;
+import org.vlmr1.module.qwen.QwenTiny;
+import org.vlmr1.module.qwen.QwenVlModel;
+import org.vlmr1.reward.Json;
+import org.vlmr1.reward.RewardFunction;
+
+/** The built-in demo. */
+public final class Demo {
+  /** Demo sizes (small enough for a 2-core CPU in minutes). */
+  public record Sizes(int trainExamples, int testExamples, int sftSteps, int grpoSteps, int numGenerations,
+      int batch, int maxCompletionLength, double sftLr, double grpoLr, double temperature, long seed) {
+    public static Sizes defaults() {
+      return new Sizes(256, 32, 200, 50, 4, 16, 32, 3e-3, 1e-4, 0.7, 0);
+    }
+  }
+
+  private Demo() {}
+
+  /** The REC answer the warm start teaches: VLM-R1's format with the box in the image's own pixels. */
+  static String answer(Example e) {
+    String name = e.problem().substring(e.problem().lastIndexOf("the ") + 4).replace(".", "");
+    return "<think>" + name + "</think><answer>{\"bbox_2d\": " + e.solution() + "}</answer>";
+  }
+
+  /** Runs the demo under {@code runsDir}; returns the run folder. */
+  public static Path run(Path runsDir, Sizes s) throws IOException {
+    long t0 = System.nanoTime();
+    Path run = runsDir.resolve("demo-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
+    Files.createDirectories(run);
+    Path latest = runsDir.resolve("latest");
+    Files.deleteIfExists(latest);
+    try {
+      Files.createSymbolicLink(latest, run.getFileName());
+    } catch (UnsupportedOperationException | IOException e) {
+      // a filesystem without links: the printed path is enough
+    }
+    System.out.println("demo: run folder " + run.toAbsolutePath());
+    // Data: 112x84 images stay their own size under smart_resize, so the model's frame is the image's.
+    Path trainDir = run.resolve("data/train");
+    Path testDir = run.resolve("data/test");
+    List<Example> train = load(SyntheticRec.write(trainDir, s.trainExamples(), 112, 84, s.seed()), trainDir);
+    List<Example> test = load(SyntheticRec.write(testDir, s.testExamples(), 112, 84, s.seed() + 1), testDir);
+    Path model = run.resolve("model-init");
+    QwenTiny.write(new QwenTiny.Spec(64, 2, 4, 2, 128, 2, 64, 2, s.seed()), model);
+    double tData = seconds(t0);
+    VlmModule module = VlmModules.forCheckpoint(model, null, ModuleOptions.DEFAULTS.withPixels(3136L, 12544L));
+    Map<String, Object> summary = new LinkedHashMap<>();
+    Map<String, Double> wall = new LinkedHashMap<>();
+    wall.put("data", tData);
+    double evalSeconds = 0;
+    Path sftDir = run.resolve("checkpoint-sft");
+    long t1 = System.nanoTime();
+    try (QwenVlModel m = QwenVlModel.load(model);
+        SftTrainer sft = new SftTrainer(module, m, train, "rec", Demo::answer, s.sftLr(), 8, s.seed())) {
+      for (int i = 1; i <= s.sftSteps(); i++) {
+        double loss = sft.step();
+        if (i % 25 == 0 || i == s.sftSteps()) {
+          System.out.printf("sft  [%d/%d] loss %.4f  %.0fs%n", i, s.sftSteps(), loss, seconds(t1));
+        }
+      }
+      m.save(sftDir);
+      wall.put("sft", seconds(t1));
+      long te = System.nanoTime();
+      RecEvaluator.Result r = RecEvaluator.evaluate(module, m, test, "rec", 8, s.maxCompletionLength(), true);
+      evalSeconds += seconds(te);
+      summary.put("sft_eval_mean_iou", r.meanIou());
+      summary.put("sft_eval_accuracy", r.accuracy());
+      System.out.printf("eval after SFT: accuracy %.3f, mean IoU %.3f%n", r.accuracy(), r.meanIou());
+    }
+    long t2 = System.nanoTime();
+    GrpoConfig cfg = GrpoConfig.builder().numGenerations(s.numGenerations()).perDeviceTrainBatchSize(s.batch())
+        .maxCompletionLength(s.maxCompletionLength()).maxSteps(s.grpoSteps()).learningRate(s.grpoLr())
+        .temperature(s.temperature())
+        .beta(0.04).seed(s.seed()).outputDir(run).build();
+    RunWriter writer = new RunWriter(run);
+    List<StepMetrics> history = new ArrayList<>();
+    List<RewardFunction> rewards = List.of(module.selectRewardFunction("accuracy", "rec"),
+        module.selectRewardFunction("format", "rec"));
+    try (QwenVlModel policy = QwenVlModel.load(sftDir); QwenVlModel ref = QwenVlModel.load(sftDir);
+        GrpoTrainer t = new GrpoTrainer(cfg, module, policy, ref, rewards, train, "rec")) {
+      while (t.stepsDone() < cfg.maxSteps()) {
+        long ts = System.nanoTime();
+        StepMetrics m = t.step();
+        history.add(m);
+        writer.log(m, seconds(ts));
+        if (m.step() % 5 == 0 || m.step() == cfg.maxSteps()) {
+          System.out.printf("grpo [%d/%d] reward %.4f  iou %.4f  format %.4f  kl %.4f  %.0fs%n", m.step(),
+              cfg.maxSteps(), m.reward(), m.rewards().get("accuracy"), m.rewards().get("format"), m.kl(),
+              seconds(t2));
+        }
+      }
+      wall.put("grpo", seconds(t2));
+      writer.checkpoint(policy, t, t.stepsDone(), history, 0);
+      long te = System.nanoTime();
+      RecEvaluator.Result r = RecEvaluator.evaluate(module, policy, test, "rec", 8, s.maxCompletionLength(), true);
+      evalSeconds += seconds(te);
+      summary.put("grpo_eval_mean_iou", r.meanIou());
+      summary.put("grpo_eval_accuracy", r.accuracy());
+      System.out.printf("eval after GRPO: accuracy %.3f, mean IoU %.3f%n", r.accuracy(), r.meanIou());
+    }
+    int fifth = Math.max(1, history.size() / 5);
+    summary.put("grpo_reward_first", meanReward(history.subList(0, fifth)));
+    summary.put("grpo_reward_last", meanReward(history.subList(history.size() - fifth, history.size())));
+    wall.put("eval", evalSeconds);
+    wall.put("total", seconds(t0));
+    summary.put("wall_seconds", wall);
+    Files.writeString(run.resolve("summary.json"), Json.write(summary));
+    Plots.write(run, history);
+    System.out.println("demo: " + Json.write(summary));
+    System.out.println("demo: metrics " + run.resolve("metrics.jsonl") + ", plots " + run.resolve("reward.png")
+        + ", checkpoint " + run.resolve("checkpoint-" + history.size()));
+    return run;
+  }
+
+  private static List<Example> load(Path jsonl, Path folder) throws IOException {
+    return JsonlDataset.load(new JsonlDataset.Spec(List.of(jsonl), List.of(folder), null,
+        JsonlDataset.OnBadSample.FAIL, false)).examples();
+  }
+
+  private static double meanReward(List<StepMetrics> h) {
+    return h.stream().mapToDouble(StepMetrics::reward).average().orElse(0);
+  }
+
+  private static double seconds(long since) {
+    return (System.nanoTime() - since) / 1e9;
+  }
+}

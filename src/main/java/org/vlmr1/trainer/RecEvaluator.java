@@ -1,0 +1,103 @@
+// VLM-R1's REC evaluation (src/eval/test_rec_r1.py): greedy generation, the box from the first <answer> block with
+// braces (else [0,0,0,0]), resized from the model's input frame to the original image, correct when IoU > 0.5.
+package org.vlmr1.trainer;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.vlmr1.data.Example;
+import org.vlmr1.data.RgbImage;
+import org.vlmr1.model.SamplingConfig;
+import org.vlmr1.model.VlmModel;
+import org.vlmr1.module.Conversation;
+import org.vlmr1.module.GridThw;
+import org.vlmr1.module.ModelInputs;
+import org.vlmr1.module.VlmModule;
+import org.vlmr1.reward.AnswerText;
+import org.vlmr1.reward.BoxIou;
+import org.vlmr1.reward.Json;
+import org.vlmr1.reward.PyText;
+
+/** Referring-expression accuracy and mean IoU of a model on examples whose solution is a box. */
+public final class RecEvaluator {
+  private static final Pattern BOX = PyText.compile("\\{.*\\[(\\d+),\\s*(\\d+),\\s*(\\d+),\\s*(\\d+)]\\s*.*\\}", true);
+
+  private RecEvaluator() {}
+
+  /** The outcome: accuracy (IoU > 0.5) and mean IoU over the examples. */
+  public record Result(double accuracy, double meanIou, int n) {}
+
+  public static Result evaluate(VlmModule module, VlmModel model, List<Example> examples, String taskType,
+      int batchSize, int maxNewTokens, boolean rescale) {
+    String template = module.questionTemplate(taskType);
+    double iouSum = 0;
+    int correct = 0;
+    for (int start = 0; start < examples.size(); start += batchSize) {
+      List<Example> batch = examples.subList(start, Math.min(examples.size(), start + batchSize));
+      List<Conversation> conv = new ArrayList<>();
+      List<List<RgbImage>> images = new ArrayList<>();
+      for (Example e : batch) {
+        conv.add(Conversation.userTurn(e.images().size(), template.replace("{Question}", e.problem())));
+        List<RgbImage> im = new ArrayList<>();
+        for (java.nio.file.Path p : e.images()) {
+          try {
+            im.add(RgbImage.read(p));
+          } catch (IOException ex) {
+            throw new UncheckedIOException(ex);
+          }
+        }
+        images.add(im);
+      }
+      try (PointerScope s = new PointerScope(); NoGradGuard ng = new NoGradGuard()) {
+        ModelInputs in = module.prepareModelInputs(module.preparePrompt(conv), images);
+        List<GridThw> grids = new ArrayList<>();
+        in.perExample().forEach(v -> grids.addAll(v.imageGridThw()));
+        VlmModel.Generation g = model.generate(in.inputIds(), in.attentionMask(), in.multimodal(), grids,
+            SamplingConfig.greedy(maxNewTokens), module.eosTokenIds(), module.padTokenId(), 0, 0);
+        List<String> texts = module.decodeCompletions(g.ids(), g.mask());
+        for (int i = 0; i < batch.size(); i++) {
+          double[] pred = box(texts.get(i));
+          if (rescale && !in.perExample().get(i).imageGridThw().isEmpty()) {
+            GridThw gr = in.perExample().get(i).imageGridThw().get(0);
+            RgbImage im = images.get(i).get(0);
+            for (int k = 0; k < 4; k++) {
+              pred[k] = k % 2 == 0 ? pred[k] / gr.inputWidth() * im.width() : pred[k] / gr.inputHeight() * im.height();
+            }
+          }
+          double iou = BoxIou.iouOrZero(pred, truth(batch.get(i)));
+          iouSum += iou;
+          correct += iou > 0.5 ? 1 : 0;
+        }
+      }
+    }
+    int n = examples.size();
+    return new Result(n == 0 ? 0 : (double) correct / n, n == 0 ? 0 : iouSum / n, n);
+  }
+
+  static double[] box(String completion) {
+    double[] b = new double[4];
+    AnswerText.firstAnswer(completion, true).ifPresent(a -> {
+      Matcher m = BOX.matcher(PyText.strip(a));
+      if (m.find()) {
+        for (int k = 0; k < 4; k++) {
+          b[k] = Double.parseDouble(PyText.asciiDigits(m.group(k + 1)));
+        }
+      }
+    });
+    return b;
+  }
+
+  static double[] truth(Example e) {
+    List<?> l = (List<?>) Json.parse(e.solution());
+    double[] b = new double[4];
+    for (int k = 0; k < 4; k++) {
+      b[k] = ((Number) l.get(k)).doubleValue();
+    }
+    return b;
+  }
+}

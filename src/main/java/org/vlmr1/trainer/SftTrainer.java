@@ -1,0 +1,138 @@
+// Supervised warm start: cross-entropy on the answer tokens of prompt + answer sequences (teacher forcing), with the
+// same model, module and data machinery as the GRPO trainer.
+package org.vlmr1.trainer;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.function.Function;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.AdamW;
+import org.bytedeco.pytorch.AdamWOptions;
+import org.bytedeco.pytorch.BoolOptional;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorVector;
+import org.bytedeco.pytorch.global.torch;
+import org.vlmr1.data.Example;
+import org.vlmr1.data.RgbImage;
+import org.vlmr1.kernels.GrpoHiddenLossResult;
+import org.vlmr1.kernels.GrpoKernels;
+import org.vlmr1.kernels.GrpoLossConfig;
+import org.vlmr1.kernels.LossType;
+import org.vlmr1.model.VlmModel;
+import org.vlmr1.module.Conversation;
+import org.vlmr1.module.GridThw;
+import org.vlmr1.module.ModelInputs;
+import org.vlmr1.module.VlmModule;
+
+/** Teacher-forced fine-tuning on (prompt, answer) pairs. */
+public final class SftTrainer implements AutoCloseable {
+  private final VlmModule module;
+  private final VlmModel model;
+  private final List<Example> data;
+  private final String taskType;
+  private final Function<Example, String> answer;
+  private final int batchSize;
+  private final Random rnd;
+  private static final GrpoLossConfig CE = GrpoLossConfig.builder().beta(0).lossType(LossType.BNPO).build();
+  private final TensorVector params = new TensorVector();
+  private final AdamW optimizer;
+
+  /**
+   * @param answer the target completion of an example (without the end-of-turn token, which is appended)
+   */
+  public SftTrainer(VlmModule module, VlmModel model, List<Example> data, String taskType,
+      Function<Example, String> answer, double learningRate, int batchSize, long seed) {
+    this.module = module;
+    this.model = model;
+    this.data = List.copyOf(data);
+    this.taskType = taskType;
+    this.answer = answer;
+    this.batchSize = batchSize;
+    this.rnd = new Random(seed);
+    for (Map.Entry<String, Tensor> e : model.namedParameters().entrySet()) {
+      if (e.getValue().is_floating_point()) {
+        e.getValue().requires_grad_(true);
+        params.push_back(e.getValue());
+      }
+    }
+    AdamWOptions o = new AdamWOptions(learningRate);
+    o.betas().put(0, 0.999).put(1, 0.9); // (beta2, beta1): libstdc++'s reversed tuple (JAVACPP-NOTES)
+    o.weight_decay().put(0.0);
+    this.optimizer = new AdamW(params, o);
+  }
+
+  /** One step on a random batch; returns the mean cross-entropy per answer token. */
+  public double step() {
+    List<Example> batch = new ArrayList<>();
+    for (int i = 0; i < batchSize; i++) {
+      batch.add(data.get(rnd.nextInt(data.size())));
+    }
+    String template = module.questionTemplate(taskType);
+    List<String> texts = new ArrayList<>();
+    List<List<RgbImage>> images = new ArrayList<>();
+    int[] answerTokens = new int[batch.size()];
+    for (int i = 0; i < batch.size(); i++) {
+      Example e = batch.get(i);
+      String prompt = module.preparePrompt(List.of(Conversation.userTurn(e.images().size(),
+          template.replace("{Question}", e.problem())))).get(0);
+      String target = answer.apply(e) + "<|im_end|>";
+      answerTokens[i] = module.encode(target).length;
+      texts.add(prompt + target);
+      List<RgbImage> im = new ArrayList<>();
+      for (java.nio.file.Path p : e.images()) {
+        try {
+          im.add(RgbImage.read(p));
+        } catch (IOException ex) {
+          throw new UncheckedIOException(ex);
+        }
+      }
+      images.add(im);
+    }
+    optimizer.zero_grad();
+    double lossValue;
+    try (PointerScope s = new PointerScope()) {
+      ModelInputs in = module.prepareModelInputs(texts, images);
+      List<GridThw> grids = new ArrayList<>();
+      in.perExample().forEach(v -> grids.addAll(v.imageGridThw()));
+      Tensor hidden = model.lastHidden(in.inputIds(), in.attentionMask(), in.multimodal(), grids);   // (B, L, H)
+      int b = batch.size();
+      long l = hidden.size(1);
+      int maxN = 0;
+      for (int n : answerTokens) {
+        maxN = Math.max(maxN, n);
+      }
+      // Rows are left padded, so every answer ends at position L-1: take the last maxN targets of each row and
+      // mask the ones before a shorter row's answer.
+      Tensor h = hidden.narrow(1, l - maxN - 1, maxN);                                               // (B, N, H)
+      Tensor targets = in.inputIds().narrow(1, l - maxN, maxN).contiguous();                          // (B, N)
+      float[] mask = new float[b * maxN];
+      for (int r = 0; r < b; r++) {
+        for (int k = maxN - answerTokens[r]; k < maxN; k++) {
+          mask[r * maxN + k] = 1f;
+        }
+      }
+      Tensor m = torch.tensor(mask).reshape(b, maxN);
+      Tensor head = model.lmHead();
+      // Cross-entropy through the fused GRPO kernel: with advantage 1, beta 0 and no old log-probs the per-token loss
+      // is -1 with gradient -dlogp, and BNPO averages over the answer tokens: exactly the mean CE's gradient, without
+      // B x N x V logits.
+      GrpoHiddenLossResult res = GrpoKernels.grpoLossFromHidden(h.detach().contiguous(), head.detach(), targets, m,
+          torch.ones(b), null, null, CE, 256);
+      h.backward(res.gradHidden(), new BoolOptional(), false, null);
+      head.mul(res.gradWeight()).sum().backward();
+      lossValue = -res.perTokenLogps().mul(m).sum().item_double() / m.sum().item_double();
+    }
+    torch.clip_grad_norm_(params, 1.0);
+    optimizer.step();
+    return lossValue;
+  }
+
+  @Override
+  public void close() {
+    optimizer.close();
+  }
+}
