@@ -36,7 +36,10 @@ public final class HfTokenizer implements AutoCloseable {
       throw new IllegalArgumentException("no tokenizer.json at " + path);
     }
     try {
-      return new HfTokenizer(HuggingFaceTokenizer.newInstance(file, Map.of("addSpecialTokens", "false")), file);
+      // No truncation or padding: DJL otherwise caps encodings at a model_max_length of 512 tokens.
+      Map<String, String> options = Map.of("addSpecialTokens", "false", "truncation", "false", "padding", "false",
+          "modelMaxLength", String.valueOf(Integer.MAX_VALUE));
+      return new HfTokenizer(HuggingFaceTokenizer.newInstance(file, options), file);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot load the tokenizer " + file + ": " + e.getMessage(), e);
     }

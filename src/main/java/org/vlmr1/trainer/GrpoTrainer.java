@@ -5,7 +5,6 @@
 package org.vlmr1.trainer;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -251,21 +250,8 @@ public final class GrpoTrainer implements AutoCloseable {
   }
 
   private Rollout rollout(List<Example> examples, long firstSampleIndex) {
-    List<Conversation> conv = new ArrayList<>();
-    List<List<RgbImage>> images = new ArrayList<>();
-    String template = module.questionTemplate(taskType);
-    for (Example e : examples) {
-      conv.add(Conversation.userTurn(e.images().size(), template.replace("{Question}", e.problem())));
-      List<RgbImage> im = new ArrayList<>();
-      for (java.nio.file.Path p : e.images()) {
-        try {
-          im.add(RgbImage.read(p));
-        } catch (IOException ex) {
-          throw new UncheckedIOException("example " + e.id() + ": " + ex.getMessage(), ex);
-        }
-      }
-      images.add(im);
-    }
+    List<Conversation> conv = Prompts.conversations(module, examples, taskType);
+    List<List<RgbImage>> images = Prompts.images(examples);
     try (PointerScope s = new PointerScope(); NoGradGuard ng = new NoGradGuard()) {
       ModelInputs in = module.prepareModelInputs(module.preparePrompt(conv), images);
       List<GridThw> grids = new ArrayList<>();

@@ -2,8 +2,6 @@
 // braces (else [0,0,0,0]), resized from the model's input frame to the original image, correct when IoU > 0.5.
 package org.vlmr1.trainer;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.regex.Matcher;
@@ -34,25 +32,12 @@ public final class RecEvaluator {
 
   public static Result evaluate(VlmModule module, VlmModel model, List<Example> examples, String taskType,
       int batchSize, int maxNewTokens, boolean rescale) {
-    String template = module.questionTemplate(taskType);
     double iouSum = 0;
     int correct = 0;
     for (int start = 0; start < examples.size(); start += batchSize) {
       List<Example> batch = examples.subList(start, Math.min(examples.size(), start + batchSize));
-      List<Conversation> conv = new ArrayList<>();
-      List<List<RgbImage>> images = new ArrayList<>();
-      for (Example e : batch) {
-        conv.add(Conversation.userTurn(e.images().size(), template.replace("{Question}", e.problem())));
-        List<RgbImage> im = new ArrayList<>();
-        for (java.nio.file.Path p : e.images()) {
-          try {
-            im.add(RgbImage.read(p));
-          } catch (IOException ex) {
-            throw new UncheckedIOException(ex);
-          }
-        }
-        images.add(im);
-      }
+      List<Conversation> conv = Prompts.conversations(module, batch, taskType);
+      List<List<RgbImage>> images = Prompts.images(batch);
       try (PointerScope s = new PointerScope(); NoGradGuard ng = new NoGradGuard()) {
         ModelInputs in = module.prepareModelInputs(module.preparePrompt(conv), images);
         List<GridThw> grids = new ArrayList<>();

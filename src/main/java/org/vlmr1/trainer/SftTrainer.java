@@ -2,8 +2,6 @@
 // same model, module and data machinery as the GRPO trainer.
 package org.vlmr1.trainer;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -71,26 +69,15 @@ public final class SftTrainer implements AutoCloseable {
     for (int i = 0; i < batchSize; i++) {
       batch.add(data.get(rnd.nextInt(data.size())));
     }
-    String template = module.questionTemplate(taskType);
+    List<Conversation> conv = Prompts.conversations(module, batch, taskType);
+    List<String> prompts = module.preparePrompt(conv);
+    List<List<RgbImage>> images = Prompts.images(batch);
     List<String> texts = new ArrayList<>();
-    List<List<RgbImage>> images = new ArrayList<>();
     int[] answerTokens = new int[batch.size()];
     for (int i = 0; i < batch.size(); i++) {
-      Example e = batch.get(i);
-      String prompt = module.preparePrompt(List.of(Conversation.userTurn(e.images().size(),
-          template.replace("{Question}", e.problem())))).get(0);
-      String target = answer.apply(e) + "<|im_end|>";
+      String target = answer.apply(batch.get(i)) + "<|im_end|>";
       answerTokens[i] = module.encode(target).length;
-      texts.add(prompt + target);
-      List<RgbImage> im = new ArrayList<>();
-      for (java.nio.file.Path p : e.images()) {
-        try {
-          im.add(RgbImage.read(p));
-        } catch (IOException ex) {
-          throw new UncheckedIOException(ex);
-        }
-      }
-      images.add(im);
+      texts.add(prompts.get(i) + target);
     }
     optimizer.zero_grad();
     double lossValue;

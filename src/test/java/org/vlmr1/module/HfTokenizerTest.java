@@ -40,6 +40,7 @@ public class HfTokenizerTest {
       assertEquals(text, tok.decode(ids, false));
       assertEquals("user\nDescribe this image. 你好！\nassistant\n", tok.decode(ids, true));
       assertTrue(tok.count("<think>") > 1, "<think> is ordinary text in Qwen2.5-VL's tokenizer");
+      assertEquals(3000, tok.count("<|image_pad|>".repeat(3000)), "no truncation at 512 tokens");
     }
     assertThrows(IllegalArgumentException.class, () -> HfTokenizer.load(dir.resolve("missing")));
   }

@@ -1,0 +1,43 @@
+// The prompt side of an example, shared by the GRPO trainer, the SFT warm start and the evaluator: VLM-R1's user turn
+// (images first, then the task's question template around the problem) and the example's decoded images.
+package org.vlmr1.trainer;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.vlmr1.data.Example;
+import org.vlmr1.data.RgbImage;
+import org.vlmr1.module.Conversation;
+import org.vlmr1.module.VlmModule;
+
+/** Conversations and images of examples. */
+final class Prompts {
+  private Prompts() {}
+
+  static List<Conversation> conversations(VlmModule module, List<Example> examples, String taskType) {
+    String template = module.questionTemplate(taskType);
+    List<Conversation> out = new ArrayList<>(examples.size());
+    for (Example e : examples) {
+      out.add(Conversation.userTurn(e.images().size(), template.replace("{Question}", e.problem())));
+    }
+    return out;
+  }
+
+  static List<List<RgbImage>> images(List<Example> examples) {
+    List<List<RgbImage>> out = new ArrayList<>(examples.size());
+    for (Example e : examples) {
+      List<RgbImage> im = new ArrayList<>();
+      for (Path p : e.images()) {
+        try {
+          im.add(RgbImage.read(p));
+        } catch (IOException ex) {
+          throw new UncheckedIOException("example " + e.id() + ": " + ex.getMessage(), ex);
+        }
+      }
+      out.add(im);
+    }
+    return out;
+  }
+}
