@@ -11,7 +11,11 @@ import java.util.Map;
 
 /** Encodes and decodes with a tokenizer.json; no special tokens are added. Thread-safe. Close to free it. */
 public final class HfTokenizer implements AutoCloseable {
+  /** Held so that java.util.logging keeps the level: DJL's INFO lines (platform detection) are noise here. */
+  private static final java.util.logging.Logger DJL_LOG = java.util.logging.Logger.getLogger("ai.djl");
+
   static {
+    DJL_LOG.setLevel(java.util.logging.Level.WARNING);
     // DJL reads EC2 metadata ("telemetry") on first use unless told not to; this project never reaches the network.
     if (System.getProperty("OPT_OUT_TRACKING") == null) {
       System.setProperty("OPT_OUT_TRACKING", "true");

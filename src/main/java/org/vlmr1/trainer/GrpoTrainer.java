@@ -189,14 +189,14 @@ public final class GrpoTrainer implements AutoCloseable {
       }
     }
     // Stage 3: the loss, micro-batch by micro-batch (a distributed run keeps its rank's slice of adv).
-    long tokens = 0;
-    long totalTokens = 0;
+    long tokens = 0; // unmasked completion tokens of the whole step: DAPO's normaliser
+    long completions = 0;
     for (Rollout r : rollouts) {
       for (long[] row : r.completionMask()) {
         for (long v : row) {
           tokens += v;
         }
-        totalTokens += row.length > 0 ? 1 : 0;
+        completions++;
       }
     }
     optimizer.zero_grad();
@@ -233,7 +233,7 @@ public final class GrpoTrainer implements AutoCloseable {
       perFn.put(rewardNames.get(f), mean(scores.perFunction()[f]));
     }
     return new StepMetrics(step, loss, mean(totals), rewardStd, perFn, kl, entropy, clip,
-        (double) tokens / Math.max(1, totalTokens), gradNorm, lr, skipped);
+        (double) tokens / Math.max(1, completions), gradNorm, lr, skipped);
   }
 
   private List<Example> nextBatch(int n) {
