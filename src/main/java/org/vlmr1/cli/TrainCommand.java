@@ -180,7 +180,7 @@ final class TrainCommand implements Command {
     return 0;
   }
 
-  private static List<Path> paths(String colonSeparated) {
+  static List<Path> paths(String colonSeparated) {
     List<Path> out = new ArrayList<>();
     for (String s : colonSeparated.split(":")) {
       out.add(Path.of(s));

@@ -81,4 +81,25 @@ class FlagsTest {
     assertEquals(0, Main.run(List.of("bench", "--help"), new PrintStream(out), new PrintStream(err)));
     assertTrue(out.toString(StandardCharsets.UTF_8).contains("--quick"));
   }
+
+  @Test
+  void configFilesFeedFlagsAndTheCommandLineWins(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+      throws Exception {
+    java.nio.file.Path yaml = dir.resolve("c.yaml");
+    java.nio.file.Files.writeString(yaml, "# a VLM-R1 style config\nnum_generations: 4\nreward_funcs: [accuracy, format]"
+        + "\nmax-pixels: \"401408\"  # quoted\n");
+    List<String> args = ConfigFile.expand(List.of("--config", yaml.toString(), "--num_generations", "2"));
+    Flags f = Flags.parse(SPECS, args, new PrintStream(new ByteArrayOutputStream()));
+    assertEquals(2, f.getInt("num_generations"), "the command line wins");
+    assertEquals(List.of("accuracy", "format"), f.getList("reward_funcs"));
+    assertEquals(401408, f.getInt("max_pixels"));
+    java.nio.file.Path json = dir.resolve("c.json");
+    java.nio.file.Files.writeString(json, "{\"freeze_vision_modules\": true, \"num_generations\": 6}");
+    Flags g = Flags.parse(SPECS, ConfigFile.expand(List.of("--config", json.toString())),
+        new PrintStream(new ByteArrayOutputStream()));
+    assertTrue(g.getBoolean("freeze_vision_modules"));
+    assertEquals(6, g.getInt("num_generations"));
+    java.nio.file.Files.writeString(yaml, "model:\n  name: x\n");
+    assertThrows(UsageException.class, () -> ConfigFile.expand(List.of("--config", yaml.toString())));
+  }
 }

@@ -58,5 +58,10 @@ class TrainCommandTest {
     assertTrue(more.out().contains("resuming from") && more.out().contains("checkpoint-2"), more.out());
     assertEquals(3, Files.readAllLines(out.resolve("metrics.jsonl")).size());
     assertTrue(Files.isDirectory(out.resolve("checkpoint-3")));
+    ScoreCommandTest.Run eval = ScoreCommandTest.run("eval", "--model", out.resolve("checkpoint-3").toString(),
+        "--data_file_paths", data.resolve("data.jsonl").toString(), "--image_folders", data.toString(),
+        "--max_new_tokens", "4", "--max_pixels", "12544");
+    assertEquals(0, eval.rc(), eval.err());
+    assertTrue(eval.out().contains("over 6 examples"), eval.out());
   }
 }

@@ -1,0 +1,63 @@
+// bin/vlmr1 eval: VLM-R1's REC evaluation (src/eval/test_rec_r1.py) of a checkpoint on JSONL data.
+package org.vlmr1.cli;
+
+import java.nio.file.Path;
+import java.util.List;
+import org.vlmr1.data.JsonlDataset;
+import org.vlmr1.kernels.TorchRuntime;
+import org.vlmr1.module.ModuleOptions;
+import org.vlmr1.module.VlmModule;
+import org.vlmr1.module.VlmModules;
+import org.vlmr1.module.qwen.QwenVlModel;
+import org.vlmr1.trainer.RecEvaluator;
+
+/** The eval command. */
+final class EvalCommand implements Command {
+  @Override
+  public String name() {
+    return "eval";
+  }
+
+  @Override
+  public String summary() {
+    return "REC evaluation as VLM-R1's test_rec_r1.py: greedy, accuracy = IoU > 0.5, and mean IoU";
+  }
+
+  @Override
+  public List<FlagSpec> flags() {
+    return List.of(
+        FlagSpec.value("model", null, "checkpoint folder"),
+        FlagSpec.value("data_file_paths", null, "JSONL files, ':'-separated (solutions are [x1, y1, x2, y2])"),
+        FlagSpec.value("image_folders", null, "one image folder per data file, ':'-separated"),
+        FlagSpec.value("task_type", "rec", "question template"),
+        FlagSpec.value("max_new_tokens", "256", "completion length limit"),
+        FlagSpec.value("batch_size", "8", "examples per generation batch"),
+        FlagSpec.value("max_pixels", null, "Qwen max_pixels"),
+        FlagSpec.value("min_pixels", null, "Qwen min_pixels"),
+        FlagSpec.bool("allow_image_paths_outside_folders", "accept image paths outside their image folder"));
+  }
+
+  @Override
+  public int run(Flags f) throws Exception {
+    for (String n : new String[] {"model", "data_file_paths", "image_folders"}) {
+      if (f.get(n) == null) {
+        throw new UsageException("eval needs --" + n);
+      }
+    }
+    TorchRuntime.load();
+    Path model = Path.of(f.get("model"));
+    VlmModule module = VlmModules.forCheckpoint(model, null, new ModuleOptions(null,
+        f.get("min_pixels") == null ? null : Long.valueOf(f.get("min_pixels")),
+        f.get("max_pixels") == null ? null : Long.valueOf(f.get("max_pixels")), null, null, null, null));
+    JsonlDataset.Loaded data = JsonlDataset.load(new JsonlDataset.Spec(TrainCommand.paths(f.get("data_file_paths")),
+        TrainCommand.paths(f.get("image_folders")), null, JsonlDataset.OnBadSample.FAIL,
+        f.getBoolean("allow_image_paths_outside_folders")));
+    try (QwenVlModel m = QwenVlModel.load(model)) {
+      RecEvaluator.Result r = RecEvaluator.evaluate(module, m, data.examples(), f.get("task_type"),
+          f.getInt("batch_size"), f.getInt("max_new_tokens"), true);
+      System.out.printf("REC accuracy (IoU > 0.5) %.4f, mean IoU %.4f over %d examples%n", r.accuracy(), r.meanIou(),
+          r.n());
+    }
+    return 0;
+  }
+}
