@@ -15,7 +15,7 @@ public final class Main {
   private static List<String> currentArgs = List.of();
 
   static {
-    for (Command c : List.of(new TrainCommand(), new EvalCommand(), new MakeSyntheticCommand(), new PrepareCommand(), new ModelCommands.Forward(), new ModelCommands.Generate(),
+    for (Command c : List.of(new TrainCommand(), new SftCommand(), new EvalCommand(), new MakeSyntheticCommand(), new PrepareCommand(), new ModelCommands.Forward(), new ModelCommands.Generate(),
         new InitTinyCommand(), new ScoreCommand(), new BenchCommand(), new DoctorCommand())) {
       COMMANDS.put(c.name(), c);
     }

@@ -63,5 +63,11 @@ class TrainCommandTest {
         "--max_new_tokens", "4", "--max_pixels", "12544");
     assertEquals(0, eval.rc(), eval.err());
     assertTrue(eval.out().contains("over 6 examples"), eval.out());
+    ScoreCommandTest.Run sft = ScoreCommandTest.run("sft", "--model_name_or_path", model.toString(),
+        "--data_file_paths", data.resolve("data.jsonl").toString(), "--image_folders", data.toString(),
+        "--answer_template", "<answer>{solution}</answer>", "--max_steps", "2", "--per_device_train_batch_size", "2",
+        "--max_pixels", "12544", "--output_dir", dir.resolve("sft").toString());
+    assertEquals(0, sft.rc(), sft.err());
+    assertTrue(Files.isRegularFile(dir.resolve("sft/model.safetensors")));
   }
 }

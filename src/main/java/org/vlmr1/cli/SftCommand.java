@@ -1,0 +1,79 @@
+// bin/vlmr1 sft: supervised warm start (cross-entropy on the answer tokens) with the same data and checkpoints as
+// train.
+package org.vlmr1.cli;
+
+import java.nio.file.Path;
+import java.util.List;
+import org.vlmr1.data.JsonlDataset;
+import org.vlmr1.kernels.TorchRuntime;
+import org.vlmr1.module.ModuleOptions;
+import org.vlmr1.module.VlmModule;
+import org.vlmr1.module.VlmModules;
+import org.vlmr1.module.qwen.QwenVlModel;
+import org.vlmr1.trainer.SftTrainer;
+
+/** The sft command. */
+final class SftCommand implements Command {
+  @Override
+  public String name() {
+    return "sft";
+  }
+
+  @Override
+  public String summary() {
+    return "supervised warm start on VLM-R1 JSONL data (cross-entropy on the answers); writes a checkpoint";
+  }
+
+  @Override
+  public List<FlagSpec> flags() {
+    return List.of(
+        FlagSpec.value("model_name_or_path", null, "checkpoint folder"),
+        FlagSpec.value("data_file_paths", null, "JSONL files, ':'-separated"),
+        FlagSpec.value("image_folders", null, "one image folder per data file, ':'-separated"),
+        FlagSpec.value("task_type", null, "question template (rec, ic, odLength, default)"),
+        FlagSpec.value("answer_template", "{solution}", "the target completion; {solution} is the example's solution "
+            + "(e.g. \"<think></think><answer>{solution}</answer>\")"),
+        FlagSpec.value("learning_rate", "1e-5", "AdamW learning rate"),
+        FlagSpec.value("max_steps", "100", "optimizer steps"),
+        FlagSpec.value("per_device_train_batch_size", "8", "examples per step"),
+        FlagSpec.value("seed", "42", "batch sampling seed"),
+        FlagSpec.value("max_pixels", null, "Qwen max_pixels"),
+        FlagSpec.value("min_pixels", null, "Qwen min_pixels"),
+        FlagSpec.value("output_dir", null, "where the checkpoint goes"));
+  }
+
+  @Override
+  public int run(Flags f) throws Exception {
+    for (String n : new String[] {"model_name_or_path", "data_file_paths", "image_folders", "output_dir"}) {
+      if (f.get(n) == null) {
+        throw new UsageException("sft needs --" + n);
+      }
+    }
+    String template = f.get("answer_template");
+    if (!template.contains("{solution}")) {
+      throw new UsageException("--answer_template must contain {solution}");
+    }
+    TorchRuntime.load();
+    Path model = Path.of(f.get("model_name_or_path"));
+    VlmModule module = VlmModules.forCheckpoint(model, null, new ModuleOptions(null,
+        f.get("min_pixels") == null ? null : Long.valueOf(f.get("min_pixels")),
+        f.get("max_pixels") == null ? null : Long.valueOf(f.get("max_pixels")), null, null, null, null));
+    JsonlDataset.Loaded data = JsonlDataset.load(new JsonlDataset.Spec(TrainCommand.paths(f.get("data_file_paths")),
+        TrainCommand.paths(f.get("image_folders")), null, JsonlDataset.OnBadSample.FAIL, false));
+    int steps = f.getInt("max_steps");
+    try (QwenVlModel m = QwenVlModel.load(model);
+        SftTrainer sft = new SftTrainer(module, m, data.examples(), f.get("task_type"),
+            e -> template.replace("{solution}", e.solution()), f.getDouble("learning_rate"),
+            f.getInt("per_device_train_batch_size"), Long.parseLong(f.get("seed")))) {
+      for (int i = 1; i <= steps; i++) {
+        double loss = sft.step();
+        if (i % 10 == 0 || i == steps) {
+          System.out.printf("[%d/%d] loss %.4f%n", i, steps, loss);
+        }
+      }
+      m.save(Path.of(f.get("output_dir")));
+    }
+    System.out.println("saved " + f.get("output_dir"));
+    return 0;
+  }
+}
