@@ -21,7 +21,8 @@ final class InitTinyCommand implements Command {
   public List<FlagSpec> flags() {
     QwenTiny.Spec d = QwenTiny.Spec.defaults();
     return List.of(
-        FlagSpec.value("family", "qwen2_5_vl", "model_type to create (qwen2_5_vl; internvl_chat arrives with InternVL)"),
+        FlagSpec.value("family", "qwen2_5_vl", "model_type to create: qwen2_5_vl or qwen2_vl (internvl_chat arrives "
+            + "with InternVL)"),
         FlagSpec.value("out", null, "output folder"),
         FlagSpec.value("hidden_size", String.valueOf(d.hiddenSize()), "decoder hidden size"),
         FlagSpec.value("num_layers", String.valueOf(d.numLayers()), "decoder layers"),
@@ -38,14 +39,15 @@ final class InitTinyCommand implements Command {
     if (f.get("out") == null) {
       throw new UsageException("init-tiny needs --out DIR");
     }
-    if (!f.get("family").equals("qwen2_5_vl")) {
-      throw new UsageException("init-tiny --family " + f.get("family") + " is not available yet; known: qwen2_5_vl");
+    String family = f.get("family");
+    if (!family.equals("qwen2_5_vl") && !family.equals("qwen2_vl")) {
+      throw new UsageException("init-tiny --family " + family + " is not available yet; known: qwen2_5_vl, qwen2_vl");
     }
     QwenTiny.Spec s = new QwenTiny.Spec(f.getInt("hidden_size"), f.getInt("num_layers"), f.getInt("num_heads"),
         f.getInt("num_kv_heads"), f.getInt("intermediate_size"), f.getInt("vision_depth"),
         f.getInt("vision_hidden_size"), 2, Long.parseLong(f.get("seed")));
-    QwenTiny.write(s, Path.of(f.get("out")));
-    System.out.println("wrote a tiny qwen2_5_vl checkpoint to " + f.get("out"));
+    QwenTiny.write(s, Path.of(f.get("out")), family);
+    System.out.println("wrote a tiny " + family + " checkpoint to " + f.get("out"));
     return 0;
   }
 }

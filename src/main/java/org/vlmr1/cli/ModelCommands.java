@@ -68,9 +68,9 @@ final class ModelCommands {
 
   static void requireQwen(Path model) throws Exception {
     String type = VlmModules.modelType(model);
-    if (!type.equals("qwen2_5_vl")) {
-      throw new UsageException(model + ": forward/generate run qwen2_5_vl checkpoints so far (model_type '" + type
-          + "'); Qwen2-VL and InternVL arrive with their issues");
+    if (!type.equals("qwen2_5_vl") && !type.equals("qwen2_vl")) {
+      throw new UsageException(model + ": forward/generate run qwen2_5_vl and qwen2_vl checkpoints so far "
+          + "(model_type '" + type + "'); InternVL arrives with its issue");
     }
   }
 

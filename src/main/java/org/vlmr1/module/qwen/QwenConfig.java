@@ -12,8 +12,11 @@ public record QwenConfig(String modelType, long vocabSize, long hiddenSize, long
     int numHeads, int numKvHeads, double rmsNormEps, double ropeTheta, int[] mropeSection, boolean tieWordEmbeddings,
     long imageTokenId, long visionStartTokenId, Vision vision) {
 
-  /** vision_config. */
-  public record Vision(int depth, long hiddenSize, int numHeads, long intermediateSize, int patchSize,
+  /**
+   * vision_config. Qwen2-VL ({@code qwen2}) has LayerNorm blocks with a fc1/QuickGELU/fc2 MLP, full attention in every
+   * block and a LayerNorm merger; Qwen2.5-VL has RMSNorm, SwiGLU and window attention.
+   */
+  public record Vision(boolean qwen2, int depth, long hiddenSize, int numHeads, long intermediateSize, int patchSize,
       int temporalPatchSize, int spatialMergeSize, int windowSize, int[] fullattBlockIndexes, long outHiddenSize) {
     public long headDim() {
       return hiddenSize / numHeads;
@@ -58,10 +61,26 @@ public record QwenConfig(String modelType, long vocabSize, long hiddenSize, long
     for (int i = 0; i < full.length; i++) {
       full[i] = fa.get(i).asInt();
     }
-    Vision vision = new Vision(req(v, "depth", file).asInt(), req(v, "hidden_size", file).asLong(),
-        req(v, "num_heads", file).asInt(), req(v, "intermediate_size", file).asLong(), v.path("patch_size").asInt(14),
-        v.path("temporal_patch_size").asInt(2), v.path("spatial_merge_size").asInt(2),
-        v.path("window_size").asInt(112), full, req(v, "out_hidden_size", file).asLong());
+    boolean qwen2 = root.path("model_type").asText().equals("qwen2_vl");
+    Vision vision;
+    if (qwen2) {
+      // Qwen2-VL: embed_dim is the tower's width, hidden_size the merger's output (the LLM's width).
+      long embed = req(v, "embed_dim", file).asLong();
+      int depth = req(v, "depth", file).asInt();
+      int[] all = new int[depth];
+      for (int i = 0; i < depth; i++) {
+        all[i] = i;
+      }
+      vision = new Vision(true, depth, embed, req(v, "num_heads", file).asInt(),
+          (long) (embed * v.path("mlp_ratio").asDouble(4)), v.path("patch_size").asInt(14),
+          v.path("temporal_patch_size").asInt(2), v.path("spatial_merge_size").asInt(2), 0, all,
+          req(v, "hidden_size", file).asLong());
+    } else {
+      vision = new Vision(false, req(v, "depth", file).asInt(), req(v, "hidden_size", file).asLong(),
+          req(v, "num_heads", file).asInt(), req(v, "intermediate_size", file).asLong(), v.path("patch_size").asInt(14),
+          v.path("temporal_patch_size").asInt(2), v.path("spatial_merge_size").asInt(2),
+          v.path("window_size").asInt(112), full, req(v, "out_hidden_size", file).asLong());
+    }
     return new QwenConfig(root.path("model_type").asText(), req(text, "vocab_size", file).asLong(),
         req(text, "hidden_size", file).asLong(), req(text, "intermediate_size", file).asLong(),
         req(text, "num_hidden_layers", file).asInt(), req(text, "num_attention_heads", file).asInt(),

@@ -45,8 +45,21 @@ public final class QwenTiny {
 
   static final long VOCAB = 151_936;
 
-  /** Writes config.json, generation_config.json, model.safetensors and the tokenizer files into {@code out}. */
+  /** A tiny Qwen2.5-VL checkpoint (see {@link #write(Spec, Path, String)}). */
   public static void write(Spec s, Path out) throws IOException {
+    write(s, out, "qwen2_5_vl");
+  }
+
+  /**
+   * Writes config.json, generation_config.json, model.safetensors and the tokenizer files into {@code out}.
+   *
+   * @param modelType qwen2_5_vl or qwen2_vl (LayerNorm + QuickGELU vision blocks, no windows, LayerNorm merger)
+   */
+  public static void write(Spec s, Path out, String modelType) throws IOException {
+    boolean qwen2 = modelType.equals("qwen2_vl");
+    if (!qwen2 && !modelType.equals("qwen2_5_vl")) {
+      throw new IllegalArgumentException("tiny Qwen checkpoints are qwen2_5_vl or qwen2_vl, not " + modelType);
+    }
     TorchRuntime.load();
     Files.createDirectories(out);
     int hd = s.hiddenSize() / s.numHeads();
@@ -56,21 +69,31 @@ public final class QwenTiny {
     int[] section = {t, h, half - t - h};
     Map<String, Object> vision = new LinkedHashMap<>();
     vision.put("depth", s.visionDepth());
-    vision.put("fullatt_block_indexes", List.of(s.visionDepth() - 1));
-    vision.put("hidden_act", "silu");
-    vision.put("hidden_size", s.visionHidden());
-    vision.put("in_channels", 3);
-    vision.put("intermediate_size", s.visionHidden() * 2);
-    vision.put("model_type", "qwen2_5_vl");
-    vision.put("num_heads", s.visionHeads());
-    vision.put("out_hidden_size", s.hiddenSize());
+    if (qwen2) {
+      vision.put("embed_dim", s.visionHidden());
+      vision.put("hidden_act", "quick_gelu");
+      vision.put("hidden_size", s.hiddenSize());
+      vision.put("in_channels", 3);
+      vision.put("mlp_ratio", 4);
+      vision.put("model_type", "qwen2_vl");
+      vision.put("num_heads", s.visionHeads());
+    } else {
+      vision.put("fullatt_block_indexes", List.of(s.visionDepth() - 1));
+      vision.put("hidden_act", "silu");
+      vision.put("hidden_size", s.visionHidden());
+      vision.put("in_channels", 3);
+      vision.put("intermediate_size", s.visionHidden() * 2);
+      vision.put("model_type", "qwen2_5_vl");
+      vision.put("num_heads", s.visionHeads());
+      vision.put("out_hidden_size", s.hiddenSize());
+      vision.put("tokens_per_second", 2);
+      vision.put("window_size", 112);
+    }
     vision.put("patch_size", 14);
     vision.put("spatial_merge_size", 2);
     vision.put("temporal_patch_size", 2);
-    vision.put("tokens_per_second", 2);
-    vision.put("window_size", 112);
     Map<String, Object> cfg = new LinkedHashMap<>();
-    cfg.put("architectures", List.of("Qwen2_5_VLForConditionalGeneration"));
+    cfg.put("architectures", List.of(qwen2 ? "Qwen2VLForConditionalGeneration" : "Qwen2_5_VLForConditionalGeneration"));
     cfg.put("attention_dropout", 0.0);
     cfg.put("bos_token_id", 151643);
     cfg.put("eos_token_id", 151645);
@@ -81,7 +104,7 @@ public final class QwenTiny {
     cfg.put("intermediate_size", s.intermediateSize());
     cfg.put("max_position_embeddings", 128000);
     cfg.put("max_window_layers", s.numLayers());
-    cfg.put("model_type", "qwen2_5_vl");
+    cfg.put("model_type", modelType);
     cfg.put("num_attention_heads", s.numHeads());
     cfg.put("num_hidden_layers", s.numLayers());
     cfg.put("num_key_value_heads", s.numKvHeads());
@@ -109,7 +132,7 @@ public final class QwenTiny {
     json.writeValue(out.resolve("generation_config.json").toFile(), gen);
     try (PointerScope scope = new PointerScope()) {
       torch.manual_seed(s.seed());
-      SafeTensorsWriter.write(out.resolve("model.safetensors"), weights(s));
+      SafeTensorsWriter.write(out.resolve("model.safetensors"), weights(s, qwen2));
     }
     copyAsset("tokenizer.json.gz", out.resolve("tokenizer.json"), true);
     copyAsset("tokenizer_config.json", out.resolve("tokenizer_config.json"), false);
@@ -128,7 +151,7 @@ public final class QwenTiny {
   }
 
   /** HF-style init: matrices N(0, 0.02^2), norms 1, biases 0 (Qwen2.5-VL's _init_weights). */
-  static Map<String, Tensor> weights(Spec s) {
+  static Map<String, Tensor> weights(Spec s, boolean qwen2) {
     Map<String, Tensor> w = new LinkedHashMap<>();
     long hh = s.hiddenSize();
     long kvDim = (long) s.numKvHeads() * (hh / s.numHeads());
@@ -142,14 +165,26 @@ public final class QwenTiny {
       w.put(p + "attn.qkv.bias", torch.zeros(3 * vh));
       w.put(p + "attn.proj.weight", normal(vh, vh));
       w.put(p + "attn.proj.bias", torch.zeros(vh));
-      w.put(p + "mlp.gate_proj.weight", normal(2 * vh, vh));
-      w.put(p + "mlp.gate_proj.bias", torch.zeros(2 * vh));
-      w.put(p + "mlp.up_proj.weight", normal(2 * vh, vh));
-      w.put(p + "mlp.up_proj.bias", torch.zeros(2 * vh));
-      w.put(p + "mlp.down_proj.weight", normal(vh, 2 * vh));
-      w.put(p + "mlp.down_proj.bias", torch.zeros(vh));
+      if (qwen2) {
+        w.put(p + "norm1.bias", torch.zeros(vh));
+        w.put(p + "norm2.bias", torch.zeros(vh));
+        w.put(p + "mlp.fc1.weight", normal(4 * vh, vh));
+        w.put(p + "mlp.fc1.bias", torch.zeros(4 * vh));
+        w.put(p + "mlp.fc2.weight", normal(vh, 4 * vh));
+        w.put(p + "mlp.fc2.bias", torch.zeros(vh));
+      } else {
+        w.put(p + "mlp.gate_proj.weight", normal(2 * vh, vh));
+        w.put(p + "mlp.gate_proj.bias", torch.zeros(2 * vh));
+        w.put(p + "mlp.up_proj.weight", normal(2 * vh, vh));
+        w.put(p + "mlp.up_proj.bias", torch.zeros(2 * vh));
+        w.put(p + "mlp.down_proj.weight", normal(vh, 2 * vh));
+        w.put(p + "mlp.down_proj.bias", torch.zeros(vh));
+      }
     }
     w.put("visual.merger.ln_q.weight", torch.ones(vh));
+    if (qwen2) {
+      w.put("visual.merger.ln_q.bias", torch.zeros(vh));
+    }
     w.put("visual.merger.mlp.0.weight", normal(4 * vh, 4 * vh));
     w.put("visual.merger.mlp.0.bias", torch.zeros(4 * vh));
     w.put("visual.merger.mlp.2.weight", normal(hh, 4 * vh));

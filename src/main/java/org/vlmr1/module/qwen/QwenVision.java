@@ -78,6 +78,15 @@ public final class QwenVision {
         unique.stream().mapToLong(Long::longValue).toArray());
   }
 
+  /** Qwen2-VL has no windows: the identity permutation (and full attention in every block). */
+  private static WindowIndex identity(long n) {
+    long[] idx = new long[(int) n];
+    for (int i = 0; i < idx.length; i++) {
+      idx[i] = i;
+    }
+    return new WindowIndex(idx, new long[] {0, n * 4});
+  }
+
   /** rot_pos_emb: (S, headDim/2) float32 angles [row * inv_freq, col * inv_freq] in processor row order. */
   public Tensor rotPosEmb(List<GridThw> grids) {
     int merge = cfg.spatialMergeSize();
@@ -125,7 +134,7 @@ public final class QwenVision {
     int unit = cfg.spatialMergeSize() * cfg.spatialMergeSize();
     Tensor pw = patchWeight();
     Tensor x = torch.linear(pixelValues.to(pw.scalar_type()), pw);                    // (S, hidden)
-    WindowIndex wi = windowIndex(grids);
+    WindowIndex wi = cfg.qwen2() ? identity(s / unit) : windowIndex(grids);
     Tensor widx = torch.tensor(wi.index());                                             // (S/4)
     x = torch.index_select(x.reshape(s / unit, unit, hidden), 0, widx).reshape(s, hidden);
     Tensor rot = rotPosEmb(grids);
@@ -157,7 +166,7 @@ public final class QwenVision {
     long s = x.size(0);
     int heads = cfg.numHeads();
     long hd = cfg.headDim();
-    Tensor h = Layers.rmsNorm(x, w.get(p + "norm1.weight"), EPS);
+    Tensor h = norm(x, p + "norm1");
     Tensor qkv = Layers.linear(h, w.get(p + "attn.qkv.weight"), w.get(p + "attn.qkv.bias")).reshape(s, 3, heads, hd);
     Tensor q = qkv.select(1, 0);
     Tensor k = qkv.select(1, 1);
@@ -178,15 +187,29 @@ public final class QwenVision {
     }
     Tensor attn = torch.cat(parts, 0);                                                      // (S, hidden)
     x = x.add(Layers.linear(attn, w.get(p + "attn.proj.weight"), w.get(p + "attn.proj.bias")));
-    h = Layers.rmsNorm(x, w.get(p + "norm2.weight"), EPS);
+    h = norm(x, p + "norm2");
+    if (cfg.qwen2()) { // fc1 -> QuickGELU -> fc2
+      Tensor a = Layers.linear(h, w.get(p + "mlp.fc1.weight"), w.get(p + "mlp.fc1.bias"));
+      a = a.mul(torch.sigmoid(a.mul(new Scalar(1.702))));
+      return x.add(Layers.linear(a, w.get(p + "mlp.fc2.weight"), w.get(p + "mlp.fc2.bias")));
+    }
     return x.add(Layers.swiGlu(h, w.get(p + "mlp.gate_proj.weight"), w.get(p + "mlp.gate_proj.bias"),
         w.get(p + "mlp.up_proj.weight"), w.get(p + "mlp.up_proj.bias"), w.get(p + "mlp.down_proj.weight"),
         w.get(p + "mlp.down_proj.bias")));
   }
 
+  /** Qwen2.5-VL: RMSNorm; Qwen2-VL: LayerNorm with bias (both eps 1e-6). */
+  private Tensor norm(Tensor x, String prefix) {
+    if (cfg.qwen2()) {
+      return torch.layer_norm(x, new long[] {x.size(-1)}, new org.bytedeco.pytorch.TensorOptional(
+          w.get(prefix + ".weight")), new org.bytedeco.pytorch.TensorOptional(w.get(prefix + ".bias")), EPS, false);
+    }
+    return Layers.rmsNorm(x, w.get(prefix + ".weight"), EPS);
+  }
+
   private Tensor merge(Tensor x, WindowIndex wi) {
     int unit = cfg.spatialMergeSize() * cfg.spatialMergeSize();
-    Tensor y = Layers.rmsNorm(x, w.get("visual.merger.ln_q.weight"), EPS).reshape(-1, cfg.hiddenSize() * unit);
+    Tensor y = norm(x, "visual.merger.ln_q").reshape(-1, cfg.hiddenSize() * unit);
     y = Layers.linear(y, w.get("visual.merger.mlp.0.weight"), w.get("visual.merger.mlp.0.bias"));
     y = torch.gelu(y);
     y = Layers.linear(y, w.get("visual.merger.mlp.2.weight"), w.get("visual.merger.mlp.2.bias"));

@@ -26,9 +26,10 @@ import org.vlmr1.module.VlmModules;
 
 class QwenTinyTest {
 
-  @Test
-  void tinyCheckpointIsConsistent(@TempDir Path dir) throws Exception {
-    QwenTiny.write(new QwenTiny.Spec(64, 2, 4, 2, 128, 2, 32, 2, 3), dir);
+  @org.junit.jupiter.params.ParameterizedTest
+  @org.junit.jupiter.params.provider.ValueSource(strings = {"qwen2_5_vl", "qwen2_vl"})
+  void tinyCheckpointIsConsistent(String family, @TempDir Path dir) throws Exception {
+    QwenTiny.write(new QwenTiny.Spec(64, 2, 4, 2, 128, 2, 32, 2, 3), dir, family);
     for (String f : new String[] {"config.json", "generation_config.json", "model.safetensors", "tokenizer.json",
         "tokenizer_config.json"}) {
       assertTrue(Files.isRegularFile(dir.resolve(f)), f);
