@@ -5,7 +5,6 @@ import java.nio.file.Path;
 import java.util.List;
 import org.vlmr1.data.JsonlDataset;
 import org.vlmr1.kernels.TorchRuntime;
-import org.vlmr1.module.ModuleOptions;
 import org.vlmr1.module.VlmModule;
 import org.vlmr1.module.VlmModules;
 import org.vlmr1.module.qwen.QwenVlModel;
@@ -46,9 +45,7 @@ final class EvalCommand implements Command {
     }
     TorchRuntime.load();
     Path model = Path.of(f.get("model"));
-    VlmModule module = VlmModules.forCheckpoint(model, null, new ModuleOptions(null,
-        f.get("min_pixels") == null ? null : Long.valueOf(f.get("min_pixels")),
-        f.get("max_pixels") == null ? null : Long.valueOf(f.get("max_pixels")), null, null, null, null));
+    VlmModule module = VlmModules.forCheckpoint(model, null, ModuleFlags.options(f));
     JsonlDataset.Loaded data = JsonlDataset.load(new JsonlDataset.Spec(TrainCommand.paths(f.get("data_file_paths")),
         TrainCommand.paths(f.get("image_folders")), null, JsonlDataset.OnBadSample.FAIL,
         f.getBoolean("allow_image_paths_outside_folders")));

@@ -171,6 +171,11 @@ public final class Flags {
     return v != null ? v.get(0) : spec(name).defaultValue();
   }
 
+  /** The value of a flag, or null when it is unset or this command does not declare it. */
+  public String getIfDeclared(String name) {
+    return specs.containsKey(name) ? get(name) : null;
+  }
+
   public boolean has(String name) {
     spec(name);
     return values.containsKey(name);

@@ -16,7 +16,6 @@ import org.vlmr1.model.SafeTensorsWriter;
 import org.vlmr1.model.SamplingConfig;
 import org.vlmr1.model.Weights;
 import org.vlmr1.module.GridThw;
-import org.vlmr1.module.ModuleOptions;
 import org.vlmr1.module.VlmModule;
 import org.vlmr1.module.VlmModules;
 import org.vlmr1.module.qwen.QwenGenerator;
@@ -57,14 +56,6 @@ final class ModelCommands {
     return new Batch(ids, mask, pv, grids);
   }
 
-  static ModuleOptions ids(Flags f) {
-    return new ModuleOptions(null, null, null, null, longOrNull(f.get("eos_token_id")),
-        longOrNull(f.get("pad_token_id")), longOrNull(f.get("image_token_id")));
-  }
-
-  private static Long longOrNull(String s) {
-    return s == null ? null : Long.valueOf(s);
-  }
 
   static void requireQwen(Path model) throws Exception {
     String type = VlmModules.modelType(model);
@@ -151,7 +142,7 @@ final class ModelCommands {
       Path model = Path.of(f.get("model"));
       requireQwen(model);
       TorchRuntime.load();
-      VlmModule module = VlmModules.forCheckpoint(model, null, ids(f));
+      VlmModule module = VlmModules.forCheckpoint(model, null, ModuleFlags.options(f));
       SamplingConfig cfg = new SamplingConfig(f.getBoolean("greedy"), f.getDouble("temperature"), f.getInt("top_k"),
           f.getDouble("top_p"), Long.parseLong(f.get("seed")), f.getInt("max_new_tokens"));
       try (QwenVlModel m = QwenVlModel.load(model); PointerScope s = new PointerScope()) {

@@ -14,7 +14,6 @@ import org.vlmr1.kernels.TorchRuntime;
 import org.vlmr1.model.SafeTensorsWriter;
 import org.vlmr1.module.Conversation;
 import org.vlmr1.module.ModelInputs;
-import org.vlmr1.module.ModuleOptions;
 import org.vlmr1.module.VlmModule;
 import org.vlmr1.module.VlmModules;
 
@@ -52,11 +51,7 @@ final class PrepareCommand implements Command {
     if (f.get("model") == null || f.get("text") == null || f.get("out") == null) {
       throw new UsageException("prepare needs --model DIR, --text TEXT and --out FILE.safetensors");
     }
-    ModuleOptions o = new ModuleOptions(f.get("tokenizer") == null ? null : Path.of(f.get("tokenizer")),
-        f.get("min_pixels") == null ? null : Long.valueOf(f.get("min_pixels")),
-        f.get("max_pixels") == null ? null : Long.valueOf(f.get("max_pixels")), null, null, null,
-        f.get("image_token_id") == null ? null : Long.valueOf(f.get("image_token_id")));
-    VlmModule module = VlmModules.forCheckpoint(Path.of(f.get("model")), f.get("vlm"), o);
+    VlmModule module = VlmModules.forCheckpoint(Path.of(f.get("model")), f.get("vlm"), ModuleFlags.options(f));
     List<RgbImage> images = new ArrayList<>();
     for (String p : f.getList("image")) {
       images.add(RgbImage.read(Path.of(p)));

@@ -6,7 +6,6 @@ import java.nio.file.Path;
 import java.util.List;
 import org.vlmr1.data.JsonlDataset;
 import org.vlmr1.kernels.TorchRuntime;
-import org.vlmr1.module.ModuleOptions;
 import org.vlmr1.module.VlmModule;
 import org.vlmr1.module.VlmModules;
 import org.vlmr1.module.qwen.QwenVlModel;
@@ -55,9 +54,7 @@ final class SftCommand implements Command {
     }
     TorchRuntime.load();
     Path model = Path.of(f.get("model_name_or_path"));
-    VlmModule module = VlmModules.forCheckpoint(model, null, new ModuleOptions(null,
-        f.get("min_pixels") == null ? null : Long.valueOf(f.get("min_pixels")),
-        f.get("max_pixels") == null ? null : Long.valueOf(f.get("max_pixels")), null, null, null, null));
+    VlmModule module = VlmModules.forCheckpoint(model, null, ModuleFlags.options(f));
     JsonlDataset.Loaded data = JsonlDataset.load(new JsonlDataset.Spec(TrainCommand.paths(f.get("data_file_paths")),
         TrainCommand.paths(f.get("image_folders")), null, JsonlDataset.OnBadSample.FAIL, false));
     int steps = f.getInt("max_steps");

@@ -10,7 +10,6 @@ import org.vlmr1.data.JsonlDataset;
 import org.vlmr1.kernels.LossType;
 import org.vlmr1.kernels.ScaleRewards;
 import org.vlmr1.kernels.TorchRuntime;
-import org.vlmr1.module.ModuleOptions;
 import org.vlmr1.module.VlmModule;
 import org.vlmr1.module.VlmModules;
 import org.vlmr1.module.qwen.QwenVlModel;
@@ -95,10 +94,7 @@ final class TrainCommand implements Command {
     }
     TorchRuntime.load();
     Path model = Path.of(f.get("model_name_or_path"));
-    ModuleOptions opts = new ModuleOptions(f.get("tokenizer") == null ? null : Path.of(f.get("tokenizer")),
-        f.get("min_pixels") == null ? null : Long.valueOf(f.get("min_pixels")),
-        f.get("max_pixels") == null ? null : Long.valueOf(f.get("max_pixels")), null, null, null, null);
-    VlmModule module = VlmModules.forCheckpoint(model, f.get("vlm"), opts);
+    VlmModule module = VlmModules.forCheckpoint(model, f.get("vlm"), ModuleFlags.options(f));
     JsonlDataset.Loaded data = JsonlDataset.load(new JsonlDataset.Spec(paths(f.get("data_file_paths")),
         paths(f.get("image_folders")), f.get("reward_method") == null ? null
             : List.of(f.get("reward_method").split(":")),
