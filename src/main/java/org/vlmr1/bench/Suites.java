@@ -14,6 +14,7 @@ public final class Suites {
     register(new ScoreSuite());
     register(new PreprocessSuite());
     register(new GenerateSuite());
+    register(new TrainSuite());
   }
 
   private Suites() {}
@@ -29,8 +30,8 @@ public final class Suites {
   public static BenchSuite get(String name) {
     BenchSuite s = SUITES.get(name);
     if (s == null) {
-      throw new UsageException("unknown benchmark suite '" + name + "'; known: " + String.join(", ", SUITES.keySet())
-          + " (train arrives with the trainer issue)");
+      throw new UsageException("unknown benchmark suite '" + name + "'; known: "
+          + String.join(", ", SUITES.keySet()));
     }
     return s;
   }

@@ -158,11 +158,13 @@ public final class GrpoTrainer implements AutoCloseable {
     int micro = cfg.perDeviceTrainBatchSize();
     int steps = cfg.gradientAccumulationSteps();
     List<Example> batch = nextBatch(micro * steps);
+    long t0 = System.nanoTime();
     // Stage 1: generate every micro-batch of the step.
     List<Rollout> rollouts = new ArrayList<>();
     for (int m = 0; m < steps; m++) {
       rollouts.add(rollout(batch.subList(m * micro, (m + 1) * micro), (long) step * micro * steps + (long) m * micro));
     }
+    long t1 = System.nanoTime();
     // Stage 2: rewards (a distributed run all-gathers them here, before the group statistics).
     List<RewardSample> samples = new ArrayList<>();
     for (Rollout r : rollouts) {
@@ -188,6 +190,7 @@ public final class GrpoTrainer implements AutoCloseable {
         rewardStd = groupStdMean(r, cfg.numGenerations());
       }
     }
+    long t2 = System.nanoTime();
     // Stage 3: the loss, micro-batch by micro-batch (a distributed run keeps its rank's slice of adv).
     long tokens = 0; // unmasked completion tokens of the whole step: DAPO's normaliser
     long completions = 0;
@@ -215,6 +218,7 @@ public final class GrpoTrainer implements AutoCloseable {
       clip += res.metrics().clipRatioRegion() / steps;
       ok = Double.isFinite(res.loss());
     }
+    long t3 = System.nanoTime();
     // Stage 4: clip (a distributed run all-reduces the gradients first), AdamW, schedule.
     double gradNorm = ok ? torch.clip_grad_norm_(params, cfg.maxGradNorm()) : Double.NaN;
     double lr = cfg.lrSchedulerType().lr(cfg.learningRate(), step, cfg.maxSteps(), cfg.warmupRatio());
@@ -228,12 +232,18 @@ public final class GrpoTrainer implements AutoCloseable {
       optimizer.step();
     }
     step++;
+    long t4 = System.nanoTime();
+    Map<String, Double> seconds = new LinkedHashMap<>();
+    seconds.put("generate", (t1 - t0) / 1e9);
+    seconds.put("score", (t2 - t1) / 1e9);
+    seconds.put("loss", (t3 - t2) / 1e9);
+    seconds.put("optimizer", (t4 - t3) / 1e9);
     Map<String, Double> perFn = new LinkedHashMap<>();
     for (int f = 0; f < rewardNames.size(); f++) {
       perFn.put(rewardNames.get(f), mean(scores.perFunction()[f]));
     }
     return new StepMetrics(step, loss, mean(totals), rewardStd, perFn, kl, entropy, clip,
-        (double) tokens / Math.max(1, completions), gradNorm, lr, skipped);
+        (double) tokens / Math.max(1, completions), gradNorm, lr, skipped, seconds, tokens);
   }
 
   private List<Example> nextBatch(int n) {

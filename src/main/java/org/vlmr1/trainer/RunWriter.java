@@ -45,6 +45,9 @@ public final class RunWriter {
     row.put("grad_norm", m.gradNorm());
     row.put("learning_rate", m.learningRate());
     row.put("step_seconds", stepSeconds);
+    m.seconds().forEach((k, v) -> row.put("time/" + k, v));
+    row.put("tokens_per_second", m.seconds().getOrDefault("generate", 0.0) > 0
+        ? m.completionTokens() / m.seconds().get("generate") : 0.0);
     row.put("skipped", m.skipped());
     try (BufferedWriter w = Files.newBufferedWriter(dir.resolve("metrics.jsonl"), StandardCharsets.UTF_8,
         StandardOpenOption.CREATE, StandardOpenOption.APPEND)) {

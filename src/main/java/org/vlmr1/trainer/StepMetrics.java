@@ -12,7 +12,9 @@ import java.util.Map;
  * @param completionLength mean completion length in tokens
  * @param gradNorm the norm before clipping; learningRate the rate the step used
  * @param skipped the step was skipped (non-finite rewards, loss or gradients)
+ * @param seconds wall time per stage: generate, score, loss (forward, reference, fused loss, backward), optimizer
+ * @param completionTokens tokens generated in the step (for tokens/s)
  */
 public record StepMetrics(int step, double loss, double reward, double rewardStd, Map<String, Double> rewards,
     double kl, double entropy, double clipRatio, double completionLength, double gradNorm, double learningRate,
-    boolean skipped) {}
+    boolean skipped, Map<String, Double> seconds, long completionTokens) {}

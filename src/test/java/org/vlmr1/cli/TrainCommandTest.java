@@ -39,7 +39,8 @@ class TrainCommandTest {
     @SuppressWarnings("unchecked")
     Map<String, Object> m = (Map<String, Object>) Json.parse(lines.get(1));
     for (String k : new String[] {"step", "reward", "reward_std", "rewards/accuracy", "rewards/format", "kl",
-        "completion_length", "grad_norm", "learning_rate", "loss", "entropy"}) {
+        "completion_length", "grad_norm", "learning_rate", "loss", "entropy", "time/generate", "time/score",
+        "time/loss", "time/optimizer", "tokens_per_second"}) {
       assertTrue(m.containsKey(k), k + " in " + m);
     }
     assertFalse(Files.exists(out.resolve("checkpoint-1")), "pruned by save_total_limit 1");
