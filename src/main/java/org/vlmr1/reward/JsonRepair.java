@@ -48,6 +48,15 @@ public final class JsonRepair {
     }
   }
 
+  /** Whitespace and stray (trailing or doubled) commas before the next member. */
+  private void skipSeparators() {
+    ws();
+    while (i < s.length() && s.charAt(i) == ',') {
+      i++;
+      ws();
+    }
+  }
+
   private Object value() {
     ws();
     if (i >= s.length()) {
@@ -70,11 +79,7 @@ public final class JsonRepair {
     Map<String, Object> m = new LinkedHashMap<>();
     i++; // {
     while (true) {
-      ws();
-      while (i < s.length() && s.charAt(i) == ',') {
-        i++;
-        ws();
-      }
+      skipSeparators();
       if (i >= s.length()) {
         return m;
       }
@@ -107,11 +112,7 @@ public final class JsonRepair {
     List<Object> l = new ArrayList<>();
     i++; // [
     while (true) {
-      ws();
-      while (i < s.length() && s.charAt(i) == ',') {
-        i++;
-        ws();
-      }
+      skipSeparators();
       if (i >= s.length()) {
         return l;
       }
