@@ -4,12 +4,42 @@
 // ARCHITECTURES.md A3 step 3. This is the Java reference (and oracle) of the native preprocessing kernel.
 package org.vlmr1.data;
 
-/** Bicubic resampling exactly as Pillow 9-11 computes it for 8-bit RGB. */
+/** Bicubic (and Lanczos) resampling exactly as Pillow 9-11 computes it for 8-bit RGB. */
 public final class PillowResize {
   private PillowResize() {}
 
   private static final int PRECISION_BITS = 32 - 8 - 2;
-  private static final double SUPPORT = 2.0;
+
+  /** Pillow's filters: the kernel and its support. */
+  public enum Filter {
+    BICUBIC(2.0), LANCZOS(3.0);
+
+    final double support;
+
+    Filter(double support) {
+      this.support = support;
+    }
+
+    double apply(double x) {
+      return this == BICUBIC ? bicubic(x) : lanczos(x);
+    }
+  }
+
+  private static double sinc(double x) {
+    if (x == 0.0) {
+      return 1.0;
+    }
+    x = x * Math.PI;
+    return Math.sin(x) / x;
+  }
+
+  /** Pillow's lanczos_filter (a = 3). */
+  static double lanczos(double x) {
+    if (-3.0 <= x && x < 3.0) {
+      return sinc(x) * sinc(x / 3);
+    }
+    return 0.0;
+  }
 
   /** Keys cubic convolution, a = -0.5 (Pillow's bicubic_filter). */
   static double bicubic(double x) {
@@ -29,10 +59,10 @@ public final class PillowResize {
   /** Per-output-pixel bounds {xmin, count} and fixed-point weights of one axis (precompute_coeffs + normalise). */
   record Coeffs(int[] bounds, int[] k, int ksize) {}
 
-  static Coeffs coeffs(int inSize, int outSize) {
+  static Coeffs coeffs(int inSize, int outSize, Filter filter) {
     double scale = (double) ((float) inSize - 0f) / outSize;
     double filterscale = Math.max(scale, 1.0);
-    double support = SUPPORT * filterscale;
+    double support = filter.support * filterscale;
     int ksize = (int) Math.ceil(support) * 2 + 1;
     int[] bounds = new int[outSize * 2];
     int[] kk = new int[outSize * ksize];
@@ -51,7 +81,7 @@ public final class PillowResize {
       xmax -= xmin;
       double ww = 0.0;
       for (int x = 0; x < xmax; x++) {
-        double w = bicubic((x + xmin - center + 0.5) * ss);
+        double w = filter.apply((x + xmin - center + 0.5) * ss);
         k[x] = w;
         ww += w;
       }
@@ -75,8 +105,13 @@ public final class PillowResize {
     return in >> PRECISION_BITS;
   }
 
-  /** The image resized to {@code outW} x {@code outH}; the same size returns an identical copy (as Pillow does). */
+  /** Bicubic (what the Qwen processor uses); see {@link #resize(RgbImage, int, int, Filter)}. */
   public static RgbImage resize(RgbImage in, int outW, int outH) {
+    return resize(in, outW, outH, Filter.BICUBIC);
+  }
+
+  /** The image resized to {@code outW} x {@code outH}; the same size returns an identical copy (as Pillow does). */
+  public static RgbImage resize(RgbImage in, int outW, int outH, Filter filter) {
     if (outW < 1 || outH < 1) {
       throw new IllegalArgumentException("cannot resize to " + outW + "x" + outH);
     }
@@ -84,7 +119,7 @@ public final class PillowResize {
     int w = in.width();
     int h = in.height();
     if (outW != w) {
-      Coeffs c = coeffs(w, outW);
+      Coeffs c = coeffs(w, outW, filter);
       byte[] dst = new byte[outW * h * 3];
       for (int y = 0; y < h; y++) {
         for (int xx = 0; xx < outW; xx++) {
@@ -111,7 +146,7 @@ public final class PillowResize {
       w = outW;
     }
     if (outH != h) {
-      Coeffs c = coeffs(h, outH);
+      Coeffs c = coeffs(h, outH, filter);
       byte[] dst = new byte[w * outH * 3];
       for (int yy = 0; yy < outH; yy++) {
         int ymin = c.bounds[yy * 2];

@@ -60,8 +60,32 @@ public final class QwenImageProcessor {
     return s;
   }
 
+  /**
+   * VLM-R1's fix for images under 28 px on a side (its trainer does it before the processor): the short side is
+   * scaled to 28 with the aspect kept, Lanczos. Close to Pillow's, not bit-exact (Pillow's LANCZOS on uint8 matches;
+   * the int() of the long side follows VLM-R1).
+   */
+  static RgbImage upscaleTiny(RgbImage image) {
+    int w = image.width();
+    int h = image.height();
+    if (w >= FACTOR && h >= FACTOR) {
+      return image;
+    }
+    int nw;
+    int nh;
+    if (w < h) {
+      nw = FACTOR;
+      nh = (int) (h * ((double) FACTOR / w));
+    } else {
+      nh = FACTOR;
+      nw = (int) (w * ((double) FACTOR / h));
+    }
+    return PillowResize.resize(image, nw, nh, PillowResize.Filter.LANCZOS);
+  }
+
   /** One image through the native kernels (or, without them, the Java reference below). */
-  public Processed process(RgbImage image) {
+  public Processed process(RgbImage original) {
+    RgbImage image = upscaleTiny(original);
     SmartResize.Size s = targetSize(image);
     RgbImage resized = s.width() == image.width() && s.height() == image.height() ? image
         : ImageKernels.resizeBicubic(image, s.width(), s.height());
@@ -70,7 +94,8 @@ public final class QwenImageProcessor {
   }
 
   /** The Java reference of {@link #process}: the native kernels' oracle. */
-  public Processed processReference(RgbImage image) {
+  public Processed processReference(RgbImage original) {
+    RgbImage image = upscaleTiny(original);
     SmartResize.Size s = targetSize(image);
     RgbImage resized = PillowResize.resize(image, s.width(), s.height());
     return new Processed(referencePatches(resized), new GridThw(1, s.height() / PATCH, s.width() / PATCH));

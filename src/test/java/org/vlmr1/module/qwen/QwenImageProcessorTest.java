@@ -71,13 +71,20 @@ class QwenImageProcessorTest {
   }
 
   @Test
-  void sameSizeIsACopyAndTinyImagesAreRejected() {
+  void sameSizeIsACopyAndTinyImagesAreUpscaled() {
     RgbImage img = new RgbImage(56, 28, new byte[56 * 28 * 3]);
     img.hwc()[5] = 42;
     assertArrayEquals(img.hwc(), PillowResize.resize(img, 56, 28).hwc());
     QwenImageProcessor proc = new QwenImageProcessor(QwenImageProcessor.DEFAULT_MIN_PIXELS,
         QwenImageProcessor.DEFAULT_MAX_PIXELS);
     assertEquals(6, proc.process(img).imageTokens(), "56x28 is under min_pixels: upscaled to 84x56, grid 1x4x6, 6 tokens");
-    assertThrows(IllegalArgumentException.class, () -> proc.process(new RgbImage(20, 40, new byte[20 * 40 * 3])));
+    // Under 28 px: VLM-R1's Lanczos upscale to a 28 px short side first (20x40 -> 28x56), then the processor.
+    QwenImageProcessor.Processed tiny = proc.process(new RgbImage(20, 40, new byte[20 * 40 * 3]));
+    assertEquals(new org.vlmr1.module.GridThw(1, 6, 4), tiny.grid(), "28x56 is then under min_pixels: 56x84");
+    RgbImage up = QwenImageProcessor.upscaleTiny(new RgbImage(10, 5, new byte[10 * 5 * 3]));
+    assertEquals(56, up.width());
+    assertEquals(28, up.height());
+    assertThrows(IllegalArgumentException.class, () -> new QwenImageProcessor(3136, 3136).process(
+        new RgbImage(28, 28 * 300, new byte[28 * 28 * 300 * 3])), "aspect ratio over 200");
   }
 }
