@@ -48,7 +48,7 @@ final class TrainCommand implements Command {
         FlagSpec.value("beta", "0.04", "KL coefficient; 0 loads no reference model"),
         FlagSpec.value("epsilon", "0.2", "lower clip"),
         FlagSpec.value("epsilon_high", null, "upper clip (default: epsilon)"),
-        FlagSpec.value("num_iterations", "1", "policy updates per rollout (1 so far)"),
+        FlagSpec.value("num_iterations", "1", "policy updates per generation round; later ones reuse its rollouts"),
         FlagSpec.value("per_device_train_batch_size", "8", "completions per micro-batch"),
         FlagSpec.value("gradient_accumulation_steps", "1", "micro-batches per optimizer step"),
         FlagSpec.value("learning_rate", "1e-6", "AdamW learning rate"),
@@ -130,9 +130,7 @@ final class TrainCommand implements Command {
     if (f.has("reward_weights")) {
       b.rewardWeights(f.getList("reward_weights").stream().mapToDouble(Double::parseDouble).toArray());
     }
-    if (f.getInt("num_iterations") != 1) {
-      throw new UsageException("--num_iterations > 1 (buffered rollouts) is not implemented yet; use 1");
-    }
+    b.numIterations(f.getInt("num_iterations"));
     GrpoConfig cfg;
     try {
       cfg = b.build();

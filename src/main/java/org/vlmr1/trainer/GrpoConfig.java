@@ -13,7 +13,8 @@ import org.vlmr1.model.SamplingConfig;
  * @param numGenerations G, completions per prompt (8)
  * @param beta KL coefficient (0.04); 0 needs no reference model
  * @param epsilon lower clip (0.2); epsilonHigh upper clip (defaults to epsilon)
- * @param numIterations policy updates per rollout (1; buffered rollouts for more come later)
+ * @param numIterations policy updates per generation round (TRL's mu): steps after the first reuse the
+ *     round's rollouts, with the rollout-time log-probs as the ratio's denominator
  * @param learningRate 1e-6, with {@code lrSchedulerType} (linear decay) after {@code warmupRatio} (0) of warm-up
  * @param adamBeta1 0.9, adamBeta2 0.999, adamEpsilon 1e-8, weightDecay 0 (HF AdamW defaults)
  * @param maxGradNorm gradient clipping norm (1.0)
@@ -47,7 +48,7 @@ public record GrpoConfig(int numGenerations, double beta, double epsilon, double
         + numGenerations + " prompts; choose a batch that is a multiple of " + numGenerations);
     require(beta >= 0, "beta must be >= 0");
     require(epsilon >= 0 && epsilon < 1 && epsilonHigh >= 0, "epsilon must be in [0, 1) and epsilon_high >= 0");
-    require(numIterations == 1, "num_iterations > 1 (reusing buffered rollouts) is not implemented yet; use 1");
+    require(numIterations >= 1, "num_iterations must be >= 1");
     require(learningRate >= 0 && warmupRatio >= 0 && warmupRatio <= 1, "learning_rate >= 0, warmup_ratio in [0, 1]");
     require(adamBeta1 >= 0 && adamBeta1 < 1 && adamBeta2 >= 0 && adamBeta2 < 1 && adamEpsilon > 0,
         "adam betas in [0, 1) and adam epsilon > 0");
@@ -90,6 +91,7 @@ public record GrpoConfig(int numGenerations, double beta, double epsilon, double
     private double beta = 0.04;
     private double epsilon = 0.2;
     private Double epsilonHigh;
+    private int numIterations = 1;
     private double learningRate = 1e-6;
     private LrSchedulerType lrSchedulerType = LrSchedulerType.LINEAR;
     private double warmupRatio = 0;
@@ -114,6 +116,7 @@ public record GrpoConfig(int numGenerations, double beta, double epsilon, double
     public Builder beta(double v) { beta = v; return this; }
     public Builder epsilon(double v) { epsilon = v; return this; }
     public Builder epsilonHigh(double v) { epsilonHigh = v; return this; }
+    public Builder numIterations(int v) { numIterations = v; return this; }
     public Builder learningRate(double v) { learningRate = v; return this; }
     public Builder lrSchedulerType(LrSchedulerType v) { lrSchedulerType = v; return this; }
     public Builder warmupRatio(double v) { warmupRatio = v; return this; }
@@ -135,7 +138,7 @@ public record GrpoConfig(int numGenerations, double beta, double epsilon, double
     public Builder outputDir(Path v) { outputDir = v; return this; }
 
     public GrpoConfig build() {
-      return new GrpoConfig(numGenerations, beta, epsilon, epsilonHigh == null ? epsilon : epsilonHigh, 1,
+      return new GrpoConfig(numGenerations, beta, epsilon, epsilonHigh == null ? epsilon : epsilonHigh, numIterations,
           learningRate, lrSchedulerType, warmupRatio, 0.9, 0.999, 1e-8, weightDecay, maxGradNorm,
           maxCompletionLength, maxSteps, temperature, topK, topP, perDeviceTrainBatchSize, gradientAccumulationSteps,
           seed, lossType, scaleRewards, rewardWeights, freezeVisionModules, loggingSteps, outputDir);

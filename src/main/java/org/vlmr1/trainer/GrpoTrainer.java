@@ -127,6 +127,12 @@ public final class GrpoTrainer implements AutoCloseable {
     cursor = ((Number) s.get("cursor")).intValue();
     order = epoch == 0 ? List.of() : RepeatRandomSampler.epoch(data.size(), cfg.numGenerations(),
         cfg.promptsPerStep(), cfg.numIterations(), cfg.seed(), epoch - 1);
+    round = null;
+    if (step % cfg.numIterations() != 0) {
+      // The buffered rollouts are not checkpointed: the next step starts a fresh round from the sampler's batch.
+      System.err.println("warning: resuming at step " + step + ", inside a round of num_iterations "
+          + cfg.numIterations() + "; the next step generates anew instead of reusing the lost rollouts");
+    }
   }
 
   /** The trainable parameters (for tests and checkpointing). */
@@ -153,71 +159,69 @@ public final class GrpoTrainer implements AutoCloseable {
   private record Rollout(List<Example> examples, long[][] promptIds, long[][] promptMask, List<List<GridThw>> grids,
       float[] pixelValues, long pixelRows, long[][] completionIds, long[][] completionMask, List<String> texts) {}
 
+  /**
+   * What one generation round yields and the following numIterations optimizer steps reuse (TRL's buffered inputs):
+   * the rollouts, their rewards and advantages, and (numIterations > 1) the rollout-time log-probs that make the
+   * importance ratio of the later steps.
+   */
+  private record Round(List<Rollout> rollouts, RewardScorer.Scores scores, float[] adv, double rewardStd,
+      boolean finite, long tokens, long completions, float[][] oldLogps) {}
+
+  private Round round; // the current generation round; null before the first step and after a mid-round resume
+
   /** One optimizer step. */
   public StepMetrics step() {
     int micro = cfg.perDeviceTrainBatchSize();
     int steps = cfg.gradientAccumulationSteps();
+    // The sampler repeats each chunk of prompts numIterations times, so the batch is drawn on every step (keeping
+    // the sampler position a checkpoint records), but only the first step of a round generates from it.
     List<Example> batch = nextBatch(micro * steps);
     long t0 = System.nanoTime();
-    // Stage 1: generate every micro-batch of the step.
-    List<Rollout> rollouts = new ArrayList<>();
-    for (int m = 0; m < steps; m++) {
-      rollouts.add(rollout(batch.subList(m * micro, (m + 1) * micro), (long) step * micro * steps + (long) m * micro));
-    }
-    long t1 = System.nanoTime();
-    // Stage 2: rewards (a distributed run all-gathers them here, before the group statistics).
-    List<RewardSample> samples = new ArrayList<>();
-    for (Rollout r : rollouts) {
-      for (int i = 0; i < r.examples().size(); i++) {
-        Example e = r.examples().get(i);
-        samples.add(new RewardSample(e.id(), r.texts().get(i), "<answer> " + e.solution() + " </answer>",
-            e.problem(), e.images(), r.grids().get(i), e.accuRewardMethod(), e.fields()));
+    boolean fresh = round == null || step % cfg.numIterations() == 0;
+    long t1 = t0;
+    long t2 = t0;
+    if (fresh) {
+      // Stage 1: generate every micro-batch of the step.
+      List<Rollout> rollouts = new ArrayList<>();
+      for (int m = 0; m < steps; m++) {
+        rollouts.add(rollout(batch.subList(m * micro, (m + 1) * micro),
+            (long) step * micro * steps + (long) m * micro));
       }
-    }
-    RewardScorer.Scores scores = scorer.score(samples);
-    double[] totals = scores.total();
-    boolean finite = java.util.Arrays.stream(totals).allMatch(Double::isFinite);
-    float[] adv = new float[totals.length];
-    double rewardStd = 0;
-    if (finite) {
-      try (PointerScope s = new PointerScope()) {
-        float[] r = new float[totals.length];
-        for (int i = 0; i < r.length; i++) {
-          r[i] = (float) totals[i];
+      float[][] oldLogps = null;
+      if (cfg.numIterations() > 1) {
+        oldLogps = new float[steps][];
+        for (int m = 0; m < steps; m++) {
+          oldLogps[m] = policyLogps(rollouts.get(m));
         }
-        Tensor a = GrpoKernels.groupAdvantages(torch.tensor(r), cfg.numGenerations(), cfg.scaleRewards());
-        a.contiguous().data_ptr_float().get(adv);
-        rewardStd = groupStdMean(r, cfg.numGenerations());
       }
+      t1 = System.nanoTime();
+      round = scoreRound(rollouts, oldLogps);
+      t2 = System.nanoTime();
     }
-    long t2 = System.nanoTime();
+    Round rd = round;
     // Stage 3: the loss, micro-batch by micro-batch (a distributed run keeps its rank's slice of adv).
-    long tokens = 0; // unmasked completion tokens of the whole step: DAPO's normaliser
-    long completions = 0;
-    for (Rollout r : rollouts) {
-      for (long[] row : r.completionMask()) {
-        for (long v : row) {
-          tokens += v;
-        }
-        completions++;
-      }
-    }
     optimizer.zero_grad();
     double loss = 0;
     double kl = 0;
     double entropy = 0;
     double clip = 0;
-    boolean ok = finite;
+    boolean ok = rd.finite();
     for (int m = 0; m < steps && ok; m++) {
-      Rollout r = rollouts.get(m);
-      float[] a = java.util.Arrays.copyOfRange(adv, m * micro, (m + 1) * micro);
-      GrpoHiddenLossResult res = lossAndBackward(r, a, tokens);
+      Rollout r = rd.rollouts().get(m);
+      float[] a = java.util.Arrays.copyOfRange(rd.adv(), m * micro, (m + 1) * micro);
+      GrpoHiddenLossResult res = lossAndBackward(r, a, rd.oldLogps() == null ? null : rd.oldLogps()[m], rd.tokens());
       loss += res.loss();
       kl += res.metrics().kl() / steps;
       entropy += res.metrics().entropy() / steps;
       clip += res.metrics().clipRatioRegion() / steps;
       ok = Double.isFinite(res.loss());
     }
+    boolean finite = rd.finite();
+    RewardScorer.Scores scores = rd.scores();
+    double[] totals = scores.total();
+    double rewardStd = rd.rewardStd();
+    long tokens = rd.tokens();
+    long completions = rd.completions();
     long t3 = System.nanoTime();
     // Stage 4: clip (a distributed run all-reduces the gradients first), AdamW, schedule.
     double gradNorm = ok ? torch.clip_grad_norm_(params, cfg.maxGradNorm()) : Double.NaN;
@@ -244,6 +248,76 @@ public final class GrpoTrainer implements AutoCloseable {
     }
     return new StepMetrics(step, loss, mean(totals), rewardStd, perFn, kl, entropy, clip,
         (double) tokens / Math.max(1, completions), gradNorm, lr, skipped, seconds, tokens);
+  }
+
+  /** Stage 2: rewards and group advantages (a distributed run all-gathers the rewards first). */
+  private Round scoreRound(List<Rollout> rollouts, float[][] oldLogps) {
+    List<RewardSample> samples = new ArrayList<>();
+    for (Rollout r : rollouts) {
+      for (int i = 0; i < r.examples().size(); i++) {
+        Example e = r.examples().get(i);
+        samples.add(new RewardSample(e.id(), r.texts().get(i), "<answer> " + e.solution() + " </answer>",
+            e.problem(), e.images(), r.grids().get(i), e.accuRewardMethod(), e.fields()));
+      }
+    }
+    RewardScorer.Scores scores = scorer.score(samples);
+    double[] totals = scores.total();
+    boolean finite = java.util.Arrays.stream(totals).allMatch(Double::isFinite);
+    float[] adv = new float[totals.length];
+    double rewardStd = 0;
+    if (finite) {
+      try (PointerScope s = new PointerScope()) {
+        float[] r = new float[totals.length];
+        for (int i = 0; i < r.length; i++) {
+          r[i] = (float) totals[i];
+        }
+        Tensor a = GrpoKernels.groupAdvantages(torch.tensor(r), cfg.numGenerations(), cfg.scaleRewards());
+        a.contiguous().data_ptr_float().get(adv);
+        rewardStd = groupStdMean(r, cfg.numGenerations());
+      }
+    }
+    long tokens = 0; // unmasked completion tokens of the whole step: DAPO's normaliser
+    long completions = 0;
+    for (Rollout r : rollouts) {
+      for (long[] row : r.completionMask()) {
+        for (long v : row) {
+          tokens += v;
+        }
+        completions++;
+      }
+    }
+    return new Round(rollouts, scores, adv, rewardStd, finite, tokens, completions, oldLogps);
+  }
+
+  /** The rollout-time policy log-probs of a micro-batch's completion tokens, (B * C) row-major. */
+  private float[] policyLogps(Rollout r) {
+    try (PointerScope s = new PointerScope(); NoGradGuard ng = new NoGradGuard()) {
+      LossInputs in = lossInputs(r);
+      Tensor h = policy.lastHidden(in.ids(), in.mask(), in.multimodal(), in.grids())
+          .narrow(1, in.promptLength() - 1, in.completionLength()).contiguous();                     // (B, C, H)
+      Tensor lp = tokenLogps(h, policy.lmHead(), in.completionIds()).contiguous();                 // (B, C)
+      float[] out = new float[(int) lp.numel()];
+      lp.data_ptr_float().get(out);
+      return out;
+    }
+  }
+
+  /** A micro-batch's prompt + completion as the forward pass takes it. */
+  private record LossInputs(Tensor ids, Tensor mask, Map<String, Tensor> multimodal, List<GridThw> grids,
+      Tensor completionIds, Tensor completionMask, int promptLength, int completionLength) {}
+
+  private static LossInputs lossInputs(Rollout r) {
+    int p = r.promptIds()[0].length;
+    int c = r.completionIds()[0].length;
+    Tensor ids = torch.cat(new TensorVector(tensor(r.promptIds()), tensor(r.completionIds())), 1);     // (B, P+C)
+    Tensor mask = torch.cat(new TensorVector(tensor(r.promptMask()), tensor(r.completionMask())), 1);
+    Map<String, Tensor> mm = new LinkedHashMap<>();
+    if (r.pixelRows() > 0) {
+      mm.put("pixel_values", torch.tensor(r.pixelValues()).reshape(r.pixelRows(), -1));
+    }
+    List<GridThw> grids = new ArrayList<>();
+    r.grids().forEach(grids::addAll);
+    return new LossInputs(ids, mask, mm, grids, tensor(r.completionIds()), tensor(r.completionMask()), p, c);
   }
 
   private List<Example> nextBatch(int n) {
@@ -282,33 +356,30 @@ public final class GrpoTrainer implements AutoCloseable {
     }
   }
 
-  /** Policy forward on prompt + completion, reference log-probs, the fused loss, and the backward pass. */
-  private GrpoHiddenLossResult lossAndBackward(Rollout r, float[] adv, long dapoTokens) {
+  /**
+   * Policy forward on prompt + completion, reference log-probs, the fused loss, and the backward pass.
+   *
+   * @param oldLogps the rollout-time log-probs (B * C), or null when every rollout is used once (ratio 1)
+   */
+  private GrpoHiddenLossResult lossAndBackward(Rollout r, float[] adv, float[] oldLogps, long dapoTokens) {
     try (PointerScope s = new PointerScope()) {
-      int b = r.promptIds().length;
-      int p = r.promptIds()[0].length;
-      int c = r.completionIds()[0].length;
-      Tensor ids = torch.cat(new TensorVector(tensor(r.promptIds()), tensor(r.completionIds())), 1);   // (B, P+C)
-      Tensor mask = torch.cat(new TensorVector(tensor(r.promptMask()), tensor(r.completionMask())), 1);
-      Map<String, Tensor> mm = new LinkedHashMap<>();
-      if (r.pixelRows() > 0) {
-        mm.put("pixel_values", torch.tensor(r.pixelValues()).reshape(r.pixelRows(), -1));
-      }
-      List<GridThw> grids = new ArrayList<>();
-      r.grids().forEach(grids::addAll);
-      Tensor compIds = tensor(r.completionIds());                                                     // (B, C)
-      Tensor compMask = tensor(r.completionMask());
+      LossInputs in = lossInputs(r);
+      int p = in.promptLength();
+      int c = in.completionLength();
       Tensor refLogps = null;
       if (cfg.beta() > 0) {
         try (NoGradGuard ng = new NoGradGuard()) {
-          Tensor rh = reference.lastHidden(ids, mask, mm, grids).narrow(1, p - 1, c).contiguous();     // (B, C, H)
-          refLogps = tokenLogps(rh, reference.lmHead(), compIds);
+          Tensor rh = reference.lastHidden(in.ids(), in.mask(), in.multimodal(), in.grids())
+              .narrow(1, p - 1, c).contiguous();                                                       // (B, C, H)
+          refLogps = tokenLogps(rh, reference.lmHead(), in.completionIds());
         }
       }
-      Tensor hidden = policy.lastHidden(ids, mask, mm, grids).narrow(1, p - 1, c);                     // (B, C, H)
+      Tensor old = oldLogps == null ? null : torch.tensor(oldLogps).reshape(r.completionIds().length, c); // (B, C)
+      Tensor hidden = policy.lastHidden(in.ids(), in.mask(), in.multimodal(), in.grids()).narrow(1, p - 1, c);
       Tensor lm = policy.lmHead();
-      GrpoHiddenLossResult res = GrpoKernels.grpoLossFromHidden(hidden.detach().contiguous(), lm.detach(), compIds,
-          compMask, torch.tensor(adv), null, refLogps, cfg.lossConfig(dapoTokens), CHUNK_ROWS);
+      GrpoHiddenLossResult res = GrpoKernels.grpoLossFromHidden(hidden.detach().contiguous(), lm.detach(),
+          in.completionIds(), in.completionMask(), torch.tensor(adv), old, refLogps, cfg.lossConfig(dapoTokens),
+          CHUNK_ROWS);
       if (Double.isFinite(res.loss())) {
         hidden.backward(res.gradHidden(), new BoolOptional(), false, null);
         // The head's gradient: d/dW sum(W * G) = G accumulates into W.grad, the embedding's when tied.

@@ -121,6 +121,57 @@ class GrpoTrainerTest {
     }
   }
 
+  /**
+   * num_iterations = 2: the second step of a round reuses the first step's rollouts (same rewards, no generation)
+   * with the rollout-time log-probs as the ratio's denominator, so the first step's update shows as a lower loss.
+   */
+  @Test
+  void bufferedRolloutsAreReusedWithTheirOldLogProbs(@TempDir Path dir) throws Exception {
+    Path ckpt = dir.resolve("tiny");
+    QwenTiny.write(new QwenTiny.Spec(32, 1, 4, 2, 64, 1, 32, 2, 8), ckpt);
+    VlmModule module = VlmModules.forCheckpoint(ckpt, null, ModuleOptions.DEFAULTS.withPixels(3136L, 12544L));
+    // A reward with spread within every group, so the advantages are not all zero.
+    org.vlmr1.reward.RewardFunction length = new org.vlmr1.reward.RewardFunction() {
+      @Override
+      public String name() {
+        return "length";
+      }
+
+      @Override
+      public double score(org.vlmr1.reward.RewardSample s) {
+        return s.completion().length() / 10.0;
+      }
+    };
+    List<Example> data = boxes(dir, 4);
+    GrpoConfig.Builder b = GrpoConfig.builder().numGenerations(4).perDeviceTrainBatchSize(4)
+        .maxCompletionLength(6).learningRate(1e-3).beta(0).seed(11);
+    StepMetrics single;
+    try (QwenVlModel policy = QwenVlModel.load(ckpt);
+        GrpoTrainer t = new GrpoTrainer(b.maxSteps(1).numIterations(1).build(), module, policy, null,
+            List.of(length), data, "rec")) {
+      single = t.step();
+    }
+    List<StepMetrics> m;
+    try (QwenVlModel policy = QwenVlModel.load(ckpt);
+        GrpoTrainer t = new GrpoTrainer(b.maxSteps(3).numIterations(2).build(), module, policy, null,
+            List.of(length), data, "rec")) {
+      m = t.train();
+    }
+    System.out.println("single " + single + "\nbuffered " + m);
+    assertTrue(single.rewardStd() > 0, "the test needs reward spread: " + single);
+    assertEquals(single.reward(), m.get(0).reward(), 0, "the first round draws the same prompts and completions");
+    assertEquals(single.loss(), m.get(0).loss(), 1e-5, "ratio 1 at the round's first step");
+    assertEquals(0, m.get(0).loss(), 1e-5, "ratio 1 and zero-sum group advantages");
+    assertEquals(m.get(0).reward(), m.get(1).reward(), 0, "step 2 reuses step 1's rollouts");
+    assertEquals(m.get(0).completionLength(), m.get(1).completionLength(), 0);
+    assertEquals(0, m.get(1).seconds().get("generate"), 0, "no generation inside a round");
+    assertTrue(m.get(1).loss() < -1e-6, "step 1's update raised the surrogate objective on the same rollouts: "
+        + m.get(1).loss());
+    assertTrue(m.get(2).seconds().get("generate") > 0, "step 3 starts a new round");
+    assertThrows(IllegalArgumentException.class, () -> GrpoConfig.builder().numGenerations(2).numIterations(0)
+        .perDeviceTrainBatchSize(2).build());
+  }
+
   @Test
   void configurationErrorsExplainTheArithmetic() {
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
