@@ -71,4 +71,31 @@ class TrainCommandTest {
     assertEquals(0, sft.rc(), sft.err());
     assertTrue(Files.isRegularFile(dir.resolve("sft/model.safetensors")));
   }
+
+  /** The length reward counts with the policy's tokenizer; --num_iterations 2 reuses step 1's rollouts in step 2. */
+  @Test
+  void lengthRewardAndBufferedRollouts(@TempDir Path dir) throws Exception {
+    Path data = dir.resolve("data");
+    Path model = dir.resolve("tiny");
+    assertEquals(0, ScoreCommandTest.run("make-synthetic", "--out", data.toString(), "--n", "4", "--width", "84",
+        "--height", "56").rc());
+    assertEquals(0, ScoreCommandTest.run("init-tiny", "--out", model.toString(), "--hidden_size", "32",
+        "--num_layers", "1", "--vision_depth", "1").rc());
+    Path out = dir.resolve("run");
+    ScoreCommandTest.Run r = ScoreCommandTest.run("train", "--model_name_or_path", model.toString(),
+        "--data_file_paths", data.resolve("data.jsonl").toString(), "--image_folders", data.toString(),
+        "--reward_funcs", "length", "repetition", "--num_generations", "2", "--per_device_train_batch_size", "4",
+        "--max_completion_length", "4", "--max_steps", "2", "--num_iterations", "2", "--max_pixels", "12544",
+        "--output_dir", out.toString());
+    assertEquals(0, r.rc(), r.err());
+    List<String> lines = Files.readAllLines(out.resolve("metrics.jsonl"));
+    assertEquals(2, lines.size());
+    @SuppressWarnings("unchecked")
+    Map<String, Object> first = (Map<String, Object>) Json.parse(lines.get(0));
+    @SuppressWarnings("unchecked")
+    Map<String, Object> second = (Map<String, Object>) Json.parse(lines.get(1));
+    assertTrue(first.containsKey("rewards/length") && first.containsKey("rewards/repetition"), first.toString());
+    assertEquals(first.get("reward"), second.get("reward"), "step 2 scores step 1's rollouts");
+    assertEquals(0.0, ((Number) second.get("time/generate")).doubleValue(), "no generation inside a round");
+  }
 }
