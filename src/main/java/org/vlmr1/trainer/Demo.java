@@ -79,12 +79,7 @@ public final class Demo {
       }
       m.save(sftDir);
       wall.put("sft", seconds(t1));
-      long te = System.nanoTime();
-      RecEvaluator.Result r = RecEvaluator.evaluate(module, m, test, "rec", 8, s.maxCompletionLength(), true);
-      evalSeconds += seconds(te);
-      summary.put("sft_eval_mean_iou", r.meanIou());
-      summary.put("sft_eval_accuracy", r.accuracy());
-      System.out.printf("eval after SFT: accuracy %.3f, mean IoU %.3f%n", r.accuracy(), r.meanIou());
+      evalSeconds += evaluate(module, m, test, s, "sft", "SFT", summary);
     }
     long t2 = System.nanoTime();
     GrpoConfig cfg = GrpoConfig.builder().numGenerations(s.numGenerations()).perDeviceTrainBatchSize(s.batch())
@@ -110,12 +105,7 @@ public final class Demo {
       }
       wall.put("grpo", seconds(t2));
       writer.checkpoint(policy, t, t.stepsDone(), history, 0);
-      long te = System.nanoTime();
-      RecEvaluator.Result r = RecEvaluator.evaluate(module, policy, test, "rec", 8, s.maxCompletionLength(), true);
-      evalSeconds += seconds(te);
-      summary.put("grpo_eval_mean_iou", r.meanIou());
-      summary.put("grpo_eval_accuracy", r.accuracy());
-      System.out.printf("eval after GRPO: accuracy %.3f, mean IoU %.3f%n", r.accuracy(), r.meanIou());
+      evalSeconds += evaluate(module, policy, test, s, "grpo", "GRPO", summary);
     }
     int fifth = Math.max(1, history.size() / 5);
     summary.put("grpo_reward_first", meanReward(history.subList(0, fifth)));
@@ -129,6 +119,17 @@ public final class Demo {
     System.out.println("demo: metrics " + run.resolve("metrics.jsonl") + ", plots " + run.resolve("reward.png")
         + ", checkpoint " + run.resolve("checkpoint-" + history.size()));
     return run;
+  }
+
+  /** Evaluates on the held-out set into summary's {key}_eval_* entries; returns the seconds it took. */
+  private static double evaluate(VlmModule module, QwenVlModel model, List<Example> test, Sizes s, String key,
+      String label, Map<String, Object> summary) {
+    long te = System.nanoTime();
+    RecEvaluator.Result r = RecEvaluator.evaluate(module, model, test, "rec", 8, s.maxCompletionLength(), true);
+    summary.put(key + "_eval_mean_iou", r.meanIou());
+    summary.put(key + "_eval_accuracy", r.accuracy());
+    System.out.printf("eval after %s: accuracy %.3f, mean IoU %.3f%n", label, r.accuracy(), r.meanIou());
+    return seconds(te);
   }
 
   private static List<Example> load(Path jsonl, Path folder) throws IOException {

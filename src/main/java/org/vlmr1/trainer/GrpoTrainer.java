@@ -47,6 +47,7 @@ public final class GrpoTrainer implements AutoCloseable {
   private int cursor;
   private int epoch;
   private int step;
+  private Round round; // the current generation round; null before the first step and after a mid-round resume
 
   /**
    * @param reference a frozen copy of the initial policy, or null when beta = 0
@@ -165,9 +166,7 @@ public final class GrpoTrainer implements AutoCloseable {
    * importance ratio of the later steps.
    */
   private record Round(List<Rollout> rollouts, RewardScorer.Scores scores, float[] adv, double rewardStd,
-      boolean finite, long tokens, long completions, float[][] oldLogps) {}
-
-  private Round round; // the current generation round; null before the first step and after a mid-round resume
+      boolean finite, long tokens, float[][] oldLogps) {}
 
   /** One optimizer step. */
   public StepMetrics step() {
@@ -216,12 +215,6 @@ public final class GrpoTrainer implements AutoCloseable {
       clip += res.metrics().clipRatioRegion() / steps;
       ok = Double.isFinite(res.loss());
     }
-    boolean finite = rd.finite();
-    RewardScorer.Scores scores = rd.scores();
-    double[] totals = scores.total();
-    double rewardStd = rd.rewardStd();
-    long tokens = rd.tokens();
-    long completions = rd.completions();
     long t3 = System.nanoTime();
     // Stage 4: clip (a distributed run all-reduces the gradients first), AdamW, schedule.
     double gradNorm = ok ? torch.clip_grad_norm_(params, cfg.maxGradNorm()) : Double.NaN;
@@ -229,7 +222,7 @@ public final class GrpoTrainer implements AutoCloseable {
     boolean skipped = !ok || !Double.isFinite(gradNorm);
     if (skipped) {
       System.err.println("warning: step " + (step + 1) + " skipped: non-finite "
-          + (!finite ? "rewards" : !ok ? "loss" : "gradient norm"));
+          + (!rd.finite() ? "rewards" : !ok ? "loss" : "gradient norm"));
       optimizer.zero_grad();
     } else {
       optimizer.param_groups().get(0).options().set_lr(lr);
@@ -244,10 +237,10 @@ public final class GrpoTrainer implements AutoCloseable {
     seconds.put("optimizer", (t4 - t3) / 1e9);
     Map<String, Double> perFn = new LinkedHashMap<>();
     for (int f = 0; f < rewardNames.size(); f++) {
-      perFn.put(rewardNames.get(f), mean(scores.perFunction()[f]));
+      perFn.put(rewardNames.get(f), mean(rd.scores().perFunction()[f]));
     }
-    return new StepMetrics(step, loss, mean(totals), rewardStd, perFn, kl, entropy, clip,
-        (double) tokens / Math.max(1, completions), gradNorm, lr, skipped, seconds, tokens);
+    return new StepMetrics(step, loss, mean(rd.scores().total()), rd.rewardStd(), perFn, kl, entropy, clip,
+        (double) rd.tokens() / Math.max(1, rd.adv().length), gradNorm, lr, skipped, seconds, rd.tokens());
   }
 
   /** Stage 2: rewards and group advantages (a distributed run all-gathers the rewards first). */
@@ -277,16 +270,14 @@ public final class GrpoTrainer implements AutoCloseable {
       }
     }
     long tokens = 0; // unmasked completion tokens of the whole step: DAPO's normaliser
-    long completions = 0;
     for (Rollout r : rollouts) {
       for (long[] row : r.completionMask()) {
         for (long v : row) {
           tokens += v;
         }
-        completions++;
       }
     }
-    return new Round(rollouts, scores, adv, rewardStd, finite, tokens, completions, oldLogps);
+    return new Round(rollouts, scores, adv, rewardStd, finite, tokens, oldLogps);
   }
 
   /** The rollout-time policy log-probs of a micro-batch's completion tokens, (B * C) row-major. */

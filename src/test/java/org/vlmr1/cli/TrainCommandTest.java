@@ -17,14 +17,19 @@ import org.vlmr1.reward.Json;
 
 class TrainCommandTest {
 
+  /** n synthetic REC examples of 84 x 56 px in data, a tiny checkpoint (hidden 32, one layer) in model. */
+  private static void writeFixture(Path data, int n, Path model) throws Exception {
+    assertEquals(0, ScoreCommandTest.run("make-synthetic", "--out", data.toString(), "--n", String.valueOf(n),
+        "--width", "84", "--height", "56").rc());
+    assertEquals(0, ScoreCommandTest.run("init-tiny", "--out", model.toString(), "--hidden_size", "32",
+        "--num_layers", "1", "--vision_depth", "1").rc());
+  }
+
   @Test
   void trainsWritesMetricsAndCheckpoints(@TempDir Path dir) throws Exception {
     Path data = dir.resolve("data");
     Path model = dir.resolve("tiny");
-    assertEquals(0, ScoreCommandTest.run("make-synthetic", "--out", data.toString(), "--n", "6", "--width", "84",
-        "--height", "56").rc());
-    assertEquals(0, ScoreCommandTest.run("init-tiny", "--out", model.toString(), "--hidden_size", "32",
-        "--num_layers", "1", "--vision_depth", "1").rc());
+    writeFixture(data, 6, model);
     Path out = dir.resolve("run");
     ScoreCommandTest.Run r = ScoreCommandTest.run("train", "--model_name_or_path", model.toString(),
         "--data_file_paths", data.resolve("data.jsonl").toString(), "--image_folders", data.toString(),
@@ -77,10 +82,7 @@ class TrainCommandTest {
   void lengthRewardAndBufferedRollouts(@TempDir Path dir) throws Exception {
     Path data = dir.resolve("data");
     Path model = dir.resolve("tiny");
-    assertEquals(0, ScoreCommandTest.run("make-synthetic", "--out", data.toString(), "--n", "4", "--width", "84",
-        "--height", "56").rc());
-    assertEquals(0, ScoreCommandTest.run("init-tiny", "--out", model.toString(), "--hidden_size", "32",
-        "--num_layers", "1", "--vision_depth", "1").rc());
+    writeFixture(data, 4, model);
     Path out = dir.resolve("run");
     ScoreCommandTest.Run r = ScoreCommandTest.run("train", "--model_name_or_path", model.toString(),
         "--data_file_paths", data.resolve("data.jsonl").toString(), "--image_folders", data.toString(),
