@@ -148,7 +148,7 @@ final class ModelCommands {
       try (QwenVlModel m = QwenVlModel.load(model); PointerScope s = new PointerScope()) {
         Batch b = readInputs(Path.of(f.get("inputs")));
         long t0 = System.nanoTime();
-        QwenGenerator.Result r = QwenGenerator.generate(m, b.inputIds(), b.attentionMask(), b.pixelValues(),
+        org.vlmr1.model.Generator.Result r = QwenGenerator.generate(m, b.inputIds(), b.attentionMask(), b.pixelValues(),
             b.grids(), cfg, module.eosTokenIds(), module.padTokenId(), 0, 0, false);
         double sec = (System.nanoTime() - t0) / 1e9;
         int rows = r.ids().length;

@@ -42,6 +42,12 @@ public record QwenConfig(String modelType, long vocabSize, long hiddenSize, long
     return hiddenSize / numHeads;
   }
 
+  /** The text decoder's shape (q/k/v biases, plain M-RoPE without dynamic scaling). */
+  public org.vlmr1.model.DecoderConfig decoder() {
+    return new org.vlmr1.model.DecoderConfig(vocabSize, hiddenSize, intermediateSize, numLayers, numHeads, numKvHeads,
+        rmsNormEps, ropeTheta, tieWordEmbeddings, true, 0, 0);
+  }
+
   public static QwenConfig read(Path checkpoint) throws IOException {
     Path file = checkpoint.resolve("config.json");
     JsonNode root = new ObjectMapper().readTree(file.toFile());

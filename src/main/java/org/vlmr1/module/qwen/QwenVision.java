@@ -113,18 +113,11 @@ public final class QwenVision {
       }
     }
     long dim = cfg.headDim() / 2;
-    Tensor invFreq = invFreq(10000.0, dim);                                           // (dim/2)
+    Tensor invFreq = org.vlmr1.model.Rope.invFreq(10000.0, dim);                                           // (dim/2)
     Tensor seq = torch.arange(new Scalar(maxGrid)).to(ScalarType.Float);               // (maxGrid)
     Tensor full = torch.outer(seq, invFreq);                                           // (maxGrid, dim/2)
     Tensor idx = torch.tensor(pos);                                                    // (S*2)
     return torch.index_select(full, 0, idx).reshape(total, dim);                       // (S, dim)
-  }
-
-  /** 1 / theta^(arange(0, dim, 2) / dim) in float32, as transformers computes it. */
-  static Tensor invFreq(double theta, long dim) {
-    Tensor exps = torch.arange(new Scalar(0), new Scalar(dim), new Scalar(2)).to(ScalarType.Float)
-        .div(new Scalar((double) dim));
-    return torch.pow(new Scalar(theta), exps).reciprocal();
   }
 
   /** (S, 1176) rows, their grids -> (S/4, out_hidden) merged embeddings in processor order. */

@@ -8,11 +8,12 @@ import java.util.ArrayList;
 import java.util.List;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.TensorOptional;
 import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.vlmr1.kernels.TensorChecks;
-import org.vlmr1.model.Layers;
+import org.vlmr1.model.Generator;
+import org.vlmr1.model.KvCache;
+import org.vlmr1.model.Qwen2Decoder;
 import org.vlmr1.model.Weights;
 import org.vlmr1.module.GridThw;
 
@@ -21,12 +22,13 @@ public final class QwenVlModel implements org.vlmr1.model.VlmModel {
   private final QwenConfig cfg;
   private final Weights w;
   private final QwenVision vision;
+  private final Qwen2Decoder decoder;
 
   public QwenVlModel(QwenConfig cfg, Weights w) {
     this.cfg = cfg;
     this.w = w;
     this.vision = new QwenVision(cfg.vision(), w);
-    w.get("model.embed_tokens.weight", cfg.vocabSize(), cfg.hiddenSize());
+    this.decoder = new Qwen2Decoder(cfg.decoder(), w, "model.", "lm_head.weight");
   }
 
   /** Loads config.json and the safetensors of a checkpoint (either key convention). */
@@ -95,8 +97,8 @@ public final class QwenVlModel implements org.vlmr1.model.VlmModel {
     int b = (int) inputIds.size(0);
     int l = (int) inputIds.size(1);
     long[] ids = longs(inputIds);
-    long[] mask = attentionMask == null ? ones(b * l) : longs(attentionMask);
-    Tensor emb = torch.embedding(w.get("model.embed_tokens.weight"), inputIds);            // (B, L, H)
+    long[] mask = attentionMask == null ? Generator.ones(b * l) : longs(attentionMask);
+    Tensor emb = decoder.embed(inputIds);                                                   // (B, L, H)
     Tensor vis = null;
     if (pixelValues != null && !grids.isEmpty()) {
       vis = vision.forward(pixelValues, grids).to(emb.scalar_type());                       // (N_img, H)
@@ -113,18 +115,10 @@ public final class QwenVlModel implements org.vlmr1.model.VlmModel {
     Tensor[] cs = QwenRope.cosSin(pos.positionIds(), cfg.ropeTheta(), cfg.headDim(), cfg.mropeSection());
     Tensor cos = cs[0].to(emb.scalar_type());
     Tensor sin = cs[1].to(emb.scalar_type());
-    Tensor attnMask = causalMask(mask, b, l, emb.scalar_type().intern());                  // (B, 1, L, L)
+    Tensor attnMask = Qwen2Decoder.causalMask(mask, b, l, emb.scalar_type().intern());      // (B, 1, L, L)
     List<Tensor> hidden = new ArrayList<>();
     hidden.add(emb);
-    Tensor x = emb;
-    for (int i = 0; i < cfg.numLayers(); i++) {
-      x = layer(i, x, cos, sin, attnMask, cache);
-      if (i < cfg.numLayers() - 1) {
-        hidden.add(x);
-      }
-    }
-    Tensor normed = Layers.rmsNorm(x, w.get("model.norm.weight"), cfg.rmsNormEps());
-    hidden.add(normed);
+    Tensor normed = decoder.run(emb, cos, sin, attnMask, cache, hidden);
     Tensor logits = withLogits ? torch.linear(normed, lmHead()) : null;
     return new Output(logits, hidden, vis, pos);
   }
@@ -140,7 +134,7 @@ public final class QwenVlModel implements org.vlmr1.model.VlmModel {
   public Generation generate(Tensor inputIds, Tensor attentionMask, java.util.Map<String, Tensor> multimodal,
       List<GridThw> grids, org.vlmr1.model.SamplingConfig cfg, long[] eosIds, long padId, long step,
       long firstSampleIndex) {
-    QwenGenerator.Result r = QwenGenerator.generate(this, inputIds, attentionMask, multimodal.get("pixel_values"),
+    Generator.Result r = QwenGenerator.generate(this, inputIds, attentionMask, multimodal.get("pixel_values"),
         grids, cfg, eosIds, padId, step, firstSampleIndex, false);
     return new Generation(r.ids(), r.mask());
   }
@@ -152,7 +146,7 @@ public final class QwenVlModel implements org.vlmr1.model.VlmModel {
 
   /** A new KV cache for this model. */
   public KvCache newCache() {
-    return new KvCache(cfg.numLayers());
+    return decoder.newCache();
   }
 
   /**
@@ -165,118 +159,19 @@ public final class QwenVlModel implements org.vlmr1.model.VlmModel {
   public Tensor decode(Tensor tokens, long[] fullMask, Tensor ropeDeltas, KvCache cache) {
     int b = (int) tokens.size(0);
     long c = cache.length();
-    Tensor emb = torch.embedding(w.get("model.embed_tokens.weight"), tokens);                 // (B, 1, H)
+    Tensor emb = decoder.embed(tokens);                                                       // (B, 1, H)
     Tensor pos = ropeDeltas.add(new Scalar(c)).reshape(1, b, 1).expand(3, b, 1).contiguous(); // (3, B, 1)
     Tensor[] cs = QwenRope.cosSin(pos, cfg.ropeTheta(), cfg.headDim(), cfg.mropeSection());
     Tensor cos = cs[0].to(emb.scalar_type());
     Tensor sin = cs[1].to(emb.scalar_type());
-    int len = (int) (c + 1);
-    float min = emb.scalar_type().intern() == ScalarType.BFloat16 ? -3.3895314e38f : -Float.MAX_VALUE;
-    float[] m = new float[b * len];
-    for (int i = 0; i < b * len; i++) {
-      m[i] = fullMask[i] == 1 ? 0f : min;
-    }
-    Tensor attnMask = torch.tensor(m).reshape(b, 1, 1, len).to(emb.scalar_type());
-    Tensor x = emb;
-    for (int i = 0; i < cfg.numLayers(); i++) {
-      x = layer(i, x, cos, sin, attnMask, cache);
-    }
-    Tensor normed = Layers.rmsNorm(x, w.get("model.norm.weight"), cfg.rmsNormEps());
+    Tensor attnMask = Qwen2Decoder.decodeMask(fullMask, b, (int) (c + 1), emb.scalar_type().intern());
+    Tensor normed = decoder.run(emb, cos, sin, attnMask, cache, null);
     return torch.linear(normed, lmHead()).select(1, 0);                                        // (B, V)
   }
 
   /** The LM head's weight: lm_head.weight, or the embedding when tied or absent (Qwen2.5-VL-3B). */
   public Tensor lmHead() {
-    return !cfg.tieWordEmbeddings() && w.has("lm_head.weight") ? w.get("lm_head.weight")
-        : w.get("model.embed_tokens.weight");
-  }
-
-  /** Additive mask: 0 where key k <= query q and k is not padding, the dtype's minimum elsewhere (eager's rule). */
-  static Tensor causalMask(long[] mask, int b, int l, ScalarType dt) {
-    float min = dt == ScalarType.BFloat16 ? -3.3895314e38f : -Float.MAX_VALUE;
-    float[] m = new float[b * l * l];
-    for (int row = 0; row < b; row++) {
-      for (int q = 0; q < l; q++) {
-        for (int k = 0; k < l; k++) {
-          m[(row * l + q) * l + k] = k <= q && mask[row * l + k] == 1 ? 0f : min;
-        }
-      }
-    }
-    return torch.tensor(m).reshape(b, 1, l, l).to(dt);
-  }
-
-  /** Per-layer keys and values after RoPE, before the GQA repeat: (B, kv, cached length, hd). */
-  public static final class KvCache implements AutoCloseable {
-    final Tensor[] k;
-    final Tensor[] v;
-
-    @Override
-    public void close() {
-      for (int i = 0; i < k.length; i++) {
-        if (k[i] != null) {
-          k[i].releaseReference();
-          v[i].releaseReference();
-          k[i] = null;
-          v[i] = null;
-        }
-      }
-    }
-
-    KvCache(int layers) {
-      k = new Tensor[layers];
-      v = new Tensor[layers];
-    }
-
-    long length() {
-      return k[0] == null ? 0 : k[0].size(2);
-    }
-  }
-
-  private Tensor layer(int i, Tensor x, Tensor cos, Tensor sin, Tensor attnMask) {
-    return layer(i, x, cos, sin, attnMask, null);
-  }
-
-  private Tensor layer(int i, Tensor x, Tensor cos, Tensor sin, Tensor attnMask, KvCache cache) {
-    String p = "model.layers." + i + ".";
-    long b = x.size(0);
-    long l = x.size(1);
-    long hd = cfg.headDim();
-    int heads = cfg.numHeads();
-    int kv = cfg.numKvHeads();
-    Tensor h = Layers.rmsNorm(x, w.get(p + "input_layernorm.weight"), cfg.rmsNormEps());
-    Tensor q = Layers.linear(h, w.get(p + "self_attn.q_proj.weight"), w.get(p + "self_attn.q_proj.bias"))
-        .reshape(b, l, heads, hd).transpose(1, 2);                                           // (B, heads, L, hd)
-    Tensor k = Layers.linear(h, w.get(p + "self_attn.k_proj.weight"), w.get(p + "self_attn.k_proj.bias"))
-        .reshape(b, l, kv, hd).transpose(1, 2);                                              // (B, kv, L, hd)
-    Tensor v = Layers.linear(h, w.get(p + "self_attn.v_proj.weight"), w.get(p + "self_attn.v_proj.bias"))
-        .reshape(b, l, kv, hd).transpose(1, 2);
-    q = q.mul(cos).add(Layers.rotateHalf(q).mul(sin));
-    k = k.mul(cos).add(Layers.rotateHalf(k).mul(sin));
-    if (cache != null) {
-      if (cache.k[i] != null) {
-        k = torch.cat(new org.bytedeco.pytorch.TensorVector(cache.k[i], k), 2);
-        v = torch.cat(new org.bytedeco.pytorch.TensorVector(cache.v[i], v), 2);
-        cache.k[i].releaseReference();
-        cache.v[i].releaseReference();
-      }
-      cache.k[i] = k;
-      cache.v[i] = v;
-      k.retainReference(); // the cache outlives the step's PointerScope
-      v.retainReference();
-    }
-    if (kv != heads) {
-      k = torch.repeat_interleave(k, heads / kv, new org.bytedeco.pytorch.LongOptional(1),
-          new org.bytedeco.pytorch.LongOptional());
-      v = torch.repeat_interleave(v, heads / kv, new org.bytedeco.pytorch.LongOptional(1),
-          new org.bytedeco.pytorch.LongOptional());
-    }
-    Tensor o = torch.scaled_dot_product_attention(q, k, v, new TensorOptional(attnMask), 0.0, false,
-        new org.bytedeco.pytorch.DoubleOptional(), false);                                   // (B, heads, L, hd)
-    o = o.transpose(1, 2).reshape(b, l, heads * hd);
-    x = x.add(torch.linear(o, w.get(p + "self_attn.o_proj.weight")));
-    h = Layers.rmsNorm(x, w.get(p + "post_attention_layernorm.weight"), cfg.rmsNormEps());
-    return x.add(Layers.swiGlu(h, w.get(p + "mlp.gate_proj.weight"), null, w.get(p + "mlp.up_proj.weight"), null,
-        w.get(p + "mlp.down_proj.weight"), null));
+    return decoder.lmHead();
   }
 
   static long[] longs(Tensor t) {
@@ -284,12 +179,6 @@ public final class QwenVlModel implements org.vlmr1.model.VlmModel {
     long[] out = new long[(int) c.numel()];
     c.data_ptr_long().get(out);
     return out;
-  }
-
-  private static long[] ones(int n) {
-    long[] o = new long[n];
-    java.util.Arrays.fill(o, 1L);
-    return o;
   }
 
   @Override

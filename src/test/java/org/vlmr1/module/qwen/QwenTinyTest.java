@@ -58,7 +58,7 @@ class QwenTinyTest {
       }
       // Cached greedy decoding = argmax of full forwards over prompt + generated tokens (no cache).
       ModelInputs one = module.prepareModelInputs(List.of(prompts.get(0)), List.of(List.of(img)));
-      QwenGenerator.Result g = QwenGenerator.generate(model, one.inputIds(), one.attentionMask(),
+      org.vlmr1.model.Generator.Result g = QwenGenerator.generate(model, one.inputIds(), one.attentionMask(),
           one.multimodal().get("pixel_values"), one.perExample().get(0).imageGridThw(), SamplingConfig.greedy(5),
           new long[] {-1}, module.padTokenId(), 0, 0, false);
       Tensor ids = one.inputIds();

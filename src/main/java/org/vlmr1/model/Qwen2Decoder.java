@@ -1,0 +1,169 @@
+// The Qwen2 text decoder shared by the families (transformers' Qwen2Model): token embedding, layers of RMSNorm ->
+// GQA attention with rotary q/k (optional q/k/v biases) -> residual -> RMSNorm -> SwiGLU -> residual, a final RMSNorm,
+// and the (tied or untied) LM head. Positions arrive as cos/sin tables, so M-RoPE (Qwen2.5-VL) and 1-D RoPE (InternVL)
+// share every layer.
+package org.vlmr1.model;
+
+import java.util.List;
+import org.bytedeco.pytorch.DoubleOptional;
+import org.bytedeco.pytorch.LongOptional;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptional;
+import org.bytedeco.pytorch.global.torch;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+
+/**
+ * A decoder over weights named {@code <prefix>embed_tokens.weight}, {@code <prefix>layers.N.*},
+ * {@code <prefix>norm.weight} and an LM head key. Build it outside a PointerScope; run each forward inside one.
+ */
+public final class Qwen2Decoder {
+  private final DecoderConfig cfg;
+  private final Weights w;
+  private final String prefix;
+  private final String lmHeadKey;
+
+  /**
+   * @param prefix "model." (Qwen2-VL / Qwen2.5-VL) or "language_model.model." (InternVL)
+   * @param lmHeadKey the untied head's key; the embedding serves when tied or when the key is absent
+   */
+  public Qwen2Decoder(DecoderConfig cfg, Weights w, String prefix, String lmHeadKey) {
+    this.cfg = cfg;
+    this.w = w;
+    this.prefix = prefix;
+    this.lmHeadKey = lmHeadKey;
+    long h = cfg.hiddenSize();
+    long kvDim = cfg.numKvHeads() * cfg.headDim();
+    w.get(prefix + "embed_tokens.weight", cfg.vocabSize(), h);
+    w.get(prefix + "norm.weight", h);
+    for (int i = 0; i < cfg.numLayers(); i++) {
+      String p = prefix + "layers." + i + ".";
+      w.get(p + "self_attn.q_proj.weight", h, h);
+      w.get(p + "self_attn.k_proj.weight", kvDim, h);
+      w.get(p + "self_attn.v_proj.weight", kvDim, h);
+      w.get(p + "self_attn.o_proj.weight", h, h);
+      w.get(p + "mlp.gate_proj.weight", cfg.intermediateSize(), h);
+      w.get(p + "mlp.up_proj.weight", cfg.intermediateSize(), h);
+      w.get(p + "mlp.down_proj.weight", h, cfg.intermediateSize());
+      w.get(p + "input_layernorm.weight", h);
+      w.get(p + "post_attention_layernorm.weight", h);
+      if (cfg.qkvBias()) {
+        w.get(p + "self_attn.q_proj.bias", h);
+        w.get(p + "self_attn.k_proj.bias", kvDim);
+        w.get(p + "self_attn.v_proj.bias", kvDim);
+      }
+    }
+    if (!cfg.tieWordEmbeddings() && w.has(lmHeadKey)) {
+      w.get(lmHeadKey, cfg.vocabSize(), h);
+    }
+  }
+
+  public DecoderConfig config() {
+    return cfg;
+  }
+
+  /** Token embeddings (B, L, H). */
+  public Tensor embed(Tensor ids) {
+    return torch.embedding(w.get(prefix + "embed_tokens.weight"), ids);
+  }
+
+  /** The LM head's weight (V, H): the untied head, or the embedding when tied or absent. */
+  public Tensor lmHead() {
+    return !cfg.tieWordEmbeddings() && w.has(lmHeadKey) ? w.get(lmHeadKey) : w.get(prefix + "embed_tokens.weight");
+  }
+
+  public KvCache newCache() {
+    return new KvCache(cfg.numLayers());
+  }
+
+  /**
+   * Runs every layer and the final norm.
+   *
+   * @param x (B, L, H) input embeddings
+   * @param cos, sin (B, 1, L, head_dim) rotary tables in x's dtype
+   * @param attnMask (B, 1, L, T) additive mask over the keys (T = cached + L)
+   * @param cache filled (prefill) or extended (decode) when not null
+   * @param hidden when not null, receives the input of every layer after the first and the final-norm output
+   *     (transformers' output_hidden_states without the embeddings)
+   * @return (B, L, H) final-norm hidden states
+   */
+  public Tensor run(Tensor x, Tensor cos, Tensor sin, Tensor attnMask, KvCache cache, List<Tensor> hidden) {
+    for (int i = 0; i < cfg.numLayers(); i++) {
+      x = layer(i, x, cos, sin, attnMask, cache);
+      if (hidden != null && i < cfg.numLayers() - 1) {
+        hidden.add(x);
+      }
+    }
+    Tensor normed = Layers.rmsNorm(x, w.get(prefix + "norm.weight"), cfg.rmsNormEps());
+    if (hidden != null) {
+      hidden.add(normed);
+    }
+    return normed;
+  }
+
+  private Tensor layer(int i, Tensor x, Tensor cos, Tensor sin, Tensor attnMask, KvCache cache) {
+    String p = prefix + "layers." + i + ".";
+    long b = x.size(0);
+    long l = x.size(1);
+    long hd = cfg.headDim();
+    int heads = cfg.numHeads();
+    int kv = cfg.numKvHeads();
+    Tensor h = Layers.rmsNorm(x, w.get(p + "input_layernorm.weight"), cfg.rmsNormEps());
+    Tensor q = Layers.linear(h, w.get(p + "self_attn.q_proj.weight"), bias(p + "self_attn.q_proj.bias"))
+        .reshape(b, l, heads, hd).transpose(1, 2);                                           // (B, heads, L, hd)
+    Tensor k = Layers.linear(h, w.get(p + "self_attn.k_proj.weight"), bias(p + "self_attn.k_proj.bias"))
+        .reshape(b, l, kv, hd).transpose(1, 2);                                              // (B, kv, L, hd)
+    Tensor v = Layers.linear(h, w.get(p + "self_attn.v_proj.weight"), bias(p + "self_attn.v_proj.bias"))
+        .reshape(b, l, kv, hd).transpose(1, 2);
+    q = q.mul(cos).add(Layers.rotateHalf(q).mul(sin));
+    k = k.mul(cos).add(Layers.rotateHalf(k).mul(sin));
+    if (cache != null) {
+      Tensor[] kvAll = cache.append(i, k, v);
+      k = kvAll[0];
+      v = kvAll[1];
+    }
+    if (kv != heads) {
+      k = torch.repeat_interleave(k, heads / kv, new LongOptional(1), new LongOptional());
+      v = torch.repeat_interleave(v, heads / kv, new LongOptional(1), new LongOptional());
+    }
+    Tensor o = torch.scaled_dot_product_attention(q, k, v, new TensorOptional(attnMask), 0.0, false,
+        new DoubleOptional(), false);                                                        // (B, heads, L, hd)
+    o = o.transpose(1, 2).reshape(b, l, heads * hd);
+    x = x.add(torch.linear(o, w.get(p + "self_attn.o_proj.weight")));
+    h = Layers.rmsNorm(x, w.get(p + "post_attention_layernorm.weight"), cfg.rmsNormEps());
+    return x.add(Layers.swiGlu(h, w.get(p + "mlp.gate_proj.weight"), null, w.get(p + "mlp.up_proj.weight"), null,
+        w.get(p + "mlp.down_proj.weight"), null));
+  }
+
+  private Tensor bias(String key) {
+    return cfg.qkvBias() && w.has(key) ? w.get(key) : null;
+  }
+
+  /** The additive mask value transformers uses: the dtype's most negative finite number. */
+  static float minValue(ScalarType dt) {
+    return dt == ScalarType.BFloat16 ? -3.3895314e38f : -Float.MAX_VALUE;
+  }
+
+  /** Prefill mask (B, 1, L, L): 0 where key k <= query q and k is not padding, the dtype's minimum elsewhere. */
+  public static Tensor causalMask(long[] mask, int b, int l, ScalarType dt) {
+    float min = minValue(dt);
+    float[] m = new float[b * l * l];
+    for (int row = 0; row < b; row++) {
+      for (int q = 0; q < l; q++) {
+        for (int k = 0; k < l; k++) {
+          m[(row * l + q) * l + k] = k <= q && mask[row * l + k] == 1 ? 0f : min;
+        }
+      }
+    }
+    return torch.tensor(m).reshape(b, 1, l, l).to(dt);
+  }
+
+  /** Decode-step mask (B, 1, 1, T) over every cached key plus the new one. */
+  public static Tensor decodeMask(long[] fullMask, int b, int len, ScalarType dt) {
+    float min = minValue(dt);
+    float[] m = new float[b * len];
+    for (int i = 0; i < b * len; i++) {
+      m[i] = fullMask[i] == 1 ? 0f : min;
+    }
+    return torch.tensor(m).reshape(b, 1, 1, len).to(dt);
+  }
+}
