@@ -52,7 +52,7 @@ public final class Qwen2Decoder {
         w.get(p + "self_attn.v_proj.bias", kvDim);
       }
     }
-    if (!cfg.tieWordEmbeddings() && w.has(lmHeadKey)) {
+    if (w.has(lmHeadKey)) { // present but tied: loaded, unused (transformers ties it)
       w.get(lmHeadKey, cfg.vocabSize(), h);
     }
   }

@@ -24,6 +24,15 @@ public interface VlmModel extends AutoCloseable {
   Generation generate(Tensor inputIds, Tensor attentionMask, Map<String, Tensor> multimodal, List<GridThw> grids,
       SamplingConfig cfg, long[] eosIds, long padId, long step, long firstSampleIndex);
 
+  /**
+   * Saves the weights in the family's Hugging Face layout, with the source checkpoint's config and tokenizer files, so
+   * transformers and vLLM load what was trained here.
+   */
+  void save(java.nio.file.Path out) throws java.io.IOException;
+
+  /** Converts the floating weights (e.g. to bf16 for training). */
+  void castTo(org.bytedeco.pytorch.global.torch.ScalarType dtype);
+
   /** Parameters by checkpoint name (the tensors themselves; set requires_grad on them to train). */
   Map<String, Tensor> namedParameters();
 

@@ -28,6 +28,7 @@ import org.vlmr1.kernels.TorchRuntime;
 public final class Weights implements AutoCloseable {
   private final Map<String, Tensor> tensors;
   private final Path source;
+  private final Set<String> touched = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
   private Weights(Map<String, Tensor> tensors, Path source) {
     this.tensors = tensors;
@@ -99,6 +100,42 @@ public final class Weights implements AutoCloseable {
     }
   }
 
+  /**
+   * Fails on tensors that no {@link #get} has asked for: a checkpoint of another architecture or size variant, or a
+   * key convention this loader does not know, is an error naming the keys rather than weights silently ignored.
+   */
+  public void rejectUnexpected() {
+    java.util.List<String> extra = new java.util.ArrayList<>();
+    for (String k : tensors.keySet()) {
+      if (!touched.contains(k) && !k.endsWith(".inv_freq")) { // rotary buffers old transformers saved
+        extra.add(k);
+      }
+    }
+    if (!extra.isEmpty()) {
+      java.util.Collections.sort(extra);
+      throw new IllegalArgumentException(source + ": " + extra.size() + " unexpected weight(s) "
+          + (extra.size() > 8 ? extra.subList(0, 8) + " ..." : extra.toString()));
+    }
+  }
+
+  /** Adds or replaces tensors and removes others (key conventions that need tensor surgery, e.g. packed qkv). */
+  public void replace(Map<String, Tensor> add, java.util.Collection<String> remove) {
+    // Retain the additions first: an addition may be a tensor that is also being removed under its old name.
+    add.values().forEach(Tensor::retainReference);
+    for (String k : remove) {
+      Tensor t = tensors.remove(k);
+      if (t != null) {
+        t.releaseReference();
+      }
+    }
+    for (Map.Entry<String, Tensor> e : add.entrySet()) {
+      Tensor old = tensors.put(e.getKey(), e.getValue());
+      if (old != null) {
+        old.releaseReference();
+      }
+    }
+  }
+
   public boolean has(String name) {
     return tensors.containsKey(name);
   }
@@ -106,6 +143,7 @@ public final class Weights implements AutoCloseable {
   /** The tensor, checked against the expected shape. */
   public Tensor get(String name, long... shape) {
     Tensor t = tensors.get(name);
+    touched.add(name);
     if (t == null) {
       throw new IllegalArgumentException(source + ": missing weight " + name);
     }

@@ -53,11 +53,13 @@ public final class QwenVlModel implements org.vlmr1.model.VlmModel {
    * Saves the model in the Hugging Face layout (the transformers 4.49 key names, which every version loads), with the
    * source checkpoint's config and tokenizer files.
    */
+  @Override
   public void save(Path out) throws IOException {
     org.vlmr1.model.Checkpoints.save(w.asMap(), w.source(), out, org.vlmr1.model.Checkpoints.SHARD_BYTES);
   }
 
   /** Converts the floating weights (e.g. to bf16 for training). */
+  @Override
   public void castTo(ScalarType dtype) {
     w.castFloating(dtype);
   }
