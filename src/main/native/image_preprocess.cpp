@@ -157,4 +157,27 @@ void qwen_patchify(const uint8_t* rgb, int64_t h, int64_t w, const float* mean, 
   }
 }
 
+void internvl_tiles(const uint8_t* rgb, int64_t cols, int64_t rows, int64_t size, const float* mean,
+                    const float* std, float* out) {
+  if (cols < 1 || rows < 1 || size < 1)
+    throw std::invalid_argument("internvl_tiles: bad grid " + std::to_string(cols) + "x" + std::to_string(rows) +
+                                " of " + std::to_string(size) + " px tiles");
+  // ToTensor divides in float32 (u8.float() / 255), Normalize subtracts and divides in float32: one table per channel.
+  float lut[3][256];
+  for (int c = 0; c < 3; c++)
+    for (int v = 0; v < 256; v++) lut[c][v] = (static_cast<float>(v) / 255.0f - mean[c]) / std[c];
+  const int64_t w = cols * size;
+  const int64_t plane = size * size;
+#pragma omp parallel for schedule(static)
+  for (int64_t job = 0; job < rows * cols * 3; job++) {
+    const int64_t tile = job / 3, c = job % 3;
+    const int64_t x0 = (tile % cols) * size, y0 = (tile / cols) * size;
+    float* o = out + tile * 3 * plane + c * plane;
+    for (int64_t y = 0; y < size; y++) {
+      const uint8_t* s = rgb + ((y0 + y) * w + x0) * 3 + c;
+      for (int64_t x = 0; x < size; x++) *o++ = lut[c][s[x * 3]];
+    }
+  }
+}
+
 }  // namespace vlmr1

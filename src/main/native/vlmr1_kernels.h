@@ -76,4 +76,12 @@ void pillow_resize_bicubic(const uint8_t* in, int64_t in_w, int64_t in_h, uint8_
  */
 void qwen_patchify(const uint8_t* rgb, int64_t h, int64_t w, const float* mean, const float* std, float* out);
 
+/**
+ * InternVL tiles of an image already resized to (cols * size, rows * size): crops the size x size tiles row-major and
+ * writes each as torchvision's ToTensor + Normalize does, (float32(u8) / 255f - mean) / std in float32, channels
+ * first. out: (rows * cols, 3, size, size) float32.
+ */
+void internvl_tiles(const uint8_t* rgb, int64_t cols, int64_t rows, int64_t size, const float* mean,
+                    const float* std, float* out);
+
 }  // namespace vlmr1

@@ -7,7 +7,6 @@ import org.vlmr1.data.JsonlDataset;
 import org.vlmr1.kernels.TorchRuntime;
 import org.vlmr1.module.VlmModule;
 import org.vlmr1.module.VlmModules;
-import org.vlmr1.module.qwen.QwenVlModel;
 import org.vlmr1.trainer.RecEvaluator;
 
 /** The eval command. */
@@ -33,6 +32,7 @@ final class EvalCommand implements Command {
         FlagSpec.value("batch_size", "8", "examples per generation batch"),
         FlagSpec.value("max_pixels", null, "Qwen max_pixels"),
         FlagSpec.value("min_pixels", null, "Qwen min_pixels"),
+        FlagSpec.value("max_anyres_num", null, "InternVL: most tiles per image (default: the checkpoint's)"),
         FlagSpec.bool("allow_image_paths_outside_folders", "accept image paths outside their image folder"));
   }
 
@@ -49,7 +49,7 @@ final class EvalCommand implements Command {
     JsonlDataset.Loaded data = JsonlDataset.load(new JsonlDataset.Spec(TrainCommand.paths(f.get("data_file_paths")),
         TrainCommand.paths(f.get("image_folders")), null, JsonlDataset.OnBadSample.FAIL,
         f.getBoolean("allow_image_paths_outside_folders")));
-    try (QwenVlModel m = QwenVlModel.load(model)) {
+    try (org.vlmr1.model.VlmModel m = module.loadModel(model)) {
       RecEvaluator.Result r = RecEvaluator.evaluate(module, m, data.examples(), f.get("task_type"),
           f.getInt("batch_size"), f.getInt("max_new_tokens"), true);
       System.out.printf("REC accuracy (IoU > 0.5) %.4f, mean IoU %.4f over %d examples%n", r.accuracy(), r.meanIou(),

@@ -18,7 +18,8 @@ import org.vlmr1.model.Weights;
 import org.vlmr1.module.GridThw;
 import org.vlmr1.module.VlmModule;
 import org.vlmr1.module.VlmModules;
-import org.vlmr1.module.qwen.QwenGenerator;
+import org.vlmr1.model.VlmModel;
+import org.vlmr1.module.internvl.InternVlModel;
 import org.vlmr1.module.qwen.QwenVlModel;
 
 /** The forward and generate commands. */
@@ -28,15 +29,23 @@ final class ModelCommands {
   static List<FlagSpec> common() {
     return List.of(
         FlagSpec.value("model", null, "checkpoint folder (config.json + safetensors)"),
-        FlagSpec.value("inputs", null, "safetensors with input_ids, attention_mask, pixel_values, image_grid_thw"),
+        FlagSpec.value("inputs", null, "safetensors with input_ids, attention_mask and the family's multimodal tensors "
+            + "(Qwen: pixel_values, image_grid_thw; InternVL: pixel_values, image_flags)"),
         FlagSpec.value("out", null, "output .safetensors file"),
         FlagSpec.value("eos_token_id", null, "explicit EOS id"),
         FlagSpec.value("pad_token_id", null, "explicit pad id"),
-        FlagSpec.value("image_token_id", null, "explicit <|image_pad|> id"));
+        FlagSpec.value("image_token_id", null, "explicit <|image_pad|> id (Qwen)"),
+        FlagSpec.value("img_context_token_id", null, "explicit <IMG_CONTEXT> id (InternVL)"),
+        FlagSpec.value("vlm", null, "family override (qwen, internvl); default: config.json's model_type"));
   }
 
-  /** The prepared batch of an inputs file. */
-  record Batch(Tensor inputIds, Tensor attentionMask, Tensor pixelValues, List<GridThw> grids) {}
+  /**
+   * The prepared batch of an inputs file.
+   *
+   * @param multimodal every tensor besides input_ids and attention_mask, by name (pixel_values, image_flags, ...)
+   */
+  record Batch(Tensor inputIds, Tensor attentionMask, Tensor pixelValues, List<GridThw> grids,
+      Map<String, Tensor> multimodal) {}
 
   static Batch readInputs(Path file) throws Exception {
     SafeTensorsFile f = SafeTensorsFile.open(file);
@@ -53,16 +62,18 @@ final class ModelCommands {
         grids.add(new GridThw(g[i], g[i + 1], g[i + 2]));
       }
     }
-    return new Batch(ids, mask, pv, grids);
+    Map<String, Tensor> mm = new LinkedHashMap<>();
+    for (String name : f.entries().keySet()) {
+      if (!name.equals("input_ids") && !name.equals("attention_mask")) {
+        mm.put(name, Weights.tensor(f, name));
+      }
+    }
+    return new Batch(ids, mask, pv, grids, mm);
   }
 
-
-  static void requireQwen(Path model) throws Exception {
-    String type = VlmModules.modelType(model);
-    if (!type.equals("qwen2_5_vl") && !type.equals("qwen2_vl")) {
-      throw new UsageException(model + ": forward/generate run qwen2_5_vl and qwen2_vl checkpoints so far "
-          + "(model_type '" + type + "'); InternVL arrives with its issue");
-    }
+  /** The family module of a checkpoint, ids from the flags (a checkpoint without tokenizer files works). */
+  static VlmModule module(Flags f, Path model) throws Exception {
+    return VlmModules.forCheckpoint(model, f.get("vlm"), ModuleFlags.options(f));
   }
 
   static void need(Flags f, String... names) {
@@ -94,18 +105,31 @@ final class ModelCommands {
     public int run(Flags f) throws Exception {
       need(f, "model", "inputs", "out");
       Path model = Path.of(f.get("model"));
-      requireQwen(model);
       TorchRuntime.load();
-      try (QwenVlModel m = QwenVlModel.load(model); PointerScope s = new PointerScope()) {
+      VlmModule module = module(f, model);
+      try (VlmModel vm = module.loadModel(model); PointerScope s = new PointerScope()) {
+        module.postModelInit(vm);
         Batch b = readInputs(Path.of(f.get("inputs")));
-        QwenVlModel.Output o = m.forward(b.inputIds(), b.attentionMask(), b.pixelValues(), b.grids(), true);
         Map<String, Tensor> out = new LinkedHashMap<>();
-        out.put("logits", o.logits().to(org.bytedeco.pytorch.global.torch.ScalarType.Float));
-        if (o.visionEmbeds() != null) {
-          out.put("vision_embeds", o.visionEmbeds());
+        if (vm instanceof QwenVlModel m) {
+          QwenVlModel.Output o = m.forward(b.inputIds(), b.attentionMask(), b.pixelValues(), b.grids(), true);
+          out.put("logits", o.logits().to(torch.ScalarType.Float));
+          if (o.visionEmbeds() != null) {
+            out.put("vision_embeds", o.visionEmbeds());
+          }
+          out.put("position_ids", o.positions().positionIds());
+          out.put("rope_deltas", o.positions().ropeDeltas());
+        } else if (vm instanceof InternVlModel m) {
+          Tensor flags = b.multimodal().get("image_flags");
+          InternVlModel.Output o = m.forward(b.inputIds(), b.attentionMask(), b.pixelValues(), flags, true, null);
+          out.put("logits", o.logits().to(torch.ScalarType.Float));
+          if (b.pixelValues() != null) {
+            // Every tile's features (dummy tiles included), (tiles, num_image_token, H), as extract_feature gives.
+            out.put("vision_embeds", m.vision().extractFeature(b.pixelValues()).to(torch.ScalarType.Float));
+          }
+        } else {
+          throw new UsageException("forward does not know the model class " + vm.getClass().getSimpleName());
         }
-        out.put("position_ids", o.positions().positionIds());
-        out.put("rope_deltas", o.positions().ropeDeltas());
         SafeTensorsWriter.write(Path.of(f.get("out")), out);
       }
       return 0;
@@ -140,16 +164,16 @@ final class ModelCommands {
     public int run(Flags f) throws Exception {
       need(f, "model", "inputs", "out");
       Path model = Path.of(f.get("model"));
-      requireQwen(model);
       TorchRuntime.load();
-      VlmModule module = VlmModules.forCheckpoint(model, null, ModuleFlags.options(f));
+      VlmModule module = module(f, model);
       SamplingConfig cfg = new SamplingConfig(f.getBoolean("greedy"), f.getDouble("temperature"), f.getInt("top_k"),
           f.getDouble("top_p"), Long.parseLong(f.get("seed")), f.getInt("max_new_tokens"));
-      try (QwenVlModel m = QwenVlModel.load(model); PointerScope s = new PointerScope()) {
+      try (VlmModel m = module.loadModel(model); PointerScope s = new PointerScope()) {
+        module.postModelInit(m);
         Batch b = readInputs(Path.of(f.get("inputs")));
         long t0 = System.nanoTime();
-        org.vlmr1.model.Generator.Result r = QwenGenerator.generate(m, b.inputIds(), b.attentionMask(), b.pixelValues(),
-            b.grids(), cfg, module.eosTokenIds(), module.padTokenId(), 0, 0, false);
+        VlmModel.Generation r = m.generate(b.inputIds(), b.attentionMask(), b.multimodal(), b.grids(), cfg,
+            module.eosTokenIds(), module.padTokenId(), 0, 0);
         double sec = (System.nanoTime() - t0) / 1e9;
         int rows = r.ids().length;
         int n = rows == 0 ? 0 : r.ids()[0].length;

@@ -10,8 +10,14 @@ final class ModuleFlags {
 
   static ModuleOptions options(Flags f) {
     return new ModuleOptions(path(f.getIfDeclared("tokenizer")), number(f.getIfDeclared("min_pixels")),
-        number(f.getIfDeclared("max_pixels")), null, number(f.getIfDeclared("eos_token_id")),
-        number(f.getIfDeclared("pad_token_id")), number(f.getIfDeclared("image_token_id")));
+        number(f.getIfDeclared("max_pixels")), integer(f.getIfDeclared("max_anyres_num")),
+        number(f.getIfDeclared("eos_token_id")), number(f.getIfDeclared("pad_token_id")),
+        number(f.getIfDeclared("image_token_id")), number(f.getIfDeclared("img_context_token_id")));
+  }
+
+  private static Integer integer(String s) {
+    Long n = number(s);
+    return n == null ? null : Math.toIntExact(n);
   }
 
   private static Path path(String s) {

@@ -8,7 +8,6 @@ import org.vlmr1.data.JsonlDataset;
 import org.vlmr1.kernels.TorchRuntime;
 import org.vlmr1.module.VlmModule;
 import org.vlmr1.module.VlmModules;
-import org.vlmr1.module.qwen.QwenVlModel;
 import org.vlmr1.trainer.SftTrainer;
 
 /** The sft command. */
@@ -38,6 +37,7 @@ final class SftCommand implements Command {
         FlagSpec.value("seed", "42", "batch sampling seed"),
         FlagSpec.value("max_pixels", null, "Qwen max_pixels"),
         FlagSpec.value("min_pixels", null, "Qwen min_pixels"),
+        FlagSpec.value("max_anyres_num", null, "InternVL: most tiles per image (default: the checkpoint's)"),
         FlagSpec.value("output_dir", null, "where the checkpoint goes"));
   }
 
@@ -58,7 +58,7 @@ final class SftCommand implements Command {
     JsonlDataset.Loaded data = JsonlDataset.load(new JsonlDataset.Spec(TrainCommand.paths(f.get("data_file_paths")),
         TrainCommand.paths(f.get("image_folders")), null, JsonlDataset.OnBadSample.FAIL, false));
     int steps = f.getInt("max_steps");
-    try (QwenVlModel m = QwenVlModel.load(model);
+    try (org.vlmr1.model.VlmModel m = module.loadModel(model);
         SftTrainer sft = new SftTrainer(module, m, data.examples(), f.get("task_type"),
             e -> template.replace("{solution}", e.solution()), f.getDouble("learning_rate"),
             f.getInt("per_device_train_batch_size"), Long.parseLong(f.get("seed")))) {

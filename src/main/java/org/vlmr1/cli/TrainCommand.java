@@ -12,7 +12,6 @@ import org.vlmr1.kernels.ScaleRewards;
 import org.vlmr1.kernels.TorchRuntime;
 import org.vlmr1.module.VlmModule;
 import org.vlmr1.module.VlmModules;
-import org.vlmr1.module.qwen.QwenVlModel;
 import org.vlmr1.reward.RewardFunction;
 import org.vlmr1.reward.Rewards;
 import org.vlmr1.trainer.GrpoConfig;
@@ -75,7 +74,10 @@ final class TrainCommand implements Command {
         FlagSpec.value("on_bad_sample", "fail", "fail or skip bad data lines"),
         FlagSpec.bool("allow_image_paths_outside_folders", "accept image paths outside their image folder"),
         FlagSpec.value("tokenizer", null, "tokenizer.json when the checkpoint has none"),
-        FlagSpec.value("vlm", null, "family override (qwen)"));
+        FlagSpec.value("max_anyres_num", null, "InternVL: most tiles per image (default: the checkpoint's "
+            + "max_dynamic_patch, else 12)"),
+        FlagSpec.value("img_context_token_id", null, "InternVL: explicit <IMG_CONTEXT> id"),
+        FlagSpec.value("vlm", null, "family override (qwen, internvl); default: config.json's model_type"));
   }
 
   @Override
@@ -145,8 +147,8 @@ final class TrainCommand implements Command {
       System.out.println("resuming from " + resume);
     }
     // The policy continues from the checkpoint; the reference is always the initial model.
-    try (QwenVlModel policy = QwenVlModel.load(resume != null ? resume : model);
-        QwenVlModel ref = cfg.beta() > 0 ? QwenVlModel.load(model) : null;
+    try (org.vlmr1.model.VlmModel policy = module.loadModel(resume != null ? resume : model);
+        org.vlmr1.model.VlmModel ref = cfg.beta() > 0 ? module.loadModel(model) : null;
         GrpoTrainer trainer = new GrpoTrainer(cfg, module, policy, ref, rewards, data.examples(), task)) {
       if (resume != null) {
         trainer.restoreState(resume);

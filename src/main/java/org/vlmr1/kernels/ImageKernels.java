@@ -81,6 +81,28 @@ public final class ImageKernels {
     return out;
   }
 
+  /**
+   * InternVL's normalised tiles, channels first, of an image already resized to (cols * size, rows * size): tiles
+   * row-major. {@code reference} computes the same values in Java.
+   */
+  public static float[] internvlTiles(RgbImage img, int cols, int rows, int size, float[] mean, float[] std,
+      Reference reference) {
+    if (img.width() != cols * size || img.height() != rows * size) {
+      throw new IllegalArgumentException("a " + cols + "x" + rows + " grid of " + size + " px tiles needs a "
+          + cols * size + "x" + rows * size + " image, got " + img.width() + "x" + img.height());
+    }
+    if (backend() != KernelBackend.NATIVE) {
+      return reference.patchify(img);
+    }
+    float[] out = new float[rows * cols * 3 * size * size];
+    try (BytePointer src = new BytePointer(img.hwc()); FloatPointer m = new FloatPointer(mean);
+        FloatPointer s = new FloatPointer(std); FloatPointer dst = new FloatPointer((long) out.length)) {
+      ImageNative.internvl_tiles(src, cols, rows, size, m, s, dst);
+      dst.get(out);
+    }
+    return out;
+  }
+
   /** The Java reference of a patchify, for the fallback. */
   @FunctionalInterface
   public interface Reference {

@@ -25,4 +25,7 @@ final class ImageNative {
 
   static native void qwen_patchify(@Cast("const uint8_t*") BytePointer rgb, long h, long w, @Const FloatPointer mean,
       @Const FloatPointer std, FloatPointer out);
+
+  static native void internvl_tiles(@Cast("const uint8_t*") BytePointer rgb, long cols, long rows, long size,
+      @Const FloatPointer mean, @Const FloatPointer std, FloatPointer out);
 }

@@ -7,12 +7,23 @@ import org.vlmr1.data.RgbImage;
 import org.vlmr1.reward.RewardFunction;
 
 /**
- * One model family. Implementations are found by {@link VlmModules} from a checkpoint's {@code config.json}. The
- * model-side hooks ({@code modelClass}, {@code postModelInit}) arrive with the family's model.
+ * One model family. Implementations are found by {@link VlmModules} from a checkpoint's {@code config.json}.
  */
 public interface VlmModule {
   /** "qwen" or "internvl" (VLM-R1's get_vlm_key). */
   String vlmKey();
+
+  /** The family's model class (VLM-R1's get_model_class). */
+  Class<? extends org.vlmr1.model.VlmModel> modelClass();
+
+  /** Loads the family's model from a checkpoint folder (weights in the checkpoint's dtype). */
+  org.vlmr1.model.VlmModel loadModel(java.nio.file.Path checkpoint) throws java.io.IOException;
+
+  /**
+   * Called once for the policy and once for the reference model after loading; the reference may be null (beta 0),
+   * which must not fail (VLM-R1's InternVL module crashes there).
+   */
+  void postModelInit(org.vlmr1.model.VlmModel model);
 
   /** Parameter-name substrings of the vision tower: frozen by --freeze_vision_modules, excluded from LoRA. */
   List<String> visionModulesKeywords();
@@ -20,7 +31,11 @@ public interface VlmModule {
   /** Names of the multimodal tensors that every forward pass takes (Qwen: pixel_values, image_grid_thw). */
   List<String> customMultimodalKeywords();
 
-  /** Inputs that the forward pass takes but generation does not (InternVL: image_flags). */
+  /**
+   * Inputs that VLM-R1's generation does not take (InternVL: image_flags). vlmr1's families accept them in generation
+   * too: InternVL uses image_flags there to skip the dummy tiles of text-only rows, which lets one batch mix text-only
+   * and image examples (VLM-R1 cannot), so the trainer passes the whole map.
+   */
   List<String> nonGenerateParams();
 
   /** Processor settings the trainer applies from its configuration. */

@@ -47,8 +47,7 @@ public final class VlmModules {
     TreeSet<String> known = new TreeSet<>();
     all.forEach(p -> known.addAll(p.modelTypes()));
     throw new IllegalArgumentException(checkpoint.resolve("config.json") + ": model_type '" + type
-        + "' is not a known VLM family; known model types: " + known + " (internvl_chat arrives with the InternVL "
-        + "family)");
+        + "' is not a known VLM family; known model types: " + known + " (or name one with --vlm)");
   }
 
   /** config.json's model_type. */

@@ -21,6 +21,7 @@ import org.vlmr1.data.Example;
 import org.vlmr1.data.RgbImage;
 import org.vlmr1.kernels.GrpoHiddenLossResult;
 import org.vlmr1.kernels.GrpoKernels;
+import org.vlmr1.model.HostTensor;
 import org.vlmr1.model.VlmModel;
 import org.vlmr1.module.Conversation;
 import org.vlmr1.module.GridThw;
@@ -70,6 +71,8 @@ public final class GrpoTrainer implements AutoCloseable {
     this.module = module;
     this.policy = policy;
     this.reference = reference;
+    module.postModelInit(policy);
+    module.postModelInit(reference); // may be null (beta 0): the module must cope
     this.data = List.copyOf(data);
     this.taskType = taskType;
     this.scorer = new RewardScorer(rewards, cfg.rewardWeights(), Runtime.getRuntime().availableProcessors());
@@ -158,7 +161,7 @@ public final class GrpoTrainer implements AutoCloseable {
 
   /** One rollout (generated completions) of a micro-batch, kept in Java arrays across the step's stages. */
   private record Rollout(List<Example> examples, long[][] promptIds, long[][] promptMask, List<List<GridThw>> grids,
-      float[] pixelValues, long pixelRows, long[][] completionIds, long[][] completionMask, List<String> texts) {}
+      Map<String, HostTensor> multimodal, long[][] completionIds, long[][] completionMask, List<String> texts) {}
 
   /**
    * What one generation round yields and the following numIterations optimizer steps reuse (TRL's buffered inputs):
@@ -302,10 +305,7 @@ public final class GrpoTrainer implements AutoCloseable {
     int c = r.completionIds()[0].length;
     Tensor ids = torch.cat(new TensorVector(tensor(r.promptIds()), tensor(r.completionIds())), 1);     // (B, P+C)
     Tensor mask = torch.cat(new TensorVector(tensor(r.promptMask()), tensor(r.completionMask())), 1);
-    Map<String, Tensor> mm = new LinkedHashMap<>();
-    if (r.pixelRows() > 0) {
-      mm.put("pixel_values", torch.tensor(r.pixelValues()).reshape(r.pixelRows(), -1));
-    }
+    Map<String, Tensor> mm = HostTensor.toTensors(r.multimodal());
     List<GridThw> grids = new ArrayList<>();
     r.grids().forEach(grids::addAll);
     return new LossInputs(ids, mask, mm, grids, tensor(r.completionIds()), tensor(r.completionMask()), p, c);
@@ -337,13 +337,8 @@ public final class GrpoTrainer implements AutoCloseable {
       }
       VlmModel.Generation g = policy.generate(in.inputIds(), in.attentionMask(), in.multimodal(), grids,
           cfg.sampling(), module.eosTokenIds(), module.padTokenId(), step, firstSampleIndex);
-      Tensor pv = in.multimodal().get("pixel_values");
-      float[] pixels = pv == null ? new float[0] : new float[(int) pv.numel()];
-      if (pv != null) {
-        pv.contiguous().data_ptr_float().get(pixels);
-      }
-      return new Rollout(examples, rows(in.inputIds()), rows(in.attentionMask()), perExample, pixels,
-          pv == null ? 0 : pv.size(0), g.ids(), g.mask(), module.decodeCompletions(g.ids(), g.mask()));
+      return new Rollout(examples, rows(in.inputIds()), rows(in.attentionMask()), perExample,
+          HostTensor.of(in.multimodal()), g.ids(), g.mask(), module.decodeCompletions(g.ids(), g.mask()));
     }
   }
 

@@ -32,6 +32,7 @@ public final class RecEvaluator {
 
   public static Result evaluate(VlmModule module, VlmModel model, List<Example> examples, String taskType,
       int batchSize, int maxNewTokens, boolean rescale) {
+    module.postModelInit(model);
     double iouSum = 0;
     int correct = 0;
     for (int start = 0; start < examples.size(); start += batchSize) {

@@ -14,7 +14,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
-import org.vlmr1.module.qwen.QwenVlModel;
 import org.vlmr1.reward.Json;
 
 /** Writes what a run leaves on disk. */
@@ -60,7 +59,7 @@ public final class RunWriter {
    * Saves {@code checkpoint-<step>}: the model in the Hugging Face layout and trainer_state.json, written into a
    * temporary folder and renamed, so a crash never leaves a half checkpoint; then keeps the newest {@code limit}.
    */
-  public Path checkpoint(QwenVlModel model, GrpoTrainer trainer, int step, List<StepMetrics> history, int limit)
+  public Path checkpoint(org.vlmr1.model.VlmModel model, GrpoTrainer trainer, int step, List<StepMetrics> history, int limit)
       throws IOException {
     Path tmp = dir.resolve(".tmp-checkpoint-" + step);
     deleteTree(tmp);

@@ -46,6 +46,7 @@ public final class SftTrainer implements AutoCloseable {
       Function<Example, String> answer, double learningRate, int batchSize, long seed) {
     this.module = module;
     this.model = model;
+    module.postModelInit(model);
     this.data = List.copyOf(data);
     this.taskType = taskType;
     this.answer = answer;

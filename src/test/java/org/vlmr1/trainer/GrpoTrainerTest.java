@@ -52,7 +52,7 @@ class GrpoTrainerTest {
     return out;
   }
 
-  static Map<String, Tensor> snapshot(QwenVlModel m) {
+  static Map<String, Tensor> snapshot(org.vlmr1.model.VlmModel m) {
     Map<String, Tensor> s = new LinkedHashMap<>();
     m.namedParameters().forEach((k, v) -> {
       Tensor c = v.detach().clone();

@@ -68,6 +68,20 @@ public final class QwenModule implements VlmModule {
   }
 
   @Override
+  public Class<? extends org.vlmr1.model.VlmModel> modelClass() {
+    return QwenVlModel.class;
+  }
+
+  @Override
+  public org.vlmr1.model.VlmModel loadModel(Path checkpoint) throws IOException {
+    return QwenVlModel.load(checkpoint);
+  }
+
+  /** Nothing to record: Qwen's ids live in config.json, which the model reads itself. */
+  @Override
+  public void postModelInit(org.vlmr1.model.VlmModel model) {}
+
+  @Override
   public List<String> visionModulesKeywords() {
     return List.of("visual");
   }

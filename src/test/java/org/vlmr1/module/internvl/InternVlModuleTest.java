@@ -1,0 +1,221 @@
+// The InternVL module: tiles and pixel values against the golden case_a (PIL bicubic + torchvision transforms, bit for
+// bit), the native tile kernel against its Java reference, the internvl2_5 template, <IMG_CONTEXT> expansion with
+// left padding and a dummy tile for text-only rows, and a mixed batch giving each row's own results.
+package org.vlmr1.module.internvl;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Random;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.vlmr1.data.RgbImage;
+import org.vlmr1.kernels.ImageKernels;
+import org.vlmr1.kernels.KernelBackend;
+import org.vlmr1.model.Generator;
+import org.vlmr1.model.SamplingConfig;
+import org.vlmr1.module.Conversation;
+import org.vlmr1.module.ModelInputs;
+import org.vlmr1.module.ModuleOptions;
+import org.vlmr1.module.VlmModule;
+import org.vlmr1.module.VlmModules;
+
+class InternVlModuleTest {
+  private static final String[] IMAGES = {"image_0_97x61.png", "image_1_300x200.png", "image_2_57x130.png"};
+
+  @Test
+  void tilesAndPixelValuesMatchTheGolden() throws Exception {
+    InternVlImageProcessor proc = new InternVlImageProcessor(56, 1, 6, true);
+    long[] order = InternVlGolden.golden().longs("image_order");
+    long[] tiles = InternVlGolden.golden().longs("num_patches_list");
+    float[] want = InternVlGolden.golden().floats("pixel_values");
+    int tile = 3 * 56 * 56;
+    int off = 0;
+    for (int k = 0; k < order.length; k++) {
+      int idx = (int) order[k];
+      RgbImage img = RgbImage.read(InternVlGolden.caseA().resolve(IMAGES[idx]));
+      assertEquals(tiles[k], proc.numTiles(img), IMAGES[idx] + " tiles");
+      List<RgbImage> u8 = proc.tileImages(img);
+      byte[] goldTiles = bytes(InternVlGolden.golden().bytes("image" + idx + "_tiles_u8"));
+      for (int t = 0; t < u8.size(); t++) {
+        byte[] mine = u8.get(t).hwc();
+        byte[] theirs = java.util.Arrays.copyOfRange(goldTiles, t * mine.length, (t + 1) * mine.length);
+        assertArrayEquals(theirs, mine, IMAGES[idx] + " tile " + t + " (uint8, PIL bicubic)");
+      }
+      float[] pv = proc.pixelValues(img);
+      assertEquals(tiles[k] * tile, pv.length);
+      double worst = 0;
+      for (int i = 0; i < pv.length; i++) {
+        worst = Math.max(worst, Math.abs(pv[i] - want[off + i]));
+      }
+      off += pv.length;
+      System.out.printf("%s: %d tiles, pixel_values max |diff| %.3g%n", IMAGES[idx], tiles[k], worst);
+      assertTrue(worst <= 1e-6, IMAGES[idx] + " pixel_values differ by " + worst);
+    }
+    assertEquals(want.length, off);
+  }
+
+  private static byte[] bytes(java.nio.ByteBuffer b) {
+    byte[] out = new byte[b.remaining()];
+    b.get(out);
+    return out;
+  }
+
+  @Test
+  void nativeTileKernelEqualsTheJavaReference() {
+    long seed = System.nanoTime();
+    System.out.println("seed " + seed);
+    Random rnd = new Random(seed);
+    assertEquals(KernelBackend.NATIVE, ImageKernels.backend(), "the native image kernels load in tests");
+    for (int trial = 0; trial < 5; trial++) {
+      int s = 14 * (1 + rnd.nextInt(4));
+      int cols = 1 + rnd.nextInt(3);
+      int rows = 1 + rnd.nextInt(3);
+      byte[] px = new byte[cols * s * rows * s * 3];
+      rnd.nextBytes(px);
+      RgbImage img = new RgbImage(cols * s, rows * s, px);
+      float[] ref = InternVlImageProcessor.normalise(img, cols, rows, s);
+      float[] nat = ImageKernels.internvlTiles(img, cols, rows, s, InternVlImageProcessor.MEAN,
+          InternVlImageProcessor.STD, r -> {
+            throw new AssertionError("the native path must run");
+          });
+      assertArrayEquals(ref, nat, "grid " + cols + "x" + rows + " of " + s + " px");
+    }
+    assertThrows(IllegalArgumentException.class, () -> ImageKernels.internvlTiles(new RgbImage(56, 28,
+        new byte[56 * 28 * 3]), 1, 1, 56, InternVlImageProcessor.MEAN, InternVlImageProcessor.STD, r -> null));
+  }
+
+  @Test
+  void templateRendersVlmR1sPrompt() {
+    InternVlTemplate t = InternVlTemplate.named("internvl2_5");
+    String p = t.render(Conversation.userTurn(1, "Where is the cat?"));
+    assertEquals("<|im_start|>system\n你是书生·万象，英文名是InternVL，是由上海人工智能实验室、清华大学及多家合作单位联合开发的"
+        + "多模态大语言模型。<|im_end|>\n<|im_start|>user\n<image>\nWhere is the cat?<|im_end|>\n"
+        + "<|im_start|>assistant\n", p);
+    Conversation withSystem = new Conversation(List.of(
+        new Conversation.Message("system", List.of(new Conversation.Text("Be brief."))),
+        new Conversation.Message("user", List.of(new Conversation.Image(), new Conversation.Image(),
+            new Conversation.Text("Same?")))));
+    assertEquals("<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\n<image>\n<image>\nSame?<|im_end|>\n"
+        + "<|im_start|>assistant\n", t.render(withSystem));
+    assertEquals("<|im_end|>", t.eosToken());
+    assertThrows(IllegalArgumentException.class, () -> InternVlTemplate.named("vicuna"));
+  }
+
+  static Path tiny(Path dir) throws Exception {
+    Path ckpt = dir.resolve("tiny-internvl");
+    InternVlTiny.write(new InternVlTiny.Spec(32, 2, 4, 2, 64, 1, 32, 2, 56, 4, 3), ckpt);
+    return ckpt;
+  }
+
+  @Test
+  void prepareExpandsContextTokensAndPadsLeft(@TempDir Path dir) throws Exception {
+    Path ckpt = tiny(dir);
+    VlmModule module = VlmModules.forCheckpoint(ckpt, null, ModuleOptions.DEFAULTS);
+    assertTrue(module instanceof InternVlModule);
+    InternVlModule m = (InternVlModule) module;
+    assertEquals(151667, m.ids().imgContext());
+    assertArrayEquals(new long[] {151645}, m.eosTokenIds());
+    assertEquals(151643, m.padTokenId());
+    module.postModelInit(null); // no reference model: a no-op, not VLM-R1's crash
+    RgbImage img = RgbImage.read(InternVlGolden.caseA().resolve(IMAGES[1]));
+    int tiles = m.imageProcessor().numTiles(img);
+    List<String> prompts = module.preparePrompt(List.of(Conversation.userTurn(1, "Where?"),
+        Conversation.userTurn(0, "Hello there, how are you?")));
+    try (PointerScope s = new PointerScope()) {
+      ModelInputs in = module.prepareModelInputs(prompts, List.of(List.of(img), List.of()));
+      Tensor pv = in.multimodal().get("pixel_values");
+      Tensor flags = in.multimodal().get("image_flags");
+      assertArrayEquals(new long[] {tiles + 1, 3, 56, 56}, pv.sizes().vec().get());
+      long[] f = InternVlModel.longs(flags);
+      assertEquals(tiles + 1, f.length);
+      assertEquals(0, f[tiles], "the text-only row's dummy tile has flag 0");
+      assertEquals(tiles, java.util.Arrays.stream(f).sum());
+      // The image row: <img> + 4 * tiles <IMG_CONTEXT> + </img>, the same ids as tokenising the expanded string.
+      long[] ids = InternVlModel.longs(in.inputIds());
+      long[] mask = InternVlModel.longs(in.attentionMask());
+      int l = (int) in.inputIds().size(1);
+      String expanded = prompts.get(0).replace("<image>", "<img>" + "<IMG_CONTEXT>".repeat(4 * tiles) + "</img>");
+      long[] whole = module.encode(expanded);
+      long[] row0 = java.util.Arrays.copyOfRange(ids, l - whole.length, l);
+      assertArrayEquals(whole, row0);
+      long[] row1 = java.util.Arrays.copyOfRange(ids, l, 2 * l);
+      long[] text = module.encode(prompts.get(1));
+      assertArrayEquals(text, java.util.Arrays.copyOfRange(row1, l - text.length, l));
+      for (int i = 0; i < l - text.length; i++) {
+        assertEquals(151643, row1[i], "left padding");
+        assertEquals(0, mask[l + i]);
+      }
+      // More images than placeholders is a clear error.
+      assertThrows(IllegalArgumentException.class,
+          () -> module.prepareModelInputs(List.of(prompts.get(1)), List.of(List.of(img))));
+    }
+  }
+
+  @Test
+  void mixedBatchGivesEachRowItsOwnResults(@TempDir Path dir) throws Exception {
+    Path ckpt = tiny(dir);
+    VlmModule module = VlmModules.forCheckpoint(ckpt, null, ModuleOptions.DEFAULTS.withMaxAnyresNum(3));
+    RgbImage img = RgbImage.read(InternVlGolden.caseA().resolve(IMAGES[2]));
+    List<String> prompts = module.preparePrompt(List.of(Conversation.userTurn(1, "Where?"),
+        Conversation.userTurn(0, "Say something longer than the other prompt, please.")));
+    try (InternVlModel model = (InternVlModel) module.loadModel(ckpt); PointerScope s = new PointerScope()) {
+      module.postModelInit(model);
+      ModelInputs both = module.prepareModelInputs(prompts, List.of(List.of(img), List.of()));
+      int l = (int) both.inputIds().size(1);
+      Tensor batch = model.lastHidden(both.inputIds(), both.attentionMask(), both.multimodal(), List.of());
+      Generator.Result g = model.generate(both.inputIds(), both.attentionMask(), both.multimodal().get("pixel_values"),
+          both.multimodal().get("image_flags"), SamplingConfig.greedy(5), module.eosTokenIds(), module.padTokenId(), 0,
+          0, false);
+      for (int r = 0; r < 2; r++) {
+        ModelInputs one = module.prepareModelInputs(List.of(prompts.get(r)), List.of(r == 0 ? List.of(img) : List.of()));
+        int n = (int) one.inputIds().size(1);
+        Tensor alone = model.lastHidden(one.inputIds(), one.attentionMask(), one.multimodal(), List.of());
+        double d = alone.select(0, 0).sub(batch.select(0, r).narrow(0, l - n, n)).abs().max().item_double();
+        System.out.printf("row %d: batched vs alone max |diff| %.3g%n", r, d);
+        assertTrue(d < 1e-4, "row " + r + " differs by " + d);
+        Generator.Result ga = model.generate(one.inputIds(), one.attentionMask(), one.multimodal().get("pixel_values"),
+            one.multimodal().get("image_flags"), SamplingConfig.greedy(5), module.eosTokenIds(), module.padTokenId(),
+            0, 0, false);
+        assertArrayEquals(ga.ids()[0], g.ids()[r], "row " + r + " greedy ids");
+      }
+      // Cached greedy decoding = argmax of full forwards over the growing sequence.
+      ModelInputs one = module.prepareModelInputs(List.of(prompts.get(0)), List.of(List.of(img)));
+      Generator.Result ga = model.generate(one.inputIds(), one.attentionMask(), one.multimodal().get("pixel_values"),
+          one.multimodal().get("image_flags"), SamplingConfig.greedy(4), new long[] {-1}, module.padTokenId(), 0, 0,
+          false);
+      Tensor ids = one.inputIds();
+      for (int t = 0; t < 4; t++) {
+        InternVlModel.Output o = model.forward(ids, null, one.multimodal().get("pixel_values"),
+            one.multimodal().get("image_flags"), true, null);
+        long next = o.logits().select(1, ids.size(1) - 1).argmax().item_long();
+        assertEquals(next, ga.ids()[0][t], "step " + t);
+        ids = torch.cat(new org.bytedeco.pytorch.TensorVector(ids, torch.tensor(new long[] {next}).reshape(1, 1)), 1);
+      }
+    }
+  }
+
+  @Test
+  void saveAndReloadGiveIdenticalLogits(@TempDir Path dir) throws Exception {
+    Path ckpt = tiny(dir);
+    VlmModule module = VlmModules.forCheckpoint(ckpt, null, ModuleOptions.DEFAULTS);
+    try (InternVlModel a = (InternVlModel) module.loadModel(ckpt); PointerScope s = new PointerScope()) {
+      a.save(dir.resolve("saved"));
+      try (InternVlModel b = InternVlModel.load(dir.resolve("saved"))) {
+        Tensor ids = torch.tensor(new long[] {151644, 872, 198, 9707, 151645}).reshape(1, 5);
+        Tensor la = a.forward(ids, null, null, null, true, null).logits();
+        Tensor lb = b.forward(ids, null, null, null, true, null).logits();
+        assertTrue(torch.equal(la, lb));
+      }
+    }
+    assertTrue(java.nio.file.Files.exists(dir.resolve("saved/tokenizer.json")));
+    assertTrue(java.nio.file.Files.exists(dir.resolve("saved/config.json")));
+  }
+}
