@@ -1,4 +1,4 @@
-// TileGrid against InternVL's dynamic_preprocess as run under CPython 3.11 (src/test/resources/golden/internvl_tiles.json).
+// TileGrid against InternVL's dynamic_preprocess run under CPython 3.11 (test resource golden/internvl_tiles.json).
 package org.vlmr1.module.internvl;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -37,6 +37,21 @@ class TileGridTest {
       e.getValue().forEach(pair -> expected.add(grid(pair)));
       assertEquals(expected, TileGrid.candidates(Integer.parseInt(range[0]), Integer.parseInt(range[1])), e.getKey());
     }
+  }
+
+  /**
+   * Orders recorded with CPython 3.11.7 ({@code sorted(set(<InternVL's generator>), key=lambda x: x[0] * x[1])}).
+   * The golden ranges are small enough that a set with no linear probing, or with the older 2/3 resize rule, or
+   * probing on from the last linearly probed slot, still yields them; these two ranges tell each of those apart.
+   */
+  @Test
+  void candidateOrdersMatchCPythonOnRangesThatExerciseProbingAndResizing() {
+    assertEquals("1,9 3,3 9,1 2,5 5,2 10,1 1,10 11,1 1,11 12,1 3,4 4,3 1,12 6,2 2,6 13,1 1,13 14,1 2,7 1,14 7,2 1,15"
+        + " 5,3 15,1 3,5 1,16 2,8 16,1 8,2 4,4", format(TileGrid.candidates(9, 16)));
+    assertEquals("34,1 1,34 2,17 17,2 7,5 5,7 35,1 1,35 4,9 36,1 12,3 1,36 3,12 9,4 2,18 6,6 18,2 1,37 37,1 38,1 19,2"
+        + " 2,19 1,38 3,13 1,39 39,1 13,3 1,40 40,1 2,20 8,5 4,10 5,8 10,4 20,2 1,41 41,1 14,3 1,42 42,1 21,2 6,7 7,6"
+        + " 3,14 2,21 1,43 43,1 22,2 4,11 11,4 44,1 2,22 1,44 1,45 45,1 9,5 5,9 3,15 15,3",
+        format(TileGrid.candidates(34, 45)));
   }
 
   @Test
@@ -130,6 +145,14 @@ class TileGridTest {
 
   private static Grid grid(JsonNode pair) {
     return new Grid(pair.get(0).asInt(), pair.get(1).asInt());
+  }
+
+  private static String format(List<Grid> grids) {
+    StringBuilder sb = new StringBuilder();
+    for (Grid g : grids) {
+      sb.append(sb.length() == 0 ? "" : " ").append(g.columns()).append(',').append(g.rows());
+    }
+    return sb.toString();
   }
 
   private static Set<String> fieldNames(JsonNode node) {

@@ -50,10 +50,11 @@ class QwenModuleTest {
 
   @Test
   void unknownFamiliesAreNamed(@TempDir Path dir) throws Exception {
-    Files.writeString(dir.resolve("config.json"), "{\"model_type\": \"internvl_chat\"}");
+    Files.writeString(dir.resolve("config.json"), "{\"model_type\": \"llava\"}");
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
         () -> VlmModules.forCheckpoint(dir, null, ModuleOptions.DEFAULTS));
-    assertTrue(e.getMessage().contains("internvl_chat") && e.getMessage().contains("qwen2_5_vl"), e.getMessage());
+    assertTrue(e.getMessage().contains("llava") && e.getMessage().contains("qwen2_5_vl")
+        && e.getMessage().contains("internvl_chat"), e.getMessage());
     assertThrows(IllegalArgumentException.class, () -> VlmModules.forCheckpoint(dir, "nope", ModuleOptions.DEFAULTS));
     assertEquals("qwen", VlmModules.forCheckpoint(checkpoint(), "qwen", ModuleOptions.DEFAULTS).vlmKey());
   }
