@@ -58,6 +58,11 @@ public final class InternVlModel implements VlmModel {
     return vision;
   }
 
+  /** The weights themselves (tests build towers with other settings over them). */
+  org.vlmr1.model.Weights weightsForTests() {
+    return w;
+  }
+
   /** The <IMG_CONTEXT> id whose positions receive the image features (set by the module's postModelInit). */
   public void setImgContextTokenId(long id) {
     this.imgContextTokenId = id;

@@ -60,8 +60,21 @@ public final class InternVlTiny {
     }
   }
 
-  /** Writes config.json, generation_config.json, model.safetensors and the tokenizer files into {@code out}. */
+  /** Writes the InternVL2.5-1B-shaped variant: LayerNorm InternViT with q/k/v biases, a Qwen2 LLM. */
   public static void write(Spec s, Path out) throws IOException {
+    write(s, out, InternVlConfig.NormType.LAYER_NORM, InternVlConfig.LlmArch.QWEN2);
+  }
+
+  /**
+   * Writes config.json, generation_config.json, model.safetensors and the tokenizer files into {@code out}.
+   *
+   * @param norm RMS_NORM gives the InternViT-6B shape: RMSNorm, QK-norm, no q/k/v bias
+   * @param llm INTERNLM2 stores the language model in InternLM2's layout (packed wqkv, no biases)
+   */
+  public static void write(Spec s, Path out, InternVlConfig.NormType norm, InternVlConfig.LlmArch llm)
+      throws IOException {
+    boolean rms = norm == InternVlConfig.NormType.RMS_NORM;
+    boolean lm2 = llm == InternVlConfig.LlmArch.INTERNLM2;
     TorchRuntime.load();
     Files.createDirectories(out);
     Map<String, Object> vision = new LinkedHashMap<>();
@@ -77,39 +90,42 @@ public final class InternVlTiny {
     vision.put("intermediate_size", s.visionHidden() * 4);
     vision.put("layer_norm_eps", 1e-6);
     vision.put("model_type", "intern_vit_6b");
-    vision.put("norm_type", "layer_norm");
+    vision.put("norm_type", rms ? "rms_norm" : "layer_norm");
     vision.put("num_attention_heads", s.visionHeads());
     vision.put("num_channels", 3);
     vision.put("num_hidden_layers", s.visionDepth());
     vision.put("patch_size", 14);
-    vision.put("qk_normalization", false);
-    vision.put("qkv_bias", true);
+    vision.put("qk_normalization", rms);
+    vision.put("qkv_bias", !rms);
     vision.put("use_flash_attn", false);
-    Map<String, Object> llm = new LinkedHashMap<>();
-    llm.put("architectures", List.of("Qwen2ForCausalLM"));
-    llm.put("bos_token_id", 151643);
-    llm.put("eos_token_id", 151645);
-    llm.put("hidden_act", "silu");
-    llm.put("hidden_size", s.hiddenSize());
-    llm.put("intermediate_size", s.intermediateSize());
-    llm.put("max_position_embeddings", 32768);
-    llm.put("model_type", "qwen2");
-    llm.put("num_attention_heads", s.numHeads());
-    llm.put("num_hidden_layers", s.numLayers());
-    llm.put("num_key_value_heads", s.numKvHeads());
-    llm.put("rms_norm_eps", 1e-6);
-    llm.put("rope_scaling", null);
-    llm.put("rope_theta", 1000000.0);
-    llm.put("tie_word_embeddings", false);
-    llm.put("torch_dtype", "float32");
-    llm.put("vocab_size", VOCAB);
+    Map<String, Object> lm = new LinkedHashMap<>();
+    lm.put("architectures", List.of(lm2 ? "InternLM2ForCausalLM" : "Qwen2ForCausalLM"));
+    if (lm2) {
+      lm.put("bias", false);
+    }
+    lm.put("bos_token_id", 151643);
+    lm.put("eos_token_id", 151645);
+    lm.put("hidden_act", "silu");
+    lm.put("hidden_size", s.hiddenSize());
+    lm.put("intermediate_size", s.intermediateSize());
+    lm.put("max_position_embeddings", 32768);
+    lm.put("model_type", lm2 ? "internlm2" : "qwen2");
+    lm.put("num_attention_heads", s.numHeads());
+    lm.put("num_hidden_layers", s.numLayers());
+    lm.put("num_key_value_heads", s.numKvHeads());
+    lm.put("rms_norm_eps", 1e-6);
+    lm.put("rope_scaling", null);
+    lm.put("rope_theta", 1000000.0);
+    lm.put("tie_word_embeddings", false);
+    lm.put("torch_dtype", "float32");
+    lm.put("vocab_size", VOCAB);
     Map<String, Object> cfg = new LinkedHashMap<>();
     cfg.put("architectures", List.of("InternVLChatModel"));
     cfg.put("downsample_ratio", 0.5);
     cfg.put("dynamic_image_size", true);
     cfg.put("force_image_size", s.imageSize());
     cfg.put("hidden_size", s.hiddenSize());
-    cfg.put("llm_config", llm);
+    cfg.put("llm_config", lm);
     cfg.put("max_dynamic_patch", s.maxDynamicPatch());
     cfg.put("min_dynamic_patch", 1);
     cfg.put("model_type", "internvl_chat");
@@ -128,7 +144,11 @@ public final class InternVlTiny {
     json.writeValue(out.resolve("generation_config.json").toFile(), gen);
     try (PointerScope scope = new PointerScope()) {
       torch.manual_seed(s.seed());
-      SafeTensorsWriter.write(out.resolve("model.safetensors"), weights(s));
+      Map<String, Tensor> w = weights(s, rms, lm2);
+      if (lm2) {
+        w = InternLm2Keys.pack(w, InternVlConfig.read(out).llm());
+      }
+      SafeTensorsWriter.write(out.resolve("model.safetensors"), w);
     }
     writeTokenizer(out);
   }
@@ -181,8 +201,12 @@ public final class InternVlTiny {
     return in;
   }
 
-  /** Random init: matrices N(0, 0.02^2), norms 1, biases 0, layer scales 0.1 (initializer_factor). */
-  static Map<String, Tensor> weights(Spec s) {
+  /**
+   * Random init: matrices N(0, 0.02^2), norms 1, biases 0, layer scales 0.1 (initializer_factor). With {@code rms}
+   * the vision norms have no bias, q/k/v none either, and QK-norm weights appear; with {@code noLlmBias} the language
+   * model's q/k/v have no biases (InternLM2).
+   */
+  static Map<String, Tensor> weights(Spec s, boolean rms, boolean noLlmBias) {
     Map<String, Tensor> w = new LinkedHashMap<>();
     long vh = s.visionHidden();
     long grid = s.imageSize() / 14;
@@ -194,7 +218,12 @@ public final class InternVlTiny {
     for (int l = 0; l < s.visionDepth(); l++) {
       String p = v + "encoder.layers." + l + ".";
       w.put(p + "attn.qkv.weight", normal(3 * vh, vh));
-      w.put(p + "attn.qkv.bias", torch.zeros(3 * vh));
+      if (rms) {
+        w.put(p + "attn.q_norm.weight", torch.ones(vh));
+        w.put(p + "attn.k_norm.weight", torch.ones(vh));
+      } else {
+        w.put(p + "attn.qkv.bias", torch.zeros(3 * vh));
+      }
       w.put(p + "attn.proj.weight", normal(vh, vh));
       w.put(p + "attn.proj.bias", torch.zeros(vh));
       w.put(p + "mlp.fc1.weight", normal(4 * vh, vh));
@@ -202,9 +231,11 @@ public final class InternVlTiny {
       w.put(p + "mlp.fc2.weight", normal(vh, 4 * vh));
       w.put(p + "mlp.fc2.bias", torch.zeros(vh));
       w.put(p + "norm1.weight", torch.ones(vh));
-      w.put(p + "norm1.bias", torch.zeros(vh));
       w.put(p + "norm2.weight", torch.ones(vh));
-      w.put(p + "norm2.bias", torch.zeros(vh));
+      if (!rms) {
+        w.put(p + "norm1.bias", torch.zeros(vh));
+        w.put(p + "norm2.bias", torch.zeros(vh));
+      }
       w.put(p + "ls1", torch.full(new long[] {vh}, new Scalar(0.1)));
       w.put(p + "ls2", torch.full(new long[] {vh}, new Scalar(0.1)));
     }
@@ -224,11 +255,13 @@ public final class InternVlTiny {
       w.put(p + "input_layernorm.weight", torch.ones(h));
       w.put(p + "post_attention_layernorm.weight", torch.ones(h));
       w.put(p + "self_attn.q_proj.weight", normal(h, h));
-      w.put(p + "self_attn.q_proj.bias", torch.zeros(h));
       w.put(p + "self_attn.k_proj.weight", normal(kvDim, h));
-      w.put(p + "self_attn.k_proj.bias", torch.zeros(kvDim));
       w.put(p + "self_attn.v_proj.weight", normal(kvDim, h));
-      w.put(p + "self_attn.v_proj.bias", torch.zeros(kvDim));
+      if (!noLlmBias) {
+        w.put(p + "self_attn.q_proj.bias", torch.zeros(h));
+        w.put(p + "self_attn.k_proj.bias", torch.zeros(kvDim));
+        w.put(p + "self_attn.v_proj.bias", torch.zeros(kvDim));
+      }
       w.put(p + "self_attn.o_proj.weight", normal(h, h));
       w.put(p + "mlp.gate_proj.weight", normal(s.intermediateSize(), h));
       w.put(p + "mlp.up_proj.weight", normal(s.intermediateSize(), h));
