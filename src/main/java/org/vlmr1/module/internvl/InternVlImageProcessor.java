@@ -69,6 +69,21 @@ public final class InternVlImageProcessor {
     return out;
   }
 
+  /** {@link #pixelValues} computed by the Java reference alone (Pillow port + Java normalise): oracle and bench row. */
+  public float[] pixelValuesReference(RgbImage img) {
+    TileGrid.Grid g = grid(img);
+    int s = imageSize;
+    float[] tiles = normalise(org.vlmr1.data.PillowResize.resize(img, s * g.columns(), s * g.rows()), g.columns(),
+        g.rows(), s);
+    if (g.blocks() == 1 || !useThumbnail) {
+      return tiles;
+    }
+    float[] t = normalise(org.vlmr1.data.PillowResize.resize(img, s, s), 1, 1, s);
+    float[] out = java.util.Arrays.copyOf(tiles, tiles.length + t.length);
+    System.arraycopy(t, 0, out, tiles.length, t.length);
+    return out;
+  }
+
   /** The uint8 tiles (debug / parity: what InternVL's PIL code holds before ToTensor). */
   public List<RgbImage> tileImages(RgbImage img) {
     TileGrid.Grid g = grid(img);

@@ -51,6 +51,7 @@ class InternVlModuleTest {
       }
       float[] pv = proc.pixelValues(img);
       assertEquals(tiles[k] * tile, pv.length);
+      assertArrayEquals(proc.pixelValuesReference(img), pv, "native kernels = Java reference, bit for bit");
       double worst = 0;
       for (int i = 0; i < pv.length; i++) {
         worst = Math.max(worst, Math.abs(pv[i] - want[off + i]));
