@@ -10,6 +10,11 @@ import org.vlmr1.data.JsonlDataset;
 import org.vlmr1.kernels.LossType;
 import org.vlmr1.kernels.ScaleRewards;
 import org.vlmr1.kernels.TorchRuntime;
+import org.vlmr1.distributed.Collectives;
+import org.vlmr1.distributed.DistEnv;
+import org.vlmr1.distributed.GlooGroup;
+import org.vlmr1.distributed.Launcher;
+import org.vlmr1.distributed.SingleProcess;
 import org.vlmr1.module.VlmModule;
 import org.vlmr1.module.VlmModules;
 import org.vlmr1.reward.RewardFunction;
@@ -77,7 +82,14 @@ final class TrainCommand implements Command {
         FlagSpec.value("max_anyres_num", null, "InternVL: most tiles per image (default: the checkpoint's "
             + "max_dynamic_patch, else 12)"),
         FlagSpec.value("img_context_token_id", null, "InternVL: explicit <IMG_CONTEXT> id"),
-        FlagSpec.value("vlm", null, "family override (qwen, internvl); default: config.json's model_type"));
+        FlagSpec.value("vlm", null, "family override (qwen, internvl); default: config.json's model_type"),
+        FlagSpec.value("nproc_per_node", "1", "data-parallel worker processes on this node (torchrun's flag); workers "
+            + "started by another launcher read RANK, LOCAL_RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT instead"),
+        FlagSpec.value("nnodes", "1", "nodes in a multi-node run"),
+        FlagSpec.value("node_rank", "0", "this node's index in a multi-node run"),
+        FlagSpec.value("master_addr", "127.0.0.1", "rendezvous host (rank 0's node)"),
+        FlagSpec.value("master_port", "29500", "rendezvous TCP port"),
+        FlagSpec.value("dist_timeout", "600", "seconds a worker waits for a peer before the run fails"));
   }
 
   @Override
@@ -94,7 +106,35 @@ final class TrainCommand implements Command {
         throw new UsageException("train needs --" + n + " (or none of model and data, for the built-in demo)");
       }
     }
+    java.time.Duration timeout = java.time.Duration.ofSeconds(f.getInt("dist_timeout"));
+    DistEnv env = DistEnv.fromEnv(System.getenv(), timeout);
+    int nproc = f.getInt("nproc_per_node");
+    int nnodes = f.getInt("nnodes");
+    if (env == null && (nproc > 1 || nnodes > 1)) {
+      // The launcher: start this node's workers with torchrun's environment and supervise them.
+      Launcher.Spec spec;
+      try {
+        spec = new Launcher.Spec(nproc, nnodes, f.getInt("node_rank"), f.get("master_addr"),
+            f.getInt("master_port"), timeout);
+      } catch (IllegalArgumentException e) {
+        throw new UsageException(e.getMessage());
+      }
+      List<String> args = new ArrayList<>(List.of("train"));
+      args.addAll(Main.currentArgs());
+      return Launcher.launch(spec, Main.class.getName(), args);
+    }
+    if (env == null) {
+      env = DistEnv.single();
+    }
     TorchRuntime.load();
+    try (Collectives dist = env.worldSize() == 1 ? SingleProcess.INSTANCE : GlooGroup.join(env)) {
+      return train(f, dist);
+    }
+  }
+
+  /** One worker's run (rank 0 of 1 without data parallelism): only rank 0 prints, logs and writes checkpoints. */
+  private int train(Flags f, Collectives dist) throws Exception {
+    boolean main = dist.isMain();
     Path model = Path.of(f.get("model_name_or_path"));
     VlmModule module = VlmModules.forCheckpoint(model, f.get("vlm"), ModuleFlags.options(f));
     JsonlDataset.Loaded data = JsonlDataset.load(new JsonlDataset.Spec(paths(f.get("data_file_paths")),
@@ -102,8 +142,10 @@ final class TrainCommand implements Command {
             : List.of(f.get("reward_method").split(":")),
         JsonlDataset.OnBadSample.valueOf(f.get("on_bad_sample").toUpperCase(java.util.Locale.ROOT)),
         f.getBoolean("allow_image_paths_outside_folders")));
-    System.out.println("data: " + data.summary());
-    data.skipped().forEach(s -> System.out.println("  skipped " + s));
+    if (main) {
+      System.out.println("data: " + data.summary());
+      data.skipped().forEach(s -> System.out.println("  skipped " + s));
+    }
     String task = f.get("task_type");
     List<RewardFunction> rewards = Rewards.resolve(f.getList("reward_funcs"),
         f.getBoolean("is_reward_customized_from_vlm_module") ? module.vlmKey() : null, task,
@@ -133,23 +175,26 @@ final class TrainCommand implements Command {
       b.rewardWeights(f.getList("reward_weights").stream().mapToDouble(Double::parseDouble).toArray());
     }
     b.numIterations(f.getInt("num_iterations"));
+    b.worldSize(dist.worldSize());
     GrpoConfig cfg;
     try {
       cfg = b.build();
     } catch (IllegalArgumentException e) {
       throw new UsageException(e.getMessage());
     }
-    RunWriter run = new RunWriter(cfg.outputDir());
+    RunWriter run = main ? new RunWriter(cfg.outputDir()) : null;
     int saveSteps = f.getInt("save_steps");
     int limit = f.getInt("save_total_limit");
+    // Every rank reads the same folder before rank 0 writes anything new (the first write follows a collective).
     Path resume = org.vlmr1.trainer.RunWriter.latestCheckpoint(cfg.outputDir());
-    if (resume != null) {
-      System.out.println("resuming from " + resume);
+    if (resume != null && main) {
+      System.out.println("resuming from " + resume + (dist.worldSize() > 1 ? " on " + dist.worldSize()
+          + " processes" : ""));
     }
     // The policy continues from the checkpoint; the reference is always the initial model.
     try (org.vlmr1.model.VlmModel policy = module.loadModel(resume != null ? resume : model);
         org.vlmr1.model.VlmModel ref = cfg.beta() > 0 ? module.loadModel(model) : null;
-        GrpoTrainer trainer = new GrpoTrainer(cfg, module, policy, ref, rewards, data.examples(), task)) {
+        GrpoTrainer trainer = new GrpoTrainer(cfg, module, policy, ref, rewards, data.examples(), task, dist)) {
       if (resume != null) {
         trainer.restoreState(resume);
       }
@@ -160,7 +205,7 @@ final class TrainCommand implements Command {
         StepMetrics m = trainer.step();
         double sec = (System.nanoTime() - t0) / 1e9;
         history.add(m);
-        if (m.step() % cfg.loggingSteps() == 0 || m.step() == cfg.maxSteps()) {
+        if (main && (m.step() % cfg.loggingSteps() == 0 || m.step() == cfg.maxSteps())) {
           run.log(m, sec);
           double eta = (System.nanoTime() - start) / 1e9 / m.step() * (cfg.maxSteps() - m.step());
           System.out.printf("[%d/%d] reward %.4f  kl %.4f  loss %.4f  len %.1f  %.1fs/step  ETA %.0fs%s%n",
@@ -168,11 +213,16 @@ final class TrainCommand implements Command {
               m.skipped() ? "  (skipped)" : "");
         }
         if ((saveSteps > 0 && m.step() % saveSteps == 0) || m.step() == cfg.maxSteps()) {
-          System.out.println("saved " + run.checkpoint(policy, trainer, m.step(), history, limit));
+          if (main) {
+            System.out.println("saved " + run.checkpoint(policy, trainer, m.step(), history, limit));
+          }
+          dist.barrier("the checkpoint barrier after step " + m.step());
         }
       }
     }
-    System.out.println("run folder: " + run.dir().toAbsolutePath() + " (metrics.jsonl, checkpoint-*/)");
+    if (main) {
+      System.out.println("run folder: " + run.dir().toAbsolutePath() + " (metrics.jsonl, checkpoint-*/)");
+    }
     return 0;
   }
 

@@ -28,22 +28,25 @@ import org.vlmr1.model.SamplingConfig;
  * @param freezeVisionModules no gradients for the vision tower
  * @param loggingSteps how often metrics are printed
  * @param outputDir run folder (metrics.jsonl, checkpoints)
+ * @param worldSize data-parallel processes (1): the global batch is per-device x processes x accumulation steps
  */
 public record GrpoConfig(int numGenerations, double beta, double epsilon, double epsilonHigh, int numIterations,
     double learningRate, LrSchedulerType lrSchedulerType, double warmupRatio, double adamBeta1, double adamBeta2,
     double adamEpsilon, double weightDecay, double maxGradNorm, int maxCompletionLength, int maxSteps,
     double temperature, int topK, double topP, int perDeviceTrainBatchSize, int gradientAccumulationSteps, long seed,
     LossType lossType, ScaleRewards scaleRewards, double[] rewardWeights, boolean freezeVisionModules,
-    int loggingSteps, Path outputDir) {
+    int loggingSteps, Path outputDir, int worldSize) {
 
   public GrpoConfig {
     require(numGenerations >= 2, "num_generations must be >= 2 (group statistics need two completions), got "
         + numGenerations);
-    int global = perDeviceTrainBatchSize * gradientAccumulationSteps;
+    require(worldSize >= 1, "the number of processes must be >= 1, got " + worldSize);
+    int global = perDeviceTrainBatchSize * worldSize * gradientAccumulationSteps;
     require(perDeviceTrainBatchSize >= 1 && gradientAccumulationSteps >= 1,
         "per_device_train_batch_size and gradient_accumulation_steps must be >= 1");
     require(global % numGenerations == 0, "num_generations " + numGenerations + " must divide the global batch: "
-        + "per_device_train_batch_size " + perDeviceTrainBatchSize + " x 1 process x gradient_accumulation_steps "
+        + "per_device_train_batch_size " + perDeviceTrainBatchSize + " x " + worldSize
+        + (worldSize == 1 ? " process" : " processes") + " x gradient_accumulation_steps "
         + gradientAccumulationSteps + " = " + global + " completions per step, i.e. " + global + "/"
         + numGenerations + " prompts; choose a batch that is a multiple of " + numGenerations);
     require(beta >= 0, "beta must be >= 0");
@@ -66,9 +69,14 @@ public record GrpoConfig(int numGenerations, double beta, double epsilon, double
     }
   }
 
-  /** Prompts per optimizer step. */
+  /** Completions per optimizer step over all processes. */
+  public int globalBatch() {
+    return perDeviceTrainBatchSize * worldSize * gradientAccumulationSteps;
+  }
+
+  /** Prompts per optimizer step (over all processes). */
   public int promptsPerStep() {
-    return perDeviceTrainBatchSize * gradientAccumulationSteps / numGenerations;
+    return globalBatch() / numGenerations;
   }
 
   SamplingConfig sampling() {
@@ -78,7 +86,9 @@ public record GrpoConfig(int numGenerations, double beta, double epsilon, double
   GrpoLossConfig lossConfig(double dapoTokenCount) {
     return GrpoLossConfig.builder().epsilonLow(epsilon).epsilonHigh(epsilonHigh).beta(beta).temperature(temperature)
         .lossType(lossType).maxCompletionLength(maxCompletionLength).dapoTokenCount(dapoTokenCount)
-        .lossScale(lossType == LossType.DAPO ? 1.0 : 1.0 / gradientAccumulationSteps).build();
+        // Gradients are summed over processes, so each micro-batch weighs 1 / (accumulation steps x processes): the
+        // sum equals one process running the whole global batch. DAPO divides by the step's global token count.
+        .lossScale(lossType == LossType.DAPO ? 1.0 : 1.0 / ((double) gradientAccumulationSteps * worldSize)).build();
   }
 
   public static Builder builder() {
@@ -92,6 +102,7 @@ public record GrpoConfig(int numGenerations, double beta, double epsilon, double
     private double epsilon = 0.2;
     private Double epsilonHigh;
     private int numIterations = 1;
+    private int worldSize = 1;
     private double learningRate = 1e-6;
     private LrSchedulerType lrSchedulerType = LrSchedulerType.LINEAR;
     private double warmupRatio = 0;
@@ -136,12 +147,13 @@ public record GrpoConfig(int numGenerations, double beta, double epsilon, double
     public Builder freezeVisionModules(boolean v) { freezeVisionModules = v; return this; }
     public Builder loggingSteps(int v) { loggingSteps = v; return this; }
     public Builder outputDir(Path v) { outputDir = v; return this; }
+    public Builder worldSize(int v) { worldSize = v; return this; }
 
     public GrpoConfig build() {
       return new GrpoConfig(numGenerations, beta, epsilon, epsilonHigh == null ? epsilon : epsilonHigh, numIterations,
           learningRate, lrSchedulerType, warmupRatio, 0.9, 0.999, 1e-8, weightDecay, maxGradNorm,
           maxCompletionLength, maxSteps, temperature, topK, topP, perDeviceTrainBatchSize, gradientAccumulationSteps,
-          seed, lossType, scaleRewards, rewardWeights, freezeVisionModules, loggingSteps, outputDir);
+          seed, lossType, scaleRewards, rewardWeights, freezeVisionModules, loggingSteps, outputDir, worldSize);
     }
   }
 }

@@ -1,7 +1,9 @@
 // The GRPO trainer (VLM-R1-SPEC.md 4.3-4.4): one optimizer step = generate and score every micro-batch of the step,
 // group-normalise the advantages over the whole step, then the fused GRPO loss micro-batch by micro-batch from the
-// hidden states of completion positions only, backward, clip, AdamW, learning-rate schedule. Single process: the
-// seams for data parallelism (gathering rewards, a rank's slice, reducing gradients) are the marked stages.
+// hidden states of completion positions only, backward, clip, AdamW, learning-rate schedule. Data parallel (issue 7):
+// the sampler's stream is sliced across ranks as accelerate does (consecutive per-device batches to ranks 0..W-1),
+// rewards are gathered before the group statistics, each rank keeps its slice of the advantages, gradients are summed
+// across ranks before clipping, metrics are reduced; one process is the group of one.
 package org.vlmr1.trainer;
 
 import java.io.IOException;
@@ -19,6 +21,9 @@ import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
 import org.vlmr1.data.Example;
 import org.vlmr1.data.RgbImage;
+import org.vlmr1.distributed.Collectives;
+import org.vlmr1.distributed.GradientReducer;
+import org.vlmr1.distributed.SingleProcess;
 import org.vlmr1.kernels.GrpoHiddenLossResult;
 import org.vlmr1.kernels.GrpoKernels;
 import org.vlmr1.model.HostTensor;
@@ -44,6 +49,8 @@ public final class GrpoTrainer implements AutoCloseable {
   private final String taskType;
   private final TensorVector params;
   private final AdamW optimizer;
+  private final Collectives dist;
+  private final GradientReducer reducer;
   private List<Integer> order = List.of();
   private int cursor;
   private int epoch;
@@ -56,6 +63,21 @@ public final class GrpoTrainer implements AutoCloseable {
    */
   public GrpoTrainer(GrpoConfig cfg, VlmModule module, VlmModel policy, VlmModel reference,
       List<RewardFunction> rewards, List<Example> data, String taskType) {
+    this(cfg, module, policy, reference, rewards, data, taskType, SingleProcess.INSTANCE);
+  }
+
+  /**
+   * One rank of a data-parallel run: every rank builds the same trainer (same data, seed and initial weights) and
+   * calls {@link #step} in lock step.
+   *
+   * @param dist the process group; its size must equal {@code cfg.worldSize()}
+   */
+  public GrpoTrainer(GrpoConfig cfg, VlmModule module, VlmModel policy, VlmModel reference,
+      List<RewardFunction> rewards, List<Example> data, String taskType, Collectives dist) {
+    if (dist.worldSize() != cfg.worldSize()) {
+      throw new IllegalArgumentException("the process group has " + dist.worldSize() + " ranks but the configuration "
+          + "says " + cfg.worldSize());
+    }
     if (cfg.beta() > 0 && reference == null) {
       throw new IllegalArgumentException("beta = " + cfg.beta() + " needs a reference model (or set beta = 0)");
     }
@@ -95,6 +117,12 @@ public final class GrpoTrainer implements AutoCloseable {
     o.eps().put(cfg.adamEpsilon());
     o.weight_decay().put(cfg.weightDecay());
     this.optimizer = new AdamW(params, o);
+    this.dist = dist;
+    List<Tensor> plist = new ArrayList<>();
+    for (long i = 0; i < params.size(); i++) {
+      plist.add(params.get(i));
+    }
+    this.reducer = new GradientReducer(plist, GradientReducer.BUCKET_BYTES);
   }
 
   /** Optimizer steps taken so far. */
@@ -177,17 +205,21 @@ public final class GrpoTrainer implements AutoCloseable {
     int steps = cfg.gradientAccumulationSteps();
     // The sampler repeats each chunk of prompts numIterations times, so the batch is drawn on every step (keeping
     // the sampler position a checkpoint records), but only the first step of a round generates from it.
-    List<Example> batch = nextBatch(micro * steps);
+    int world = cfg.worldSize();
+    int rank = dist.rank();
+    List<Example> batch = nextBatch(cfg.globalBatch());
     long t0 = System.nanoTime();
     boolean fresh = round == null || step % cfg.numIterations() == 0;
     long t1 = t0;
     long t2 = t0;
     if (fresh) {
-      // Stage 1: generate every micro-batch of the step.
+      // Stage 1: generate every micro-batch of this rank. Per-device batch j of the step's stream goes to rank
+      // j % W as its micro-batch j / W (accelerate's slicing); sampling seeds from the global sample index.
       List<Rollout> rollouts = new ArrayList<>();
       for (int m = 0; m < steps; m++) {
-        rollouts.add(rollout(batch.subList(m * micro, (m + 1) * micro),
-            (long) step * micro * steps + (long) m * micro));
+        int j = m * world + rank;
+        rollouts.add(rollout(batch.subList(j * micro, (j + 1) * micro),
+            (long) step * cfg.globalBatch() + (long) j * micro));
       }
       float[][] oldLogps = null;
       if (cfg.numIterations() > 1) {
@@ -201,7 +233,7 @@ public final class GrpoTrainer implements AutoCloseable {
       t2 = System.nanoTime();
     }
     Round rd = round;
-    // Stage 3: the loss, micro-batch by micro-batch (a distributed run keeps its rank's slice of adv).
+    // Stage 3: the loss, micro-batch by micro-batch, on this rank's slice of the advantages.
     optimizer.zero_grad();
     double loss = 0;
     double kl = 0;
@@ -218,8 +250,19 @@ public final class GrpoTrainer implements AutoCloseable {
       clip += res.metrics().clipRatioRegion() / steps;
       ok = Double.isFinite(res.loss());
     }
+    // Loss metrics summed over ranks (the loss scale already divides by the process count; the others average);
+    // a rank with a non-finite loss makes every rank skip the step.
+    double[] red = reduceSum(new double[] {loss, kl, entropy, clip, ok ? 1 : 0}, "the loss-metrics all-reduce");
+    loss = red[0];
+    kl = red[1] / world;
+    entropy = red[2] / world;
+    clip = red[3] / world;
+    ok = red[4] == world;
     long t3 = System.nanoTime();
-    // Stage 4: clip (a distributed run all-reduces the gradients first), AdamW, schedule.
+    // Stage 4: sum gradients across ranks, clip, AdamW, schedule.
+    if (ok) {
+      reducer.reduce(dist);
+    }
     double gradNorm = ok ? torch.clip_grad_norm_(params, cfg.maxGradNorm()) : Double.NaN;
     double lr = cfg.lrSchedulerType().lr(cfg.learningRate(), step, cfg.maxSteps(), cfg.warmupRatio());
     boolean skipped = !ok || !Double.isFinite(gradNorm);
@@ -238,15 +281,21 @@ public final class GrpoTrainer implements AutoCloseable {
     seconds.put("score", (t2 - t1) / 1e9);
     seconds.put("loss", (t3 - t2) / 1e9);
     seconds.put("optimizer", (t4 - t3) / 1e9);
+    if (world > 1) {
+      seconds.put("allreduce", dist.takeCommSeconds());
+    }
     Map<String, Double> perFn = new LinkedHashMap<>();
     for (int f = 0; f < rewardNames.size(); f++) {
       perFn.put(rewardNames.get(f), mean(rd.scores().perFunction()[f]));
     }
     return new StepMetrics(step, loss, mean(rd.scores().total()), rd.rewardStd(), perFn, kl, entropy, clip,
-        (double) rd.tokens() / Math.max(1, rd.adv().length), gradNorm, lr, skipped, seconds, rd.tokens());
+        (double) rd.tokens() / cfg.globalBatch(), gradNorm, lr, skipped, seconds, rd.tokens());
   }
 
-  /** Stage 2: rewards and group advantages (a distributed run all-gathers the rewards first). */
+  /**
+   * Stage 2: this rank's rewards, gathered over ranks into the step's global order, group advantages over the whole
+   * step (a prompt's G completions may span ranks), and this rank's slice of them.
+   */
   private Round scoreRound(List<Rollout> rollouts, float[][] oldLogps) {
     List<RewardSample> samples = new ArrayList<>();
     for (Rollout r : rollouts) {
@@ -256,10 +305,10 @@ public final class GrpoTrainer implements AutoCloseable {
             e.problem(), e.images(), r.grids().get(i), e.accuRewardMethod(), e.fields()));
       }
     }
-    RewardScorer.Scores scores = scorer.score(samples);
+    RewardScorer.Scores scores = gather(scorer.score(samples));
     double[] totals = scores.total();
     boolean finite = java.util.Arrays.stream(totals).allMatch(Double::isFinite);
-    float[] adv = new float[totals.length];
+    float[] adv = new float[cfg.gradientAccumulationSteps() * cfg.perDeviceTrainBatchSize()];
     double rewardStd = 0;
     if (finite) {
       try (PointerScope s = new PointerScope()) {
@@ -268,19 +317,83 @@ public final class GrpoTrainer implements AutoCloseable {
           r[i] = (float) totals[i];
         }
         Tensor a = GrpoKernels.groupAdvantages(torch.tensor(r), cfg.numGenerations(), cfg.scaleRewards());
-        a.contiguous().data_ptr_float().get(adv);
+        adv = localSlice(a);
         rewardStd = groupStdMean(r, cfg.numGenerations());
       }
     }
-    long tokens = 0; // unmasked completion tokens of the whole step: DAPO's normaliser
+    long local = 0;
     for (Rollout r : rollouts) {
       for (long[] row : r.completionMask()) {
         for (long v : row) {
-          tokens += v;
+          local += v;
         }
       }
     }
+    // Unmasked completion tokens of the whole step over every rank: DAPO's normaliser.
+    long tokens = Math.round(reduceSum(new double[] {local}, "the token-count all-reduce")[0]);
     return new Round(rollouts, scores, adv, rewardStd, finite, tokens, oldLogps);
+  }
+
+  /** Global position of this rank's row i of micro-batch m in the step's stream. */
+  private int globalIndex(int m, int i) {
+    return (m * cfg.worldSize() + dist.rank()) * cfg.perDeviceTrainBatchSize() + i;
+  }
+
+  /** This rank's scores placed at their global positions, summed over ranks (exact: one contributor per entry). */
+  private RewardScorer.Scores gather(RewardScorer.Scores local) {
+    if (cfg.worldSize() == 1) {
+      return local;
+    }
+    int f = local.perFunction().length;
+    int n = cfg.globalBatch();
+    int micro = cfg.perDeviceTrainBatchSize();
+    double[] buf = new double[(f + 1) * n];
+    for (int m = 0; m < cfg.gradientAccumulationSteps(); m++) {
+      for (int i = 0; i < micro; i++) {
+        int g = globalIndex(m, i);
+        int l = m * micro + i;
+        for (int k = 0; k < f; k++) {
+          buf[k * n + g] = local.perFunction()[k][l];
+        }
+        buf[f * n + g] = local.total()[l];
+      }
+    }
+    double[] all = reduceSum(buf, "the reward all-gather");
+    double[][] per = new double[f][];
+    for (int k = 0; k < f; k++) {
+      per[k] = java.util.Arrays.copyOfRange(all, k * n, (k + 1) * n);
+    }
+    return new RewardScorer.Scores(per, java.util.Arrays.copyOfRange(all, f * n, (f + 1) * n));
+  }
+
+  /** This rank's advantages (its micro-batches, in order) out of the step's global advantages. */
+  private float[] localSlice(Tensor globalAdv) {
+    float[] all = new float[(int) globalAdv.numel()];
+    globalAdv.contiguous().data_ptr_float().get(all);
+    int micro = cfg.perDeviceTrainBatchSize();
+    float[] out = new float[cfg.gradientAccumulationSteps() * micro];
+    for (int m = 0; m < cfg.gradientAccumulationSteps(); m++) {
+      for (int i = 0; i < micro; i++) {
+        out[m * micro + i] = all[globalIndex(m, i)];
+      }
+    }
+    return out;
+  }
+
+  /** Element-wise sum over ranks (float64, so reward and metric sums are exact for one contributor per entry). */
+  private double[] reduceSum(double[] v, String what) {
+    if (cfg.worldSize() == 1) {
+      return v;
+    }
+    try (PointerScope s = new PointerScope()) {
+      Tensor t = torch.empty(new long[] {v.length}, new org.bytedeco.pytorch.TensorOptions(
+          torch.ScalarType.Double), null);
+      t.data_ptr_double().put(v);
+      dist.allReduceSum(t, what);
+      double[] out = new double[v.length];
+      t.contiguous().data_ptr_double().get(out);
+      return out;
+    }
   }
 
   /** The rollout-time policy log-probs of a micro-batch's completion tokens, (B * C) row-major. */

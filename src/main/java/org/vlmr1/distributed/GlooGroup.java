@@ -1,0 +1,118 @@
+// A data-parallel group on PyTorch's own distributed engine as the JavaCPP preset exposes it (JAVACPP-NOTES.md 5):
+// rendezvous through a TCPStore served by rank 0, collectives through ProcessGroupGloo (CPU). A peer that dies or never
+// arrives fails the collective after the configured timeout; the failure names this rank, the operation and the
+// timeout, so every surviving rank exits with a clear error instead of hanging.
+package org.vlmr1.distributed;
+
+import org.bytedeco.javacpp.chrono.Milliseconds;
+import org.bytedeco.pytorch.ProcessGroupGloo;
+import org.bytedeco.pytorch.Store;
+import org.bytedeco.pytorch.TCPStore;
+import org.bytedeco.pytorch.TCPStoreOptions;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorVector;
+import org.vlmr1.kernels.TorchRuntime;
+
+/** Gloo over TCP. Create it outside any PointerScope; close it at the end of the run. */
+public final class GlooGroup implements Collectives {
+  private final DistEnv env;
+  private final Store store;
+  private final ProcessGroupGloo pg;
+  private long commNanos;
+
+  private GlooGroup(DistEnv env, Store store, ProcessGroupGloo pg) {
+    this.env = env;
+    this.store = store;
+    this.pg = pg;
+  }
+
+  /** Joins the group (rank 0 serves the store at MASTER_ADDR:MASTER_PORT); fails after the timeout. */
+  public static GlooGroup join(DistEnv env) {
+    TorchRuntime.load();
+    long ms = env.timeout().toMillis();
+    try {
+      TCPStoreOptions so = new TCPStoreOptions();
+      so.port((short) env.masterPort());
+      so.isServer(env.rank() == 0);
+      so.waitWorkers(false);
+      so.useLibUV(false);
+      so.timeout(new Milliseconds(ms));
+      Store store = new TCPStore(env.masterAddr(), so);
+      ProcessGroupGloo.Options opts = ProcessGroupGloo.Options.create();
+      opts.devices().push_back(ProcessGroupGloo.createDeviceForHostname(gloHost(env)));
+      opts.timeout(new Milliseconds(ms));
+      ProcessGroupGloo pg = new ProcessGroupGloo(store, env.rank(), env.worldSize(), opts);
+      return new GlooGroup(env, store, pg);
+    } catch (RuntimeException e) {
+      throw new DistributedException("rank " + env.rank() + " of " + env.worldSize() + ": the rendezvous at "
+          + env.masterAddr() + ":" + env.masterPort() + " failed within the " + env.timeout().toSeconds()
+          + " s timeout (a peer never arrived or the port is taken): " + e.getMessage(), e);
+    }
+  }
+
+  /** The interface Gloo binds: loopback for a local run, else this host's name resolution of MASTER_ADDR's peer. */
+  private static String gloHost(DistEnv env) {
+    String a = env.masterAddr();
+    return a.equals("127.0.0.1") || a.equals("localhost") ? "127.0.0.1" : hostName();
+  }
+
+  private static String hostName() {
+    try {
+      return java.net.InetAddress.getLocalHost().getHostName();
+    } catch (java.net.UnknownHostException e) {
+      return "127.0.0.1";
+    }
+  }
+
+  @Override
+  public int rank() {
+    return env.rank();
+  }
+
+  @Override
+  public int worldSize() {
+    return env.worldSize();
+  }
+
+  @Override
+  public void allReduceSum(Tensor t, String what) {
+    long t0 = System.nanoTime();
+    try {
+      pg.allreduce(new TensorVector(t))._wait();
+    } catch (RuntimeException e) {
+      throw failure(what, e);
+    } finally {
+      commNanos += System.nanoTime() - t0;
+    }
+  }
+
+  @Override
+  public void barrier(String what) {
+    long t0 = System.nanoTime();
+    try {
+      pg.barrier()._wait();
+    } catch (RuntimeException e) {
+      throw failure(what, e);
+    } finally {
+      commNanos += System.nanoTime() - t0;
+    }
+  }
+
+  private DistributedException failure(String what, RuntimeException e) {
+    return new DistributedException("rank " + env.rank() + " of " + env.worldSize() + ": " + what + " failed (a peer "
+        + "died or did not answer within the " + env.timeout().toSeconds() + " s timeout): " + e.getMessage(), e);
+  }
+
+  @Override
+  public double takeCommSeconds() {
+    double s = commNanos / 1e9;
+    commNanos = 0;
+    return s;
+  }
+
+  @Override
+  public void close() {
+    pg.close();
+    store.close();
+  }
+}

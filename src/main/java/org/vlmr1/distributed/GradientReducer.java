@@ -1,0 +1,90 @@
+// Data-parallel gradient reduction (there is no DDP class in the preset, so this is ours): gradients are summed
+// across ranks in buckets of about 25 MiB (DDP's default), each bucket one coalesced all-reduce of a flat buffer, after
+// the backward pass and before clipping. A parameter that got no gradient on some ranks gets zeros there; one that
+// got none anywhere stays gradient-less everywhere, so AdamW skips it as a single process would.
+package org.vlmr1.distributed;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorVector;
+import org.bytedeco.pytorch.global.torch;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+
+/** Sums the gradients of a fixed parameter list across a group. */
+public final class GradientReducer {
+  /** DDP's default bucket size. */
+  public static final long BUCKET_BYTES = 25L << 20;
+  private final List<Tensor> params;
+  private final long bucketBytes;
+
+  public GradientReducer(List<Tensor> params, long bucketBytes) {
+    this.params = List.copyOf(params);
+    if (bucketBytes < 1) {
+      throw new IllegalArgumentException("bucket size must be positive");
+    }
+    this.bucketBytes = bucketBytes;
+  }
+
+  /** Sums every parameter's gradient across {@code group}; every rank ends with identical gradients. */
+  public void reduce(Collectives group) {
+    if (group.worldSize() == 1) {
+      return;
+    }
+    try (PointerScope s = new PointerScope()) {
+      float[] has = new float[params.size()];
+      for (int i = 0; i < has.length; i++) {
+        has[i] = params.get(i).grad().defined() ? 1 : 0;
+      }
+      Tensor flags = torch.tensor(has);
+      group.allReduceSum(flags, "the gradient presence all-reduce");
+      flags.contiguous().data_ptr_float().get(has);
+      List<Tensor> grads = new ArrayList<>();
+      for (int i = 0; i < has.length; i++) {
+        Tensor p = params.get(i);
+        if (has[i] == 0) {
+          continue;
+        }
+        if (!p.grad().defined()) {
+          p.mutable_grad().put(torch.zeros_like(p));
+        }
+        grads.add(p.grad());
+      }
+      List<Tensor> bucket = new ArrayList<>();
+      long bytes = 0;
+      ScalarType dtype = null;
+      for (Tensor g : grads) {
+        ScalarType dt = g.scalar_type().intern();
+        long b = g.nbytes();
+        if (!bucket.isEmpty() && (bytes + b > bucketBytes || dt != dtype)) {
+          flush(bucket, group);
+          bucket.clear();
+          bytes = 0;
+        }
+        bucket.add(g);
+        bytes += b;
+        dtype = dt;
+      }
+      if (!bucket.isEmpty()) {
+        flush(bucket, group);
+      }
+    }
+  }
+
+  /** One all-reduce over the bucket's gradients flattened into one buffer, copied back in place. */
+  private static void flush(List<Tensor> bucket, Collectives group) {
+    TensorVector flat = new TensorVector();
+    for (Tensor g : bucket) {
+      flat.push_back(g.reshape(-1));
+    }
+    Tensor buf = torch.cat(flat, 0);
+    group.allReduceSum(buf, "the gradient all-reduce");
+    long off = 0;
+    for (Tensor g : bucket) {
+      long n = g.numel();
+      g.copy_(buf.narrow(0, off, n).view_as(g));
+      off += n;
+    }
+  }
+}

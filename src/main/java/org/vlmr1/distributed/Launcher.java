@@ -1,0 +1,116 @@
+// torchrun's job for `bin/vlmr1 train --nproc_per_node N`: starts N worker JVMs on this node with RANK, LOCAL_RANK,
+// WORLD_SIZE, LOCAL_WORLD_SIZE, MASTER_ADDR and MASTER_PORT set, waits for them, and when one fails gives the others
+// the collective timeout to fail on their own (they name the rank and the timeout), then stops any left and returns a
+// non-zero exit code. The last complete checkpoint stays usable for resume.
+package org.vlmr1.distributed;
+
+import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/** Starts and supervises this node's workers. */
+public final class Launcher {
+  private Launcher() {}
+
+  /**
+   * The node's share of a run.
+   *
+   * @param nprocPerNode workers on this node
+   * @param nnodes nodes in the run; nodeRank this node's index
+   * @param timeout the collective timeout the workers use (the grace period after a failure)
+   */
+  public record Spec(int nprocPerNode, int nnodes, int nodeRank, String masterAddr, int masterPort,
+      Duration timeout) {
+    public Spec {
+      if (nprocPerNode < 1 || nnodes < 1 || nodeRank < 0 || nodeRank >= nnodes) {
+        throw new IllegalArgumentException("--nproc_per_node " + nprocPerNode + ", --nnodes " + nnodes
+            + ", --node_rank " + nodeRank + ": need nproc >= 1 and 0 <= node_rank < nnodes");
+      }
+    }
+
+    public int worldSize() {
+      return nprocPerNode * nnodes;
+    }
+  }
+
+  /**
+   * Runs {@code mainClass args} in one JVM per local rank (same java, JVM flags and class path as this one).
+   *
+   * @return 0 when every worker succeeded, else the first failing worker's exit code
+   */
+  public static int launch(Spec spec, String mainClass, List<String> args) throws IOException, InterruptedException {
+    List<Process> workers = new ArrayList<>();
+    Thread reaper = new Thread(() -> workers.forEach(Process::destroyForcibly));
+    Runtime.getRuntime().addShutdownHook(reaper);
+    try {
+      for (int local = 0; local < spec.nprocPerNode(); local++) {
+        int rank = spec.nodeRank() * spec.nprocPerNode() + local;
+        ProcessBuilder pb = new ProcessBuilder(command(mainClass, args)).inheritIO();
+        Map<String, String> env = pb.environment();
+        env.put("RANK", String.valueOf(rank));
+        env.put("LOCAL_RANK", String.valueOf(local));
+        env.put("WORLD_SIZE", String.valueOf(spec.worldSize()));
+        env.put("LOCAL_WORLD_SIZE", String.valueOf(spec.nprocPerNode()));
+        env.put("MASTER_ADDR", spec.masterAddr());
+        env.put("MASTER_PORT", String.valueOf(spec.masterPort()));
+        workers.add(pb.start());
+      }
+      System.err.printf("launcher: %d worker(s) on node %d of %d, world size %d, rendezvous %s:%d%n",
+          spec.nprocPerNode(), spec.nodeRank(), spec.nnodes(), spec.worldSize(), spec.masterAddr(),
+          spec.masterPort());
+      return supervise(workers, spec);
+    } finally {
+      workers.forEach(Process::destroyForcibly);
+      try {
+        Runtime.getRuntime().removeShutdownHook(reaper);
+      } catch (IllegalStateException e) {
+        // already shutting down
+      }
+    }
+  }
+
+  private static int supervise(List<Process> workers, Spec spec) throws InterruptedException {
+    int code = 0;
+    long deadline = Long.MAX_VALUE;
+    while (true) {
+      boolean alive = false;
+      for (int i = 0; i < workers.size(); i++) {
+        Process p = workers.get(i);
+        if (p.isAlive()) {
+          alive = true;
+        } else if (p.exitValue() != 0 && code == 0) {
+          code = p.exitValue();
+          int rank = spec.nodeRank() * spec.nprocPerNode() + i;
+          System.err.printf("launcher: worker rank %d exited with code %d; the others get %d s to stop%n", rank, code,
+              spec.timeout().toSeconds() + 30);
+          deadline = System.nanoTime() + spec.timeout().plusSeconds(30).toNanos();
+        }
+      }
+      if (!alive) {
+        return code;
+      }
+      if (System.nanoTime() > deadline) {
+        System.err.println("launcher: stopping the workers still running after the timeout");
+        workers.forEach(Process::destroyForcibly);
+        return code;
+      }
+      Thread.sleep(100);
+    }
+  }
+
+  private static List<String> command(String mainClass, List<String> args) {
+    List<String> cmd = new ArrayList<>();
+    cmd.add(ProcessHandle.current().info().command()
+        .orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+    cmd.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments());
+    cmd.add("-cp");
+    cmd.add(System.getProperty("java.class.path"));
+    cmd.add(mainClass);
+    cmd.addAll(args);
+    return cmd;
+  }
+}

@@ -1,0 +1,158 @@
+// Data-parallel GRPO with Gloo on loopback (issue 7): 2 and 3 worker processes started by `train --nproc_per_node`
+// give the same rewards, metrics and parameters as one process running the same global batch and seed; a worker killed
+// mid-run makes the survivor exit with an error naming its rank and the failed collective, within the timeout.
+package org.vlmr1.distributed;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.vlmr1.model.SafeTensorsFile;
+import org.vlmr1.reward.Json;
+
+@Tag("slow")
+class DataParallelTest {
+
+  static int run(String... args) {
+    return org.vlmr1.cli.MainAccess.run(args);
+  }
+
+  static void fixture(Path dir) {
+    assertEquals(0, run("make-synthetic", "--out", dir.resolve("data").toString(), "--n", "12", "--width", "84",
+        "--height", "56"));
+    assertEquals(0, run("init-tiny", "--out", dir.resolve("tiny").toString(), "--hidden_size", "32", "--num_layers",
+        "1", "--vision_depth", "1"));
+  }
+
+  /** train's arguments: G 2, 2 steps, a reward that varies with completion length, a high learning rate. */
+  static List<String> trainArgs(Path dir, Path out, int perDevice, int gas) {
+    return new ArrayList<>(List.of("train", "--model_name_or_path", dir.resolve("tiny").toString(),
+        "--data_file_paths", dir.resolve("data/data.jsonl").toString(), "--image_folders",
+        dir.resolve("data").toString(), "--task_type", "rec", "--reward_funcs", "length", "--num_generations", "2",
+        "--per_device_train_batch_size", String.valueOf(perDevice), "--gradient_accumulation_steps",
+        String.valueOf(gas), "--max_completion_length", "8", "--max_steps", "2", "--learning_rate", "1e-2",
+        "--beta", "0.04", "--seed", "7", "--max_pixels", "12544", "--save_steps", "0", "--output_dir",
+        out.toString()));
+  }
+
+  static int freePort() throws Exception {
+    try (ServerSocket s = new ServerSocket(0)) {
+      return s.getLocalPort();
+    }
+  }
+
+  @SuppressWarnings("unchecked")
+  static List<Map<String, Object>> metrics(Path out) throws Exception {
+    List<Map<String, Object>> l = new ArrayList<>();
+    for (String line : Files.readAllLines(out.resolve("metrics.jsonl"))) {
+      l.add((Map<String, Object>) Json.parse(line));
+    }
+    return l;
+  }
+
+  static double num(Map<String, Object> m, String k) {
+    return ((Number) m.get(k)).doubleValue();
+  }
+
+  /** world processes x perDevice x 1 accumulation step against 1 process x perDevice x world accumulation steps. */
+  void sameAsOneProcess(Path dir, int world, int perDevice) throws Exception {
+    Path single = dir.resolve("single-" + world);
+    assertEquals(0, run(trainArgs(dir, single, perDevice, world).toArray(String[]::new)));
+    Path dp = dir.resolve("dp-" + world);
+    List<String> args = trainArgs(dir, dp, perDevice, 1);
+    args.addAll(List.of("--nproc_per_node", String.valueOf(world), "--master_port", String.valueOf(freePort()),
+        "--dist_timeout", "60"));
+    assertEquals(0, run(args.toArray(String[]::new)), "the launcher's exit code");
+    List<Map<String, Object>> a = metrics(single);
+    List<Map<String, Object>> b = metrics(dp);
+    assertEquals(2, a.size());
+    assertEquals(2, b.size(), "rank 0 alone writes metrics");
+    for (int s = 0; s < 2; s++) {
+      for (String k : new String[] {"reward", "reward_std", "rewards/length", "completion_length"}) {
+        assertEquals(num(a.get(s), k), num(b.get(s), k), 0.0, "step " + (s + 1) + " " + k + " (same completions)");
+      }
+      for (String k : new String[] {"loss", "kl", "grad_norm"}) {
+        assertEquals(num(a.get(s), k), num(b.get(s), k), 1e-5 * Math.max(1, Math.abs(num(a.get(s), k))),
+            "step " + (s + 1) + " " + k);
+      }
+      assertTrue(b.get(s).containsKey("time/allreduce"), b.get(s).toString());
+    }
+    assertTrue(num(a.get(0), "grad_norm") > 0, "a real gradient flowed");
+    SafeTensorsFile pa = SafeTensorsFile.open(single.resolve("checkpoint-2/model.safetensors"));
+    SafeTensorsFile pb = SafeTensorsFile.open(dp.resolve("checkpoint-2/model.safetensors"));
+    assertEquals(pa.entries().keySet(), pb.entries().keySet());
+    double worst = 0;
+    for (String k : pa.entries().keySet()) {
+      float[] x = pa.floats(k);
+      float[] y = pb.floats(k);
+      for (int i = 0; i < x.length; i++) {
+        worst = Math.max(worst, Math.abs(x[i] - y[i]));
+      }
+    }
+    // Gradients agree to f32 reduction order (grad_norm above to 1e-5), but AdamW divides each gradient by its own
+    // running magnitude, so entries near zero move by up to lr either way: allow 1% of the largest possible movement
+    // (2 steps x lr 1e-2).
+    System.out.printf("%d processes vs 1: parameters max |diff| %.3g%n", world, worst);
+    assertTrue(worst <= 0.01 * 2 * 1e-2, "parameters differ by " + worst);
+  }
+
+  @Test
+  void twoAndThreeProcessesMatchOneProcess(@TempDir Path dir) throws Exception {
+    fixture(dir);
+    sameAsOneProcess(dir, 2, 3);
+    sameAsOneProcess(dir, 3, 2);
+  }
+
+  @Test
+  void aKilledWorkerEndsTheRunOnTheOthers(@TempDir Path dir) throws Exception {
+    fixture(dir);
+    Path out = dir.resolve("run");
+    List<String> args = trainArgs(dir, out, 2, 1);
+    args.set(args.indexOf("--max_steps") + 1, "500");
+    args.addAll(List.of("--dist_timeout", "20"));
+    int port = freePort();
+    List<Process> workers = new ArrayList<>();
+    Path err0 = dir.resolve("rank0.err");
+    for (int rank = 0; rank < 2; rank++) {
+      List<String> cmd = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElseThrow(), "-Xmx2g",
+          "-cp", System.getProperty("java.class.path"), "org.vlmr1.cli.Main"));
+      cmd.addAll(args);
+      ProcessBuilder pb = new ProcessBuilder(cmd);
+      pb.environment().putAll(Map.of("RANK", String.valueOf(rank), "LOCAL_RANK", String.valueOf(rank), "WORLD_SIZE",
+          "2", "MASTER_ADDR", "127.0.0.1", "MASTER_PORT", String.valueOf(port)));
+      pb.redirectOutput(ProcessBuilder.Redirect.DISCARD);
+      pb.redirectError(rank == 0 ? ProcessBuilder.Redirect.to(err0.toFile()) : ProcessBuilder.Redirect.DISCARD);
+      workers.add(pb.start());
+    }
+    try {
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+      while (!(Files.exists(out.resolve("metrics.jsonl")) && Files.size(out.resolve("metrics.jsonl")) > 0)) {
+        assertTrue(System.nanoTime() < deadline && workers.get(0).isAlive(), "the run started training");
+        Thread.sleep(200);
+      }
+      workers.get(1).destroyForcibly(); // kill -9 rank 1
+      long t0 = System.nanoTime();
+      assertTrue(workers.get(0).waitFor(60, TimeUnit.SECONDS), "rank 0 exits instead of hanging");
+      double sec = (System.nanoTime() - t0) / 1e9;
+      String err = Files.readString(err0);
+      System.out.printf("rank 0 exited %.1f s after rank 1 was killed: %s%n", sec, err.strip().lines()
+          .reduce((x, y) -> y).orElse(""));
+      assertTrue(workers.get(0).exitValue() != 0, "non-zero exit");
+      assertTrue(err.contains("rank 0 of 2") && err.contains("timeout"), err);
+    } finally {
+      workers.forEach(Process::destroyForcibly);
+    }
+  }
+}
