@@ -89,7 +89,8 @@ final class TrainCommand implements Command {
         FlagSpec.value("node_rank", "0", "this node's index in a multi-node run"),
         FlagSpec.value("master_addr", "127.0.0.1", "rendezvous host (rank 0's node)"),
         FlagSpec.value("master_port", "29500", "rendezvous TCP port"),
-        FlagSpec.value("dist_timeout", "600", "seconds a worker waits for a peer before the run fails"));
+        FlagSpec.value("dist_timeout", "600", "seconds a worker waits for a peer before the run fails"),
+        FlagSpec.value("zero_stage", "0", "1 shards the AdamW state across the processes (ZeRO-1); 0 keeps it whole"));
   }
 
   @Override
@@ -176,6 +177,7 @@ final class TrainCommand implements Command {
     }
     b.numIterations(f.getInt("num_iterations"));
     b.worldSize(dist.worldSize());
+    b.zeroStage(f.getInt("zero_stage"));
     GrpoConfig cfg;
     try {
       cfg = b.build();
@@ -213,8 +215,20 @@ final class TrainCommand implements Command {
               m.skipped() ? "  (skipped)" : "");
         }
         if ((saveSteps > 0 && m.step() % saveSteps == 0) || m.step() == cfg.maxSteps()) {
+          Path shards = null;
+          if (trainer.shardedOptimizer()) {
+            // ZeRO-1: every rank writes its optimizer shard before rank 0 completes the checkpoint.
+            shards = org.vlmr1.trainer.RunWriter.shardFolder(cfg.outputDir(), m.step());
+            if (main) {
+              org.vlmr1.trainer.RunWriter.deleteTree(shards);
+              java.nio.file.Files.createDirectories(shards);
+            }
+            dist.barrier("the checkpoint barrier before step " + m.step() + "'s optimizer shards");
+            trainer.saveOptimizerShard(shards);
+            dist.barrier("the checkpoint barrier after step " + m.step() + "'s optimizer shards");
+          }
           if (main) {
-            System.out.println("saved " + run.checkpoint(policy, trainer, m.step(), history, limit));
+            System.out.println("saved " + run.checkpoint(policy, trainer, m.step(), history, limit, shards));
           }
           dist.barrier("the checkpoint barrier after step " + m.step());
         }

@@ -23,6 +23,7 @@ import org.vlmr1.data.Example;
 import org.vlmr1.data.RgbImage;
 import org.vlmr1.distributed.Collectives;
 import org.vlmr1.distributed.GradientReducer;
+import org.vlmr1.distributed.OptimizerSharding;
 import org.vlmr1.distributed.SingleProcess;
 import org.vlmr1.kernels.GrpoHiddenLossResult;
 import org.vlmr1.kernels.GrpoKernels;
@@ -51,6 +52,8 @@ public final class GrpoTrainer implements AutoCloseable {
   private final AdamW optimizer;
   private final Collectives dist;
   private final GradientReducer reducer;
+  private final List<Tensor> allParams;
+  private final OptimizerSharding sharding; // null unless ZeRO-1 over several processes
   private List<Integer> order = List.of();
   private int cursor;
   private int epoch;
@@ -112,16 +115,26 @@ public final class GrpoTrainer implements AutoCloseable {
     if (reference != null) {
       reference.namedParameters().values().forEach(t -> t.requires_grad_(false));
     }
-    AdamWOptions o = new AdamWOptions(cfg.learningRate());
-    o.betas().put(0, cfg.adamBeta2()).put(1, cfg.adamBeta1()); // libstdc++ stores the tuple reversed (JAVACPP-NOTES)
-    o.eps().put(cfg.adamEpsilon());
-    o.weight_decay().put(cfg.weightDecay());
-    this.optimizer = new AdamW(params, o);
-    this.dist = dist;
     List<Tensor> plist = new ArrayList<>();
     for (long i = 0; i < params.size(); i++) {
       plist.add(params.get(i));
     }
+    this.allParams = List.copyOf(plist);
+    this.sharding = cfg.zeroStage() == 1 && dist.worldSize() > 1
+        ? new OptimizerSharding(plist, dist.rank(), dist.worldSize()) : null;
+    TensorVector stepped = params;
+    if (sharding != null) {
+      stepped = new TensorVector();
+      for (Tensor p : sharding.owned()) {
+        stepped.push_back(p);
+      }
+    }
+    AdamWOptions o = new AdamWOptions(cfg.learningRate());
+    o.betas().put(0, cfg.adamBeta2()).put(1, cfg.adamBeta1()); // libstdc++ stores the tuple reversed (JAVACPP-NOTES)
+    o.eps().put(cfg.adamEpsilon());
+    o.weight_decay().put(cfg.weightDecay());
+    this.optimizer = new AdamW(stepped, o);
+    this.dist = dist;
     this.reducer = new GradientReducer(plist, GradientReducer.BUCKET_BYTES);
   }
 
@@ -130,16 +143,48 @@ public final class GrpoTrainer implements AutoCloseable {
     return step;
   }
 
-  /**
-   * Writes what resuming needs besides the weights: the AdamW state (optimizer.pt) and the step and sampler position
-   * (resume_state.json). Sampling randomness derives from (seed, step, sample index), so no RNG state is needed.
-   */
-  public void saveState(java.nio.file.Path dir) throws IOException {
+  /** Clears every parameter's gradient (the optimizer's zero_grad covers only its own shard under ZeRO-1). */
+  private void zeroGrad() {
+    optimizer.zero_grad();
+    if (sharding != null) {
+      for (Tensor p : allParams) {
+        if (p.grad().defined()) {
+          p.mutable_grad().put(new Tensor());
+        }
+      }
+    }
+  }
+
+  /** Whether the AdamW state is sharded across processes (ZeRO-1). */
+  public boolean shardedOptimizer() {
+    return sharding != null;
+  }
+
+  /** The file name of this rank's optimizer state: optimizer.pt, or one shard per rank under ZeRO-1. */
+  String optimizerFile() {
+    return sharding == null ? "optimizer.pt"
+        : "optimizer-rank" + dist.rank() + "-of-" + dist.worldSize() + ".pt";
+  }
+
+  /** Writes this rank's share of the AdamW state into {@code dir} (every rank calls it under ZeRO-1). */
+  public void saveOptimizerShard(java.nio.file.Path dir) {
     org.bytedeco.pytorch.OutputArchive oa = new org.bytedeco.pytorch.OutputArchive();
     optimizer.save(oa);
-    oa.save_to(dir.resolve("optimizer.pt").toString());
+    oa.save_to(dir.resolve(optimizerFile()).toString());
+  }
+
+  /**
+   * Writes what resuming needs besides the weights: the AdamW state (optimizer.pt; under ZeRO-1 each rank writes its
+   * shard with {@link #saveOptimizerShard}) and the step and sampler position (resume_state.json). Sampling randomness
+   * derives from (seed, step, sample index), so no RNG state is needed.
+   */
+  public void saveState(java.nio.file.Path dir) throws IOException {
+    if (sharding == null) {
+      saveOptimizerShard(dir);
+    }
     java.nio.file.Files.writeString(dir.resolve("resume_state.json"), org.vlmr1.reward.Json.write(
-        Map.of("step", step, "epoch", epoch, "cursor", cursor, "seed", cfg.seed())));
+        Map.of("step", step, "epoch", epoch, "cursor", cursor, "seed", cfg.seed(), "world_size", cfg.worldSize(),
+            "zero_stage", sharding == null ? 0 : 1)));
   }
 
   /** Restores {@link #saveState}; the policy must already hold that checkpoint's weights. */
@@ -152,7 +197,16 @@ public final class GrpoTrainer implements AutoCloseable {
           + cfg.seed());
     }
     org.bytedeco.pytorch.InputArchive ia = new org.bytedeco.pytorch.InputArchive();
-    ia.load_from(dir.resolve("optimizer.pt").toString());
+    java.nio.file.Path file = dir.resolve(optimizerFile());
+    if (!java.nio.file.Files.isRegularFile(file)) {
+      Object w = s.get("world_size");
+      Object z = s.get("zero_stage");
+      throw new IllegalArgumentException(dir + " has no " + file.getFileName() + ": it was written with "
+          + (z != null && ((Number) z).intValue() == 1 ? "the optimizer state sharded over " + w + " processes "
+          + "(ZeRO-1); resume with --nproc_per_node " + w + " --zero_stage 1" : "one optimizer.pt; resume without "
+          + "--zero_stage 1"));
+    }
+    ia.load_from(file.toString());
     optimizer.load(ia);
     step = ((Number) s.get("step")).intValue();
     epoch = ((Number) s.get("epoch")).intValue();
@@ -234,7 +288,7 @@ public final class GrpoTrainer implements AutoCloseable {
     }
     Round rd = round;
     // Stage 3: the loss, micro-batch by micro-batch, on this rank's slice of the advantages.
-    optimizer.zero_grad();
+    zeroGrad();
     double loss = 0;
     double kl = 0;
     double entropy = 0;
@@ -269,10 +323,13 @@ public final class GrpoTrainer implements AutoCloseable {
     if (skipped) {
       System.err.println("warning: step " + (step + 1) + " skipped: non-finite "
           + (!rd.finite() ? "rewards" : !ok ? "loss" : "gradient norm"));
-      optimizer.zero_grad();
+      zeroGrad();
     } else {
       optimizer.param_groups().get(0).options().set_lr(lr);
       optimizer.step();
+      if (sharding != null) {
+        sharding.gatherParameters(dist); // ZeRO-1: each parameter from the rank that stepped it
+      }
     }
     step++;
     long t4 = System.nanoTime();

@@ -61,10 +61,34 @@ public final class RunWriter {
    */
   public Path checkpoint(org.vlmr1.model.VlmModel model, GrpoTrainer trainer, int step, List<StepMetrics> history, int limit)
       throws IOException {
+    return checkpoint(model, trainer, step, history, limit, null);
+  }
+
+  /**
+   * The folder where every rank writes its optimizer shard before rank 0 completes checkpoint {@code step} (ZeRO-1).
+   */
+  public static Path shardFolder(Path runDir, int step) {
+    return runDir.resolve(".tmp-shards-" + step);
+  }
+
+  /**
+   * {@link #checkpoint} that also moves the files of {@code shards} (the ranks' optimizer shards, or null) into the
+   * checkpoint before it becomes visible.
+   */
+  public Path checkpoint(org.vlmr1.model.VlmModel model, GrpoTrainer trainer, int step, List<StepMetrics> history,
+      int limit, Path shards) throws IOException {
     Path tmp = dir.resolve(".tmp-checkpoint-" + step);
     deleteTree(tmp);
     model.save(tmp);
     trainer.saveState(tmp);
+    if (shards != null) {
+      try (Stream<Path> s = Files.list(shards)) {
+        for (Path f : s.toList()) {
+          Files.move(f, tmp.resolve(f.getFileName()));
+        }
+      }
+      deleteTree(shards);
+    }
     Map<String, Object> state = new LinkedHashMap<>();
     state.put("global_step", step);
     state.put("log_history", history.stream().map(m -> Map.of("step", m.step(), "loss", m.loss(), "reward",
@@ -99,7 +123,7 @@ public final class RunWriter {
     }
   }
 
-  static void deleteTree(Path p) throws IOException {
+  public static void deleteTree(Path p) throws IOException {
     if (!Files.exists(p)) {
       return;
     }

@@ -116,6 +116,35 @@ class DataParallelTest {
   }
 
   @Test
+  void zeroOneShardedStateGivesTheSameParametersAndResumes(@TempDir Path dir) throws Exception {
+    fixture(dir);
+    Path plain = dir.resolve("plain");
+    Path zero = dir.resolve("zero1");
+    for (Path out : new Path[] {plain, zero}) {
+      List<String> args = trainArgs(dir, out, 3, 1);
+      args.addAll(List.of("--nproc_per_node", "2", "--master_port", String.valueOf(freePort()), "--dist_timeout",
+          "60", "--zero_stage", out == zero ? "1" : "0"));
+      assertEquals(0, run(args.toArray(String[]::new)));
+    }
+    assertTrue(Files.isRegularFile(zero.resolve("checkpoint-2/optimizer-rank0-of-2.pt")));
+    assertTrue(Files.isRegularFile(zero.resolve("checkpoint-2/optimizer-rank1-of-2.pt")));
+    assertTrue(Files.isRegularFile(plain.resolve("checkpoint-2/optimizer.pt")));
+    SafeTensorsFile pa = SafeTensorsFile.open(plain.resolve("checkpoint-2/model.safetensors"));
+    SafeTensorsFile pb = SafeTensorsFile.open(zero.resolve("checkpoint-2/model.safetensors"));
+    for (String k : pa.entries().keySet()) {
+      assertTrue(java.util.Arrays.equals(pa.floats(k), pb.floats(k)), k + ": ZeRO-1 = unsharded, bit for bit");
+    }
+    // Resume the sharded run for one more step on the same number of processes.
+    List<String> more = trainArgs(dir, zero, 3, 1);
+    more.set(more.indexOf("--max_steps") + 1, "3");
+    more.addAll(List.of("--nproc_per_node", "2", "--master_port", String.valueOf(freePort()), "--dist_timeout", "60",
+        "--zero_stage", "1"));
+    assertEquals(0, run(more.toArray(String[]::new)));
+    assertEquals(3, metrics(zero).size());
+    assertTrue(Files.isRegularFile(zero.resolve("checkpoint-3/optimizer-rank1-of-2.pt")));
+  }
+
+  @Test
   void aKilledWorkerEndsTheRunOnTheOthers(@TempDir Path dir) throws Exception {
     fixture(dir);
     Path out = dir.resolve("run");

@@ -1,0 +1,114 @@
+// ZeRO stage 1 (optimizer-state sharding): each rank keeps and updates the AdamW state of its own share of the
+// parameters, then every parameter is sent from its owner to all ranks. AdamW is element-wise, so the parameters are
+// exactly those of the unsharded run, while each rank holds about 1/W of the optimizer state (2 floats per parameter:
+// what keeps a 7B policy's optimizer from fitting on one device).
+package org.vlmr1.distributed;
+
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorVector;
+import org.bytedeco.pytorch.global.torch;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+
+/** Which rank owns which parameter, and the parameter all-gather after the sharded step. */
+public final class OptimizerSharding {
+  private final List<Tensor> params;
+  private final int[] owner;
+  private final int rank;
+
+  /**
+   * Assigns whole parameters to ranks, largest first to the least-loaded rank (ties to the lower rank), so every rank
+   * derives the same assignment.
+   */
+  public OptimizerSharding(List<Tensor> params, int rank, int worldSize) {
+    this.params = List.copyOf(params);
+    this.rank = rank;
+    this.owner = new int[params.size()];
+    long[] load = new long[worldSize];
+    List<Integer> order = new ArrayList<>();
+    for (int i = 0; i < params.size(); i++) {
+      order.add(i);
+    }
+    order.sort(Comparator.comparingLong((Integer i) -> -params.get(i).numel()).thenComparingInt(i -> i));
+    for (int i : order) {
+      int best = 0;
+      for (int r = 1; r < worldSize; r++) {
+        if (load[r] < load[best]) {
+          best = r;
+        }
+      }
+      owner[i] = best;
+      load[best] += params.get(i).numel();
+    }
+  }
+
+  /** This rank's parameters, in the original order (what its optimizer holds). */
+  public List<Tensor> owned() {
+    List<Tensor> out = new ArrayList<>();
+    for (int i = 0; i < params.size(); i++) {
+      if (owner[i] == rank) {
+        out.add(params.get(i));
+      }
+    }
+    return out;
+  }
+
+  /** Elements whose optimizer state this rank keeps. */
+  public long ownedElements() {
+    long n = 0;
+    for (Tensor p : owned()) {
+      n += p.numel();
+    }
+    return n;
+  }
+
+  /**
+   * Every parameter from its owner to all ranks: owners contribute the value, others zeros, summed in buckets
+   * (exact: x + 0 = x).
+   */
+  public void gatherParameters(Collectives group) {
+    try (PointerScope s = new PointerScope(); NoGradGuard ng = new NoGradGuard()) {
+      List<Integer> bucket = new ArrayList<>();
+      long bytes = 0;
+      ScalarType dtype = null;
+      for (int i = 0; i < params.size(); i++) {
+        ScalarType dt = params.get(i).scalar_type().intern();
+        long b = params.get(i).nbytes();
+        if (!bucket.isEmpty() && (bytes + b > GradientReducer.BUCKET_BYTES || dt != dtype)) {
+          flush(bucket, group);
+          bucket.clear();
+          bytes = 0;
+        }
+        bucket.add(i);
+        bytes += b;
+        dtype = dt;
+      }
+      if (!bucket.isEmpty()) {
+        flush(bucket, group);
+      }
+    }
+  }
+
+  private void flush(List<Integer> bucket, Collectives group) {
+    TensorVector parts = new TensorVector();
+    for (int i : bucket) {
+      Tensor p = params.get(i).detach();
+      parts.push_back(owner[i] == rank ? p.reshape(-1) : torch.zeros_like(p).reshape(-1));
+    }
+    Tensor buf = torch.cat(parts, 0);
+    group.allReduceSum(buf, "the ZeRO-1 parameter all-gather");
+    long off = 0;
+    for (int i : bucket) {
+      Tensor p = params.get(i);
+      long n = p.numel();
+      if (owner[i] != rank) {
+        p.detach().copy_(buf.narrow(0, off, n).view_as(p));
+      }
+      off += n;
+    }
+  }
+}
