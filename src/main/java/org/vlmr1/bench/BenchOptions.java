@@ -19,11 +19,14 @@ import org.vlmr1.cli.Flags;
  * @param args the command-line arguments these options came from, handed to the forked workers
  */
 public record BenchOptions(boolean quick, long rows, long vocab, long hidden, int warmup, int iterations,
-    List<String> ops, List<String> dtypes, List<String> args) {
+    List<String> ops, List<String> dtypes, List<String> args, int nprocPerNode) {
 
   public BenchOptions {
     if (rows < 0 || vocab < 0 || hidden < 0) {
       throw new IllegalArgumentException("rows, vocab and hidden must be >= 0 (0 = default)");
+    }
+    if (nprocPerNode < 1) {
+      throw new IllegalArgumentException("nproc_per_node must be >= 1");
     }
     if (warmup < 0 || iterations < 1) {
       throw new IllegalArgumentException("warmup must be >= 0 and iterations >= 1");
@@ -43,7 +46,9 @@ public record BenchOptions(boolean quick, long rows, long vocab, long hidden, in
         FlagSpec.value("warmup", "1", "untimed runs before the timed ones"),
         FlagSpec.value("iterations", "3", "timed runs per row; the median is reported"),
         FlagSpec.list("ops", null, "only these ops (e.g. tokenLogProbs,grpoLoss)"),
-        FlagSpec.list("dtypes", null, "only these dtypes (f32, bf16)"));
+        FlagSpec.list("dtypes", null, "only these dtypes (f32, bf16)"),
+        FlagSpec.value("nproc_per_node", "1", "train: also time the step on 1 and N data-parallel processes (Gloo on "
+            + "loopback, same global batch) and the gradient all-reduce"));
   }
 
   /** Parses the suite-independent bench flags. */
@@ -53,7 +58,7 @@ public record BenchOptions(boolean quick, long rows, long vocab, long hidden, in
       throw new org.vlmr1.cli.UsageException("unexpected argument " + f.positionals().get(0));
     }
     return new BenchOptions(f.getBoolean("quick"), f.getInt("rows"), f.getInt("vocab"), f.getInt("hidden"),
-        f.getInt("warmup"), f.getInt("iterations"), f.getList("ops"), f.getList("dtypes"), new ArrayList<>(args));
+        f.getInt("warmup"), f.getInt("iterations"), f.getList("ops"), f.getList("dtypes"), new ArrayList<>(args), f.getInt("nproc_per_node"));
   }
 
   boolean wants(String op, String dtype) {

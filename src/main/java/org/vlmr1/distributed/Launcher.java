@@ -57,11 +57,16 @@ public final class Launcher {
         env.put("LOCAL_WORLD_SIZE", String.valueOf(spec.nprocPerNode()));
         env.put("MASTER_ADDR", spec.masterAddr());
         env.put("MASTER_PORT", String.valueOf(spec.masterPort()));
+        if (!env.containsKey("OMP_NUM_THREADS")) {
+          // As torchrun does: N workers share the node's cores instead of each starting one thread per core.
+          env.put("OMP_NUM_THREADS", String.valueOf(threadsPerWorker(spec.nprocPerNode())));
+        }
         workers.add(pb.start());
       }
-      System.err.printf("launcher: %d worker(s) on node %d of %d, world size %d, rendezvous %s:%d%n",
-          spec.nprocPerNode(), spec.nodeRank(), spec.nnodes(), spec.worldSize(), spec.masterAddr(),
-          spec.masterPort());
+      System.err.printf("launcher: %d worker(s) on node %d of %d, world size %d, rendezvous %s:%d, "
+          + "OMP_NUM_THREADS %s%n", spec.nprocPerNode(), spec.nodeRank(), spec.nnodes(), spec.worldSize(),
+          spec.masterAddr(), spec.masterPort(), System.getenv().getOrDefault("OMP_NUM_THREADS",
+              String.valueOf(threadsPerWorker(spec.nprocPerNode()))));
       return supervise(workers, spec);
     } finally {
       workers.forEach(Process::destroyForcibly);
@@ -71,6 +76,11 @@ public final class Launcher {
         // already shutting down
       }
     }
+  }
+
+  /** This node's cores split among its workers (at least one each). */
+  public static int threadsPerWorker(int nproc) {
+    return Math.max(1, Runtime.getRuntime().availableProcessors() / nproc);
   }
 
   private static int supervise(List<Process> workers, Spec spec) throws InterruptedException {

@@ -155,6 +155,30 @@ public final class GrpoTrainer implements AutoCloseable {
     }
   }
 
+  /**
+   * Benchmarks only: the gradient all-reduce of one step by itself (every trainable parameter's gradient present;
+   * the values do not matter for the timing).
+   */
+  public void allReduceGradientsForBench() {
+    try (PointerScope s = new PointerScope()) {
+      for (Tensor p : allParams) {
+        if (!p.grad().defined()) {
+          p.mutable_grad().put(torch.zeros_like(p));
+        }
+      }
+      reducer.reduce(dist);
+    }
+  }
+
+  /** Bytes of all trainable gradients (what one step all-reduces). */
+  public long gradientBytes() {
+    long n = 0;
+    for (Tensor p : allParams) {
+      n += p.nbytes();
+    }
+    return n;
+  }
+
   /** Whether the AdamW state is sharded across processes (ZeRO-1). */
   public boolean shardedOptimizer() {
     return sharding != null;
