@@ -90,7 +90,9 @@ final class TrainCommand implements Command {
         FlagSpec.value("master_addr", "127.0.0.1", "rendezvous host (rank 0's node)"),
         FlagSpec.value("master_port", "29500", "rendezvous TCP port"),
         FlagSpec.value("dist_timeout", "600", "seconds a worker waits for a peer before the run fails"),
-        FlagSpec.value("zero_stage", "0", "1 shards the AdamW state across the processes (ZeRO-1); 0 keeps it whole"));
+        FlagSpec.value("zero_stage", "0", "1 shards the AdamW state across the processes (ZeRO-1); 0 keeps it whole"),
+        FlagSpec.value("check_replicas_steps", "0", "debug: every N steps check that all processes hold bit-identical "
+            + "parameters (0 = never)"));
   }
 
   @Override
@@ -207,6 +209,10 @@ final class TrainCommand implements Command {
         StepMetrics m = trainer.step();
         double sec = (System.nanoTime() - t0) / 1e9;
         history.add(m);
+        int check = f.getInt("check_replicas_steps");
+        if (check > 0 && m.step() % check == 0) {
+          trainer.checkReplicasIdentical();
+        }
         if (main && (m.step() % cfg.loggingSteps() == 0 || m.step() == cfg.maxSteps())) {
           run.log(m, sec);
           double eta = (System.nanoTime() - start) / 1e9 / m.step() * (cfg.maxSteps() - m.step());

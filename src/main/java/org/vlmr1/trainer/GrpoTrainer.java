@@ -170,6 +170,34 @@ public final class GrpoTrainer implements AutoCloseable {
     }
   }
 
+  /**
+   * Debug check that every rank holds bit-identical parameters: each rank's CRC-32 of all trainable parameters'
+   * bytes, gathered; a difference is an error naming the ranks' checksums.
+   */
+  public void checkReplicasIdentical() {
+    if (dist.worldSize() == 1) {
+      return;
+    }
+    java.util.zip.CRC32 crc = new java.util.zip.CRC32();
+    try (PointerScope s = new PointerScope()) {
+      for (Tensor p : allParams) {
+        Tensor c = p.detach().contiguous();
+        byte[] b = new byte[(int) c.nbytes()];
+        new org.bytedeco.javacpp.BytePointer(c.data_ptr()).capacity(b.length).get(b);
+        crc.update(b);
+      }
+    }
+    double[] mine = new double[dist.worldSize()];
+    mine[dist.rank()] = crc.getValue();
+    double[] all = reduceSum(mine, "the replica check");
+    for (double v : all) {
+      if (v != all[0]) {
+        throw new IllegalStateException("parameters differ across ranks after step " + step + ": CRC-32 per rank "
+            + java.util.Arrays.toString(java.util.Arrays.stream(all).mapToLong(x -> (long) x).toArray()));
+      }
+    }
+  }
+
   /** Bytes of all trainable gradients (what one step all-reduces). */
   public long gradientBytes() {
     long n = 0;

@@ -73,7 +73,7 @@ class DataParallelTest {
     Path dp = dir.resolve("dp-" + world);
     List<String> args = trainArgs(dir, dp, perDevice, 1);
     args.addAll(List.of("--nproc_per_node", String.valueOf(world), "--master_port", String.valueOf(freePort()),
-        "--dist_timeout", "60"));
+        "--dist_timeout", "60", "--check_replicas_steps", "1"));
     assertEquals(0, run(args.toArray(String[]::new)), "the launcher's exit code");
     List<Map<String, Object>> a = metrics(single);
     List<Map<String, Object>> b = metrics(dp);
@@ -142,6 +142,15 @@ class DataParallelTest {
     assertEquals(0, run(more.toArray(String[]::new)));
     assertEquals(3, metrics(zero).size());
     assertTrue(Files.isRegularFile(zero.resolve("checkpoint-3/optimizer-rank1-of-2.pt")));
+    // The unsharded run resumes on another world size that keeps the global batch: 1 process x 2 accumulation steps.
+    List<String> one = trainArgs(dir, plain, 3, 2);
+    one.set(one.indexOf("--max_steps") + 1, "3");
+    assertEquals(0, run(one.toArray(String[]::new)));
+    assertEquals(3, metrics(plain).size());
+    // A sharded checkpoint cannot resume unsharded: the error says how to resume it.
+    List<String> wrong = trainArgs(dir, zero, 3, 2);
+    wrong.set(wrong.indexOf("--max_steps") + 1, "4");
+    assertEquals(1, run(wrong.toArray(String[]::new)));
   }
 
   @Test
