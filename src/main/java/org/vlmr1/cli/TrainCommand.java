@@ -90,6 +90,8 @@ final class TrainCommand implements Command {
         FlagSpec.value("master_addr", "127.0.0.1", "rendezvous host (rank 0's node)"),
         FlagSpec.value("master_port", "29500", "rendezvous TCP port"),
         FlagSpec.value("dist_timeout", "600", "seconds a worker waits for a peer before the run fails"),
+        FlagSpec.value("dist_backend", "auto", "gloo (CPU), nccl (CUDA, one device per local rank) or auto: nccl when "
+            + "CUDA devices are visible"),
         FlagSpec.value("zero_stage", "0", "1 shards the AdamW state across the processes (ZeRO-1); 0 keeps it whole"),
         FlagSpec.value("check_replicas_steps", "0", "debug: every N steps check that all processes hold bit-identical "
             + "parameters (0 = never)"));
@@ -130,8 +132,19 @@ final class TrainCommand implements Command {
       env = DistEnv.single();
     }
     TorchRuntime.load();
-    try (Collectives dist = env.worldSize() == 1 ? SingleProcess.INSTANCE : GlooGroup.join(env)) {
+    try (Collectives dist = env.worldSize() == 1 ? SingleProcess.INSTANCE : join(env, f.get("dist_backend"))) {
       return train(f, dist);
+    }
+  }
+
+  /** The process group of a worker: Gloo on CPUs, NCCL on CUDA devices. */
+  private static Collectives join(DistEnv env, String backend) {
+    switch (backend) {
+      case "gloo": return GlooGroup.join(env);
+      case "nccl": return org.vlmr1.distributed.NcclGroup.join(env);
+      case "auto": return org.bytedeco.pytorch.global.torch.cuda_is_available()
+          ? org.vlmr1.distributed.NcclGroup.join(env) : GlooGroup.join(env);
+      default: throw new UsageException("--dist_backend must be gloo, nccl or auto, got " + backend);
     }
   }
 

@@ -31,13 +31,7 @@ public final class GlooGroup implements Collectives {
     TorchRuntime.load();
     long ms = env.timeout().toMillis();
     try {
-      TCPStoreOptions so = new TCPStoreOptions();
-      so.port((short) env.masterPort());
-      so.isServer(env.rank() == 0);
-      so.waitWorkers(false);
-      so.useLibUV(false);
-      so.timeout(new Milliseconds(ms));
-      Store store = new TCPStore(env.masterAddr(), so);
+      Store store = store(env);
       ProcessGroupGloo.Options opts = ProcessGroupGloo.Options.create();
       opts.devices().push_back(ProcessGroupGloo.createDeviceForHostname(gloHost(env)));
       opts.timeout(new Milliseconds(ms));
@@ -48,6 +42,17 @@ public final class GlooGroup implements Collectives {
           + env.masterAddr() + ":" + env.masterPort() + " failed within the " + env.timeout().toSeconds()
           + " s timeout (a peer never arrived or the port is taken): " + e.getMessage(), e);
     }
+  }
+
+  /** The rendezvous store: rank 0 serves it at MASTER_ADDR:MASTER_PORT, the others connect (shared with NCCL). */
+  static Store store(DistEnv env) {
+    TCPStoreOptions so = new TCPStoreOptions();
+    so.port((short) env.masterPort());
+    so.isServer(env.rank() == 0);
+    so.waitWorkers(false);
+    so.useLibUV(false);
+    so.timeout(new Milliseconds(env.timeout().toMillis()));
+    return new TCPStore(env.masterAddr(), so);
   }
 
   /** The interface Gloo binds: loopback for a local run, else this host's name resolution of MASTER_ADDR's peer. */

@@ -1,0 +1,106 @@
+// The CUDA transport: ProcessGroupNCCL from the preset's -gpu build, one device per local rank. The models run on the
+// CPU until the CUDA issue lands, so each collective stages its CPU tensor through the rank's device. Wired and
+// compiled here; it needs the pytorch -gpu natives and a CUDA device to run (not checked on this CPU-only machine).
+package org.vlmr1.distributed;
+
+import org.bytedeco.javacpp.chrono.Milliseconds;
+import org.bytedeco.pytorch.BarrierOptions;
+import org.bytedeco.pytorch.Device;
+import org.bytedeco.pytorch.Store;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorVector;
+import org.bytedeco.pytorch.global.torch;
+import org.bytedeco.pytorch.nccl.ProcessGroupNCCL;
+import org.vlmr1.kernels.TorchRuntime;
+
+/** NCCL over the node's GPUs (and the network between nodes). */
+public final class NcclGroup implements Collectives {
+  private final DistEnv env;
+  private final Store store;
+  private final ProcessGroupNCCL pg;
+  private final Device device;
+  private long commNanos;
+
+  private NcclGroup(DistEnv env, Store store, ProcessGroupNCCL pg, Device device) {
+    this.env = env;
+    this.store = store;
+    this.pg = pg;
+    this.device = device;
+  }
+
+  /** Joins the group on CUDA device LOCAL_RANK; fails clearly without CUDA devices. */
+  public static NcclGroup join(DistEnv env) {
+    TorchRuntime.load();
+    if (!torch.cuda_is_available()) {
+      throw new DistributedException("rank " + env.rank() + ": --dist_backend nccl needs CUDA devices and the "
+          + "pytorch -gpu natives; none are visible (use gloo)", null);
+    }
+    int devices = torch.cuda_device_count();
+    if (env.localRank() >= devices) {
+      throw new DistributedException("rank " + env.rank() + ": LOCAL_RANK " + env.localRank() + " has no CUDA device "
+          + "(this node has " + devices + ")", null);
+    }
+    try {
+      Store store = GlooGroup.store(env);
+      ProcessGroupNCCL.Options opts = ProcessGroupNCCL.Options.create();
+      opts.timeout(new Milliseconds(env.timeout().toMillis()));
+      ProcessGroupNCCL pg = new ProcessGroupNCCL(store, env.rank(), env.worldSize(), opts);
+      return new NcclGroup(env, store, pg, new Device(torch.DeviceType.CUDA, (byte) env.localRank()));
+    } catch (RuntimeException e) {
+      throw new DistributedException("rank " + env.rank() + " of " + env.worldSize() + ": the NCCL rendezvous at "
+          + env.masterAddr() + ":" + env.masterPort() + " failed within the " + env.timeout().toSeconds()
+          + " s timeout: " + e.getMessage(), e);
+    }
+  }
+
+  @Override
+  public int rank() {
+    return env.rank();
+  }
+
+  @Override
+  public int worldSize() {
+    return env.worldSize();
+  }
+
+  @Override
+  public void allReduceSum(Tensor t, String what) {
+    long t0 = System.nanoTime();
+    try {
+      Tensor d = t.to(device, t.scalar_type());
+      pg.allreduce(new TensorVector(d))._wait();
+      t.copy_(d.to(new Device(torch.DeviceType.CPU), t.scalar_type()));
+    } catch (RuntimeException e) {
+      throw new DistributedException("rank " + env.rank() + " of " + env.worldSize() + ": " + what + " failed (NCCL, "
+          + env.timeout().toSeconds() + " s timeout): " + e.getMessage(), e);
+    } finally {
+      commNanos += System.nanoTime() - t0;
+    }
+  }
+
+  @Override
+  public void barrier(String what) {
+    long t0 = System.nanoTime();
+    try {
+      pg.barrier(new BarrierOptions())._wait();
+    } catch (RuntimeException e) {
+      throw new DistributedException("rank " + env.rank() + " of " + env.worldSize() + ": " + what + " failed (NCCL, "
+          + env.timeout().toSeconds() + " s timeout): " + e.getMessage(), e);
+    } finally {
+      commNanos += System.nanoTime() - t0;
+    }
+  }
+
+  @Override
+  public double takeCommSeconds() {
+    double s = commNanos / 1e9;
+    commNanos = 0;
+    return s;
+  }
+
+  @Override
+  public void close() {
+    pg.close();
+    store.close();
+  }
+}
