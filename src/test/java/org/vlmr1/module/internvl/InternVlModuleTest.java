@@ -20,6 +20,7 @@ import org.vlmr1.data.RgbImage;
 import org.vlmr1.kernels.ImageKernels;
 import org.vlmr1.kernels.KernelBackend;
 import org.vlmr1.model.Generator;
+import org.vlmr1.model.SafeTensorsFile;
 import org.vlmr1.model.SamplingConfig;
 import org.vlmr1.module.Conversation;
 import org.vlmr1.module.ModelInputs;
@@ -201,6 +202,57 @@ class InternVlModuleTest {
         ids = torch.cat(new org.bytedeco.pytorch.TensorVector(ids, torch.tensor(new long[] {next}).reshape(1, 1)), 1);
       }
     }
+  }
+
+  @Test
+  void recRewardsAndQuestionTemplateAreInternVls(@TempDir Path dir) throws Exception {
+    VlmModule module = VlmModules.forCheckpoint(tiny(dir), null, ModuleOptions.DEFAULTS);
+    assertEquals("{Question} First output the thinking process in <think> </think> tags and then output the final "
+        + "answer in <answer> </answer> tags.", module.questionTemplate("rec"));
+    assertEquals(List.of("vision_model"), module.visionModulesKeywords());
+    assertEquals(List.of("pixel_values", "image_flags"), module.customMultimodalKeywords());
+    assertEquals(List.of("image_flags"), module.nonGenerateParams());
+    assertTrue(module.isEmbedsInput());
+    assertEquals(InternVlModel.class, module.modelClass());
+    // No box rescale: the answer's box is compared as written (InternVL's annotation frame), and the format reward
+    // takes a bare list (no JSON braces).
+    org.vlmr1.reward.RewardFunction iou = module.selectRewardFunction("accuracy", "rec");
+    org.vlmr1.reward.RewardFunction format = module.selectRewardFunction("format", "rec");
+    org.vlmr1.reward.RewardSample s = new org.vlmr1.reward.RewardSample("0",
+        "<think>left</think> <answer>[10, 20, 110, 220]</answer>", "<answer> [10, 20, 110, 220] </answer>", "q",
+        List.of(), List.of(), null, java.util.Map.of());
+    assertEquals(1.0, iou.score(s), 1e-12);
+    assertEquals(1.0, format.score(s), 0.0);
+  }
+
+  @Test
+  void badCheckpointsFailWithTheKeyNamed(@TempDir Path dir) throws Exception {
+    Path ckpt = tiny(dir);
+    // An extra tensor: named, not silently ignored.
+    Path extra = dir.resolve("extra");
+    java.nio.file.Files.createDirectories(extra);
+    java.nio.file.Files.copy(ckpt.resolve("config.json"), extra.resolve("config.json"));
+    SafeTensorsFile f = SafeTensorsFile.open(ckpt.resolve("model.safetensors"));
+    try (PointerScope s = new PointerScope()) {
+      java.util.Map<String, Tensor> w = new java.util.LinkedHashMap<>();
+      for (String k : f.entries().keySet()) {
+        w.put(k, org.vlmr1.model.Weights.tensor(f, k));
+      }
+      w.put("vision_model.encoder.layers.9.mystery", torch.zeros(3));
+      org.vlmr1.model.SafeTensorsWriter.write(extra.resolve("model.safetensors"), w);
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> InternVlModel.load(extra));
+      assertTrue(e.getMessage().contains("unexpected") && e.getMessage().contains("mystery"), e.getMessage());
+      // A missing one: named too.
+      w.remove("vision_model.encoder.layers.9.mystery");
+      w.remove("mlp1.3.bias");
+      org.vlmr1.model.SafeTensorsWriter.write(extra.resolve("model.safetensors"), w);
+      e = assertThrows(IllegalArgumentException.class, () -> InternVlModel.load(extra));
+      assertTrue(e.getMessage().contains("missing weight mlp1.3.bias"), e.getMessage());
+    }
+    // A config without vision_config.
+    java.nio.file.Files.writeString(extra.resolve("config.json"), "{\"model_type\": \"internvl_chat\"}");
+    java.io.IOException io = assertThrows(java.io.IOException.class, () -> InternVlModel.load(extra));
+    assertTrue(io.getMessage().contains("vision_config"), io.getMessage());
   }
 
   @Test
