@@ -15,6 +15,20 @@ public interface VlmModel extends AutoCloseable {
    */
   Tensor lastHidden(Tensor inputIds, Tensor attentionMask, Map<String, Tensor> multimodal, List<GridThw> grids);
 
+  /**
+   * Reserved multimodal key: the vision modules' output from {@link #imageEmbeds}, used instead of running them. With
+   * frozen vision modules the trainer computes it once per rollout and reuses it in the generation, policy, old and
+   * reference passes (the reference's tower is the same frozen tower); trainable parts after it still run.
+   */
+  String IMAGE_EMBEDS = "image_embeds";
+
+  /**
+   * The output of the modules named by the family's vision keywords for this batch (Qwen: the merged image features
+   * (image tokens, H); InternVL: InternViT's select_layer states (flagged tiles, 1 + patches, C), before the trainable
+   * mlp1), or null when the batch has no images. Call it without gradients.
+   */
+  Tensor imageEmbeds(Map<String, Tensor> multimodal, List<GridThw> grids);
+
   /** The LM head's weight (V, H); the embedding itself when tied. */
   Tensor lmHead();
 

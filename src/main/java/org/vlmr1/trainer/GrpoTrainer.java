@@ -557,10 +557,19 @@ public final class GrpoTrainer implements AutoCloseable {
         grids.addAll(v.imageGridThw());
         perExample.add(v.imageGridThw());
       }
-      VlmModel.Generation g = policy.generate(in.inputIds(), in.attentionMask(), in.multimodal(), grids,
-          cfg.sampling(), module.eosTokenIds(), module.padTokenId(), step, firstSampleIndex);
-      return new Rollout(examples, rows(in.inputIds()), rows(in.attentionMask()), perExample,
-          HostTensor.of(in.multimodal()), g.ids(), g.mask(), module.decodeCompletions(g.ids(), g.mask()));
+      Map<String, Tensor> mm = new LinkedHashMap<>(in.multimodal());
+      if (cfg.freezeVisionModules()) {
+        // The frozen tower's features are the same in every pass of this rollout (the reference shares the frozen
+        // tower), so the tower runs once here and the generation, policy, old and reference passes reuse them.
+        Tensor embeds = policy.imageEmbeds(mm, grids);
+        if (embeds != null) {
+          mm.put(VlmModel.IMAGE_EMBEDS, embeds);
+        }
+      }
+      VlmModel.Generation g = policy.generate(in.inputIds(), in.attentionMask(), mm, grids, cfg.sampling(),
+          module.eosTokenIds(), module.padTokenId(), step, firstSampleIndex);
+      return new Rollout(examples, rows(in.inputIds()), rows(in.attentionMask()), perExample, HostTensor.of(mm),
+          g.ids(), g.mask(), module.decodeCompletions(g.ids(), g.mask()));
     }
   }
 

@@ -94,7 +94,16 @@ public final class InternVision {
    * @return (N, num_image_token, llm hidden)
    */
   public Tensor extractFeature(Tensor pixelValues) {
-    Tensor x = tower(pixelValues);
+    return project(tower(pixelValues));
+  }
+
+  /**
+   * The trainable half of extract_feature: drop the class token, pixel shuffle, mlp1.
+   *
+   * @param x (N, 1 + patches, C) tower output at select_layer
+   * @return (N, num_image_token, llm hidden)
+   */
+  public Tensor project(Tensor x) {
     long n = x.size(0);
     long patches = x.size(1) - 1;
     long side = Math.round(Math.sqrt(patches));

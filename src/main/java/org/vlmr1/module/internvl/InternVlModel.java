@@ -91,6 +91,15 @@ public final class InternVlModel implements VlmModel {
    */
   public Output forward(Tensor inputIds, Tensor attentionMask, Tensor pixelValues, Tensor imageFlags,
       boolean withLogits, KvCache cache) {
+    return forward(inputIds, attentionMask, pixelValues, imageFlags, withLogits, cache, null);
+  }
+
+  /**
+   * @param imageEmbeds (flagged tiles, 1 + patches, C) InternViT outputs computed earlier ({@link #imageEmbeds}),
+   *     used instead of running the tower when not null (the trainable mlp1 still runs)
+   */
+  public Output forward(Tensor inputIds, Tensor attentionMask, Tensor pixelValues, Tensor imageFlags,
+      boolean withLogits, KvCache cache, Tensor imageEmbeds) {
     int b = (int) inputIds.size(0);
     int l = (int) inputIds.size(1);
     long[] mask = attentionMask == null ? Generator.ones(b * l) : longs(attentionMask);
@@ -98,10 +107,11 @@ public final class InternVlModel implements VlmModel {
     Tensor vis = null;
     Tensor isContext = inputIds.eq(new Scalar(imgContextTokenId));
     long tokens = isContext.sum().item_long();
-    Tensor tiles = flaggedTiles(pixelValues, imageFlags);
-    if (tiles != null && tiles.size(0) > 0) {
+    Tensor tiles = imageEmbeds != null ? null : flaggedTiles(pixelValues, imageFlags);
+    if (imageEmbeds != null || (tiles != null && tiles.size(0) > 0)) {
       requireContextId();
-      vis = vision.extractFeature(tiles).to(emb.scalar_type());                             // (N, T, H)
+      vis = (imageEmbeds != null ? vision.project(imageEmbeds) : vision.extractFeature(tiles))
+          .to(emb.scalar_type());                                                             // (N, T, H)
       long features = vis.size(0) * vis.size(1);
       if (tokens != features) {
         throw new IllegalArgumentException("image features and <IMG_CONTEXT> tokens do not match: tokens " + tokens
@@ -176,13 +186,21 @@ public final class InternVlModel implements VlmModel {
   /** Generation from a prompt batch; returns only the new tokens (InternVL is an embeds-input family). */
   public Generator.Result generate(Tensor inputIds, Tensor attentionMask, Tensor pixelValues, Tensor imageFlags,
       SamplingConfig sampling, long[] eosIds, long padId, long step, long firstSampleIndex, boolean keepLogits) {
+    return generate(inputIds, attentionMask, pixelValues, imageFlags, sampling, eosIds, padId, step, firstSampleIndex,
+        keepLogits, null);
+  }
+
+  /** {@link #generate} with image features computed earlier (or null to run the vision tower). */
+  public Generator.Result generate(Tensor inputIds, Tensor attentionMask, Tensor pixelValues, Tensor imageFlags,
+      SamplingConfig sampling, long[] eosIds, long padId, long step, long firstSampleIndex, boolean keepLogits,
+      Tensor imageEmbeds) {
     int b = (int) inputIds.size(0);
     int l = (int) inputIds.size(1);
     long[] mask = attentionMask == null ? Generator.ones(b * l) : longs(attentionMask);
     Generator.Decoding d = new Generator.Decoding() {
       @Override
       public Tensor prefill(KvCache cache) {
-        Output o = forward(inputIds, attentionMask, pixelValues, imageFlags, false, cache);
+        Output o = forward(inputIds, attentionMask, pixelValues, imageFlags, false, cache, imageEmbeds);
         Tensor last = o.hiddenStates().get(o.hiddenStates().size() - 1).select(1, l - 1);    // (B, H)
         return torch.linear(last, lmHead());
       }
@@ -201,15 +219,23 @@ public final class InternVlModel implements VlmModel {
   public Tensor lastHidden(Tensor inputIds, Tensor attentionMask, Map<String, Tensor> multimodal,
       List<GridThw> grids) {
     Output o = forward(inputIds, attentionMask, multimodal.get("pixel_values"), multimodal.get("image_flags"), false,
-        null);
+        null, multimodal.get(IMAGE_EMBEDS));
     return o.hiddenStates().get(o.hiddenStates().size() - 1);
+  }
+
+  /** InternViT's output for the flagged tiles (the vision_model part; mlp1 is not a vision module and trains). */
+  @Override
+  public Tensor imageEmbeds(Map<String, Tensor> multimodal, List<GridThw> grids) {
+    Tensor tiles = flaggedTiles(multimodal.get("pixel_values"), multimodal.get("image_flags"));
+    return tiles == null || tiles.size(0) == 0 ? null : vision.tower(tiles);
   }
 
   @Override
   public Generation generate(Tensor inputIds, Tensor attentionMask, Map<String, Tensor> multimodal,
       List<GridThw> grids, SamplingConfig sampling, long[] eosIds, long padId, long step, long firstSampleIndex) {
     Generator.Result r = generate(inputIds, attentionMask, multimodal.get("pixel_values"),
-        multimodal.get("image_flags"), sampling, eosIds, padId, step, firstSampleIndex, false);
+        multimodal.get("image_flags"), sampling, eosIds, padId, step, firstSampleIndex, false,
+        multimodal.get(IMAGE_EMBEDS));
     return new Generation(r.ids(), r.mask());
   }
 

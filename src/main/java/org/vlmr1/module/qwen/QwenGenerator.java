@@ -21,6 +21,14 @@ public final class QwenGenerator {
   public static Generator.Result generate(QwenVlModel model, Tensor inputIds, Tensor attentionMask,
       Tensor pixelValues, List<GridThw> grids, SamplingConfig cfg, long[] eosIds, long padId, long step,
       long firstSampleIndex, boolean keepLogits) {
+    return generate(model, inputIds, attentionMask, pixelValues, grids, cfg, eosIds, padId, step, firstSampleIndex,
+        keepLogits, null);
+  }
+
+  /** {@link #generate} with image features computed earlier (or null to run the vision tower). */
+  public static Generator.Result generate(QwenVlModel model, Tensor inputIds, Tensor attentionMask,
+      Tensor pixelValues, List<GridThw> grids, SamplingConfig cfg, long[] eosIds, long padId, long step,
+      long firstSampleIndex, boolean keepLogits, Tensor imageEmbeds) {
     int b = (int) inputIds.size(0);
     int l = (int) inputIds.size(1);
     long[] mask = attentionMask == null ? Generator.ones(b * l) : QwenVlModel.longs(attentionMask);
@@ -28,7 +36,7 @@ public final class QwenGenerator {
     Generator.Decoding d = new Generator.Decoding() {
       @Override
       public Tensor prefill(KvCache cache) {
-        QwenVlModel.Output o = model.forward(inputIds, attentionMask, pixelValues, grids, false, cache);
+        QwenVlModel.Output o = model.forward(inputIds, attentionMask, pixelValues, grids, false, cache, imageEmbeds);
         deltas[0] = o.positions().ropeDeltas().clone();
         deltas[0].retainReference(); // outlives the prefill's PointerScope
         return torch.linear(o.hiddenStates().get(o.hiddenStates().size() - 1).select(1, l - 1),

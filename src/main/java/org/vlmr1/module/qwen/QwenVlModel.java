@@ -96,14 +96,23 @@ public final class QwenVlModel implements org.vlmr1.model.VlmModel {
   /** Prefill forward that also fills {@code cache} (when not null) for decoding. */
   public Output forward(Tensor inputIds, Tensor attentionMask, Tensor pixelValues, List<GridThw> grids,
       boolean withLogits, KvCache cache) {
+    return forward(inputIds, attentionMask, pixelValues, grids, withLogits, cache, null);
+  }
+
+  /**
+   * @param imageEmbeds (image tokens, H) features computed earlier ({@link #imageEmbeds}), used instead of the tower
+   *     when not null
+   */
+  public Output forward(Tensor inputIds, Tensor attentionMask, Tensor pixelValues, List<GridThw> grids,
+      boolean withLogits, KvCache cache, Tensor imageEmbeds) {
     int b = (int) inputIds.size(0);
     int l = (int) inputIds.size(1);
     long[] ids = longs(inputIds);
     long[] mask = attentionMask == null ? Generator.ones(b * l) : longs(attentionMask);
     Tensor emb = decoder.embed(inputIds);                                                   // (B, L, H)
     Tensor vis = null;
-    if (pixelValues != null && !grids.isEmpty()) {
-      vis = vision.forward(pixelValues, grids).to(emb.scalar_type());                       // (N_img, H)
+    if (imageEmbeds != null || (pixelValues != null && !grids.isEmpty())) {
+      vis = (imageEmbeds != null ? imageEmbeds : vision.forward(pixelValues, grids)).to(emb.scalar_type()); // (N_img, H)
       Tensor isImage = inputIds.eq(new Scalar(cfg.imageTokenId()));
       long count = isImage.sum().item_long();
       if (count != vis.size(0)) {
@@ -128,8 +137,15 @@ public final class QwenVlModel implements org.vlmr1.model.VlmModel {
   @Override
   public Tensor lastHidden(Tensor inputIds, Tensor attentionMask, java.util.Map<String, Tensor> multimodal,
       List<GridThw> grids) {
-    Output o = forward(inputIds, attentionMask, multimodal.get("pixel_values"), grids, false);
+    Output o = forward(inputIds, attentionMask, multimodal.get("pixel_values"), grids, false, null,
+        multimodal.get(IMAGE_EMBEDS));
     return o.hiddenStates().get(o.hiddenStates().size() - 1);
+  }
+
+  @Override
+  public Tensor imageEmbeds(java.util.Map<String, Tensor> multimodal, List<GridThw> grids) {
+    Tensor pv = multimodal.get("pixel_values");
+    return pv == null || grids.isEmpty() ? null : vision.forward(pv, grids);
   }
 
   @Override
@@ -137,7 +153,7 @@ public final class QwenVlModel implements org.vlmr1.model.VlmModel {
       List<GridThw> grids, org.vlmr1.model.SamplingConfig cfg, long[] eosIds, long padId, long step,
       long firstSampleIndex) {
     Generator.Result r = QwenGenerator.generate(this, inputIds, attentionMask, multimodal.get("pixel_values"),
-        grids, cfg, eosIds, padId, step, firstSampleIndex, false);
+        grids, cfg, eosIds, padId, step, firstSampleIndex, false, multimodal.get(IMAGE_EMBEDS));
     return new Generation(r.ids(), r.mask());
   }
 

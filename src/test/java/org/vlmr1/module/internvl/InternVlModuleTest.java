@@ -188,6 +188,11 @@ class InternVlModuleTest {
             0, 0, false);
         assertArrayEquals(ga.ids()[0], g.ids()[r], "row " + r + " greedy ids");
       }
+      // Features computed once (the frozen-vision path) give the same hidden states as running the tower.
+      java.util.Map<String, Tensor> withEmbeds = new java.util.LinkedHashMap<>(both.multimodal());
+      withEmbeds.put(org.vlmr1.model.VlmModel.IMAGE_EMBEDS, model.imageEmbeds(both.multimodal(), List.of()));
+      Tensor reused = model.lastHidden(both.inputIds(), both.attentionMask(), withEmbeds, List.of());
+      assertEquals(0.0, reused.sub(batch).abs().max().item_double(), 0.0);
       // Cached greedy decoding = argmax of full forwards over the growing sequence.
       ModelInputs one = module.prepareModelInputs(List.of(prompts.get(0)), List.of(List.of(img)));
       Generator.Result ga = model.generate(one.inputIds(), one.attentionMask(), one.multimodal().get("pixel_values"),

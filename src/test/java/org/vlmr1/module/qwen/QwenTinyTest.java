@@ -56,6 +56,13 @@ class QwenTinyTest {
         double d = batched.sub(alone.logits().select(0, 0)).abs().max().item_double();
         assertTrue(d < 1e-4, "row " + row + ": batched vs alone max |diff| " + d);
       }
+      // Features computed once (the frozen-vision path) give the same hidden states as running the tower.
+      List<org.vlmr1.module.GridThw> grids = batch.perExample().get(0).imageGridThw();
+      java.util.Map<String, Tensor> mm = new java.util.LinkedHashMap<>(batch.multimodal());
+      mm.put(org.vlmr1.model.VlmModel.IMAGE_EMBEDS, model.imageEmbeds(batch.multimodal(), grids));
+      Tensor reused = model.lastHidden(batch.inputIds(), batch.attentionMask(), mm, grids);
+      Tensor direct = model.lastHidden(batch.inputIds(), batch.attentionMask(), batch.multimodal(), grids);
+      assertEquals(0.0, reused.sub(direct).abs().max().item_double(), 0.0);
       // Cached greedy decoding = argmax of full forwards over prompt + generated tokens (no cache).
       ModelInputs one = module.prepareModelInputs(List.of(prompts.get(0)), List.of(List.of(img)));
       org.vlmr1.model.Generator.Result g = QwenGenerator.generate(model, one.inputIds(), one.attentionMask(),
