@@ -216,7 +216,7 @@ final class TrainCommand implements Command {
         trainer.restoreState(resume);
       }
       List<StepMetrics> history = new ArrayList<>();
-      long start = System.nanoTime();
+      org.vlmr1.trainer.ProgressBar bar = org.vlmr1.trainer.ProgressBar.forStdout(cfg.maxSteps());
       while (trainer.stepsDone() < cfg.maxSteps()) {
         long t0 = System.nanoTime();
         StepMetrics m = trainer.step();
@@ -226,12 +226,12 @@ final class TrainCommand implements Command {
         if (check > 0 && m.step() % check == 0) {
           trainer.checkReplicasIdentical();
         }
-        if (main && (m.step() % cfg.loggingSteps() == 0 || m.step() == cfg.maxSteps())) {
+        boolean log = m.step() % cfg.loggingSteps() == 0 || m.step() == cfg.maxSteps();
+        if (main && log) {
           run.log(m, sec);
-          double eta = (System.nanoTime() - start) / 1e9 / m.step() * (cfg.maxSteps() - m.step());
-          System.out.printf("[%d/%d] reward %.4f  kl %.4f  loss %.4f  len %.1f  %.1fs/step  ETA %.0fs%s%n",
-              m.step(), cfg.maxSteps(), m.reward(), m.kl(), m.loss(), m.completionLength(), sec, eta,
-              m.skipped() ? "  (skipped)" : "");
+        }
+        if (main) {
+          bar.update(m, sec, log);
         }
         if ((saveSteps > 0 && m.step() % saveSteps == 0) || m.step() == cfg.maxSteps()) {
           Path shards = null;
@@ -247,6 +247,7 @@ final class TrainCommand implements Command {
             dist.barrier("the checkpoint barrier after step " + m.step() + "'s optimizer shards");
           }
           if (main) {
+            bar.breakLine();
             System.out.println("saved " + run.checkpoint(policy, trainer, m.step(), history, limit, shards));
           }
           dist.barrier("the checkpoint barrier after step " + m.step());
