@@ -54,6 +54,8 @@ public final class GrpoTrainer implements AutoCloseable {
   private final GradientReducer reducer;
   private final List<Tensor> allParams;
   private final OptimizerSharding sharding; // null unless ZeRO-1 over several processes
+  private final org.vlmr1.data.ImageDecoder images =
+      new org.vlmr1.data.ImageDecoder(Math.max(1, Runtime.getRuntime().availableProcessors() / 2));
   private List<Integer> order = List.of();
   private int cursor;
   private int epoch;
@@ -321,11 +323,17 @@ public final class GrpoTrainer implements AutoCloseable {
     if (fresh) {
       // Stage 1: generate every micro-batch of this rank. Per-device batch j of the step's stream goes to rank
       // j % W as its micro-batch j / W (accelerate's slicing); sampling seeds from the global sample index.
+      // Every micro-batch's images start decoding now, in the background, so later ones overlap generation.
+      List<java.util.concurrent.Future<List<List<RgbImage>>>> decoded = new ArrayList<>();
+      for (int m = 0; m < steps; m++) {
+        int j = m * world + rank;
+        decoded.add(images.submit(batch.subList(j * micro, (j + 1) * micro)));
+      }
       List<Rollout> rollouts = new ArrayList<>();
       for (int m = 0; m < steps; m++) {
         int j = m * world + rank;
         rollouts.add(rollout(batch.subList(j * micro, (j + 1) * micro),
-            (long) step * cfg.globalBatch() + (long) j * micro));
+            (long) step * cfg.globalBatch() + (long) j * micro, decoded.get(m)));
       }
       float[][] oldLogps = null;
       if (cfg.numIterations() > 1) {
@@ -546,9 +554,10 @@ public final class GrpoTrainer implements AutoCloseable {
     return out;
   }
 
-  private Rollout rollout(List<Example> examples, long firstSampleIndex) {
+  private Rollout rollout(List<Example> examples, long firstSampleIndex,
+      java.util.concurrent.Future<List<List<RgbImage>>> decoded) {
     List<Conversation> conv = Prompts.conversations(module, examples, taskType);
-    List<List<RgbImage>> images = Prompts.images(examples);
+    List<List<RgbImage>> images = org.vlmr1.data.ImageDecoder.await(decoded);
     try (PointerScope s = new PointerScope(); NoGradGuard ng = new NoGradGuard()) {
       ModelInputs in = module.prepareModelInputs(module.preparePrompt(conv), images);
       List<GridThw> grids = new ArrayList<>();
@@ -675,6 +684,7 @@ public final class GrpoTrainer implements AutoCloseable {
 
   @Override
   public void close() {
+    images.close();
     scorer.close();
     optimizer.close();
   }
