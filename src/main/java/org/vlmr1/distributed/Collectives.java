@@ -21,6 +21,18 @@ public interface Collectives extends AutoCloseable {
    */
   void allReduceSum(Tensor t, String what);
 
+  /**
+   * Starts summing {@code t} across ranks in place and returns at once; the sum is there after {@link Pending#await}.
+   * Until then the caller must not touch {@code t}. Ranks must start the same collectives in the same order.
+   */
+  Pending allReduceSumAsync(Tensor t, String what);
+
+  /** A collective in flight. */
+  interface Pending {
+    /** Blocks until the collective completed (or fails like the synchronous call). */
+    void await();
+  }
+
   /** Waits until every rank arrives. */
   void barrier(String what);
 

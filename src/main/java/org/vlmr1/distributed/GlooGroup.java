@@ -92,6 +92,37 @@ public final class GlooGroup implements Collectives {
   }
 
   @Override
+  public Pending allReduceSumAsync(Tensor t, String what) {
+    long t0 = System.nanoTime();
+    // The tensor, its vector and the work outlive the caller's PointerScope until await(): hold references.
+    TensorVector v = new TensorVector(t);
+    org.bytedeco.pytorch.Work w;
+    try {
+      w = pg.allreduce(v);
+    } catch (RuntimeException e) {
+      throw failure(what, e);
+    } finally {
+      commNanos += System.nanoTime() - t0;
+    }
+    t.retainReference();
+    v.retainReference();
+    w.retainReference();
+    return () -> {
+      long t1 = System.nanoTime();
+      try {
+        w._wait();
+      } catch (RuntimeException e) {
+        throw failure(what, e);
+      } finally {
+        commNanos += System.nanoTime() - t1;
+        w.releaseReference();
+        v.releaseReference();
+        t.releaseReference();
+      }
+    };
+  }
+
+  @Override
   public void barrier(String what) {
     long t0 = System.nanoTime();
     try {

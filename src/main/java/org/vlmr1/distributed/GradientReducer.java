@@ -29,6 +29,14 @@ public final class GradientReducer {
 
   /** Sums every parameter's gradient across {@code group}; every rank ends with identical gradients. */
   public void reduce(Collectives group) {
+    reduce(group, null);
+  }
+
+  /**
+   * {@link #reduce} leaving out {@code skip} (a parameter whose gradient was already sent on its own, e.g. the LM
+   * head overlapped with the backward pass).
+   */
+  public void reduce(Collectives group, Tensor skip) {
     if (group.worldSize() == 1) {
       return;
     }
@@ -48,6 +56,9 @@ public final class GradientReducer {
         }
         if (!p.grad().defined()) {
           p.mutable_grad().put(torch.zeros_like(p));
+        }
+        if (skip != null && p.data_ptr().address() == skip.data_ptr().address()) {
+          continue;
         }
         grads.add(p.grad());
       }

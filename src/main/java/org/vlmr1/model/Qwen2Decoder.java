@@ -71,6 +71,11 @@ public final class Qwen2Decoder {
     return !cfg.tieWordEmbeddings() && w.has(lmHeadKey) ? w.get(lmHeadKey) : w.get(prefix + "embed_tokens.weight");
   }
 
+  /** Whether the head is the embedding matrix (tied, or no untied head in the checkpoint). */
+  public boolean tied() {
+    return cfg.tieWordEmbeddings() || !w.has(lmHeadKey);
+  }
+
   public KvCache newCache() {
     return new KvCache(cfg.numLayers());
   }

@@ -32,6 +32,9 @@ public interface VlmModel extends AutoCloseable {
   /** The LM head's weight (V, H); the embedding itself when tied. */
   Tensor lmHead();
 
+  /** Whether {@link #lmHead} is the token embedding (then its gradient also comes from the embedding lookup). */
+  boolean lmHeadTied();
+
   /** Completions of a batch: ids (B, N) padded after EOS, and the mask through the first EOS. */
   record Generation(long[][] ids, long[][] mask) {}
 

@@ -354,15 +354,28 @@ public final class GrpoTrainer implements AutoCloseable {
     double entropy = 0;
     double clip = 0;
     boolean ok = rd.finite();
-    for (int m = 0; m < steps && ok; m++) {
-      Rollout r = rd.rollouts().get(m);
-      float[] a = java.util.Arrays.copyOfRange(rd.adv(), m * micro, (m + 1) * micro);
-      GrpoHiddenLossResult res = lossAndBackward(r, a, rd.oldLogps() == null ? null : rd.oldLogps()[m], rd.tokens());
-      loss += res.loss();
-      kl += res.metrics().kl() / steps;
-      entropy += res.metrics().entropy() / steps;
-      clip += res.metrics().clipRatioRegion() / steps;
-      ok = Double.isFinite(res.loss());
+    // With an untied head over several processes, the head's gradient is final once the last micro-batch's head
+    // backward ran, so its all-reduce starts then and overlaps the backward through the decoder and vision tower.
+    boolean overlap = world > 1 && cfg.overlapGradReduce() && !policy.lmHeadTied();
+    Collectives.Pending head = null;
+    for (int m = 0; m < steps; m++) {
+      boolean last = m == steps - 1;
+      if (ok) {
+        Rollout r = rd.rollouts().get(m);
+        float[] a = java.util.Arrays.copyOfRange(rd.adv(), m * micro, (m + 1) * micro);
+        Collectives.Pending[] started = new Collectives.Pending[1];
+        GrpoHiddenLossResult res = lossAndBackward(r, a, rd.oldLogps() == null ? null : rd.oldLogps()[m],
+            rd.tokens(), overlap && last ? () -> started[0] = startHeadReduce() : null);
+        head = started[0];
+        loss += res.loss();
+        kl += res.metrics().kl() / steps;
+        entropy += res.metrics().entropy() / steps;
+        clip += res.metrics().clipRatioRegion() / steps;
+        ok = Double.isFinite(res.loss());
+      }
+      if (overlap && last && head == null) {
+        head = startHeadReduce(); // every rank starts the same collectives, also one whose loss was not finite
+      }
     }
     // Loss metrics summed over ranks (the loss scale already divides by the process count; the others average);
     // a rank with a non-finite loss makes every rank skip the step.
@@ -375,7 +388,10 @@ public final class GrpoTrainer implements AutoCloseable {
     long t3 = System.nanoTime();
     // Stage 4: sum gradients across ranks, clip, AdamW, schedule.
     if (ok) {
-      reducer.reduce(dist);
+      reducer.reduce(dist, head != null ? policy.lmHead() : null);
+    }
+    if (head != null) {
+      head.await();
     }
     double gradNorm = ok ? torch.clip_grad_norm_(params, cfg.maxGradNorm()) : Double.NaN;
     double lr = cfg.lrSchedulerType().lr(cfg.learningRate(), step, cfg.maxSteps(), cfg.warmupRatio());
@@ -587,7 +603,20 @@ public final class GrpoTrainer implements AutoCloseable {
    *
    * @param oldLogps the rollout-time log-probs (B * C), or null when every rollout is used once (ratio 1)
    */
-  private GrpoHiddenLossResult lossAndBackward(Rollout r, float[] adv, float[] oldLogps, long dapoTokens) {
+  /** The head gradient's all-reduce, started early (zeros when this rank has none, so every rank joins). */
+  private Collectives.Pending startHeadReduce() {
+    Tensor lm = policy.lmHead();
+    if (!lm.grad().defined()) {
+      lm.mutable_grad().put(torch.zeros_like(lm));
+    }
+    return dist.allReduceSumAsync(lm.grad(), "the LM-head gradient all-reduce");
+  }
+
+  /**
+   * @param afterHead run after the head's backward and before the backward through the model (overlap), or null
+   */
+  private GrpoHiddenLossResult lossAndBackward(Rollout r, float[] adv, float[] oldLogps, long dapoTokens,
+      Runnable afterHead) {
     try (PointerScope s = new PointerScope()) {
       LossInputs in = lossInputs(r);
       int p = in.promptLength();
@@ -607,9 +636,12 @@ public final class GrpoTrainer implements AutoCloseable {
           in.completionIds(), in.completionMask(), torch.tensor(adv), old, refLogps, cfg.lossConfig(dapoTokens),
           CHUNK_ROWS);
       if (Double.isFinite(res.loss())) {
-        hidden.backward(res.gradHidden(), new BoolOptional(), false, null);
-        // The head's gradient: d/dW sum(W * G) = G accumulates into W.grad, the embedding's when tied.
+        // The head's gradient first: d/dW sum(W * G) = G accumulates into W.grad (the embedding's when tied).
         lm.mul(res.gradWeight()).sum().backward();
+        if (afterHead != null) {
+          afterHead.run();
+        }
+        hidden.backward(res.gradHidden(), new BoolOptional(), false, null);
       }
       return res;
     }

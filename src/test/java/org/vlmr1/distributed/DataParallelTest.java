@@ -153,6 +153,46 @@ class DataParallelTest {
     assertEquals(1, run(wrong.toArray(String[]::new)));
   }
 
+  /**
+   * An untied head (InternVL): its gradient all-reduce starts during the backward pass; the result equals the
+   * reduction without overlap bit for bit, and one process with the same global batch.
+   */
+  @Test
+  void overlappedHeadReductionOnInternVlMatches(@TempDir Path dir) throws Exception {
+    assertEquals(0, run("make-synthetic", "--out", dir.resolve("data").toString(), "--n", "12", "--width", "84",
+        "--height", "56"));
+    assertEquals(0, run("init-tiny", "--family", "internvl_chat", "--out", dir.resolve("tiny").toString(),
+        "--hidden_size", "32", "--num_layers", "1", "--vision_depth", "1", "--max_dynamic_patch", "2"));
+    Path single = dir.resolve("single");
+    assertEquals(0, run(trainArgs(dir, single, 3, 2).toArray(String[]::new)));
+    Path[] dp = {dir.resolve("overlap"), dir.resolve("plain")};
+    for (Path out : dp) {
+      List<String> args = trainArgs(dir, out, 3, 1);
+      args.addAll(List.of("--nproc_per_node", "2", "--master_port", String.valueOf(freePort()), "--dist_timeout",
+          "60", "--overlap_grad_reduce", String.valueOf(out == dp[0]), "--check_replicas_steps", "1"));
+      assertEquals(0, run(args.toArray(String[]::new)));
+    }
+    SafeTensorsFile a = SafeTensorsFile.open(dp[0].resolve("checkpoint-2/model.safetensors"));
+    SafeTensorsFile b = SafeTensorsFile.open(dp[1].resolve("checkpoint-2/model.safetensors"));
+    SafeTensorsFile c = SafeTensorsFile.open(single.resolve("checkpoint-2/model.safetensors"));
+    double worst = 0;
+    for (String k : a.entries().keySet()) {
+      float[] x = a.floats(k);
+      assertTrue(java.util.Arrays.equals(x, b.floats(k)), k + ": overlapped = plain reduction, bit for bit");
+      float[] y = c.floats(k);
+      for (int i = 0; i < x.length; i++) {
+        worst = Math.max(worst, Math.abs(x[i] - y[i]));
+      }
+    }
+    System.out.printf("InternVL 2 processes (overlapped head reduce) vs 1: parameters max |diff| %.3g%n", worst);
+    assertTrue(worst <= 0.01 * 2 * 1e-2, "parameters differ by " + worst);
+    List<Map<String, Object>> ms = metrics(single);
+    List<Map<String, Object>> mo = metrics(dp[0]);
+    for (int s = 0; s < 2; s++) {
+      assertEquals(num(ms.get(s), "reward"), num(mo.get(s), "reward"), 0.0);
+    }
+  }
+
   @Test
   void aKilledWorkerEndsTheRunOnTheOthers(@TempDir Path dir) throws Exception {
     fixture(dir);

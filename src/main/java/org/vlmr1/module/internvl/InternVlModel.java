@@ -245,6 +245,11 @@ public final class InternVlModel implements VlmModel {
   }
 
   @Override
+  public boolean lmHeadTied() {
+    return decoder.tied();
+  }
+
+  @Override
   public Map<String, Tensor> namedParameters() {
     return w.asMap();
   }

@@ -192,6 +192,11 @@ public final class QwenVlModel implements org.vlmr1.model.VlmModel {
     return decoder.lmHead();
   }
 
+  @Override
+  public boolean lmHeadTied() {
+    return decoder.tied();
+  }
+
   static long[] longs(Tensor t) {
     Tensor c = t.to(ScalarType.Long).contiguous();
     long[] out = new long[(int) c.numel()];
