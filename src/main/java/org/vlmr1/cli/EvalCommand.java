@@ -33,6 +33,7 @@ final class EvalCommand implements Command {
         FlagSpec.value("max_pixels", null, "Qwen max_pixels"),
         FlagSpec.value("min_pixels", null, "Qwen min_pixels"),
         FlagSpec.value("max_anyres_num", null, "InternVL: most tiles per image (default: the checkpoint's)"),
+        FlagSpec.value("output_path", null, "write {accuracy, mean_iou, results: [per example]} as JSON here"),
         FlagSpec.bool("allow_image_paths_outside_folders", "accept image paths outside their image folder"));
   }
 
@@ -54,6 +55,18 @@ final class EvalCommand implements Command {
           f.getInt("batch_size"), f.getInt("max_new_tokens"), true);
       System.out.printf("REC accuracy (IoU > 0.5) %.4f, mean IoU %.4f over %d examples%n", r.accuracy(), r.meanIou(),
           r.n());
+      if (f.get("output_path") != null) {
+        java.util.Map<String, Object> out = new java.util.LinkedHashMap<>();
+        out.put("accuracy", r.accuracy());
+        out.put("mean_iou", r.meanIou());
+        out.put("results", r.samples().stream().map(RecEvaluator.Sample::toJson).toList());
+        Path p = Path.of(f.get("output_path"));
+        if (p.getParent() != null) {
+          java.nio.file.Files.createDirectories(p.getParent());
+        }
+        java.nio.file.Files.writeString(p, org.vlmr1.reward.Json.write(out));
+        System.out.println("per-example results: " + p);
+      }
     }
     return 0;
   }

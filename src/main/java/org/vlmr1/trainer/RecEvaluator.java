@@ -27,14 +27,37 @@ public final class RecEvaluator {
 
   private RecEvaluator() {}
 
-  /** The outcome: accuracy (IoU > 0.5) and mean IoU over the examples. */
-  public record Result(double accuracy, double meanIou, int n) {}
+  /** The outcome: accuracy (IoU > 0.5) and mean IoU over the examples, and each example's result. */
+  public record Result(double accuracy, double meanIou, int n, List<Sample> samples) {}
+
+  /**
+   * One example as test_rec_r1.py records it.
+   *
+   * @param predicted the extracted box in original-image pixels (zeros when none was found)
+   */
+  public record Sample(String id, List<String> images, String question, String groundTruth, String modelOutput,
+      double[] predicted, double iou, boolean correct) {
+    /** The JSON object of the results file. */
+    public java.util.Map<String, Object> toJson() {
+      java.util.Map<String, Object> m = new java.util.LinkedHashMap<>();
+      m.put("id", id);
+      m.put("image", images.size() == 1 ? images.get(0) : images);
+      m.put("question", question);
+      m.put("ground_truth", groundTruth);
+      m.put("model_output", modelOutput);
+      m.put("extracted_answer", java.util.Arrays.stream(predicted).boxed().toList());
+      m.put("iou", iou);
+      m.put("correct", correct ? 1 : 0);
+      return m;
+    }
+  }
 
   public static Result evaluate(VlmModule module, VlmModel model, List<Example> examples, String taskType,
       int batchSize, int maxNewTokens, boolean rescale) {
     module.postModelInit(model);
     double iouSum = 0;
     int correct = 0;
+    List<Sample> samples = new ArrayList<>();
     for (int start = 0; start < examples.size(); start += batchSize) {
       List<Example> batch = examples.subList(start, Math.min(examples.size(), start + batchSize));
       List<Conversation> conv = Prompts.conversations(module, batch, taskType);
@@ -55,14 +78,17 @@ public final class RecEvaluator {
               pred[k] = k % 2 == 0 ? pred[k] / gr.inputWidth() * im.width() : pred[k] / gr.inputHeight() * im.height();
             }
           }
-          double iou = BoxIou.iouOrZero(pred, truth(batch.get(i)));
+          Example e = batch.get(i);
+          double iou = BoxIou.iouOrZero(pred, truth(e));
           iouSum += iou;
           correct += iou > 0.5 ? 1 : 0;
+          samples.add(new Sample(e.id(), e.images().stream().map(Object::toString).toList(), e.problem(),
+              e.solution(), texts.get(i), pred, iou, iou > 0.5));
         }
       }
     }
     int n = examples.size();
-    return new Result(n == 0 ? 0 : (double) correct / n, n == 0 ? 0 : iouSum / n, n);
+    return new Result(n == 0 ? 0 : (double) correct / n, n == 0 ? 0 : iouSum / n, n, samples);
   }
 
   static double[] box(String completion) {

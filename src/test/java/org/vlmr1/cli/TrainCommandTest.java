@@ -66,9 +66,17 @@ class TrainCommandTest {
     assertTrue(Files.isDirectory(out.resolve("checkpoint-3")));
     ScoreCommandTest.Run eval = ScoreCommandTest.run("eval", "--model", out.resolve("checkpoint-3").toString(),
         "--data_file_paths", data.resolve("data.jsonl").toString(), "--image_folders", data.toString(),
-        "--max_new_tokens", "4", "--max_pixels", "12544");
+        "--max_new_tokens", "4", "--max_pixels", "12544", "--output_path", dir.resolve("eval/results.json").toString());
     assertEquals(0, eval.rc(), eval.err());
     assertTrue(eval.out().contains("over 6 examples"), eval.out());
+    @SuppressWarnings("unchecked")
+    Map<String, Object> results = (Map<String, Object>) Json.parse(Files.readString(dir.resolve("eval/results.json")));
+    assertEquals(6, ((List<?>) results.get("results")).size());
+    @SuppressWarnings("unchecked")
+    Map<String, Object> first = (Map<String, Object>) ((List<?>) results.get("results")).get(0);
+    for (String k : new String[] {"image", "question", "ground_truth", "model_output", "extracted_answer", "correct"}) {
+      assertTrue(first.containsKey(k), k + " in " + first);
+    }
     ScoreCommandTest.Run sft = ScoreCommandTest.run("sft", "--model_name_or_path", model.toString(),
         "--data_file_paths", data.resolve("data.jsonl").toString(), "--image_folders", data.toString(),
         "--answer_template", "<answer>{solution}</answer>", "--max_steps", "2", "--per_device_train_batch_size", "2",
