@@ -92,11 +92,23 @@ public final class Qwen2Decoder {
    * @return (B, L, H) final-norm hidden states
    */
   public Tensor run(Tensor x, Tensor cos, Tensor sin, Tensor attnMask, KvCache cache, List<Tensor> hidden) {
+    return run(x, cos, sin, attnMask, cache, hidden, 0);
+  }
+
+  /**
+   * {@link #run} returning only positions {@code from..L-1} (the final norm runs on those alone: the trainer needs the
+   * completion positions, not the thousands of image-token positions before them).
+   */
+  public Tensor run(Tensor x, Tensor cos, Tensor sin, Tensor attnMask, KvCache cache, List<Tensor> hidden,
+      int from) {
     for (int i = 0; i < cfg.numLayers(); i++) {
       x = layer(i, x, cos, sin, attnMask, cache);
       if (hidden != null && i < cfg.numLayers() - 1) {
         hidden.add(x);
       }
+    }
+    if (from > 0) {
+      x = x.narrow(1, from, x.size(1) - from);
     }
     Tensor normed = Layers.rmsNorm(x, w.get(prefix + "norm.weight"), cfg.rmsNormEps());
     if (hidden != null) {

@@ -29,6 +29,16 @@ public interface VlmModel extends AutoCloseable {
    */
   Tensor imageEmbeds(Map<String, Tensor> multimodal, List<GridThw> grids);
 
+  /**
+   * The final-norm hidden states of positions {@code from..L-1} only, (B, L - from, H): what the GRPO loss needs
+   * (completion positions), without normalising or keeping the prompt's image-token positions.
+   */
+  default Tensor lastHidden(Tensor inputIds, Tensor attentionMask, Map<String, Tensor> multimodal, List<GridThw> grids,
+      int from) {
+    Tensor h = lastHidden(inputIds, attentionMask, multimodal, grids);
+    return h.narrow(1, from, h.size(1) - from);
+  }
+
   /** The LM head's weight (V, H); the embedding itself when tied. */
   Tensor lmHead();
 

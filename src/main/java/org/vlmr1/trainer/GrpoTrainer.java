@@ -533,8 +533,8 @@ public final class GrpoTrainer implements AutoCloseable {
   private float[] policyLogps(Rollout r) {
     try (PointerScope s = new PointerScope(); NoGradGuard ng = new NoGradGuard()) {
       LossInputs in = lossInputs(r);
-      Tensor h = policy.lastHidden(in.ids(), in.mask(), in.multimodal(), in.grids())
-          .narrow(1, in.promptLength() - 1, in.completionLength()).contiguous();                     // (B, C, H)
+      Tensor h = policy.lastHidden(in.ids(), in.mask(), in.multimodal(), in.grids(), in.promptLength() - 1)
+          .narrow(1, 0, in.completionLength()).contiguous();                                         // (B, C, H)
       Tensor lp = tokenLogps(h, policy.lmHead(), in.completionIds()).contiguous();                 // (B, C)
       float[] out = new float[(int) lp.numel()];
       lp.data_ptr_float().get(out);
@@ -624,13 +624,14 @@ public final class GrpoTrainer implements AutoCloseable {
       Tensor refLogps = null;
       if (cfg.beta() > 0) {
         try (NoGradGuard ng = new NoGradGuard()) {
-          Tensor rh = reference.lastHidden(in.ids(), in.mask(), in.multimodal(), in.grids())
-              .narrow(1, p - 1, c).contiguous();                                                       // (B, C, H)
+          Tensor rh = reference.lastHidden(in.ids(), in.mask(), in.multimodal(), in.grids(), p - 1)
+              .narrow(1, 0, c).contiguous();                                                           // (B, C, H)
           refLogps = tokenLogps(rh, reference.lmHead(), in.completionIds());
         }
       }
       Tensor old = oldLogps == null ? null : torch.tensor(oldLogps).reshape(r.completionIds().length, c); // (B, C)
-      Tensor hidden = policy.lastHidden(in.ids(), in.mask(), in.multimodal(), in.grids()).narrow(1, p - 1, c);
+      // Hidden states of the positions that predict completion tokens only (p - 1 .. p + c - 2).
+      Tensor hidden = policy.lastHidden(in.ids(), in.mask(), in.multimodal(), in.grids(), p - 1).narrow(1, 0, c);
       Tensor lm = policy.lmHead();
       GrpoHiddenLossResult res = GrpoKernels.grpoLossFromHidden(hidden.detach().contiguous(), lm.detach(),
           in.completionIds(), in.completionMask(), torch.tensor(adv), old, refLogps, cfg.lossConfig(dapoTokens),

@@ -100,6 +100,12 @@ public final class InternVlModel implements VlmModel {
    */
   public Output forward(Tensor inputIds, Tensor attentionMask, Tensor pixelValues, Tensor imageFlags,
       boolean withLogits, KvCache cache, Tensor imageEmbeds) {
+    return forward(inputIds, attentionMask, pixelValues, imageFlags, withLogits, cache, imageEmbeds, 0);
+  }
+
+  /** @param from keep positions from..L-1 of the final hidden state (and logits) only; 0 keeps all */
+  Output forward(Tensor inputIds, Tensor attentionMask, Tensor pixelValues, Tensor imageFlags,
+      boolean withLogits, KvCache cache, Tensor imageEmbeds, int from) {
     int b = (int) inputIds.size(0);
     int l = (int) inputIds.size(1);
     long[] mask = attentionMask == null ? Generator.ones(b * l) : longs(attentionMask);
@@ -128,7 +134,10 @@ public final class InternVlModel implements VlmModel {
     List<Tensor> hidden = new ArrayList<>();
     hidden.add(emb);
     Tensor normed = decoder.run(emb, cs[0].to(emb.scalar_type()), cs[1].to(emb.scalar_type()), attnMask, cache,
-        hidden);
+        from == 0 ? hidden : null, from);
+    if (from > 0) {
+      hidden.add(normed);
+    }
     Tensor logits = withLogits ? torch.linear(normed, lmHead()) : null;
     return new Output(logits, hidden, vis);
   }
@@ -220,6 +229,14 @@ public final class InternVlModel implements VlmModel {
       List<GridThw> grids) {
     Output o = forward(inputIds, attentionMask, multimodal.get("pixel_values"), multimodal.get("image_flags"), false,
         null, multimodal.get(IMAGE_EMBEDS));
+    return o.hiddenStates().get(o.hiddenStates().size() - 1);
+  }
+
+  @Override
+  public Tensor lastHidden(Tensor inputIds, Tensor attentionMask, Map<String, Tensor> multimodal,
+      List<GridThw> grids, int from) {
+    Output o = forward(inputIds, attentionMask, multimodal.get("pixel_values"), multimodal.get("image_flags"), false,
+        null, multimodal.get(IMAGE_EMBEDS), from);
     return o.hiddenStates().get(o.hiddenStates().size() - 1);
   }
 

@@ -105,6 +105,12 @@ public final class QwenVlModel implements org.vlmr1.model.VlmModel {
    */
   public Output forward(Tensor inputIds, Tensor attentionMask, Tensor pixelValues, List<GridThw> grids,
       boolean withLogits, KvCache cache, Tensor imageEmbeds) {
+    return forward(inputIds, attentionMask, pixelValues, grids, withLogits, cache, imageEmbeds, 0);
+  }
+
+  /** @param from keep positions from..L-1 of the final hidden state (and logits) only; 0 keeps all */
+  Output forward(Tensor inputIds, Tensor attentionMask, Tensor pixelValues, List<GridThw> grids,
+      boolean withLogits, KvCache cache, Tensor imageEmbeds, int from) {
     int b = (int) inputIds.size(0);
     int l = (int) inputIds.size(1);
     long[] ids = longs(inputIds);
@@ -129,7 +135,10 @@ public final class QwenVlModel implements org.vlmr1.model.VlmModel {
     Tensor attnMask = Qwen2Decoder.causalMask(mask, b, l, emb.scalar_type().intern());      // (B, 1, L, L)
     List<Tensor> hidden = new ArrayList<>();
     hidden.add(emb);
-    Tensor normed = decoder.run(emb, cos, sin, attnMask, cache, hidden);
+    Tensor normed = decoder.run(emb, cos, sin, attnMask, cache, from == 0 ? hidden : null, from);
+    if (from > 0) {
+      hidden.add(normed);
+    }
     Tensor logits = withLogits ? torch.linear(normed, lmHead()) : null;
     return new Output(logits, hidden, vis, pos);
   }
@@ -139,6 +148,14 @@ public final class QwenVlModel implements org.vlmr1.model.VlmModel {
       List<GridThw> grids) {
     Output o = forward(inputIds, attentionMask, multimodal.get("pixel_values"), grids, false, null,
         multimodal.get(IMAGE_EMBEDS));
+    return o.hiddenStates().get(o.hiddenStates().size() - 1);
+  }
+
+  @Override
+  public Tensor lastHidden(Tensor inputIds, Tensor attentionMask, java.util.Map<String, Tensor> multimodal,
+      List<GridThw> grids, int from) {
+    Output o = forward(inputIds, attentionMask, multimodal.get("pixel_values"), grids, false, null,
+        multimodal.get(IMAGE_EMBEDS), from);
     return o.hiddenStates().get(o.hiddenStates().size() - 1);
   }
 

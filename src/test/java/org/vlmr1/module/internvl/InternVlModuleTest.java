@@ -193,6 +193,8 @@ class InternVlModuleTest {
       withEmbeds.put(org.vlmr1.model.VlmModel.IMAGE_EMBEDS, model.imageEmbeds(both.multimodal(), List.of()));
       Tensor reused = model.lastHidden(both.inputIds(), both.attentionMask(), withEmbeds, List.of());
       assertEquals(0.0, reused.sub(batch).abs().max().item_double(), 0.0);
+      Tensor tail = model.lastHidden(both.inputIds(), both.attentionMask(), both.multimodal(), List.of(), l - 4);
+      assertEquals(0.0, tail.sub(batch.narrow(1, l - 4, 4)).abs().max().item_double(), 0.0);
       // Cached greedy decoding = argmax of full forwards over the growing sequence.
       ModelInputs one = module.prepareModelInputs(List.of(prompts.get(0)), List.of(List.of(img)));
       Generator.Result ga = model.generate(one.inputIds(), one.attentionMask(), one.multimodal().get("pixel_values"),

@@ -63,6 +63,11 @@ class QwenTinyTest {
       Tensor reused = model.lastHidden(batch.inputIds(), batch.attentionMask(), mm, grids);
       Tensor direct = model.lastHidden(batch.inputIds(), batch.attentionMask(), batch.multimodal(), grids);
       assertEquals(0.0, reused.sub(direct).abs().max().item_double(), 0.0);
+      // Only the positions asked for: the same rows as the full pass.
+      int from = (int) direct.size(1) - 5;
+      Tensor tail = model.lastHidden(batch.inputIds(), batch.attentionMask(), batch.multimodal(), grids, from);
+      assertEquals(5, tail.size(1));
+      assertEquals(0.0, tail.sub(direct.narrow(1, from, 5)).abs().max().item_double(), 0.0);
       // Cached greedy decoding = argmax of full forwards over prompt + generated tokens (no cache).
       ModelInputs one = module.prepareModelInputs(List.of(prompts.get(0)), List.of(List.of(img)));
       org.vlmr1.model.Generator.Result g = QwenGenerator.generate(model, one.inputIds(), one.attentionMask(),
