@@ -92,6 +92,7 @@ final class TrainCommand implements Command {
         FlagSpec.value("dist_timeout", "600", "seconds a worker waits for a peer before the run fails"),
         FlagSpec.value("dist_backend", "auto", "gloo (CPU), nccl (CUDA, one device per local rank) or auto: nccl when "
             + "CUDA devices are visible"),
+        FlagSpec.bool("bf16", "forward and backward in bfloat16 with float32 master weights for AdamW"),
         FlagSpec.value("overlap_grad_reduce", "true", "start an untied LM head's gradient all-reduce during the "
             + "backward pass"),
         FlagSpec.value("zero_stage", "0", "1 shards the AdamW state across the processes (ZeRO-1); 0 keeps it whole"),
@@ -196,6 +197,7 @@ final class TrainCommand implements Command {
     b.worldSize(dist.worldSize());
     b.zeroStage(f.getInt("zero_stage"));
     b.overlapGradReduce(Boolean.parseBoolean(f.get("overlap_grad_reduce")));
+    b.bf16(f.getBoolean("bf16"));
     GrpoConfig cfg;
     try {
       cfg = b.build();

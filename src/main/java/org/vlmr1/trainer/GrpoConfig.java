@@ -31,13 +31,14 @@ import org.vlmr1.model.SamplingConfig;
  * @param worldSize data-parallel processes (1): the global batch is per-device x processes x accumulation steps
  * @param zeroStage 0, or 1 to shard the AdamW state across the processes (ZeRO-1)
  * @param overlapGradReduce start an untied LM head's gradient all-reduce during the backward pass (true)
+ * @param bf16 run the policy and reference in bfloat16, with float32 master weights for AdamW (false)
  */
 public record GrpoConfig(int numGenerations, double beta, double epsilon, double epsilonHigh, int numIterations,
     double learningRate, LrSchedulerType lrSchedulerType, double warmupRatio, double adamBeta1, double adamBeta2,
     double adamEpsilon, double weightDecay, double maxGradNorm, int maxCompletionLength, int maxSteps,
     double temperature, int topK, double topP, int perDeviceTrainBatchSize, int gradientAccumulationSteps, long seed,
     LossType lossType, ScaleRewards scaleRewards, double[] rewardWeights, boolean freezeVisionModules,
-    int loggingSteps, Path outputDir, int worldSize, int zeroStage, boolean overlapGradReduce) {
+    int loggingSteps, Path outputDir, int worldSize, int zeroStage, boolean overlapGradReduce, boolean bf16) {
 
   public GrpoConfig {
     require(numGenerations >= 2, "num_generations must be >= 2 (group statistics need two completions), got "
@@ -108,6 +109,7 @@ public record GrpoConfig(int numGenerations, double beta, double epsilon, double
     private int worldSize = 1;
     private int zeroStage = 0;
     private boolean overlapGradReduce = true;
+    private boolean bf16 = false;
     private double learningRate = 1e-6;
     private LrSchedulerType lrSchedulerType = LrSchedulerType.LINEAR;
     private double warmupRatio = 0;
@@ -155,13 +157,14 @@ public record GrpoConfig(int numGenerations, double beta, double epsilon, double
     public Builder worldSize(int v) { worldSize = v; return this; }
     public Builder zeroStage(int v) { zeroStage = v; return this; }
     public Builder overlapGradReduce(boolean v) { overlapGradReduce = v; return this; }
+    public Builder bf16(boolean v) { bf16 = v; return this; }
 
     public GrpoConfig build() {
       return new GrpoConfig(numGenerations, beta, epsilon, epsilonHigh == null ? epsilon : epsilonHigh, numIterations,
           learningRate, lrSchedulerType, warmupRatio, 0.9, 0.999, 1e-8, weightDecay, maxGradNorm,
           maxCompletionLength, maxSteps, temperature, topK, topP, perDeviceTrainBatchSize, gradientAccumulationSteps,
           seed, lossType, scaleRewards, rewardWeights, freezeVisionModules, loggingSteps, outputDir, worldSize, zeroStage,
-          overlapGradReduce);
+          overlapGradReduce, bf16);
     }
   }
 }

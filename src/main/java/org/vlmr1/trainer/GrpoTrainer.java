@@ -54,6 +54,9 @@ public final class GrpoTrainer implements AutoCloseable {
   private final GradientReducer reducer;
   private final List<Tensor> allParams;
   private final OptimizerSharding sharding; // null unless ZeRO-1 over several processes
+  private final List<Tensor> stepped;        // the model parameters whose update this rank computes
+  private final List<String> steppedNames;
+  private final List<Tensor> masters;        // bf16: their float32 master copies (what AdamW holds), else null
   private final org.vlmr1.data.ImageDecoder images =
       new org.vlmr1.data.ImageDecoder(Math.max(1, Runtime.getRuntime().availableProcessors() / 2));
   private List<Integer> order = List.of();
@@ -98,6 +101,13 @@ public final class GrpoTrainer implements AutoCloseable {
     this.module = module;
     this.policy = policy;
     this.reference = reference;
+    if (cfg.bf16()) {
+      // Forward and backward in bfloat16 (as VLM-R1's --bf16); AdamW keeps float32 masters (below).
+      policy.castTo(org.bytedeco.pytorch.global.torch.ScalarType.BFloat16);
+      if (reference != null) {
+        reference.castTo(org.bytedeco.pytorch.global.torch.ScalarType.BFloat16);
+      }
+    }
     module.postModelInit(policy);
     module.postModelInit(reference); // may be null (beta 0): the module must cope
     this.data = List.copyOf(data);
@@ -105,6 +115,7 @@ public final class GrpoTrainer implements AutoCloseable {
     this.scorer = new RewardScorer(rewards, cfg.rewardWeights(), Runtime.getRuntime().availableProcessors());
     this.rewardNames = rewards.stream().map(RewardFunction::name).toList();
     this.params = new TensorVector();
+    List<String> names = new ArrayList<>();
     for (Map.Entry<String, Tensor> e : policy.namedParameters().entrySet()) {
       boolean frozen = cfg.freezeVisionModules()
           && module.visionModulesKeywords().stream().anyMatch(k -> e.getKey().contains(k));
@@ -112,6 +123,7 @@ public final class GrpoTrainer implements AutoCloseable {
       e.getValue().requires_grad_(floating && !frozen);
       if (floating && !frozen) {
         params.push_back(e.getValue());
+        names.add(e.getKey());
       }
     }
     if (reference != null) {
@@ -124,18 +136,32 @@ public final class GrpoTrainer implements AutoCloseable {
     this.allParams = List.copyOf(plist);
     this.sharding = cfg.zeroStage() == 1 && dist.worldSize() > 1
         ? new OptimizerSharding(plist, dist.rank(), dist.worldSize()) : null;
-    TensorVector stepped = params;
-    if (sharding != null) {
-      stepped = new TensorVector();
-      for (Tensor p : sharding.owned()) {
-        stepped.push_back(p);
+    List<Tensor> mine = sharding != null ? sharding.owned() : plist;
+    this.stepped = List.copyOf(mine);
+    List<String> mineNames = new ArrayList<>();
+    for (Tensor p : mine) {
+      mineNames.add(names.get(indexOf(plist, p)));
+    }
+    this.steppedNames = List.copyOf(mineNames);
+    TensorVector optimized = new TensorVector();
+    if (cfg.bf16()) {
+      List<Tensor> m = new ArrayList<>();
+      for (Tensor p : mine) {
+        Tensor master = p.detach().to(org.bytedeco.pytorch.global.torch.ScalarType.Float).clone();
+        master.retainReference(); // lives as long as the trainer
+        m.add(master);
+        optimized.push_back(master);
       }
+      this.masters = List.copyOf(m);
+    } else {
+      this.masters = null;
+      mine.forEach(optimized::push_back);
     }
     AdamWOptions o = new AdamWOptions(cfg.learningRate());
     o.betas().put(0, cfg.adamBeta2()).put(1, cfg.adamBeta1()); // libstdc++ stores the tuple reversed (JAVACPP-NOTES)
     o.eps().put(cfg.adamEpsilon());
     o.weight_decay().put(cfg.weightDecay());
-    this.optimizer = new AdamW(stepped, o);
+    this.optimizer = new AdamW(optimized, o);
     this.dist = dist;
     this.reducer = new GradientReducer(plist, GradientReducer.BUCKET_BYTES);
   }
@@ -145,10 +171,22 @@ public final class GrpoTrainer implements AutoCloseable {
     return step;
   }
 
-  /** Clears every parameter's gradient (the optimizer's zero_grad covers only its own shard under ZeRO-1). */
+  private static int indexOf(List<Tensor> list, Tensor t) {
+    for (int i = 0; i < list.size(); i++) {
+      if (list.get(i).data_ptr().address() == t.data_ptr().address()) {
+        return i;
+      }
+    }
+    throw new IllegalStateException("parameter not found");
+  }
+
+  /**
+   * Clears every parameter's gradient (the optimizer's zero_grad covers only what it holds: its shard under ZeRO-1,
+   * the float32 masters under bf16).
+   */
   private void zeroGrad() {
     optimizer.zero_grad();
-    if (sharding != null) {
+    if (sharding != null || masters != null) {
       for (Tensor p : allParams) {
         if (p.grad().defined()) {
           p.mutable_grad().put(new Tensor());
@@ -209,6 +247,27 @@ public final class GrpoTrainer implements AutoCloseable {
     return n;
   }
 
+  /** bf16: the masters' gradients are the (reduced, clipped) model gradients in float32. */
+  private void mastersFromGradients() {
+    try (PointerScope s = new PointerScope()) {
+      for (int i = 0; i < masters.size(); i++) {
+        Tensor g = stepped.get(i).grad();
+        if (g.defined()) {
+          masters.get(i).mutable_grad().put(g.to(org.bytedeco.pytorch.global.torch.ScalarType.Float));
+        }
+      }
+    }
+  }
+
+  /** bf16: the model's parameters are the updated masters rounded to bfloat16. */
+  private void modelFromMasters() {
+    try (PointerScope s = new PointerScope(); NoGradGuard ng = new NoGradGuard()) {
+      for (int i = 0; i < masters.size(); i++) {
+        stepped.get(i).detach().copy_(masters.get(i));
+      }
+    }
+  }
+
   /** Whether the AdamW state is sharded across processes (ZeRO-1). */
   public boolean shardedOptimizer() {
     return sharding != null;
@@ -221,10 +280,22 @@ public final class GrpoTrainer implements AutoCloseable {
   }
 
   /** Writes this rank's share of the AdamW state into {@code dir} (every rank calls it under ZeRO-1). */
-  public void saveOptimizerShard(java.nio.file.Path dir) {
+  public void saveOptimizerShard(java.nio.file.Path dir) throws IOException {
     org.bytedeco.pytorch.OutputArchive oa = new org.bytedeco.pytorch.OutputArchive();
     optimizer.save(oa);
     oa.save_to(dir.resolve(optimizerFile()).toString());
+    if (masters != null) {
+      // bf16: the float32 masters carry precision the bf16 checkpoint does not; resume reads them back.
+      Map<String, Tensor> m = new LinkedHashMap<>();
+      for (int i = 0; i < masters.size(); i++) {
+        m.put(steppedNames.get(i), masters.get(i).detach());
+      }
+      org.vlmr1.model.SafeTensorsWriter.write(dir.resolve(masterFile()), m);
+    }
+  }
+
+  private String masterFile() {
+    return optimizerFile().replace("optimizer", "master_weights").replace(".pt", ".safetensors");
   }
 
   /**
@@ -262,6 +333,19 @@ public final class GrpoTrainer implements AutoCloseable {
     }
     ia.load_from(file.toString());
     optimizer.load(ia);
+    if (masters != null) {
+      java.nio.file.Path mf = dir.resolve(masterFile());
+      if (!java.nio.file.Files.isRegularFile(mf)) {
+        throw new IllegalArgumentException(dir + " has no " + mf.getFileName() + ": it was not written by a --bf16 "
+            + "run; resume without --bf16");
+      }
+      org.vlmr1.model.SafeTensorsFile st = org.vlmr1.model.SafeTensorsFile.open(mf);
+      try (PointerScope sc = new PointerScope(); NoGradGuard ng = new NoGradGuard()) {
+        for (int i = 0; i < masters.size(); i++) {
+          masters.get(i).copy_(org.vlmr1.model.Weights.tensor(st, steppedNames.get(i)));
+        }
+      }
+    }
     step = ((Number) s.get("step")).intValue();
     epoch = ((Number) s.get("epoch")).intValue();
     cursor = ((Number) s.get("cursor")).intValue();
@@ -402,7 +486,13 @@ public final class GrpoTrainer implements AutoCloseable {
       zeroGrad();
     } else {
       optimizer.param_groups().get(0).options().set_lr(lr);
+      if (masters != null) {
+        mastersFromGradients();
+      }
       optimizer.step();
+      if (masters != null) {
+        modelFromMasters();
+      }
       if (sharding != null) {
         sharding.gatherParameters(dist); // ZeRO-1: each parameter from the rank that stepped it
       }
@@ -718,6 +808,9 @@ public final class GrpoTrainer implements AutoCloseable {
   @Override
   public void close() {
     images.close();
+    if (masters != null) {
+      masters.forEach(Tensor::releaseReference);
+    }
     scorer.close();
     optimizer.close();
   }

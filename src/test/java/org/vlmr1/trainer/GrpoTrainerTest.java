@@ -188,25 +188,41 @@ class GrpoTrainerTest {
   }
 
   /** An interrupted run resumed from its checkpoint continues exactly like the uninterrupted one. */
-  @Test
-  void resumeContinuesBitForBit(@TempDir Path dir) throws Exception {
+  /** Also in bf16, where the float32 master weights travel in the checkpoint. */
+  @org.junit.jupiter.params.ParameterizedTest
+  @org.junit.jupiter.params.provider.ValueSource(booleans = {false, true})
+  void resumeContinuesBitForBit(boolean bf16, @TempDir Path dir) throws Exception {
     Path ckpt = dir.resolve("tiny");
     QwenTiny.write(new QwenTiny.Spec(32, 1, 4, 2, 64, 1, 32, 2, 8), ckpt);
     VlmModule module = VlmModules.forCheckpoint(ckpt, null, ModuleOptions.DEFAULTS.withPixels(3136L, 12544L));
     List<Example> data = boxes(dir, 5);
     GrpoConfig cfg = GrpoConfig.builder().numGenerations(2).perDeviceTrainBatchSize(4).maxCompletionLength(4)
-        .maxSteps(3).learningRate(5e-3).beta(0.04).seed(11).build();
+        .maxSteps(3).learningRate(5e-3).beta(0.04).seed(11).bf16(bf16).build();
+    List<org.vlmr1.reward.RewardFunction> rewards = List.of(new AccuracyReward(), InternVlTrainerTest.LENGTH);
     List<StepMetrics> straight;
     Map<String, Tensor> finalStraight;
     try (QwenVlModel policy = QwenVlModel.load(ckpt); QwenVlModel ref = QwenVlModel.load(ckpt);
-        GrpoTrainer t = new GrpoTrainer(cfg, module, policy, ref, List.of(new AccuracyReward()), data, "rec")) {
+        GrpoTrainer t = new GrpoTrainer(cfg, module, policy, ref, rewards, data, "rec")) {
       straight = t.train();
       finalStraight = snapshot(policy);
+      for (StepMetrics m : straight) {
+        assertTrue(Double.isFinite(m.loss()) && Double.isFinite(m.gradNorm()) && !m.skipped(), m.toString());
+      }
+      assertEquals(bf16 ? org.bytedeco.pytorch.global.torch.ScalarType.BFloat16
+          : org.bytedeco.pytorch.global.torch.ScalarType.Float,
+          policy.namedParameters().get("model.embed_tokens.weight").scalar_type().intern());
+      try (QwenVlModel init = QwenVlModel.load(ckpt); PointerScope sc = new PointerScope()) {
+        if (bf16) {
+          init.castTo(org.bytedeco.pytorch.global.torch.ScalarType.BFloat16);
+        }
+        assertFalse(org.bytedeco.pytorch.global.torch.equal(init.namedParameters().get("model.norm.weight"),
+            finalStraight.get("model.norm.weight")), "training moved the parameters");
+      }
     }
     Path run = dir.resolve("run");
     RunWriter writer = new RunWriter(run);
     try (QwenVlModel policy = QwenVlModel.load(ckpt); QwenVlModel ref = QwenVlModel.load(ckpt);
-        GrpoTrainer t = new GrpoTrainer(cfg, module, policy, ref, List.of(new AccuracyReward()), data, "rec")) {
+        GrpoTrainer t = new GrpoTrainer(cfg, module, policy, ref, rewards, data, "rec")) {
       t.step();
       t.step();
       writer.checkpoint(policy, t, 2, List.of(), 0); // then the process "dies"
@@ -214,7 +230,7 @@ class GrpoTrainerTest {
     Path resume = RunWriter.latestCheckpoint(run);
     assertEquals("checkpoint-2", resume.getFileName().toString());
     try (QwenVlModel policy = QwenVlModel.load(resume); QwenVlModel ref = QwenVlModel.load(ckpt);
-        GrpoTrainer t = new GrpoTrainer(cfg, module, policy, ref, List.of(new AccuracyReward()), data, "rec")) {
+        GrpoTrainer t = new GrpoTrainer(cfg, module, policy, ref, rewards, data, "rec")) {
       t.restoreState(resume);
       StepMetrics third = t.step();
       assertEquals(3, third.step());
