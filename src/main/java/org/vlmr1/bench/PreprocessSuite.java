@@ -40,19 +40,17 @@ final class PreprocessSuite implements BenchSuite {
     return cases;
   }
 
-  /** InternVL tiles of random images: the module's processor, native or the Java reference. */
-  static final class InternVlRow implements Measured {
+  /** A row over seeded random images: each run preprocesses all of them, natively or with the Java reference. */
+  abstract static class ImagesRow implements Measured {
     final List<RgbImage> images = new ArrayList<>();
-    final org.vlmr1.module.internvl.InternVlImageProcessor proc =
-        new org.vlmr1.module.internvl.InternVlImageProcessor(448, 1, 12, true);
     final boolean nativeImpl;
 
-    InternVlRow(int n, int w, int h, boolean nativeImpl) {
+    ImagesRow(int n, int w, int h, boolean nativeImpl, long seed) {
       this.nativeImpl = nativeImpl;
       if (nativeImpl && ImageKernels.backend() != KernelBackend.NATIVE) {
         throw new IllegalStateException("native rows need the native image kernels");
       }
-      Random rnd = new Random(12);
+      Random rnd = new Random(seed);
       for (int i = 0; i < n; i++) {
         byte[] px = new byte[w * h * 3];
         rnd.nextBytes(px);
@@ -60,13 +58,17 @@ final class PreprocessSuite implements BenchSuite {
       }
     }
 
+    abstract void process(RgbImage im);
+
+    abstract void processReference(RgbImage im);
+
     @Override
     public void run() {
       for (RgbImage im : images) {
         if (nativeImpl) {
-          proc.pixelValues(im);
+          process(im);
         } else {
-          proc.pixelValuesReference(im);
+          processReference(im);
         }
       }
     }
@@ -87,49 +89,43 @@ final class PreprocessSuite implements BenchSuite {
     }
   }
 
-  static final class Row implements Measured {
-    final List<RgbImage> images = new ArrayList<>();
+  /** InternVL tiles of random images: the module's processor (448 px tiles, max_anyres_num 12). */
+  static final class InternVlRow extends ImagesRow {
+    final org.vlmr1.module.internvl.InternVlImageProcessor proc =
+        new org.vlmr1.module.internvl.InternVlImageProcessor(448, 1, 12, true);
+
+    InternVlRow(int n, int w, int h, boolean nativeImpl) {
+      super(n, w, h, nativeImpl, 12);
+    }
+
+    @Override
+    void process(RgbImage im) {
+      proc.pixelValues(im);
+    }
+
+    @Override
+    void processReference(RgbImage im) {
+      proc.pixelValuesReference(im);
+    }
+  }
+
+  /** Qwen's processor with VLM-R1's pixel limits. */
+  static final class Row extends ImagesRow {
     final QwenImageProcessor proc = new QwenImageProcessor(QwenImageProcessor.DEFAULT_MIN_PIXELS,
         QwenImageProcessor.DEFAULT_MAX_PIXELS);
-    final boolean nativeImpl;
 
     Row(int n, int w, int h, boolean nativeImpl) {
-      this.nativeImpl = nativeImpl;
-      if (nativeImpl && ImageKernels.backend() != KernelBackend.NATIVE) {
-        throw new IllegalStateException("native rows need the native image kernels");
-      }
-      Random rnd = new Random(11);
-      for (int i = 0; i < n; i++) {
-        byte[] px = new byte[w * h * 3];
-        rnd.nextBytes(px);
-        images.add(new RgbImage(w, h, px));
-      }
+      super(n, w, h, nativeImpl, 11);
     }
 
     @Override
-    public void run() {
-      for (RgbImage im : images) {
-        if (nativeImpl) {
-          proc.process(im);
-        } else {
-          proc.processReference(im);
-        }
-      }
+    void process(RgbImage im) {
+      proc.process(im);
     }
 
     @Override
-    public double workPerRun() {
-      return images.size();
-    }
-
-    @Override
-    public String unit() {
-      return "images/s";
-    }
-
-    @Override
-    public void close() {
-      images.clear();
+    void processReference(RgbImage im) {
+      proc.processReference(im);
     }
   }
 }

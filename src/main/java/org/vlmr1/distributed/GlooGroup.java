@@ -14,14 +14,12 @@ import org.bytedeco.pytorch.TensorVector;
 import org.vlmr1.kernels.TorchRuntime;
 
 /** Gloo over TCP. Create it outside any PointerScope; close it at the end of the run. */
-public final class GlooGroup implements Collectives {
-  private final DistEnv env;
+public final class GlooGroup extends TimedGroup {
   private final Store store;
   private final ProcessGroupGloo pg;
-  private long commNanos;
 
   private GlooGroup(DistEnv env, Store store, ProcessGroupGloo pg) {
-    this.env = env;
+    super(env);
     this.store = store;
     this.pg = pg;
   }
@@ -70,51 +68,22 @@ public final class GlooGroup implements Collectives {
   }
 
   @Override
-  public int rank() {
-    return env.rank();
-  }
-
-  @Override
-  public int worldSize() {
-    return env.worldSize();
-  }
-
-  @Override
   public void allReduceSum(Tensor t, String what) {
-    long t0 = System.nanoTime();
-    try {
-      pg.allreduce(new TensorVector(t))._wait();
-    } catch (RuntimeException e) {
-      throw failure(what, e);
-    } finally {
-      commNanos += System.nanoTime() - t0;
-    }
+    timedRun(what, () -> pg.allreduce(new TensorVector(t))._wait());
   }
 
   @Override
   public Pending allReduceSumAsync(Tensor t, String what) {
-    long t0 = System.nanoTime();
     // The tensor, its vector and the work outlive the caller's PointerScope until await(): hold references.
     TensorVector v = new TensorVector(t);
-    org.bytedeco.pytorch.Work w;
-    try {
-      w = pg.allreduce(v);
-    } catch (RuntimeException e) {
-      throw failure(what, e);
-    } finally {
-      commNanos += System.nanoTime() - t0;
-    }
+    org.bytedeco.pytorch.Work w = timed(what, () -> pg.allreduce(v));
     t.retainReference();
     v.retainReference();
     w.retainReference();
     return () -> {
-      long t1 = System.nanoTime();
       try {
-        w._wait();
-      } catch (RuntimeException e) {
-        throw failure(what, e);
+        timedRun(what, () -> w._wait());
       } finally {
-        commNanos += System.nanoTime() - t1;
         w.releaseReference();
         v.releaseReference();
         t.releaseReference();
@@ -124,26 +93,7 @@ public final class GlooGroup implements Collectives {
 
   @Override
   public void barrier(String what) {
-    long t0 = System.nanoTime();
-    try {
-      pg.barrier()._wait();
-    } catch (RuntimeException e) {
-      throw failure(what, e);
-    } finally {
-      commNanos += System.nanoTime() - t0;
-    }
-  }
-
-  private DistributedException failure(String what, RuntimeException e) {
-    return new DistributedException("rank " + env.rank() + " of " + env.worldSize() + ": " + what + " failed (a peer "
-        + "died or did not answer within the " + env.timeout().toSeconds() + " s timeout): " + e.getMessage(), e);
-  }
-
-  @Override
-  public double takeCommSeconds() {
-    double s = commNanos / 1e9;
-    commNanos = 0;
-    return s;
+    timedRun(what, () -> pg.barrier()._wait());
   }
 
   @Override

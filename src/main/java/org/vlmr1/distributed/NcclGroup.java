@@ -14,15 +14,13 @@ import org.bytedeco.pytorch.nccl.ProcessGroupNCCL;
 import org.vlmr1.kernels.TorchRuntime;
 
 /** NCCL over the node's GPUs (and the network between nodes). */
-public final class NcclGroup implements Collectives {
-  private final DistEnv env;
+public final class NcclGroup extends TimedGroup {
   private final Store store;
   private final ProcessGroupNCCL pg;
   private final Device device;
-  private long commNanos;
 
   private NcclGroup(DistEnv env, Store store, ProcessGroupNCCL pg, Device device) {
-    this.env = env;
+    super(env);
     this.store = store;
     this.pg = pg;
     this.device = device;
@@ -54,28 +52,12 @@ public final class NcclGroup implements Collectives {
   }
 
   @Override
-  public int rank() {
-    return env.rank();
-  }
-
-  @Override
-  public int worldSize() {
-    return env.worldSize();
-  }
-
-  @Override
   public void allReduceSum(Tensor t, String what) {
-    long t0 = System.nanoTime();
-    try {
+    timedRun(what + " (NCCL)", () -> {
       Tensor d = t.to(device, t.scalar_type());
       pg.allreduce(new TensorVector(d))._wait();
       t.copy_(d.to(new Device(torch.DeviceType.CPU), t.scalar_type()));
-    } catch (RuntimeException e) {
-      throw new DistributedException("rank " + env.rank() + " of " + env.worldSize() + ": " + what + " failed (NCCL, "
-          + env.timeout().toSeconds() + " s timeout): " + e.getMessage(), e);
-    } finally {
-      commNanos += System.nanoTime() - t0;
-    }
+    });
   }
 
   @Override
@@ -86,22 +68,7 @@ public final class NcclGroup implements Collectives {
 
   @Override
   public void barrier(String what) {
-    long t0 = System.nanoTime();
-    try {
-      pg.barrier(new BarrierOptions())._wait();
-    } catch (RuntimeException e) {
-      throw new DistributedException("rank " + env.rank() + " of " + env.worldSize() + ": " + what + " failed (NCCL, "
-          + env.timeout().toSeconds() + " s timeout): " + e.getMessage(), e);
-    } finally {
-      commNanos += System.nanoTime() - t0;
-    }
-  }
-
-  @Override
-  public double takeCommSeconds() {
-    double s = commNanos / 1e9;
-    commNanos = 0;
-    return s;
+    timedRun(what + " (NCCL)", () -> pg.barrier(new BarrierOptions())._wait());
   }
 
   @Override

@@ -9,6 +9,14 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
 
 /** Validation and light conversion of kernel arguments. */
 public final class TensorChecks {
+  /** The values of an integer tensor (any shape, row-major) as int64. */
+  public static long[] longs(Tensor t) {
+    Tensor c = t.to(org.bytedeco.pytorch.global.torch.ScalarType.Long).contiguous();
+    long[] out = new long[(int) c.numel()];
+    c.data_ptr_long().get(out);
+    return out;
+  }
+
   private TensorChecks() {}
 
   /** The shape of a tensor as a Java array. */

@@ -284,10 +284,7 @@ public final class InternVlModel implements VlmModel {
   }
 
   static long[] longs(Tensor t) {
-    Tensor c = t.to(ScalarType.Long).contiguous();
-    long[] out = new long[(int) c.numel()];
-    c.data_ptr_long().get(out);
-    return out;
+    return TensorChecks.longs(t);
   }
 
   @Override

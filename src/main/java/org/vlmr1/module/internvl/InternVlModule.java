@@ -167,7 +167,6 @@ public final class InternVlModule implements VlmModule {
     List<float[]> pixels = new ArrayList<>();
     List<Long> flags = new ArrayList<>();
     List<ModelInputs.ExampleVision> vision = new ArrayList<>(b);
-    int maxLen = 0;
     for (int i = 0; i < b; i++) {
       List<RgbImage> imgs = imagesPerExample.get(i);
       int[] tiles = new int[imgs.size()];
@@ -185,18 +184,9 @@ public final class InternVlModule implements VlmModule {
       }
       long[] row = expand(prompts.get(i), tiles, i);
       rows.add(row);
-      maxLen = Math.max(maxLen, row.length);
       vision.add(new ModelInputs.ExampleVision(List.of()));
     }
-    long[] idsFlat = new long[b * maxLen];
-    long[] maskFlat = new long[b * maxLen];
-    for (int i = 0; i < b; i++) {
-      long[] row = rows.get(i);
-      int off = i * maxLen + (maxLen - row.length); // left padding
-      Arrays.fill(idsFlat, i * maxLen, off, ids.pad());
-      System.arraycopy(row, 0, idsFlat, off, row.length);
-      Arrays.fill(maskFlat, off, (i + 1) * maxLen, 1L);
-    }
+    org.vlmr1.module.Batches.Padded padded = org.vlmr1.module.Batches.leftPad(rows, ids.pad());
     int nTiles = flags.size();
     float[] pv = new float[nTiles * tileFloats];
     int o = 0;
@@ -209,8 +199,7 @@ public final class InternVlModule implements VlmModule {
     mm.put("pixel_values", torch.tensor(pv).reshape(nTiles, 3, s, s));                    // (tiles, 3, S, S)
     mm.put("image_flags", torch.tensor(flags.stream().mapToLong(Long::longValue).toArray())
         .reshape(nTiles, 1));                                                               // (tiles, 1)
-    return new ModelInputs(torch.tensor(idsFlat).reshape(b, maxLen), torch.tensor(maskFlat).reshape(b, maxLen), mm,
-        vision);
+    return new ModelInputs(padded.inputIds(), padded.attentionMask(), mm, vision);
   }
 
   /** Token ids of one prompt with its images' {@code <image>} placeholders expanded, in order. */
@@ -247,26 +236,12 @@ public final class InternVlModule implements VlmModule {
 
   @Override
   public long[] encode(String text) {
-    if (tokenizer == null) {
-      throw new IllegalStateException("tokenising needs a tokenizer.json; give --tokenizer");
-    }
-    return tokenizer.encode(text);
+    return org.vlmr1.module.Batches.encode(tokenizer, text);
   }
 
   @Override
   public List<String> decodeCompletions(long[][] completionIds, long[][] mask) {
-    if (tokenizer == null) {
-      throw new IllegalStateException("decoding completions needs a tokenizer.json; give --tokenizer");
-    }
-    List<String> out = new ArrayList<>(completionIds.length);
-    for (int r = 0; r < completionIds.length; r++) {
-      int n = 0;
-      while (n < mask[r].length && mask[r][n] == 1) {
-        n++;
-      }
-      out.add(tokenizer.decode(Arrays.copyOf(completionIds[r], n), true));
-    }
-    return out;
+    return org.vlmr1.module.Batches.decodeCompletions(tokenizer, completionIds, mask);
   }
 
   @Override

@@ -13,7 +13,6 @@ import java.util.Map;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 import org.vlmr1.data.RgbImage;
-import org.vlmr1.kernels.TorchRuntime;
 import org.vlmr1.module.Conversation;
 import org.vlmr1.module.GridThw;
 import org.vlmr1.module.HfTokenizer;
@@ -154,13 +153,11 @@ public final class QwenModule implements VlmModule {
     List<ModelInputs.ExampleVision> vision = new ArrayList<>(b);
     List<float[]> pixels = new ArrayList<>();
     List<GridThw> grids = new ArrayList<>();
-    int maxLen = 0;
     for (int i = 0; i < b; i++) {
       long[] text = tokenizer.encode(prompts.get(i));
       List<QwenImageProcessor.Processed> processed = images.process(imagesPerExample.get(i));
       long[] row = expandImagePads(text, processed, i);
       rows.add(row);
-      maxLen = Math.max(maxLen, row.length);
       List<GridThw> own = new ArrayList<>();
       for (QwenImageProcessor.Processed p : processed) {
         pixels.add(p.pixelValues());
@@ -169,16 +166,7 @@ public final class QwenModule implements VlmModule {
       }
       vision.add(new ModelInputs.ExampleVision(own));
     }
-    long[] idsFlat = new long[b * maxLen];
-    long[] maskFlat = new long[b * maxLen];
-    for (int i = 0; i < b; i++) {
-      long[] row = rows.get(i);
-      int off = i * maxLen + (maxLen - row.length); // left padding
-      java.util.Arrays.fill(idsFlat, i * maxLen, off, ids.pad());
-      System.arraycopy(row, 0, idsFlat, off, row.length);
-      java.util.Arrays.fill(maskFlat, off, (i + 1) * maxLen, 1L);
-    }
-    TorchRuntime.load();
+    org.vlmr1.module.Batches.Padded padded = org.vlmr1.module.Batches.leftPad(rows, ids.pad());
     Map<String, Tensor> mm = new LinkedHashMap<>();
     int nRows = 0;
     for (float[] p : pixels) {
@@ -198,8 +186,7 @@ public final class QwenModule implements VlmModule {
     }
     mm.put("pixel_values", torch.tensor(pv).reshape(nRows, QwenImageProcessor.ROW));          // (sum thw, 1176)
     mm.put("image_grid_thw", torch.tensor(thw).reshape(grids.size(), 3));                   // (images, 3)
-    return new ModelInputs(torch.tensor(idsFlat).reshape(b, maxLen), torch.tensor(maskFlat).reshape(b, maxLen), mm,
-        vision);
+    return new ModelInputs(padded.inputIds(), padded.attentionMask(), mm, vision);
   }
 
   /** Each {@code <|image_pad|>} id, in order, becomes that image's t*h*w/4 pad ids (inserted, not tokenised). */
@@ -236,26 +223,12 @@ public final class QwenModule implements VlmModule {
 
   @Override
   public long[] encode(String text) {
-    if (tokenizer == null) {
-      throw new IllegalStateException("tokenising needs a tokenizer.json; give --tokenizer");
-    }
-    return tokenizer.encode(text);
+    return org.vlmr1.module.Batches.encode(tokenizer, text);
   }
 
   @Override
   public List<String> decodeCompletions(long[][] completionIds, long[][] mask) {
-    if (tokenizer == null) {
-      throw new IllegalStateException("decoding completions needs a tokenizer.json; give --tokenizer");
-    }
-    List<String> out = new ArrayList<>(completionIds.length);
-    for (int r = 0; r < completionIds.length; r++) {
-      int n = 0;
-      while (n < mask[r].length && mask[r][n] == 1) {
-        n++;
-      }
-      out.add(tokenizer.decode(java.util.Arrays.copyOf(completionIds[r], n), true));
-    }
-    return out;
+    return org.vlmr1.module.Batches.decodeCompletions(tokenizer, completionIds, mask);
   }
 
   @Override
