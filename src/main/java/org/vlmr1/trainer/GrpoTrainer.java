@@ -391,47 +391,104 @@ public final class GrpoTrainer implements AutoCloseable {
   private record Round(List<Rollout> rollouts, RewardScorer.Scores scores, float[] adv, double rewardStd,
       boolean finite, long tokens, float[][] oldLogps) {}
 
-  /** One optimizer step. */
+  /** One optimizer step: generate and score (first step of a round), loss and backward, reduce, clip, AdamW. */
   public StepMetrics step() {
-    int micro = cfg.perDeviceTrainBatchSize();
-    int steps = cfg.gradientAccumulationSteps();
     // The sampler repeats each chunk of prompts numIterations times, so the batch is drawn on every step (keeping
     // the sampler position a checkpoint records), but only the first step of a round generates from it.
-    int world = cfg.worldSize();
-    int rank = dist.rank();
     List<Example> batch = nextBatch(cfg.globalBatch());
     long t0 = System.nanoTime();
-    boolean fresh = round == null || step % cfg.numIterations() == 0;
     long t1 = t0;
     long t2 = t0;
-    if (fresh) {
-      // Stage 1: generate every micro-batch of this rank. Per-device batch j of the step's stream goes to rank
-      // j % W as its micro-batch j / W (accelerate's slicing); sampling seeds from the global sample index.
-      // Every micro-batch's images start decoding now, in the background, so later ones overlap generation.
-      List<java.util.concurrent.Future<List<List<RgbImage>>>> decoded = new ArrayList<>();
-      for (int m = 0; m < steps; m++) {
-        int j = m * world + rank;
-        decoded.add(images.submit(batch.subList(j * micro, (j + 1) * micro)));
-      }
-      List<Rollout> rollouts = new ArrayList<>();
-      for (int m = 0; m < steps; m++) {
-        int j = m * world + rank;
-        rollouts.add(rollout(batch.subList(j * micro, (j + 1) * micro),
-            (long) step * cfg.globalBatch() + (long) j * micro, decoded.get(m)));
-      }
-      float[][] oldLogps = null;
-      if (cfg.numIterations() > 1) {
-        oldLogps = new float[steps][];
-        for (int m = 0; m < steps; m++) {
-          oldLogps[m] = policyLogps(rollouts.get(m));
-        }
-      }
+    if (round == null || step % cfg.numIterations() == 0) {
+      List<Rollout> rollouts = generate(batch);
+      float[][] oldLogps = oldLogps(rollouts);
       t1 = System.nanoTime();
       round = scoreRound(rollouts, oldLogps);
       t2 = System.nanoTime();
     }
     Round rd = round;
-    // Stage 3: the loss, micro-batch by micro-batch, on this rank's slice of the advantages.
+    LossStage ls = lossStage(rd);
+    long t3 = System.nanoTime();
+    double gradNorm = ls.ok() ? reduceAndClip(ls.head()) : Double.NaN;
+    if (!ls.ok() && ls.head() != null) {
+      ls.head().await();
+    }
+    double lr = cfg.lrSchedulerType().lr(cfg.learningRate(), step, cfg.maxSteps(), cfg.warmupRatio());
+    boolean skipped = !ls.ok() || !Double.isFinite(gradNorm);
+    if (skipped) {
+      System.err.println("warning: step " + (step + 1) + " skipped: non-finite "
+          + (!rd.finite() ? "rewards" : !ls.ok() ? "loss" : "gradient norm"));
+      zeroGrad();
+    } else {
+      optimizerStep(lr);
+    }
+    step++;
+    long t4 = System.nanoTime();
+    Map<String, Double> seconds = new LinkedHashMap<>();
+    seconds.put("generate", (t1 - t0) / 1e9);
+    seconds.put("score", (t2 - t1) / 1e9);
+    seconds.put("loss", (t3 - t2) / 1e9);
+    seconds.put("optimizer", (t4 - t3) / 1e9);
+    if (cfg.worldSize() > 1) {
+      seconds.put("allreduce", dist.takeCommSeconds());
+    }
+    Map<String, Double> perFn = new LinkedHashMap<>();
+    for (int f = 0; f < rewardNames.size(); f++) {
+      perFn.put(rewardNames.get(f), mean(rd.scores().perFunction()[f]));
+    }
+    return new StepMetrics(step, ls.loss(), mean(rd.scores().total()), rd.rewardStd(), perFn, ls.kl(), ls.entropy(),
+        ls.clip(), (double) rd.tokens() / cfg.globalBatch(), gradNorm, lr, skipped, seconds, rd.tokens());
+  }
+
+  /**
+   * Stage 1: generates every micro-batch of this rank. Per-device batch j of the step's stream goes to rank j % W as
+   * its micro-batch j / W (accelerate's slicing); sampling seeds from the global sample index. Every micro-batch's
+   * images start decoding now, in the background, so later ones decode while earlier ones generate.
+   */
+  private List<Rollout> generate(List<Example> batch) {
+    int micro = cfg.perDeviceTrainBatchSize();
+    int world = cfg.worldSize();
+    List<java.util.concurrent.Future<List<List<RgbImage>>>> decoded = new ArrayList<>();
+    for (int m = 0; m < cfg.gradientAccumulationSteps(); m++) {
+      int j = m * world + dist.rank();
+      decoded.add(images.submit(batch.subList(j * micro, (j + 1) * micro)));
+    }
+    List<Rollout> rollouts = new ArrayList<>();
+    for (int m = 0; m < cfg.gradientAccumulationSteps(); m++) {
+      int j = m * world + dist.rank();
+      rollouts.add(rollout(batch.subList(j * micro, (j + 1) * micro),
+          (long) step * cfg.globalBatch() + (long) j * micro, decoded.get(m)));
+    }
+    return rollouts;
+  }
+
+  /** numIterations > 1: the rollout-time log-probs that make the later steps' importance ratio, else null. */
+  private float[][] oldLogps(List<Rollout> rollouts) {
+    if (cfg.numIterations() == 1) {
+      return null;
+    }
+    float[][] old = new float[rollouts.size()][];
+    for (int m = 0; m < old.length; m++) {
+      old[m] = policyLogps(rollouts.get(m));
+    }
+    return old;
+  }
+
+  /**
+   * Stage 3's outcome over all ranks.
+   *
+   * @param loss summed over ranks (the loss scale divides by the process count); kl, entropy, clip averaged
+   * @param ok whether every rank's loss was finite
+   * @param head the LM head's all-reduce when it started early (overlap), else null
+   */
+  private record LossStage(double loss, double kl, double entropy, double clip, boolean ok,
+      Collectives.Pending head) {}
+
+  /** Stage 3: the loss and backward, micro-batch by micro-batch, on this rank's slice of the advantages. */
+  private LossStage lossStage(Round rd) {
+    int micro = cfg.perDeviceTrainBatchSize();
+    int steps = cfg.gradientAccumulationSteps();
+    int world = cfg.worldSize();
     zeroGrad();
     double loss = 0;
     double kl = 0;
@@ -461,58 +518,32 @@ public final class GrpoTrainer implements AutoCloseable {
         head = startHeadReduce(); // every rank starts the same collectives, also one whose loss was not finite
       }
     }
-    // Loss metrics summed over ranks (the loss scale already divides by the process count; the others average);
-    // a rank with a non-finite loss makes every rank skip the step.
     double[] red = reduceSum(new double[] {loss, kl, entropy, clip, ok ? 1 : 0}, "the loss-metrics all-reduce");
-    loss = red[0];
-    kl = red[1] / world;
-    entropy = red[2] / world;
-    clip = red[3] / world;
-    ok = red[4] == world;
-    long t3 = System.nanoTime();
-    // Stage 4: sum gradients across ranks, clip, AdamW, schedule.
-    if (ok) {
-      reducer.reduce(dist, head != null ? policy.lmHead() : null);
-    }
+    return new LossStage(red[0], red[1] / world, red[2] / world, red[3] / world, red[4] == world, head);
+  }
+
+  /** Stage 4a: gradients summed across ranks (the early head reduction joined), then clipped; the norm. */
+  private double reduceAndClip(Collectives.Pending head) {
+    reducer.reduce(dist, head != null ? policy.lmHead() : null);
     if (head != null) {
       head.await();
     }
-    double gradNorm = ok ? torch.clip_grad_norm_(params, cfg.maxGradNorm()) : Double.NaN;
-    double lr = cfg.lrSchedulerType().lr(cfg.learningRate(), step, cfg.maxSteps(), cfg.warmupRatio());
-    boolean skipped = !ok || !Double.isFinite(gradNorm);
-    if (skipped) {
-      System.err.println("warning: step " + (step + 1) + " skipped: non-finite "
-          + (!rd.finite() ? "rewards" : !ok ? "loss" : "gradient norm"));
-      zeroGrad();
-    } else {
-      optimizer.param_groups().get(0).options().set_lr(lr);
-      if (masters != null) {
-        mastersFromGradients();
-      }
-      optimizer.step();
-      if (masters != null) {
-        modelFromMasters();
-      }
-      if (sharding != null) {
-        sharding.gatherParameters(dist); // ZeRO-1: each parameter from the rank that stepped it
-      }
+    return torch.clip_grad_norm_(params, cfg.maxGradNorm());
+  }
+
+  /** Stage 4b: AdamW at the scheduled rate (on the float32 masters under bf16), then ZeRO-1's parameter gather. */
+  private void optimizerStep(double lr) {
+    optimizer.param_groups().get(0).options().set_lr(lr);
+    if (masters != null) {
+      mastersFromGradients();
     }
-    step++;
-    long t4 = System.nanoTime();
-    Map<String, Double> seconds = new LinkedHashMap<>();
-    seconds.put("generate", (t1 - t0) / 1e9);
-    seconds.put("score", (t2 - t1) / 1e9);
-    seconds.put("loss", (t3 - t2) / 1e9);
-    seconds.put("optimizer", (t4 - t3) / 1e9);
-    if (world > 1) {
-      seconds.put("allreduce", dist.takeCommSeconds());
+    optimizer.step();
+    if (masters != null) {
+      modelFromMasters();
     }
-    Map<String, Double> perFn = new LinkedHashMap<>();
-    for (int f = 0; f < rewardNames.size(); f++) {
-      perFn.put(rewardNames.get(f), mean(rd.scores().perFunction()[f]));
+    if (sharding != null) {
+      sharding.gatherParameters(dist); // each parameter from the rank that stepped it
     }
-    return new StepMetrics(step, loss, mean(rd.scores().total()), rd.rewardStd(), perFn, kl, entropy, clip,
-        (double) rd.tokens() / cfg.globalBatch(), gradNorm, lr, skipped, seconds, rd.tokens());
   }
 
   /**
