@@ -83,6 +83,27 @@ public final class GradientReducer {
     }
   }
 
+  /** Benchmarks only: every gradient present (zeros where missing), then {@link #reduce}. */
+  public void reduceAllForBench(Collectives group) {
+    try (PointerScope s = new PointerScope()) {
+      for (Tensor p : params) {
+        if (!p.grad().defined()) {
+          p.mutable_grad().put(torch.zeros_like(p));
+        }
+      }
+    }
+    reduce(group);
+  }
+
+  /** Bytes of all the parameters' gradients (what one step all-reduces). */
+  public long gradientBytes() {
+    long n = 0;
+    for (Tensor p : params) {
+      n += p.nbytes();
+    }
+    return n;
+  }
+
   /** One all-reduce over the bucket's gradients flattened into one buffer, copied back in place. */
   private static void flush(List<Tensor> bucket, Collectives group) {
     TensorVector flat = new TensorVector();

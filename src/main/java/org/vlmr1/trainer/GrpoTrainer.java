@@ -52,16 +52,15 @@ public final class GrpoTrainer implements AutoCloseable {
   private final AdamW optimizer;
   private final Collectives dist;
   private final GradientReducer reducer;
+  private final RankLayout layout;
   private final List<Tensor> allParams;
   private final OptimizerSharding sharding; // null unless ZeRO-1 over several processes
   private final List<Tensor> stepped;        // the model parameters whose update this rank computes
   private final List<String> steppedNames;
-  private final List<Tensor> masters;        // bf16: their float32 master copies (what AdamW holds), else null
+  private final MasterWeights masters;       // bf16: their float32 master copies (what AdamW holds), else null
   private final org.vlmr1.data.ImageDecoder images =
       new org.vlmr1.data.ImageDecoder(Math.max(1, Runtime.getRuntime().availableProcessors() / 2));
-  private List<Integer> order = List.of();
-  private int cursor;
-  private int epoch;
+  private final SamplerCursor sampler;
   private int step;
   private Round round; // the current generation round; null before the first step and after a mid-round resume
 
@@ -111,6 +110,7 @@ public final class GrpoTrainer implements AutoCloseable {
     module.postModelInit(policy);
     module.postModelInit(reference); // may be null (beta 0): the module must cope
     this.data = List.copyOf(data);
+    this.sampler = new SamplerCursor(data.size(), cfg);
     this.taskType = taskType;
     this.scorer = new RewardScorer(rewards, cfg.rewardWeights(), Runtime.getRuntime().availableProcessors());
     this.rewardNames = rewards.stream().map(RewardFunction::name).toList();
@@ -144,25 +144,16 @@ public final class GrpoTrainer implements AutoCloseable {
     }
     this.steppedNames = List.copyOf(mineNames);
     TensorVector optimized = new TensorVector();
-    if (cfg.bf16()) {
-      List<Tensor> m = new ArrayList<>();
-      for (Tensor p : mine) {
-        Tensor master = p.detach().to(org.bytedeco.pytorch.global.torch.ScalarType.Float).clone();
-        master.retainReference(); // lives as long as the trainer
-        m.add(master);
-        optimized.push_back(master);
-      }
-      this.masters = List.copyOf(m);
-    } else {
-      this.masters = null;
-      mine.forEach(optimized::push_back);
-    }
+    this.masters = cfg.bf16() ? new MasterWeights(stepped, steppedNames) : null;
+    (masters != null ? masters.tensors() : mine).forEach(optimized::push_back);
     AdamWOptions o = new AdamWOptions(cfg.learningRate());
     o.betas().put(0, cfg.adamBeta2()).put(1, cfg.adamBeta1()); // libstdc++ stores the tuple reversed (JAVACPP-NOTES)
     o.eps().put(cfg.adamEpsilon());
     o.weight_decay().put(cfg.weightDecay());
     this.optimizer = new AdamW(optimized, o);
     this.dist = dist;
+    this.layout = new RankLayout(cfg.worldSize(), dist.rank(), cfg.perDeviceTrainBatchSize(),
+        cfg.gradientAccumulationSteps());
     this.reducer = new GradientReducer(plist, GradientReducer.BUCKET_BYTES);
   }
 
@@ -195,77 +186,19 @@ public final class GrpoTrainer implements AutoCloseable {
     }
   }
 
-  /**
-   * Benchmarks only: the gradient all-reduce of one step by itself (every trainable parameter's gradient present;
-   * the values do not matter for the timing).
-   */
+  /** Benchmarks only: the gradient all-reduce of one step by itself (every trainable gradient present). */
   public void allReduceGradientsForBench() {
-    try (PointerScope s = new PointerScope()) {
-      for (Tensor p : allParams) {
-        if (!p.grad().defined()) {
-          p.mutable_grad().put(torch.zeros_like(p));
-        }
-      }
-      reducer.reduce(dist);
-    }
+    reducer.reduceAllForBench(dist);
   }
 
-  /**
-   * Debug check that every rank holds bit-identical parameters: each rank's CRC-32 of all trainable parameters'
-   * bytes, gathered; a difference is an error naming the ranks' checksums.
-   */
+  /** Debug check that every rank holds bit-identical parameters (an error names each rank's checksum). */
   public void checkReplicasIdentical() {
-    if (dist.worldSize() == 1) {
-      return;
-    }
-    java.util.zip.CRC32 crc = new java.util.zip.CRC32();
-    try (PointerScope s = new PointerScope()) {
-      for (Tensor p : allParams) {
-        Tensor c = p.detach().contiguous();
-        byte[] b = new byte[(int) c.nbytes()];
-        new org.bytedeco.javacpp.BytePointer(c.data_ptr()).capacity(b.length).get(b);
-        crc.update(b);
-      }
-    }
-    double[] mine = new double[dist.worldSize()];
-    mine[dist.rank()] = crc.getValue();
-    double[] all = reduceSum(mine, "the replica check");
-    for (double v : all) {
-      if (v != all[0]) {
-        throw new IllegalStateException("parameters differ across ranks after step " + step + ": CRC-32 per rank "
-            + java.util.Arrays.toString(java.util.Arrays.stream(all).mapToLong(x -> (long) x).toArray()));
-      }
-    }
+    org.vlmr1.distributed.Replicas.checkIdentical(allParams, dist, "after step " + step);
   }
 
   /** Bytes of all trainable gradients (what one step all-reduces). */
   public long gradientBytes() {
-    long n = 0;
-    for (Tensor p : allParams) {
-      n += p.nbytes();
-    }
-    return n;
-  }
-
-  /** bf16: the masters' gradients are the (reduced, clipped) model gradients in float32. */
-  private void mastersFromGradients() {
-    try (PointerScope s = new PointerScope()) {
-      for (int i = 0; i < masters.size(); i++) {
-        Tensor g = stepped.get(i).grad();
-        if (g.defined()) {
-          masters.get(i).mutable_grad().put(g.to(org.bytedeco.pytorch.global.torch.ScalarType.Float));
-        }
-      }
-    }
-  }
-
-  /** bf16: the model's parameters are the updated masters rounded to bfloat16. */
-  private void modelFromMasters() {
-    try (PointerScope s = new PointerScope(); NoGradGuard ng = new NoGradGuard()) {
-      for (int i = 0; i < masters.size(); i++) {
-        stepped.get(i).detach().copy_(masters.get(i));
-      }
-    }
+    return reducer.gradientBytes();
   }
 
   /** Whether the AdamW state is sharded across processes (ZeRO-1). */
@@ -285,12 +218,7 @@ public final class GrpoTrainer implements AutoCloseable {
     optimizer.save(oa);
     oa.save_to(dir.resolve(optimizerFile()).toString());
     if (masters != null) {
-      // bf16: the float32 masters carry precision the bf16 checkpoint does not; resume reads them back.
-      Map<String, Tensor> m = new LinkedHashMap<>();
-      for (int i = 0; i < masters.size(); i++) {
-        m.put(steppedNames.get(i), masters.get(i).detach());
-      }
-      org.vlmr1.model.SafeTensorsWriter.write(dir.resolve(masterFile()), m);
+      masters.save(dir.resolve(masterFile())); // precision the bf16 checkpoint does not carry; resume reads it back
     }
   }
 
@@ -308,7 +236,7 @@ public final class GrpoTrainer implements AutoCloseable {
       saveOptimizerShard(dir);
     }
     java.nio.file.Files.writeString(dir.resolve("resume_state.json"), org.vlmr1.reward.Json.write(
-        Map.of("step", step, "epoch", epoch, "cursor", cursor, "seed", cfg.seed(), "world_size", cfg.worldSize(),
+        Map.of("step", step, "epoch", sampler.epoch(), "cursor", sampler.cursor(), "seed", cfg.seed(), "world_size", cfg.worldSize(),
             "zero_stage", sharding == null ? 0 : 1)));
   }
 
@@ -339,18 +267,10 @@ public final class GrpoTrainer implements AutoCloseable {
         throw new IllegalArgumentException(dir + " has no " + mf.getFileName() + ": it was not written by a --bf16 "
             + "run; resume without --bf16");
       }
-      org.vlmr1.model.SafeTensorsFile st = org.vlmr1.model.SafeTensorsFile.open(mf);
-      try (PointerScope sc = new PointerScope(); NoGradGuard ng = new NoGradGuard()) {
-        for (int i = 0; i < masters.size(); i++) {
-          masters.get(i).copy_(org.vlmr1.model.Weights.tensor(st, steppedNames.get(i)));
-        }
-      }
+      masters.load(mf);
     }
     step = ((Number) s.get("step")).intValue();
-    epoch = ((Number) s.get("epoch")).intValue();
-    cursor = ((Number) s.get("cursor")).intValue();
-    order = epoch == 0 ? List.of() : RepeatRandomSampler.epoch(data.size(), cfg.numGenerations(),
-        cfg.promptsPerStep(), cfg.numIterations(), cfg.seed(), epoch - 1);
+    sampler.restore(((Number) s.get("epoch")).intValue(), ((Number) s.get("cursor")).intValue());
     round = null;
     if (step % cfg.numIterations() != 0) {
       // The buffered rollouts are not checkpointed: the next step starts a fresh round from the sampler's batch.
@@ -380,9 +300,6 @@ public final class GrpoTrainer implements AutoCloseable {
   }
 
   /** One rollout (generated completions) of a micro-batch, kept in Java arrays across the step's stages. */
-  private record Rollout(List<Example> examples, long[][] promptIds, long[][] promptMask, List<List<GridThw>> grids,
-      Map<String, HostTensor> multimodal, long[][] completionIds, long[][] completionMask, List<String> texts) {}
-
   /**
    * What one generation round yields and the following numIterations optimizer steps reuse (TRL's buffered inputs):
    * the rollouts, their rewards and advantages, and (numIterations > 1) the rollout-time log-probs that make the
@@ -434,9 +351,9 @@ public final class GrpoTrainer implements AutoCloseable {
     }
     Map<String, Double> perFn = new LinkedHashMap<>();
     for (int f = 0; f < rewardNames.size(); f++) {
-      perFn.put(rewardNames.get(f), mean(rd.scores().perFunction()[f]));
+      perFn.put(rewardNames.get(f), GroupStats.mean(rd.scores().perFunction()[f]));
     }
-    return new StepMetrics(step, ls.loss(), mean(rd.scores().total()), rd.rewardStd(), perFn, ls.kl(), ls.entropy(),
+    return new StepMetrics(step, ls.loss(), GroupStats.mean(rd.scores().total()), rd.rewardStd(), perFn, ls.kl(), ls.entropy(),
         ls.clip(), (double) rd.tokens() / cfg.globalBatch(), gradNorm, lr, skipped, seconds, rd.tokens());
   }
 
@@ -518,7 +435,7 @@ public final class GrpoTrainer implements AutoCloseable {
         head = startHeadReduce(); // every rank starts the same collectives, also one whose loss was not finite
       }
     }
-    double[] red = reduceSum(new double[] {loss, kl, entropy, clip, ok ? 1 : 0}, "the loss-metrics all-reduce");
+    double[] red = layout.reduceSum(new double[] {loss, kl, entropy, clip, ok ? 1 : 0}, dist, "the loss-metrics all-reduce");
     return new LossStage(red[0], red[1] / world, red[2] / world, red[3] / world, red[4] == world, head);
   }
 
@@ -535,11 +452,11 @@ public final class GrpoTrainer implements AutoCloseable {
   private void optimizerStep(double lr) {
     optimizer.param_groups().get(0).options().set_lr(lr);
     if (masters != null) {
-      mastersFromGradients();
+      masters.fromGradients();
     }
     optimizer.step();
     if (masters != null) {
-      modelFromMasters();
+      masters.toModel();
     }
     if (sharding != null) {
       sharding.gatherParameters(dist); // each parameter from the rank that stepped it
@@ -559,7 +476,7 @@ public final class GrpoTrainer implements AutoCloseable {
             e.problem(), e.images(), r.grids().get(i), e.accuRewardMethod(), e.fields()));
       }
     }
-    RewardScorer.Scores scores = gather(scorer.score(samples));
+    RewardScorer.Scores scores = layout.gather(scorer.score(samples), dist);
     double[] totals = scores.total();
     boolean finite = java.util.Arrays.stream(totals).allMatch(Double::isFinite);
     float[] adv = new float[cfg.gradientAccumulationSteps() * cfg.perDeviceTrainBatchSize()];
@@ -571,8 +488,8 @@ public final class GrpoTrainer implements AutoCloseable {
           r[i] = (float) totals[i];
         }
         Tensor a = GrpoKernels.groupAdvantages(torch.tensor(r), cfg.numGenerations(), cfg.scaleRewards());
-        adv = localSlice(a);
-        rewardStd = groupStdMean(r, cfg.numGenerations());
+        adv = layout.localSlice(a);
+        rewardStd = GroupStats.groupStdMean(r, cfg.numGenerations());
       }
     }
     long local = 0;
@@ -584,76 +501,14 @@ public final class GrpoTrainer implements AutoCloseable {
       }
     }
     // Unmasked completion tokens of the whole step over every rank: DAPO's normaliser.
-    long tokens = Math.round(reduceSum(new double[] {local}, "the token-count all-reduce")[0]);
+    long tokens = Math.round(layout.reduceSum(new double[] {local}, dist, "the token-count all-reduce")[0]);
     return new Round(rollouts, scores, adv, rewardStd, finite, tokens, oldLogps);
-  }
-
-  /** Global position of this rank's row i of micro-batch m in the step's stream. */
-  private int globalIndex(int m, int i) {
-    return (m * cfg.worldSize() + dist.rank()) * cfg.perDeviceTrainBatchSize() + i;
-  }
-
-  /** This rank's scores placed at their global positions, summed over ranks (exact: one contributor per entry). */
-  private RewardScorer.Scores gather(RewardScorer.Scores local) {
-    if (cfg.worldSize() == 1) {
-      return local;
-    }
-    int f = local.perFunction().length;
-    int n = cfg.globalBatch();
-    int micro = cfg.perDeviceTrainBatchSize();
-    double[] buf = new double[(f + 1) * n];
-    for (int m = 0; m < cfg.gradientAccumulationSteps(); m++) {
-      for (int i = 0; i < micro; i++) {
-        int g = globalIndex(m, i);
-        int l = m * micro + i;
-        for (int k = 0; k < f; k++) {
-          buf[k * n + g] = local.perFunction()[k][l];
-        }
-        buf[f * n + g] = local.total()[l];
-      }
-    }
-    double[] all = reduceSum(buf, "the reward all-gather");
-    double[][] per = new double[f][];
-    for (int k = 0; k < f; k++) {
-      per[k] = java.util.Arrays.copyOfRange(all, k * n, (k + 1) * n);
-    }
-    return new RewardScorer.Scores(per, java.util.Arrays.copyOfRange(all, f * n, (f + 1) * n));
-  }
-
-  /** This rank's advantages (its micro-batches, in order) out of the step's global advantages. */
-  private float[] localSlice(Tensor globalAdv) {
-    float[] all = new float[(int) globalAdv.numel()];
-    globalAdv.contiguous().data_ptr_float().get(all);
-    int micro = cfg.perDeviceTrainBatchSize();
-    float[] out = new float[cfg.gradientAccumulationSteps() * micro];
-    for (int m = 0; m < cfg.gradientAccumulationSteps(); m++) {
-      for (int i = 0; i < micro; i++) {
-        out[m * micro + i] = all[globalIndex(m, i)];
-      }
-    }
-    return out;
-  }
-
-  /** Element-wise sum over ranks (float64, so reward and metric sums are exact for one contributor per entry). */
-  private double[] reduceSum(double[] v, String what) {
-    if (cfg.worldSize() == 1) {
-      return v;
-    }
-    try (PointerScope s = new PointerScope()) {
-      Tensor t = torch.empty(new long[] {v.length}, new org.bytedeco.pytorch.TensorOptions(
-          torch.ScalarType.Double), null);
-      t.data_ptr_double().put(v);
-      dist.allReduceSum(t, what);
-      double[] out = new double[v.length];
-      t.contiguous().data_ptr_double().get(out);
-      return out;
-    }
   }
 
   /** The rollout-time policy log-probs of a micro-batch's completion tokens, (B * C) row-major. */
   private float[] policyLogps(Rollout r) {
     try (PointerScope s = new PointerScope(); NoGradGuard ng = new NoGradGuard()) {
-      LossInputs in = lossInputs(r);
+      Rollout.LossInputs in = Rollout.lossInputs(r);
       Tensor h = policy.lastHidden(in.ids(), in.mask(), in.multimodal(), in.grids(), in.promptLength() - 1)
           .narrow(1, 0, in.completionLength()).contiguous();                                         // (B, C, H)
       Tensor lp = tokenLogps(h, policy.lmHead(), in.completionIds()).contiguous();                 // (B, C)
@@ -663,30 +518,10 @@ public final class GrpoTrainer implements AutoCloseable {
     }
   }
 
-  /** A micro-batch's prompt + completion as the forward pass takes it. */
-  private record LossInputs(Tensor ids, Tensor mask, Map<String, Tensor> multimodal, List<GridThw> grids,
-      Tensor completionIds, Tensor completionMask, int promptLength, int completionLength) {}
-
-  private static LossInputs lossInputs(Rollout r) {
-    int p = r.promptIds()[0].length;
-    int c = r.completionIds()[0].length;
-    Tensor ids = torch.cat(new TensorVector(tensor(r.promptIds()), tensor(r.completionIds())), 1);     // (B, P+C)
-    Tensor mask = torch.cat(new TensorVector(tensor(r.promptMask()), tensor(r.completionMask())), 1);
-    Map<String, Tensor> mm = HostTensor.toTensors(r.multimodal());
-    List<GridThw> grids = new ArrayList<>();
-    r.grids().forEach(grids::addAll);
-    return new LossInputs(ids, mask, mm, grids, tensor(r.completionIds()), tensor(r.completionMask()), p, c);
-  }
-
   private List<Example> nextBatch(int n) {
     List<Example> out = new ArrayList<>(n);
-    while (out.size() < n) {
-      if (cursor >= order.size()) {
-        order = RepeatRandomSampler.epoch(data.size(), cfg.numGenerations(), cfg.promptsPerStep(),
-            cfg.numIterations(), cfg.seed(), epoch++);
-        cursor = 0;
-      }
-      out.add(data.get(order.get(cursor++)));
+    for (int i : sampler.next(n)) {
+      out.add(data.get(i));
     }
     return out;
   }
@@ -714,8 +549,8 @@ public final class GrpoTrainer implements AutoCloseable {
       }
       VlmModel.Generation g = policy.generate(in.inputIds(), in.attentionMask(), mm, grids, cfg.sampling(),
           module.eosTokenIds(), module.padTokenId(), step, firstSampleIndex);
-      return new Rollout(examples, rows(in.inputIds()), rows(in.attentionMask()), perExample, HostTensor.of(mm),
-          g.ids(), g.mask(), module.decodeCompletions(g.ids(), g.mask()));
+      return new Rollout(examples, Rollout.rows(in.inputIds()), Rollout.rows(in.attentionMask()), perExample,
+          HostTensor.of(mm), g.ids(), g.mask(), module.decodeCompletions(g.ids(), g.mask()));
     }
   }
 
@@ -739,7 +574,7 @@ public final class GrpoTrainer implements AutoCloseable {
   private GrpoHiddenLossResult lossAndBackward(Rollout r, float[] adv, float[] oldLogps, long dapoTokens,
       Runnable afterHead) {
     try (PointerScope s = new PointerScope()) {
-      LossInputs in = lossInputs(r);
+      Rollout.LossInputs in = Rollout.lossInputs(r);
       int p = in.promptLength();
       int c = in.completionLength();
       Tensor refLogps = null;
@@ -787,60 +622,11 @@ public final class GrpoTrainer implements AutoCloseable {
     return out.reshape(b, c);
   }
 
-  private static Tensor tensor(long[][] rows) {
-    int b = rows.length;
-    int n = b == 0 ? 0 : rows[0].length;
-    long[] flat = new long[b * n];
-    for (int i = 0; i < b; i++) {
-      System.arraycopy(rows[i], 0, flat, i * n, n);
-    }
-    return torch.tensor(flat).reshape(b, n);
-  }
-
-  private static long[][] rows(Tensor t) {
-    int b = (int) t.size(0);
-    int n = (int) t.size(1);
-    long[] flat = new long[b * n];
-    t.contiguous().data_ptr_long().get(flat);
-    long[][] out = new long[b][n];
-    for (int i = 0; i < b; i++) {
-      System.arraycopy(flat, i * n, out[i], 0, n);
-    }
-    return out;
-  }
-
-  private static double mean(double[] v) {
-    double s = 0;
-    for (double x : v) {
-      s += x;
-    }
-    return v.length == 0 ? 0 : s / v.length;
-  }
-
-  /** The mean over groups of the unbiased group std (TRL's reward_std). */
-  private static double groupStdMean(float[] r, int g) {
-    double sum = 0;
-    int groups = r.length / g;
-    for (int k = 0; k < groups; k++) {
-      double m = 0;
-      for (int i = 0; i < g; i++) {
-        m += r[k * g + i];
-      }
-      m /= g;
-      double ss = 0;
-      for (int i = 0; i < g; i++) {
-        ss += (r[k * g + i] - m) * (r[k * g + i] - m);
-      }
-      sum += Math.sqrt(ss / (g - 1));
-    }
-    return groups == 0 ? 0 : sum / groups;
-  }
-
   @Override
   public void close() {
     images.close();
     if (masters != null) {
-      masters.forEach(Tensor::releaseReference);
+      masters.close();
     }
     scorer.close();
     optimizer.close();

@@ -1,0 +1,81 @@
+// Where this rank's completions sit in an optimizer step's global stream (accelerate's slicing: per-device batch j goes
+// to rank j % W as its micro-batch j / W), and the float64 sums that gather rewards and reduce metrics across ranks.
+package org.vlmr1.trainer;
+
+import java.util.Arrays;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptions;
+import org.bytedeco.pytorch.global.torch;
+import org.vlmr1.distributed.Collectives;
+import org.vlmr1.reward.RewardScorer;
+
+/**
+ * One rank's view of a step.
+ *
+ * @param micro completions per micro-batch; gas micro-batches per rank and step
+ */
+record RankLayout(int worldSize, int rank, int micro, int gas) {
+  int globalBatch() {
+    return micro * worldSize * gas;
+  }
+
+  /** Global position of this rank's row i of micro-batch m in the step's stream. */
+  int globalIndex(int m, int i) {
+    return (m * worldSize + rank) * micro + i;
+  }
+
+  /** This rank's scores placed at their global positions, summed over ranks (exact: one contributor per entry). */
+  RewardScorer.Scores gather(RewardScorer.Scores local, Collectives dist) {
+    if (worldSize == 1) {
+      return local;
+    }
+    int f = local.perFunction().length;
+    int n = globalBatch();
+    double[] buf = new double[(f + 1) * n];
+    for (int m = 0; m < gas; m++) {
+      for (int i = 0; i < micro; i++) {
+        int g = globalIndex(m, i);
+        int l = m * micro + i;
+        for (int k = 0; k < f; k++) {
+          buf[k * n + g] = local.perFunction()[k][l];
+        }
+        buf[f * n + g] = local.total()[l];
+      }
+    }
+    double[] all = reduceSum(buf, dist, "the reward all-gather");
+    double[][] per = new double[f][];
+    for (int k = 0; k < f; k++) {
+      per[k] = Arrays.copyOfRange(all, k * n, (k + 1) * n);
+    }
+    return new RewardScorer.Scores(per, Arrays.copyOfRange(all, f * n, (f + 1) * n));
+  }
+
+  /** This rank's advantages (its micro-batches, in order) out of the step's global advantages. */
+  float[] localSlice(Tensor globalAdv) {
+    float[] all = new float[(int) globalAdv.numel()];
+    globalAdv.contiguous().data_ptr_float().get(all);
+    float[] out = new float[gas * micro];
+    for (int m = 0; m < gas; m++) {
+      for (int i = 0; i < micro; i++) {
+        out[m * micro + i] = all[globalIndex(m, i)];
+      }
+    }
+    return out;
+  }
+
+  /** Element-wise sum over ranks (float64, so reward and metric sums are exact for one contributor per entry). */
+  double[] reduceSum(double[] v, Collectives dist, String what) {
+    if (worldSize == 1) {
+      return v;
+    }
+    try (PointerScope s = new PointerScope()) {
+      Tensor t = torch.empty(new long[] {v.length}, new TensorOptions(torch.ScalarType.Double), null);
+      t.data_ptr_double().put(v);
+      dist.allReduceSum(t, what);
+      double[] out = new double[v.length];
+      t.contiguous().data_ptr_double().get(out);
+      return out;
+    }
+  }
+}

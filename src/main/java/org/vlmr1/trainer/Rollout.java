@@ -1,0 +1,60 @@
+// One rollout (generated completions) of a micro-batch, kept in Java arrays across a step's stages, and its prompt +
+// completion rebuilt as tensors for each forward pass (policy, reference, rollout-time log-probs).
+package org.vlmr1.trainer;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorVector;
+import org.bytedeco.pytorch.global.torch;
+import org.vlmr1.data.Example;
+import org.vlmr1.model.HostTensor;
+import org.vlmr1.module.GridThw;
+
+/**
+ * @param grids each example's image grids (Qwen), empty lists for families without grids
+ * @param multimodal the family's tensors (and frozen-vision outputs) on the Java heap
+ * @param completionIds (B, C), the pad id after a row's EOS; completionMask (B, C) through the first EOS
+ */
+record Rollout(List<Example> examples, long[][] promptIds, long[][] promptMask, List<List<GridThw>> grids,
+    Map<String, HostTensor> multimodal, long[][] completionIds, long[][] completionMask, List<String> texts) {
+
+  /** A micro-batch's prompt + completion as the forward pass takes it. */
+  record LossInputs(Tensor ids, Tensor mask, Map<String, Tensor> multimodal, List<GridThw> grids,
+      Tensor completionIds, Tensor completionMask, int promptLength, int completionLength) {}
+
+  /** New tensors (in the caller's PointerScope) for one forward pass over prompt + completion. */
+  static LossInputs lossInputs(Rollout r) {
+    int p = r.promptIds()[0].length;
+    int c = r.completionIds()[0].length;
+    Tensor ids = torch.cat(new TensorVector(tensor(r.promptIds()), tensor(r.completionIds())), 1);     // (B, P+C)
+    Tensor mask = torch.cat(new TensorVector(tensor(r.promptMask()), tensor(r.completionMask())), 1);
+    Map<String, Tensor> mm = HostTensor.toTensors(r.multimodal());
+    List<GridThw> grids = new ArrayList<>();
+    r.grids().forEach(grids::addAll);
+    return new LossInputs(ids, mask, mm, grids, tensor(r.completionIds()), tensor(r.completionMask()), p, c);
+  }
+
+  static Tensor tensor(long[][] rows) {
+    int b = rows.length;
+    int n = b == 0 ? 0 : rows[0].length;
+    long[] flat = new long[b * n];
+    for (int i = 0; i < b; i++) {
+      System.arraycopy(rows[i], 0, flat, i * n, n);
+    }
+    return torch.tensor(flat).reshape(b, n);
+  }
+
+  static long[][] rows(Tensor t) {
+    int b = (int) t.size(0);
+    int n = (int) t.size(1);
+    long[] flat = new long[b * n];
+    t.contiguous().data_ptr_long().get(flat);
+    long[][] out = new long[b][n];
+    for (int i = 0; i < b; i++) {
+      System.arraycopy(flat, i * n, out[i], 0, n);
+    }
+    return out;
+  }
+}
