@@ -79,7 +79,7 @@ public final class Demo {
       }
       m.save(sftDir);
       wall.put("sft", seconds(t1));
-      evalSeconds += evaluate(module, m, test, s, "sft", "SFT", summary);
+      evalSeconds += evaluate(module, m, test, s, "sft", "SFT", summary, run);
     }
     long t2 = System.nanoTime();
     GrpoConfig cfg = GrpoConfig.builder().numGenerations(s.numGenerations()).perDeviceTrainBatchSize(s.batch())
@@ -105,7 +105,7 @@ public final class Demo {
       }
       wall.put("grpo", seconds(t2));
       writer.checkpoint(policy, t, t.stepsDone(), history, 0);
-      evalSeconds += evaluate(module, policy, test, s, "grpo", "GRPO", summary);
+      evalSeconds += evaluate(module, policy, test, s, "grpo", "GRPO", summary, run);
     }
     int fifth = Math.max(1, history.size() / 5);
     summary.put("grpo_reward_first", meanReward(history.subList(0, fifth)));
@@ -122,12 +122,18 @@ public final class Demo {
   }
 
   /** Evaluates on the held-out set into summary's {key}_eval_* entries; returns the seconds it took. */
+  /** Evaluates on the held-out set; the per-example results go to eval-<key>.json in the run folder. */
   private static double evaluate(VlmModule module, QwenVlModel model, List<Example> test, Sizes s, String key,
-      String label, Map<String, Object> summary) {
+      String label, Map<String, Object> summary, Path run) throws IOException {
     long te = System.nanoTime();
     RecEvaluator.Result r = RecEvaluator.evaluate(module, model, test, "rec", 8, s.maxCompletionLength(), true);
     summary.put(key + "_eval_mean_iou", r.meanIou());
     summary.put(key + "_eval_accuracy", r.accuracy());
+    Map<String, Object> results = new java.util.LinkedHashMap<>();
+    results.put("accuracy", r.accuracy());
+    results.put("mean_iou", r.meanIou());
+    results.put("results", r.samples().stream().map(RecEvaluator.Sample::toJson).toList());
+    Files.writeString(run.resolve("eval-" + key + ".json"), Json.write(results));
     System.out.printf("eval after %s: accuracy %.3f, mean IoU %.3f%n", label, r.accuracy(), r.meanIou());
     return seconds(te);
   }

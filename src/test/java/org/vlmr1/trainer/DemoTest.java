@@ -37,7 +37,8 @@ class DemoTest {
     @SuppressWarnings("unchecked")
     Map<String, Object> wall = (Map<String, Object>) summary.get("wall_seconds");
     assertEquals(List.of("data", "sft", "grpo", "eval", "total"), List.copyOf(wall.keySet()));
-    for (String f : new String[] {"metrics.jsonl", "reward.png", "kl.png", "completion_length.png",
+    for (String f : new String[] {"metrics.jsonl", "reward.png", "kl.png", "completion_length.png", "eval-sft.json",
+        "eval-grpo.json",
         "checkpoint-2/model.safetensors"}) {
       assertTrue(Files.exists(run.resolve(f)), f);
     }
