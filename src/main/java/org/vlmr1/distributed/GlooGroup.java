@@ -31,7 +31,7 @@ public final class GlooGroup extends TimedGroup {
     try {
       Store store = store(env);
       ProcessGroupGloo.Options opts = ProcessGroupGloo.Options.create();
-      opts.devices().push_back(ProcessGroupGloo.createDeviceForHostname(gloHost(env)));
+      opts.devices().push_back(ProcessGroupGloo.createDeviceForHostname(glooHost(env)));
       opts.timeout(new Milliseconds(ms));
       ProcessGroupGloo pg = new ProcessGroupGloo(store, env.rank(), env.worldSize(), opts);
       return new GlooGroup(env, store, pg);
@@ -53,8 +53,8 @@ public final class GlooGroup extends TimedGroup {
     return new TCPStore(env.masterAddr(), so);
   }
 
-  /** The interface Gloo binds: loopback for a local run, else this host's name resolution of MASTER_ADDR's peer. */
-  private static String gloHost(DistEnv env) {
+  /** The address Gloo binds: loopback for a run on 127.0.0.1, else this host's own name (what its peers reach). */
+  private static String glooHost(DistEnv env) {
     String a = env.masterAddr();
     return a.equals("127.0.0.1") || a.equals("localhost") ? "127.0.0.1" : hostName();
   }
