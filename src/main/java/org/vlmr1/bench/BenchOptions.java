@@ -58,7 +58,8 @@ public record BenchOptions(boolean quick, long rows, long vocab, long hidden, in
       throw new org.vlmr1.cli.UsageException("unexpected argument " + f.positionals().get(0));
     }
     return new BenchOptions(f.getBoolean("quick"), f.getInt("rows"), f.getInt("vocab"), f.getInt("hidden"),
-        f.getInt("warmup"), f.getInt("iterations"), f.getList("ops"), f.getList("dtypes"), new ArrayList<>(args), f.getInt("nproc_per_node"));
+        f.getInt("warmup"), f.getInt("iterations"), f.getList("ops"), f.getList("dtypes"), new ArrayList<>(args),
+        f.getInt("nproc_per_node"));
   }
 
   boolean wants(String op, String dtype) {

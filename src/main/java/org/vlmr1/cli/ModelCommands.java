@@ -44,8 +44,11 @@ final class ModelCommands {
    *
    * @param multimodal every tensor besides input_ids and attention_mask, by name (pixel_values, image_flags, ...)
    */
-  record Batch(Tensor inputIds, Tensor attentionMask, Tensor pixelValues, List<GridThw> grids,
-      Map<String, Tensor> multimodal) {}
+  record Batch(Tensor inputIds, Tensor attentionMask, List<GridThw> grids, Map<String, Tensor> multimodal) {
+    Tensor pixelValues() {
+      return multimodal.get("pixel_values");
+    }
+  }
 
   static Batch readInputs(Path file) throws Exception {
     SafeTensorsFile f = SafeTensorsFile.open(file);
@@ -54,7 +57,6 @@ final class ModelCommands {
     }
     Tensor ids = Weights.tensor(f, "input_ids");
     Tensor mask = f.entries().containsKey("attention_mask") ? Weights.tensor(f, "attention_mask") : null;
-    Tensor pv = f.entries().containsKey("pixel_values") ? Weights.tensor(f, "pixel_values") : null;
     List<GridThw> grids = new ArrayList<>();
     if (f.entries().containsKey("image_grid_thw")) {
       long[] g = f.longs("image_grid_thw");
@@ -68,7 +70,7 @@ final class ModelCommands {
         mm.put(name, Weights.tensor(f, name));
       }
     }
-    return new Batch(ids, mask, pv, grids, mm);
+    return new Batch(ids, mask, grids, mm);
   }
 
   /** The family module of a checkpoint, ids from the flags (a checkpoint without tokenizer files works). */

@@ -46,24 +46,9 @@ public final class OptimizerSharding {
     }
   }
 
-  /** This rank's parameters, in the original order (what its optimizer holds). */
-  public List<Tensor> owned() {
-    List<Tensor> out = new ArrayList<>();
-    for (int i = 0; i < params.size(); i++) {
-      if (owner[i] == rank) {
-        out.add(params.get(i));
-      }
-    }
-    return out;
-  }
-
-  /** Elements whose optimizer state this rank keeps. */
-  public long ownedElements() {
-    long n = 0;
-    for (Tensor p : owned()) {
-      n += p.numel();
-    }
-    return n;
+  /** Whether this rank owns (steps and keeps the optimizer state of) parameter {@code i} of the list it was given. */
+  public boolean owns(int i) {
+    return owner[i] == rank;
   }
 
   /**

@@ -101,8 +101,9 @@ public final class Weights implements AutoCloseable {
   }
 
   /**
-   * Fails on tensors that no {@link #get} has asked for: a checkpoint of another architecture or size variant, or a
-   * key convention this loader does not know, is an error naming the keys rather than weights silently ignored.
+   * Fails on tensors that no shape-checked {@link #get} has declared: a checkpoint of another architecture or size
+   * variant, or a key convention this loader does not know, is an error naming the keys rather than weights silently
+   * ignored.
    */
   public void rejectUnexpected() {
     java.util.List<String> extra = new java.util.ArrayList<>();
@@ -143,7 +144,9 @@ public final class Weights implements AutoCloseable {
   /** The tensor, checked against the expected shape. */
   public Tensor get(String name, long... shape) {
     Tensor t = tensors.get(name);
-    touched.add(name);
+    if (shape.length > 0) {
+      touched.add(name); // a shape-checked get declares the key expected (load time, not every forward)
+    }
     if (t == null) {
       throw new IllegalArgumentException(source + ": missing weight " + name);
     }

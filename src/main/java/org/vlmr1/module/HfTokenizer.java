@@ -50,6 +50,15 @@ public final class HfTokenizer implements AutoCloseable {
   }
 
   /** Token ids of a text (special-token strings such as {@code <|im_start|>} become their single ids). */
+  /** The id of {@code token} when this tokenizer encodes it as one token, else null (e.g. not an added token). */
+  public static Long singleId(HfTokenizer tok, String token) {
+    if (tok == null) {
+      return null;
+    }
+    long[] ids = tok.encode(token);
+    return ids.length == 1 ? ids[0] : null;
+  }
+
   public long[] encode(String text) {
     Encoding e = tokenizer.encode(text);
     return e.getIds();

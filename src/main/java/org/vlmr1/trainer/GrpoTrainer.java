@@ -56,7 +56,6 @@ public final class GrpoTrainer implements AutoCloseable {
   private final List<Tensor> allParams;
   private final OptimizerSharding sharding; // null unless ZeRO-1 over several processes
   private final List<Tensor> stepped;        // the model parameters whose update this rank computes
-  private final List<String> steppedNames;
   private final MasterWeights masters;       // bf16: their float32 master copies (what AdamW holds), else null
   private final org.vlmr1.data.ImageDecoder images =
       new org.vlmr1.data.ImageDecoder(Math.max(1, Runtime.getRuntime().availableProcessors() / 2));
@@ -136,15 +135,17 @@ public final class GrpoTrainer implements AutoCloseable {
     this.allParams = List.copyOf(plist);
     this.sharding = cfg.zeroStage() == 1 && dist.worldSize() > 1
         ? new OptimizerSharding(plist, dist.rank(), dist.worldSize()) : null;
-    List<Tensor> mine = sharding != null ? sharding.owned() : plist;
-    this.stepped = List.copyOf(mine);
+    List<Tensor> mine = new ArrayList<>();
     List<String> mineNames = new ArrayList<>();
-    for (Tensor p : mine) {
-      mineNames.add(names.get(indexOf(plist, p)));
+    for (int i = 0; i < plist.size(); i++) {
+      if (sharding == null || sharding.owns(i)) {
+        mine.add(plist.get(i));
+        mineNames.add(names.get(i));
+      }
     }
-    this.steppedNames = List.copyOf(mineNames);
+    this.stepped = List.copyOf(mine);
     TensorVector optimized = new TensorVector();
-    this.masters = cfg.bf16() ? new MasterWeights(stepped, steppedNames) : null;
+    this.masters = cfg.bf16() ? new MasterWeights(stepped, mineNames) : null;
     (masters != null ? masters.tensors() : mine).forEach(optimized::push_back);
     AdamWOptions o = new AdamWOptions(cfg.learningRate());
     o.betas().put(0, cfg.adamBeta2()).put(1, cfg.adamBeta1()); // libstdc++ stores the tuple reversed (JAVACPP-NOTES)
@@ -160,15 +161,6 @@ public final class GrpoTrainer implements AutoCloseable {
   /** Optimizer steps taken so far. */
   public int stepsDone() {
     return step;
-  }
-
-  private static int indexOf(List<Tensor> list, Tensor t) {
-    for (int i = 0; i < list.size(); i++) {
-      if (list.get(i).data_ptr().address() == t.data_ptr().address()) {
-        return i;
-      }
-    }
-    throw new IllegalStateException("parameter not found");
   }
 
   /**
@@ -236,8 +228,8 @@ public final class GrpoTrainer implements AutoCloseable {
       saveOptimizerShard(dir);
     }
     java.nio.file.Files.writeString(dir.resolve("resume_state.json"), org.vlmr1.reward.Json.write(
-        Map.of("step", step, "epoch", sampler.epoch(), "cursor", sampler.cursor(), "seed", cfg.seed(), "world_size", cfg.worldSize(),
-            "zero_stage", sharding == null ? 0 : 1)));
+        Map.of("step", step, "epoch", sampler.epoch(), "cursor", sampler.cursor(), "seed", cfg.seed(),
+            "world_size", cfg.worldSize(), "zero_stage", sharding == null ? 0 : 1)));
   }
 
   /** Restores {@link #saveState}; the policy must already hold that checkpoint's weights. */
@@ -353,8 +345,8 @@ public final class GrpoTrainer implements AutoCloseable {
     for (int f = 0; f < rewardNames.size(); f++) {
       perFn.put(rewardNames.get(f), GroupStats.mean(rd.scores().perFunction()[f]));
     }
-    return new StepMetrics(step, ls.loss(), GroupStats.mean(rd.scores().total()), rd.rewardStd(), perFn, ls.kl(), ls.entropy(),
-        ls.clip(), (double) rd.tokens() / cfg.globalBatch(), gradNorm, lr, skipped, seconds, rd.tokens());
+    return new StepMetrics(step, ls.loss(), GroupStats.mean(rd.scores().total()), rd.rewardStd(), perFn, ls.kl(),
+        ls.entropy(), ls.clip(), (double) rd.tokens() / cfg.globalBatch(), gradNorm, lr, skipped, seconds, rd.tokens());
   }
 
   /**
@@ -435,7 +427,8 @@ public final class GrpoTrainer implements AutoCloseable {
         head = startHeadReduce(); // every rank starts the same collectives, also one whose loss was not finite
       }
     }
-    double[] red = layout.reduceSum(new double[] {loss, kl, entropy, clip, ok ? 1 : 0}, dist, "the loss-metrics all-reduce");
+    double[] red = layout.reduceSum(new double[] {loss, kl, entropy, clip, ok ? 1 : 0}, dist,
+        "the loss-metrics all-reduce");
     return new LossStage(red[0], red[1] / world, red[2] / world, red[3] / world, red[4] == world, head);
   }
 

@@ -19,7 +19,7 @@ public record InternVlIds(long imgContext, long imgStart, long imgEnd, long[] eo
 
   static InternVlIds resolve(InternVlConfig cfg, InternVlTemplate template, HfTokenizer tok, ModuleOptions o)
       throws IOException {
-    Long ctx = o.imgContextTokenId() != null ? o.imgContextTokenId() : single(tok, "<IMG_CONTEXT>");
+    Long ctx = o.imgContextTokenId() != null ? o.imgContextTokenId() : HfTokenizer.singleId(tok, "<IMG_CONTEXT>");
     if (ctx == null && cfg.imgContextTokenId() >= 0) {
       ctx = cfg.imgContextTokenId();
     }
@@ -27,7 +27,7 @@ public record InternVlIds(long imgContext, long imgStart, long imgEnd, long[] eo
     if (o.eosTokenId() != null) {
       eos.add(o.eosTokenId());
     } else {
-      Long sep = single(tok, template.eosToken());
+      Long sep = HfTokenizer.singleId(tok, template.eosToken());
       if (sep != null) {
         eos.add(sep);
       }
@@ -39,7 +39,7 @@ public record InternVlIds(long imgContext, long imgStart, long imgEnd, long[] eo
       throw new IOException("no EOS id: give --eos_token_id, a tokenizer with " + template.eosToken()
           + ", or llm_config.eos_token_id in config.json");
     }
-    Long pad = o.padTokenId() != null ? o.padTokenId() : single(tok, "<|endoftext|>");
+    Long pad = o.padTokenId() != null ? o.padTokenId() : HfTokenizer.singleId(tok, "<|endoftext|>");
     if (pad == null && cfg.padTokenId() >= 0) {
       pad = cfg.padTokenId();
     }
@@ -49,18 +49,9 @@ public record InternVlIds(long imgContext, long imgStart, long imgEnd, long[] eo
     if (pad == null) {
       throw new IOException("no pad id: give --pad_token_id (or a bos_token_id in llm_config)");
     }
-    Long start = single(tok, "<img>");
-    Long end = single(tok, "</img>");
+    Long start = HfTokenizer.singleId(tok, "<img>");
+    Long end = HfTokenizer.singleId(tok, "</img>");
     return new InternVlIds(ctx == null ? -1 : ctx, start == null ? -1 : start, end == null ? -1 : end,
         eos.stream().mapToLong(Long::longValue).toArray(), pad);
-  }
-
-  /** The id of a special token when the tokenizer encodes it as one token, else null. */
-  private static Long single(HfTokenizer tok, String token) {
-    if (tok == null) {
-      return null;
-    }
-    long[] ids = tok.encode(token);
-    return ids.length == 1 ? ids[0] : null;
   }
 }

@@ -1,6 +1,6 @@
 // InternVL's image preprocessing (ARCHITECTURES.md B3, VLM-R1's InvernVLModule / InternVL's load_image): the
-// dynamic_preprocess tile grid, Pillow's bicubic resize to the grid, row-major tiles plus a thumbnail when there is more
-// than one, and torchvision's ToTensor + Normalize(ImageNet) per tile, through our native kernels with this class's
+// dynamic_preprocess tile grid, Pillow's bicubic resize to the grid, row-major tiles plus a thumbnail when there is
+// more than one, and torchvision's ToTensor + Normalize(ImageNet) per tile, through our native kernels with this class's
 // Java code as their oracle and fallback.
 package org.vlmr1.module.internvl;
 

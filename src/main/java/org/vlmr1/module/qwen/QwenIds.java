@@ -22,7 +22,8 @@ public record QwenIds(long imagePad, long[] eos, long pad) {
   static QwenIds resolve(Path checkpoint, HfTokenizer tok, ModuleOptions o) throws IOException {
     JsonNode config = read(checkpoint.resolve("config.json"));
     JsonNode gen = read(checkpoint.resolve("generation_config.json"));
-    Long image = o.imageTokenId() != null ? o.imageTokenId() : single(tok, "<|image_pad|>");
+    Long image = o.imageTokenId() != null ? o.imageTokenId()
+        : HfTokenizer.singleId(tok, "<|image_pad|>");
     if (image == null) {
       image = num(config, "image_token_id");
     }
@@ -33,7 +34,7 @@ public record QwenIds(long imagePad, long[] eos, long pad) {
     if (o.eosTokenId() != null) {
       eos.add(o.eosTokenId());
     } else {
-      Long fromTok = single(tok, "<|im_end|>");
+      Long fromTok = HfTokenizer.singleId(tok, "<|im_end|>");
       if (fromTok != null) {
         eos.add(fromTok);
       }
@@ -46,7 +47,7 @@ public record QwenIds(long imagePad, long[] eos, long pad) {
       throw new IOException("no EOS id: give --eos_token_id, a tokenizer, or eos_token_id in generation_config.json or "
           + "config.json");
     }
-    Long pad = o.padTokenId() != null ? o.padTokenId() : single(tok, "<|endoftext|>");
+    Long pad = o.padTokenId() != null ? o.padTokenId() : HfTokenizer.singleId(tok, "<|endoftext|>");
     if (pad == null) {
       pad = num(gen, "pad_token_id");
     }
@@ -80,14 +81,5 @@ public record QwenIds(long imagePad, long[] eos, long pad) {
     } else if (v.isArray()) {
       v.forEach(x -> out.add(x.asLong()));
     }
-  }
-
-  /** The id of a special token when the tokenizer encodes it as one token, else null. */
-  private static Long single(HfTokenizer tok, String token) {
-    if (tok == null) {
-      return null;
-    }
-    long[] ids = tok.encode(token);
-    return ids.length == 1 ? ids[0] : null;
   }
 }
