@@ -80,7 +80,9 @@ public final class BenchRunner {
     cmd.add(suite.name());
     cmd.add(c.id());
     cmd.addAll(o.args());
-    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+    ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
+    org.vlmr1.kernels.TorchRuntime.applyThreadEnv(pb.environment());
+    Process p = pb.start();
     BenchResult result = null;
     Deque<String> tail = new ArrayDeque<>();
     try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {

@@ -105,6 +105,7 @@ final class TrainSuite implements BenchSuite {
           pb.environment().putAll(java.util.Map.of("RANK", String.valueOf(r), "LOCAL_RANK", String.valueOf(r),
               "WORLD_SIZE", String.valueOf(world), "MASTER_ADDR", "127.0.0.1", "MASTER_PORT", String.valueOf(port),
               "OMP_NUM_THREADS", String.valueOf(org.vlmr1.distributed.Launcher.threadsPerWorker(world))));
+          org.vlmr1.kernels.TorchRuntime.applyThreadEnv(pb.environment());
           pb.redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(ProcessBuilder.Redirect.INHERIT);
           helpers.add(pb.start());
         }

@@ -46,6 +46,9 @@ final class DoctorCommand implements Command {
       System.out.println(String.format("%-13s %s", lib, paths.isEmpty() ? "(not loaded)" : paths));
     }
     System.out.println("kernels       " + GrpoKernels.describeBackend());
+    String hint = org.vlmr1.kernels.TorchRuntime.threadEnvHint();
+    System.out.println("threads       " + org.bytedeco.pytorch.global.torch.get_num_threads() + " intra-op, "
+        + (hint == null ? "OMP_WAIT_POLICY=" + System.getenv("OMP_WAIT_POLICY") : hint));
     double diff = selfCheck();
     boolean ok = diff < 1e-4;
     System.out.printf("self-check    grpoLoss vs composite: max |grad diff| %.3g, %s%n", diff, ok ? "ok" : "MISMATCH");

@@ -21,7 +21,12 @@ final class MakeSyntheticCommand implements Command {
   public List<FlagSpec> flags() {
     return List.of(FlagSpec.value("out", null, "output folder (data.jsonl, images/)"),
         FlagSpec.value("n", "100", "examples"), FlagSpec.value("width", "112", "image width"),
-        FlagSpec.value("height", "84", "image height"), FlagSpec.value("seed", "0", "seed"));
+        FlagSpec.value("height", "84", "image height"), FlagSpec.value("seed", "0", "seed"),
+        FlagSpec.value("layout", "free", "free (anywhere) or grid (one shape per cell, centred)"),
+        FlagSpec.value("cell", "28", "grid cell in pixels (28: one Qwen2.5-VL vision token)"),
+        FlagSpec.value("background", "flat", "flat (grey) or gradient (colour codes the position)"),
+        FlagSpec.value("min_shapes", "2", "fewest shapes per image"),
+        FlagSpec.value("max_shapes", "3", "most shapes per image (up to 4, one colour each)"));
   }
 
   @Override
@@ -29,8 +34,17 @@ final class MakeSyntheticCommand implements Command {
     if (f.get("out") == null) {
       throw new UsageException("make-synthetic needs --out DIR");
     }
-    Path jsonl = SyntheticRec.write(Path.of(f.get("out")), f.getInt("n"), f.getInt("width"), f.getInt("height"),
-        Long.parseLong(f.get("seed")));
+    SyntheticRec.Spec spec;
+    try {
+      spec = new SyntheticRec.Spec(f.getInt("width"), f.getInt("height"),
+          SyntheticRec.Layout.valueOf(f.get("layout").toUpperCase(java.util.Locale.ROOT)), f.getInt("cell"),
+          SyntheticRec.Background.valueOf(f.get("background").toUpperCase(java.util.Locale.ROOT)),
+          f.getInt("min_shapes"), f.getInt("max_shapes"));
+    } catch (IllegalArgumentException e) {
+      throw new UsageException("make-synthetic: " + e.getMessage()
+          + " (--layout free|grid, --background flat|gradient)");
+    }
+    Path jsonl = SyntheticRec.write(Path.of(f.get("out")), f.getInt("n"), spec, Long.parseLong(f.get("seed")));
     System.out.println("wrote " + jsonl + " (train with --data_file_paths " + jsonl + " --image_folders "
         + Path.of(f.get("out")) + ")");
     return 0;

@@ -57,6 +57,7 @@ public final class Launcher {
         env.put("LOCAL_WORLD_SIZE", String.valueOf(spec.nprocPerNode()));
         env.put("MASTER_ADDR", spec.masterAddr());
         env.put("MASTER_PORT", String.valueOf(spec.masterPort()));
+        org.vlmr1.kernels.TorchRuntime.applyThreadEnv(env);
         if (!env.containsKey("OMP_NUM_THREADS")) {
           // As torchrun does: N workers share the node's cores instead of each starting one thread per core.
           env.put("OMP_NUM_THREADS", String.valueOf(threadsPerWorker(spec.nprocPerNode())));

@@ -29,9 +29,13 @@ public final class Demo {
   public record Sizes(int trainExamples, int testExamples, int sftSteps, int grpoSteps, int numGenerations,
       int batch, int maxCompletionLength, double sftLr, double grpoLr, double temperature, long seed) {
     public static Sizes defaults() {
-      return new Sizes(256, 32, 200, 50, 4, 16, 32, 3e-3, 1e-4, 0.7, 0);
+      return new Sizes(256, 64, 250, 80, 4, 16, 48, 5e-3, 1e-4, 0.7, 0);
     }
   }
+
+  /** The demo's images. */
+  static final SyntheticRec.Spec DATA = new SyntheticRec.Spec(84, 56, SyntheticRec.Layout.GRID, 28,
+      SyntheticRec.Background.GRADIENT, 1, 2);
 
   private Demo() {}
 
@@ -54,13 +58,15 @@ public final class Demo {
       // a filesystem without links: the printed path is enough
     }
     System.out.println("demo: run folder " + run.toAbsolutePath());
-    // Data: 112x84 images stay their own size under smart_resize, so the model's frame is the image's.
+    // Data: 84x56 images stay their own size under smart_resize, so the model's frame is the image's, and are 3x2
+    // vision tokens; one or two shapes each, one per token cell, on a background whose colour codes the position
+    // (SyntheticRec.Background.GRADIENT says why a tiny model needs it).
     Path trainDir = run.resolve("data/train");
     Path testDir = run.resolve("data/test");
-    List<Example> train = load(SyntheticRec.write(trainDir, s.trainExamples(), 112, 84, s.seed()), trainDir);
-    List<Example> test = load(SyntheticRec.write(testDir, s.testExamples(), 112, 84, s.seed() + 1), testDir);
+    List<Example> train = load(SyntheticRec.write(trainDir, s.trainExamples(), DATA, s.seed()), trainDir);
+    List<Example> test = load(SyntheticRec.write(testDir, s.testExamples(), DATA, s.seed() + 1), testDir);
     Path model = run.resolve("model-init");
-    QwenTiny.write(new QwenTiny.Spec(64, 2, 4, 2, 128, 2, 64, 2, s.seed()), model);
+    QwenTiny.write(new QwenTiny.Spec(64, 4, 4, 2, 128, 2, 64, 2, s.seed()), model);
     double tData = seconds(t0);
     VlmModule module = VlmModules.forCheckpoint(model, null, ModuleOptions.DEFAULTS.withPixels(3136L, 12544L));
     Map<String, Object> summary = new LinkedHashMap<>();
@@ -70,7 +76,8 @@ public final class Demo {
     Path sftDir = run.resolve("checkpoint-sft");
     long t1 = System.nanoTime();
     try (QwenVlModel m = QwenVlModel.load(model);
-        SftTrainer sft = new SftTrainer(module, m, train, "rec", Demo::answer, s.sftLr(), 8, s.seed())) {
+        SftTrainer sft = new SftTrainer(module, m, train, "rec", Demo::answer, s.sftLr(), 8, s.seed(),
+            s.sftSteps())) {
       for (int i = 1; i <= s.sftSteps(); i++) {
         double loss = sft.step();
         if (i % 25 == 0 || i == s.sftSteps()) {
@@ -121,7 +128,6 @@ public final class Demo {
     return run;
   }
 
-  /** Evaluates on the held-out set into summary's {key}_eval_* entries; returns the seconds it took. */
   /** Evaluates on the held-out set; the per-example results go to eval-<key>.json in the run folder. */
   private static double evaluate(VlmModule module, QwenVlModel model, List<Example> test, Sizes s, String key,
       String label, Map<String, Object> summary, Path run) throws IOException {

@@ -38,12 +38,29 @@ public final class SftTrainer implements AutoCloseable {
   private static final GrpoLossConfig CE = GrpoLossConfig.builder().beta(0).lossType(LossType.BNPO).build();
   private final TensorVector params = new TensorVector();
   private final AdamW optimizer;
+  private final double learningRate;
+  private final int totalSteps;
+  private int stepsDone;
 
   /**
    * @param answer the target completion of an example (without the end-of-turn token, which is appended)
    */
   public SftTrainer(VlmModule module, VlmModel model, List<Example> data, String taskType,
       Function<Example, String> answer, double learningRate, int batchSize, long seed) {
+    this(module, model, data, taskType, answer, learningRate, batchSize, seed, 0);
+  }
+
+  /**
+   * @param totalSteps when positive, the learning rate decays linearly to 0 over this many steps (a warm start
+   *     that ends at a high constant rate leaves the weights noisy for greedy decoding); 0 keeps it constant
+   */
+  public SftTrainer(VlmModule module, VlmModel model, List<Example> data, String taskType,
+      Function<Example, String> answer, double learningRate, int batchSize, long seed, int totalSteps) {
+    if (totalSteps < 0) {
+      throw new IllegalArgumentException("totalSteps must be >= 0 (0: constant learning rate), got " + totalSteps);
+    }
+    this.learningRate = learningRate;
+    this.totalSteps = totalSteps;
     this.module = module;
     this.model = model;
     module.postModelInit(model);
@@ -115,8 +132,15 @@ public final class SftTrainer implements AutoCloseable {
       lossValue = -res.perTokenLogps().mul(m).sum().item_double() / m.sum().item_double();
     }
     torch.clip_grad_norm_(params, 1.0);
+    optimizer.param_groups().get(0).options().set_lr(learningRate());
     optimizer.step();
+    stepsDone++;
     return lossValue;
+  }
+
+  /** The learning rate of the next step. */
+  public double learningRate() {
+    return totalSteps > 0 ? LrSchedulerType.LINEAR.lr(learningRate, stepsDone, totalSteps, 0) : learningRate;
   }
 
   @Override

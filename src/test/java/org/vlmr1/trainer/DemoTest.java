@@ -5,6 +5,7 @@ package org.vlmr1.trainer;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
@@ -62,6 +63,17 @@ class DemoTest {
       }
       assertTrue(last < first - 1.0, "SFT loss " + first + " -> " + last + " (at least 1 nat lower)");
     }
+    try (QwenVlModel m = QwenVlModel.load(ckpt);
+        SftTrainer decaying = new SftTrainer(module, m, data, "rec", Demo::answer, 4e-3, 4, 0, 4)) {
+      double[] lrs = new double[4];
+      for (int i = 0; i < 4; i++) {
+        lrs[i] = decaying.learningRate();
+        decaying.step();
+      }
+      assertArrayEquals(new double[] {4e-3, 3e-3, 2e-3, 1e-3}, lrs, 1e-12, "linear decay to 0 over totalSteps");
+    }
+    assertThrows(IllegalArgumentException.class, () -> new SftTrainer(null, null, List.of(), "rec", Demo::answer,
+        1e-3, 1, 0, -1));
   }
 
   @Test
