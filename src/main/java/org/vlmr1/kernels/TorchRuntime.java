@@ -38,7 +38,8 @@ public final class TorchRuntime {
   public static String threadEnvHint() {
     return System.getenv("OMP_WAIT_POLICY") != null ? null
         : "OMP_WAIT_POLICY is not set: libgomp's threads spin when idle and compete with OpenBLAS's (measured 1.8x "
-            + "slower training steps on 2 cores); export OMP_WAIT_POLICY=PASSIVE before starting the JVM (bin/vlmr1 does)";
+            + "slower training steps on 2 cores); export OMP_WAIT_POLICY=PASSIVE before starting the JVM "
+            + "(bin/vlmr1 does)";
   }
 
   /** Extracts the openblas and pytorch natives into the JavaCPP cache (once), then loads libtorch. */
