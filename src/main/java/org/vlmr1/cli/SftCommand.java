@@ -8,6 +8,7 @@ import org.vlmr1.data.JsonlDataset;
 import org.vlmr1.kernels.TorchRuntime;
 import org.vlmr1.module.VlmModule;
 import org.vlmr1.module.VlmModules;
+import org.vlmr1.trainer.LrSchedulerType;
 import org.vlmr1.trainer.SftTrainer;
 
 /** The sft command. */
@@ -33,6 +34,7 @@ final class SftCommand implements Command {
             + "(e.g. \"<think></think><answer>{solution}</answer>\")"),
         FlagSpec.value("learning_rate", "1e-5", "AdamW learning rate"),
         FlagSpec.value("max_steps", "100", "optimizer steps"),
+        FlagSpec.value("lr_scheduler_type", "linear", "linear (decay to 0 over max_steps), constant or cosine"),
         FlagSpec.value("per_device_train_batch_size", "8", "examples per step"),
         FlagSpec.value("seed", "42", "batch sampling seed"),
         FlagSpec.value("max_pixels", null, "Qwen max_pixels"),
@@ -58,10 +60,16 @@ final class SftCommand implements Command {
     JsonlDataset.Loaded data = JsonlDataset.load(new JsonlDataset.Spec(TrainCommand.paths(f.get("data_file_paths")),
         TrainCommand.paths(f.get("image_folders")), null, JsonlDataset.OnBadSample.FAIL, false));
     int steps = f.getInt("max_steps");
+    LrSchedulerType schedule;
+    try {
+      schedule = LrSchedulerType.parse(f.get("lr_scheduler_type"));
+    } catch (IllegalArgumentException e) {
+      throw new UsageException(e.getMessage());
+    }
     try (org.vlmr1.model.VlmModel m = module.loadModel(model);
         SftTrainer sft = new SftTrainer(module, m, data.examples(), f.get("task_type"),
             e -> template.replace("{solution}", e.solution()), f.getDouble("learning_rate"),
-            f.getInt("per_device_train_batch_size"), Long.parseLong(f.get("seed")))) {
+            f.getInt("per_device_train_batch_size"), Long.parseLong(f.get("seed")), schedule, steps)) {
       for (int i = 1; i <= steps; i++) {
         double loss = sft.step();
         if (i % 10 == 0 || i == steps) {

@@ -77,7 +77,7 @@ public final class Demo {
     long t1 = System.nanoTime();
     try (QwenVlModel m = QwenVlModel.load(model);
         SftTrainer sft = new SftTrainer(module, m, train, "rec", Demo::answer, s.sftLr(), 8, s.seed(),
-            s.sftSteps())) {
+            LrSchedulerType.LINEAR, s.sftSteps())) {
       for (int i = 1; i <= s.sftSteps(); i++) {
         double loss = sft.step();
         if (i % 25 == 0 || i == s.sftSteps()) {

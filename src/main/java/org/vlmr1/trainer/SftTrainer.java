@@ -39,6 +39,7 @@ public final class SftTrainer implements AutoCloseable {
   private final TensorVector params = new TensorVector();
   private final AdamW optimizer;
   private final double learningRate;
+  private final LrSchedulerType schedule;
   private final int totalSteps;
   private int stepsDone;
 
@@ -47,19 +48,22 @@ public final class SftTrainer implements AutoCloseable {
    */
   public SftTrainer(VlmModule module, VlmModel model, List<Example> data, String taskType,
       Function<Example, String> answer, double learningRate, int batchSize, long seed) {
-    this(module, model, data, taskType, answer, learningRate, batchSize, seed, 0);
+    this(module, model, data, taskType, answer, learningRate, batchSize, seed, LrSchedulerType.CONSTANT, 1);
   }
 
   /**
-   * @param totalSteps when positive, the learning rate decays linearly to 0 over this many steps (a warm start
-   *     that ends at a high constant rate leaves the weights noisy for greedy decoding); 0 keeps it constant
+   * @param schedule the learning rate over {@code totalSteps} steps, as the GRPO trainer's (a warm start that ends
+   *     at a high constant rate leaves the weights noisy for greedy decoding; linear decay settles them)
    */
   public SftTrainer(VlmModule module, VlmModel model, List<Example> data, String taskType,
-      Function<Example, String> answer, double learningRate, int batchSize, long seed, int totalSteps) {
-    if (totalSteps < 0) {
-      throw new IllegalArgumentException("totalSteps must be >= 0 (0: constant learning rate), got " + totalSteps);
+      Function<Example, String> answer, double learningRate, int batchSize, long seed, LrSchedulerType schedule,
+      int totalSteps) {
+    if (schedule == null || totalSteps < 1) {
+      throw new IllegalArgumentException("a learning-rate schedule over at least 1 step is needed, got " + schedule
+          + " over " + totalSteps);
     }
     this.learningRate = learningRate;
+    this.schedule = schedule;
     this.totalSteps = totalSteps;
     this.module = module;
     this.model = model;
@@ -140,7 +144,7 @@ public final class SftTrainer implements AutoCloseable {
 
   /** The learning rate of the next step. */
   public double learningRate() {
-    return totalSteps > 0 ? LrSchedulerType.LINEAR.lr(learningRate, stepsDone, totalSteps, 0) : learningRate;
+    return schedule.lr(learningRate, stepsDone, totalSteps, 0);
   }
 
   @Override

@@ -64,7 +64,8 @@ class DemoTest {
       assertTrue(last < first - 1.0, "SFT loss " + first + " -> " + last + " (at least 1 nat lower)");
     }
     try (QwenVlModel m = QwenVlModel.load(ckpt);
-        SftTrainer decaying = new SftTrainer(module, m, data, "rec", Demo::answer, 4e-3, 4, 0, 4)) {
+        SftTrainer decaying = new SftTrainer(module, m, data, "rec", Demo::answer, 4e-3, 4, 0,
+            LrSchedulerType.LINEAR, 4)) {
       double[] lrs = new double[4];
       for (int i = 0; i < 4; i++) {
         lrs[i] = decaying.learningRate();
@@ -73,7 +74,7 @@ class DemoTest {
       assertArrayEquals(new double[] {4e-3, 3e-3, 2e-3, 1e-3}, lrs, 1e-12, "linear decay to 0 over totalSteps");
     }
     assertThrows(IllegalArgumentException.class, () -> new SftTrainer(null, null, List.of(), "rec", Demo::answer,
-        1e-3, 1, 0, -1));
+        1e-3, 1, 0, LrSchedulerType.LINEAR, 0));
   }
 
   @Test
