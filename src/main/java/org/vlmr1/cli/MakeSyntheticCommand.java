@@ -37,16 +37,26 @@ final class MakeSyntheticCommand implements Command {
     SyntheticRec.Spec spec;
     try {
       spec = new SyntheticRec.Spec(f.getInt("width"), f.getInt("height"),
-          SyntheticRec.Layout.valueOf(f.get("layout").toUpperCase(java.util.Locale.ROOT)), f.getInt("cell"),
-          SyntheticRec.Background.valueOf(f.get("background").toUpperCase(java.util.Locale.ROOT)),
+          choice(SyntheticRec.Layout.class, "layout", f.get("layout")), f.getInt("cell"),
+          choice(SyntheticRec.Background.class, "background", f.get("background")),
           f.getInt("min_shapes"), f.getInt("max_shapes"));
     } catch (IllegalArgumentException e) {
-      throw new UsageException("make-synthetic: " + e.getMessage()
-          + " (--layout free|grid, --background flat|gradient)");
+      throw new UsageException("make-synthetic: " + e.getMessage());
     }
     Path jsonl = SyntheticRec.write(Path.of(f.get("out")), f.getInt("n"), spec, Long.parseLong(f.get("seed")));
     System.out.println("wrote " + jsonl + " (train with --data_file_paths " + jsonl + " --image_folders "
         + Path.of(f.get("out")) + ")");
     return 0;
+  }
+
+  private static <E extends Enum<E>> E choice(Class<E> type, String flag, String value) {
+    for (E e : type.getEnumConstants()) {
+      if (e.name().equalsIgnoreCase(value)) {
+        return e;
+      }
+    }
+    throw new IllegalArgumentException("unknown --" + flag + " '" + value + "'; expected one of "
+        + java.util.Arrays.stream(type.getEnumConstants()).map(e -> e.name().toLowerCase(java.util.Locale.ROOT))
+            .toList());
   }
 }
