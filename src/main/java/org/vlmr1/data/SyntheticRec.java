@@ -106,7 +106,7 @@ public final class SyntheticRec {
         if (spec.background() == Background.GRADIENT) {
           for (int py = 0; py < height; py++) {
             for (int px = 0; px < width; px++) {
-              img.setRGB(px, py, new Color(255 * px / width, 128, 255 * py / height).getRGB());
+              img.setRGB(px, py, (255 * px / width) << 16 | 128 << 8 | 255 * py / height);
             }
           }
         } else {

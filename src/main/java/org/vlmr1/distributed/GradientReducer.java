@@ -10,7 +10,6 @@ import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
-import org.bytedeco.pytorch.global.torch.ScalarType;
 
 /** Sums the gradients of a fixed parameter list across a group. */
 public final class GradientReducer {
@@ -62,23 +61,8 @@ public final class GradientReducer {
         }
         grads.add(p.grad());
       }
-      List<Tensor> bucket = new ArrayList<>();
-      long bytes = 0;
-      ScalarType dtype = null;
-      for (Tensor g : grads) {
-        ScalarType dt = g.scalar_type().intern();
-        long b = g.nbytes();
-        if (!bucket.isEmpty() && (bytes + b > bucketBytes || dt != dtype)) {
-          flush(bucket, group);
-          bucket.clear();
-          bytes = 0;
-        }
-        bucket.add(g);
-        bytes += b;
-        dtype = dt;
-      }
-      if (!bucket.isEmpty()) {
-        flush(bucket, group);
+      for (List<Integer> bucket : Buckets.of(grads, bucketBytes)) {
+        flush(bucket.stream().map(grads::get).toList(), group);
       }
     }
   }

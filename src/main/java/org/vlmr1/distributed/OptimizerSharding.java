@@ -12,7 +12,6 @@ import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
-import org.bytedeco.pytorch.global.torch.ScalarType;
 
 /** Which rank owns which parameter, and the parameter all-gather after the sharded step. */
 public final class OptimizerSharding {
@@ -57,22 +56,7 @@ public final class OptimizerSharding {
    */
   public void gatherParameters(Collectives group) {
     try (PointerScope s = new PointerScope(); NoGradGuard ng = new NoGradGuard()) {
-      List<Integer> bucket = new ArrayList<>();
-      long bytes = 0;
-      ScalarType dtype = null;
-      for (int i = 0; i < params.size(); i++) {
-        ScalarType dt = params.get(i).scalar_type().intern();
-        long b = params.get(i).nbytes();
-        if (!bucket.isEmpty() && (bytes + b > GradientReducer.BUCKET_BYTES || dt != dtype)) {
-          flush(bucket, group);
-          bucket.clear();
-          bytes = 0;
-        }
-        bucket.add(i);
-        bytes += b;
-        dtype = dt;
-      }
-      if (!bucket.isEmpty()) {
+      for (List<Integer> bucket : Buckets.of(params, GradientReducer.BUCKET_BYTES)) {
         flush(bucket, group);
       }
     }
