@@ -13,7 +13,6 @@ import java.util.List;
 import java.util.Map;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.AdamW;
-import org.bytedeco.pytorch.AdamWOptions;
 import org.bytedeco.pytorch.BoolOptional;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
@@ -147,11 +146,8 @@ public final class GrpoTrainer implements AutoCloseable {
     TensorVector optimized = new TensorVector();
     this.masters = cfg.bf16() ? new MasterWeights(stepped, mineNames) : null;
     (masters != null ? masters.tensors() : mine).forEach(optimized::push_back);
-    AdamWOptions o = new AdamWOptions(cfg.learningRate());
-    o.betas().put(0, cfg.adamBeta2()).put(1, cfg.adamBeta1()); // libstdc++ stores the tuple reversed (JAVACPP-NOTES)
-    o.eps().put(cfg.adamEpsilon());
-    o.weight_decay().put(cfg.weightDecay());
-    this.optimizer = new AdamW(optimized, o);
+    this.optimizer = Optimizers.adamW(optimized, cfg.learningRate(), cfg.adamBeta1(), cfg.adamBeta2(),
+        cfg.adamEpsilon(), cfg.weightDecay());
     this.dist = dist;
     this.layout = new RankLayout(cfg.worldSize(), dist.rank(), cfg.perDeviceTrainBatchSize(),
         cfg.gradientAccumulationSteps());

@@ -9,7 +9,6 @@ import java.util.Random;
 import java.util.function.Function;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.AdamW;
-import org.bytedeco.pytorch.AdamWOptions;
 import org.bytedeco.pytorch.BoolOptional;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorVector;
@@ -79,10 +78,7 @@ public final class SftTrainer implements AutoCloseable {
         params.push_back(e.getValue());
       }
     }
-    AdamWOptions o = new AdamWOptions(learningRate);
-    o.betas().put(0, 0.999).put(1, 0.9); // (beta2, beta1): libstdc++'s reversed tuple (JAVACPP-NOTES)
-    o.weight_decay().put(0.0);
-    this.optimizer = new AdamW(params, o);
+    this.optimizer = Optimizers.adamW(params, learningRate, 0.9, 0.999, 1e-8, 0.0); // HF defaults, no decay
   }
 
   /** One step on a random batch; returns the mean cross-entropy per answer token. */
