@@ -5,6 +5,7 @@ import java.nio.file.Path;
 import java.util.List;
 import org.vlmr1.data.JsonlDataset;
 import org.vlmr1.kernels.TorchRuntime;
+import org.vlmr1.module.HubCache;
 import org.vlmr1.module.VlmModule;
 import org.vlmr1.module.VlmModules;
 import org.vlmr1.trainer.RecEvaluator;
@@ -24,7 +25,8 @@ final class EvalCommand implements Command {
   @Override
   public List<FlagSpec> flags() {
     return List.of(
-        FlagSpec.value("model", null, "checkpoint folder"),
+        FlagSpec.value("model", null, "checkpoint folder, or a Hugging Face id (ORG/NAME) already in the local "
+            + "cache"),
         FlagSpec.value("data_file_paths", null, "JSONL files, ':'-separated (solutions are [x1, y1, x2, y2])"),
         FlagSpec.value("image_folders", null, "one image folder per data file, ':'-separated"),
         FlagSpec.value("task_type", "rec", "question template"),
@@ -44,8 +46,8 @@ final class EvalCommand implements Command {
         throw new UsageException("eval needs --" + n);
       }
     }
+    Path model = HubCache.resolve(f.get("model"));
     TorchRuntime.load();
-    Path model = Path.of(f.get("model"));
     VlmModule module = VlmModules.forCheckpoint(model, null, ModuleFlags.options(f));
     JsonlDataset.Loaded data = JsonlDataset.load(new JsonlDataset.Spec(TrainCommand.paths(f.get("data_file_paths")),
         TrainCommand.paths(f.get("image_folders")), null, JsonlDataset.OnBadSample.FAIL,

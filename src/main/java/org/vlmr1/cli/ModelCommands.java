@@ -16,6 +16,7 @@ import org.vlmr1.model.SafeTensorsWriter;
 import org.vlmr1.model.SamplingConfig;
 import org.vlmr1.model.Weights;
 import org.vlmr1.module.GridThw;
+import org.vlmr1.module.HubCache;
 import org.vlmr1.module.VlmModule;
 import org.vlmr1.module.VlmModules;
 import org.vlmr1.model.VlmModel;
@@ -28,7 +29,8 @@ final class ModelCommands {
 
   static List<FlagSpec> common() {
     return List.of(
-        FlagSpec.value("model", null, "checkpoint folder (config.json + safetensors)"),
+        FlagSpec.value("model", null, "checkpoint folder (config.json + safetensors), or a Hugging Face id "
+            + "(ORG/NAME) already in the local cache"),
         FlagSpec.value("inputs", null, "safetensors with input_ids, attention_mask and the family's multimodal tensors "
             + "(Qwen: pixel_values, image_grid_thw; InternVL: pixel_values, image_flags)"),
         FlagSpec.value("out", null, "output .safetensors file"),
@@ -106,7 +108,7 @@ final class ModelCommands {
     @Override
     public int run(Flags f) throws Exception {
       need(f, "model", "inputs", "out");
-      Path model = Path.of(f.get("model"));
+      Path model = HubCache.resolve(f.get("model"));
       TorchRuntime.load();
       VlmModule module = module(f, model);
       try (VlmModel vm = module.loadModel(model); PointerScope s = new PointerScope()) {
@@ -165,7 +167,7 @@ final class ModelCommands {
     @Override
     public int run(Flags f) throws Exception {
       need(f, "model", "inputs", "out");
-      Path model = Path.of(f.get("model"));
+      Path model = HubCache.resolve(f.get("model"));
       TorchRuntime.load();
       VlmModule module = module(f, model);
       SamplingConfig cfg = new SamplingConfig(f.getBoolean("greedy"), f.getDouble("temperature"), f.getInt("top_k"),

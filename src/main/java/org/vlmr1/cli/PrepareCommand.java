@@ -13,6 +13,7 @@ import org.vlmr1.data.RgbImage;
 import org.vlmr1.kernels.TorchRuntime;
 import org.vlmr1.model.SafeTensorsWriter;
 import org.vlmr1.module.Conversation;
+import org.vlmr1.module.HubCache;
 import org.vlmr1.module.ModelInputs;
 import org.vlmr1.module.VlmModule;
 import org.vlmr1.module.VlmModules;
@@ -33,7 +34,8 @@ final class PrepareCommand implements Command {
   @Override
   public List<FlagSpec> flags() {
     return List.of(
-        FlagSpec.value("model", null, "checkpoint folder (config.json; tokenizer.json unless --tokenizer)"),
+        FlagSpec.value("model", null, "checkpoint folder (config.json; tokenizer.json unless --tokenizer), or a "
+            + "Hugging Face id (ORG/NAME) already in the local cache"),
         FlagSpec.value("tokenizer", null, "tokenizer.json or its folder (default: the checkpoint's)"),
         FlagSpec.list("image", null, "image files, in prompt order (repeat the flag or list them)"),
         FlagSpec.value("text", null, "the user text (the question)"),
@@ -54,7 +56,7 @@ final class PrepareCommand implements Command {
     if (f.get("model") == null || f.get("text") == null || f.get("out") == null) {
       throw new UsageException("prepare needs --model DIR, --text TEXT and --out FILE.safetensors");
     }
-    VlmModule module = VlmModules.forCheckpoint(Path.of(f.get("model")), f.get("vlm"), ModuleFlags.options(f));
+    VlmModule module = VlmModules.forCheckpoint(HubCache.resolve(f.get("model")), f.get("vlm"), ModuleFlags.options(f));
     List<RgbImage> images = new ArrayList<>();
     for (String p : f.getList("image")) {
       images.add(RgbImage.read(Path.of(p)));

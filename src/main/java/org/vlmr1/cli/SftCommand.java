@@ -6,6 +6,7 @@ import java.nio.file.Path;
 import java.util.List;
 import org.vlmr1.data.JsonlDataset;
 import org.vlmr1.kernels.TorchRuntime;
+import org.vlmr1.module.HubCache;
 import org.vlmr1.module.VlmModule;
 import org.vlmr1.module.VlmModules;
 import org.vlmr1.trainer.LrSchedulerType;
@@ -26,7 +27,8 @@ final class SftCommand implements Command {
   @Override
   public List<FlagSpec> flags() {
     return List.of(
-        FlagSpec.value("model_name_or_path", null, "checkpoint folder"),
+        FlagSpec.value("model_name_or_path", null, "checkpoint folder, or a Hugging Face id (ORG/NAME) already "
+            + "in the local cache"),
         FlagSpec.value("data_file_paths", null, "JSONL files, ':'-separated"),
         FlagSpec.value("image_folders", null, "one image folder per data file, ':'-separated"),
         FlagSpec.value("task_type", null, "question template (rec, ic, odLength, default)"),
@@ -54,8 +56,8 @@ final class SftCommand implements Command {
     if (!template.contains("{solution}")) {
       throw new UsageException("--answer_template must contain {solution}");
     }
+    Path model = HubCache.resolve(f.get("model_name_or_path"));
     TorchRuntime.load();
-    Path model = Path.of(f.get("model_name_or_path"));
     VlmModule module = VlmModules.forCheckpoint(model, null, ModuleFlags.options(f));
     JsonlDataset.Loaded data = JsonlDataset.load(new JsonlDataset.Spec(TrainCommand.paths(f.get("data_file_paths")),
         TrainCommand.paths(f.get("image_folders")), null, JsonlDataset.OnBadSample.FAIL, false));
