@@ -2,7 +2,11 @@
 // VLM-R1-SPEC.md 3.3-3.5).
 package org.vlmr1.reward;
 
+import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -18,7 +22,9 @@ import java.util.regex.Pattern;
  *       (lower-cased; two answers with neither count as equal, as in VLM-R1); {@code all_match}: cleaned texts equal.
  *   <li>{@code math}: {@link MathAnswers#computeScore} of the cleaned texts.
  *   <li>{@code map}, {@code od_ap}, {@code od_ap50}, {@code odLength}, {@code weighted_sum}: {@link DetectionRewards}.
- *   <li>{@code llm}: the judge given at construction ({@link LlmJudge}); exact match without one.
+ *   <li>{@code llm}: the judge given at construction ({@link LlmJudge}); exact match without one or when it
+ *       fails, each such fall-back counted ({@link #drainCounters}: {@code llm_judge_fallbacks}).
+ *   <li>any other value: {@code default}, as in VLM-R1.
  * </ul>
  *
  * <p>Examples: default, completion {@code "<answer>3.0</answer>"}, solution {@code "<answer>3</answer>"} scores 1.0;
@@ -27,15 +33,29 @@ import java.util.regex.Pattern;
 public final class AccuracyReward implements RewardFunction {
   private static final Pattern DIGIT = PyText.compile("\\d", false);
   private static final Pattern YES_NO = PyText.compile("(yes|no)", false);
+  /** The counter of {@code llm} examples scored by exact match because the judge was unset or failed. */
+  public static final String JUDGE_FALLBACKS = "llm_judge_fallbacks";
   private final LlmJudge judge;
+  private final RewardDebugLog log;
+  private final AtomicLong judgeFallbacks = new AtomicLong();
+  private final AtomicBoolean warned = new AtomicBoolean();
 
   /** Without an LLM judge: {@code llm} examples fall back to exact match of the answers. */
   public AccuracyReward() {
-    this(null);
+    this(null, RewardDebugLog.OFF);
   }
 
   public AccuracyReward(LlmJudge judge) {
+    this(judge, RewardDebugLog.OFF);
+  }
+
+  /**
+   * @param judge the {@code llm} method's judge, or null (exact match)
+   * @param log VLM-R1's DEBUG_MODE trace (LOG_PATH), or {@link RewardDebugLog#OFF}
+   */
+  public AccuracyReward(LlmJudge judge, RewardDebugLog log) {
     this.judge = judge;
+    this.log = log;
   }
 
   @Override
@@ -60,6 +80,17 @@ public final class AccuracyReward implements RewardFunction {
       case ALL_MATCH: return AnswerText.clean(content).equals(AnswerText.clean(sol)) ? 1.0 : 0.0;
       default: return defaultAccuracy(content, sol);
     }
+  }
+
+  @Override
+  public void scored(List<RewardSample> samples, double[] scores) {
+    log.accuracy(samples, scores);
+  }
+
+  /** {@code llm_judge_fallbacks}: {@code llm} examples scored by exact match since the last call. */
+  @Override
+  public Map<String, Long> drainCounters() {
+    return Map.of(JUDGE_FALLBACKS, judgeFallbacks.getAndSet(0));
   }
 
   /** The solution's first answer block (no DOTALL) stripped, else the whole solution stripped. */
@@ -112,6 +143,23 @@ public final class AccuracyReward implements RewardFunction {
   private double llm(String content, String sol) {
     String truth = groundTruth(sol);
     String student = AnswerText.lastAnswer(content, true).map(PyText::strip).orElse(PyText.strip(content));
-    return judge != null ? judge.judge(student, truth) : (student.equals(truth) ? 1.0 : 0.0);
+    if (judge != null) {
+      LlmJudge.Verdict v = judge.ask(student, truth);
+      if (v.ok()) {
+        return v.score();
+      }
+      fellBack("the llm judge at " + judge.baseUrl() + " failed (" + v.failure() + ")");
+    } else {
+      fellBack("no llm judge: OPENAI_API_BASE is not set");
+    }
+    return student.equals(truth) ? 1.0 : 0.0;
+  }
+
+  private void fellBack(String why) {
+    judgeFallbacks.incrementAndGet();
+    if (warned.compareAndSet(false, true)) {
+      System.err.println("warning: " + why + "; accu_reward_method llm scores by exact match instead (counted in "
+          + "rewards/" + JUDGE_FALLBACKS + "; warned once)");
+    }
   }
 }

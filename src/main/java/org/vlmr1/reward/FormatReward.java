@@ -1,6 +1,7 @@
 // --reward_funcs format: VLM-R1's format_reward (grpo_jsonl.py), VLM-R1-SPEC.md 3.2.
 package org.vlmr1.reward;
 
+import java.util.List;
 import java.util.regex.Pattern;
 
 /**
@@ -13,6 +14,16 @@ import java.util.regex.Pattern;
  */
 public final class FormatReward implements RewardFunction {
   private static final Pattern FORMAT = PyText.compile("<think>.*?</think>\\s*<answer>.*?</answer>", true);
+  private final RewardDebugLog log;
+
+  public FormatReward() {
+    this(RewardDebugLog.OFF);
+  }
+
+  /** @param log VLM-R1's DEBUG_MODE trace (the "_format.txt" file), or {@link RewardDebugLog#OFF} */
+  public FormatReward(RewardDebugLog log) {
+    this.log = log;
+  }
 
   @Override
   public String name() {
@@ -22,5 +33,10 @@ public final class FormatReward implements RewardFunction {
   @Override
   public double score(RewardSample sample) {
     return FORMAT.matcher(sample.completion()).matches() ? 1.0 : 0.0;
+  }
+
+  @Override
+  public void scored(List<RewardSample> samples, double[] scores) {
+    log.format(samples, scores);
   }
 }

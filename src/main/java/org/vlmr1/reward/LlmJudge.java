@@ -26,6 +26,11 @@ public record LlmJudge(String baseUrl, String apiKey, String model, Duration tim
       + "'1.0' if the extracted answer matches the correct solution in meaning, or '0.0' if the student's response "
       + "does not contain a clear or correct answer. No other output is allowed.";
 
+  /** VLM-R1's judge model (hard-coded in grpo_jsonl.py's evaluate_answer_similarity). */
+  public static final String DEFAULT_MODEL = "qwen2.5:7b";
+  /** Per request, as the score command's --llm_timeout default. */
+  public static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(30);
+
   private static final HttpClient CLIENT = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
   public LlmJudge {
@@ -42,12 +47,33 @@ public record LlmJudge(String baseUrl, String apiKey, String model, Duration tim
 
   /** From OPENAI_API_BASE / OPENAI_API_KEY (VLM-R1's variables), or null when no base URL is set. */
   public static LlmJudge fromEnvironment(String model, Duration timeout) {
-    String base = System.getenv("OPENAI_API_BASE");
-    return base == null || base.isBlank() ? null : new LlmJudge(base, System.getenv("OPENAI_API_KEY"), model, timeout);
+    return fromEnvironment(System.getenv(), model, timeout);
   }
 
-  /** The judge's score for a student answer against the ground truth. */
+  /**
+   * From OPENAI_API_BASE / OPENAI_API_KEY in {@code env}, or null when no base URL is set. (VLM-R1 then calls
+   * api.openai.com with a placeholder key, which fails, so it scores by exact match; we skip the doomed request.)
+   */
+  public static LlmJudge fromEnvironment(Map<String, String> env, String model, Duration timeout) {
+    String base = env.get("OPENAI_API_BASE");
+    return base == null || base.isBlank() ? null : new LlmJudge(base, env.get("OPENAI_API_KEY"), model, timeout);
+  }
+
+  /** A reply: the judge's score, or why there is none ({@code failure} set; the caller falls back). */
+  public record Verdict(double score, String failure) {
+    public boolean ok() {
+      return failure == null;
+    }
+  }
+
+  /** The judge's score for a student answer against the ground truth, exact match when the judge fails. */
   public double judge(String studentAnswer, String groundTruth) {
+    Verdict v = ask(studentAnswer, groundTruth);
+    return v.ok() ? v.score() : fallback(studentAnswer, groundTruth);
+  }
+
+  /** Asks the endpoint once; never throws. */
+  public Verdict ask(String studentAnswer, String groundTruth) {
     try {
       Map<String, Object> body = Map.of("model", model, "temperature", 0, "messages", List.of(
           Map.of("role", "user", "content", INSTRUCTION),
@@ -61,17 +87,17 @@ public record LlmJudge(String baseUrl, String apiKey, String model, Duration tim
       }
       HttpResponse<String> resp = CLIENT.send(req.build(), HttpResponse.BodyHandlers.ofString());
       if (resp.statusCode() / 100 != 2) {
-        return fallback(studentAnswer, groundTruth);
+        return new Verdict(Double.NaN, "HTTP " + resp.statusCode());
       }
       Object content = ((Map<?, ?>) ((Map<?, ?>) ((List<?>) ((Map<?, ?>) Json.parse(resp.body())).get("choices"))
           .get(0)).get("message")).get("content");
       Double v = PyFloat.parse(String.valueOf(content));
-      return v != null ? v : fallback(studentAnswer, groundTruth);
+      return v != null ? new Verdict(v, null) : new Verdict(Double.NaN, "a reply that is not a number: " + content);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      return fallback(studentAnswer, groundTruth);
+      return new Verdict(Double.NaN, "interrupted");
     } catch (Exception e) {
-      return fallback(studentAnswer, groundTruth);
+      return new Verdict(Double.NaN, String.valueOf(e));
     }
   }
 

@@ -4,6 +4,8 @@ package org.vlmr1.reward;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -70,6 +72,9 @@ public final class RewardScorer implements AutoCloseable {
       }
     }
     return CompletableFuture.allOf(parts.toArray(new CompletableFuture[0])).thenApply(v -> {
+      for (int f = 0; f < per.length; f++) {
+        functions.get(f).scored(samples, per[f]);
+      }
       double[] total = new double[samples.size()];
       for (int f = 0; f < per.length; f++) {
         for (int i = 0; i < total.length; i++) {
@@ -90,6 +95,18 @@ public final class RewardScorer implements AutoCloseable {
       }
       throw e;
     }
+  }
+
+  /**
+   * Every function's {@link RewardFunction#drainCounters}, summed by key, in key order (the same order on every rank
+   * of a data-parallel run, which all-reduces them as one vector).
+   */
+  public Map<String, Long> drainCounters() {
+    Map<String, Long> out = new TreeMap<>();
+    for (RewardFunction fn : functions) {
+      fn.drainCounters().forEach((k, v) -> out.merge(k, v, Long::sum));
+    }
+    return out;
   }
 
   @Override

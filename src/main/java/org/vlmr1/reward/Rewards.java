@@ -2,9 +2,11 @@
 // (--is_reward_customized_from_vlm_module with --task_type rec).
 package org.vlmr1.reward;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 
 /** Builds reward functions by name. */
 public final class Rewards {
@@ -13,16 +15,46 @@ public final class Rewards {
 
   private Rewards() {}
 
-  /** What the rewards may need besides the samples: a token counter for {@code length}, a judge for {@code llm}. */
-  public record Context(TokenCounter tokens, LlmJudge judge) {
+  /**
+   * What the rewards may need besides the samples: a token counter for {@code length}, a judge for {@code llm}, and
+   * VLM-R1's DEBUG_MODE trace for {@code accuracy} and {@code format} (null means {@link RewardDebugLog#OFF}).
+   */
+  public record Context(TokenCounter tokens, LlmJudge judge, RewardDebugLog debugLog) {
     public static final Context NONE = new Context(null, null);
+
+    public Context {
+      debugLog = debugLog == null ? RewardDebugLog.OFF : debugLog;
+    }
+
+    /** No trace. */
+    public Context(TokenCounter tokens, LlmJudge judge) {
+      this(tokens, judge, RewardDebugLog.OFF);
+    }
+
+    /**
+     * A training run's context from VLM-R1's environment variables: OPENAI_API_BASE and OPENAI_API_KEY for the
+     * {@code llm} judge (model {@link LlmJudge#DEFAULT_MODEL}, {@link LlmJudge#DEFAULT_TIMEOUT} per request; none
+     * without a base URL), DEBUG_MODE and LOG_PATH for the trace.
+     *
+     * @throws IllegalArgumentException DEBUG_MODE=true without LOG_PATH
+     */
+    public static Context fromEnvironment(TokenCounter tokens, Map<String, String> env) {
+      return fromEnvironment(tokens, env, LlmJudge.DEFAULT_MODEL, LlmJudge.DEFAULT_TIMEOUT);
+    }
+
+    /** {@link #fromEnvironment(TokenCounter, Map)} with another judge model and timeout. */
+    public static Context fromEnvironment(TokenCounter tokens, Map<String, String> env, String llmModel,
+        Duration llmTimeout) {
+      return new Context(tokens, LlmJudge.fromEnvironment(env, llmModel, llmTimeout),
+          RewardDebugLog.fromEnvironment(env));
+    }
   }
 
   /** VLM-R1's registry (grpo_jsonl.py reward_funcs_registry). */
   public static RewardFunction byName(String name, Context ctx) {
     switch (name) {
-      case "accuracy": return new AccuracyReward(ctx.judge());
-      case "format": return new FormatReward();
+      case "accuracy": return new AccuracyReward(ctx.judge(), ctx.debugLog());
+      case "format": return new FormatReward(ctx.debugLog());
       case "length": return new CosineLengthReward(ctx.tokens());
       case "repetition": return new RepetitionReward();
       default: throw new IllegalArgumentException("unknown reward function '" + name + "'; known: "

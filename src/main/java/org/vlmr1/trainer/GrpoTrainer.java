@@ -291,10 +291,10 @@ public final class GrpoTrainer implements AutoCloseable {
   /**
    * What one generation round yields and the following numIterations optimizer steps reuse (TRL's buffered inputs):
    * the rollouts, their rewards and advantages, and (numIterations > 1) the rollout-time log-probs that make the
-   * importance ratio of the later steps.
+   * importance ratio of the later steps; counters, the reward functions' counts over all ranks (llm_judge_fallbacks).
    */
   private record Round(List<Rollout> rollouts, RewardScorer.Scores scores, float[] adv, double rewardStd,
-      boolean finite, long tokens, float[][] oldLogps) {}
+      boolean finite, long tokens, float[][] oldLogps, Map<String, Double> counters) {}
 
   /** One optimizer step: generate and score (first step of a round), loss and backward, reduce, clip, AdamW. */
   public StepMetrics step() {
@@ -341,6 +341,7 @@ public final class GrpoTrainer implements AutoCloseable {
     for (int f = 0; f < rewardNames.size(); f++) {
       perFn.put(rewardNames.get(f), GroupStats.mean(rd.scores().perFunction()[f]));
     }
+    perFn.putAll(rd.counters()); // rewards/llm_judge_fallbacks
     return new StepMetrics(step, ls.loss(), GroupStats.mean(rd.scores().total()), rd.rewardStd(), perFn, ls.kl(),
         ls.entropy(), ls.clip(), (double) rd.tokens() / cfg.globalBatch(), gradNorm, lr, skipped, seconds, rd.tokens());
   }
@@ -466,6 +467,7 @@ public final class GrpoTrainer implements AutoCloseable {
       }
     }
     RewardScorer.Scores scores = layout.gather(scorer.score(samples), dist);
+    Map<String, Double> counters = layout.reduceCounters(scorer.drainCounters(), dist); // llm_judge_fallbacks
     double[] totals = scores.total();
     boolean finite = java.util.Arrays.stream(totals).allMatch(Double::isFinite);
     float[] adv = new float[cfg.gradientAccumulationSteps() * cfg.perDeviceTrainBatchSize()];
@@ -491,7 +493,7 @@ public final class GrpoTrainer implements AutoCloseable {
     }
     // Unmasked completion tokens of the whole step over every rank: DAPO's normaliser.
     long tokens = Math.round(layout.reduceSum(new double[] {local}, dist, "the token-count all-reduce")[0]);
-    return new Round(rollouts, scores, adv, rewardStd, finite, tokens, oldLogps);
+    return new Round(rollouts, scores, adv, rewardStd, finite, tokens, oldLogps, counters);
   }
 
   /** The rollout-time policy log-probs of a micro-batch's completion tokens, (B * C) row-major. */

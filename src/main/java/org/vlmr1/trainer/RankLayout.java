@@ -3,6 +3,8 @@
 package org.vlmr1.trainer;
 
 import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptions;
@@ -60,6 +62,24 @@ record RankLayout(int worldSize, int rank, int micro, int gas) {
       for (int i = 0; i < micro; i++) {
         out[m * micro + i] = all[globalIndex(m, i)];
       }
+    }
+    return out;
+  }
+
+  /**
+   * The reward functions' counters summed over ranks, in the given key order (every rank has the same keys: each
+   * function's are fixed, and {@link RewardScorer#drainCounters} sorts them). Nothing is sent when there are none.
+   */
+  Map<String, Double> reduceCounters(Map<String, Long> local, Collectives dist) {
+    if (local.isEmpty()) {
+      return Map.of();
+    }
+    double[] sums = local.values().stream().mapToDouble(Long::doubleValue).toArray();
+    sums = reduceSum(sums, dist, "the reward-counter all-reduce");
+    Map<String, Double> out = new LinkedHashMap<>();
+    int k = 0;
+    for (String key : local.keySet()) {
+      out.put(key, sums[k++]);
     }
     return out;
   }

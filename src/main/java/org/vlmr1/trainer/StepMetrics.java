@@ -7,7 +7,8 @@ import java.util.Map;
  * @param step optimizer step (1-based after it ran)
  * @param loss the summed micro-batch losses (the objective of the step)
  * @param reward mean total reward; rewardStd the mean of the group standard deviations
- * @param rewards mean of each reward function ({@code rewards/<name>})
+ * @param rewards mean of each reward function ({@code rewards/<name>}), and the rewards' counters over the step's
+ *     completions ({@code rewards/llm_judge_fallbacks})
  * @param kl, entropy, clipRatio masked token means over the step
  * @param completionLength mean completion length in tokens
  * @param gradNorm the norm before clipping; learningRate the rate the step used

@@ -81,6 +81,74 @@ class LlmJudgeTest {
   }
 
   @Test
+  void fallBacksAreCountedAndDrainedPerCall() throws Exception {
+    HttpServer ok = serve(200, body -> completion("0.0"));
+    HttpServer broken = serve(500, body -> "oops");
+    try {
+      RewardSample llm = RewardSample.of("<answer>Paris</answer>", "<answer>Paris</answer>").withMethod("llm");
+      RewardSample plain = RewardSample.of("<answer>Paris</answer>", "<answer>Paris</answer>");
+      AccuracyReward answered = new AccuracyReward(judge(ok));
+      assertEquals(0.0, answered.score(llm), "the judge's verdict, not exact match");
+      assertEquals(Map.of(AccuracyReward.JUDGE_FALLBACKS, 0L), answered.drainCounters());
+
+      AccuracyReward failing = new AccuracyReward(judge(broken));
+      AccuracyReward unset = new AccuracyReward();
+      for (AccuracyReward r : List.of(failing, unset)) {
+        assertEquals(1.0, r.score(llm), "exact match");
+        assertEquals(1.0, r.score(llm));
+        assertEquals(1.0, r.score(plain), "not an llm example: not a fall-back");
+        assertEquals(Map.of(AccuracyReward.JUDGE_FALLBACKS, 2L), r.drainCounters());
+        assertEquals(Map.of(AccuracyReward.JUDGE_FALLBACKS, 0L), r.drainCounters(), "reset by the read");
+      }
+    } finally {
+      ok.stop(0);
+      broken.stop(0);
+    }
+  }
+
+  @Test
+  void theScorerCountsFallBacksFromEveryThread() {
+    List<RewardSample> batch = new java.util.ArrayList<>();
+    for (int i = 0; i < 500; i++) {
+      batch.add(RewardSample.of("<answer>" + i + "</answer>", "<answer>" + (i % 3) + "</answer>")
+          .withMethod(i % 5 == 0 ? "default" : "llm"));
+    }
+    try (RewardScorer scorer = new RewardScorer(List.of(new AccuracyReward(), new FormatReward()), null, 4)) {
+      scorer.score(batch);
+      assertEquals(Map.of(AccuracyReward.JUDGE_FALLBACKS, 400L), scorer.drainCounters());
+      scorer.score(batch.subList(0, 10));
+      assertEquals(Map.of(AccuracyReward.JUDGE_FALLBACKS, 8L), scorer.drainCounters(), "per call, not cumulative");
+    }
+  }
+
+  @Test
+  void theTrainingContextTakesTheJudgeFromVlmR1sVariables() throws Exception {
+    assertEquals(null, Rewards.Context.fromEnvironment(null, Map.of()).judge(), "no OPENAI_API_BASE: no judge");
+    AtomicReference<String> auth = new AtomicReference<>();
+    HttpServer s = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+    s.createContext("/v1/chat/completions", ex -> {
+      auth.set(ex.getRequestHeaders().getFirst("Authorization"));
+      byte[] out = completion("1.0").getBytes(StandardCharsets.UTF_8);
+      ex.sendResponseHeaders(200, out.length);
+      ex.getResponseBody().write(out);
+      ex.close();
+    });
+    s.start();
+    try {
+      Rewards.Context ctx = Rewards.Context.fromEnvironment(null, Map.of("OPENAI_API_BASE",
+          "http://127.0.0.1:" + s.getAddress().getPort() + "/v1", "OPENAI_API_KEY", "sk-test"));
+      assertEquals(LlmJudge.DEFAULT_MODEL, ctx.judge().model());
+      RewardFunction acc = Rewards.resolve(List.of("accuracy"), null, null, ctx).get(0);
+      assertEquals(1.0, acc.score(RewardSample.of("<answer>Lyon</answer>", "Paris").withMethod("llm")),
+          "the judge said 1.0 where exact match says 0");
+      assertEquals("Bearer sk-test", auth.get());
+      assertEquals(Map.of(AccuracyReward.JUDGE_FALLBACKS, 0L), acc.drainCounters());
+    } finally {
+      s.stop(0);
+    }
+  }
+
+  @Test
   void scorerSumsWeightedRewardsOnAPool() {
     try (RewardScorer scorer = new RewardScorer(List.of(new FormatReward(), new AccuracyReward()),
         new double[] {0.5, 2.0}, 2)) {

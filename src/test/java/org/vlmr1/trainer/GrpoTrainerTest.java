@@ -98,6 +98,38 @@ class GrpoTrainerTest {
   }
 
   @Test
+  void judgeFallBacksAndTheDebugTraceAreStepMetricsAndFiles(@TempDir Path dir) throws Exception {
+    Path ckpt = dir.resolve("tiny");
+    QwenTiny.write(new QwenTiny.Spec(32, 1, 4, 2, 64, 1, 32, 2, 6), ckpt);
+    VlmModule module = VlmModules.forCheckpoint(ckpt, null, ModuleOptions.DEFAULTS.withPixels(3136L, 12544L));
+    GrpoConfig cfg = GrpoConfig.builder().numGenerations(2).perDeviceTrainBatchSize(4).maxCompletionLength(4)
+        .maxSteps(2).learningRate(1e-3).beta(0).build();
+    List<Example> data = new ArrayList<>();
+    for (Example e : boxes(dir, 4)) {
+      data.add(new Example(e.id(), e.problem(), e.images(), e.solution(), "llm", e.fields()));
+    }
+    Path log = dir.resolve("log/debug_log.txt");
+    org.vlmr1.reward.RewardDebugLog trace = org.vlmr1.reward.RewardDebugLog.to(log.toString(),
+        java.time.Clock.systemDefaultZone());
+    try (QwenVlModel policy = QwenVlModel.load(ckpt);
+        GrpoTrainer t = new GrpoTrainer(cfg, module, policy, null, List.of(new AccuracyReward(null, trace),
+            new FormatReward(trace)), data, "rec")) {
+      for (StepMetrics m : t.train()) {
+        assertEquals(4.0, m.rewards().get(AccuracyReward.JUDGE_FALLBACKS), "no judge: every completion of step "
+            + m.step() + " fell back, counted per step");
+      }
+    }
+    String acc = java.nio.file.Files.readString(log);
+    assertEquals(8, acc.split("(?m)^------------- ").length - 1, acc);
+    assertTrue(acc.contains("accu_reward_method: llm\nimage_path: ['" + dir.resolve("img0.png") + "']\n"
+        + "problem: Where is the red box?\n"), acc);
+    assertTrue(acc.contains("\nSolution: <answer> " + data.get(0).solution() + " </answer>\n"), acc);
+    String fmt = java.nio.file.Files.readString(dir.resolve("log/debug_log_format.txt"));
+    assertEquals(2, fmt.split("(?m)^------------- ").length - 1, "one header per step's batch:\n" + fmt);
+    assertEquals(8, fmt.split("(?m)^Has format: ").length - 1, fmt);
+  }
+
+  @Test
   void frozenVisionGetsNoUpdates(@TempDir Path dir) throws Exception {
     Path ckpt = dir.resolve("tiny");
     QwenTiny.write(new QwenTiny.Spec(32, 1, 4, 2, 64, 1, 32, 2, 6), ckpt);
