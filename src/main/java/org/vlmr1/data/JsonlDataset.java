@@ -48,18 +48,31 @@ public final class JsonlDataset {
     }
   }
 
-  /** The loaded examples and the problems found (skipped lines). */
-  public record Loaded(List<Example> examples, List<String> skipped) {
+  /**
+   * The loaded examples and the problems found.
+   *
+   * @param skipped the bad lines dropped (--on_bad_sample skip)
+   * @param unknownMethods accu_reward_method values no method knows, by file and lines (scored as default)
+   */
+  public record Loaded(List<Example> examples, List<String> skipped, List<String> unknownMethods) {
+    public Loaded {
+      unknownMethods = unknownMethods == null ? List.of() : List.copyOf(unknownMethods);
+    }
+
+    /** One line of counts, then one indented line per unknown method (the train command prints it once). */
     public String summary() {
       long images = examples.stream().mapToLong(e -> e.images().size()).sum();
-      return examples.size() + " examples (" + images + " images)" + (skipped.isEmpty() ? ""
-          : ", " + skipped.size() + " bad lines skipped");
+      StringBuilder sb = new StringBuilder(examples.size() + " examples (" + images + " images)"
+          + (skipped.isEmpty() ? "" : ", " + skipped.size() + " bad lines skipped"));
+      unknownMethods.forEach(u -> sb.append("\n  warning: ").append(u));
+      return sb.toString();
     }
   }
 
   public static Loaded load(Spec spec) throws IOException {
     List<Example> out = new ArrayList<>();
     List<String> skipped = new ArrayList<>();
+    UnknownMethods unknown = new UnknownMethods();
     for (int f = 0; f < spec.files().size(); f++) {
       Path file = spec.files().get(f);
       Path folder = spec.imageFolders().get(f);
@@ -67,6 +80,7 @@ public final class JsonlDataset {
       if (!Files.isRegularFile(file)) {
         throw new IOException("data file " + file + " does not exist");
       }
+      unknown.file(file.getFileName().toString(), method);
       try (BufferedReader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
         int lineNo = 0;
         for (String line; (line = r.readLine()) != null; ) {
@@ -76,7 +90,11 @@ public final class JsonlDataset {
           }
           String where = file.getFileName() + ":" + lineNo;
           try {
-            out.add(parse(line, where, folder, method, spec.allowOutside()));
+            Example e = parse(line, where, folder, method, spec.allowOutside());
+            out.add(e);
+            if (!java.util.Objects.equals(e.accuRewardMethod(), method)) {
+              unknown.line(file.getFileName().toString(), lineNo, e.accuRewardMethod());
+            }
           } catch (IllegalArgumentException e) {
             if (spec.onBad() == OnBadSample.FAIL) {
               throw new IllegalArgumentException(e.getMessage() + " (use --on_bad_sample skip to drop bad lines)", e);
@@ -86,7 +104,7 @@ public final class JsonlDataset {
         }
       }
     }
-    return new Loaded(out, skipped);
+    return new Loaded(out, skipped, unknown.report());
   }
 
   @SuppressWarnings("unchecked")
@@ -133,10 +151,16 @@ public final class JsonlDataset {
         throw new IllegalArgumentException(where + ": image " + p + " does not exist");
       }
     }
-    Object m = obj.remove("accu_reward_method");
+    // item.get('accu_reward_method', file_method): a line's own value wins, whatever it is; null (None) and
+    // non-strings name no method, so they score as default.
+    String method = fileMethod;
+    if (obj.containsKey("accu_reward_method")) {
+      Object m = obj.remove("accu_reward_method");
+      method = m == null ? null : m instanceof String ms ? ms : Json.write(m);
+    }
     Object id = obj.get("id");
     return new Example(id == null ? where : String.valueOf(id), question.replace("<image>", ""), images, solution,
-        m instanceof String ms ? ms : fileMethod, obj);
+        method, obj);
   }
 
   private static Path resolve(Path folder, String p, String where, boolean allowOutside) {

@@ -1,7 +1,8 @@
 // The per-example accu_reward_method values of VLM-R1's accuracy reward (VLM-R1-SPEC.md 3.3).
 package org.vlmr1.reward;
 
-import java.util.Locale;
+import java.util.Arrays;
+import java.util.List;
 
 /** How {@code accuracy} scores an example; unknown names fall back to {@link #DEFAULT}, as VLM-R1 does. */
 public enum AccuracyMethod {
@@ -40,13 +41,16 @@ public enum AccuracyMethod {
     return DEFAULT;
   }
 
-  /** Whether {@code value} names a method (for warnings about typos in data files). */
+  /**
+   * Whether {@link #of} finds a method for {@code value} other than by falling back to {@code default} (null is
+   * {@code default} itself): exact keys only, so {@code od_length} or {@code MCQ} are unknown, as in VLM-R1.
+   */
   public static boolean known(String value) {
-    for (AccuracyMethod m : values()) {
-      if (m.key.equals(value) || m.name().toLowerCase(Locale.ROOT).equals(value)) {
-        return true;
-      }
-    }
-    return value == null;
+    return value == null || Arrays.stream(values()).anyMatch(m -> m.key.equals(value));
+  }
+
+  /** Every key, in declaration order (for messages). */
+  public static List<String> keys() {
+    return Arrays.stream(values()).map(AccuracyMethod::key).toList();
   }
 }

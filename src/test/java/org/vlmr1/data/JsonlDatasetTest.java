@@ -45,6 +45,37 @@ class JsonlDatasetTest {
   }
 
   @Test
+  void unknownMethodsAreListedOnceAndScoredAsDefault(@TempDir Path dir) throws Exception {
+    String q = "\"conversations\": [{\"value\": \"q\"}, {\"value\": \"a\"}]";
+    Path a = dir.resolve("a.jsonl");
+    Files.write(a, List.of("{" + q + "}", "{" + q + ", \"accu_reward_method\": \"od_length\"}",
+        "{" + q + ", \"accu_reward_method\": \"yes_no\"}", "{" + q + ", \"accu_reward_method\": 3}",
+        "{" + q + ", \"accu_reward_method\": \"od_length\"}"));
+    Path b = dir.resolve("b.jsonl");
+    Files.write(b, List.of("{" + q + ", \"accu_reward_method\": \"MCQ\"}", "{" + q + "}"));
+    JsonlDataset.Loaded l = JsonlDataset.load(new JsonlDataset.Spec(List.of(a, b), List.of(dir, dir),
+        List.of("yes_no", "mcqq"), JsonlDataset.OnBadSample.FAIL, false));
+    assertEquals(7, l.examples().size(), "unknown methods are not bad lines");
+    List<String> u = l.unknownMethods();
+    assertEquals(4, u.size(), String.join("\n", u));
+    assertTrue(u.get(0).startsWith("--reward_method 'mcqq' for b.jsonl"), u.get(0));
+    assertTrue(u.get(1).startsWith("a.jsonl: accu_reward_method 'od_length' on lines 2, 5 is not a known method: "
+        + "scored as default"), u.get(1));
+    assertTrue(u.get(2).startsWith("a.jsonl: accu_reward_method '3' on line 4 "), u.get(2));
+    assertTrue(u.get(3).startsWith("b.jsonl: accu_reward_method 'MCQ' on line 1 "), u.get(3));
+    assertTrue(u.get(3).contains("known: default, mcq, yes_no"), u.get(3));
+    assertTrue(l.summary().contains("\n  warning: a.jsonl: accu_reward_method 'od_length'"), l.summary());
+    // A line's own value wins even when it names nothing (VLM-R1's item.get('accu_reward_method', file_method)).
+    assertEquals("3", l.examples().get(3).accuRewardMethod());
+    assertEquals(org.vlmr1.reward.AccuracyMethod.DEFAULT,
+        org.vlmr1.reward.AccuracyMethod.of(l.examples().get(3).accuRewardMethod()));
+    assertEquals(org.vlmr1.reward.AccuracyMethod.DEFAULT,
+        org.vlmr1.reward.AccuracyMethod.of(l.examples().get(1).accuRewardMethod()));
+    assertTrue(JsonlDataset.load(new JsonlDataset.Spec(List.of(a), List.of(dir), null, JsonlDataset.OnBadSample.FAIL,
+        false)).unknownMethods().size() == 2, "known file method: only the lines' own");
+  }
+
+  @Test
   void badLinesNameFileAndLine(@TempDir Path dir) throws Exception {
     Path f = dir.resolve("bad.jsonl");
     Files.write(f, List.of("{\"conversations\": [{\"value\": \"q\"}]}", "not json",
