@@ -66,12 +66,23 @@ class DataParallelTest {
     return ((Number) m.get(k)).doubleValue();
   }
 
+  /**
+   * trainArgs plus the accuracy reward with every example's method llm: without OPENAI_API_BASE each completion falls
+   * back to exact match, and rewards/llm_judge_fallbacks counts every completion of the step over all ranks.
+   */
+  static List<String> judgedArgs(Path dir, Path out, int perDevice, int gas) {
+    List<String> args = trainArgs(dir, out, perDevice, gas);
+    args.set(args.indexOf("length"), "length,accuracy");
+    args.addAll(List.of("--reward_method", "llm"));
+    return args;
+  }
+
   /** world processes x perDevice x 1 accumulation step against 1 process x perDevice x world accumulation steps. */
   void sameAsOneProcess(Path dir, int world, int perDevice) throws Exception {
     Path single = dir.resolve("single-" + world);
-    assertEquals(0, run(trainArgs(dir, single, perDevice, world).toArray(String[]::new)));
+    assertEquals(0, run(judgedArgs(dir, single, perDevice, world).toArray(String[]::new)));
     Path dp = dir.resolve("dp-" + world);
-    List<String> args = trainArgs(dir, dp, perDevice, 1);
+    List<String> args = judgedArgs(dir, dp, perDevice, 1);
     args.addAll(List.of("--nproc_per_node", String.valueOf(world), "--master_port", String.valueOf(freePort()),
         "--dist_timeout", "60", "--check_replicas_steps", "1"));
     assertEquals(0, run(args.toArray(String[]::new)), "the launcher's exit code");
@@ -88,6 +99,10 @@ class DataParallelTest {
             "step " + (s + 1) + " " + k);
       }
       assertTrue(b.get(s).containsKey("time/allreduce"), b.get(s).toString());
+      if (System.getenv("OPENAI_API_BASE") == null) {
+        assertEquals(world * perDevice, num(b.get(s), "rewards/llm_judge_fallbacks"), 0.0, "summed over ranks");
+        assertEquals(world * perDevice, num(a.get(s), "rewards/llm_judge_fallbacks"), 0.0);
+      }
     }
     assertTrue(num(a.get(0), "grad_norm") > 0, "a real gradient flowed");
     SafeTensorsFile pa = SafeTensorsFile.open(single.resolve("checkpoint-2/model.safetensors"));
