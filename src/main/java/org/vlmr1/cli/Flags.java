@@ -14,16 +14,16 @@ import java.util.Set;
 
 /** Parsed flags of one command. */
 public final class Flags {
-  /** VLM-R1 run-script flags with no meaning in vlmr1: accepted (with their value) and warned about once. */
-  static final Set<String> IGNORED = Set.of("deepspeed", "use_vllm", "report_to", "attn_implementation",
-      "dataset_name", "bf16", "gradient_checkpointing", "torch_dtype", "data_seed", "run_name", "use_peft",
-      "save_only_model", "logging_dir", "ddp_timeout", "dataloader_num_workers");
+  /** VLM-R1 spellings of flags vlmr1 declares under another name. */
+  static final Map<String, String> ALIASES = Map.of("ddp_timeout", "dist_timeout");
 
   private final Map<String, FlagSpec> specs;
   private final Map<String, List<String>> values = new LinkedHashMap<>();
   private final List<String> positionals = new ArrayList<>();
+  private final Map<String, String> env;
 
-  private Flags(List<FlagSpec> specs) {
+  private Flags(List<FlagSpec> specs, Map<String, String> env) {
+    this.env = Map.copyOf(env);
     this.specs = new LinkedHashMap<>();
     for (FlagSpec s : specs) {
       this.specs.put(s.name(), s);
@@ -32,7 +32,12 @@ public final class Flags {
 
   /** Parses {@code args} against {@code specs}; warnings for ignored VLM-R1 flags go to {@code warn}. */
   public static Flags parse(List<FlagSpec> specs, List<String> args, PrintStream warn) {
-    Flags f = new Flags(specs);
+    return parse(specs, args, warn, System.getenv());
+  }
+
+  /** {@link #parse(List, List, PrintStream)} with the environment the command reads ({@link #env}). */
+  public static Flags parse(List<FlagSpec> specs, List<String> args, PrintStream warn, Map<String, String> env) {
+    Flags f = new Flags(specs, env);
     for (int i = 0; i < args.size(); i++) {
       String arg = args.get(i);
       if (!arg.startsWith("--") || arg.equals("--")) {
@@ -47,13 +52,21 @@ public final class Flags {
         body = body.substring(0, eq);
       }
       String name = body.replace('-', '_');
+      if (!f.specs.containsKey(name) && ALIASES.containsKey(name) && f.specs.containsKey(ALIASES.get(name))) {
+        name = ALIASES.get(name);
+      }
       FlagSpec spec = f.specs.get(name);
       if (spec == null) {
-        if (IGNORED.contains(name)) {
-          warn.println("warning: --" + name + " has no meaning in vlmr1 and is ignored");
-          if (inline == null && i + 1 < args.size() && !args.get(i + 1).startsWith("--")) {
-            i++;
+        if (CompatFlags.knows(name)) {
+          String value = inline;
+          if (value == null && CompatFlags.takesValue(name) && i + 1 < args.size()
+              && !args.get(i + 1).startsWith("--")) {
+            value = args.get(++i);
           }
+          if (CompatFlags.isBoolean(name)) {
+            value = value == null ? "true" : parseBoolean(name, value);
+          }
+          CompatFlags.apply(name, value, warn);
           continue;
         }
         throw new UsageException("unknown flag --" + body + closest(name, f.specs.keySet()));
@@ -111,16 +124,21 @@ public final class Flags {
     return out;
   }
 
-  private static boolean isBooleanWord(String s) {
+  /** Hugging Face's string_to_bool words, any case: yes/no, true/false, t/f, y/n, 1/0. */
+  private static final Set<String> TRUE_WORDS = Set.of("yes", "true", "t", "y", "1");
+  private static final Set<String> FALSE_WORDS = Set.of("no", "false", "f", "n", "0");
+
+  static boolean isBooleanWord(String s) {
     String l = s.toLowerCase(Locale.ROOT);
-    return l.equals("true") || l.equals("false");
+    return TRUE_WORDS.contains(l) || FALSE_WORDS.contains(l);
   }
 
-  private static String parseBoolean(String name, String v) {
+  /** "true" or "false" for a string_to_bool word; a usage error naming the accepted words otherwise. */
+  static String parseBoolean(String name, String v) {
     if (!isBooleanWord(v)) {
-      throw new UsageException("--" + name + " takes true or false, got '" + v + "'");
+      throw new UsageException("--" + name + " takes a boolean (yes/no, true/false, t/f, y/n, 1/0), got '" + v + "'");
     }
-    return v.toLowerCase(Locale.ROOT);
+    return String.valueOf(TRUE_WORDS.contains(v.toLowerCase(Locale.ROOT)));
   }
 
   /** " (did you mean --x?)" for the known flag nearest in edit distance, or "" when none is near. */
@@ -181,6 +199,20 @@ public final class Flags {
     return values.containsKey(name);
   }
 
+  /** The names of the flags given (on the command line or from --config), in order. */
+  public java.util.Set<String> given() {
+    return java.util.Collections.unmodifiableSet(new java.util.LinkedHashSet<>(values.keySet()));
+  }
+
+  public long getLong(String name) {
+    String v = get(name);
+    try {
+      return Long.parseLong(v);
+    } catch (NumberFormatException e) {
+      throw new UsageException("--" + name + " takes an integer, got '" + v + "'");
+    }
+  }
+
   public boolean getBoolean(String name) {
     return Boolean.parseBoolean(get(name));
   }
@@ -210,6 +242,11 @@ public final class Flags {
     }
     String d = spec(name).defaultValue();
     return d == null ? List.of() : splitList(d);
+  }
+
+  /** The environment the command reads (the process's, or a test's). */
+  public Map<String, String> env() {
+    return env;
   }
 
   public List<String> positionals() {

@@ -33,6 +33,11 @@ public final class Main {
   }
 
   static int run(List<String> argv, PrintStream out, PrintStream err) {
+    return run(argv, out, err, System.getenv());
+  }
+
+  /** {@link #run(List, PrintStream, PrintStream)} with the environment variables the command sees. */
+  static int run(List<String> argv, PrintStream out, PrintStream err, Map<String, String> env) {
     List<String> args = new ArrayList<>(argv);
     boolean debug = args.remove("--debug");
     if (args.isEmpty() || args.get(0).equals("--help") || args.get(0).equals("-h") || args.get(0).equals("help")) {
@@ -56,7 +61,7 @@ public final class Main {
       }
       rest = ConfigFile.expand(rest);
       currentArgs = List.copyOf(rest);
-      return cmd.run(Flags.parse(cmd.flags(), rest, err));
+      return cmd.run(Flags.parse(cmd.flags(), rest, err, env));
     } catch (UsageException e) {
       err.println("vlmr1: " + e.getMessage());
       return 2;

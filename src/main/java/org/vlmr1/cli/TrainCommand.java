@@ -90,9 +90,21 @@ final class TrainCommand implements Command {
         FlagSpec.value("master_addr", "127.0.0.1", "rendezvous host (rank 0's node)"),
         FlagSpec.value("master_port", "29500", "rendezvous TCP port"),
         FlagSpec.value("dist_timeout", "600", "seconds a worker waits for a peer before the run fails"),
-        FlagSpec.value("dist_backend", "auto", "gloo (CPU), nccl (CUDA, one device per local rank) or auto: nccl when "
-            + "CUDA devices are visible"),
-        FlagSpec.bool("bf16", "forward and backward in bfloat16 with float32 master weights for AdamW"),
+        FlagSpec.value("dist_backend", "auto", "gloo (CPU), nccl (CUDA, one device per local rank) or auto: gloo "
+            + "while models run on the CPU"),
+        FlagSpec.bool("bf16", "forward and backward in bfloat16 with float32 master weights for AdamW (without it, "
+            + "and without --torch_dtype bfloat16, the models run in float32)"),
+        FlagSpec.value("torch_dtype", null, "float32, bfloat16 (with float32 masters, as --bf16) or auto (config.json's)"),
+        FlagSpec.value("resume_from_checkpoint", "True", "True: the newest complete checkpoint in --output_dir if "
+            + "any; a PATH: that checkpoint; False: start at step 0 (a folder with checkpoints needs --overwrite)"),
+        FlagSpec.bool("overwrite", "with --resume_from_checkpoint False: delete --output_dir's checkpoints and "
+            + "metrics first"),
+        FlagSpec.bool("save_only_model", "checkpoints hold the weights only (no optimizer or master files; they "
+            + "cannot be resumed)"),
+        FlagSpec.bool("log_completions", "append every completion with its rewards and advantage to "
+            + "<output_dir>/completions.jsonl"),
+        FlagSpec.bool("demo", "run the built-in demo (with --seed and --output_dir only; also what train with no "
+            + "flags does)"),
         FlagSpec.value("overlap_grad_reduce", "true", "start an untied LM head's gradient all-reduce during the "
             + "backward pass"),
         FlagSpec.value("zero_stage", "0", "1 shards the AdamW state across the processes (ZeRO-1); 0 keeps it whole"),
@@ -102,16 +114,13 @@ final class TrainCommand implements Command {
 
   @Override
   public int run(Flags f) throws Exception {
-    if (f.get("model_name_or_path") == null && f.get("data_file_paths") == null) {
-      // The main job on an embedded default: synthetic data, a tiny model, SFT warm start, GRPO, evaluation.
-      TorchRuntime.load();
-      org.vlmr1.trainer.Demo.run(Path.of(System.getProperty("vlmr1.home", ".")).resolve("runs"),
-          org.vlmr1.trainer.Demo.Sizes.defaults());
-      return 0;
+    if (f.given().isEmpty() || f.getBoolean("demo")) {
+      return demo(f);
     }
     for (String n : new String[] {"model_name_or_path", "data_file_paths", "image_folders", "output_dir"}) {
       if (f.get(n) == null) {
-        throw new UsageException("train needs --" + n + " (or none of model and data, for the built-in demo)");
+        throw new UsageException("train needs --" + n + " (bin/vlmr1 train with no flags, or train --demo, runs the "
+            + "built-in demo)");
       }
     }
     java.time.Duration timeout = java.time.Duration.ofSeconds(f.getInt("dist_timeout"));
@@ -140,13 +149,32 @@ final class TrainCommand implements Command {
     }
   }
 
-  /** The process group of a worker: Gloo on CPUs, NCCL on CUDA devices. */
+  /** The built-in demo: {@code train} with no flags, or {@code train --demo [--seed N] [--output_dir D]}. */
+  private static int demo(Flags f) throws Exception {
+    for (String n : f.given()) {
+      if (!n.equals("demo") && !n.equals("seed") && !n.equals("output_dir")) {
+        throw new UsageException("--demo takes only --seed and --output_dir, got --" + n);
+      }
+    }
+    org.vlmr1.trainer.Demo.Sizes sizes = org.vlmr1.trainer.Demo.Sizes.defaults();
+    if (f.has("seed")) {
+      sizes = sizes.withSeed(f.getLong("seed"));
+    }
+    TorchRuntime.load();
+    org.vlmr1.trainer.Demo.run(Path.of(f.has("output_dir") ? f.get("output_dir") : "runs"), sizes);
+    return 0;
+  }
+
+  /**
+   * The process group of a worker: Gloo while the models run on the CPU (auto too: NCCL only moves CUDA tensors);
+   * NCCL on CUDA devices.
+   */
   private static Collectives join(DistEnv env, String backend) {
     switch (backend) {
-      case "gloo": return GlooGroup.join(env);
+      case "gloo":
+      case "auto":
+        return GlooGroup.join(env);
       case "nccl": return org.vlmr1.distributed.NcclGroup.join(env);
-      case "auto": return org.bytedeco.pytorch.global.torch.cuda_is_available()
-          ? org.vlmr1.distributed.NcclGroup.join(env) : GlooGroup.join(env);
       default: throw new UsageException("--dist_backend must be gloo, nccl or auto, got " + backend);
     }
   }
@@ -174,8 +202,22 @@ final class TrainCommand implements Command {
     int g = f.getInt("num_generations");
     int maxSteps = f.getInt("max_steps");
     if (maxSteps <= 0) {
-      int promptsPerStep = Math.max(1, perDevice * gas / g);
-      maxSteps = Math.max(1, (int) (f.getDouble("num_train_epochs") * (data.examples().size() / promptsPerStep)));
+      try {
+        maxSteps = org.vlmr1.trainer.EpochSteps.maxSteps(data.examples().size(), g, f.getInt("num_iterations"),
+            perDevice, dist.worldSize(), gas, f.getDouble("num_train_epochs"));
+      } catch (IllegalArgumentException e) {
+        throw new UsageException(e.getMessage());
+      }
+      if (main) {
+        System.out.println("max_steps " + maxSteps + " from num_train_epochs " + f.get("num_train_epochs") + " ("
+            + data.examples().size() + " examples x " + g + " generations x num_iterations "
+            + f.get("num_iterations") + " over " + dist.worldSize() + " process(es), per-device batch " + perDevice
+            + ", gradient_accumulation_steps " + gas + ")");
+      }
+    }
+    TrainDtype dtype = TrainDtype.resolve(f.get("torch_dtype"), f.getBoolean("bf16"), model);
+    if (main) {
+      System.out.println(dtype.describe());
     }
     GrpoConfig.Builder b = GrpoConfig.builder().numGenerations(g).beta(f.getDouble("beta"))
         .epsilon(f.getDouble("epsilon")).learningRate(f.getDouble("learning_rate"))
@@ -197,18 +239,19 @@ final class TrainCommand implements Command {
     b.worldSize(dist.worldSize());
     b.zeroStage(f.getInt("zero_stage"));
     b.overlapGradReduce(Boolean.parseBoolean(f.get("overlap_grad_reduce")));
-    b.bf16(f.getBoolean("bf16"));
+    b.bf16(dtype == TrainDtype.BFLOAT16_WITH_FLOAT32_MASTERS);
     GrpoConfig cfg;
     try {
       cfg = b.build();
     } catch (IllegalArgumentException e) {
       throw new UsageException(e.getMessage());
     }
-    RunWriter run = main ? new RunWriter(cfg.outputDir()) : null;
+    boolean modelOnly = f.getBoolean("save_only_model");
     int saveSteps = f.getInt("save_steps");
     int limit = f.getInt("save_total_limit");
     // Every rank reads the same folder before rank 0 writes anything new (the first write follows a collective).
-    Path resume = org.vlmr1.trainer.RunWriter.latestCheckpoint(cfg.outputDir());
+    Path resume = resumePoint(f, cfg.outputDir(), main);
+    RunWriter run = main ? new RunWriter(cfg.outputDir(), modelOnly) : null;
     if (resume != null && main) {
       System.out.println("resuming from " + resume + (dist.worldSize() > 1 ? " on " + dist.worldSize()
           + " processes" : ""));
@@ -219,6 +262,11 @@ final class TrainCommand implements Command {
         GrpoTrainer trainer = new GrpoTrainer(cfg, module, policy, ref, rewards, data.examples(), task, dist)) {
       if (resume != null) {
         trainer.restoreState(resume);
+      }
+      if (f.getBoolean("log_completions")) {
+        java.nio.file.Files.createDirectories(cfg.outputDir());
+        trainer.logCompletions(new org.vlmr1.trainer.CompletionLog(cfg.outputDir().resolve(
+            dist.worldSize() == 1 ? "completions.jsonl" : "completions-rank" + dist.rank() + ".jsonl")));
       }
       List<StepMetrics> history = new ArrayList<>();
       org.vlmr1.trainer.ProgressBar bar = org.vlmr1.trainer.ProgressBar.forStdout(cfg.maxSteps());
@@ -240,7 +288,7 @@ final class TrainCommand implements Command {
         }
         if ((saveSteps > 0 && m.step() % saveSteps == 0) || m.step() == cfg.maxSteps()) {
           Path shards = null;
-          if (trainer.shardedOptimizer()) {
+          if (trainer.shardedOptimizer() && !modelOnly) {
             // ZeRO-1: every rank writes its optimizer shard before rank 0 completes the checkpoint.
             shards = org.vlmr1.trainer.RunWriter.shardFolder(cfg.outputDir(), m.step());
             if (main) {
@@ -263,6 +311,46 @@ final class TrainCommand implements Command {
       System.out.println("run folder: " + run.dir().toAbsolutePath() + " (metrics.jsonl, checkpoint-*/)");
     }
     return 0;
+  }
+
+  /**
+   * VLM-R1's --resume_from_checkpoint (it resumes only when output_dir holds checkpoint-*): True (the default) picks
+   * the newest complete checkpoint, or none; a PATH picks that checkpoint (which must be complete); False starts at
+   * step 0 and refuses a folder that holds checkpoints unless --overwrite, which deletes them and metrics.jsonl.
+   */
+  private static Path resumePoint(Flags f, Path outputDir, boolean main) throws java.io.IOException {
+    String v = f.get("resume_from_checkpoint");
+    if (Flags.isBooleanWord(v)) {
+      if (Boolean.parseBoolean(Flags.parseBoolean("resume_from_checkpoint", v))) {
+        return RunWriter.latestCheckpoint(outputDir);
+      }
+      List<Path> old = RunWriter.checkpoints(outputDir);
+      if (!old.isEmpty()) {
+        if (!f.getBoolean("overwrite")) {
+          throw new UsageException("--resume_from_checkpoint False but " + outputDir + " holds " + old.size()
+              + " checkpoint(s) (" + old.get(old.size() - 1).getFileName() + "): pass --overwrite to delete them "
+              + "and start at step 0, or choose another --output_dir");
+        }
+        if (main) {
+          for (Path c : old) {
+            RunWriter.deleteTree(c);
+          }
+          java.nio.file.Files.deleteIfExists(outputDir.resolve("metrics.jsonl"));
+          java.nio.file.Files.deleteIfExists(outputDir.resolve("completions.jsonl"));
+          System.out.println("--overwrite: deleted " + old.size() + " checkpoint(s) and the metrics of " + outputDir);
+        }
+      }
+      return null;
+    }
+    Path p = Path.of(v);
+    if (!java.nio.file.Files.isDirectory(p)) {
+      throw new UsageException("--resume_from_checkpoint " + v + ": no such checkpoint folder");
+    }
+    if (!RunWriter.isComplete(p)) {
+      throw new UsageException("--resume_from_checkpoint " + v + " is not a complete checkpoint (no "
+          + "resume_state.json: an interrupted save, or not written by vlmr1 train)");
+    }
+    return p;
   }
 
   static List<Path> paths(String colonSeparated) {

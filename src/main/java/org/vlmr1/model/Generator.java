@@ -1,7 +1,7 @@
 // Batched generation shared by the families (ARCHITECTURES.md C1, transformers semantics): prefill the left-padded
 // batch into a KV cache, then one token per step for every row; a row that emitted any EOS id gets the pad id after,
-// and the completion mask runs through the first EOS inclusive. Sampling randomness derives from (seed, step, global
-// sample index) through TokenSampler, so which process or batch a row lands in does not matter.
+// and the completion mask runs through the first EOS inclusive. Each token's draw is TokenSampler's pure function of
+// (seed, step, global sample index, position), so which process or batch a row lands in does not matter.
 package org.vlmr1.model;
 
 import java.util.ArrayList;
@@ -65,7 +65,7 @@ public final class Generator {
           next[r] = padId;
           continue;
         }
-        next[r] = TokenSampler.next(logits[r], cfg, step, firstSampleIndex + r);
+        next[r] = TokenSampler.next(logits[r], cfg, step, firstSampleIndex + r, t);
         outMask[r][t] = 1;
         for (long e : eosIds) {
           done[r] |= next[r] == e;

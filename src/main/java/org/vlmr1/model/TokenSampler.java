@@ -1,15 +1,29 @@
-// Picks the next token of one row from its logits: argmax, or temperature / top-k / top-p sampling with a random
-// stream derived from (seed, step, global sample index), so which process or thread samples a row never matters.
+// Picks the next token of one row from its logits: argmax, or temperature -> top-k -> top-p (transformers' warper
+// order) and one uniform draw per token that is a pure function of (seed, step, global sample index, position), so
+// which process or thread samples a row never matters and every token of a completion gets its own draw.
 package org.vlmr1.model;
 
-import java.util.SplittableRandom;
-
-/** Next-token selection. Stateless and thread-safe. */
+/**
+ * Next-token selection. Stateless and thread-safe.
+ *
+ * <p>The draw (CONVENTIONS.md "Randomness"; every sampler — Java, tensor, CUDA — reproduces it exactly):
+ * <pre>
+ *   splitmix64(x) = z ^ (z >>> 31) where z = x + 0x9E3779B97F4A7C15, z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9,
+ *                                           z = (z ^ (z >>> 27)) * 0x94D049BB133111EB   (64-bit wrapping arithmetic)
+ *   h = splitmix64(splitmix64(splitmix64(splitmix64(seed) ^ step) ^ sample) ^ position)
+ *   u = (h >>> 11) * 2^-53                                                          (the top 53 bits, in [0, 1))
+ * </pre>
+ * {@code step} is the optimizer step, {@code sample} the global sample index, {@code position} the completion
+ * token's index (0 for the first generated token). The token is the inverse CDF of the processed distribution at
+ * {@code u}, in token-id order, in double: with {@code w_i = exp(s_i - max s)} over the kept ids (zero for the
+ * others) and {@code W = sum w_i}, the smallest kept id whose running sum of {@code w} exceeds {@code u * W} (the
+ * largest kept id if rounding leaves none).
+ */
 public final class TokenSampler {
   private TokenSampler() {}
 
-  /** The chosen id for one row's logits (V floats). */
-  public static int next(float[] logits, SamplingConfig cfg, long step, long sampleIndex) {
+  /** The chosen id for one row's logits (V floats) at completion position {@code position}. */
+  public static int next(float[] logits, SamplingConfig cfg, long step, long sampleIndex, long position) {
     if (cfg.greedy()) {
       int best = 0;
       for (int i = 1; i < logits.length; i++) {
@@ -48,7 +62,11 @@ public final class TokenSampler {
         order[i] = i;
       }
       double[] pp = p;
-      java.util.Arrays.sort(order, (a, b) -> Double.compare(pp[b], pp[a]));
+      // Descending probability; among ties the larger id first, as transformers' ascending stable sort leaves them.
+      java.util.Arrays.sort(order, (a, b) -> {
+        int c = Double.compare(pp[b], pp[a]);
+        return c != 0 ? c : Integer.compare(b, a);
+      });
       double cum = 0;
       boolean[] inP = new boolean[kept];
       for (int r = 0; r < kept; r++) {
@@ -65,7 +83,7 @@ public final class TokenSampler {
         sum += p[i];
       }
     }
-    double u = new SplittableRandom(mix(cfg.seed(), step, sampleIndex)).nextDouble() * sum;
+    double u = uniform(cfg.seed(), step, sampleIndex, position) * sum;
     double acc = 0;
     int last = idx[0];
     for (int i = 0; i < kept; i++) {
@@ -120,12 +138,17 @@ public final class TokenSampler {
     return heap[0];
   }
 
-  /** A well-mixed 64-bit seed of (seed, step, sample). */
-  static long mix(long seed, long step, long sample) {
-    long h = seed * 0x9E3779B97F4A7C15L;
-    h ^= (step + 0x632BE59BD9B4E019L) * 0xBF58476D1CE4E5B9L;
-    h ^= (sample + 0x85157AF5L) * 0x94D049BB133111EBL;
-    h ^= h >>> 31;
-    return h;
+  /** The draw {@code U(seed, step, sample, position)} in [0, 1) (class comment). */
+  public static double uniform(long seed, long step, long sample, long position) {
+    long h = splitmix64(splitmix64(splitmix64(splitmix64(seed) ^ step) ^ sample) ^ position);
+    return (h >>> 11) * 0x1.0p-53;
+  }
+
+  /** SplitMix64's output function of {@code x + golden gamma} (Steele, Lea, Flood 2014; java.util.SplittableRandom). */
+  static long splitmix64(long x) {
+    long z = x + 0x9E3779B97F4A7C15L;
+    z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+    z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+    return z ^ (z >>> 31);
   }
 }

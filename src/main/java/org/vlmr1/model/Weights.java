@@ -176,7 +176,7 @@ public final class Weights implements AutoCloseable {
   public void castFloating(ScalarType dtype) {
     for (Map.Entry<String, Tensor> e : tensors.entrySet()) {
       ScalarType st = e.getValue().scalar_type().intern();
-      if (st == ScalarType.Float || st == ScalarType.BFloat16 || st == ScalarType.Half) {
+      if (st != dtype && (st == ScalarType.Float || st == ScalarType.BFloat16 || st == ScalarType.Half)) {
         Tensor old = e.getValue();
         Tensor cast = old.to(dtype);
         cast.retainReference();

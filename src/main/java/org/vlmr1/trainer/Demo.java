@@ -31,6 +31,12 @@ public final class Demo {
     public static Sizes defaults() {
       return new Sizes(256, 64, 250, 80, 4, 16, 48, 5e-3, 1e-4, 0.7, 0);
     }
+
+    /** These sizes with another seed (data, model initialisation, sampling). */
+    public Sizes withSeed(long newSeed) {
+      return new Sizes(trainExamples, testExamples, sftSteps, grpoSteps, numGenerations, batch, maxCompletionLength,
+          sftLr, grpoLr, temperature, newSeed);
+    }
   }
 
   /** The demo's images. */

@@ -52,7 +52,11 @@ public record GrpoConfig(int numGenerations, double beta, double epsilon, double
         + "per_device_train_batch_size " + perDeviceTrainBatchSize + " x " + worldSize
         + (worldSize == 1 ? " process" : " processes") + " x gradient_accumulation_steps "
         + gradientAccumulationSteps + " = " + global + " completions per step, i.e. " + global + "/"
-        + numGenerations + " prompts; choose a batch that is a multiple of " + numGenerations);
+        + numGenerations + " prompts; choose a batch that is a multiple of " + numGenerations
+        + (perDeviceTrainBatchSize >= 1 && worldSize >= 1 && gradientAccumulationSteps >= 1
+        ? " (e.g. --gradient_accumulation_steps " + accumulationFor(numGenerations, perDeviceTrainBatchSize
+        * worldSize, gradientAccumulationSteps) + "; a script written for more processes keeps its global batch on "
+        + "fewer only with more accumulation steps)" : ""));
     require(beta >= 0, "beta must be >= 0");
     require(epsilon >= 0 && epsilon < 1 && epsilonHigh >= 0, "epsilon must be in [0, 1) and epsilon_high >= 0");
     require(numIterations >= 1, "num_iterations must be >= 1");
@@ -65,6 +69,12 @@ public record GrpoConfig(int numGenerations, double beta, double epsilon, double
     require(lossType != null && scaleRewards != null && lrSchedulerType != null, "loss, scale and lr types are set");
     require(loggingSteps >= 1, "logging_steps must be >= 1");
     rewardWeights = rewardWeights == null ? null : rewardWeights.clone();
+  }
+
+  /** The smallest accumulation count >= {@code gas} that makes {@code perStep} x it a multiple of {@code g}. */
+  private static int accumulationFor(int g, int perStep, int gas) {
+    int unit = g / java.math.BigInteger.valueOf(g).gcd(java.math.BigInteger.valueOf(perStep)).intValue();
+    return (gas + unit - 1) / unit * unit;
   }
 
   private static void require(boolean ok, String message) {

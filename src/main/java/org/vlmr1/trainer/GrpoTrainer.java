@@ -61,6 +61,7 @@ public final class GrpoTrainer implements AutoCloseable {
   private final SamplerCursor sampler;
   private int step;
   private Round round; // the current generation round; null before the first step and after a mid-round resume
+  private CompletionLog completionLog; // --log_completions, else null
 
   /**
    * @param reference a frozen copy of the initial policy, or null when beta = 0
@@ -98,12 +99,12 @@ public final class GrpoTrainer implements AutoCloseable {
     this.module = module;
     this.policy = policy;
     this.reference = reference;
-    if (cfg.bf16()) {
-      // Forward and backward in bfloat16 (as VLM-R1's --bf16); AdamW keeps float32 masters (below).
-      policy.castTo(org.bytedeco.pytorch.global.torch.ScalarType.BFloat16);
-      if (reference != null) {
-        reference.castTo(org.bytedeco.pytorch.global.torch.ScalarType.BFloat16);
-      }
+    // bf16: forward and backward in bfloat16 (as VLM-R1's --bf16) with float32 masters for AdamW (below). Otherwise
+    // float32 whatever the checkpoint holds, so AdamW never steps bfloat16 weights without a float32 master.
+    torch.ScalarType compute = cfg.bf16() ? torch.ScalarType.BFloat16 : torch.ScalarType.Float;
+    policy.castTo(compute);
+    if (reference != null) {
+      reference.castTo(compute);
     }
     module.postModelInit(policy);
     module.postModelInit(reference); // may be null (beta 0): the module must cope
@@ -220,12 +221,20 @@ public final class GrpoTrainer implements AutoCloseable {
    * derives from (seed, step, sample index), so no RNG state is needed.
    */
   public void saveState(java.nio.file.Path dir) throws IOException {
-    if (sharding == null) {
+    saveState(dir, false);
+  }
+
+  /**
+   * {@link #saveState}, or with {@code modelOnly} (--save_only_model) no optimizer or master files: the step and
+   * sampler position are still written, so a later resume can say why it cannot continue the optimizer.
+   */
+  public void saveState(java.nio.file.Path dir, boolean modelOnly) throws IOException {
+    if (sharding == null && !modelOnly) {
       saveOptimizerShard(dir);
     }
     java.nio.file.Files.writeString(dir.resolve("resume_state.json"), org.vlmr1.reward.Json.write(
         Map.of("step", step, "epoch", sampler.epoch(), "cursor", sampler.cursor(), "seed", cfg.seed(),
-            "world_size", cfg.worldSize(), "zero_stage", sharding == null ? 0 : 1)));
+            "world_size", cfg.worldSize(), "zero_stage", sharding == null ? 0 : 1, "save_only_model", modelOnly)));
   }
 
   /** Restores {@link #saveState}; the policy must already hold that checkpoint's weights. */
@@ -236,6 +245,11 @@ public final class GrpoTrainer implements AutoCloseable {
     if (((Number) s.get("seed")).longValue() != cfg.seed()) {
       throw new IllegalArgumentException(dir + " was written with seed " + s.get("seed") + ", this run uses "
           + cfg.seed());
+    }
+    if (Boolean.TRUE.equals(s.get("save_only_model"))) {
+      throw new IllegalArgumentException(dir + " was saved with --save_only_model: it holds the weights but no "
+          + "optimizer state, so this run cannot continue the optimizer; start a new run from it (--model_name_or_path "
+          + dir + " with a new --output_dir), or start over here with --resume_from_checkpoint False --overwrite");
     }
     org.bytedeco.pytorch.InputArchive ia = new org.bytedeco.pytorch.InputArchive();
     java.nio.file.Path file = dir.resolve(optimizerFile());
@@ -466,7 +480,8 @@ public final class GrpoTrainer implements AutoCloseable {
             e.problem(), e.images(), r.grids().get(i), e.accuRewardMethod(), e.fields()));
       }
     }
-    RewardScorer.Scores scores = layout.gather(scorer.score(samples), dist);
+    RewardScorer.Scores mine = scorer.score(samples);
+    RewardScorer.Scores scores = layout.gather(mine, dist);
     Map<String, Double> counters = layout.reduceCounters(scorer.drainCounters(), dist); // llm_judge_fallbacks
     double[] totals = scores.total();
     boolean finite = java.util.Arrays.stream(totals).allMatch(Double::isFinite);
@@ -491,9 +506,36 @@ public final class GrpoTrainer implements AutoCloseable {
         }
       }
     }
+    if (completionLog != null) {
+      logCompletions(rollouts, samples, mine, adv);
+    }
     // Unmasked completion tokens of the whole step over every rank: DAPO's normaliser.
     long tokens = Math.round(layout.reduceSum(new double[] {local}, dist, "the token-count all-reduce")[0]);
     return new Round(rollouts, scores, adv, rewardStd, finite, tokens, oldLogps, counters);
+  }
+
+  /** --log_completions: this rank's completions of the round, with their rewards and advantages. */
+  private void logCompletions(List<Rollout> rollouts, List<RewardSample> samples, RewardScorer.Scores local,
+      float[] adv) {
+    long[] index = new long[samples.size()];
+    List<String> prompts = new ArrayList<>();
+    int k = 0;
+    for (Rollout r : rollouts) {
+      for (int i = 0; i < r.examples().size(); i++) {
+        index[k++] = r.firstSample() + i;
+      }
+      prompts.addAll(r.prompts());
+    }
+    completionLog.append(step + 1, index, prompts, samples.stream().map(RewardSample::completion).toList(),
+        rewardNames, local.perFunction(), local.total(), adv);
+  }
+
+  /**
+   * Appends every completion of each generation round to {@code log} (--log_completions); each rank logs its own
+   * completions, so a data-parallel run gives each rank its own file.
+   */
+  public void logCompletions(CompletionLog log) {
+    this.completionLog = log;
   }
 
   /** The rollout-time policy log-probs of a micro-batch's completion tokens, (B * C) row-major. */
@@ -522,7 +564,8 @@ public final class GrpoTrainer implements AutoCloseable {
     List<Conversation> conv = Prompts.conversations(module, examples, taskType);
     List<List<RgbImage>> images = org.vlmr1.data.ImageDecoder.await(decoded);
     try (PointerScope s = new PointerScope(); NoGradGuard ng = new NoGradGuard()) {
-      ModelInputs in = module.prepareModelInputs(module.preparePrompt(conv), images);
+      List<String> prompts = module.preparePrompt(conv);
+      ModelInputs in = module.prepareModelInputs(prompts, images);
       List<GridThw> grids = new ArrayList<>();
       List<List<GridThw>> perExample = new ArrayList<>();
       for (ModelInputs.ExampleVision v : in.perExample()) {
@@ -540,7 +583,7 @@ public final class GrpoTrainer implements AutoCloseable {
       }
       VlmModel.Generation g = policy.generate(in.inputIds(), in.attentionMask(), mm, grids, cfg.sampling(),
           module.eosTokenIds(), module.padTokenId(), step, firstSampleIndex);
-      return new Rollout(examples, Rollout.rows(in.inputIds()), Rollout.rows(in.attentionMask()), perExample,
+      return new Rollout(examples, firstSampleIndex, prompts, Rollout.rows(in.inputIds()), Rollout.rows(in.attentionMask()), perExample,
           HostTensor.of(mm), g.ids(), g.mask(), module.decodeCompletions(g.ids(), g.mask()));
     }
   }

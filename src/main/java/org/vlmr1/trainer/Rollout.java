@@ -16,8 +16,10 @@ import org.vlmr1.module.GridThw;
  * @param grids each example's image grids (Qwen), empty lists for families without grids
  * @param multimodal the family's tensors (and frozen-vision outputs) on the Java heap
  * @param completionIds (B, C), the pad id after a row's EOS; completionMask (B, C) through the first EOS
+ * @param firstSample the global sample index of row 0 (row b is firstSample + b)
+ * @param prompts the rendered prompt texts
  */
-record Rollout(List<Example> examples, long[][] promptIds, long[][] promptMask, List<List<GridThw>> grids,
+record Rollout(List<Example> examples, long firstSample, List<String> prompts, long[][] promptIds, long[][] promptMask, List<List<GridThw>> grids,
     Map<String, HostTensor> multimodal, long[][] completionIds, long[][] completionMask, List<String> texts) {
 
   /** A micro-batch's prompt + completion as the forward pass takes it. */

@@ -19,9 +19,16 @@ import org.vlmr1.reward.Json;
 /** Writes what a run leaves on disk. */
 public final class RunWriter {
   private final Path dir;
+  private final boolean saveOnlyModel;
 
   public RunWriter(Path dir) throws IOException {
+    this(dir, false);
+  }
+
+  /** @param saveOnlyModel checkpoints without optimizer or master files (--save_only_model) */
+  public RunWriter(Path dir, boolean saveOnlyModel) throws IOException {
     this.dir = dir;
+    this.saveOnlyModel = saveOnlyModel;
     Files.createDirectories(dir);
   }
 
@@ -80,7 +87,7 @@ public final class RunWriter {
     Path tmp = dir.resolve(".tmp-checkpoint-" + step);
     deleteTree(tmp);
     model.save(tmp);
-    trainer.saveState(tmp);
+    trainer.saveState(tmp, saveOnlyModel);
     if (shards != null) {
       try (Stream<Path> s = Files.list(shards)) {
         for (Path f : s.toList()) {
@@ -121,6 +128,21 @@ public final class RunWriter {
           .max(Comparator.comparingInt(p -> Integer.parseInt(p.getFileName().toString().substring(11))))
           .orElse(null);
     }
+  }
+
+  /** Every checkpoint-N folder of a run folder, complete or not (--resume_from_checkpoint False refuses them). */
+  public static List<Path> checkpoints(Path runDir) throws IOException {
+    if (!Files.isDirectory(runDir)) {
+      return List.of();
+    }
+    try (Stream<Path> s = Files.list(runDir)) {
+      return s.filter(p -> p.getFileName().toString().matches("checkpoint-\\d+")).sorted().toList();
+    }
+  }
+
+  /** Whether {@code checkpoint} holds what resuming needs (its resume state, written last before the rename). */
+  public static boolean isComplete(Path checkpoint) {
+    return Files.isRegularFile(checkpoint.resolve("resume_state.json"));
   }
 
   public static void deleteTree(Path p) throws IOException {

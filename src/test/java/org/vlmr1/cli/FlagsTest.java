@@ -43,6 +43,60 @@ class FlagsTest {
     assertThrows(UsageException.class, () -> parse("--freeze_vision_modules=maybe"));
   }
 
+  /** Hugging Face's string_to_bool words in any case; anything else is a usage error. */
+  @Test
+  void booleansTakeStringToBoolWords() {
+    for (String yes : new String[] {"yes", "YES", "true", "T", "y", "1"}) {
+      assertTrue(parse("--freeze_vision_modules", yes).getBoolean("freeze_vision_modules"), yes);
+      assertTrue(parse("--freeze_vision_modules=" + yes).getBoolean("freeze_vision_modules"), yes);
+    }
+    for (String no : new String[] {"no", "False", "f", "N", "0"}) {
+      assertFalse(parse("--freeze_vision_modules", no).getBoolean("freeze_vision_modules"), no);
+    }
+    UsageException e = assertThrows(UsageException.class, () -> parse("--freeze_vision_modules=on"));
+    assertTrue(e.getMessage().contains("yes/no"), e.getMessage());
+  }
+
+  /** VLM-R1's run-script flags: a line each for those that change nothing, refusals for those vlmr1 lacks. */
+  @Test
+  void vlmR1RunScriptFlagsAreNotedOrRefused() {
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    Flags f = Flags.parse(SPECS, List.of("--use_vllm", "False", "--attn_implementation", "flash_attention_2",
+        "--dataset-name", "x", "--data_seed", "42", "--gradient_checkpointing", "true", "--max_prompt_length", "1024",
+        "--use_peft", "false", "--num_generations", "4"), new PrintStream(err, true, StandardCharsets.UTF_8));
+    assertEquals(4, f.getInt("num_generations"));
+    String w = err.toString(StandardCharsets.UTF_8);
+    assertTrue(w.contains("--attn_implementation has no meaning") && w.contains("--data_seed") && w.contains(
+        "VLM-R1's sampler ignores it too") && w.contains("--dataset_name"), w);
+    assertTrue(w.contains("not implemented yet: activations are kept (more memory), results identical"), w);
+    assertTrue(w.contains("Setting max_prompt_length is currently not supported, it has been set to None"), w);
+    assertTrue(f.positionals().isEmpty(), "their values are consumed: " + f.positionals());
+    assertEquals("", noted("--gradient_checkpointing", "false"), "turned off: nothing to say");
+    UsageException vllm = assertThrows(UsageException.class, () -> parse("--use_vllm", "True"));
+    assertTrue(vllm.getMessage().contains("rollout engine is built in"), vllm.getMessage());
+    assertThrows(UsageException.class, () -> parse("--use_vllm"));
+    for (String[] lora : new String[][] {{"--use_peft", "true"}, {"--use_peft"}, {"--lora_r", "64"},
+        {"--lora_alpha", "128"}}) {
+      UsageException e = assertThrows(UsageException.class, () -> parse(lora));
+      assertTrue(e.getMessage().contains("LoRA is not implemented yet"), e.getMessage());
+    }
+    assertThrows(UsageException.class, () -> parse("--use_peft", "maybe"));
+  }
+
+  @Test
+  void ddpTimeoutIsDistTimeout() {
+    List<FlagSpec> specs = List.of(FlagSpec.value("dist_timeout", "600", "seconds"));
+    Flags f = Flags.parse(specs, List.of("--ddp_timeout", "1800"), new PrintStream(new ByteArrayOutputStream()));
+    assertEquals(1800, f.getInt("dist_timeout"));
+    assertThrows(UsageException.class, () -> parse("--ddp_timeout", "1800"), "only where dist_timeout exists");
+  }
+
+  private static String noted(String... args) {
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    Flags.parse(SPECS, List.of(args), new PrintStream(err, true, StandardCharsets.UTF_8));
+    return err.toString(StandardCharsets.UTF_8);
+  }
+
   @Test
   void listsCommaOrSpaceSeparated() {
     assertEquals(List.of("accuracy", "format"), parse("--reward_funcs", "accuracy", "format").getList("reward_funcs"));
