@@ -46,7 +46,7 @@ final class EvalCommand implements Command {
         throw new UsageException("eval needs --" + n);
       }
     }
-    Path model = HubCache.resolve(f.get("model"));
+    Path model = HubCache.resolve(f.get("model"), f.env());
     TorchRuntime.load();
     VlmModule module = VlmModules.forCheckpoint(model, null, ModuleFlags.options(f));
     JsonlDataset.Loaded data = JsonlDataset.load(new JsonlDataset.Spec(TrainCommand.paths(f.get("data_file_paths")),

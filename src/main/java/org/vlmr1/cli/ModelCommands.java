@@ -108,7 +108,7 @@ final class ModelCommands {
     @Override
     public int run(Flags f) throws Exception {
       need(f, "model", "inputs", "out");
-      Path model = HubCache.resolve(f.get("model"));
+      Path model = HubCache.resolve(f.get("model"), f.env());
       TorchRuntime.load();
       VlmModule module = module(f, model);
       try (VlmModel vm = module.loadModel(model); PointerScope s = new PointerScope()) {
@@ -167,7 +167,7 @@ final class ModelCommands {
     @Override
     public int run(Flags f) throws Exception {
       need(f, "model", "inputs", "out");
-      Path model = HubCache.resolve(f.get("model"));
+      Path model = HubCache.resolve(f.get("model"), f.env());
       TorchRuntime.load();
       VlmModule module = module(f, model);
       SamplingConfig cfg = new SamplingConfig(f.getBoolean("greedy"), f.getDouble("temperature"), f.getInt("top_k"),

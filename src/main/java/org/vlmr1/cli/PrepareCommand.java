@@ -56,7 +56,8 @@ final class PrepareCommand implements Command {
     if (f.get("model") == null || f.get("text") == null || f.get("out") == null) {
       throw new UsageException("prepare needs --model DIR, --text TEXT and --out FILE.safetensors");
     }
-    VlmModule module = VlmModules.forCheckpoint(HubCache.resolve(f.get("model")), f.get("vlm"), ModuleFlags.options(f));
+    VlmModule module = VlmModules.forCheckpoint(HubCache.resolve(f.get("model"), f.env()), f.get("vlm"),
+        ModuleFlags.options(f));
     List<RgbImage> images = new ArrayList<>();
     for (String p : f.getList("image")) {
       images.add(RgbImage.read(Path.of(p)));

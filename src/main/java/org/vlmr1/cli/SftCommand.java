@@ -56,7 +56,7 @@ final class SftCommand implements Command {
     if (!template.contains("{solution}")) {
       throw new UsageException("--answer_template must contain {solution}");
     }
-    Path model = HubCache.resolve(f.get("model_name_or_path"));
+    Path model = HubCache.resolve(f.get("model_name_or_path"), f.env());
     TorchRuntime.load();
     VlmModule module = VlmModules.forCheckpoint(model, null, ModuleFlags.options(f));
     JsonlDataset.Loaded data = JsonlDataset.load(new JsonlDataset.Spec(TrainCommand.paths(f.get("data_file_paths")),

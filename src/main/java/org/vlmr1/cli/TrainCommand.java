@@ -196,7 +196,7 @@ final class TrainCommand implements Command {
     String task = f.get("task_type");
     List<RewardFunction> rewards = Rewards.resolve(f.getList("reward_funcs"),
         f.getBoolean("is_reward_customized_from_vlm_module") ? module.vlmKey() : null, task,
-        Rewards.Context.fromEnvironment(text -> module.encode(text).length, System.getenv())); // judge, DEBUG_MODE
+        Rewards.Context.fromEnvironment(text -> module.encode(text).length, f.env())); // judge, DEBUG_MODE
     int perDevice = f.getInt("per_device_train_batch_size");
     int gas = f.getInt("gradient_accumulation_steps");
     int g = f.getInt("num_generations");
