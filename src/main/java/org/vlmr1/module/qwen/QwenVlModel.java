@@ -29,13 +29,19 @@ public final class QwenVlModel implements org.vlmr1.model.VlmModel {
     this.w = w;
     this.vision = new QwenVision(cfg.vision(), w);
     this.decoder = new Qwen2Decoder(cfg.decoder(), w, "model.", "lm_head.weight");
+    w.rejectUnexpected(); // as InternVlModel: a tensor nothing reads is a wrong checkpoint, not one to ignore
   }
 
   /** Loads config.json and the safetensors of a checkpoint (either key convention). */
   public static QwenVlModel load(Path checkpoint) throws IOException {
     QwenConfig cfg = QwenConfig.read(checkpoint);
     Weights w = Weights.load(checkpoint, QwenVlModel::normaliseKey);
-    return new QwenVlModel(cfg, w);
+    try {
+      return new QwenVlModel(cfg, w);
+    } catch (RuntimeException e) {
+      w.close(); // a refused checkpoint does not keep its tensors alive
+      throw e;
+    }
   }
 
   /** transformers >= 4.52 names (model.visual.*, model.language_model.*) to the 4.49 ones. */
