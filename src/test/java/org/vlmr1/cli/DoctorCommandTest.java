@@ -38,8 +38,8 @@ class DoctorCommandTest {
     assertEquals(0, rc, out);
     for (String what : List.of("grpoLoss vs composite", "Qwen image patches vs Java reference",
         "InternVL tiles vs Java reference")) {
-      assertTrue(Pattern.compile("self-check +" + Pattern.quote(what) + ": max \\|diff\\| \\S+, ok").matcher(out).find(),
-          what + " checked: " + out);
+      Pattern line = Pattern.compile("self-check +" + Pattern.quote(what) + ": max \\|diff\\| \\S+, ok");
+      assertTrue(line.matcher(out).find(), what + " checked: " + out);
     }
   }
 

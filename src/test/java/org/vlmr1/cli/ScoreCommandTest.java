@@ -106,7 +106,8 @@ class ScoreCommandTest {
     Files.createDirectories(dir.resolve("logs"));
     Path in = dir.resolve("logs/completions.jsonl");
     String completion = "<think>t</think><answer>{\\\"bbox_2d\\\": [0, 0, 154, 98]}</answer>";
-    Files.write(in, List.of("{\"completion\": \"" + completion + "\", \"solution\": \"<answer>[0, 0, 150, 100]</answer>\","
+    Files.write(in, List.of("{\"completion\": \"" + completion + "\","
+        + " \"solution\": \"<answer>[0, 0, 150, 100]</answer>\","
         + " \"image_path\": [" + Json.write(elsewhere.toString()) + "], \"image_grid_thw\": [[1, 14, 22]]}"));
     Path out = dir.resolve("scores.jsonl");
     String[] args = {"score", "--in", in.toString(), "--out", out.toString(), "--reward_funcs", "accuracy",

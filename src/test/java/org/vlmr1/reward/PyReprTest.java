@@ -82,7 +82,8 @@ class PyReprTest {
     System.out.println("PyReprTest seed " + seed);
     Random rnd = new Random(seed);
     for (int i = 0; i < 20000; i++) {
-      double x = i % 2 == 0 ? Double.longBitsToDouble(rnd.nextLong()) : rnd.nextDouble() * Math.pow(10, rnd.nextInt(40) - 20);
+      double x = i % 2 == 0 ? Double.longBitsToDouble(rnd.nextLong())
+          : rnd.nextDouble() * Math.pow(10, rnd.nextInt(40) - 20);
       if (Double.isNaN(x) || Double.isInfinite(x)) {
         continue;
       }
