@@ -49,6 +49,8 @@ final class ScoreCommand implements Command {
         FlagSpec.value("task_type", null, "task type for module rewards (rec)"),
         FlagSpec.value("image_folders", null, "folder that relative image paths resolve against (default: the "
             + "input file's folder)"),
+        FlagSpec.bool("allow_image_paths_outside_folders", "accept image paths outside the image folder (VLM-R1's "
+            + "completion logs hold absolute paths)"),
         FlagSpec.value("tokenizer", null, "tokenizer.json, or a folder holding one, for the length reward"),
         FlagSpec.value("llm_model", "qwen2.5:7b", "model of the llm accuracy judge (endpoint: OPENAI_API_BASE, "
             + "OPENAI_API_KEY)"),
@@ -68,6 +70,7 @@ final class ScoreCommand implements Command {
     }
     Path imageRoot = f.get("image_folders") != null ? Path.of(f.get("image_folders"))
         : in.toAbsolutePath().getParent();
+    boolean allowOutside = f.getBoolean("allow_image_paths_outside_folders");
     List<String> names = f.getList("reward_funcs");
     String vlm = null;
     if (f.getBoolean("is_reward_customized_from_vlm_module")) {
@@ -120,7 +123,7 @@ final class ScoreCommand implements Command {
         }
         @SuppressWarnings("unchecked")
         Map<String, Object> obj = (Map<String, Object>) m;
-        samples.add(RewardSamples.fromJson(obj, imageRoot, where));
+        samples.add(RewardSamples.fromJson(obj, imageRoot, where, allowOutside));
         ids.add(obj.get("id"));
       }
     }

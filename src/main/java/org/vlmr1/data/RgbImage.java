@@ -1,5 +1,6 @@
 // An 8-bit RGB image in height x width x channel order, decoded the way the Hugging Face processors see images:
-// PIL opens the file and convert_to_rgb alpha-composites every non-RGB mode onto white (transformers 4.50).
+// PIL opens the file and convert_to_rgb alpha-composites every non-RGB mode onto white (transformers 4.50); CMYK and
+// YCCK JPEGs become RGB as Image.open(path).convert("RGB") makes them (FourChannelJpeg).
 package org.vlmr1.data;
 
 import java.awt.image.BufferedImage;
@@ -33,12 +34,19 @@ public record RgbImage(int width, int height, byte[] hwc) {
   /**
    * Decodes PNG, JPEG, BMP or GIF. RGB stays as stored; grey, grey+alpha, palette and RGBA images are converted to
    * RGBA and composited onto white with Pillow's integer alpha_composite (so opaque images are unchanged and PNGs
-   * match Pillow bit for bit). 16-bit samples keep their high byte. JPEG decoders differ from libjpeg by a grey level
-   * here and there.
+   * match Pillow bit for bit). 16-bit samples keep their high byte. 4-channel JPEGs (CMYK or YCCK, with or without
+   * the Adobe marker) go through Pillow's inverted-CMYK reading and cmyk2rgb. Measured against Pillow 9.4 with
+   * libjpeg-turbo 2.1.5 (test resources golden/jpeg and golden/jpeg_cmyk): 4:2:0, 4:2:2 and 4:4:4 baseline,
+   * progressive, restart-interval, greyscale, odd-sized, CMYK and YCCK JPEGs all decode bit for bit alike, since
+   * ImageIO's libjpeg and libjpeg-turbo share the default integer IDCT, fancy upsampling and colour tables.
    */
   public static RgbImage read(Path path) throws IOException {
     if (!Files.isRegularFile(path)) {
       throw new IOException("no image file at " + path);
+    }
+    FourChannelJpeg.Header jpeg = FourChannelJpeg.header(path);
+    if (jpeg != null && jpeg.components() == 4) {
+      return FourChannelJpeg.read(path, jpeg);
     }
     BufferedImage img = ImageIO.read(path.toFile());
     if (img == null) {

@@ -1,77 +1,128 @@
-// Python's repr() of floats, strings and lists of strings, for text that must read as VLM-R1's Python writes it
-// (the DEBUG_MODE reward logs format values with f-strings).
+// Python's str() and repr() of what json.loads returns, for rewards that compare values as f-strings render them
+// (VLM-R1's repetition reward keys each box by f"{bbox_2d}_{label}").
 package org.vlmr1.reward;
 
 import java.math.BigDecimal;
+import java.math.BigInteger;
 import java.math.MathContext;
 import java.math.RoundingMode;
 import java.util.List;
+import java.util.Map;
 
 /**
- * Python 3's {@code repr}. Examples: {@code 2/3} gives {@code 0.6666666666666666}, {@code 1e-5} gives {@code 1e-05},
- * {@code "it's"} gives {@code "it's"} (double quotes), a list of two paths gives {@code ['a.jpg', 'b.jpg']}.
+ * Renders {@link Json} values (null, Boolean, Long/BigInteger, Double, String, List, Map) as CPython 3 does.
+ *
+ * <p>Examples: {@code str(true)} is {@code True}, {@code str(null)} is {@code None}, {@code str(1.0)} is {@code 1.0},
+ * {@code str(1e16)} is {@code 1e+16}, {@code str([1, "a", {"k": false}])} is {@code [1, 'a', {'k': False}]}.
  */
 public final class PyRepr {
   private PyRepr() {}
 
+  /** {@code str(value)}: a string as it is, anything else as {@link #repr}. */
+  public static String str(Object value) {
+    return value instanceof String s ? s : repr(value);
+  }
+
+  /** {@code repr(value)}. */
+  public static String repr(Object value) {
+    StringBuilder sb = new StringBuilder();
+    append(sb, value);
+    return sb.toString();
+  }
+
+  private static void append(StringBuilder sb, Object v) {
+    if (v == null) {
+      sb.append("None");
+    } else if (v instanceof Boolean b) {
+      sb.append(b ? "True" : "False");
+    } else if (v instanceof Long || v instanceof Integer || v instanceof BigInteger) {
+      sb.append(v);
+    } else if (v instanceof Double || v instanceof Float) {
+      sb.append(floatRepr(((Number) v).doubleValue()));
+    } else if (v instanceof String s) {
+      stringRepr(sb, s);
+    } else if (v instanceof List<?> l) {
+      sb.append('[');
+      for (int i = 0; i < l.size(); i++) {
+        if (i > 0) {
+          sb.append(", ");
+        }
+        append(sb, l.get(i));
+      }
+      sb.append(']');
+    } else if (v instanceof Map<?, ?> m) {
+      sb.append('{');
+      boolean first = true;
+      for (Map.Entry<?, ?> e : m.entrySet()) {
+        if (!first) {
+          sb.append(", ");
+        }
+        first = false;
+        append(sb, e.getKey());
+        sb.append(": ");
+        append(sb, e.getValue());
+      }
+      sb.append('}');
+    } else {
+      throw new IllegalArgumentException("not a JSON value: " + v.getClass().getName());
+    }
+  }
+
   /**
-   * {@code repr(float)}: the shortest decimal that reads back as the same double, in fixed notation when its decimal
-   * exponent is in [-4, 16), else as {@code d.ddde+XX} (Java's Double.toString differs: 1.0E-5, and before JDK 19
-   * not always the shortest digits).
+   * {@code repr(float)}: the shortest digits that read back as the same double (the closest such when several),
+   * positional for decimal exponents -4 to 15, else {@code d.ddde±XX}; positional values always show a fraction
+   * ({@code 100.0}). Computed with BigDecimal because Java 17's Double.toString is not always shortest (fixed in 19).
    */
-  public static String ofFloat(double d) {
-    if (Double.isNaN(d)) {
+  static String floatRepr(double x) {
+    if (Double.isNaN(x)) {
       return "nan";
     }
-    if (Double.isInfinite(d)) {
-      return d > 0 ? "inf" : "-inf";
+    if (Double.isInfinite(x)) {
+      return x > 0 ? "inf" : "-inf";
     }
-    if (d == 0) {
-      return 1 / d < 0 ? "-0.0" : "0.0";
+    if (x == 0) {
+      return (1 / x < 0) ? "-0.0" : "0.0";
     }
-    BigDecimal exact = new BigDecimal(d);
-    BigDecimal shortest = exact;
-    for (int p = 1; p <= 17; p++) {
-      // The nearest p-digit decimal reads back as d whenever any p-digit decimal does.
-      BigDecimal r = exact.round(new MathContext(p, RoundingMode.HALF_EVEN));
-      if (r.doubleValue() == d) {
-        shortest = r;
-        break;
+    BigDecimal exact = new BigDecimal(x);
+    BigDecimal best = null;
+    for (int p = 1; p <= 17 && best == null; p++) {
+      for (RoundingMode mode : new RoundingMode[] {RoundingMode.HALF_EVEN, RoundingMode.FLOOR, RoundingMode.CEILING}) {
+        BigDecimal c = exact.round(new MathContext(p, mode));
+        if (c.doubleValue() == x
+            && (best == null || c.subtract(exact).abs().compareTo(best.subtract(exact).abs()) < 0)) {
+          best = c;
+        }
       }
     }
-    shortest = shortest.stripTrailingZeros();
-    String digits = shortest.unscaledValue().abs().toString();
-    int decpt = digits.length() - shortest.scale(); // value = 0.digits * 10^decpt
-    StringBuilder sb = new StringBuilder(d < 0 ? "-" : "");
-    if (decpt > -4 && decpt <= 16) {
-      if (decpt <= 0) {
-        sb.append("0.").append("0".repeat(-decpt)).append(digits);
-      } else if (decpt >= digits.length()) {
-        sb.append(digits).append("0".repeat(decpt - digits.length())).append(".0");
-      } else {
-        sb.append(digits, 0, decpt).append('.').append(digits, decpt, digits.length());
-      }
-    } else {
-      int e = decpt - 1;
+    BigDecimal stripped = best.stripTrailingZeros();
+    String digits = stripped.unscaledValue().abs().toString();
+    // value = 0.d1d2...dn * 10^decpt
+    int decpt = digits.length() - stripped.scale();
+    StringBuilder sb = new StringBuilder(x < 0 ? "-" : "");
+    if (decpt <= -4 || decpt > 16) {
       sb.append(digits.charAt(0));
       if (digits.length() > 1) {
         sb.append('.').append(digits, 1, digits.length());
       }
-      sb.append('e').append(e < 0 ? '-' : '+').append(Math.abs(e) < 10 ? "0" : "").append(Math.abs(e));
+      int exp = decpt - 1;
+      sb.append('e').append(exp < 0 ? '-' : '+');
+      sb.append(Math.abs(exp) < 10 ? "0" : "").append(Math.abs(exp));
+    } else if (decpt <= 0) {
+      sb.append("0.").append("0".repeat(-decpt)).append(digits);
+    } else if (decpt < digits.length()) {
+      sb.append(digits, 0, decpt).append('.').append(digits, decpt, digits.length());
+    } else {
+      sb.append(digits).append("0".repeat(decpt - digits.length())).append(".0");
     }
     return sb.toString();
   }
 
-  /**
-   * {@code repr(str)}: single quotes unless the text has a single quote and no double quote; backslash escapes for
-   * the quote, the backslash, tab, newline and carriage return, and hex escapes (x, u, U) for what Python does not
-   * print (controls, format characters, separators other than the space, surrogates, private use, unassigned).
-   */
-  public static String ofStr(String s) {
-    char q = s.indexOf('\'') >= 0 && s.indexOf('"') < 0 ? '"' : '\'';
-    StringBuilder sb = new StringBuilder(s.length() + 2).append(q);
+  /** {@code repr(str)}: single quotes unless the text has ' and no ", escapes for what is not printable. */
+  private static void stringRepr(StringBuilder sb, String s) {
+    char quote = s.indexOf('\'') >= 0 && s.indexOf('"') < 0 ? '"' : '\'';
+    sb.append(quote);
     s.codePoints().forEach(cp -> {
-      if (cp == q || cp == '\\') {
+      if (cp == quote || cp == '\\') {
         sb.append('\\').appendCodePoint(cp);
       } else if (cp == '\t') {
         sb.append("\\t");
@@ -79,33 +130,21 @@ public final class PyRepr {
         sb.append("\\n");
       } else if (cp == '\r') {
         sb.append("\\r");
-      } else if (printable(cp)) {
+      } else if (isPrintable(cp)) {
         sb.appendCodePoint(cp);
-      } else if (cp <= 0xff) {
+      } else if (cp < 0x100) {
         sb.append(String.format("\\x%02x", cp));
-      } else if (cp <= 0xffff) {
+      } else if (cp < 0x10000) {
         sb.append(String.format("\\u%04x", cp));
       } else {
         sb.append(String.format("\\U%08x", cp));
       }
     });
-    return sb.append(q).toString();
+    sb.append(quote);
   }
 
-  /** {@code repr(list_of_str)}; null gives {@code None}. */
-  public static String ofStrList(List<String> items) {
-    if (items == null) {
-      return "None";
-    }
-    StringBuilder sb = new StringBuilder("[");
-    for (int i = 0; i < items.size(); i++) {
-      sb.append(i > 0 ? ", " : "").append(ofStr(items.get(i)));
-    }
-    return sb.append(']').toString();
-  }
-
-  /** Python's str.isprintable for one code point. */
-  private static boolean printable(int cp) {
+  /** str.isprintable for one character: not in Cc, Cf, Cs, Co, Cn, Zl, Zp, nor Zs other than the space. */
+  static boolean isPrintable(int cp) {
     if (cp == ' ') {
       return true;
     }

@@ -15,13 +15,15 @@ import java.util.regex.Pattern;
  * <ul>
  *   <li>JSON: the first ```json block, else the first ``` block, else the first
  *       {@code [ {... "bbox_2d" ... "label" ...} ]} span; parsed as JSON, or repaired ({@link JsonRepair}) when that
- *       fails. A non-empty list: its items with both bbox_2d and label become "bbox_label" 1-grams; no such item
- *       scores 0.
+ *       fails. A non-empty list: its items with both bbox_2d and label become 1-grams {@code f"{bbox_2d}_{label}"},
+ *       rendered as Python's str() does ({@link PyRepr}: {@code true} is {@code True}, {@code 1.0} stays
+ *       {@code 1.0}, {@code [1, 'a']}); no such item scores 0.
  *   <li>Otherwise plain text: lower-cased whitespace-separated words, 6-grams; fewer than 6 words scores 0.
  *   <li>An empty completion scores 0.
  * </ul>
  *
- * <p>Example: {@code ```json [{"bbox_2d":[1,2,3,4],"label":"a"},{"bbox_2d":[1,2,3,4],"label":"a"}] ```} scores -0.5.
+ * <p>Example: {@code ```json [{"bbox_2d":[1,2,3,4],"label":"a"},{"bbox_2d":[1,2,3,4],"label":"a"}] ```} scores -0.5,
+ * and so do labels {@code true} and {@code "True"} on the same box (both render as {@code True}).
  * Difference: an item that is not an object is skipped (VLM-R1 raises a TypeError on a non-iterable item).
  */
 public final class RepetitionReward implements RewardFunction {
@@ -53,8 +55,8 @@ public final class RepetitionReward implements RewardFunction {
         List<String> items = new ArrayList<>();
         for (Object item : list) {
           if (item instanceof Map<?, ?> m && m.containsKey("bbox_2d") && m.containsKey("label")) {
-            Object label = m.get("label");
-            items.add(Json.write(m.get("bbox_2d")) + "_" + (label instanceof String l ? l : Json.write(label)));
+            // f"{item['bbox_2d']}_{item['label']}": two items repeat when Python renders them alike
+            items.add(PyRepr.str(m.get("bbox_2d")) + "_" + PyRepr.str(m.get("label")));
           }
         }
         if (items.isEmpty()) {

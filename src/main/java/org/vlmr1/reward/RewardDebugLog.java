@@ -102,12 +102,12 @@ public final class RewardDebugLog {
         continue;
       }
       RewardSample s = samples.get(i);
-      sb.append("------------- ").append(now()).append(" Accuracy reward: ").append(PyRepr.ofFloat(scores[i]))
+      sb.append("------------- ").append(now()).append(" Accuracy reward: ").append(PyRepr.repr(scores[i]))
           .append(" -------------\n");
       sb.append("accu_reward_method: ").append(s.accuRewardMethod() == null ? "default" : s.accuRewardMethod())
           .append('\n');
       sb.append("image_path: ").append(s.imagePaths().isEmpty() ? "None"
-          : PyRepr.ofStrList(s.imagePaths().stream().map(Path::toString).toList())).append('\n');
+          : PyRepr.repr(s.imagePaths().stream().map(Path::toString).toList())).append('\n');
       sb.append("problem: ").append(s.problem() == null ? "None" : s.problem()).append('\n');
       sb.append("Content: ").append(s.completion()).append('\n');
       sb.append("Solution: ").append(s.solution()).append('\n');

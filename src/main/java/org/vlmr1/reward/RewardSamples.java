@@ -17,12 +17,19 @@ public final class RewardSamples {
   private static final List<String> KNOWN = List.of("id", "completion", "solution", "problem", "image_path", "image",
       "image_grid_thw", "accu_reward_method");
 
+  /** {@link #fromJson(Map, Path, String, boolean)} with image paths kept inside {@code imageRoot}. */
+  public static RewardSample fromJson(Map<String, Object> obj, Path imageRoot, String where) {
+    return fromJson(obj, imageRoot, where, false);
+  }
+
   /**
    * @param obj one parsed JSONL line
-   * @param imageRoot relative image paths resolve against it and may not leave it
+   * @param imageRoot relative image paths resolve against it
    * @param where "line 12 of in.jsonl": the sample's id when the object has none, so errors name the line
+   * @param allowOutside accept paths that resolve outside {@code imageRoot}, such as the absolute paths of VLM-R1's
+   *     completion logs (train's --allow_image_paths_outside_folders)
    */
-  public static RewardSample fromJson(Map<String, Object> obj, Path imageRoot, String where) {
+  public static RewardSample fromJson(Map<String, Object> obj, Path imageRoot, String where, boolean allowOutside) {
     Object completion = obj.get("completion");
     if (!(completion instanceof String)) {
       throw new IllegalArgumentException(where + ": \"completion\" must be a string (the decoded text)");
@@ -36,13 +43,13 @@ public final class RewardSamples {
     List<Path> images = new ArrayList<>();
     Object paths = obj.containsKey("image_path") ? obj.get("image_path") : obj.get("image");
     if (paths instanceof String p) {
-      images.add(resolve(imageRoot, p, where));
+      images.add(resolve(imageRoot, p, where, allowOutside));
     } else if (paths instanceof List<?> l) {
       for (Object p : l) {
         if (!(p instanceof String ps)) {
           throw new IllegalArgumentException(where + ": \"image_path\" must be a list of strings");
         }
-        images.add(resolve(imageRoot, ps, where));
+        images.add(resolve(imageRoot, ps, where, allowOutside));
       }
     } else if (paths != null) {
       throw new IllegalArgumentException(where + ": \"image_path\" must be a string or a list of strings");
@@ -75,11 +82,12 @@ public final class RewardSamples {
         problem instanceof String p ? p : null, images, grids, method instanceof String m ? m : null, extra);
   }
 
-  private static Path resolve(Path root, String p, String where) {
+  private static Path resolve(Path root, String p, String where, boolean allowOutside) {
     Path base = root.toAbsolutePath().normalize();
     Path resolved = base.resolve(p).normalize();
-    if (!resolved.startsWith(base)) {
-      throw new IllegalArgumentException(where + ": image path " + p + " leaves the image folder " + base);
+    if (!allowOutside && !resolved.startsWith(base)) {
+      throw new IllegalArgumentException(where + ": image path " + p + " leaves the image folder " + base
+          + " (pass --allow_image_paths_outside_folders to accept it)");
     }
     return resolved;
   }

@@ -1,5 +1,6 @@
 // bin/vlmr1 forward and generate on the golden checkpoint, with inputs written as safetensors: the outputs match
-// transformers' (logits at unmasked positions, position ids, greedy ids).
+// transformers' (logits at unmasked positions, position ids, greedy ids), also when --image_token_id names another
+// <|image_pad|> id than config.json's.
 package org.vlmr1.cli;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -9,8 +10,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Random;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.vlmr1.model.SafeTensorsFile;
@@ -56,5 +59,74 @@ class ModelCommandsTest {
         inputs.toString(), "--max-new-tokens", "8", "--greedy", "--out", gen.toString());
     assertEquals(0, r.rc(), r.err());
     assertArrayEquals(golden.longs("generated_ids"), SafeTensorsFile.open(gen).longs("generated_ids"));
+  }
+
+  @Test
+  void imageTokenIdFlagPicksTheImageTokens(@TempDir Path dir) throws Exception {
+    Path a = PrepareCommandTest.caseA();
+    SafeTensorsFile golden = SafeTensorsFile.open(a.resolve("golden.safetensors"));
+    long configId = 1012; // case_a config.json's image_token_id
+    long[] ids = golden.longs("input_ids");
+    long seed = System.nanoTime();
+    System.out.println("imageTokenIdFlagPicksTheImageTokens: seed " + seed);
+    Random rnd = new Random(seed);
+    long other = freeId(ids, rnd); // an id the prompts do not use otherwise
+    long[] moved = ids.clone();
+    int n = 0;
+    for (int i = 0; i < moved.length; i++) {
+      if (moved[i] == configId) {
+        moved[i] = other;
+        n++;
+      }
+    }
+    assertTrue(n > 0, "the golden batch has image tokens");
+    Path inputs = dir.resolve("inputs.safetensors");
+    try (PointerScope s = new PointerScope()) {
+      Map<String, Tensor> in = new LinkedHashMap<>();
+      in.put("input_ids", torch.tensor(moved).reshape(golden.entry("input_ids").shape()));
+      for (String k : new String[] {"attention_mask", "pixel_values", "image_grid_thw"}) {
+        in.put(k, Weights.tensor(golden, k));
+      }
+      SafeTensorsWriter.write(inputs, in);
+    }
+    String model = a.resolve("checkpoint").toString();
+    // Without the flag config.json's id finds no image token.
+    ScoreCommandTest.Run r = ScoreCommandTest.run("forward", "--model", model, "--inputs", inputs.toString(),
+        "--out", dir.resolve("no-flag.safetensors").toString());
+    assertTrue(r.rc() != 0 && r.err().contains("image tokens"), r.err());
+    // With it, the moved tokens are the image tokens: the golden positions and logits come back.
+    Path fwd = dir.resolve("fwd.safetensors");
+    r = ScoreCommandTest.run("forward", "--model", model, "--inputs", inputs.toString(), "--out", fwd.toString(),
+        "--image_token_id", Long.toString(other));
+    assertEquals(0, r.rc(), r.err());
+    SafeTensorsFile out = SafeTensorsFile.open(fwd);
+    assertArrayEquals(golden.longs("position_ids"), out.longs("position_ids"), "image id " + other);
+    float[] want = golden.floats("logits");
+    float[] got = out.floats("logits");
+    long[] mask = golden.longs("attention_mask");
+    double max = 0;
+    for (int p = 0; p < mask.length; p++) {
+      if (mask[p] == 1) {
+        for (int v = 0; v < 1024; v++) {
+          max = Math.max(max, Math.abs(want[p * 1024 + v] - got[p * 1024 + v]));
+        }
+      }
+    }
+    assertTrue(max <= 1e-4, "image id " + other + ": logits max |diff| " + max);
+    Path gen = dir.resolve("gen.safetensors");
+    r = ScoreCommandTest.run("generate", "--model", model, "--inputs", inputs.toString(), "--max-new-tokens", "8",
+        "--greedy", "--out", gen.toString(), "--image_token_id", Long.toString(other));
+    assertEquals(0, r.rc(), r.err());
+    assertArrayEquals(golden.longs("generated_ids"), SafeTensorsFile.open(gen).longs("generated_ids"));
+  }
+
+  /** A random id below 1024 that the batch does not hold. */
+  private static long freeId(long[] ids, Random rnd) {
+    while (true) {
+      long c = rnd.nextInt(1024);
+      if (java.util.Arrays.stream(ids).noneMatch(v -> v == c)) {
+        return c;
+      }
+    }
   }
 }

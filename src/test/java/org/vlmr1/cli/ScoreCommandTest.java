@@ -98,6 +98,32 @@ class ScoreCommandTest {
   }
 
   @Test
+  void absoluteImagePathsOutsideTheFolderNeedTheFlag(@TempDir Path dir) throws Exception {
+    // VLM-R1's completion logs name images by absolute path, anywhere on disk.
+    Path elsewhere = dir.resolve("elsewhere/img.png").toAbsolutePath();
+    Files.createDirectories(elsewhere.getParent());
+    ImageIO.write(new BufferedImage(300, 200, BufferedImage.TYPE_INT_RGB), "png", elsewhere.toFile());
+    Files.createDirectories(dir.resolve("logs"));
+    Path in = dir.resolve("logs/completions.jsonl");
+    String completion = "<think>t</think><answer>{\\\"bbox_2d\\\": [0, 0, 154, 98]}</answer>";
+    Files.write(in, List.of("{\"completion\": \"" + completion + "\","
+        + " \"solution\": \"<answer>[0, 0, 150, 100]</answer>\","
+        + " \"image_path\": [" + Json.write(elsewhere.toString()) + "], \"image_grid_thw\": [[1, 14, 22]]}"));
+    Path out = dir.resolve("scores.jsonl");
+    String[] args = {"score", "--in", in.toString(), "--out", out.toString(), "--reward_funcs", "accuracy",
+        "--is_reward_customized_from_vlm_module", "--vlm", "qwen", "--task_type", "rec"};
+    Run refused = run(args);
+    assertEquals(1, refused.rc());
+    assertTrue(refused.err().contains("leaves the image folder")
+        && refused.err().contains("--allow_image_paths_outside_folders"), refused.err());
+    String[] allowed = java.util.Arrays.copyOf(args, args.length + 1);
+    allowed[args.length] = "--allow_image_paths_outside_folders";
+    Run r = run(allowed);
+    assertEquals(0, r.rc(), r.err());
+    assertEquals(Map.of("accuracy", 1.0), readJsonl(out).get(0).get("rewards"), "the image was read: rescaled IoU 1");
+  }
+
+  @Test
   void lengthRewardCountsTokensWithTheGivenTokenizer(@TempDir Path dir) throws Exception {
     Path tok = HfTokenizerTest.qwenTokenizer(dir);
     Path in = dir.resolve("len.jsonl");

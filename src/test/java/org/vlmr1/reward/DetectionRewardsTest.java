@@ -143,6 +143,25 @@ class DetectionRewardsTest {
   }
 
   @Test
+  void repetitionKeysBoxesAsPythonRendersThem() {
+    RepetitionReward r = new RepetitionReward();
+    // f"{bbox_2d}_{label}": true and "True" both render True, null and "None" both None, and a list renders like
+    // the string "[1, 2, 3, 4]"; 1 and 1.0 stay apart ("1" vs "1.0")
+    String sameAsTrue = "```json\n[{\"bbox_2d\": [1, 2, 3, 4], \"label\": true},"
+        + " {\"bbox_2d\": [1, 2, 3, 4], \"label\": \"True\"}]\n```";
+    assertEquals(-0.5, r.score(RewardSample.of(sameAsTrue, "")), EPS);
+    String sameAsNone = "```json\n[{\"bbox_2d\": [1, 2, 3, 4], \"label\": null},"
+        + " {\"bbox_2d\": [1, 2, 3, 4], \"label\": \"None\"}]\n```";
+    assertEquals(-0.5, r.score(RewardSample.of(sameAsNone, "")), EPS);
+    String listAndString = "```json\n[{\"bbox_2d\": [1, 2, 3, 4], \"label\": \"a\"},"
+        + " {\"bbox_2d\": \"[1, 2, 3, 4]\", \"label\": \"a\"}]\n```";
+    assertEquals(-0.5, r.score(RewardSample.of(listAndString, "")), EPS);
+    String intAndFloat = "```json\n[{\"bbox_2d\": [1, 2, 3, 4], \"label\": \"a\"},"
+        + " {\"bbox_2d\": [1.0, 2, 3, 4], \"label\": \"a\"}]\n```";
+    assertEquals(0.0, r.score(RewardSample.of(intAndFloat, "")), EPS);
+  }
+
+  @Test
   void cosineLength() {
     assertEquals(0.75, CosineLengthReward.shaped(512, true), EPS);
     assertEquals(-0.25, CosineLengthReward.shaped(512, false), EPS);

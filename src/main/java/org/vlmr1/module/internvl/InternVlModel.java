@@ -44,10 +44,15 @@ public final class InternVlModel implements VlmModel {
   public static InternVlModel load(Path checkpoint) throws IOException {
     InternVlConfig cfg = InternVlConfig.read(checkpoint);
     Weights w = Weights.load(checkpoint, k -> k);
-    if (cfg.llmArch() == InternVlConfig.LlmArch.INTERNLM2) {
-      InternLm2Keys.unpack(w, cfg.llm());
+    try {
+      if (cfg.llmArch() == InternVlConfig.LlmArch.INTERNLM2) {
+        InternLm2Keys.unpack(w, cfg.llm());
+      }
+      return new InternVlModel(cfg, w);
+    } catch (RuntimeException e) {
+      w.close(); // a refused checkpoint does not keep its tensors alive
+      throw e;
     }
-    return new InternVlModel(cfg, w);
   }
 
   public InternVlConfig config() {

@@ -76,9 +76,16 @@ public final class QwenModule implements VlmModule {
     return QwenVlModel.load(checkpoint);
   }
 
-  /** Nothing to record: Qwen's ids live in config.json, which the model reads itself. */
+  /**
+   * Gives the model the {@code <|image_pad|>} id this module's prompts use (--image_token_id, else the tokenizer's,
+   * else config.json's), so that the flag reaches the forward as it does for InternVL's {@code <IMG_CONTEXT>}.
+   */
   @Override
-  public void postModelInit(org.vlmr1.model.VlmModel model) {}
+  public void postModelInit(org.vlmr1.model.VlmModel model) {
+    if (model instanceof QwenVlModel m) {
+      m.setImageTokenId(ids.imagePad());
+    }
+  }
 
   @Override
   public List<String> visionModulesKeywords() {

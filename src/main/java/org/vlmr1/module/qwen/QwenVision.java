@@ -24,6 +24,52 @@ public final class QwenVision {
     this.cfg = cfg;
     this.w = w;
     patchWeight(); // checks the weight's shape at load time
+    declareWeights();
+  }
+
+  /**
+   * Shape-checks every tower weight at load time, which also declares them expected, so that
+   * {@link Weights#rejectUnexpected} can refuse what is left (forward fetches them unchecked, after dtype casts).
+   */
+  private void declareWeights() {
+    long c = cfg.hiddenSize();
+    long i = cfg.intermediateSize();
+    for (int l = 0; l < cfg.depth(); l++) {
+      String p = "visual.blocks." + l + ".";
+      declareNorm(p + "norm1", c);
+      declareNorm(p + "norm2", c);
+      w.get(p + "attn.qkv.weight", 3 * c, c);
+      w.get(p + "attn.qkv.bias", 3 * c);
+      w.get(p + "attn.proj.weight", c, c);
+      w.get(p + "attn.proj.bias", c);
+      if (cfg.qwen2()) {
+        w.get(p + "mlp.fc1.weight", i, c);
+        w.get(p + "mlp.fc1.bias", i);
+        w.get(p + "mlp.fc2.weight", c, i);
+        w.get(p + "mlp.fc2.bias", c);
+      } else {
+        w.get(p + "mlp.gate_proj.weight", i, c);
+        w.get(p + "mlp.gate_proj.bias", i);
+        w.get(p + "mlp.up_proj.weight", i, c);
+        w.get(p + "mlp.up_proj.bias", i);
+        w.get(p + "mlp.down_proj.weight", c, i);
+        w.get(p + "mlp.down_proj.bias", c);
+      }
+    }
+    long merged = c * cfg.spatialMergeSize() * cfg.spatialMergeSize();
+    declareNorm("visual.merger.ln_q", c);
+    w.get("visual.merger.mlp.0.weight", merged, merged);
+    w.get("visual.merger.mlp.0.bias", merged);
+    w.get("visual.merger.mlp.2.weight", cfg.outHiddenSize(), merged);
+    w.get("visual.merger.mlp.2.bias", cfg.outHiddenSize());
+  }
+
+  /** Qwen2.5-VL's RMSNorm has a weight; Qwen2-VL's LayerNorm a weight and a bias. */
+  private void declareNorm(String prefix, long c) {
+    w.get(prefix + ".weight", c);
+    if (cfg.qwen2()) {
+      w.get(prefix + ".bias", c);
+    }
   }
 
   /** The Conv3d patch embedding as a (hidden, 3*2*14*14) matrix: a view, fetched per call so dtype casts apply. */

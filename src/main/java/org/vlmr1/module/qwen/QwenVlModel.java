@@ -22,6 +22,8 @@ public final class QwenVlModel implements org.vlmr1.model.VlmModel {
   private final QwenConfig cfg;
   private final Weights w;
   private final QwenVision vision;
+  // <|image_pad|>: config.json's until the module's postModelInit sets the id its prompts use (--image_token_id)
+  private volatile long imageTokenId;
   private final Qwen2Decoder decoder;
 
   public QwenVlModel(QwenConfig cfg, Weights w) {
@@ -29,13 +31,20 @@ public final class QwenVlModel implements org.vlmr1.model.VlmModel {
     this.w = w;
     this.vision = new QwenVision(cfg.vision(), w);
     this.decoder = new Qwen2Decoder(cfg.decoder(), w, "model.", "lm_head.weight");
+    this.imageTokenId = cfg.imageTokenId();
+    w.rejectUnexpected(); // as InternVlModel: a tensor nothing reads is a wrong checkpoint, not one to ignore
   }
 
   /** Loads config.json and the safetensors of a checkpoint (either key convention). */
   public static QwenVlModel load(Path checkpoint) throws IOException {
     QwenConfig cfg = QwenConfig.read(checkpoint);
     Weights w = Weights.load(checkpoint, QwenVlModel::normaliseKey);
-    return new QwenVlModel(cfg, w);
+    try {
+      return new QwenVlModel(cfg, w);
+    } catch (RuntimeException e) {
+      w.close(); // a refused checkpoint does not keep its tensors alive
+      throw e;
+    }
   }
 
   /** transformers >= 4.52 names (model.visual.*, model.language_model.*) to the 4.49 ones. */
@@ -70,6 +79,16 @@ public final class QwenVlModel implements org.vlmr1.model.VlmModel {
 
   public QwenVision vision() {
     return vision;
+  }
+
+  /** Sets the id whose positions receive the image features and start M-RoPE's image spans. */
+  public void setImageTokenId(long id) {
+    this.imageTokenId = id;
+  }
+
+  /** The {@code <|image_pad|>} id the forward looks for. */
+  public long imageTokenId() {
+    return imageTokenId;
   }
 
   /**
@@ -119,7 +138,7 @@ public final class QwenVlModel implements org.vlmr1.model.VlmModel {
     Tensor vis = null;
     if (imageEmbeds != null || (pixelValues != null && !grids.isEmpty())) {
       vis = (imageEmbeds != null ? imageEmbeds : vision.forward(pixelValues, grids)).to(emb.scalar_type()); // (N_img, H)
-      Tensor isImage = inputIds.eq(new Scalar(cfg.imageTokenId()));
+      Tensor isImage = inputIds.eq(new Scalar(imageTokenId));
       long count = isImage.sum().item_long();
       if (count != vis.size(0)) {
         throw new IllegalArgumentException("image features and image tokens do not match: tokens " + count
@@ -128,7 +147,7 @@ public final class QwenVlModel implements org.vlmr1.model.VlmModel {
       emb = emb.masked_scatter(isImage.unsqueeze(-1).expand_as(emb), vis);
     }
     QwenRope.Positions pos = QwenRope.ropeIndex(ids, mask, b, l, grids == null ? List.of() : grids,
-        cfg.imageTokenId(), cfg.visionStartTokenId(), cfg.vision().spatialMergeSize());
+        imageTokenId, cfg.visionStartTokenId(), cfg.vision().spatialMergeSize());
     Tensor[] cs = QwenRope.cosSin(pos.positionIds(), cfg.ropeTheta(), cfg.headDim(), cfg.mropeSection());
     Tensor cos = cs[0].to(emb.scalar_type());
     Tensor sin = cs[1].to(emb.scalar_type());

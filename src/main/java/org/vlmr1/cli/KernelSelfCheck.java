@@ -1,0 +1,112 @@
+// The doctor's numeric self-check: each native kernel against its reference on small inputs from a fixed seed. When
+// a kernel runs its reference (composite backend) there is nothing to compare, and the line says so.
+package org.vlmr1.cli;
+
+import java.util.List;
+import java.util.Random;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptions;
+import org.bytedeco.pytorch.global.torch;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+import org.vlmr1.data.RgbImage;
+import org.vlmr1.kernels.CompositeKernels;
+import org.vlmr1.kernels.GrpoKernels;
+import org.vlmr1.kernels.GrpoLossConfig;
+import org.vlmr1.kernels.GrpoLossResult;
+import org.vlmr1.kernels.ImageKernels;
+import org.vlmr1.kernels.KernelBackend;
+import org.vlmr1.module.internvl.InternVlImageProcessor;
+import org.vlmr1.module.qwen.QwenImageProcessor;
+
+/**
+ * One kernel compared with its reference.
+ *
+ * @param what e.g. "grpoLoss vs composite"
+ * @param skipped true when the composite backend runs, so the kernel would be compared with itself
+ * @param maxDiff the largest absolute difference (NaN when skipped)
+ * @param tolerance the largest difference that passes: 1e-4 for the float loss, 0 for the bit-exact image kernels
+ */
+record KernelSelfCheck(String what, boolean skipped, double maxDiff, double tolerance) {
+  boolean ok() {
+    return skipped || maxDiff <= tolerance;
+  }
+
+  /** The doctor's line for this check. */
+  String line() {
+    return String.format("self-check    %s: %s", what, skipped ? "skipped (composite vs itself)"
+        : String.format("max |diff| %.3g, %s", maxDiff, ok() ? "ok" : "MISMATCH"));
+  }
+
+  /** Every check, on whichever backends GrpoKernels and ImageKernels chose. */
+  static List<KernelSelfCheck> runAll() {
+    return List.of(grpoLoss(), qwenPatches(), internVlTiles());
+  }
+
+  static KernelSelfCheck grpoLoss() {
+    String what = "grpoLoss vs composite";
+    if (GrpoKernels.backend() != KernelBackend.NATIVE) {
+      return new KernelSelfCheck(what, true, Double.NaN, 1e-4);
+    }
+    try (PointerScope s = new PointerScope()) {
+      torch.manual_seed(7);
+      long b = 2;
+      long t = 3;
+      long v = 97;
+      Tensor logits = torch.randn(b, t, v); // (B, T, V)
+      Tensor ids = torch.randint(v, new long[] {b, t}, new TensorOptions(ScalarType.Long));
+      Tensor mask = torch.ones(b, t);
+      Tensor adv = torch.randn(b);
+      Tensor ref = torch.randn(b, t).sub(new Scalar(5));
+      GrpoLossConfig cfg = GrpoLossConfig.builder().build();
+      GrpoLossResult a = GrpoKernels.grpoLoss(logits, ids, mask, adv, null, ref, cfg);
+      GrpoLossResult c = CompositeKernels.grpoLoss(logits, ids, mask, adv, null, ref, cfg, null);
+      double diff = Math.max(Math.abs(a.loss() - c.loss()),
+          a.gradLogits().sub(c.gradLogits()).abs().max().item_double());
+      return new KernelSelfCheck(what, false, diff, 1e-4);
+    }
+  }
+
+  /** Qwen resize + patch flattening (native) against QwenImageProcessor's Java reference. */
+  static KernelSelfCheck qwenPatches() {
+    String what = "Qwen image patches vs Java reference";
+    if (ImageKernels.backend() != KernelBackend.NATIVE) {
+      return new KernelSelfCheck(what, true, Double.NaN, 0);
+    }
+    RgbImage img = randomImage(new Random(7), 61, 45);
+    QwenImageProcessor proc = new QwenImageProcessor(QwenImageProcessor.DEFAULT_MIN_PIXELS, 12544);
+    QwenImageProcessor.Processed a = proc.process(img);
+    QwenImageProcessor.Processed r = proc.processReference(img);
+    double diff = a.grid().equals(r.grid()) ? maxDiff(a.pixelValues(), r.pixelValues()) : Double.POSITIVE_INFINITY;
+    return new KernelSelfCheck(what, false, diff, 0);
+  }
+
+  /** InternVL resize + tiles, thumbnail included (native) against InternVlImageProcessor's Java reference. */
+  static KernelSelfCheck internVlTiles() {
+    String what = "InternVL tiles vs Java reference";
+    if (ImageKernels.backend() != KernelBackend.NATIVE) {
+      return new KernelSelfCheck(what, true, Double.NaN, 0);
+    }
+    RgbImage img = randomImage(new Random(11), 70, 45);
+    InternVlImageProcessor proc = new InternVlImageProcessor(28, 1, 6, true);
+    return new KernelSelfCheck(what, false, maxDiff(proc.pixelValues(img), proc.pixelValuesReference(img)), 0);
+  }
+
+  private static RgbImage randomImage(Random rnd, int w, int h) {
+    byte[] px = new byte[w * h * 3];
+    rnd.nextBytes(px);
+    return new RgbImage(w, h, px);
+  }
+
+  private static double maxDiff(float[] a, float[] b) {
+    if (a.length != b.length) {
+      return Double.POSITIVE_INFINITY;
+    }
+    double m = 0;
+    for (int i = 0; i < a.length; i++) {
+      m = Math.max(m, Math.abs((double) a[i] - b[i]));
+    }
+    return m;
+  }
+}

@@ -1,0 +1,58 @@
+// bin/vlmr1 doctor's self-check: every kernel family is compared with its reference when native, and with the
+// composite backend forced the check says it was skipped instead of claiming "ok" for a composite-vs-composite run.
+package org.vlmr1.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import org.vlmr1.kernels.GrpoKernels;
+import org.vlmr1.kernels.ImageKernels;
+import org.vlmr1.kernels.KernelBackend;
+
+class DoctorCommandTest {
+  @Test
+  void checksTheImageKernelsToo() {
+    Assumptions.assumeTrue(GrpoKernels.backend() == KernelBackend.NATIVE
+        && ImageKernels.backend() == KernelBackend.NATIVE, "needs the native kernels (built by cppbuild.sh)");
+    PrintStream old = System.out;
+    ByteArrayOutputStream buf = new ByteArrayOutputStream();
+    int rc;
+    try {
+      System.setOut(new PrintStream(buf, true, StandardCharsets.UTF_8));
+      rc = MainAccess.run("doctor");
+    } finally {
+      System.setOut(old);
+    }
+    String out = buf.toString(StandardCharsets.UTF_8);
+    System.out.println(out);
+    assertEquals(0, rc, out);
+    for (String what : List.of("grpoLoss vs composite", "Qwen image patches vs Java reference",
+        "InternVL tiles vs Java reference")) {
+      Pattern line = Pattern.compile("self-check +" + Pattern.quote(what) + ": max \\|diff\\| \\S+, ok");
+      assertTrue(line.matcher(out).find(), what + " checked: " + out);
+    }
+  }
+
+  @Test
+  void forcedCompositeSaysSkipped() throws Exception {
+    List<String> cmd = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "-Dvlmr1.kernels=composite", "-cp", System.getProperty("java.class.path"), "org.vlmr1.cli.Main", "doctor");
+    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+    assertTrue(p.waitFor(120, TimeUnit.SECONDS), "doctor finished");
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    System.out.println(out);
+    assertEquals(0, p.exitValue(), out);
+    assertEquals(3, out.split("skipped \\(composite vs itself\\)", -1).length - 1, "three checks skipped: " + out);
+    assertFalse(out.contains(", ok"), out);
+  }
+}
