@@ -21,6 +21,7 @@ public final class Flags {
   private final Map<String, List<String>> values = new LinkedHashMap<>();
   private final List<String> positionals = new ArrayList<>();
   private final Map<String, String> env;
+  private boolean foreign; // a VLM-R1 flag that CompatFlags handled was given
 
   private Flags(List<FlagSpec> specs, Map<String, String> env) {
     this.env = Map.copyOf(env);
@@ -67,6 +68,7 @@ public final class Flags {
             value = value == null ? "true" : parseBoolean(name, value);
           }
           CompatFlags.apply(name, value, warn);
+          f.foreign = true;
           continue;
         }
         throw new UsageException("unknown flag --" + body + closest(name, f.specs.keySet()));
@@ -197,6 +199,11 @@ public final class Flags {
   public boolean has(String name) {
     spec(name);
     return values.containsKey(name);
+  }
+
+  /** Whether nothing at all was given: no flag (declared or VLM-R1's) and no positional. */
+  public boolean isEmpty() {
+    return values.isEmpty() && !foreign && positionals.isEmpty();
   }
 
   /** The names of the flags given (on the command line or from --config), in order. */

@@ -114,7 +114,7 @@ final class TrainCommand implements Command {
 
   @Override
   public int run(Flags f) throws Exception {
-    if (f.given().isEmpty() || f.getBoolean("demo")) {
+    if (f.isEmpty() || f.getBoolean("demo")) {
       return demo(f);
     }
     for (String n : new String[] {"model_name_or_path", "data_file_paths", "image_folders", "output_dir"}) {
@@ -124,7 +124,7 @@ final class TrainCommand implements Command {
       }
     }
     java.time.Duration timeout = java.time.Duration.ofSeconds(f.getInt("dist_timeout"));
-    DistEnv env = DistEnv.fromEnv(System.getenv(), timeout);
+    DistEnv env = DistEnv.fromEnv(f.env(), timeout);
     int nproc = f.getInt("nproc_per_node");
     int nnodes = f.getInt("nnodes");
     if (env == null && (nproc > 1 || nnodes > 1)) {
@@ -182,7 +182,7 @@ final class TrainCommand implements Command {
   /** One worker's run (rank 0 of 1 without data parallelism): only rank 0 prints, logs and writes checkpoints. */
   private int train(Flags f, Collectives dist) throws Exception {
     boolean main = dist.isMain();
-    Path model = Path.of(f.get("model_name_or_path"));
+    Path model = resolveModel(f.get("model_name_or_path"), f.env());
     VlmModule module = VlmModules.forCheckpoint(model, f.get("vlm"), ModuleFlags.options(f));
     JsonlDataset.Loaded data = JsonlDataset.load(new JsonlDataset.Spec(paths(f.get("data_file_paths")),
         paths(f.get("image_folders")), f.get("reward_method") == null ? null
@@ -351,6 +351,15 @@ final class TrainCommand implements Command {
           + "resume_state.json: an interrupted save, or not written by vlmr1 train)");
     }
     return p;
+  }
+
+  /** A checkpoint folder, or a Hugging Face id resolved from the local hub cache (never downloaded). */
+  private static Path resolveModel(String nameOrPath, java.util.Map<String, String> env) {
+    try {
+      return org.vlmr1.module.HubCache.resolve(nameOrPath, env);
+    } catch (IllegalArgumentException e) {
+      throw new UsageException(e.getMessage());
+    }
   }
 
   static List<Path> paths(String colonSeparated) {

@@ -31,12 +31,29 @@ public interface VlmModel extends AutoCloseable {
 
   /**
    * The final-norm hidden states of positions {@code from..L-1} only, (B, L - from, H): what the GRPO loss needs
-   * (completion positions), without normalising or keeping the prompt's image-token positions.
+   * (completion positions), without normalising or keeping the prompt's image-token positions. With {@code from > 0}
+   * the tokens after position {@code from} are generated text: image placeholder ids there are ordinary tokens, as
+   * generation embedded them (transformers would count them as image slots and fail).
    */
   default Tensor lastHidden(Tensor inputIds, Tensor attentionMask, Map<String, Tensor> multimodal, List<GridThw> grids,
       int from) {
     Tensor h = lastHidden(inputIds, attentionMask, multimodal, grids);
     return h.narrow(1, from, h.size(1) - from);
+  }
+
+  /**
+   * Row-major (B, L) ids with every position after {@code from} replaced by -1 (no token), for finding image slots in
+   * the prompt only; {@code ids} itself when {@code from} is 0.
+   */
+  static long[] promptOnly(long[] ids, int b, int l, int from) {
+    if (from <= 0) {
+      return ids;
+    }
+    long[] out = ids.clone();
+    for (int r = 0; r < b; r++) {
+      java.util.Arrays.fill(out, r * l + from + 1, (r + 1) * l, -1L);
+    }
+    return out;
   }
 
   /** The LM head's weight (V, H); the embedding itself when tied. */

@@ -99,6 +99,10 @@ class RunScriptsTest {
       processEnv.put(e.getKey(), expand(e.getValue(), env, repoHome, exp));
     }
     processEnv.put("HF_HUB_CACHE", hubCache.toString());
+    Path log = processEnv.containsKey("LOG_PATH") ? Path.of(processEnv.get("LOG_PATH")) : null;
+    if (log != null) {
+      Files.createDirectories(log.getParent()); // the scripts' mkdir -p ${REPO_HOME}/runs/${EXP_NAME}/log
+    }
     List<String> args = new ArrayList<>(List.of("train", "--nproc_per_node", "1"));
     for (List<Object> a : (List<List<Object>>) script.get("args")) {
       args.add(expand(String.valueOf(a.get(0)), env, repoHome, exp));
@@ -131,6 +135,15 @@ class RunScriptsTest {
     assertTrue(r.err().contains("--deepspeed has no meaning") && r.err().contains("--report_to has no meaning")
         && r.err().contains("--gradient_checkpointing: not implemented yet"), r.err());
     assertTrue(r.out().contains("dtype: bfloat16"), "--bf16 as written: " + r.out());
+    if (log != null && "true".equals(processEnv.get("DEBUG_MODE"))
+        && "False".equals(processEnv.get("is_reward_customized_from_vlm_module"))) {
+      // grpo_jsonl.py's accuracy and format rewards trace every completion as VLM-R1 does.
+      String acc = Files.readString(log);
+      assertTrue(acc.contains(" Accuracy reward: ") && acc.contains("accu_reward_method: ")
+          && acc.contains("Solution: "), acc.length() > 2000 ? acc.substring(0, 2000) : acc);
+      String fmt = Files.readString(Path.of(log.toString().replace(".txt", "_format.txt")));
+      assertTrue(fmt.contains(" Format reward -------------") && fmt.contains("Has format: "), fmt);
+    }
   }
 
   /**

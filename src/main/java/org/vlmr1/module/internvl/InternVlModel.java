@@ -116,7 +116,9 @@ public final class InternVlModel implements VlmModel {
     long[] mask = attentionMask == null ? Generator.ones(b * l) : longs(attentionMask);
     Tensor emb = decoder.embed(inputIds);                                                    // (B, L, H)
     Tensor vis = null;
-    Tensor isContext = inputIds.eq(new Scalar(imgContextTokenId));
+    // Positions after from (> 0) are generated text: a sampled <IMG_CONTEXT> there is an ordinary token.
+    Tensor isContext = (from > 0 ? torch.tensor(VlmModel.promptOnly(longs(inputIds), b, l, from)).reshape(b, l)
+        : inputIds).eq(new Scalar(imgContextTokenId));                                        // (B, L)
     long tokens = isContext.sum().item_long();
     Tensor tiles = imageEmbeds != null ? null : flaggedTiles(pixelValues, imageFlags);
     if (imageEmbeds != null || (tiles != null && tiles.size(0) > 0)) {

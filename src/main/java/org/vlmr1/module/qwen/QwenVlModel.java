@@ -132,13 +132,16 @@ public final class QwenVlModel implements org.vlmr1.model.VlmModel {
       boolean withLogits, KvCache cache, Tensor imageEmbeds, int from) {
     int b = (int) inputIds.size(0);
     int l = (int) inputIds.size(1);
-    long[] ids = longs(inputIds);
+    // With from > 0 the positions after it are generated text (the GRPO passes): an <|image_pad|> or
+    // <|vision_start|> the policy sampled there is an ordinary token, as generation embedded and positioned it, so
+    // image slots and M-RoPE's image scan see the prompt only.
+    long[] ids = org.vlmr1.model.VlmModel.promptOnly(longs(inputIds), b, l, from);
     long[] mask = attentionMask == null ? Generator.ones(b * l) : longs(attentionMask);
     Tensor emb = decoder.embed(inputIds);                                                   // (B, L, H)
     Tensor vis = null;
     if (imageEmbeds != null || (pixelValues != null && !grids.isEmpty())) {
       vis = (imageEmbeds != null ? imageEmbeds : vision.forward(pixelValues, grids)).to(emb.scalar_type()); // (N_img, H)
-      Tensor isImage = inputIds.eq(new Scalar(imageTokenId));
+      Tensor isImage = torch.tensor(ids).reshape(b, l).eq(new Scalar(imageTokenId));         // (B, L)
       long count = isImage.sum().item_long();
       if (count != vis.size(0)) {
         throw new IllegalArgumentException("image features and image tokens do not match: tokens " + count
