@@ -55,6 +55,9 @@ final class TrainCommand implements Command {
         FlagSpec.value("num_iterations", "1", "policy updates per generation round; later ones reuse its rollouts"),
         FlagSpec.value("per_device_train_batch_size", "8", "completions per micro-batch"),
         FlagSpec.value("gradient_accumulation_steps", "1", "micro-batches per optimizer step"),
+        FlagSpec.value("steps_per_generation", null, "micro-batches per process that one generation round fills "
+            + "(TRL's name; a multiple of gradient_accumulation_steps; default: gradient_accumulation_steps, or the "
+            + "smallest multiple whose round holds whole groups of num_generations)"),
         FlagSpec.value("learning_rate", "1e-6", "AdamW learning rate"),
         FlagSpec.value("lr_scheduler_type", "linear", "linear, constant or cosine"),
         FlagSpec.value("warmup_ratio", "0", "fraction of steps of linear warm-up"),
@@ -236,6 +239,21 @@ final class TrainCommand implements Command {
       b.rewardWeights(f.getList("reward_weights").stream().mapToDouble(Double::parseDouble).toArray());
     }
     b.numIterations(f.getInt("num_iterations"));
+    if (f.get("steps_per_generation") != null) {
+      b.stepsPerGeneration(f.getInt("steps_per_generation"));
+    } else {
+      int spg = GrpoConfig.stepsPerGenerationFor(g, perDevice, dist.worldSize(), gas);
+      b.stepsPerGeneration(spg);
+      if (spg != gas && main) {
+        // A script written for more processes: its optimizer step holds no whole group here. VLM-R1's TRL 0.17
+        // refuses this; TRL >= 0.18 generates for several steps at once, which keeps the script's batch and G.
+        System.out.println("steps_per_generation " + spg + ": num_generations " + g + " does not divide the "
+            + perDevice * dist.worldSize() * gas + " completions of an optimizer step on " + dist.worldSize()
+            + " process(es), so each generation round makes " + perDevice * dist.worldSize() * spg + " completions "
+            + "(whole groups, advantages over the round) and " + spg / gas + " optimizer steps train on its slices "
+            + "(TRL >= 0.18's steps_per_generation; pass --steps_per_generation to choose)");
+      }
+    }
     b.worldSize(dist.worldSize());
     b.zeroStage(f.getInt("zero_stage"));
     b.overlapGradReduce(Boolean.parseBoolean(f.get("overlap_grad_reduce")));

@@ -32,13 +32,19 @@ import org.vlmr1.model.SamplingConfig;
  * @param zeroStage 0, or 1 to shard the AdamW state across the processes (ZeRO-1)
  * @param overlapGradReduce start an untied LM head's gradient all-reduce during the backward pass (true)
  * @param bf16 run the policy and reference in bfloat16, with float32 master weights for AdamW (false)
+ * @param stepsPerGeneration micro-batches per process that one generation round fills (TRL >= 0.18's
+ *     steps_per_generation; default the accumulation steps, i.e. one round per optimizer step): a multiple of the
+ *     accumulation steps, so a round spans stepsPerGeneration / gradientAccumulationSteps whole optimizer steps that
+ *     train on its consecutive slices; group statistics cover the whole round, so G needs to divide only the
+ *     generation batch
  */
 public record GrpoConfig(int numGenerations, double beta, double epsilon, double epsilonHigh, int numIterations,
     double learningRate, LrSchedulerType lrSchedulerType, double warmupRatio, double adamBeta1, double adamBeta2,
     double adamEpsilon, double weightDecay, double maxGradNorm, int maxCompletionLength, int maxSteps,
     double temperature, int topK, double topP, int perDeviceTrainBatchSize, int gradientAccumulationSteps, long seed,
     LossType lossType, ScaleRewards scaleRewards, double[] rewardWeights, boolean freezeVisionModules,
-    int loggingSteps, Path outputDir, int worldSize, int zeroStage, boolean overlapGradReduce, boolean bf16) {
+    int loggingSteps, Path outputDir, int worldSize, int zeroStage, boolean overlapGradReduce, boolean bf16,
+    int stepsPerGeneration) {
 
   public GrpoConfig {
     require(numGenerations >= 2, "num_generations must be >= 2 (group statistics need two completions), got "
@@ -48,15 +54,22 @@ public record GrpoConfig(int numGenerations, double beta, double epsilon, double
     int global = perDeviceTrainBatchSize * worldSize * gradientAccumulationSteps;
     require(perDeviceTrainBatchSize >= 1 && gradientAccumulationSteps >= 1,
         "per_device_train_batch_size and gradient_accumulation_steps must be >= 1");
-    require(global % numGenerations == 0, "num_generations " + numGenerations + " must divide the global batch: "
-        + "per_device_train_batch_size " + perDeviceTrainBatchSize + " x " + worldSize
-        + (worldSize == 1 ? " process" : " processes") + " x gradient_accumulation_steps "
-        + gradientAccumulationSteps + " = " + global + " completions per step, i.e. " + global + "/"
-        + numGenerations + " prompts; choose a batch that is a multiple of " + numGenerations
-        + (perDeviceTrainBatchSize >= 1 && worldSize >= 1 && gradientAccumulationSteps >= 1
-        ? " (e.g. --gradient_accumulation_steps " + accumulationFor(numGenerations, perDeviceTrainBatchSize
-        * worldSize, gradientAccumulationSteps) + "; a script written for more processes keeps its global batch on "
-        + "fewer only with more accumulation steps)" : ""));
+    require(stepsPerGeneration >= gradientAccumulationSteps && stepsPerGeneration % gradientAccumulationSteps == 0,
+        "steps_per_generation must be a multiple of gradient_accumulation_steps " + gradientAccumulationSteps
+        + " (a generation round spans whole optimizer steps), got " + stepsPerGeneration);
+    int generation = perDeviceTrainBatchSize * worldSize * stepsPerGeneration;
+    String processes = worldSize + (worldSize == 1 ? " process" : " processes");
+    String fix = " (e.g. --steps_per_generation " + stepsPerGenerationFor(numGenerations, perDeviceTrainBatchSize,
+        worldSize, gradientAccumulationSteps) + ": one generation round for several optimizer steps)";
+    require(generation % numGenerations == 0, stepsPerGeneration == gradientAccumulationSteps
+        ? "num_generations " + numGenerations + " must divide the global batch: per_device_train_batch_size "
+            + perDeviceTrainBatchSize + " x " + processes + " x gradient_accumulation_steps "
+            + gradientAccumulationSteps + " = " + global + " completions per step, i.e. " + global + "/"
+            + numGenerations + " prompts; choose a batch that is a multiple of " + numGenerations + fix
+        : "num_generations " + numGenerations + " must divide the generation batch: per_device_train_batch_size "
+            + perDeviceTrainBatchSize + " x " + processes + " x steps_per_generation " + stepsPerGeneration + " = "
+            + generation + " completions per generation round (" + global + " per optimizer step); choose a batch "
+            + "that is a multiple of " + numGenerations + fix);
     require(beta >= 0, "beta must be >= 0");
     require(epsilon >= 0 && epsilon < 1 && epsilonHigh >= 0, "epsilon must be in [0, 1) and epsilon_high >= 0");
     require(numIterations >= 1, "num_iterations must be >= 1");
@@ -71,10 +84,14 @@ public record GrpoConfig(int numGenerations, double beta, double epsilon, double
     rewardWeights = rewardWeights == null ? null : rewardWeights.clone();
   }
 
-  /** The smallest accumulation count >= {@code gas} that makes {@code perStep} x it a multiple of {@code g}. */
-  private static int accumulationFor(int g, int perStep, int gas) {
-    int unit = g / java.math.BigInteger.valueOf(g).gcd(java.math.BigInteger.valueOf(perStep)).intValue();
-    return (gas + unit - 1) / unit * unit;
+  /**
+   * The smallest steps_per_generation (a multiple of {@code gas}) whose generation batch holds whole groups of
+   * {@code g}: {@code gas} itself when G divides the optimizer step's batch.
+   */
+  public static int stepsPerGenerationFor(int g, int perDevice, int worldSize, int gas) {
+    long perStep = (long) perDevice * worldSize * gas;
+    long k = g / java.math.BigInteger.valueOf(g).gcd(java.math.BigInteger.valueOf(perStep)).longValue();
+    return Math.toIntExact(k * gas);
   }
 
   private static void require(boolean ok, String message) {
@@ -88,9 +105,19 @@ public record GrpoConfig(int numGenerations, double beta, double epsilon, double
     return perDeviceTrainBatchSize * worldSize * gradientAccumulationSteps;
   }
 
-  /** Prompts per optimizer step (over all processes). */
-  public int promptsPerStep() {
-    return globalBatch() / numGenerations;
+  /** Completions per generation round over all processes (TRL's generation_batch_size). */
+  public int generationBatch() {
+    return perDeviceTrainBatchSize * worldSize * stepsPerGeneration;
+  }
+
+  /** Optimizer steps one generation round spans (1 unless steps_per_generation exceeds the accumulation steps). */
+  public int stepsPerRound() {
+    return stepsPerGeneration / gradientAccumulationSteps;
+  }
+
+  /** Prompts per generation round (over all processes): the sampler's chunk. */
+  public int promptsPerGeneration() {
+    return generationBatch() / numGenerations;
   }
 
   SamplingConfig sampling() {
@@ -120,6 +147,7 @@ public record GrpoConfig(int numGenerations, double beta, double epsilon, double
     private int zeroStage = 0;
     private boolean overlapGradReduce = true;
     private boolean bf16 = false;
+    private int stepsPerGeneration; // 0: the accumulation steps
     private double learningRate = 1e-6;
     private LrSchedulerType lrSchedulerType = LrSchedulerType.LINEAR;
     private double warmupRatio = 0;
@@ -168,13 +196,14 @@ public record GrpoConfig(int numGenerations, double beta, double epsilon, double
     public Builder zeroStage(int v) { zeroStage = v; return this; }
     public Builder overlapGradReduce(boolean v) { overlapGradReduce = v; return this; }
     public Builder bf16(boolean v) { bf16 = v; return this; }
+    public Builder stepsPerGeneration(int v) { stepsPerGeneration = v; return this; }
 
     public GrpoConfig build() {
       return new GrpoConfig(numGenerations, beta, epsilon, epsilonHigh == null ? epsilon : epsilonHigh, numIterations,
           learningRate, lrSchedulerType, warmupRatio, 0.9, 0.999, 1e-8, weightDecay, maxGradNorm,
           maxCompletionLength, maxSteps, temperature, topK, topP, perDeviceTrainBatchSize, gradientAccumulationSteps,
           seed, lossType, scaleRewards, rewardWeights, freezeVisionModules, loggingSteps, outputDir, worldSize, zeroStage,
-          overlapGradReduce, bf16);
+          overlapGradReduce, bf16, stepsPerGeneration == 0 ? gradientAccumulationSteps : stepsPerGeneration);
     }
   }
 }

@@ -51,7 +51,8 @@ public final class GrpoTrainer implements AutoCloseable {
   private final AdamW optimizer;
   private final Collectives dist;
   private final GradientReducer reducer;
-  private final RankLayout layout;
+  private final RankLayout layout;      // one optimizer step's micro-batches
+  private final RankLayout roundLayout; // one generation round's (the same unless steps_per_generation > gas)
   private final List<Tensor> allParams;
   private final OptimizerSharding sharding; // null unless ZeRO-1 over several processes
   private final List<Tensor> stepped;        // the model parameters whose update this rank computes
@@ -61,6 +62,7 @@ public final class GrpoTrainer implements AutoCloseable {
   private final SamplerCursor sampler;
   private int step;
   private Round round; // the current generation round; null before the first step and after a mid-round resume
+  private int roundStart; // the step that generated the current round
   private CompletionLog completionLog; // --log_completions, else null
 
   /**
@@ -87,9 +89,9 @@ public final class GrpoTrainer implements AutoCloseable {
     if (cfg.beta() > 0 && reference == null) {
       throw new IllegalArgumentException("beta = " + cfg.beta() + " needs a reference model (or set beta = 0)");
     }
-    if (data.size() < cfg.promptsPerStep()) {
+    if (data.size() < cfg.promptsPerGeneration()) {
       throw new IllegalArgumentException("the dataset has " + data.size() + " examples, fewer than the "
-          + cfg.promptsPerStep() + " prompts one step needs");
+          + cfg.promptsPerGeneration() + " prompts one generation round needs");
     }
     if (cfg.rewardWeights() != null && cfg.rewardWeights().length != rewards.size()) {
       throw new IllegalArgumentException(cfg.rewardWeights().length + " reward weights for " + rewards.size()
@@ -152,6 +154,8 @@ public final class GrpoTrainer implements AutoCloseable {
     this.dist = dist;
     this.layout = new RankLayout(cfg.worldSize(), dist.rank(), cfg.perDeviceTrainBatchSize(),
         cfg.gradientAccumulationSteps());
+    this.roundLayout = new RankLayout(cfg.worldSize(), dist.rank(), cfg.perDeviceTrainBatchSize(),
+        cfg.stepsPerGeneration());
     this.reducer = new GradientReducer(plist, GradientReducer.BUCKET_BYTES);
   }
 
@@ -274,10 +278,13 @@ public final class GrpoTrainer implements AutoCloseable {
     step = ((Number) s.get("step")).intValue();
     sampler.restore(((Number) s.get("epoch")).intValue(), ((Number) s.get("cursor")).intValue());
     round = null;
-    if (step % cfg.numIterations() != 0) {
-      // The buffered rollouts are not checkpointed: the next step starts a fresh round from the sampler's batch.
-      System.err.println("warning: resuming at step " + step + ", inside a round of num_iterations "
-          + cfg.numIterations() + "; the next step generates anew instead of reusing the lost rollouts");
+    int roundSteps = cfg.stepsPerRound() * cfg.numIterations();
+    if (step % roundSteps != 0) {
+      // The buffered rollouts are not checkpointed, and the sampler stands after the round's prompts: the next step
+      // starts a fresh round from the next prompts.
+      System.err.println("warning: resuming at step " + step + ", inside a generation round of " + roundSteps
+          + " steps (num_iterations " + cfg.numIterations() + " x " + cfg.stepsPerRound() + " steps per generation); "
+          + "the next step generates a new round from the next prompts instead of reusing the lost rollouts");
     }
   }
 
@@ -308,25 +315,30 @@ public final class GrpoTrainer implements AutoCloseable {
    * importance ratio of the later steps; counters, the reward functions' counts over all ranks (llm_judge_fallbacks).
    */
   private record Round(List<Rollout> rollouts, RewardScorer.Scores scores, float[] adv, double rewardStd,
-      boolean finite, long tokens, float[][] oldLogps, Map<String, Double> counters) {}
+      boolean finite, long[] stepTokens, float[][] oldLogps, Map<String, Double> counters) {}
 
   /** One optimizer step: generate and score (first step of a round), loss and backward, reduce, clip, AdamW. */
   public StepMetrics step() {
-    // The sampler repeats each chunk of prompts numIterations times, so the batch is drawn on every step (keeping
-    // the sampler position a checkpoint records), but only the first step of a round generates from it.
-    List<Example> batch = nextBatch(cfg.globalBatch());
     long t0 = System.nanoTime();
     long t1 = t0;
     long t2 = t0;
-    if (round == null || step % cfg.numIterations() == 0) {
-      List<Rollout> rollouts = generate(batch);
+    int roundSteps = cfg.stepsPerRound() * cfg.numIterations();
+    if (round == null || step - roundStart >= roundSteps) {
+      // A round generates stepsPerRound optimizer steps' worth of completions and trains on them numIterations
+      // times; the sampler repeats each chunk of prompts numIterations times, so the round takes its whole stream
+      // now (a checkpoint's sampler position is always a round boundary: whole groups) and generates from the first
+      // repetition.
+      List<Example> stream = nextBatch(cfg.generationBatch() * cfg.numIterations());
+      List<Rollout> rollouts = generate(stream.subList(0, cfg.generationBatch()));
       float[][] oldLogps = oldLogps(rollouts);
       t1 = System.nanoTime();
       round = scoreRound(rollouts, oldLogps);
+      roundStart = step;
       t2 = System.nanoTime();
     }
     Round rd = round;
-    LossStage ls = lossStage(rd);
+    int slice = (step - roundStart) % cfg.stepsPerRound(); // this step trains on the round's slice-th global batch
+    LossStage ls = lossStage(rd, slice);
     long t3 = System.nanoTime();
     double gradNorm = ls.ok() ? reduceAndClip(ls.head()) : Double.NaN;
     if (!ls.ok() && ls.head() != null) {
@@ -357,7 +369,8 @@ public final class GrpoTrainer implements AutoCloseable {
     }
     perFn.putAll(rd.counters()); // rewards/llm_judge_fallbacks
     return new StepMetrics(step, ls.loss(), GroupStats.mean(rd.scores().total()), rd.rewardStd(), perFn, ls.kl(),
-        ls.entropy(), ls.clip(), (double) rd.tokens() / cfg.globalBatch(), gradNorm, lr, skipped, seconds, rd.tokens());
+        ls.entropy(), ls.clip(), (double) rd.stepTokens()[slice] / cfg.globalBatch(), gradNorm, lr, skipped, seconds,
+        rd.stepTokens()[slice]);
   }
 
   /**
@@ -369,12 +382,12 @@ public final class GrpoTrainer implements AutoCloseable {
     int micro = cfg.perDeviceTrainBatchSize();
     int world = cfg.worldSize();
     List<java.util.concurrent.Future<List<List<RgbImage>>>> decoded = new ArrayList<>();
-    for (int m = 0; m < cfg.gradientAccumulationSteps(); m++) {
+    for (int m = 0; m < cfg.stepsPerGeneration(); m++) {
       int j = m * world + dist.rank();
       decoded.add(images.submit(batch.subList(j * micro, (j + 1) * micro)));
     }
     List<Rollout> rollouts = new ArrayList<>();
-    for (int m = 0; m < cfg.gradientAccumulationSteps(); m++) {
+    for (int m = 0; m < cfg.stepsPerGeneration(); m++) {
       int j = m * world + dist.rank();
       rollouts.add(rollout(batch.subList(j * micro, (j + 1) * micro),
           (long) step * cfg.globalBatch() + (long) j * micro, decoded.get(m)));
@@ -404,10 +417,14 @@ public final class GrpoTrainer implements AutoCloseable {
   private record LossStage(double loss, double kl, double entropy, double clip, boolean ok,
       Collectives.Pending head) {}
 
-  /** Stage 3: the loss and backward, micro-batch by micro-batch, on this rank's slice of the advantages. */
-  private LossStage lossStage(Round rd) {
+  /**
+   * Stage 3: the loss and backward, micro-batch by micro-batch, on this rank's advantages of the round's
+   * {@code slice}-th optimizer step.
+   */
+  private LossStage lossStage(Round rd, int slice) {
     int micro = cfg.perDeviceTrainBatchSize();
     int steps = cfg.gradientAccumulationSteps();
+    int first = slice * steps; // the slice's first micro-batch among this rank's rollouts of the round
     int world = cfg.worldSize();
     zeroGrad();
     double loss = 0;
@@ -422,11 +439,11 @@ public final class GrpoTrainer implements AutoCloseable {
     for (int m = 0; m < steps; m++) {
       boolean last = m == steps - 1;
       if (ok) {
-        Rollout r = rd.rollouts().get(m);
-        float[] a = java.util.Arrays.copyOfRange(rd.adv(), m * micro, (m + 1) * micro);
+        Rollout r = rd.rollouts().get(first + m);
+        float[] a = java.util.Arrays.copyOfRange(rd.adv(), (first + m) * micro, (first + m + 1) * micro);
         Collectives.Pending[] started = new Collectives.Pending[1];
-        GrpoHiddenLossResult res = lossAndBackward(r, a, rd.oldLogps() == null ? null : rd.oldLogps()[m],
-            rd.tokens(), overlap && last ? () -> started[0] = startHeadReduce() : null);
+        GrpoHiddenLossResult res = lossAndBackward(r, a, rd.oldLogps() == null ? null : rd.oldLogps()[first + m],
+            rd.stepTokens()[slice], overlap && last ? () -> started[0] = startHeadReduce() : null);
         head = started[0];
         loss += res.loss();
         kl += res.metrics().kl() / steps;
@@ -481,11 +498,11 @@ public final class GrpoTrainer implements AutoCloseable {
       }
     }
     RewardScorer.Scores mine = scorer.score(samples);
-    RewardScorer.Scores scores = layout.gather(mine, dist);
+    RewardScorer.Scores scores = roundLayout.gather(mine, dist);
     Map<String, Double> counters = layout.reduceCounters(scorer.drainCounters(), dist); // llm_judge_fallbacks
     double[] totals = scores.total();
     boolean finite = java.util.Arrays.stream(totals).allMatch(Double::isFinite);
-    float[] adv = new float[cfg.gradientAccumulationSteps() * cfg.perDeviceTrainBatchSize()];
+    float[] adv = new float[cfg.stepsPerGeneration() * cfg.perDeviceTrainBatchSize()];
     double rewardStd = 0;
     if (finite) {
       try (PointerScope s = new PointerScope()) {
@@ -494,24 +511,28 @@ public final class GrpoTrainer implements AutoCloseable {
           r[i] = (float) totals[i];
         }
         Tensor a = GrpoKernels.groupAdvantages(torch.tensor(r), cfg.numGenerations(), cfg.scaleRewards());
-        adv = layout.localSlice(a);
+        adv = roundLayout.localSlice(a);
         rewardStd = GroupStats.groupStdMean(r, cfg.numGenerations());
       }
     }
-    long local = 0;
-    for (Rollout r : rollouts) {
-      for (long[] row : r.completionMask()) {
+    double[] local = new double[cfg.stepsPerRound()];
+    for (int m = 0; m < rollouts.size(); m++) {
+      for (long[] row : rollouts.get(m).completionMask()) {
         for (long v : row) {
-          local += v;
+          local[m / cfg.gradientAccumulationSteps()] += v;
         }
       }
     }
     if (completionLog != null) {
       logCompletions(rollouts, samples, mine, adv);
     }
-    // Unmasked completion tokens of the whole step over every rank: DAPO's normaliser.
-    long tokens = Math.round(layout.reduceSum(new double[] {local}, dist, "the token-count all-reduce")[0]);
-    return new Round(rollouts, scores, adv, rewardStd, finite, tokens, oldLogps, counters);
+    // Unmasked completion tokens of each optimizer step of the round over every rank: DAPO's normaliser.
+    double[] all = layout.reduceSum(local, dist, "the token-count all-reduce");
+    long[] stepTokens = new long[all.length];
+    for (int k = 0; k < all.length; k++) {
+      stepTokens[k] = Math.round(all[k]);
+    }
+    return new Round(rollouts, scores, adv, rewardStd, finite, stepTokens, oldLogps, counters);
   }
 
   /** --log_completions: this rank's completions of the round, with their rewards and advantages. */

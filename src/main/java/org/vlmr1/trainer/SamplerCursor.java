@@ -23,7 +23,7 @@ final class SamplerCursor {
     List<Integer> out = new ArrayList<>(n);
     while (out.size() < n) {
       if (cursor >= order.size()) {
-        order = RepeatRandomSampler.epoch(datasetSize, cfg.numGenerations(), cfg.promptsPerStep(),
+        order = RepeatRandomSampler.epoch(datasetSize, cfg.numGenerations(), cfg.promptsPerGeneration(),
             cfg.numIterations(), cfg.seed(), epoch++);
         cursor = 0;
       }
@@ -47,6 +47,6 @@ final class SamplerCursor {
     epoch = epochsStarted;
     cursor = position;
     order = epoch == 0 ? List.of() : RepeatRandomSampler.epoch(datasetSize, cfg.numGenerations(),
-        cfg.promptsPerStep(), cfg.numIterations(), cfg.seed(), epoch - 1);
+        cfg.promptsPerGeneration(), cfg.numIterations(), cfg.seed(), epoch - 1);
   }
 }

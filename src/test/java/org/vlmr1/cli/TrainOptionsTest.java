@@ -123,6 +123,37 @@ class TrainOptionsTest {
         .filter(e -> e.name().contains("embed_tokens")).findFirst().orElseThrow().dtype();
   }
 
+  /**
+   * G 4 with 2 completions per optimizer step (a script written for more processes): one generation round of 4
+   * completions, advantages over the whole group, two optimizer steps on its halves.
+   */
+  @Test
+  @SuppressWarnings("unchecked")
+  void aGroupLargerThanAStepSpansARound() throws Exception {
+    Path out = dir.resolve("spg");
+    ScoreCommandTest.Run r = train(model, out, "--max_steps", "2", "--log_completions", "--num_generations", "4",
+        "--per_device_train_batch_size", "2");
+    assertEquals(0, r.rc(), r.err());
+    assertTrue(r.out().contains("steps_per_generation 2"), r.out());
+    List<String> lines = Files.readAllLines(out.resolve("completions.jsonl"));
+    assertEquals(4, lines.size(), "one round for both steps");
+    double sum = 0;
+    for (String line : lines) {
+      Map<String, Object> row = (Map<String, Object>) Json.parse(line);
+      assertEquals(1, ((Number) row.get("step")).intValue());
+      sum += ((Number) row.get("advantage")).doubleValue();
+    }
+    assertEquals(0, sum, 1e-5, "the group's advantages sum to zero across the two steps");
+    List<String> metrics = Files.readAllLines(out.resolve("metrics.jsonl"));
+    Map<String, Object> second = (Map<String, Object>) Json.parse(metrics.get(1));
+    assertEquals(0.0, ((Number) second.get("time/generate")).doubleValue(), "step 2 trains on the round's 2nd half");
+    assertEquals(((Map<String, Object>) Json.parse(metrics.get(0))).get("reward"), second.get("reward"));
+    ScoreCommandTest.Run bad = train(model, dir.resolve("spg-bad"), "--max_steps", "1", "--num_generations", "4",
+        "--per_device_train_batch_size", "2", "--steps_per_generation", "1", "--gradient_accumulation_steps", "1");
+    assertEquals(2, bad.rc(), bad.err());
+    assertTrue(bad.err().contains("--steps_per_generation 2"), bad.err());
+  }
+
   @Test
   @SuppressWarnings("unchecked")
   void logCompletionsWritesEveryCompletion() throws Exception {

@@ -130,6 +130,39 @@ class DataParallelTest {
     sameAsOneProcess(dir, 3, 2);
   }
 
+  /**
+   * G 8 with 4 completions per optimizer step: a generation round of 8 spans 2 steps, and its group spans both ranks
+   * of 2 processes x 2 per device; the same completions, rewards and losses as 1 process x 2 accumulation steps.
+   */
+  @Test
+  void aGroupSpanningStepsAndRanksMatchesOneProcess(@TempDir Path dir) throws Exception {
+    fixture(dir);
+    Path single = dir.resolve("single");
+    List<String> one = trainArgs(dir, single, 2, 2);
+    one.addAll(List.of("--num_generations", "8"));
+    assertEquals(0, run(one.toArray(String[]::new)));
+    Path dp = dir.resolve("dp");
+    List<String> two = trainArgs(dir, dp, 2, 1);
+    two.addAll(List.of("--num_generations", "8", "--nproc_per_node", "2", "--master_port",
+        String.valueOf(freePort()), "--dist_timeout", "60"));
+    assertEquals(0, run(two.toArray(String[]::new)));
+    List<Map<String, Object>> a = metrics(single);
+    List<Map<String, Object>> b = metrics(dp);
+    assertEquals(2, a.size());
+    assertEquals(2, b.size());
+    for (int s = 0; s < 2; s++) {
+      for (String k : new String[] {"reward", "reward_std", "rewards/length", "completion_length"}) {
+        assertEquals(num(a.get(s), k), num(b.get(s), k), 0.0, "step " + (s + 1) + " " + k + " (same completions)");
+      }
+      for (String k : new String[] {"loss", "kl", "grad_norm"}) {
+        assertEquals(num(a.get(s), k), num(b.get(s), k), 1e-5 * Math.max(1, Math.abs(num(a.get(s), k))),
+            "step " + (s + 1) + " " + k);
+      }
+    }
+    assertEquals(0.0, num(a.get(1), "time/generate"), "step 2 trains on the round's second half");
+    assertTrue(num(a.get(1), "grad_norm") > 0, "a real gradient flowed in step 2");
+  }
+
   @Test
   void zeroOneShardedStateGivesTheSameParametersAndResumes(@TempDir Path dir) throws Exception {
     fixture(dir);
