@@ -66,6 +66,16 @@ class DataParallelTest {
     return ((Number) m.get(k)).doubleValue();
   }
 
+  /** The same completions (rewards, lengths: exact) and the same loss to f32 reduction order. */
+  static void assertSameStep(Map<String, Object> a, Map<String, Object> b, int step) {
+    for (String k : new String[] {"reward", "reward_std", "rewards/length", "completion_length"}) {
+      assertEquals(num(a, k), num(b, k), 0.0, "step " + step + " " + k + " (same completions)");
+    }
+    for (String k : new String[] {"loss", "kl", "grad_norm"}) {
+      assertEquals(num(a, k), num(b, k), 1e-5 * Math.max(1, Math.abs(num(a, k))), "step " + step + " " + k);
+    }
+  }
+
   /**
    * trainArgs plus the accuracy reward with every example's method llm: without OPENAI_API_BASE each completion falls
    * back to exact match, and rewards/llm_judge_fallbacks counts every completion of the step over all ranks.
@@ -91,13 +101,7 @@ class DataParallelTest {
     assertEquals(2, a.size());
     assertEquals(2, b.size(), "rank 0 alone writes metrics");
     for (int s = 0; s < 2; s++) {
-      for (String k : new String[] {"reward", "reward_std", "rewards/length", "completion_length"}) {
-        assertEquals(num(a.get(s), k), num(b.get(s), k), 0.0, "step " + (s + 1) + " " + k + " (same completions)");
-      }
-      for (String k : new String[] {"loss", "kl", "grad_norm"}) {
-        assertEquals(num(a.get(s), k), num(b.get(s), k), 1e-5 * Math.max(1, Math.abs(num(a.get(s), k))),
-            "step " + (s + 1) + " " + k);
-      }
+      assertSameStep(a.get(s), b.get(s), s + 1);
       assertTrue(b.get(s).containsKey("time/allreduce"), b.get(s).toString());
       if (System.getenv("OPENAI_API_BASE") == null) {
         assertEquals(world * perDevice, num(b.get(s), "rewards/llm_judge_fallbacks"), 0.0, "summed over ranks");
@@ -151,13 +155,7 @@ class DataParallelTest {
     assertEquals(2, a.size());
     assertEquals(2, b.size());
     for (int s = 0; s < 2; s++) {
-      for (String k : new String[] {"reward", "reward_std", "rewards/length", "completion_length"}) {
-        assertEquals(num(a.get(s), k), num(b.get(s), k), 0.0, "step " + (s + 1) + " " + k + " (same completions)");
-      }
-      for (String k : new String[] {"loss", "kl", "grad_norm"}) {
-        assertEquals(num(a.get(s), k), num(b.get(s), k), 1e-5 * Math.max(1, Math.abs(num(a.get(s), k))),
-            "step " + (s + 1) + " " + k);
-      }
+      assertSameStep(a.get(s), b.get(s), s + 1);
     }
     assertEquals(0.0, num(a.get(1), "time/generate"), "step 2 trains on the round's second half");
     assertTrue(num(a.get(1), "grad_norm") > 0, "a real gradient flowed in step 2");
