@@ -24,6 +24,7 @@ import org.vlmr1.trainer.GrpoTrainer;
 import org.vlmr1.trainer.LrSchedulerType;
 import org.vlmr1.trainer.RunWriter;
 import org.vlmr1.trainer.StepMetrics;
+import org.vlmr1.trainer.TrainingLoop;
 
 /** The train command. */
 final class TrainCommand implements Command {
@@ -286,31 +287,35 @@ final class TrainCommand implements Command {
         trainer.logCompletions(new org.vlmr1.trainer.CompletionLog(cfg.outputDir().resolve(
             dist.worldSize() == 1 ? "completions.jsonl" : "completions-rank" + dist.rank() + ".jsonl")));
       }
-      List<StepMetrics> history = new ArrayList<>();
-      org.vlmr1.trainer.ProgressBar bar = org.vlmr1.trainer.ProgressBar.forStdout(cfg.maxSteps());
-      while (trainer.stepsDone() < cfg.maxSteps()) {
-        long t0 = System.nanoTime();
-        StepMetrics m = trainer.step();
-        double sec = (System.nanoTime() - t0) / 1e9;
-        history.add(m);
-        int check = f.getInt("check_replicas_steps");
-        if (check > 0 && m.step() % check == 0) {
-          trainer.checkReplicasIdentical();
+      org.vlmr1.trainer.ProgressBar bar = main ? org.vlmr1.trainer.ProgressBar.forStdout(cfg.maxSteps()) : null;
+      int check = f.getInt("check_replicas_steps");
+      TrainingLoop.run(trainer, new TrainingLoop.Hooks() {
+        @Override
+        public void afterStep(StepMetrics m, double seconds, boolean loggingStep) throws java.io.IOException {
+          if (check > 0 && m.step() % check == 0) {
+            trainer.checkReplicasIdentical();
+          }
+          if (main) {
+            if (loggingStep) {
+              run.log(m, seconds);
+            }
+            bar.update(m, seconds, loggingStep);
+          }
         }
-        boolean log = m.step() % cfg.loggingSteps() == 0 || m.step() == cfg.maxSteps();
-        if (main && log) {
-          run.log(m, sec);
+
+        @Override
+        public boolean saveAfter(StepMetrics m) {
+          return (saveSteps > 0 && m.step() % saveSteps == 0) || m.step() == cfg.maxSteps();
         }
-        if (main) {
-          bar.update(m, sec, log);
-        }
-        if ((saveSteps > 0 && m.step() % saveSteps == 0) || m.step() == cfg.maxSteps()) {
+
+        @Override
+        public void save(StepMetrics m, List<StepMetrics> history) throws java.io.IOException {
           Path shards = null;
           if (trainer.shardedOptimizer() && !modelOnly) {
             // ZeRO-1: every rank writes its optimizer shard before rank 0 completes the checkpoint.
-            shards = org.vlmr1.trainer.RunWriter.shardFolder(cfg.outputDir(), m.step());
+            shards = RunWriter.shardFolder(cfg.outputDir(), m.step());
             if (main) {
-              org.vlmr1.trainer.RunWriter.deleteTree(shards);
+              RunWriter.deleteTree(shards);
               java.nio.file.Files.createDirectories(shards);
             }
             dist.barrier("the checkpoint barrier before step " + m.step() + "'s optimizer shards");
@@ -323,7 +328,7 @@ final class TrainCommand implements Command {
           }
           dist.barrier("the checkpoint barrier after step " + m.step());
         }
-      }
+      });
     }
     if (main) {
       System.out.println("run folder: " + run.dir().toAbsolutePath() + " (metrics.jsonl, checkpoint-*/)");

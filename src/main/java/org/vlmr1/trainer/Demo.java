@@ -8,7 +8,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -100,24 +99,33 @@ public final class Demo {
         .temperature(s.temperature())
         .beta(0.04).seed(s.seed()).outputDir(run).build();
     RunWriter writer = new RunWriter(run);
-    List<StepMetrics> history = new ArrayList<>();
     List<RewardFunction> rewards = List.of(module.selectRewardFunction("accuracy", "rec"),
         module.selectRewardFunction("format", "rec"));
+    List<StepMetrics> history;
     try (QwenVlModel policy = QwenVlModel.load(sftDir); QwenVlModel ref = QwenVlModel.load(sftDir);
         GrpoTrainer t = new GrpoTrainer(cfg, module, policy, ref, rewards, train, "rec")) {
-      while (t.stepsDone() < cfg.maxSteps()) {
-        long ts = System.nanoTime();
-        StepMetrics m = t.step();
-        history.add(m);
-        writer.log(m, seconds(ts));
-        if (m.step() % 5 == 0 || m.step() == cfg.maxSteps()) {
-          System.out.printf("grpo [%d/%d] reward %.4f  iou %.4f  format %.4f  kl %.4f  %.0fs%n", m.step(),
-              cfg.maxSteps(), m.reward(), m.rewards().get("accuracy"), m.rewards().get("format"), m.kl(),
-              seconds(t2));
+      history = TrainingLoop.run(t, new TrainingLoop.Hooks() {
+        @Override
+        public void afterStep(StepMetrics m, double seconds, boolean loggingStep) throws IOException {
+          writer.log(m, seconds);
+          if (m.step() % 5 == 0 || m.step() == cfg.maxSteps()) {
+            System.out.printf("grpo [%d/%d] reward %.4f  iou %.4f  format %.4f  kl %.4f  %.0fs%n", m.step(),
+                cfg.maxSteps(), m.reward(), m.rewards().get("accuracy"), m.rewards().get("format"), m.kl(),
+                seconds(t2));
+          }
         }
-      }
-      wall.put("grpo", seconds(t2));
-      writer.checkpoint(policy, t, t.stepsDone(), history, 0);
+
+        @Override
+        public boolean saveAfter(StepMetrics m) {
+          return m.step() == cfg.maxSteps();
+        }
+
+        @Override
+        public void save(StepMetrics m, List<StepMetrics> steps) throws IOException {
+          wall.put("grpo", seconds(t2));
+          writer.checkpoint(policy, t, m.step(), steps, 0);
+        }
+      });
       evalSeconds += evaluate(module, policy, test, s, "grpo", "GRPO", summary, run);
     }
     int fifth = Math.max(1, history.size() / 5);

@@ -1,16 +1,21 @@
-// The GRPO trainer (VLM-R1-SPEC.md 4.3-4.4): one optimizer step = generate and score every micro-batch of the step,
-// group-normalise the advantages over the whole step, then the fused GRPO loss micro-batch by micro-batch from the
-// hidden states of completion positions only, backward, clip, AdamW, learning-rate schedule. Data parallel (issue 7):
+// The GRPO trainer (VLM-R1-SPEC.md 4.3-4.4), stages in the order they run: a generation round generates every
+// micro-batch of one optimizer step (or several with steps_per_generation), scores them and group-normalises the
+// advantages over the round (RoundScoring); each step then runs the fused GRPO loss micro-batch by micro-batch from the
+// hidden states of completion positions only, backward, reduce and clip, AdamW at the scheduled rate. Data parallel:
 // the sampler's stream is sliced across ranks as accelerate does (consecutive per-device batches to ranks 0..W-1),
 // rewards are gathered before the group statistics, each rank keeps its slice of the advantages, gradients are summed
-// across ranks before clipping, metrics are reduced; one process is the group of one.
+// across ranks before clipping, metrics are reduced; one process is the group of one. Checkpoint state:
+// TrainerCheckpoint; the loop around the steps: TrainingLoop.
 package org.vlmr1.trainer;
 
 import java.io.IOException;
+import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.Future;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.AdamW;
 import org.bytedeco.pytorch.BoolOptional;
@@ -19,10 +24,12 @@ import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
 import org.vlmr1.data.Example;
+import org.vlmr1.data.ImageDecoder;
 import org.vlmr1.data.RgbImage;
 import org.vlmr1.distributed.Collectives;
 import org.vlmr1.distributed.GradientReducer;
 import org.vlmr1.distributed.OptimizerSharding;
+import org.vlmr1.distributed.Replicas;
 import org.vlmr1.distributed.SingleProcess;
 import org.vlmr1.kernels.GrpoHiddenLossResult;
 import org.vlmr1.kernels.GrpoKernels;
@@ -33,7 +40,6 @@ import org.vlmr1.module.GridThw;
 import org.vlmr1.module.ModelInputs;
 import org.vlmr1.module.VlmModule;
 import org.vlmr1.reward.RewardFunction;
-import org.vlmr1.reward.RewardSample;
 import org.vlmr1.reward.RewardScorer;
 
 /** Trains a policy with GRPO. Build it (and the models) outside any PointerScope; close it to free the optimizer. */
@@ -52,18 +58,18 @@ public final class GrpoTrainer implements AutoCloseable {
   private final Collectives dist;
   private final GradientReducer reducer;
   private final RankLayout layout;      // one optimizer step's micro-batches
-  private final RankLayout roundLayout; // one generation round's (the same unless steps_per_generation > gas)
+  private final RoundScoring scoring;  // stage 2
   private final List<Tensor> allParams;
   private final OptimizerSharding sharding; // null unless ZeRO-1 over several processes
   private final List<Tensor> stepped;        // the model parameters whose update this rank computes
   private final MasterWeights masters;       // bf16: their float32 master copies (what AdamW holds), else null
-  private final org.vlmr1.data.ImageDecoder images =
-      new org.vlmr1.data.ImageDecoder(Math.max(1, Runtime.getRuntime().availableProcessors() / 2));
+  private final TrainerCheckpoint checkpoint; // what resuming needs besides the weights
+  private final ImageDecoder images =
+      new ImageDecoder(Math.max(1, Runtime.getRuntime().availableProcessors() / 2));
   private final SamplerCursor sampler;
   private int step;
   private Round round; // the current generation round; null before the first step and after a mid-round resume
   private int roundStart; // the step that generated the current round
-  private CompletionLog completionLog; // --log_completions, else null
 
   /**
    * @param reference a frozen copy of the initial policy, or null when beta = 0
@@ -154,9 +160,9 @@ public final class GrpoTrainer implements AutoCloseable {
     this.dist = dist;
     this.layout = new RankLayout(cfg.worldSize(), dist.rank(), cfg.perDeviceTrainBatchSize(),
         cfg.gradientAccumulationSteps());
-    this.roundLayout = new RankLayout(cfg.worldSize(), dist.rank(), cfg.perDeviceTrainBatchSize(),
-        cfg.stepsPerGeneration());
+    this.scoring = new RoundScoring(cfg, scorer, rewardNames, layout, dist);
     this.reducer = new GradientReducer(plist, GradientReducer.BUCKET_BYTES);
+    this.checkpoint = new TrainerCheckpoint(cfg, optimizer, masters, sharding != null, dist, sampler);
   }
 
   /** Optimizer steps taken so far. */
@@ -186,7 +192,7 @@ public final class GrpoTrainer implements AutoCloseable {
 
   /** Debug check that every rank holds bit-identical parameters (an error names each rank's checksum). */
   public void checkReplicasIdentical() {
-    org.vlmr1.distributed.Replicas.checkIdentical(allParams, dist, "after step " + step);
+    Replicas.checkIdentical(allParams, dist, "after step " + step);
   }
 
   /** Bytes of all trainable gradients (what one step all-reduces). */
@@ -199,84 +205,27 @@ public final class GrpoTrainer implements AutoCloseable {
     return sharding != null;
   }
 
-  /** The file name of this rank's optimizer state: optimizer.pt, or one shard per rank under ZeRO-1. */
-  String optimizerFile() {
-    return sharding == null ? "optimizer.pt"
-        : "optimizer-rank" + dist.rank() + "-of-" + dist.worldSize() + ".pt";
-  }
-
   /** Writes this rank's share of the AdamW state into {@code dir} (every rank calls it under ZeRO-1). */
-  public void saveOptimizerShard(java.nio.file.Path dir) throws IOException {
-    org.bytedeco.pytorch.OutputArchive oa = new org.bytedeco.pytorch.OutputArchive();
-    optimizer.save(oa);
-    oa.save_to(dir.resolve(optimizerFile()).toString());
-    if (masters != null) {
-      masters.save(dir.resolve(masterFile())); // precision the bf16 checkpoint does not carry; resume reads it back
-    }
-  }
-
-  private String masterFile() {
-    return optimizerFile().replace("optimizer", "master_weights").replace(".pt", ".safetensors");
+  public void saveOptimizerShard(Path dir) throws IOException {
+    checkpoint.saveOptimizerShard(dir);
   }
 
   /**
-   * Writes what resuming needs besides the weights: the AdamW state (optimizer.pt; under ZeRO-1 each rank writes its
-   * shard with {@link #saveOptimizerShard}) and the step and sampler position (resume_state.json). Sampling randomness
-   * derives from (seed, step, sample index), so no RNG state is needed.
+   * Writes what resuming needs besides the weights ({@link TrainerCheckpoint}): the AdamW state (under ZeRO-1 each
+   * rank writes its shard with {@link #saveOptimizerShard}) and the step and sampler position.
    */
-  public void saveState(java.nio.file.Path dir) throws IOException {
+  public void saveState(Path dir) throws IOException {
     saveState(dir, false);
   }
 
-  /**
-   * {@link #saveState}, or with {@code modelOnly} (--save_only_model) no optimizer or master files: the step and
-   * sampler position are still written, so a later resume can say why it cannot continue the optimizer.
-   */
-  public void saveState(java.nio.file.Path dir, boolean modelOnly) throws IOException {
-    if (sharding == null && !modelOnly) {
-      saveOptimizerShard(dir);
-    }
-    java.nio.file.Files.writeString(dir.resolve("resume_state.json"), org.vlmr1.reward.Json.write(
-        Map.of("step", step, "epoch", sampler.epoch(), "cursor", sampler.cursor(), "seed", cfg.seed(),
-            "world_size", cfg.worldSize(), "zero_stage", sharding == null ? 0 : 1, "save_only_model", modelOnly)));
+  /** {@link #saveState}, or with {@code modelOnly} (--save_only_model) without optimizer or master files. */
+  public void saveState(Path dir, boolean modelOnly) throws IOException {
+    checkpoint.save(dir, step, modelOnly);
   }
 
   /** Restores {@link #saveState}; the policy must already hold that checkpoint's weights. */
-  public void restoreState(java.nio.file.Path dir) throws IOException {
-    @SuppressWarnings("unchecked")
-    Map<String, Object> s = (Map<String, Object>) org.vlmr1.reward.Json.parse(
-        java.nio.file.Files.readString(dir.resolve("resume_state.json")));
-    if (((Number) s.get("seed")).longValue() != cfg.seed()) {
-      throw new IllegalArgumentException(dir + " was written with seed " + s.get("seed") + ", this run uses "
-          + cfg.seed());
-    }
-    if (Boolean.TRUE.equals(s.get("save_only_model"))) {
-      throw new IllegalArgumentException(dir + " was saved with --save_only_model: it holds the weights but no "
-          + "optimizer state, so this run cannot continue the optimizer; start a new run from it (--model_name_or_path "
-          + dir + " with a new --output_dir), or start over here with --resume_from_checkpoint False --overwrite");
-    }
-    org.bytedeco.pytorch.InputArchive ia = new org.bytedeco.pytorch.InputArchive();
-    java.nio.file.Path file = dir.resolve(optimizerFile());
-    if (!java.nio.file.Files.isRegularFile(file)) {
-      Object w = s.get("world_size");
-      Object z = s.get("zero_stage");
-      throw new IllegalArgumentException(dir + " has no " + file.getFileName() + ": it was written with "
-          + (z != null && ((Number) z).intValue() == 1 ? "the optimizer state sharded over " + w + " processes "
-          + "(ZeRO-1); resume with --nproc_per_node " + w + " --zero_stage 1" : "one optimizer.pt; resume without "
-          + "--zero_stage 1"));
-    }
-    ia.load_from(file.toString());
-    optimizer.load(ia);
-    if (masters != null) {
-      java.nio.file.Path mf = dir.resolve(masterFile());
-      if (!java.nio.file.Files.isRegularFile(mf)) {
-        throw new IllegalArgumentException(dir + " has no " + mf.getFileName() + ": it was not written by a --bf16 "
-            + "run; resume without --bf16");
-      }
-      masters.load(mf);
-    }
-    step = ((Number) s.get("step")).intValue();
-    sampler.restore(((Number) s.get("epoch")).intValue(), ((Number) s.get("cursor")).intValue());
+  public void restoreState(Path dir) throws IOException {
+    step = checkpoint.restore(dir);
     round = null;
     int roundSteps = cfg.stepsPerRound() * cfg.numIterations();
     if (step % roundSteps != 0) {
@@ -293,29 +242,26 @@ public final class GrpoTrainer implements AutoCloseable {
     return params;
   }
 
-  /** Runs {@code maxSteps} steps, printing every loggingSteps. */
-  public List<StepMetrics> train() {
-    List<StepMetrics> all = new ArrayList<>();
-    while (step < cfg.maxSteps()) {
-      StepMetrics m = step();
-      all.add(m);
-      if (m.step() % cfg.loggingSteps() == 0 || m.step() == cfg.maxSteps()) {
-        System.out.printf("step %d/%d  loss %.4f  reward %.4f  kl %.4f  len %.1f  grad_norm %.3f  lr %.2e%s%n",
-            m.step(), cfg.maxSteps(), m.loss(), m.reward(), m.kl(), m.completionLength(), m.gradNorm(),
-            m.learningRate(), m.skipped() ? "  (skipped)" : "");
-      }
-    }
-    return all;
+  /**
+   * Appends every completion of each generation round to {@code log} (--log_completions); each rank logs its own
+   * completions, so a data-parallel run gives each rank its own file.
+   */
+  public void logCompletions(CompletionLog log) {
+    scoring.logCompletions(log);
   }
 
-  /** One rollout (generated completions) of a micro-batch, kept in Java arrays across the step's stages. */
-  /**
-   * What one generation round yields and the following numIterations optimizer steps reuse (TRL's buffered inputs):
-   * the rollouts, their rewards and advantages, and (numIterations > 1) the rollout-time log-probs that make the
-   * importance ratio of the later steps; counters, the reward functions' counts over all ranks (llm_judge_fallbacks).
-   */
-  private record Round(List<Rollout> rollouts, RewardScorer.Scores scores, float[] adv, double rewardStd,
-      boolean finite, long[] stepTokens, float[][] oldLogps, Map<String, Double> counters) {}
+  /** Runs the remaining steps up to max_steps in {@link TrainingLoop}, printing every logging step. */
+  public List<StepMetrics> train() {
+    try {
+      return TrainingLoop.run(this, TrainingLoop.PRINT);
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e); // PRINT writes no files
+    }
+  }
+
+  public GrpoConfig config() {
+    return cfg;
+  }
 
   /** One optimizer step: generate and score (first step of a round), loss and backward, reduce, clip, AdamW. */
   public StepMetrics step() {
@@ -373,6 +319,14 @@ public final class GrpoTrainer implements AutoCloseable {
         rd.stepTokens()[slice]);
   }
 
+  private List<Example> nextBatch(int n) {
+    List<Example> out = new ArrayList<>(n);
+    for (int i : sampler.next(n)) {
+      out.add(data.get(i));
+    }
+    return out;
+  }
+
   /**
    * Stage 1: generates every micro-batch of this rank. Per-device batch j of the step's stream goes to rank j % W as
    * its micro-batch j / W (accelerate's slicing); sampling seeds from the global sample index. Every micro-batch's
@@ -381,7 +335,7 @@ public final class GrpoTrainer implements AutoCloseable {
   private List<Rollout> generate(List<Example> batch) {
     int micro = cfg.perDeviceTrainBatchSize();
     int world = cfg.worldSize();
-    List<java.util.concurrent.Future<List<List<RgbImage>>>> decoded = new ArrayList<>();
+    List<Future<List<List<RgbImage>>>> decoded = new ArrayList<>();
     for (int m = 0; m < cfg.stepsPerGeneration(); m++) {
       int j = m * world + dist.rank();
       decoded.add(images.submit(batch.subList(j * micro, (j + 1) * micro)));
@@ -395,6 +349,35 @@ public final class GrpoTrainer implements AutoCloseable {
     return rollouts;
   }
 
+  private Rollout rollout(List<Example> examples, long firstSampleIndex,
+      Future<List<List<RgbImage>>> decoded) {
+    List<Conversation> conv = Prompts.conversations(module, examples, taskType);
+    List<List<RgbImage>> images = ImageDecoder.await(decoded);
+    try (PointerScope s = new PointerScope(); NoGradGuard ng = new NoGradGuard()) {
+      List<String> prompts = module.preparePrompt(conv);
+      ModelInputs in = module.prepareModelInputs(prompts, images);
+      List<GridThw> grids = new ArrayList<>();
+      List<List<GridThw>> perExample = new ArrayList<>();
+      for (ModelInputs.ExampleVision v : in.perExample()) {
+        grids.addAll(v.imageGridThw());
+        perExample.add(v.imageGridThw());
+      }
+      Map<String, Tensor> mm = new LinkedHashMap<>(in.multimodal());
+      if (cfg.freezeVisionModules()) {
+        // The frozen tower's features are the same in every pass of this rollout (the reference shares the frozen
+        // tower), so the tower runs once here and the generation, policy, old and reference passes reuse them.
+        Tensor embeds = policy.imageEmbeds(mm, grids);
+        if (embeds != null) {
+          mm.put(VlmModel.IMAGE_EMBEDS, embeds);
+        }
+      }
+      VlmModel.Generation g = policy.generate(in.inputIds(), in.attentionMask(), mm, grids, cfg.sampling(),
+          module.eosTokenIds(), module.padTokenId(), step, firstSampleIndex);
+      return new Rollout(examples, firstSampleIndex, prompts, Rollout.rows(in.inputIds()), Rollout.rows(in.attentionMask()), perExample,
+          HostTensor.of(mm), g.ids(), g.mask(), module.decodeCompletions(g.ids(), g.mask()));
+    }
+  }
+
   /** numIterations > 1: the rollout-time log-probs that make the later steps' importance ratio, else null. */
   private float[][] oldLogps(List<Rollout> rollouts) {
     if (cfg.numIterations() == 1) {
@@ -405,6 +388,24 @@ public final class GrpoTrainer implements AutoCloseable {
       old[m] = policyLogps(rollouts.get(m));
     }
     return old;
+  }
+
+  /** The rollout-time policy log-probs of a micro-batch's completion tokens, (B * C) row-major. */
+  private float[] policyLogps(Rollout r) {
+    try (PointerScope s = new PointerScope(); NoGradGuard ng = new NoGradGuard()) {
+      Rollout.LossInputs in = Rollout.lossInputs(r);
+      Tensor h = policy.lastHidden(in.ids(), in.mask(), in.multimodal(), in.grids(), in.promptLength() - 1)
+          .narrow(1, 0, in.completionLength()).contiguous();                                         // (B, C, H)
+      Tensor lp = tokenLogps(h, policy.lmHead(), in.completionIds()).contiguous();                 // (B, C)
+      float[] out = new float[(int) lp.numel()];
+      lp.data_ptr_float().get(out);
+      return out;
+    }
+  }
+
+  /** Stage 2 ({@link RoundScoring}): rewards, advantages over the round, this rank's slice. */
+  private Round scoreRound(List<Rollout> rollouts, float[][] oldLogps) {
+    return scoring.score(rollouts, oldLogps, step + 1);
   }
 
   /**
@@ -440,7 +441,7 @@ public final class GrpoTrainer implements AutoCloseable {
       boolean last = m == steps - 1;
       if (ok) {
         Rollout r = rd.rollouts().get(first + m);
-        float[] a = java.util.Arrays.copyOfRange(rd.adv(), (first + m) * micro, (first + m + 1) * micro);
+        float[] a = Arrays.copyOfRange(rd.adv(), (first + m) * micro, (first + m + 1) * micro);
         Collectives.Pending[] started = new Collectives.Pending[1];
         GrpoHiddenLossResult res = lossAndBackward(r, a, rd.oldLogps() == null ? null : rd.oldLogps()[first + m],
             rd.stepTokens()[slice], overlap && last ? () -> started[0] = startHeadReduce() : null);
@@ -460,170 +461,10 @@ public final class GrpoTrainer implements AutoCloseable {
     return new LossStage(red[0], red[1] / world, red[2] / world, red[3] / world, red[4] == world, head);
   }
 
-  /** Stage 4a: gradients summed across ranks (the early head reduction joined), then clipped; the norm. */
-  private double reduceAndClip(Collectives.Pending head) {
-    reducer.reduce(dist, head != null ? policy.lmHead() : null);
-    if (head != null) {
-      head.await();
-    }
-    return torch.clip_grad_norm_(params, cfg.maxGradNorm());
-  }
-
-  /** Stage 4b: AdamW at the scheduled rate (on the float32 masters under bf16), then ZeRO-1's parameter gather. */
-  private void optimizerStep(double lr) {
-    optimizer.param_groups().get(0).options().set_lr(lr);
-    if (masters != null) {
-      masters.fromGradients();
-    }
-    optimizer.step();
-    if (masters != null) {
-      masters.toModel();
-    }
-    if (sharding != null) {
-      sharding.gatherParameters(dist); // each parameter from the rank that stepped it
-    }
-  }
-
-  /**
-   * Stage 2: this rank's rewards, gathered over ranks into the step's global order, group advantages over the whole
-   * step (a prompt's G completions may span ranks), and this rank's slice of them.
-   */
-  private Round scoreRound(List<Rollout> rollouts, float[][] oldLogps) {
-    List<RewardSample> samples = new ArrayList<>();
-    for (Rollout r : rollouts) {
-      for (int i = 0; i < r.examples().size(); i++) {
-        Example e = r.examples().get(i);
-        samples.add(new RewardSample(e.id(), r.texts().get(i), "<answer> " + e.solution() + " </answer>",
-            e.problem(), e.images(), r.grids().get(i), e.accuRewardMethod(), e.fields()));
-      }
-    }
-    RewardScorer.Scores mine = scorer.score(samples);
-    RewardScorer.Scores scores = roundLayout.gather(mine, dist);
-    Map<String, Double> counters = layout.reduceCounters(scorer.drainCounters(), dist); // llm_judge_fallbacks
-    double[] totals = scores.total();
-    boolean finite = java.util.Arrays.stream(totals).allMatch(Double::isFinite);
-    float[] adv = new float[cfg.stepsPerGeneration() * cfg.perDeviceTrainBatchSize()];
-    double rewardStd = 0;
-    if (finite) {
-      try (PointerScope s = new PointerScope()) {
-        float[] r = new float[totals.length];
-        for (int i = 0; i < r.length; i++) {
-          r[i] = (float) totals[i];
-        }
-        Tensor a = GrpoKernels.groupAdvantages(torch.tensor(r), cfg.numGenerations(), cfg.scaleRewards());
-        adv = roundLayout.localSlice(a);
-        rewardStd = GroupStats.groupStdMean(r, cfg.numGenerations());
-      }
-    }
-    double[] local = new double[cfg.stepsPerRound()];
-    for (int m = 0; m < rollouts.size(); m++) {
-      for (long[] row : rollouts.get(m).completionMask()) {
-        for (long v : row) {
-          local[m / cfg.gradientAccumulationSteps()] += v;
-        }
-      }
-    }
-    if (completionLog != null) {
-      logCompletions(rollouts, samples, mine, adv);
-    }
-    // Unmasked completion tokens of each optimizer step of the round over every rank: DAPO's normaliser.
-    double[] all = layout.reduceSum(local, dist, "the token-count all-reduce");
-    long[] stepTokens = new long[all.length];
-    for (int k = 0; k < all.length; k++) {
-      stepTokens[k] = Math.round(all[k]);
-    }
-    return new Round(rollouts, scores, adv, rewardStd, finite, stepTokens, oldLogps, counters);
-  }
-
-  /** --log_completions: this rank's completions of the round, with their rewards and advantages. */
-  private void logCompletions(List<Rollout> rollouts, List<RewardSample> samples, RewardScorer.Scores local,
-      float[] adv) {
-    long[] index = new long[samples.size()];
-    List<String> prompts = new ArrayList<>();
-    int k = 0;
-    for (Rollout r : rollouts) {
-      for (int i = 0; i < r.examples().size(); i++) {
-        index[k++] = r.firstSample() + i;
-      }
-      prompts.addAll(r.prompts());
-    }
-    completionLog.append(step + 1, index, prompts, samples.stream().map(RewardSample::completion).toList(),
-        rewardNames, local.perFunction(), local.total(), adv);
-  }
-
-  /**
-   * Appends every completion of each generation round to {@code log} (--log_completions); each rank logs its own
-   * completions, so a data-parallel run gives each rank its own file.
-   */
-  public void logCompletions(CompletionLog log) {
-    this.completionLog = log;
-  }
-
-  /** The rollout-time policy log-probs of a micro-batch's completion tokens, (B * C) row-major. */
-  private float[] policyLogps(Rollout r) {
-    try (PointerScope s = new PointerScope(); NoGradGuard ng = new NoGradGuard()) {
-      Rollout.LossInputs in = Rollout.lossInputs(r);
-      Tensor h = policy.lastHidden(in.ids(), in.mask(), in.multimodal(), in.grids(), in.promptLength() - 1)
-          .narrow(1, 0, in.completionLength()).contiguous();                                         // (B, C, H)
-      Tensor lp = tokenLogps(h, policy.lmHead(), in.completionIds()).contiguous();                 // (B, C)
-      float[] out = new float[(int) lp.numel()];
-      lp.data_ptr_float().get(out);
-      return out;
-    }
-  }
-
-  private List<Example> nextBatch(int n) {
-    List<Example> out = new ArrayList<>(n);
-    for (int i : sampler.next(n)) {
-      out.add(data.get(i));
-    }
-    return out;
-  }
-
-  private Rollout rollout(List<Example> examples, long firstSampleIndex,
-      java.util.concurrent.Future<List<List<RgbImage>>> decoded) {
-    List<Conversation> conv = Prompts.conversations(module, examples, taskType);
-    List<List<RgbImage>> images = org.vlmr1.data.ImageDecoder.await(decoded);
-    try (PointerScope s = new PointerScope(); NoGradGuard ng = new NoGradGuard()) {
-      List<String> prompts = module.preparePrompt(conv);
-      ModelInputs in = module.prepareModelInputs(prompts, images);
-      List<GridThw> grids = new ArrayList<>();
-      List<List<GridThw>> perExample = new ArrayList<>();
-      for (ModelInputs.ExampleVision v : in.perExample()) {
-        grids.addAll(v.imageGridThw());
-        perExample.add(v.imageGridThw());
-      }
-      Map<String, Tensor> mm = new LinkedHashMap<>(in.multimodal());
-      if (cfg.freezeVisionModules()) {
-        // The frozen tower's features are the same in every pass of this rollout (the reference shares the frozen
-        // tower), so the tower runs once here and the generation, policy, old and reference passes reuse them.
-        Tensor embeds = policy.imageEmbeds(mm, grids);
-        if (embeds != null) {
-          mm.put(VlmModel.IMAGE_EMBEDS, embeds);
-        }
-      }
-      VlmModel.Generation g = policy.generate(in.inputIds(), in.attentionMask(), mm, grids, cfg.sampling(),
-          module.eosTokenIds(), module.padTokenId(), step, firstSampleIndex);
-      return new Rollout(examples, firstSampleIndex, prompts, Rollout.rows(in.inputIds()), Rollout.rows(in.attentionMask()), perExample,
-          HostTensor.of(mm), g.ids(), g.mask(), module.decodeCompletions(g.ids(), g.mask()));
-    }
-  }
-
   /**
    * Policy forward on prompt + completion, reference log-probs, the fused loss, and the backward pass.
    *
    * @param oldLogps the rollout-time log-probs (B * C), or null when every rollout is used once (ratio 1)
-   */
-  /** The head gradient's all-reduce, started early (zeros when this rank has none, so every rank joins). */
-  private Collectives.Pending startHeadReduce() {
-    Tensor lm = policy.lmHead();
-    if (!lm.grad().defined()) {
-      lm.mutable_grad().put(torch.zeros_like(lm));
-    }
-    return dist.allReduceSumAsync(lm.grad(), "the LM-head gradient all-reduce");
-  }
-
-  /**
    * @param afterHead run after the head's backward and before the backward through the model (overlap), or null
    */
   private GrpoHiddenLossResult lossAndBackward(Rollout r, float[] adv, float[] oldLogps, long dapoTokens,
@@ -659,6 +500,15 @@ public final class GrpoTrainer implements AutoCloseable {
     }
   }
 
+  /** The head gradient's all-reduce, started early (zeros when this rank has none, so every rank joins). */
+  private Collectives.Pending startHeadReduce() {
+    Tensor lm = policy.lmHead();
+    if (!lm.grad().defined()) {
+      lm.mutable_grad().put(torch.zeros_like(lm));
+    }
+    return dist.allReduceSumAsync(lm.grad(), "the LM-head gradient all-reduce");
+  }
+
   /** Chunked log-probs of the completion tokens from hidden states (no B x C x V logits at once). */
   private Tensor tokenLogps(Tensor hidden, Tensor head, Tensor ids) {
     long b = hidden.size(0);
@@ -675,6 +525,30 @@ public final class GrpoTrainer implements AutoCloseable {
       }
     }
     return out.reshape(b, c);
+  }
+
+  /** Stage 4a: gradients summed across ranks (the early head reduction joined), then clipped; the norm. */
+  private double reduceAndClip(Collectives.Pending head) {
+    reducer.reduce(dist, head != null ? policy.lmHead() : null);
+    if (head != null) {
+      head.await();
+    }
+    return torch.clip_grad_norm_(params, cfg.maxGradNorm());
+  }
+
+  /** Stage 4b: AdamW at the scheduled rate (on the float32 masters under bf16), then ZeRO-1's parameter gather. */
+  private void optimizerStep(double lr) {
+    optimizer.param_groups().get(0).options().set_lr(lr);
+    if (masters != null) {
+      masters.fromGradients();
+    }
+    optimizer.step();
+    if (masters != null) {
+      masters.toModel();
+    }
+    if (sharding != null) {
+      sharding.gatherParameters(dist); // each parameter from the rank that stepped it
+    }
   }
 
   @Override

@@ -124,7 +124,7 @@ public final class RunWriter {
     }
     try (Stream<Path> s = Files.list(runDir)) {
       return s.filter(p -> p.getFileName().toString().matches("checkpoint-\\d+"))
-          .filter(p -> Files.isRegularFile(p.resolve("resume_state.json")))
+          .filter(RunWriter::isComplete)
           .max(Comparator.comparingInt(p -> Integer.parseInt(p.getFileName().toString().substring(11))))
           .orElse(null);
     }
@@ -142,7 +142,7 @@ public final class RunWriter {
 
   /** Whether {@code checkpoint} holds what resuming needs (its resume state, written last before the rename). */
   public static boolean isComplete(Path checkpoint) {
-    return Files.isRegularFile(checkpoint.resolve("resume_state.json"));
+    return Files.isRegularFile(checkpoint.resolve(TrainerCheckpoint.RESUME_STATE));
   }
 
   public static void deleteTree(Path p) throws IOException {

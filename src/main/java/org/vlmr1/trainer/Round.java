@@ -1,0 +1,19 @@
+// What one generation round yields and the optimizer steps of the round reuse (TRL's buffered inputs).
+package org.vlmr1.trainer;
+
+import java.util.List;
+import java.util.Map;
+import org.vlmr1.reward.RewardScorer;
+
+/**
+ * @param rollouts this rank's micro-batches of the round (steps_per_generation of them), in order
+ * @param scores the round's rewards over all ranks, in the round's global order
+ * @param adv this rank's advantages, one per completion of {@code rollouts}
+ * @param rewardStd mean of the groups' reward standard deviations
+ * @param finite whether every reward is finite
+ * @param stepTokens unmasked completion tokens of each optimizer step of the round over all ranks (DAPO's normaliser)
+ * @param oldLogps the rollout-time log-probs per micro-batch (numIterations > 1), else null
+ * @param counters the reward functions' counts over all ranks (llm_judge_fallbacks)
+ */
+record Round(List<Rollout> rollouts, RewardScorer.Scores scores, float[] adv, double rewardStd, boolean finite,
+    long[] stepTokens, float[][] oldLogps, Map<String, Double> counters) {}

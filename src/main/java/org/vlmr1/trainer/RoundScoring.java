@@ -1,0 +1,114 @@
+// Stage 2 of a GRPO step: this rank's rewards, gathered over ranks into the round's global order, group advantages
+// over the whole round (a prompt's G completions may span ranks and optimizer steps), this rank's slice of them, and
+// the per-step token counts DAPO normalises by; --log_completions writes each completion here.
+package org.vlmr1.trainer;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+import org.vlmr1.data.Example;
+import org.vlmr1.distributed.Collectives;
+import org.vlmr1.kernels.GrpoKernels;
+import org.vlmr1.reward.RewardSample;
+import org.vlmr1.reward.RewardScorer;
+
+/** Scores a generation round. */
+final class RoundScoring {
+  private final GrpoConfig cfg;
+  private final RewardScorer scorer;
+  private final List<String> rewardNames;
+  private final RankLayout layout;      // one optimizer step's micro-batches (reductions)
+  private final RankLayout roundLayout; // one generation round's (the same unless steps_per_generation > gas)
+  private final Collectives dist;
+  private CompletionLog completionLog;  // --log_completions, else null
+
+  RoundScoring(GrpoConfig cfg, RewardScorer scorer, List<String> rewardNames, RankLayout layout, Collectives dist) {
+    this.cfg = cfg;
+    this.scorer = scorer;
+    this.rewardNames = rewardNames;
+    this.layout = layout;
+    this.roundLayout = new RankLayout(cfg.worldSize(), dist.rank(), cfg.perDeviceTrainBatchSize(),
+        cfg.stepsPerGeneration());
+    this.dist = dist;
+  }
+
+  void logCompletions(CompletionLog log) {
+    this.completionLog = log;
+  }
+
+  /**
+   * @param rollouts this rank's micro-batches of the round
+   * @param oldLogps rollout-time log-probs (numIterations > 1) or null, carried into the round
+   * @param step the optimizer step generating the round (1-based, as metrics), for the completion log
+   */
+  Round score(List<Rollout> rollouts, float[][] oldLogps, int step) {
+    List<RewardSample> samples = new ArrayList<>();
+    for (Rollout r : rollouts) {
+      for (int i = 0; i < r.examples().size(); i++) {
+        Example e = r.examples().get(i);
+        samples.add(new RewardSample(e.id(), r.texts().get(i), "<answer> " + e.solution() + " </answer>",
+            e.problem(), e.images(), r.grids().get(i), e.accuRewardMethod(), e.fields()));
+      }
+    }
+    RewardScorer.Scores mine = scorer.score(samples);
+    RewardScorer.Scores scores = roundLayout.gather(mine, dist);
+    Map<String, Double> counters = layout.reduceCounters(scorer.drainCounters(), dist); // llm_judge_fallbacks
+    double[] totals = scores.total();
+    boolean finite = Arrays.stream(totals).allMatch(Double::isFinite);
+    float[] adv = new float[cfg.stepsPerGeneration() * cfg.perDeviceTrainBatchSize()];
+    double rewardStd = 0;
+    if (finite) {
+      try (PointerScope s = new PointerScope()) {
+        float[] r = new float[totals.length];
+        for (int i = 0; i < r.length; i++) {
+          r[i] = (float) totals[i];
+        }
+        Tensor a = GrpoKernels.groupAdvantages(torch.tensor(r), cfg.numGenerations(), cfg.scaleRewards());
+        adv = roundLayout.localSlice(a);
+        rewardStd = GroupStats.groupStdMean(r, cfg.numGenerations());
+      }
+    }
+    if (completionLog != null) {
+      logCompletions(rollouts, samples, mine, adv, step);
+    }
+    return new Round(rollouts, scores, adv, rewardStd, finite, stepTokens(rollouts), oldLogps, counters);
+  }
+
+  /** Unmasked completion tokens of each optimizer step of the round over every rank: DAPO's normaliser. */
+  private long[] stepTokens(List<Rollout> rollouts) {
+    double[] local = new double[cfg.stepsPerRound()];
+    for (int m = 0; m < rollouts.size(); m++) {
+      for (long[] row : rollouts.get(m).completionMask()) {
+        for (long v : row) {
+          local[m / cfg.gradientAccumulationSteps()] += v;
+        }
+      }
+    }
+    double[] all = layout.reduceSum(local, dist, "the token-count all-reduce");
+    long[] out = new long[all.length];
+    for (int k = 0; k < all.length; k++) {
+      out[k] = Math.round(all[k]);
+    }
+    return out;
+  }
+
+  /** --log_completions: this rank's completions of the round, with their rewards and advantages. */
+  private void logCompletions(List<Rollout> rollouts, List<RewardSample> samples, RewardScorer.Scores local,
+      float[] adv, int step) {
+    long[] index = new long[samples.size()];
+    List<String> prompts = new ArrayList<>();
+    int k = 0;
+    for (Rollout r : rollouts) {
+      for (int i = 0; i < r.examples().size(); i++) {
+        index[k++] = r.firstSample() + i;
+      }
+      prompts.addAll(r.prompts());
+    }
+    completionLog.append(step, index, prompts, samples.stream().map(RewardSample::completion).toList(),
+        rewardNames, local.perFunction(), local.total(), adv);
+  }
+}
