@@ -1,11 +1,9 @@
 // Options shared by every benchmark suite (bin/vlmr1 bench <suite> ...).
 package org.vlmr1.bench;
 
-import java.io.PrintStream;
-import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
-import org.vlmr1.cli.FlagSpec;
-import org.vlmr1.cli.Flags;
+import java.util.Map;
 
 /**
  * @param quick smaller shapes for a fast look (kernels: N = 512 instead of 2048)
@@ -16,10 +14,10 @@ import org.vlmr1.cli.Flags;
  * @param iterations timed runs; the median is reported
  * @param ops only these ops (empty = all)
  * @param dtypes only these dtypes (empty = all)
- * @param args the command-line arguments these options came from, handed to the forked workers
+ * @param nprocPerNode train: also time 1 and N data-parallel processes
  */
 public record BenchOptions(boolean quick, long rows, long vocab, long hidden, int warmup, int iterations,
-    List<String> ops, List<String> dtypes, List<String> args, int nprocPerNode) {
+    List<String> ops, List<String> dtypes, int nprocPerNode) {
 
   public BenchOptions {
     if (rows < 0 || vocab < 0 || hidden < 0) {
@@ -33,33 +31,36 @@ public record BenchOptions(boolean quick, long rows, long vocab, long hidden, in
     }
     ops = List.copyOf(ops);
     dtypes = List.copyOf(dtypes);
-    args = List.copyOf(args);
   }
 
-  /** The flags of {@code bin/vlmr1 bench}, shared by every suite. */
-  public static List<FlagSpec> flags() {
-    return List.of(
-        FlagSpec.bool("quick", "smaller shapes for a fast look (kernels: N = 512)"),
-        FlagSpec.value("rows", "0", "N, the token rows (0 = the suite's default: 2048, or 512 with --quick)"),
-        FlagSpec.value("vocab", "0", "V, the vocabulary (0 = Qwen's 151936)"),
-        FlagSpec.value("hidden", "0", "H, the hidden size of the fused linear rows (0 = 1024)"),
-        FlagSpec.value("warmup", "1", "untimed runs before the timed ones"),
-        FlagSpec.value("iterations", "3", "timed runs per row; the median is reported"),
-        FlagSpec.list("ops", null, "only these ops (e.g. tokenLogProbs,grpoLoss)"),
-        FlagSpec.list("dtypes", null, "only these dtypes (f32, bf16)"),
-        FlagSpec.value("nproc_per_node", "1", "train: also time the step on 1 and N data-parallel processes (Gloo on "
-            + "loopback, same global batch) and the gradient all-reduce"));
+  /**
+   * These options as the arguments of a forked row ({@link #fromArgs} reads them back): key=value words, lists
+   * comma-separated.
+   */
+  public List<String> toArgs() {
+    return List.of("quick=" + quick, "rows=" + rows, "vocab=" + vocab, "hidden=" + hidden, "warmup=" + warmup,
+        "iterations=" + iterations, "ops=" + String.join(",", ops), "dtypes=" + String.join(",", dtypes),
+        "nproc_per_node=" + nprocPerNode);
   }
 
-  /** Parses the suite-independent bench flags. */
-  public static BenchOptions parse(List<String> args, PrintStream warn) {
-    Flags f = Flags.parse(flags(), args, warn);
-    if (!f.positionals().isEmpty()) {
-      throw new org.vlmr1.cli.UsageException("unexpected argument " + f.positionals().get(0));
+  /** Reads {@link #toArgs}. */
+  public static BenchOptions fromArgs(List<String> args) {
+    Map<String, String> kv = new HashMap<>();
+    for (String a : args) {
+      int eq = a.indexOf('=');
+      if (eq < 0) {
+        throw new IllegalArgumentException("a benchmark row's option must be key=value, got '" + a + "'");
+      }
+      kv.put(a.substring(0, eq), a.substring(eq + 1));
     }
-    return new BenchOptions(f.getBoolean("quick"), f.getInt("rows"), f.getInt("vocab"), f.getInt("hidden"),
-        f.getInt("warmup"), f.getInt("iterations"), f.getList("ops"), f.getList("dtypes"), new ArrayList<>(args),
-        f.getInt("nproc_per_node"));
+    return new BenchOptions(Boolean.parseBoolean(kv.get("quick")), Long.parseLong(kv.get("rows")),
+        Long.parseLong(kv.get("vocab")), Long.parseLong(kv.get("hidden")), Integer.parseInt(kv.get("warmup")),
+        Integer.parseInt(kv.get("iterations")), words(kv.get("ops")), words(kv.get("dtypes")),
+        Integer.parseInt(kv.get("nproc_per_node")));
+  }
+
+  private static List<String> words(String commaSeparated) {
+    return commaSeparated == null || commaSeparated.isEmpty() ? List.of() : List.of(commaSeparated.split(","));
   }
 
   boolean wants(String op, String dtype) {

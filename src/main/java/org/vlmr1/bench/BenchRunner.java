@@ -79,7 +79,7 @@ public final class BenchRunner {
     cmd.add(BenchWorker.class.getName());
     cmd.add(suite.name());
     cmd.add(c.id());
-    cmd.addAll(o.args());
+    cmd.addAll(o.toArgs());
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
     org.vlmr1.kernels.TorchRuntime.applyThreadEnv(pb.environment());
     Process p = pb.start();

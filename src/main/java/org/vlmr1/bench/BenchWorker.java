@@ -1,5 +1,5 @@
 // The forked JVM of one benchmark row: prepare inputs, reset the peak RSS, time the runs, print one result line.
-// Run by BenchRunner as: java -cp ... org.vlmr1.bench.BenchWorker <suite> <case-id> [bench flags...]
+// Run by BenchRunner as: java -cp ... org.vlmr1.bench.BenchWorker <suite> <case-id> [BenchOptions.toArgs()...]
 package org.vlmr1.bench;
 
 import java.util.Arrays;
@@ -15,7 +15,7 @@ public final class BenchWorker {
       TorchRuntime.load();
       BenchSuite suite = Suites.get(args[0]);
       String id = args[1];
-      BenchOptions o = BenchOptions.parse(List.of(args).subList(2, args.length), System.err);
+      BenchOptions o = BenchOptions.fromArgs(List.of(args).subList(2, args.length));
       BenchCase c = suite.cases(o).stream().filter(x -> x.id().equals(id)).findFirst()
           .orElseThrow(() -> new IllegalArgumentException("no case " + id + " in suite " + suite.name()));
       System.out.println(measure(c, o).wireLine());

@@ -3,7 +3,6 @@ package org.vlmr1.bench;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
-import org.vlmr1.cli.UsageException;
 
 /** Registry of benchmark suites by name. */
 public final class Suites {
@@ -30,7 +29,7 @@ public final class Suites {
   public static BenchSuite get(String name) {
     BenchSuite s = SUITES.get(name);
     if (s == null) {
-      throw new UsageException("unknown benchmark suite '" + name + "'; known: "
+      throw new IllegalArgumentException("unknown benchmark suite '" + name + "'; known: "
           + String.join(", ", SUITES.keySet()));
     }
     return s;

@@ -25,7 +25,28 @@ final class BenchCommand implements Command {
 
   @Override
   public List<FlagSpec> flags() {
-    return BenchOptions.flags();
+    return List.of(
+        FlagSpec.bool("quick", "smaller shapes for a fast look (kernels: N = 512)"),
+        FlagSpec.value("rows", "0", "N, the token rows (0 = the suite's default: 2048, or 512 with --quick)"),
+        FlagSpec.value("vocab", "0", "V, the vocabulary (0 = Qwen's 151936)"),
+        FlagSpec.value("hidden", "0", "H, the hidden size of the fused linear rows (0 = 1024)"),
+        FlagSpec.value("warmup", "1", "untimed runs before the timed ones"),
+        FlagSpec.value("iterations", "3", "timed runs per row; the median is reported"),
+        FlagSpec.list("ops", null, "only these ops (e.g. tokenLogProbs,grpoLoss)"),
+        FlagSpec.list("dtypes", null, "only these dtypes (f32, bf16)"),
+        FlagSpec.value("nproc_per_node", "1", "train: also time the step on 1 and N data-parallel processes (Gloo on "
+            + "loopback, same global batch) and the gradient all-reduce"));
+  }
+
+  /** The suite-independent options of parsed bench flags. */
+  static BenchOptions options(Flags f) {
+    try {
+      return new BenchOptions(f.getBoolean("quick"), f.getInt("rows"), f.getInt("vocab"), f.getInt("hidden"),
+          f.getInt("warmup"), f.getInt("iterations"), f.getList("ops"), f.getList("dtypes"),
+          f.getInt("nproc_per_node"));
+    } catch (IllegalArgumentException e) {
+      throw new UsageException(e.getMessage());
+    }
   }
 
   @Override
@@ -36,8 +57,13 @@ final class BenchCommand implements Command {
       throw new UsageException("usage: vlmr1 bench <suite> [flags], with one suite: " + String.join(", ",
           Suites.names()));
     }
-    // The options keep the raw flags so that each forked row parses exactly what the user typed.
-    BenchOptions options = BenchOptions.parse(raw.subList(1, raw.size()), System.err);
-    return new BenchRunner(System.out).run(Suites.get(pos.get(0)), options);
+    BenchOptions options = options(flags);
+    org.vlmr1.bench.BenchSuite suite;
+    try {
+      suite = Suites.get(pos.get(0));
+    } catch (IllegalArgumentException e) {
+      throw new UsageException(e.getMessage());
+    }
+    return new BenchRunner(System.out).run(suite, options);
   }
 }

@@ -9,7 +9,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import org.vlmr1.reward.Json;
+import org.vlmr1.util.Json;
 
 /** Turns a configuration file into command-line arguments. */
 final class ConfigFile {

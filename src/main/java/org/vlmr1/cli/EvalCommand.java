@@ -66,7 +66,7 @@ final class EvalCommand implements Command {
         if (p.getParent() != null) {
           java.nio.file.Files.createDirectories(p.getParent());
         }
-        java.nio.file.Files.writeString(p, org.vlmr1.reward.Json.write(out));
+        java.nio.file.Files.writeString(p, org.vlmr1.util.Json.write(out));
         System.out.println("per-example results: " + p);
       }
     }

@@ -14,7 +14,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import org.vlmr1.module.HfTokenizer;
-import org.vlmr1.reward.Json;
+import org.vlmr1.util.Json;
 import org.vlmr1.reward.LlmJudge;
 import org.vlmr1.reward.RewardFunction;
 import org.vlmr1.reward.RewardSample;

@@ -160,12 +160,12 @@ final class TrainCommand implements Command {
         throw new UsageException("--demo takes only --seed and --output_dir, got --" + n);
       }
     }
-    org.vlmr1.trainer.Demo.Sizes sizes = org.vlmr1.trainer.Demo.Sizes.defaults();
+    org.vlmr1.demo.Demo.Sizes sizes = org.vlmr1.demo.Demo.Sizes.defaults();
     if (f.has("seed")) {
       sizes = sizes.withSeed(f.getLong("seed"));
     }
     TorchRuntime.load();
-    org.vlmr1.trainer.Demo.run(Path.of(f.has("output_dir") ? f.get("output_dir") : "runs"), sizes);
+    org.vlmr1.demo.Demo.run(Path.of(f.has("output_dir") ? f.get("output_dir") : "runs"), sizes);
     return 0;
   }
 

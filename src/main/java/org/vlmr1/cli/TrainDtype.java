@@ -7,7 +7,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.Map;
-import org.vlmr1.reward.Json;
+import org.vlmr1.util.Json;
 
 /** What the policy and reference compute in. */
 enum TrainDtype {

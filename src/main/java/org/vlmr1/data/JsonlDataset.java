@@ -12,8 +12,8 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import org.vlmr1.reward.Json;
-import org.vlmr1.reward.PyText;
+import org.vlmr1.util.Json;
+import org.vlmr1.util.PyText;
 
 /** Loads and validates VLM-R1 JSONL datasets. */
 public final class JsonlDataset {

@@ -17,7 +17,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import javax.imageio.ImageIO;
-import org.vlmr1.reward.Json;
+import org.vlmr1.util.Json;
 
 /** Writes synthetic REC data. Deterministic for a seed. */
 public final class SyntheticRec {

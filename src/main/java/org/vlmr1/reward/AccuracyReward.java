@@ -2,6 +2,7 @@
 // VLM-R1-SPEC.md 3.3-3.5).
 package org.vlmr1.reward;
 
+import org.vlmr1.util.PyText;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;

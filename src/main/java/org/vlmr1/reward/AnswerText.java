@@ -2,6 +2,7 @@
 // clean_text (VLM-R1-SPEC.md 3.3).
 package org.vlmr1.reward;
 
+import org.vlmr1.util.PyText;
 import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;

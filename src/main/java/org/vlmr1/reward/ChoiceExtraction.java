@@ -1,6 +1,7 @@
 // VLM-R1's extract_choice: the multiple-choice letter of a free-text answer (grpo_jsonl.py, VLM-R1-SPEC.md 3.3).
 package org.vlmr1.reward;
 
+import org.vlmr1.util.PyText;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;

@@ -2,6 +2,8 @@
 // (detection_score, 3.5). Boxes come as ```json [{"bbox_2d": [x1, y1, x2, y2], "label": "..."}] ``` blocks.
 package org.vlmr1.reward;
 
+import org.vlmr1.util.PyText;
+import org.vlmr1.util.Json;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;

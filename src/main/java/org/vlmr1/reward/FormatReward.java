@@ -1,6 +1,7 @@
 // --reward_funcs format: VLM-R1's format_reward (grpo_jsonl.py), VLM-R1-SPEC.md 3.2.
 package org.vlmr1.reward;
 
+import org.vlmr1.util.PyText;
 import java.util.List;
 import java.util.regex.Pattern;
 

@@ -2,6 +2,7 @@
 // repetition reward uses: it closes what a truncation left open instead of failing.
 package org.vlmr1.reward;
 
+import org.vlmr1.util.Json;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;

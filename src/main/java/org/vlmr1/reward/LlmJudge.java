@@ -2,6 +2,7 @@
 // (VLM-R1's evaluate_answer_similarity), with exact match as the fallback when the endpoint fails.
 package org.vlmr1.reward;
 
+import org.vlmr1.util.Json;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;

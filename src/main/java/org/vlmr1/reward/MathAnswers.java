@@ -1,6 +1,7 @@
 // The math answer checks of VLM-R1 (utils/math.py compute_score) and our stand-in for math_verify, which Java lacks.
 package org.vlmr1.reward;
 
+import org.vlmr1.util.PyText;
 import java.math.BigDecimal;
 import java.math.BigInteger;
 import java.math.MathContext;

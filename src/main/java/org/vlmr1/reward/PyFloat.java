@@ -1,6 +1,7 @@
 // Python's float(str): what VLM-R1's numeric_reward accepts as a number.
 package org.vlmr1.reward;
 
+import org.vlmr1.util.PyText;
 import java.util.regex.Pattern;
 
 /** Parses numbers exactly where Python's {@code float()} would. */

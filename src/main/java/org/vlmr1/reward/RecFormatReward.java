@@ -1,6 +1,7 @@
 // The REC format reward of the VLM modules: VLM-R1's format_reward_rec (re.search, DOTALL), VLM-R1-SPEC.md 1.2/1.3.
 package org.vlmr1.reward;
 
+import org.vlmr1.util.PyText;
 import java.util.regex.Pattern;
 
 /**

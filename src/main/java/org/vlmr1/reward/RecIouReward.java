@@ -2,6 +2,8 @@
 // predicted box with the ground truth (VLM-R1-SPEC.md 1.2 iou_reward, 1.3 for InternVL).
 package org.vlmr1.reward;
 
+import org.vlmr1.util.PyText;
+import org.vlmr1.util.Json;
 import java.io.IOException;
 import java.util.List;
 import java.util.Optional;

@@ -1,6 +1,8 @@
 // --reward_funcs repetition: VLM-R1's repetition_reward (grpo_jsonl.py, VLM-R1-SPEC.md 3.7), a penalty in [-1, 0].
 package org.vlmr1.reward;
 
+import org.vlmr1.util.PyText;
+import org.vlmr1.util.Json;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;

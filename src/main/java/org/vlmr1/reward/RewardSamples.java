@@ -2,6 +2,7 @@
 // example's fields, with image paths resolved inside an image folder.
 package org.vlmr1.reward;
 
+import org.vlmr1.util.Json;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;

@@ -13,7 +13,7 @@ import java.nio.file.StandardOpenOption;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import org.vlmr1.reward.Json;
+import org.vlmr1.util.Json;
 
 /** Appends completion records to a JSONL file. */
 public final class CompletionLog {

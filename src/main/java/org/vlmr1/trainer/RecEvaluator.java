@@ -18,8 +18,8 @@ import org.vlmr1.module.ModelInputs;
 import org.vlmr1.module.VlmModule;
 import org.vlmr1.reward.AnswerText;
 import org.vlmr1.reward.BoxIou;
-import org.vlmr1.reward.Json;
-import org.vlmr1.reward.PyText;
+import org.vlmr1.util.Json;
+import org.vlmr1.util.PyText;
 
 /** Referring-expression accuracy and mean IoU of a model on examples whose solution is a box. */
 public final class RecEvaluator {

@@ -14,7 +14,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
-import org.vlmr1.reward.Json;
+import org.vlmr1.util.Json;
 
 /** Writes what a run leaves on disk. */
 public final class RunWriter {

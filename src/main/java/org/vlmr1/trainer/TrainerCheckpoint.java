@@ -11,7 +11,7 @@ import org.bytedeco.pytorch.AdamW;
 import org.bytedeco.pytorch.InputArchive;
 import org.bytedeco.pytorch.OutputArchive;
 import org.vlmr1.distributed.Collectives;
-import org.vlmr1.reward.Json;
+import org.vlmr1.util.Json;
 
 /** Saves and restores one rank's resume state. */
 final class TrainerCheckpoint {

@@ -25,8 +25,8 @@ class BenchHarnessTest {
     String previous = System.getProperty("vlmr1.home");
     System.setProperty("vlmr1.home", home.toString());
     try {
-      BenchOptions o = BenchOptions.parse(List.of("--rows", "256", "--vocab", "1000", "--hidden", "16",
-          "--warmup", "0", "--iterations", "1"), System.err);
+      BenchOptions o = new BenchOptions(false, 256, 1000, 16, 0, 1, List.of(), List.of(), 1);
+      assertEquals(o, BenchOptions.fromArgs(o.toArgs()), "what a forked row reads back");
       ByteArrayOutputStream buf = new ByteArrayOutputStream();
       int rc = new BenchRunner(new PrintStream(buf, true, StandardCharsets.UTF_8)).run(Suites.get("kernels"), o);
       String out = buf.toString(StandardCharsets.UTF_8);

@@ -17,7 +17,7 @@ import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.vlmr1.model.SafeTensorsFile;
-import org.vlmr1.reward.Json;
+import org.vlmr1.util.Json;
 
 @Tag("slow")
 class KillResumeTest {

@@ -26,7 +26,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.TestFactory;
 import org.junit.jupiter.api.io.TempDir;
-import org.vlmr1.reward.Json;
+import org.vlmr1.util.Json;
 
 class RunScriptsTest {
   @TempDir

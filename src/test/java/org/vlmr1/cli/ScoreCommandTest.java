@@ -18,7 +18,7 @@ import javax.imageio.ImageIO;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.vlmr1.module.HfTokenizerTest;
-import org.vlmr1.reward.Json;
+import org.vlmr1.util.Json;
 
 class ScoreCommandTest {
 

@@ -13,7 +13,7 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.vlmr1.module.qwen.QwenVlModel;
-import org.vlmr1.reward.Json;
+import org.vlmr1.util.Json;
 
 class TrainCommandTest {
 

@@ -18,7 +18,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.vlmr1.kernels.TorchRuntime;
 import org.vlmr1.model.SafeTensorsFile;
 import org.vlmr1.module.qwen.QwenVlModel;
-import org.vlmr1.reward.Json;
+import org.vlmr1.util.Json;
 
 class TrainOptionsTest {
   @TempDir

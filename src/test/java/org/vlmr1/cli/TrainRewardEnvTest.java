@@ -14,7 +14,7 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.vlmr1.reward.Json;
+import org.vlmr1.util.Json;
 
 class TrainRewardEnvTest {
 

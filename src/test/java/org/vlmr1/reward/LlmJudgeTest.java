@@ -1,6 +1,7 @@
 // The llm accuracy against a real HTTP server on loopback (an OpenAI-compatible stand-in), and its fallbacks.
 package org.vlmr1.reward;
 
+import org.vlmr1.util.Json;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 

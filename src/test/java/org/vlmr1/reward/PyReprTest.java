@@ -2,6 +2,7 @@
 // doubles that must read back exactly in no more digits than Java's own Double.toString uses.
 package org.vlmr1.reward;
 
+import org.vlmr1.util.Json;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 

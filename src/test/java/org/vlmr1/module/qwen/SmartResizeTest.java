@@ -9,7 +9,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
-import org.vlmr1.reward.Json;
+import org.vlmr1.util.Json;
 
 class SmartResizeTest {
 

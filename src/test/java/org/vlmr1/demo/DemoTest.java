@@ -1,7 +1,7 @@
 // The built-in demo at toy sizes: every stage runs and the run folder holds summary.json (CONVENTIONS.md keys),
 // metrics, plots, a checkpoint and the runs/latest link; the SFT warm start lowers its loss; the REC evaluator parses
 // boxes as test_rec_r1.py does.
-package org.vlmr1.trainer;
+package org.vlmr1.demo;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -22,7 +22,9 @@ import org.vlmr1.module.VlmModule;
 import org.vlmr1.module.VlmModules;
 import org.vlmr1.module.qwen.QwenTiny;
 import org.vlmr1.module.qwen.QwenVlModel;
-import org.vlmr1.reward.Json;
+import org.vlmr1.trainer.LrSchedulerType;
+import org.vlmr1.trainer.SftTrainer;
+import org.vlmr1.util.Json;
 
 class DemoTest {
 
@@ -75,14 +77,5 @@ class DemoTest {
     }
     assertThrows(IllegalArgumentException.class, () -> new SftTrainer(null, null, List.of(), "rec", Demo::answer,
         1e-3, 1, 0, LrSchedulerType.LINEAR, 0));
-  }
-
-  @Test
-  void evaluatorParsesBoxesLikeTestRecR1() {
-    assertArrayEquals(new double[] {1, 2, 3, 4},
-        RecEvaluator.box("<think>x</think><answer>{\"bbox_2d\": [1, 2, 3, 4]}</answer>"));
-    assertArrayEquals(new double[] {0, 0, 0, 0}, RecEvaluator.box("<answer>[1, 2, 3, 4]</answer>"),
-        "braces are required, else [0, 0, 0, 0]");
-    assertArrayEquals(new double[] {0, 0, 0, 0}, RecEvaluator.box("no answer"));
   }
 }

@@ -1,7 +1,7 @@
 // The main job on an embedded default (bin/vlmr1 train with no model and no data): synthetic REC data, a tiny
 // Qwen2.5-VL-architecture model with the real tokenizer, a short SFT warm start, GRPO with the module's REC rewards,
 // evaluation before and after, plots and summary.json in runs/demo-<time>/ (CONVENTIONS.md "Runs and outputs").
-package org.vlmr1.trainer;
+package org.vlmr1.demo;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -19,8 +19,17 @@ import org.vlmr1.module.VlmModule;
 import org.vlmr1.module.VlmModules;
 import org.vlmr1.module.qwen.QwenTiny;
 import org.vlmr1.module.qwen.QwenVlModel;
-import org.vlmr1.reward.Json;
+import org.vlmr1.util.Json;
 import org.vlmr1.reward.RewardFunction;
+import org.vlmr1.trainer.GrpoConfig;
+import org.vlmr1.trainer.GrpoTrainer;
+import org.vlmr1.trainer.LrSchedulerType;
+import org.vlmr1.trainer.Plots;
+import org.vlmr1.trainer.RecEvaluator;
+import org.vlmr1.trainer.RunWriter;
+import org.vlmr1.trainer.SftTrainer;
+import org.vlmr1.trainer.StepMetrics;
+import org.vlmr1.trainer.TrainingLoop;
 
 /** The built-in demo. */
 public final class Demo {

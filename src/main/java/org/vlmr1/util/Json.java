@@ -1,6 +1,6 @@
 // Python json.loads semantics for the rewards: plain Java values (List, Map, Long/BigInteger/Double, String, Boolean,
 // null), NaN and Infinity accepted, duplicate keys last-wins, anything else malformed is an IllegalArgumentException.
-package org.vlmr1.reward;
+package org.vlmr1.util;
 
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.json.JsonReadFeature;

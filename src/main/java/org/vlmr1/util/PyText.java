@@ -1,7 +1,7 @@
 // Python's string semantics where reward parity depends on them: str.isspace / strip, and re's \s, \d and '.'.
 // Java's defaults differ (\s is ASCII-only, String.strip keeps U+00A0, '.' stops at \r and U+2028), so every reward
 // pattern is compiled through here to match what VLM-R1's Python regexes match.
-package org.vlmr1.reward;
+package org.vlmr1.util;
 
 import java.util.regex.Pattern;
 
@@ -10,7 +10,7 @@ public final class PyText {
   private PyText() {}
 
   /** Python's whitespace (str.isspace and re's \s on str): as a regex character-class body. */
-  static final String SPACE_CLASS =
+  public static final String SPACE_CLASS =
       "\\t\\n\\x0B\\f\\r\\x1C-\\x1F \\x85\\xA0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000";
 
   /**
@@ -94,7 +94,7 @@ public final class PyText {
   }
 
   /** Python's int() of a string of decimal digits (any script), or -1 when it does not fit a long. */
-  static long parseDigits(String digits) {
+  public static long parseDigits(String digits) {
     long v = 0;
     for (int i = 0; i < digits.length(); ) {
       int cp = digits.codePointAt(i);
