@@ -59,8 +59,6 @@ class ArchitectureTest {
       "cli/ModelCommands.java -> module.qwen",
       // accuracy-method names belong to reward; the data layer checks them through a small shared list
       "data/UnknownMethods.java -> reward",
-      // image resizing is data's; the kernels take raw pixels
-      "kernels/ImageKernels.java -> data",
       // family-specific shapes (image_grid_thw) belong to the family's multimodal inputs
       "model/VlmModel.java -> module",
       "reward/RecIouReward.java -> module",

@@ -4,6 +4,8 @@
 // ARCHITECTURES.md A3 step 3. This is the Java reference (and oracle) of the native preprocessing kernel.
 package org.vlmr1.data;
 
+import org.vlmr1.kernels.ImageKernels;
+
 /** Bicubic (and Lanczos) resampling exactly as Pillow 9-11 computes it for 8-bit RGB. */
 public final class PillowResize {
   private PillowResize() {}
@@ -103,6 +105,15 @@ public final class PillowResize {
       return 0;
     }
     return in >> PRECISION_BITS;
+  }
+
+  /**
+   * Bicubic on the native kernel when it is loaded, else {@link #resize(RgbImage, int, int)}: the same bytes either
+   * way (the kernel's oracle is this class).
+   */
+  public static RgbImage bicubic(RgbImage in, int outW, int outH) {
+    return new RgbImage(outW, outH, ImageKernels.resizeBicubic(in.hwc(), in.width(), in.height(), outW, outH,
+        () -> resize(in, outW, outH).hwc()));
   }
 
   /** Bicubic (what the Qwen processor uses); see {@link #resize(RgbImage, int, int, Filter)}. */

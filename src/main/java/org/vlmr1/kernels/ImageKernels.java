@@ -1,12 +1,12 @@
-// Image preprocessing on our native kernels, with the Java reference (PillowResize, QwenImageProcessor's
-// normalise/patchify) as oracle and fallback. Same backend switch as GrpoKernels (-Dvlmr1.kernels).
+// Image preprocessing on our native kernels over raw 8-bit RGB pixels (height x width x 3), with the caller's Java
+// reference (data.PillowResize, the processors' normalise/patchify) as oracle and fallback. Same backend switch as
+// GrpoKernels (-Dvlmr1.kernels).
 package org.vlmr1.kernels;
 
 import java.util.Locale;
+import java.util.function.Supplier;
 import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.FloatPointer;
-import org.vlmr1.data.PillowResize;
-import org.vlmr1.data.RgbImage;
 
 /** Native image kernels: Pillow-exact bicubic resize and Qwen patch flattening. Thread-safe. */
 public final class ImageKernels {
@@ -43,59 +43,67 @@ public final class ImageKernels {
     return backend;
   }
 
-  /** Pillow's bicubic resize of an RGB image, bit for bit (see {@link PillowResize}). */
-  public static RgbImage resizeBicubic(RgbImage in, int outW, int outH) {
+  /**
+   * Pillow's bicubic resize of {@code hwc} ({@code height x width x 3} bytes), bit for bit; {@code reference}
+   * computes the same bytes in Java when the native library is not loaded.
+   */
+  public static byte[] resizeBicubic(byte[] hwc, int width, int height, int outW, int outH,
+      Supplier<byte[]> reference) {
+    requirePixels(hwc, width, height);
     if (outW < 1 || outH < 1) {
       throw new IllegalArgumentException("cannot resize to " + outW + "x" + outH);
     }
     if (backend() != KernelBackend.NATIVE) {
-      return PillowResize.resize(in, outW, outH);
+      return reference.get();
     }
     byte[] out = new byte[outW * outH * 3];
-    try (BytePointer src = new BytePointer(in.hwc()); BytePointer dst = new BytePointer((long) out.length)) {
-      ImageNative.pillow_resize_bicubic(src, in.width(), in.height(), dst, outW, outH);
-      dst.get(out);
-    }
-    return new RgbImage(outW, outH, out);
-  }
-
-  /**
-   * Qwen's normalised patches of a resized image (sides multiples of 28): rows in 2x2 merge-block order, 1176 values
-   * each. {@code reference} computes the same rows in Java.
-   */
-  public static float[] qwenPatchify(RgbImage img, float[] mean, float[] std, Reference reference) {
-    if (img.width() % 28 != 0 || img.height() % 28 != 0) {
-      throw new IllegalArgumentException("Qwen patches need sides that are multiples of 28, got " + img.width() + "x"
-          + img.height());
-    }
-    if (backend() != KernelBackend.NATIVE) {
-      return reference.patchify(img);
-    }
-    int rows = (img.height() / 14) * (img.width() / 14);
-    float[] out = new float[rows * 1176];
-    try (BytePointer src = new BytePointer(img.hwc()); FloatPointer m = new FloatPointer(mean);
-        FloatPointer s = new FloatPointer(std); FloatPointer dst = new FloatPointer((long) out.length)) {
-      ImageNative.qwen_patchify(src, img.height(), img.width(), m, s, dst);
+    try (BytePointer src = new BytePointer(hwc); BytePointer dst = new BytePointer((long) out.length)) {
+      ImageNative.pillow_resize_bicubic(src, width, height, dst, outW, outH);
       dst.get(out);
     }
     return out;
   }
 
   /**
-   * InternVL's normalised tiles, channels first, of an image already resized to (cols * size, rows * size): tiles
-   * row-major. {@code reference} computes the same values in Java.
+   * Qwen's normalised patches of a resized image (sides multiples of 28): rows in 2x2 merge-block order, 1176 values
+   * each. {@code reference} computes the same rows in Java.
    */
-  public static float[] internvlTiles(RgbImage img, int cols, int rows, int size, float[] mean, float[] std,
-      Reference reference) {
-    if (img.width() != cols * size || img.height() != rows * size) {
-      throw new IllegalArgumentException("a " + cols + "x" + rows + " grid of " + size + " px tiles needs a "
-          + cols * size + "x" + rows * size + " image, got " + img.width() + "x" + img.height());
+  public static float[] qwenPatchify(byte[] hwc, int width, int height, float[] mean, float[] std,
+      Supplier<float[]> reference) {
+    requirePixels(hwc, width, height);
+    if (width % 28 != 0 || height % 28 != 0) {
+      throw new IllegalArgumentException("Qwen patches need sides that are multiples of 28, got " + width + "x"
+          + height);
     }
     if (backend() != KernelBackend.NATIVE) {
-      return reference.patchify(img);
+      return reference.get();
+    }
+    int rows = (height / 14) * (width / 14);
+    float[] out = new float[rows * 1176];
+    try (BytePointer src = new BytePointer(hwc); FloatPointer m = new FloatPointer(mean);
+        FloatPointer s = new FloatPointer(std); FloatPointer dst = new FloatPointer((long) out.length)) {
+      ImageNative.qwen_patchify(src, height, width, m, s, dst);
+      dst.get(out);
+    }
+    return out;
+  }
+
+  /**
+   * InternVL's normalised tiles, channels first, of pixels already resized to (cols * size, rows * size): tiles
+   * row-major. {@code reference} computes the same values in Java.
+   */
+  public static float[] internvlTiles(byte[] hwc, int width, int height, int cols, int rows, int size, float[] mean,
+      float[] std, Supplier<float[]> reference) {
+    requirePixels(hwc, width, height);
+    if (width != cols * size || height != rows * size) {
+      throw new IllegalArgumentException("a " + cols + "x" + rows + " grid of " + size + " px tiles needs a "
+          + cols * size + "x" + rows * size + " image, got " + width + "x" + height);
+    }
+    if (backend() != KernelBackend.NATIVE) {
+      return reference.get();
     }
     float[] out = new float[rows * cols * 3 * size * size];
-    try (BytePointer src = new BytePointer(img.hwc()); FloatPointer m = new FloatPointer(mean);
+    try (BytePointer src = new BytePointer(hwc); FloatPointer m = new FloatPointer(mean);
         FloatPointer s = new FloatPointer(std); FloatPointer dst = new FloatPointer((long) out.length)) {
       ImageNative.internvl_tiles(src, cols, rows, size, m, s, dst);
       dst.get(out);
@@ -103,9 +111,10 @@ public final class ImageKernels {
     return out;
   }
 
-  /** The Java reference of a patchify, for the fallback. */
-  @FunctionalInterface
-  public interface Reference {
-    float[] patchify(RgbImage img);
+  private static void requirePixels(byte[] hwc, int width, int height) {
+    if (width < 1 || height < 1 || hwc.length != (long) width * height * 3) {
+      throw new IllegalArgumentException("RGB pixels of " + width + "x" + height + " need " + (long) width * height * 3
+          + " bytes, got " + hwc.length);
+    }
   }
 }

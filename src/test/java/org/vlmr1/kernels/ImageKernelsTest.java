@@ -35,7 +35,7 @@ class ImageKernelsTest {
         {640, 480, 644, 476}, {33, 45, 33, 90}, {123, 77, 61, 77}, {1, 1, 28, 28}};
     for (int[] s : sizes) {
       RgbImage img = random(rnd, s[0], s[1]);
-      assertArrayEquals(PillowResize.resize(img, s[2], s[3]).hwc(), ImageKernels.resizeBicubic(img, s[2], s[3]).hwc(),
+      assertArrayEquals(PillowResize.resize(img, s[2], s[3]).hwc(), PillowResize.bicubic(img, s[2], s[3]).hwc(),
           s[0] + "x" + s[1] + " -> " + s[2] + "x" + s[3]);
     }
   }

@@ -6,6 +6,7 @@ package org.vlmr1.module.internvl;
 
 import java.util.ArrayList;
 import java.util.List;
+import org.vlmr1.data.PillowResize;
 import org.vlmr1.data.RgbImage;
 import org.vlmr1.kernels.ImageKernels;
 
@@ -56,14 +57,14 @@ public final class InternVlImageProcessor {
   public float[] pixelValues(RgbImage img) {
     TileGrid.Grid g = grid(img);
     int s = imageSize;
-    RgbImage resized = ImageKernels.resizeBicubic(img, s * g.columns(), s * g.rows());
-    float[] tiles = ImageKernels.internvlTiles(resized, g.columns(), g.rows(), s, MEAN, STD,
-        r -> normalise(r, g.columns(), g.rows(), s));
+    RgbImage resized = PillowResize.bicubic(img, s * g.columns(), s * g.rows());
+    float[] tiles = ImageKernels.internvlTiles(resized.hwc(), resized.width(), resized.height(), g.columns(),
+        g.rows(), s, MEAN, STD, () -> normalise(resized, g.columns(), g.rows(), s));
     if (g.blocks() == 1 || !useThumbnail) {
       return tiles;
     }
-    RgbImage thumb = ImageKernels.resizeBicubic(img, s, s);
-    float[] t = ImageKernels.internvlTiles(thumb, 1, 1, s, MEAN, STD, r -> normalise(r, 1, 1, s));
+    RgbImage thumb = PillowResize.bicubic(img, s, s);
+    float[] t = ImageKernels.internvlTiles(thumb.hwc(), s, s, 1, 1, s, MEAN, STD, () -> normalise(thumb, 1, 1, s));
     float[] out = java.util.Arrays.copyOf(tiles, tiles.length + t.length);
     System.arraycopy(t, 0, out, tiles.length, t.length);
     return out;
@@ -88,13 +89,13 @@ public final class InternVlImageProcessor {
   public List<RgbImage> tileImages(RgbImage img) {
     TileGrid.Grid g = grid(img);
     int s = imageSize;
-    RgbImage resized = ImageKernels.resizeBicubic(img, s * g.columns(), s * g.rows());
+    RgbImage resized = PillowResize.bicubic(img, s * g.columns(), s * g.rows());
     List<RgbImage> out = new ArrayList<>();
     for (int k = 0; k < g.blocks(); k++) {
       out.add(crop(resized, (k % g.columns()) * s, (k / g.columns()) * s, s));
     }
     if (g.blocks() != 1 && useThumbnail) {
-      out.add(ImageKernels.resizeBicubic(img, s, s));
+      out.add(PillowResize.bicubic(img, s, s));
     }
     return out;
   }

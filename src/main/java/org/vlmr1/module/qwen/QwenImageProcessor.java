@@ -88,8 +88,9 @@ public final class QwenImageProcessor {
     RgbImage image = upscaleTiny(original);
     SmartResize.Size s = targetSize(image);
     RgbImage resized = s.width() == image.width() && s.height() == image.height() ? image
-        : ImageKernels.resizeBicubic(image, s.width(), s.height());
-    return new Processed(ImageKernels.qwenPatchify(resized, MEAN, STD, QwenImageProcessor::referencePatches),
+        : PillowResize.bicubic(image, s.width(), s.height());
+    return new Processed(ImageKernels.qwenPatchify(resized.hwc(), resized.width(), resized.height(), MEAN, STD,
+        () -> referencePatches(resized)),
         new GridThw(1, s.height() / PATCH, s.width() / PATCH));
   }
 

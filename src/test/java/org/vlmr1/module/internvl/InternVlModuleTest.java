@@ -84,14 +84,14 @@ class InternVlModuleTest {
       rnd.nextBytes(px);
       RgbImage img = new RgbImage(cols * s, rows * s, px);
       float[] ref = InternVlImageProcessor.normalise(img, cols, rows, s);
-      float[] nat = ImageKernels.internvlTiles(img, cols, rows, s, InternVlImageProcessor.MEAN,
-          InternVlImageProcessor.STD, r -> {
+      float[] nat = ImageKernels.internvlTiles(img.hwc(), img.width(), img.height(), cols, rows, s,
+          InternVlImageProcessor.MEAN, InternVlImageProcessor.STD, () -> {
             throw new AssertionError("the native path must run");
           });
       assertArrayEquals(ref, nat, "grid " + cols + "x" + rows + " of " + s + " px");
     }
-    assertThrows(IllegalArgumentException.class, () -> ImageKernels.internvlTiles(new RgbImage(56, 28,
-        new byte[56 * 28 * 3]), 1, 1, 56, InternVlImageProcessor.MEAN, InternVlImageProcessor.STD, r -> null));
+    assertThrows(IllegalArgumentException.class, () -> ImageKernels.internvlTiles(new byte[56 * 28 * 3], 56, 28,
+        1, 1, 56, InternVlImageProcessor.MEAN, InternVlImageProcessor.STD, () -> null));
   }
 
   @Test
