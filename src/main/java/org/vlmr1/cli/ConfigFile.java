@@ -1,7 +1,10 @@
-// --config FILE for every command: a JSON object or flat YAML (key: value) whose keys are the command's flags; flags
-// given on the command line win.
+// --config FILE (or --config=FILE) for every command: a JSON object or YAML mapping (read by Jackson, so quotes,
+// comments and lists are YAML's) whose keys are the command's flags; a flag given on the command line, in any spelling
+// (--key, --key-name, --key=value), replaces the file's value, lists included.
 package org.vlmr1.cli;
 
+import com.fasterxml.jackson.core.JacksonException;
+import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -13,36 +16,49 @@ import org.vlmr1.util.Json;
 
 /** Turns a configuration file into command-line arguments. */
 final class ConfigFile {
+  private static final YAMLMapper YAML = new YAMLMapper();
+
   private ConfigFile() {}
 
   /** {@code args} with the file's settings put in front (so the command line overrides them). */
   static List<String> expand(List<String> args) throws IOException {
-    int i = args.indexOf("--config");
-    if (i < 0) {
+    List<String> rest = new ArrayList<>(args);
+    Path file = null;
+    for (int i = 0; i < rest.size(); i++) {
+      String a = rest.get(i);
+      if (a.equals("--config")) {
+        if (i + 1 >= rest.size()) {
+          throw new UsageException("--config needs a file");
+        }
+        file = Path.of(rest.get(i + 1));
+        rest.subList(i, i + 2).clear();
+        break;
+      }
+      if (a.startsWith("--config=")) {
+        file = Path.of(a.substring("--config=".length()));
+        rest.remove(i);
+        break;
+      }
+    }
+    if (file == null) {
       return args;
     }
-    if (i + 1 >= args.size()) {
-      throw new UsageException("--config needs a file");
-    }
-    Path file = Path.of(args.get(i + 1));
     if (!Files.isRegularFile(file)) {
       throw new UsageException("--config " + file + " is not a file");
     }
-    List<String> rest = new ArrayList<>(args);
-    rest.remove(i + 1);
-    rest.remove(i);
-    Map<String, Object> settings = read(file);
     List<String> out = new ArrayList<>();
-    for (Map.Entry<String, Object> e : settings.entrySet()) {
+    for (Map.Entry<String, Object> e : read(file).entrySet()) {
       String key = e.getKey().replace('-', '_');
-      if (rest.contains("--" + key) || rest.contains("--" + key.replace('_', '-'))) {
-        continue; // the command line wins
+      if (givenOnCommandLine(rest, key)) {
+        continue; // the command line wins, and its list replaces the file's
       }
       out.add("--" + key);
       if (e.getValue() instanceof List<?> l) {
-        l.forEach(v -> out.add(String.valueOf(v)));
+        for (Object v : l) {
+          out.add(scalar(file, key, v));
+        }
       } else {
-        out.add(String.valueOf(e.getValue()));
+        out.add(scalar(file, key, e.getValue()));
       }
     }
     // Positionals stay first (e.g. bench's suite name), then the file's flags, then the command line's.
@@ -56,51 +72,51 @@ final class ConfigFile {
     return merged;
   }
 
+  /** Whether {@code args} give flag {@code key} in snake_case or kebab-case, with or without "=value". */
+  private static boolean givenOnCommandLine(List<String> args, String key) {
+    for (String a : args) {
+      if (a.startsWith("--")) {
+        String name = a.substring(2);
+        int eq = name.indexOf('=');
+        if ((eq >= 0 ? name.substring(0, eq) : name).replace('-', '_').equals(key)) {
+          return true;
+        }
+      }
+    }
+    return false;
+  }
+
+  private static String scalar(Path file, String key, Object v) {
+    if (v == null || v instanceof Map<?, ?> || v instanceof List<?>) {
+      throw new UsageException(file + ": " + key + " must be a value or a list of values, got " + v);
+    }
+    return String.valueOf(v);
+  }
+
+  /** The file's top-level mapping: JSON when it starts with '{', else YAML. */
   @SuppressWarnings("unchecked")
   static Map<String, Object> read(Path file) throws IOException {
     String text = Files.readString(file);
-    if (text.trim().startsWith("{")) {
-      Object o;
-      try {
-        o = Json.parse(text);
-      } catch (IllegalArgumentException e) {
-        throw new UsageException(file + ": " + e.getMessage());
-      }
-      return (Map<String, Object>) o;
+    Object o;
+    try {
+      o = text.trim().startsWith("{") ? Json.parse(text) : YAML.readValue(text, Object.class);
+    } catch (IllegalArgumentException | JacksonException e) {
+      throw new UsageException(file + ": " + e.getMessage().lines().findFirst().orElse("unreadable"));
+    }
+    if (o == null) {
+      return Map.of(); // an empty file
+    }
+    if (!(o instanceof Map<?, ?> m)) {
+      throw new UsageException(file + ": expected a mapping of flag names to values, got " + o);
     }
     Map<String, Object> out = new LinkedHashMap<>();
-    int n = 0;
-    for (String raw : text.split("\n")) {
-      n++;
-      String line = raw.replaceAll("\\s+#.*$", "").replaceAll("^#.*$", "");
-      if (line.isBlank()) {
-        continue;
+    for (Map.Entry<?, ?> e : m.entrySet()) {
+      if (e.getValue() instanceof Map<?, ?>) {
+        throw new UsageException(file + ": " + e.getKey() + " is a nested mapping; flags are flat 'key: value' "
+            + "pairs");
       }
-      int c = line.indexOf(':');
-      if (c <= 0 || Character.isWhitespace(line.charAt(0))) {
-        throw new UsageException(file + ":" + n + ": only flat 'key: value' YAML is read, got '" + raw.trim() + "'");
-      }
-      String key = line.substring(0, c).trim();
-      String value = line.substring(c + 1).trim();
-      if (value.startsWith("[") && value.endsWith("]")) {
-        List<String> items = new ArrayList<>();
-        for (String s : value.substring(1, value.length() - 1).split(",")) {
-          if (!s.isBlank()) {
-            items.add(unquote(s.trim()));
-          }
-        }
-        out.put(key, items);
-      } else {
-        out.put(key, unquote(value));
-      }
+      out.put(String.valueOf(e.getKey()), e.getValue());
     }
-    return out;
-  }
-
-  private static String unquote(String s) {
-    if (s.length() >= 2 && (s.startsWith("\"") && s.endsWith("\"") || s.startsWith("'") && s.endsWith("'"))) {
-      return s.substring(1, s.length() - 1);
-    }
-    return s;
+    return (Map<String, Object>) (Map<String, ?>) out;
   }
 }

@@ -82,7 +82,7 @@ public final class Main {
       sb.append(String.format("  %-10s %s%n", c.name(), c.summary()));
     }
     sb.append("\nflags are accepted in snake_case (--max_pixels) and kebab-case (--max-pixels); --config FILE reads them "
-        + "from a JSON object or flat YAML (the command line wins); --debug prints stack traces.\n");
+        + "from a JSON object or YAML mapping (the command line wins); --debug prints stack traces.\n");
     return sb.toString();
   }
 

@@ -156,4 +156,24 @@ class FlagsTest {
     java.nio.file.Files.writeString(yaml, "model:\n  name: x\n");
     assertThrows(UsageException.class, () -> ConfigFile.expand(List.of("--config", yaml.toString())));
   }
+
+  /**
+   * YAML as YAML reads it: " #" inside quotes is text; --config=FILE; a --key=value override and a list on the command
+   * line replace the file's (the old parser cut the quoted value, missed both spellings and piled lists up).
+   */
+  @Test
+  void configFileQuotesEqualsFormsAndListsReplace(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+      throws Exception {
+    java.nio.file.Path yaml = dir.resolve("c.yaml");
+    java.nio.file.Files.writeString(yaml, "num_generations: 4   # G\nreward_funcs: [accuracy, format]\n"
+        + "output_dir: \"runs/a #1\"\nfreeze_vision_modules: true\n");
+    List<FlagSpec> specs = new java.util.ArrayList<>(SPECS);
+    specs.add(FlagSpec.value("output_dir", null, "out"));
+    Flags f = Flags.parse(specs, ConfigFile.expand(List.of("--config=" + yaml, "--num_generations=2",
+        "--reward-funcs", "iou")), new PrintStream(new ByteArrayOutputStream()));
+    assertEquals(2, f.getInt("num_generations"), "--key=value wins");
+    assertEquals(List.of("iou"), f.getList("reward_funcs"), "the command line's list replaces the file's");
+    assertEquals("runs/a #1", f.get("output_dir"), "a quoted # is text");
+    assertTrue(f.getBoolean("freeze_vision_modules"));
+  }
 }
