@@ -41,6 +41,11 @@ public final class Batches {
     return require(tokenizer, "tokenising").encode(text);
   }
 
+  /** The text of one token id, special tokens included (e.g. the EOS an SFT target ends with). */
+  public static String tokenText(HfTokenizer tokenizer, long id) {
+    return require(tokenizer, "decoding a token").decode(new long[] {id}, false);
+  }
+
   /**
    * Completion texts as VLM-R1's batch_decode(skip_special_tokens=True) gives them: each row up to its mask's end.
    */

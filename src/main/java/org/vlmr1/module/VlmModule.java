@@ -65,6 +65,9 @@ public interface VlmModule {
   /** Ids that end a completion (any of them). */
   long[] eosTokenIds();
 
+  /** The text of the first EOS id (Qwen's {@code <|im_end|>}): what ends an answer in a supervised target. */
+  String eosText();
+
   /** The padding id (left padding and after a completion's EOS). */
   long padTokenId();
 

@@ -93,7 +93,7 @@ public final class SftTrainer implements AutoCloseable {
     List<String> texts = new ArrayList<>();
     int[] answerTokens = new int[batch.size()];
     for (int i = 0; i < batch.size(); i++) {
-      String target = answer.apply(batch.get(i)) + "<|im_end|>";
+      String target = answer.apply(batch.get(i)) + module.eosText(); // the family's end of turn
       answerTokens[i] = module.encode(target).length;
       texts.add(prompts.get(i) + target);
     }

@@ -234,6 +234,11 @@ public final class QwenModule implements VlmModule {
   }
 
   @Override
+  public String eosText() {
+    return org.vlmr1.module.Batches.tokenText(tokenizer, eosTokenIds()[0]);
+  }
+
+  @Override
   public List<String> decodeCompletions(long[][] completionIds, long[][] mask) {
     return org.vlmr1.module.Batches.decodeCompletions(tokenizer, completionIds, mask);
   }

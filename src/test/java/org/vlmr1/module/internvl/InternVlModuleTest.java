@@ -125,6 +125,7 @@ class InternVlModuleTest {
     InternVlModule m = (InternVlModule) module;
     assertEquals(151667, m.ids().imgContext());
     assertArrayEquals(new long[] {151645}, m.eosTokenIds());
+    assertEquals("<|im_end|>", m.eosText());
     assertEquals(151643, m.padTokenId());
     module.postModelInit(null); // no reference model: a no-op, not VLM-R1's crash
     RgbImage img = RgbImage.read(InternVlGolden.caseA().resolve(IMAGES[1]));

@@ -36,6 +36,7 @@ class QwenTinyTest {
     }
     VlmModule module = VlmModules.forCheckpoint(dir, null, ModuleOptions.DEFAULTS.withPixels(3136L, 20000L));
     assertArrayEquals(new long[] {151645, 151643}, module.eosTokenIds());
+    assertEquals("<|im_end|>", module.eosText(), "what an SFT target ends with");
     RgbImage img = RgbImage.read(QwenImageProcessorTest.caseA().resolve("image_1_300x200.png"));
     List<String> prompts = module.preparePrompt(List.of(Conversation.userTurn(1, "Where is the cat?"),
         Conversation.userTurn(0, "Say hi.")));
