@@ -78,6 +78,17 @@ class ArchitectureTest {
     }
   }
 
+  /** The rewards know no family: a family hands its reward functions over (VlmModule.selectRewardFunction). */
+  @Test
+  void rewardsNameNoFamily() throws IOException {
+    try (Stream<Path> s = Files.walk(SOURCES.resolve("reward"))) {
+      for (Path f : s.filter(p -> p.toString().endsWith(".java")).toList()) {
+        String text = Files.readString(f);
+        assertTrue(!text.contains("\"qwen\"") && !text.contains("\"internvl\""), f + " names a family");
+      }
+    }
+  }
+
   /** The target arrows themselves have no cycle (so following them can create none). */
   @Test
   void theLayerMapIsAcyclic() {

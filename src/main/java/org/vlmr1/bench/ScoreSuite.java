@@ -14,11 +14,11 @@ import java.util.Map;
 import java.util.Random;
 import javax.imageio.ImageIO;
 import org.vlmr1.module.GridThw;
+import org.vlmr1.module.VlmModules;
 import org.vlmr1.reward.AccuracyReward;
 import org.vlmr1.reward.FormatReward;
 import org.vlmr1.reward.RewardSample;
 import org.vlmr1.reward.RewardScorer;
-import org.vlmr1.reward.Rewards;
 
 /** The score suite. */
 final class ScoreSuite implements BenchSuite {
@@ -48,7 +48,8 @@ final class ScoreSuite implements BenchSuite {
     Scoring(List<RewardSample> samples, boolean rec) {
       this.samples = samples;
       this.scorer = new RewardScorer(rec
-          ? List.of(Rewards.fromVlmModule("qwen", "accuracy", "rec"), Rewards.fromVlmModule("qwen", "format", "rec"))
+          ? List.of(VlmModules.selectRewardFunction("qwen", "accuracy", "rec"),
+              VlmModules.selectRewardFunction("qwen", "format", "rec"))
           : List.of(new AccuracyReward(), new FormatReward()), null, Runtime.getRuntime().availableProcessors());
     }
 

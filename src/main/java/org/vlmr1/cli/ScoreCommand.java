@@ -21,6 +21,7 @@ import org.vlmr1.reward.RewardSample;
 import org.vlmr1.reward.RewardSamples;
 import org.vlmr1.reward.RewardScorer;
 import org.vlmr1.reward.Rewards;
+import org.vlmr1.module.VlmModules;
 import org.vlmr1.reward.TokenCounter;
 
 /** The offline scoring command. */
@@ -90,7 +91,10 @@ final class ScoreCommand implements Command {
     LlmJudge judge = LlmJudge.fromEnvironment(f.get("llm_model"), Duration.ofSeconds(f.getInt("llm_timeout")));
     List<RewardFunction> fns;
     try {
-      fns = Rewards.resolve(names, vlm, f.get("task_type"), new Rewards.Context(tokens, judge));
+      String family = vlm;
+      fns = Rewards.resolve(names, family == null ? null
+          : name -> VlmModules.selectRewardFunction(family, name, f.get("task_type")),
+          new Rewards.Context(tokens, judge));
     } catch (IllegalArgumentException e) {
       throw new UsageException(e.getMessage());
     }

@@ -198,9 +198,14 @@ final class TrainCommand implements Command {
       data.skipped().forEach(s -> System.out.println("  skipped " + s));
     }
     String task = f.get("task_type");
-    List<RewardFunction> rewards = Rewards.resolve(f.getList("reward_funcs"),
-        f.getBoolean("is_reward_customized_from_vlm_module") ? module.vlmKey() : null, task,
-        Rewards.Context.fromEnvironment(text -> module.encode(text).length, f.env())); // judge, DEBUG_MODE
+    List<RewardFunction> rewards;
+    try {
+      rewards = Rewards.resolve(f.getList("reward_funcs"), f.getBoolean("is_reward_customized_from_vlm_module")
+          ? name -> module.selectRewardFunction(name, task) : null,
+          Rewards.Context.fromEnvironment(text -> module.encode(text).length, f.env())); // judge, DEBUG_MODE
+    } catch (IllegalArgumentException e) {
+      throw new UsageException(e.getMessage());
+    }
     int perDevice = f.getInt("per_device_train_batch_size");
     int gas = f.getInt("gradient_accumulation_steps");
     int g = f.getInt("num_generations");

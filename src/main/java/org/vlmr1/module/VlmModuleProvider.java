@@ -14,4 +14,7 @@ public interface VlmModuleProvider {
   String vlmKey();
 
   VlmModule create(Path checkpoint, ModuleOptions options) throws IOException;
+
+  /** The family's {@link VlmModule#selectRewardFunction} without a checkpoint (VLM-R1's is a static method). */
+  org.vlmr1.reward.RewardFunction selectRewardFunction(String func, String taskType);
 }

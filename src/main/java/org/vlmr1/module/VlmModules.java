@@ -50,6 +50,20 @@ public final class VlmModules {
         + "' is not a known VLM family; known model types: " + known + " (or name one with --vlm)");
   }
 
+  /**
+   * A family's module reward by its key (score --vlm, without a checkpoint): the provider's
+   * {@link VlmModuleProvider#selectRewardFunction}.
+   */
+  public static org.vlmr1.reward.RewardFunction selectRewardFunction(String vlmKey, String func, String taskType) {
+    List<VlmModuleProvider> all = providers();
+    for (VlmModuleProvider p : all) {
+      if (p.vlmKey().equals(vlmKey)) {
+        return p.selectRewardFunction(func, taskType);
+      }
+    }
+    throw new IllegalArgumentException("no module rewards for VLM '" + vlmKey + "'; known: " + keys(all));
+  }
+
   /** config.json's model_type. */
   public static String modelType(Path checkpoint) throws IOException {
     Path cfg = checkpoint.resolve("config.json");

@@ -1,11 +1,10 @@
-// The reward registry: VLM-R1's --reward_funcs names, and the REC rewards a VLM module selects
-// (--is_reward_customized_from_vlm_module with --task_type rec).
+// The reward registry: VLM-R1's --reward_funcs names, and the rule by which a VLM module selects its REC rewards
+// (--is_reward_customized_from_vlm_module with --task_type rec); the families pass their own reward functions.
 package org.vlmr1.reward;
 
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 
 /** Builds reward functions by name. */
@@ -63,31 +62,34 @@ public final class Rewards {
   }
 
   /**
-   * A VLM module's reward ({@code select_reward_func}): only task "rec" has them, for "accuracy" (IoU) and "format".
-   *
-   * @param vlmKey "qwen" or "internvl"
+   * VLM-R1's select_reward_func rule, shared by the families: only task "rec" has module rewards, "accuracy" (the
+   * family's IoU reward) and "format" (its REC format); anything else is an error, as VLM-R1 raises ValueError.
    */
-  public static RewardFunction fromVlmModule(String vlmKey, String name, String taskType) {
-    String key = vlmKey == null ? "" : vlmKey.toLowerCase(Locale.ROOT);
-    if (!key.equals("qwen") && !key.equals("internvl")) {
-      throw new IllegalArgumentException("no module rewards for VLM '" + vlmKey + "'; known: qwen, internvl");
-    }
+  public static RewardFunction rec(String name, String taskType, RewardFunction iou, RewardFunction format) {
     if (!"rec".equals(taskType)) {
       throw new IllegalArgumentException("module rewards exist only for --task_type rec, got " + taskType);
     }
-    boolean qwen = key.equals("qwen");
     switch (name) {
-      case "accuracy": return qwen ? RecIouReward.qwen() : RecIouReward.internVl();
-      case "format": return qwen ? RecFormatReward.qwen() : RecFormatReward.internVl();
+      case "accuracy": return iou;
+      case "format": return format;
       default: throw new IllegalArgumentException("module rewards for rec are accuracy and format, got " + name);
     }
   }
 
-  /** Several rewards by name (from the module for rec when {@code vlmKey} is set). */
-  public static List<RewardFunction> resolve(List<String> names, String vlmKey, String taskType, Context ctx) {
+  /** A VLM module's rewards by name (VlmModule.selectRewardFunction for the run's task type). */
+  @FunctionalInterface
+  public interface ModuleRewards {
+    RewardFunction select(String name);
+  }
+
+  /**
+   * Several rewards by name: the module's ({@code --is_reward_customized_from_vlm_module}) when {@code module} is not
+   * null, else VLM-R1's registry.
+   */
+  public static List<RewardFunction> resolve(List<String> names, ModuleRewards module, Context ctx) {
     List<RewardFunction> out = new ArrayList<>();
     for (String n : names) {
-      out.add(vlmKey != null ? fromVlmModule(vlmKey, n, taskType) : byName(n, ctx));
+      out.add(module != null ? module.select(n) : byName(n, ctx));
     }
     return out;
   }

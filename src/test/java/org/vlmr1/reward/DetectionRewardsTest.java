@@ -92,13 +92,13 @@ class DetectionRewardsTest {
 
   @Test
   void internVlRecRewards() {
-    RewardFunction iou = Rewards.fromVlmModule("internvl", "accuracy", "rec");
-    RewardFunction format = Rewards.fromVlmModule("internvl", "format", "rec");
+    RewardFunction iou = Rewards.rec("accuracy", "rec", RecIouReward.internVl(), RecFormatReward.internVl());
+    RewardFunction format = Rewards.rec("format", "rec", RecIouReward.internVl(), RecFormatReward.internVl());
     RewardSample s = RewardSample.of("<think>t</think><answer>[0,0,10,10]</answer>", "<answer>[5,5,15,15]</answer>");
     assertEquals(25.0 / 175, iou.score(s), EPS);
     assertEquals(1.0, format.score(s));
-    assertEquals(0.0, Rewards.fromVlmModule("qwen", "format", "rec").score(s), "Qwen's format needs braces");
-    assertEquals(1.0, Rewards.fromVlmModule("qwen", "format", "rec").score(
+    assertEquals(0.0, RecFormatReward.qwen().score(s), "Qwen's format needs braces");
+    assertEquals(1.0, RecFormatReward.qwen().score(
         RewardSample.of("<think>t</think><answer>{\"bbox_2d\": [1, 2, 3, 4]}</answer>", "")));
     assertEquals(0.0, iou.score(RewardSample.of("<answer>[-1,0,10,10]</answer>", "[0,0,10,10]")), "no signs");
     assertEquals(0.0, iou.score(RewardSample.of("<answer>[0.5,0,10,10]</answer>", "[0,0,10,10]")), "no decimals");
@@ -107,7 +107,7 @@ class DetectionRewardsTest {
         "[0,0,10,10]"));
     assertEquals(100 / 1e40, huge, 1e-50, "unbounded ints, as in Python");
     assertThrows(RewardDataException.class, () -> iou.score(RewardSample.of("<answer>[0,0,1,1]</answer>", "oops")));
-    assertThrows(IllegalArgumentException.class, () -> Rewards.fromVlmModule("qwen", "accuracy", "vqa"));
+    assertThrows(IllegalArgumentException.class, () -> Rewards.rec("accuracy", "vqa", RecIouReward.qwen(), RecFormatReward.qwen()));
   }
 
   @Test

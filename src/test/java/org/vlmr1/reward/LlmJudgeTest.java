@@ -139,7 +139,7 @@ class LlmJudgeTest {
       Rewards.Context ctx = Rewards.Context.fromEnvironment(null, Map.of("OPENAI_API_BASE",
           "http://127.0.0.1:" + s.getAddress().getPort() + "/v1", "OPENAI_API_KEY", "sk-test"));
       assertEquals(LlmJudge.DEFAULT_MODEL, ctx.judge().model());
-      RewardFunction acc = Rewards.resolve(List.of("accuracy"), null, null, ctx).get(0);
+      RewardFunction acc = Rewards.resolve(List.of("accuracy"), null, ctx).get(0);
       assertEquals(1.0, acc.score(RewardSample.of("<answer>Lyon</answer>", "Paris").withMethod("llm")),
           "the judge said 1.0 where exact match says 0");
       assertEquals("Bearer sk-test", auth.get());

@@ -86,7 +86,7 @@ class RewardDebugLogTest {
     Path log = dir.resolve("debug_log.txt");
     Rewards.Context ctx = Rewards.Context.fromEnvironment(null, Map.of("DEBUG_MODE", "true", "LOG_PATH",
         log.toString()));
-    List<RewardFunction> fns = Rewards.resolve(List.of("accuracy", "format"), null, null, ctx);
+    List<RewardFunction> fns = Rewards.resolve(List.of("accuracy", "format"), null, ctx);
     assertEquals(2, fns.size());
     fns.get(0).score(List.of(RewardSample.of("<answer>B</answer>", "<answer> B </answer>")));
     fns.get(1).score(List.of(RewardSample.of("x", "y")));

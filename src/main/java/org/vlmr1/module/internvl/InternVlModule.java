@@ -23,6 +23,8 @@ import org.vlmr1.module.ModuleOptions;
 import org.vlmr1.module.ProcessingKeyword;
 import org.vlmr1.module.VlmModule;
 import org.vlmr1.reward.RewardFunction;
+import org.vlmr1.reward.RecFormatReward;
+import org.vlmr1.reward.RecIouReward;
 import org.vlmr1.reward.Rewards;
 
 /** InternVL's module: template, processor (tokenizer + tiles), ids and REC rewards. */
@@ -261,6 +263,11 @@ public final class InternVlModule implements VlmModule {
 
   @Override
   public RewardFunction selectRewardFunction(String func, String taskType) {
-    return Rewards.fromVlmModule("internvl", func, taskType);
+    return rewardFor(func, taskType);
+  }
+
+  /** The family's REC rewards (IoU with its box convention, its format) by VLM-R1's select_reward_func rule. */
+  static RewardFunction rewardFor(String func, String taskType) {
+    return Rewards.rec(func, taskType, RecIouReward.internVl(), RecFormatReward.internVl());
   }
 }

@@ -24,4 +24,9 @@ public final class InternVlModuleProvider implements VlmModuleProvider {
   public VlmModule create(Path checkpoint, ModuleOptions options) throws IOException {
     return InternVlModule.create(checkpoint, options);
   }
+
+  @Override
+  public org.vlmr1.reward.RewardFunction selectRewardFunction(String func, String taskType) {
+    return InternVlModule.rewardFor(func, taskType);
+  }
 }

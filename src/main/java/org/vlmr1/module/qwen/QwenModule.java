@@ -21,6 +21,8 @@ import org.vlmr1.module.ModuleOptions;
 import org.vlmr1.module.ProcessingKeyword;
 import org.vlmr1.module.VlmModule;
 import org.vlmr1.reward.RewardFunction;
+import org.vlmr1.reward.RecFormatReward;
+import org.vlmr1.reward.RecIouReward;
 import org.vlmr1.reward.Rewards;
 
 /** Qwen's module: chat template, processor (tokenizer + images), ids, templates and REC rewards. */
@@ -255,6 +257,11 @@ public final class QwenModule implements VlmModule {
 
   @Override
   public RewardFunction selectRewardFunction(String func, String taskType) {
-    return Rewards.fromVlmModule("qwen", func, taskType);
+    return rewardFor(func, taskType);
+  }
+
+  /** The family's REC rewards (IoU with its box convention, its format) by VLM-R1's select_reward_func rule. */
+  static RewardFunction rewardFor(String func, String taskType) {
+    return Rewards.rec(func, taskType, RecIouReward.qwen(), RecFormatReward.qwen());
   }
 }

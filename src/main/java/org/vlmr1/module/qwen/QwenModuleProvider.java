@@ -24,4 +24,9 @@ public final class QwenModuleProvider implements VlmModuleProvider {
   public VlmModule create(Path checkpoint, ModuleOptions options) throws IOException {
     return QwenModule.create(checkpoint, options);
   }
+
+  @Override
+  public org.vlmr1.reward.RewardFunction selectRewardFunction(String func, String taskType) {
+    return QwenModule.rewardFor(func, taskType);
+  }
 }
