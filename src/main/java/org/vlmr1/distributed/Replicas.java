@@ -13,6 +13,8 @@ import org.bytedeco.pytorch.global.torch;
 
 /** Replica consistency checks. */
 public final class Replicas {
+  private static final long CHUNK = 64 << 20;
+
   private Replicas() {}
 
   /** Fails on every rank, naming each rank's checksum, when the parameters differ between ranks. */
@@ -24,9 +26,11 @@ public final class Replicas {
     try (PointerScope s = new PointerScope()) {
       for (Tensor p : params) {
         Tensor c = p.detach().contiguous();
-        byte[] b = new byte[(int) c.nbytes()];
-        new BytePointer(c.data_ptr()).capacity(b.length).get(b);
-        crc.update(b);
+        // Chunked views of the native memory: no heap copy, and no int size (a parameter may exceed 2 GiB).
+        for (long pos = 0; pos < c.nbytes(); pos += CHUNK) {
+          long end = Math.min(c.nbytes(), pos + CHUNK);
+          crc.update(new BytePointer(c.data_ptr()).getPointer(pos).capacity(end - pos).asByteBuffer());
+        }
       }
       double[] mine = new double[dist.worldSize()];
       mine[dist.rank()] = crc.getValue(); // < 2^32: exact in float64

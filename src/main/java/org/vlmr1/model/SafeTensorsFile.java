@@ -2,6 +2,8 @@
 // errors for truncated files and bad headers: the checkpoint and golden-data reader shared by every family.
 package org.vlmr1.model;
 
+import org.bytedeco.javacpp.BytePointer;
+import org.bytedeco.javacpp.Pointer;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
@@ -126,7 +128,32 @@ public final class SafeTensorsFile {
     return e;
   }
 
-  /** The raw little-endian bytes of a tensor. */
+  /** Bytes read per FileChannel call when filling native memory (a direct buffer's size is an int). */
+  static final int READ_CHUNK = 64 << 20;
+
+  /**
+   * Reads a tensor's raw bytes from {@code ch} (this file, open for reading) straight into native memory at
+   * {@code dst}, which must hold the entry's bytes: no heap copy and no int size, so tensors over 2 GiB load.
+   */
+  public void readInto(FileChannel ch, Entry e, Pointer dst) throws IOException {
+    long n = e.end() - e.begin();
+    long pos = 0;
+    while (pos < n) {
+      int chunk = (int) Math.min(READ_CHUNK, n - pos);
+      // A view of dst's bytes [pos, pos + chunk) (no allocation, nothing JavaCPP counts), based at its own address
+      // so that the buffer's positions stay ints whatever pos is.
+      ByteBuffer window = new BytePointer(dst).getPointer(pos).capacity(chunk).asByteBuffer();
+      while (window.hasRemaining()) {
+        int r = ch.read(window, dataStart + e.begin() + pos + window.position());
+        if (r < 0) {
+          throw new IOException(path + ": tensor " + e.name() + " ends early (truncated file?)");
+        }
+      }
+      pos += chunk;
+    }
+  }
+
+  /** The raw little-endian bytes of a tensor on the heap (small tensors: configs, tests; at most 2 GiB). */
   public ByteBuffer bytes(String name) throws IOException {
     Entry e = entry(name);
     try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
