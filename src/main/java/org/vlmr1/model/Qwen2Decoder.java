@@ -7,7 +7,9 @@ package org.vlmr1.model;
 import java.util.List;
 import org.bytedeco.pytorch.DoubleOptional;
 import org.bytedeco.pytorch.LongOptional;
+import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.TensorOptional;
 import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
@@ -85,7 +87,7 @@ public final class Qwen2Decoder {
    *
    * @param x (B, L, H) input embeddings
    * @param cos, sin (B, 1, L, head_dim) rotary tables in x's dtype
-   * @param attnMask (B, 1, L, T) additive mask over the keys (T = cached + L)
+   * @param attnMask (B, 1, L, T) mask over the keys (T = cached + L): boolean (true = attend) or additive
    * @param cache filled (prefill) or extended (decode) when not null
    * @param hidden when not null, receives the input of every layer after the first and the final-norm output
    *     (transformers' output_hidden_states without the embeddings)
@@ -160,18 +162,22 @@ public final class Qwen2Decoder {
     return dt == ScalarType.BFloat16 ? -3.3895314e38f : -Float.MAX_VALUE;
   }
 
-  /** Prefill mask (B, 1, L, L): 0 where key k <= query q and k is not padding, the dtype's minimum elsewhere. */
-  public static Tensor causalMask(long[] mask, int b, int l, ScalarType dt) {
-    float min = minValue(dt);
-    float[] m = new float[b * l * l];
-    for (int row = 0; row < b; row++) {
-      for (int q = 0; q < l; q++) {
-        for (int k = 0; k < l; k++) {
-          m[(row * l + q) * l + k] = k <= q && mask[row * l + k] == 1 ? 0f : min;
-        }
-      }
-    }
-    return torch.tensor(m).reshape(b, 1, l, l).to(dt);
+  /**
+   * Prefill mask (B, 1, L, L), boolean (true = attend), built with libtorch ops on the attention mask's device: key k
+   * is visible to query q when k <= q and k is not padding; a padding query sees itself only, so no row is empty
+   * (transformers' _unmask_unattended keeps such rows finite too; their outputs are never read).
+   *
+   * @param attentionMask (B, L) 1 for tokens, 0 for left padding (any integer or boolean dtype)
+   */
+  public static Tensor causalMask(Tensor attentionMask) {
+    long l = attentionMask.size(1);
+    Tensor valid = attentionMask.ne(new Scalar(0));                                          // (B, L)
+    Tensor idx = torch.arange(new Scalar(l), new TensorOptions(ScalarType.Long).device(new org.bytedeco.pytorch.DeviceOptional(attentionMask.device())));
+    Tensor causal = idx.unsqueeze(1).ge(idx.unsqueeze(0));                                   // (L, L) [q, k]: k <= q
+    Tensor self = idx.unsqueeze(1).eq(idx.unsqueeze(0));                                     // (L, L) k == q
+    Tensor allowed = causal.unsqueeze(0).logical_and(valid.unsqueeze(1));                    // (B, L, L)
+    Tensor padSelf = self.unsqueeze(0).logical_and(valid.logical_not().unsqueeze(2));        // (B, L, L)
+    return allowed.logical_or(padSelf).unsqueeze(1);                                          // (B, 1, L, L)
   }
 
   /** Decode-step mask (B, 1, 1, T) over every cached key plus the new one. */

@@ -48,6 +48,18 @@ public final class Rope {
    * @param mask (B, L) row-major 0/1
    * @return (B, L) positions
    */
+  /**
+   * The same positions with libtorch ops on the mask's device: cumsum - 1 over the tokens, 1 at padding (transformers'
+   * position_ids from the attention mask).
+   *
+   * @param attentionMask (B, L) 1 for tokens, 0 for padding
+   * @return (B, L) int64
+   */
+  public static Tensor positionsFromMask(Tensor attentionMask) {
+    Tensor m = attentionMask.to(ScalarType.Long);
+    return m.cumsum(1).sub(new Scalar(1)).masked_fill(m.eq(new Scalar(0)), new Scalar(1));
+  }
+
   public static long[] positionsFromMask(long[] mask, int b, int l) {
     long[] pos = new long[b * l];
     for (int r = 0; r < b; r++) {

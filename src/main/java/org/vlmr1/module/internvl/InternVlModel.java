@@ -135,9 +135,10 @@ public final class InternVlModel implements VlmModel {
       throw new IllegalArgumentException(tokens + " <IMG_CONTEXT> tokens but no image tiles (pixel_values with "
           + "image_flags 1)");
     }
-    Tensor pos = torch.tensor(Rope.positionsFromMask(mask, b, l)).reshape(b, l);
+    Tensor maskT = attentionMask == null ? torch.ones(b, l).to(ScalarType.Long) : attentionMask;  // (B, L)
+    Tensor pos = Rope.positionsFromMask(maskT);                                              // (B, L)
     Tensor[] cs = Rope.cosSin(pos, cfg.llm());
-    Tensor attnMask = Qwen2Decoder.causalMask(mask, b, l, emb.scalar_type().intern());      // (B, 1, L, L)
+    Tensor attnMask = Qwen2Decoder.causalMask(maskT);                                        // (B, 1, L, L)
     List<Tensor> hidden = new ArrayList<>();
     hidden.add(emb);
     Tensor normed = decoder.run(emb, cs[0].to(emb.scalar_type()), cs[1].to(emb.scalar_type()), attnMask, cache,

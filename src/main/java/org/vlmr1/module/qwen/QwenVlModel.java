@@ -154,7 +154,7 @@ public final class QwenVlModel implements org.vlmr1.model.VlmModel {
     Tensor[] cs = QwenRope.cosSin(pos.positionIds(), cfg.ropeTheta(), cfg.headDim(), cfg.mropeSection());
     Tensor cos = cs[0].to(emb.scalar_type());
     Tensor sin = cs[1].to(emb.scalar_type());
-    Tensor attnMask = Qwen2Decoder.causalMask(mask, b, l, emb.scalar_type().intern());      // (B, 1, L, L)
+    Tensor attnMask = Qwen2Decoder.causalMask(torch.tensor(mask).reshape(b, l));             // (B, 1, L, L)
     List<Tensor> hidden = new ArrayList<>();
     hidden.add(emb);
     Tensor normed = decoder.run(emb, cos, sin, attnMask, cache, from == 0 ? hidden : null, from);
