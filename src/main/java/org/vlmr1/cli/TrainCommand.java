@@ -96,6 +96,8 @@ final class TrainCommand implements Command {
         FlagSpec.value("dist_timeout", "600", "seconds a worker waits for a peer before the run fails"),
         FlagSpec.value("dist_backend", "auto", "gloo (CPU), nccl (CUDA, one device per local rank) or auto: gloo "
             + "while models run on the CPU"),
+        FlagSpec.value("device", "cpu", "where the models and kernels run: cpu (CUDA devices come with the CUDA "
+            + "issue; the kernels already dispatch by the tensors' device)"),
         FlagSpec.bool("bf16", "forward and backward in bfloat16 with float32 master weights for AdamW (without it, "
             + "and without --torch_dtype bfloat16, the models run in float32)"),
         FlagSpec.value("torch_dtype", null, "float32, bfloat16 (with float32 masters, as --bf16) or auto (config.json's)"),
@@ -126,6 +128,10 @@ final class TrainCommand implements Command {
         throw new UsageException("train needs --" + n + " (bin/vlmr1 train with no flags, or train --demo, runs the "
             + "built-in demo)");
       }
+    }
+    if (!f.get("device").equals("cpu")) {
+      throw new UsageException("--device " + f.get("device") + " is not supported yet: this release trains on the "
+          + "CPU only (--device cpu)");
     }
     java.time.Duration timeout = java.time.Duration.ofSeconds(f.getInt("dist_timeout"));
     DistEnv env = DistEnv.fromEnv(f.env(), timeout);

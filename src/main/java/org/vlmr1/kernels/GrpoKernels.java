@@ -6,8 +6,9 @@ import java.util.Locale;
 import org.bytedeco.pytorch.Tensor;
 
 /**
- * Fused GRPO kernels. Every method validates its arguments (dtype, shape, contiguity, device, id range) and throws
- * {@link IllegalArgumentException} naming the problem. The backend is chosen once per process: our native library
+ * Fused GRPO kernels. Every method validates its arguments (dtype, shape, contiguity, one device for all tensors, id
+ * range) and throws {@link IllegalArgumentException} naming the problem, then runs on the {@link KernelProvider} of
+ * the tensors' device ({@link KernelProviders}). On the CPU the backend is chosen once per process: our native library
  * when it loads, else the libtorch composites with one warning. The system property {@code vlmr1.kernels} overrides
  * it: {@code auto} (default), {@code native} (fail when it cannot load) or {@code composite}.
  *
@@ -67,10 +68,6 @@ public final class GrpoKernels {
     }
   }
 
-  private static boolean useNative() {
-    return backend() == KernelBackend.NATIVE;
-  }
-
   /**
    * Per-row log-softmax of {@code logits / temperature} at the target, in one streaming pass per row; never allocates
    * N x V. A target whose logit is -inf gets -inf.
@@ -83,18 +80,11 @@ public final class GrpoKernels {
    * @param withEntropy also return each row's entropy
    */
   public static TokenLogProbs tokenLogProbs(Tensor logits, Tensor targets, double temperature, boolean withEntropy) {
-    int dtype = TensorChecks.requireLogitsLike("logits", logits, 2, "(N, V)");
+    TensorChecks.requireLogitsLike("logits", logits, 2, "(N, V)");
     Tensor ids = TensorChecks.requireIds("targets", targets, logits.size(0));
+    TensorChecks.requireSameDevice(logits, "targets", ids);
     requireTemperature(temperature);
-    if (useNative()) {
-      try {
-        return NativeKernels.tokenLogProbs(logits, dtype, ids, temperature, withEntropy);
-      } catch (RuntimeException e) {
-        throw translate(e);
-      }
-    }
-    checkIdRange("targets", ids, logits.size(1));
-    return CompositeKernels.tokenLogProbs(logits, ids, temperature, withEntropy);
+    return KernelProviders.forTensor(logits).tokenLogProbs(logits, ids, temperature, withEntropy);
   }
 
   /**
@@ -122,18 +112,7 @@ public final class GrpoKernels {
       throw new IllegalArgumentException("scale must be GROUP, BATCH or NONE");
     }
     Tensor r = TensorChecks.requireSmallFloat("rewards", rewards, rewards.size(0));
-    if (useNative()) {
-      try {
-        return NativeKernels.groupAdvantages(r, groupSize, scale);
-      } catch (RuntimeException e) {
-        throw translate(e);
-      }
-    }
-    long bad = TensorChecks.firstTrue(org.bytedeco.pytorch.global.torch.isfinite(r).logical_not());
-    if (bad >= 0) {
-      throw new IllegalArgumentException("group_advantages: reward " + bad + " is not finite");
-    }
-    return CompositeKernels.groupAdvantages(r, groupSize, scale);
+    return KernelProviders.forTensor(r).groupAdvantages(r, groupSize, scale);
   }
 
   /** {@link #grpoLoss(Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, GrpoLossConfig, Tensor)} into a new buffer. */
@@ -165,22 +144,17 @@ public final class GrpoKernels {
     int dtype = TensorChecks.requireLogitsLike("logits", logits, 3, "(B, T, V)");
     long b = logits.size(0);
     long t = logits.size(1);
-    LossArgs a = lossArgs(b, t, completionIds, completionMask, advantages, oldLogps, refLogps, cfg);
+    LossArgs a = lossArgs(logits, b, t, completionIds, completionMask, advantages, oldLogps, refLogps, cfg);
     if (gradOut != null) {
       int gd = TensorChecks.requireLogitsLike("gradOut", gradOut, 3, "(B, T, V)");
       if (gd != dtype || !java.util.Arrays.equals(TensorChecks.shape(gradOut), TensorChecks.shape(logits))) {
         throw TensorChecks.bad("gradOut", "shaped and typed like logits " + TensorChecks.describe(logits), gradOut);
       }
     }
-    if (useNative()) {
-      try {
-        return NativeKernels.grpoLoss(logits, dtype, a.ids, a.mask, a.adv, a.old, a.ref, cfg, gradOut);
-      } catch (RuntimeException e) {
-        throw translate(e);
-      }
+    if (gradOut != null) {
+      TensorChecks.requireSameDevice(logits, "gradOut", gradOut);
     }
-    checkIdRange("completionIds", a.ids, logits.size(2));
-    return CompositeKernels.grpoLoss(logits, a.ids, a.mask, a.adv, a.old, a.ref, cfg, gradOut);
+    return KernelProviders.forTensor(logits).grpoLoss(logits, a.ids, a.mask, a.adv, a.old, a.ref, cfg, gradOut);
   }
 
   /**
@@ -212,24 +186,17 @@ public final class GrpoKernels {
     }
     long b = hidden.size(0);
     long t = hidden.size(1);
-    LossArgs a = lossArgs(b, t, completionIds, completionMask, advantages, oldLogps, refLogps, cfg);
-    if (useNative()) {
-      try {
-        return NativeKernels.grpoLossFromHidden(hidden, dtype, lmHeadWeight, a.ids, a.mask, a.adv, a.old, a.ref,
-            cfg, chunkRows);
-      } catch (RuntimeException e) {
-        throw translate(e);
-      }
-    }
-    checkIdRange("completionIds", a.ids, lmHeadWeight.size(0));
-    return CompositeKernels.grpoLossFromHidden(hidden, lmHeadWeight, a.ids, a.mask, a.adv, a.old, a.ref, cfg);
+    TensorChecks.requireSameDevice(hidden, "lmHeadWeight", lmHeadWeight);
+    LossArgs a = lossArgs(hidden, b, t, completionIds, completionMask, advantages, oldLogps, refLogps, cfg);
+    return KernelProviders.forTensor(hidden).grpoLossFromHidden(hidden, lmHeadWeight, a.ids, a.mask, a.adv, a.old,
+        a.ref, cfg, chunkRows);
   }
 
   /** The validated small operands of a loss call: contiguous, float32 except the ids. */
   private record LossArgs(Tensor ids, Tensor mask, Tensor adv, Tensor old, Tensor ref) {}
 
-  private static LossArgs lossArgs(long b, long t, Tensor completionIds, Tensor completionMask, Tensor advantages,
-      Tensor oldLogps, Tensor refLogps, GrpoLossConfig cfg) {
+  private static LossArgs lossArgs(Tensor main, long b, long t, Tensor completionIds, Tensor completionMask,
+      Tensor advantages, Tensor oldLogps, Tensor refLogps, GrpoLossConfig cfg) {
     if (cfg == null) {
       throw new IllegalArgumentException("cfg is null");
     }
@@ -245,35 +212,14 @@ public final class GrpoKernels {
       }
       ref = TensorChecks.requireSmallFloat("refLogps", refLogps, b, t);
     }
+    TensorChecks.requireSameDevice(main, "completionIds", ids, "completionMask", mask, "advantages", adv, "oldLogps",
+        old, "refLogps", ref);
     return new LossArgs(ids, mask, adv, old, ref);
-  }
-
-  /**
-   * Our C++ kernels throw std::invalid_argument with a message starting with the kernel's name; JavaCPP hands it over
-   * as a RuntimeException. Those are argument errors; anything else (libtorch running out of memory) passes as is.
-   */
-  private static RuntimeException translate(RuntimeException e) {
-    String m = e.getMessage();
-    if (!(e instanceof IllegalArgumentException) && m != null && (m.startsWith("grpo_loss:")
-        || m.startsWith("token_logprobs:") || m.startsWith("group_advantages:") || m.startsWith("unknown dtype"))) {
-      return new IllegalArgumentException(m, e);
-    }
-    return e;
   }
 
   private static void requireTemperature(double temperature) {
     if (!(temperature > 0) || Double.isInfinite(temperature)) {
       throw new IllegalArgumentException("temperature must be > 0, got " + temperature);
-    }
-  }
-
-  /** The native kernels check id ranges themselves; the composites would give libtorch's less helpful message. */
-  private static void checkIdRange(String name, Tensor ids, long vocab) {
-    long bad = TensorChecks.firstTrue(ids.lt(new org.bytedeco.pytorch.Scalar(0))
-        .logical_or(ids.ge(new org.bytedeco.pytorch.Scalar(vocab))));
-    if (bad >= 0) {
-      throw new IllegalArgumentException(name + ": id " + ids.flatten().get(bad).item_long() + " at index " + bad
-          + " is out of range [0, " + vocab + ")");
     }
   }
 }

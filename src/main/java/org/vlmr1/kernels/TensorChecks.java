@@ -42,19 +42,23 @@ public final class TensorChecks {
     return new IllegalArgumentException(name + " must be " + expected + ", got " + describe(t));
   }
 
-  static void requireCpu(String name, Tensor t) {
-    if (!t.is_cpu()) {
-      throw new IllegalArgumentException(name + " is on " + (t.is_cuda() ? "a CUDA device" : "a non-CPU device")
-          + "; this build has CPU kernels only (the CUDA twins come with the -gpu classifier)");
+  /** Fails unless every named tensor (name, tensor pairs; null tensors skipped) is on {@code main}'s device. */
+  static void requireSameDevice(Tensor main, Object... namedTensors) {
+    String want = main.device().str().getString();
+    for (int i = 0; i < namedTensors.length; i += 2) {
+      Tensor t = (Tensor) namedTensors[i + 1];
+      if (t != null && !t.device().str().getString().equals(want)) {
+        throw new IllegalArgumentException(namedTensors[i] + " is on " + t.device().str().getString()
+            + " but the other operands are on " + want + "; move them to one device");
+      }
     }
   }
 
-  /** Checks a large floating operand: CPU, float32 or bfloat16, the given rank, contiguous. Returns its dtype code. */
+  /** Checks a large floating operand: float32 or bfloat16, the given rank, contiguous. Returns its dtype code. */
   static int requireLogitsLike(String name, Tensor t, int rank, String shapeText) {
     if (t == null || t.isNull()) {
       throw new IllegalArgumentException(name + " is null");
     }
-    requireCpu(name, t);
     ScalarType st = dtype(t);
     if (t.dim() != rank || (st != ScalarType.Float && st != ScalarType.BFloat16)) {
       throw bad(name, shapeText + " float32 or bfloat16", t);
@@ -71,12 +75,11 @@ public final class TensorChecks {
     return st == ScalarType.BFloat16 ? GrpoNative.DTYPE_BF16 : GrpoNative.DTYPE_F32;
   }
 
-  /** Checks an id tensor: CPU int64 of exactly the given shape; returns it contiguous. */
+  /** Checks an id tensor: int64 of exactly the given shape; returns it contiguous. */
   static Tensor requireIds(String name, Tensor t, long... expectedShape) {
     if (t == null || t.isNull()) {
       throw new IllegalArgumentException(name + " is null");
     }
-    requireCpu(name, t);
     if (dtype(t) != ScalarType.Long || !Arrays.equals(shape(t), expectedShape)) {
       throw bad(name, Arrays.toString(expectedShape) + " int64", t);
     }
@@ -91,7 +94,6 @@ public final class TensorChecks {
     if (t == null || t.isNull()) {
       throw new IllegalArgumentException(name + " is null");
     }
-    requireCpu(name, t);
     if (!Arrays.equals(shape(t), expectedShape)) {
       throw bad(name, Arrays.toString(expectedShape), t);
     }

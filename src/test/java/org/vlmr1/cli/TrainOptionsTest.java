@@ -56,6 +56,9 @@ class TrainOptionsTest {
     assertEquals(2, d.rc(), d.err());
     assertTrue(d.err().contains("--demo takes only --seed and --output_dir"), d.err());
     assertFalse(Files.exists(dir.resolve("x")));
+    ScoreCommandTest.Run cuda = train(model, dir.resolve("cuda"), "--max_steps", "1", "--device", "cuda");
+    assertEquals(2, cuda.rc(), cuda.err());
+    assertTrue(cuda.err().contains("--device cuda is not supported yet"), cuda.err());
     ScoreCommandTest.Run foreign = ScoreCommandTest.run("train", "--report_to", "wandb");
     assertEquals(2, foreign.rc(), "only VLM-R1 flags is still some flags: " + foreign.err());
   }
