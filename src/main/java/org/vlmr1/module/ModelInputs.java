@@ -23,6 +23,21 @@ public record ModelInputs(Tensor inputIds, Tensor attentionMask, Map<String, Ten
     perExample = List.copyOf(perExample);
   }
 
+  /**
+   * The multimodal tensors a family's {@link VlmModule#customMultimodalKeywords} names, in that order (VLM-R1's
+   * {@code {k: prompt_inputs[k] for k in custom_multimodal_keywords}}): what every forward pass takes.
+   */
+  public Map<String, Tensor> multimodal(List<String> keywords) {
+    Map<String, Tensor> out = new LinkedHashMap<>();
+    for (String k : keywords) {
+      Tensor t = multimodal.get(k);
+      if (t != null) {
+        out.put(k, t);
+      }
+    }
+    return out;
+  }
+
   /** The vision facts of one example. */
   public record ExampleVision(List<GridThw> imageGridThw) {
     public ExampleVision {

@@ -28,13 +28,16 @@ public interface VlmModule {
   /** Parameter-name substrings of the vision tower: frozen by --freeze_vision_modules, excluded from LoRA. */
   List<String> visionModulesKeywords();
 
-  /** Names of the multimodal tensors that every forward pass takes (Qwen: pixel_values, image_grid_thw). */
+  /**
+   * Names of the multimodal tensors of {@link #prepareModelInputs} that the trainer keeps and hands to every forward
+   * pass (Qwen: pixel_values, image_grid_thw); the others are dropped (VLM-R1's get_custom_multimodal_keywords).
+   */
   List<String> customMultimodalKeywords();
 
   /**
-   * Inputs that VLM-R1's generation does not take (InternVL: image_flags). vlmr1's families accept them in generation
-   * too: InternVL uses image_flags there to skip the dummy tiles of text-only rows, which lets one batch mix text-only
-   * and image examples (VLM-R1 cannot), so the trainer passes the whole map.
+   * Multimodal inputs withheld from generation (VLM-R1's get_non_generate_params); the trainer removes them from what
+   * it passes to generate(). A family whose generation uses one returns an empty list and says why (InternVL keeps
+   * image_flags, which VLM-R1 withholds, to skip the dummy tiles of text-only rows in mixed batches).
    */
   List<String> nonGenerateParams();
 

@@ -362,7 +362,7 @@ public final class GrpoTrainer implements AutoCloseable {
         grids.addAll(v.imageGridThw());
         perExample.add(v.imageGridThw());
       }
-      Map<String, Tensor> mm = new LinkedHashMap<>(in.multimodal());
+      Map<String, Tensor> mm = in.multimodal(module.customMultimodalKeywords()); // what every pass takes
       if (cfg.freezeVisionModules()) {
         // The frozen tower's features are the same in every pass of this rollout (the reference shares the frozen
         // tower), so the tower runs once here and the generation, policy, old and reference passes reuse them.
@@ -371,8 +371,10 @@ public final class GrpoTrainer implements AutoCloseable {
           mm.put(VlmModel.IMAGE_EMBEDS, embeds);
         }
       }
-      VlmModel.Generation g = policy.generate(in.inputIds(), in.attentionMask(), mm, grids, cfg.sampling(),
-          module.eosTokenIds(), module.padTokenId(), step, firstSampleIndex);
+      Map<String, Tensor> generateInputs = new LinkedHashMap<>(mm);
+      module.nonGenerateParams().forEach(generateInputs::remove); // VLM-R1 drops them from generate()
+      VlmModel.Generation g = policy.generate(in.inputIds(), in.attentionMask(), generateInputs, grids,
+          cfg.sampling(), module.eosTokenIds(), module.padTokenId(), step, firstSampleIndex);
       return new Rollout(examples, firstSampleIndex, prompts, Rollout.rows(in.inputIds()), Rollout.rows(in.attentionMask()), perExample,
           HostTensor.of(mm), g.ids(), g.mask(), module.decodeCompletions(g.ids(), g.mask()));
     }

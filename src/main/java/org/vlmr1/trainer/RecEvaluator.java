@@ -66,7 +66,9 @@ public final class RecEvaluator {
         ModelInputs in = module.prepareModelInputs(module.preparePrompt(conv), images);
         List<GridThw> grids = new ArrayList<>();
         in.perExample().forEach(v -> grids.addAll(v.imageGridThw()));
-        VlmModel.Generation g = model.generate(in.inputIds(), in.attentionMask(), in.multimodal(), grids,
+        java.util.Map<String, org.bytedeco.pytorch.Tensor> mm = in.multimodal(module.customMultimodalKeywords());
+        module.nonGenerateParams().forEach(mm::remove);
+        VlmModel.Generation g = model.generate(in.inputIds(), in.attentionMask(), mm, grids,
             SamplingConfig.greedy(maxNewTokens), module.eosTokenIds(), module.padTokenId(), 0, 0);
         List<String> texts = module.decodeCompletions(g.ids(), g.mask());
         for (int i = 0; i < batch.size(); i++) {

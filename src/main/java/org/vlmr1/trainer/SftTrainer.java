@@ -103,7 +103,8 @@ public final class SftTrainer implements AutoCloseable {
       ModelInputs in = module.prepareModelInputs(texts, images);
       List<GridThw> grids = new ArrayList<>();
       in.perExample().forEach(v -> grids.addAll(v.imageGridThw()));
-      Tensor hidden = model.lastHidden(in.inputIds(), in.attentionMask(), in.multimodal(), grids);   // (B, L, H)
+      Tensor hidden = model.lastHidden(in.inputIds(), in.attentionMask(),
+          in.multimodal(module.customMultimodalKeywords()), grids);                             // (B, L, H)
       int b = batch.size();
       long l = hidden.size(1);
       int maxN = 0;

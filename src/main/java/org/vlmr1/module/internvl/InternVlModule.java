@@ -114,7 +114,9 @@ public final class InternVlModule implements VlmModule {
 
   @Override
   public List<String> nonGenerateParams() {
-    return List.of("image_flags");
+    // VLM-R1 drops image_flags from generate(); our generation takes them to skip the dummy tiles of text-only rows,
+    // which lets one batch mix text-only and image examples (VLM-R1 cannot), so nothing is withheld.
+    return List.of();
   }
 
   @Override
