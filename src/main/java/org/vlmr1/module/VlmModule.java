@@ -13,11 +13,19 @@ public interface VlmModule {
   /** "qwen" or "internvl" (VLM-R1's get_vlm_key). */
   String vlmKey();
 
-  /** The family's model class (VLM-R1's get_model_class). */
+  /**
+   * The family's model class (VLM-R1's get_model_class): {@link #loadModel} instantiates it through its
+   * {@code public static load(Path)}.
+   */
   Class<? extends org.vlmr1.model.VlmModel> modelClass();
 
-  /** Loads the family's model from a checkpoint folder (weights in the checkpoint's dtype). */
-  org.vlmr1.model.VlmModel loadModel(java.nio.file.Path checkpoint) throws java.io.IOException;
+  /**
+   * Loads the family's model from a checkpoint folder (weights in the checkpoint's dtype): {@link #modelClass}'s
+   * {@code load(Path)}, as VLM-R1 calls get_model_class()'s from_pretrained.
+   */
+  default org.vlmr1.model.VlmModel loadModel(java.nio.file.Path checkpoint) throws java.io.IOException {
+    return ModelClasses.load(modelClass(), checkpoint);
+  }
 
   /**
    * Called once for the policy and once for the reference model after loading; the reference may be null (beta 0),

@@ -26,10 +26,14 @@ import org.vlmr1.util.Json;
 
 class ModuleHooksTest {
   /** A family that is another one except for the two hooks under test. */
-  record Variant(VlmModule d, List<String> multimodalKeywords, List<String> nonGenerate) implements VlmModule {
+  record Variant(VlmModule d, List<String> multimodalKeywords, List<String> nonGenerate,
+      Class<? extends VlmModel> model) implements VlmModule {
+    Variant(VlmModule d, List<String> multimodalKeywords, List<String> nonGenerate) {
+      this(d, multimodalKeywords, nonGenerate, d.modelClass());
+    }
+
     @Override public String vlmKey() { return d.vlmKey(); }
-    @Override public Class<? extends VlmModel> modelClass() { return d.modelClass(); }
-    @Override public VlmModel loadModel(Path p) throws java.io.IOException { return d.loadModel(p); }
+    @Override public Class<? extends VlmModel> modelClass() { return model; }
     @Override public void postModelInit(VlmModel m) { d.postModelInit(m); }
     @Override public List<String> visionModulesKeywords() { return d.visionModulesKeywords(); }
     @Override public List<String> customMultimodalKeywords() { return multimodalKeywords; }
@@ -49,6 +53,29 @@ class ModuleHooksTest {
     @Override public String eosText() { return d.eosText(); }
     @Override public long padTokenId() { return d.padTokenId(); }
     @Override public RewardFunction selectRewardFunction(String f, String t) { return d.selectRewardFunction(f, t); }
+  }
+
+  /** A model class whose load(Path) says it was called: what loadModel instantiates is modelClass. */
+  abstract static class ToyModel implements VlmModel {
+    public static ToyModel load(Path checkpoint) {
+      throw new UnsupportedOperationException("ToyModel.load(" + checkpoint.getFileName() + ")");
+    }
+  }
+
+  @Test
+  void loadModelInstantiatesTheModelClass(@TempDir Path dir) throws Exception {
+    Path ckpt = dir.resolve("tiny");
+    QwenTiny.write(new QwenTiny.Spec(32, 1, 4, 2, 64, 1, 32, 2, 13), ckpt);
+    VlmModule qwen = VlmModules.forCheckpoint(ckpt, null, ModuleOptions.DEFAULTS);
+    try (VlmModel m = qwen.loadModel(ckpt)) {
+      assertEquals(qwen.modelClass(), m.getClass());
+    }
+    VlmModule toy = new Variant(qwen, qwen.customMultimodalKeywords(), qwen.nonGenerateParams(), ToyModel.class);
+    UnsupportedOperationException e = org.junit.jupiter.api.Assertions.assertThrows(
+        UnsupportedOperationException.class, () -> toy.loadModel(ckpt));
+    assertEquals("ToyModel.load(tiny)", e.getMessage());
+    VlmModule none = new Variant(qwen, List.of(), List.of(), VlmModel.class);
+    org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> none.loadModel(ckpt));
   }
 
   /** One step's completions (texts, in order) and gradient norm (the loss value is the same at ratio 1). */

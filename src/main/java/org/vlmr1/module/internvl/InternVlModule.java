@@ -86,11 +86,6 @@ public final class InternVlModule implements VlmModule {
     return InternVlModel.class;
   }
 
-  @Override
-  public VlmModel loadModel(Path checkpoint) throws IOException {
-    return InternVlModel.load(checkpoint);
-  }
-
   /**
    * Gives the model the {@code <IMG_CONTEXT>} id it scatters image features at. A null model (no reference model when
    * beta is 0) is fine: VLM-R1 crashes there.

@@ -73,11 +73,6 @@ public final class QwenModule implements VlmModule {
     return QwenVlModel.class;
   }
 
-  @Override
-  public org.vlmr1.model.VlmModel loadModel(Path checkpoint) throws IOException {
-    return QwenVlModel.load(checkpoint);
-  }
-
   /**
    * Gives the model the {@code <|image_pad|>} id this module's prompts use (--image_token_id, else the tokenizer's,
    * else config.json's), so that the flag reaches the forward as it does for InternVL's {@code <IMG_CONTEXT>}.
