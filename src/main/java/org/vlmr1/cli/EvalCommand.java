@@ -24,7 +24,7 @@ final class EvalCommand implements Command {
 
   @Override
   public List<FlagSpec> flags() {
-    return List.of(
+    return ModuleFlags.withProcessing(List.of(
         FlagSpec.value("model", null, "checkpoint folder, or a Hugging Face id (ORG/NAME) already in the local "
             + "cache"),
         FlagSpec.value("data_file_paths", null, "JSONL files, ':'-separated (solutions are [x1, y1, x2, y2])"),
@@ -32,11 +32,8 @@ final class EvalCommand implements Command {
         FlagSpec.value("task_type", "rec", "question template"),
         FlagSpec.value("max_new_tokens", "256", "completion length limit"),
         FlagSpec.value("batch_size", "8", "examples per generation batch"),
-        FlagSpec.value("max_pixels", null, "Qwen max_pixels"),
-        FlagSpec.value("min_pixels", null, "Qwen min_pixels"),
-        FlagSpec.value("max_anyres_num", null, "InternVL: most tiles per image (default: the checkpoint's)"),
         FlagSpec.value("output_path", null, "write {accuracy, mean_iou, results: [per example]} as JSON here"),
-        FlagSpec.bool("allow_image_paths_outside_folders", "accept image paths outside their image folder"));
+        FlagSpec.bool("allow_image_paths_outside_folders", "accept image paths outside their image folder")));
   }
 
   @Override

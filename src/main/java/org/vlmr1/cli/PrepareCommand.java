@@ -33,22 +33,18 @@ final class PrepareCommand implements Command {
 
   @Override
   public List<FlagSpec> flags() {
-    return List.of(
+    return ModuleFlags.withProcessing(List.of(
         FlagSpec.value("model", null, "checkpoint folder (config.json; tokenizer.json unless --tokenizer), or a "
             + "Hugging Face id (ORG/NAME) already in the local cache"),
         FlagSpec.value("tokenizer", null, "tokenizer.json or its folder (default: the checkpoint's)"),
         FlagSpec.list("image", null, "image files, in prompt order (repeat the flag or list them)"),
         FlagSpec.value("text", null, "the user text (the question)"),
         FlagSpec.value("task_type", null, "wrap --text in the family's question template for this task (rec, ...)"),
-        FlagSpec.value("min_pixels", null, "Qwen min_pixels (default: preprocessor_config.json, else 3136)"),
-        FlagSpec.value("max_pixels", null, "Qwen max_pixels (default: preprocessor_config.json, else 12845056)"),
-        FlagSpec.value("max_anyres_num", null, "InternVL: most tiles per image (default: the checkpoint's "
-            + "max_dynamic_patch, else 12)"),
         FlagSpec.value("vlm", null, "family override (qwen, internvl); default: config.json's model_type"),
         FlagSpec.value("image_token_id", null, "explicit <|image_pad|> id (Qwen)"),
         FlagSpec.value("img_context_token_id", null, "explicit <IMG_CONTEXT> id (InternVL)"),
         FlagSpec.value("out", null, "output .safetensors file"),
-        FlagSpec.bool("print_prompt", "print the rendered prompt text"));
+        FlagSpec.bool("print_prompt", "print the rendered prompt text")));
   }
 
   @Override

@@ -26,7 +26,7 @@ final class SftCommand implements Command {
 
   @Override
   public List<FlagSpec> flags() {
-    return List.of(
+    return ModuleFlags.withProcessing(List.of(
         FlagSpec.value("model_name_or_path", null, "checkpoint folder, or a Hugging Face id (ORG/NAME) already "
             + "in the local cache"),
         FlagSpec.value("data_file_paths", null, "JSONL files, ':'-separated"),
@@ -39,10 +39,7 @@ final class SftCommand implements Command {
         FlagSpec.value("lr_scheduler_type", "linear", "linear (decay to 0 over max_steps), constant or cosine"),
         FlagSpec.value("per_device_train_batch_size", "8", "examples per step"),
         FlagSpec.value("seed", "42", "batch sampling seed"),
-        FlagSpec.value("max_pixels", null, "Qwen max_pixels"),
-        FlagSpec.value("min_pixels", null, "Qwen min_pixels"),
-        FlagSpec.value("max_anyres_num", null, "InternVL: most tiles per image (default: the checkpoint's)"),
-        FlagSpec.value("output_dir", null, "where the checkpoint goes"));
+        FlagSpec.value("output_dir", null, "where the checkpoint goes")));
   }
 
   @Override

@@ -40,7 +40,7 @@ final class TrainCommand implements Command {
 
   @Override
   public List<FlagSpec> flags() {
-    return List.of(
+    return ModuleFlags.withProcessing(List.of(
         FlagSpec.value("model_name_or_path", null, "checkpoint folder (Hugging Face layout)"),
         FlagSpec.value("data_file_paths", null, "JSONL files, ':'-separated"),
         FlagSpec.value("image_folders", null, "one image folder per data file, ':'-separated"),
@@ -73,8 +73,6 @@ final class TrainCommand implements Command {
         FlagSpec.value("loss_type", "grpo", "grpo, bnpo, dr_grpo or dapo"),
         FlagSpec.value("scale_rewards", "group", "group, batch or none"),
         FlagSpec.bool("freeze_vision_modules", "no gradients for the vision tower"),
-        FlagSpec.value("max_pixels", null, "Qwen max_pixels (default 12845056)"),
-        FlagSpec.value("min_pixels", null, "Qwen min_pixels (default 3136)"),
         FlagSpec.value("save_steps", "500", "checkpoint every N steps (0 = only at the end)"),
         FlagSpec.value("save_total_limit", "0", "keep the newest N checkpoints (0 = all)"),
         FlagSpec.value("logging_steps", "1", "print and log every N steps"),
@@ -83,8 +81,6 @@ final class TrainCommand implements Command {
         FlagSpec.value("on_bad_sample", "fail", "fail or skip bad data lines"),
         FlagSpec.bool("allow_image_paths_outside_folders", "accept image paths outside their image folder"),
         FlagSpec.value("tokenizer", null, "tokenizer.json when the checkpoint has none"),
-        FlagSpec.value("max_anyres_num", null, "InternVL: most tiles per image (default: the checkpoint's "
-            + "max_dynamic_patch, else 12)"),
         FlagSpec.value("img_context_token_id", null, "InternVL: explicit <IMG_CONTEXT> id"),
         FlagSpec.value("vlm", null, "family override (qwen, internvl); default: config.json's model_type"),
         FlagSpec.value("nproc_per_node", "1", "data-parallel worker processes on this node (torchrun's flag); workers "
@@ -115,7 +111,7 @@ final class TrainCommand implements Command {
             + "backward pass"),
         FlagSpec.value("zero_stage", "0", "1 shards the AdamW state across the processes (ZeRO-1); 0 keeps it whole"),
         FlagSpec.value("check_replicas_steps", "0", "debug: every N steps check that all processes hold bit-identical "
-            + "parameters (0 = never)"));
+            + "parameters (0 = never)")));
   }
 
   @Override
@@ -193,7 +189,12 @@ final class TrainCommand implements Command {
   private int train(Flags f, Collectives dist) throws Exception {
     boolean main = dist.isMain();
     Path model = resolveModel(f.get("model_name_or_path"), f.env());
-    VlmModule module = VlmModules.forCheckpoint(model, f.get("vlm"), ModuleFlags.options(f));
+    VlmModule module;
+    try {
+      module = VlmModules.forCheckpoint(model, f.get("vlm"), ModuleFlags.options(f));
+    } catch (IllegalArgumentException e) {
+      throw new UsageException(e.getMessage()); // e.g. another family's processing keyword
+    }
     JsonlDataset.Loaded data = JsonlDataset.load(new JsonlDataset.Spec(paths(f.get("data_file_paths")),
         paths(f.get("image_folders")), f.get("reward_method") == null ? null
             : List.of(f.get("reward_method").split(":")),

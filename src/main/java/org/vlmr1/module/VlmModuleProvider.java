@@ -15,6 +15,9 @@ public interface VlmModuleProvider {
 
   VlmModule create(Path checkpoint, ModuleOptions options) throws IOException;
 
+  /** The family's processing keywords without a checkpoint (what the command line declares for it). */
+  List<ProcessingKeyword> customProcessingKeywords();
+
   /** The family's {@link VlmModule#selectRewardFunction} without a checkpoint (VLM-R1's is a static method). */
   org.vlmr1.reward.RewardFunction selectRewardFunction(String func, String taskType);
 }

@@ -33,7 +33,7 @@ public final class VlmModules {
     if (vlmOverride != null) {
       for (VlmModuleProvider p : all) {
         if (p.vlmKey().equals(vlmOverride)) {
-          return p.create(checkpoint, options);
+          return create(p, checkpoint, options);
         }
       }
       throw new IllegalArgumentException("unknown VLM family '" + vlmOverride + "'; known: " + keys(all));
@@ -41,7 +41,7 @@ public final class VlmModules {
     String type = modelType(checkpoint);
     for (VlmModuleProvider p : all) {
       if (p.modelTypes().contains(type)) {
-        return p.create(checkpoint, options);
+        return create(p, checkpoint, options);
       }
     }
     TreeSet<String> known = new TreeSet<>();
@@ -62,6 +62,27 @@ public final class VlmModules {
       }
     }
     throw new IllegalArgumentException("no module rewards for VLM '" + vlmKey + "'; known: " + keys(all));
+  }
+
+  /** The module, after checking that every processing keyword given is one the family declares. */
+  private static VlmModule create(VlmModuleProvider p, Path checkpoint, ModuleOptions options) throws IOException {
+    List<String> names = p.customProcessingKeywords().stream().map(ProcessingKeyword::name).toList();
+    for (String k : options.processing().keySet()) {
+      if (!names.contains(k)) {
+        throw new IllegalArgumentException("--" + k + " is not a processing keyword of the " + p.vlmKey()
+            + " family (its keywords: " + (names.isEmpty() ? "none" : String.join(", ", names)) + ")");
+      }
+    }
+    return p.create(checkpoint, options);
+  }
+
+  /** Every registered family's processing keywords, by family key (the command line declares them all). */
+  public static java.util.Map<String, List<ProcessingKeyword>> processingKeywords() {
+    java.util.Map<String, List<ProcessingKeyword>> out = new java.util.TreeMap<>();
+    for (VlmModuleProvider p : providers()) {
+      out.put(p.vlmKey(), p.customProcessingKeywords());
+    }
+    return out;
   }
 
   /** config.json's model_type. */

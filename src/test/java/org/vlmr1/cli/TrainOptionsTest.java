@@ -59,6 +59,14 @@ class TrainOptionsTest {
     ScoreCommandTest.Run cuda = train(model, dir.resolve("cuda"), "--max_steps", "1", "--device", "cuda");
     assertEquals(2, cuda.rc(), cuda.err());
     assertTrue(cuda.err().contains("--device cuda is not supported yet"), cuda.err());
+    // Processing keywords come from the registry: train --help lists every family's, a checkpoint takes only its own.
+    ScoreCommandTest.Run help = ScoreCommandTest.run("train", "--help");
+    assertTrue(help.out().contains("--max_pixels") && help.out().contains("qwen: most pixels")
+        && help.out().contains("--max_anyres_num") && help.out().contains("internvl: most tiles"), help.out());
+    ScoreCommandTest.Run other = train(model, dir.resolve("other"), "--max_steps", "1", "--max_anyres_num", "4");
+    assertEquals(2, other.rc(), other.err());
+    assertTrue(other.err().contains("--max_anyres_num is not a processing keyword of the qwen family (its keywords: "
+        + "max_pixels, min_pixels)"), other.err());
     ScoreCommandTest.Run foreign = ScoreCommandTest.run("train", "--report_to", "wandb");
     assertEquals(2, foreign.rc(), "only VLM-R1 flags is still some flags: " + foreign.err());
   }

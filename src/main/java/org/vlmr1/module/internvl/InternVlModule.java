@@ -58,7 +58,11 @@ public final class InternVlModule implements VlmModule {
       throw new IOException("no tokenizer at " + o.tokenizer());
     }
     InternVlTemplate template = InternVlTemplate.named(cfg.template());
-    int maxNum = o.maxAnyresNum() != null ? o.maxAnyresNum() : cfg.maxDynamicPatch();
+    Long flag = o.processingLong("max_anyres_num");
+    if (flag != null && flag < 1) {
+      throw new IllegalArgumentException("max_anyres_num must be >= 1, got " + flag);
+    }
+    int maxNum = flag != null ? Math.toIntExact(flag) : cfg.maxDynamicPatch();
     InternVlImageProcessor proc = new InternVlImageProcessor(cfg.imageSize(), Math.min(cfg.minDynamicPatch(), maxNum),
         maxNum, cfg.useThumbnail());
     return new InternVlModule(cfg, template, tok, proc, InternVlIds.resolve(cfg, template, tok, o));
@@ -116,8 +120,12 @@ public final class InternVlModule implements VlmModule {
 
   @Override
   public List<ProcessingKeyword> customProcessingKeywords() {
-    return List.of(new ProcessingKeyword("None", "max_anyres_num"));
+    return PROCESSING_KEYWORDS;
   }
+
+  /** InternVL's processing keyword (VLM-R1's max_anyres_num). */
+  static final List<ProcessingKeyword> PROCESSING_KEYWORDS = List.of(new ProcessingKeyword("None", "max_anyres_num",
+      "most tiles per image (default: config.json's max_dynamic_patch, else 12)"));
 
   @Override
   public boolean isEmbedsInput() {

@@ -29,4 +29,9 @@ public final class InternVlModuleProvider implements VlmModuleProvider {
   public org.vlmr1.reward.RewardFunction selectRewardFunction(String func, String taskType) {
     return InternVlModule.rewardFor(func, taskType);
   }
+
+  @Override
+  public List<org.vlmr1.module.ProcessingKeyword> customProcessingKeywords() {
+    return InternVlModule.PROCESSING_KEYWORDS;
+  }
 }

@@ -50,8 +50,10 @@ public final class QwenModule implements VlmModule {
     JsonNode pre = Files.isRegularFile(checkpoint.resolve("preprocessor_config.json"))
         ? new ObjectMapper().readTree(checkpoint.resolve("preprocessor_config.json").toFile())
         : new ObjectMapper().createObjectNode();
-    long min = o.minPixels() != null ? o.minPixels() : pre.path("min_pixels").asLong(QwenImageProcessor.DEFAULT_MIN_PIXELS);
-    long max = o.maxPixels() != null ? o.maxPixels() : pre.path("max_pixels").asLong(QwenImageProcessor.DEFAULT_MAX_PIXELS);
+    Long minFlag = o.processingLong("min_pixels");
+    Long maxFlag = o.processingLong("max_pixels");
+    long min = minFlag != null ? minFlag : pre.path("min_pixels").asLong(QwenImageProcessor.DEFAULT_MIN_PIXELS);
+    long max = maxFlag != null ? maxFlag : pre.path("max_pixels").asLong(QwenImageProcessor.DEFAULT_MAX_PIXELS);
     return new QwenModule(type, tok, new QwenImageProcessor(min, max), QwenIds.resolve(checkpoint, tok, o));
   }
 
@@ -101,9 +103,15 @@ public final class QwenModule implements VlmModule {
 
   @Override
   public List<ProcessingKeyword> customProcessingKeywords() {
-    return List.of(new ProcessingKeyword("image_processor", "max_pixels"),
-        new ProcessingKeyword("image_processor", "min_pixels"));
+    return PROCESSING_KEYWORDS;
   }
+
+  /** Qwen's processing keywords (VLM-R1's: max_pixels and min_pixels of the image processor). */
+  static final List<ProcessingKeyword> PROCESSING_KEYWORDS = List.of(
+      new ProcessingKeyword("image_processor", "max_pixels", "most pixels per image after smart_resize (default: "
+          + "preprocessor_config.json, else " + QwenImageProcessor.DEFAULT_MAX_PIXELS + ")"),
+      new ProcessingKeyword("image_processor", "min_pixels", "fewest pixels per image after smart_resize (default: "
+          + "preprocessor_config.json, else " + QwenImageProcessor.DEFAULT_MIN_PIXELS + ")"));
 
   @Override
   public boolean isEmbedsInput() {

@@ -29,4 +29,9 @@ public final class QwenModuleProvider implements VlmModuleProvider {
   public org.vlmr1.reward.RewardFunction selectRewardFunction(String func, String taskType) {
     return QwenModule.rewardFor(func, taskType);
   }
+
+  @Override
+  public List<org.vlmr1.module.ProcessingKeyword> customProcessingKeywords() {
+    return QwenModule.PROCESSING_KEYWORDS;
+  }
 }

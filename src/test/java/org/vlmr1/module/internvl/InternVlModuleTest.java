@@ -165,7 +165,7 @@ class InternVlModuleTest {
   @Test
   void mixedBatchGivesEachRowItsOwnResults(@TempDir Path dir) throws Exception {
     Path ckpt = tiny(dir);
-    VlmModule module = VlmModules.forCheckpoint(ckpt, null, ModuleOptions.DEFAULTS.withMaxAnyresNum(3));
+    VlmModule module = VlmModules.forCheckpoint(ckpt, null, ModuleOptions.DEFAULTS.withProcessing("max_anyres_num", 3));
     RgbImage img = RgbImage.read(InternVlGolden.caseA().resolve(IMAGES[2]));
     List<String> prompts = module.preparePrompt(List.of(Conversation.userTurn(1, "Where?"),
         Conversation.userTurn(0, "Say something longer than the other prompt, please.")));
