@@ -1,5 +1,5 @@
-// A VlmModuleProvider from a family's facts (key, model types, module factory, rewards, processing keywords), so a
-// family's ServiceLoader entry is one constructor call rather than the same methods written again.
+// A VlmModuleProvider from a family's facts (FamilyFacts, model types, module factory, rewards), so a family's
+// ServiceLoader entry is one constructor call rather than the same methods written again.
 package org.vlmr1.module;
 
 import java.io.IOException;
@@ -21,19 +21,17 @@ public abstract class FamilyProvider implements VlmModuleProvider {
     RewardFunction select(String func, String taskType);
   }
 
-  private final String vlmKey;
+  private final FamilyFacts facts;
   private final List<String> modelTypes;
   private final Factory factory;
   private final RewardSelector rewards;
-  private final List<ProcessingKeyword> processingKeywords;
 
-  protected FamilyProvider(String vlmKey, List<String> modelTypes, Factory factory, RewardSelector rewards,
-      List<ProcessingKeyword> processingKeywords) {
-    this.vlmKey = vlmKey;
+  /** @param modelTypes the config.json model_type values the family reads */
+  protected FamilyProvider(FamilyFacts facts, List<String> modelTypes, Factory factory, RewardSelector rewards) {
+    this.facts = facts;
     this.modelTypes = List.copyOf(modelTypes);
     this.factory = factory;
     this.rewards = rewards;
-    this.processingKeywords = List.copyOf(processingKeywords);
   }
 
   @Override
@@ -43,7 +41,7 @@ public abstract class FamilyProvider implements VlmModuleProvider {
 
   @Override
   public String vlmKey() {
-    return vlmKey;
+    return facts.vlmKey();
   }
 
   @Override
@@ -58,6 +56,6 @@ public abstract class FamilyProvider implements VlmModuleProvider {
 
   @Override
   public List<ProcessingKeyword> customProcessingKeywords() {
-    return processingKeywords;
+    return facts.processingKeywords();
   }
 }

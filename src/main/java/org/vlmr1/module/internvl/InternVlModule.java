@@ -17,10 +17,12 @@ import org.vlmr1.data.RgbImage;
 import org.vlmr1.kernels.TorchRuntime;
 import org.vlmr1.model.VlmModel;
 import org.vlmr1.module.Conversation;
+import org.vlmr1.module.FamilyFacts;
 import org.vlmr1.module.HfTokenizer;
 import org.vlmr1.module.ModelInputs;
 import org.vlmr1.module.ModuleOptions;
 import org.vlmr1.module.ProcessingKeyword;
+import org.vlmr1.module.TokenizedModule;
 import org.vlmr1.module.VlmModule;
 import org.vlmr1.reward.RewardFunction;
 import org.vlmr1.reward.RecFormatReward;
@@ -28,20 +30,19 @@ import org.vlmr1.reward.RecIouReward;
 import org.vlmr1.reward.Rewards;
 
 /** InternVL's module: template, processor (tokenizer + tiles), ids and REC rewards. */
-public final class InternVlModule implements VlmModule {
+public final class InternVlModule extends TokenizedModule {
   /** VLM-R1's default max_anyres_num (its GRPO script passes 6). */
   public static final int DEFAULT_MAX_ANYRES_NUM = 12;
   private final InternVlConfig cfg;
   private final InternVlTemplate template;
-  private final HfTokenizer tokenizer; // null when the checkpoint has none and none was given
   private final InternVlImageProcessor images;
   private final InternVlIds ids;
 
   InternVlModule(InternVlConfig cfg, InternVlTemplate template, HfTokenizer tokenizer, InternVlImageProcessor images,
       InternVlIds ids) {
+    super(FACTS, tokenizer, ids.eos(), ids.pad(), InternVlModule::rewardFor);
     this.cfg = cfg;
     this.template = template;
-    this.tokenizer = tokenizer;
     this.images = images;
     this.ids = ids;
   }
@@ -52,11 +53,7 @@ public final class InternVlModule implements VlmModule {
    */
   public static InternVlModule create(Path checkpoint, ModuleOptions o) throws IOException {
     InternVlConfig cfg = InternVlConfig.read(checkpoint);
-    Path tokPath = o.tokenizer() != null ? o.tokenizer() : checkpoint.resolve("tokenizer.json");
-    HfTokenizer tok = Files.exists(tokPath) ? HfTokenizer.load(tokPath) : null;
-    if (o.tokenizer() != null && tok == null) {
-      throw new IOException("no tokenizer at " + o.tokenizer());
-    }
+    HfTokenizer tok = tokenizerFor(checkpoint, o);
     InternVlTemplate template = InternVlTemplate.named(cfg.template());
     Long flag = o.processingLong("max_anyres_num");
     if (flag != null && flag < 1) {
@@ -80,16 +77,6 @@ public final class InternVlModule implements VlmModule {
     return ids;
   }
 
-  @Override
-  public String vlmKey() {
-    return "internvl";
-  }
-
-  @Override
-  public Class<? extends VlmModel> modelClass() {
-    return InternVlModel.class;
-  }
-
   /**
    * Gives the model the {@code <IMG_CONTEXT>} id it scatters image features at. A null model (no reference model when
    * beta is 0) is fine: VLM-R1 crashes there.
@@ -101,36 +88,18 @@ public final class InternVlModule implements VlmModule {
     }
   }
 
-  @Override
-  public List<String> visionModulesKeywords() {
-    return List.of("vision_model"); // mlp1 stays trainable, as in VLM-R1
-  }
-
-  @Override
-  public List<String> customMultimodalKeywords() {
-    return List.of("pixel_values", "image_flags");
-  }
-
-  @Override
-  public List<String> nonGenerateParams() {
-    // VLM-R1 drops image_flags from generate(); our generation takes them to skip the dummy tiles of text-only rows,
-    // which lets one batch mix text-only and image examples (VLM-R1 cannot), so nothing is withheld.
-    return List.of();
-  }
-
-  @Override
-  public List<ProcessingKeyword> customProcessingKeywords() {
-    return PROCESSING_KEYWORDS;
-  }
-
   /** InternVL's processing keyword (VLM-R1's max_anyres_num). */
   static final List<ProcessingKeyword> PROCESSING_KEYWORDS = List.of(new ProcessingKeyword("None", "max_anyres_num",
       "most tiles per image (default: config.json's max_dynamic_patch, else 12)"));
 
-  @Override
-  public boolean isEmbedsInput() {
-    return true;
-  }
+  /**
+   * InternVL's answers to the contract: the vision tower is "vision_model" (mlp1 stays trainable, as in VLM-R1);
+   * every pass takes pixel_values and image_flags; nothing is withheld from generation (VLM-R1 withholds image_flags;
+   * our generation uses them to skip the dummy tiles of text-only rows, which lets one batch mix text-only and image
+   * examples); is_embeds_input is true.
+   */
+  static final FamilyFacts FACTS = new FamilyFacts("internvl", InternVlModel.class, List.of("vision_model"),
+      List.of("pixel_values", "image_flags"), List.of(), PROCESSING_KEYWORDS, true);
 
   /** VLM-R1's InternVL question template: the same for every task (no JSON sentence). */
   @Override
@@ -155,10 +124,7 @@ public final class InternVlModule implements VlmModule {
    */
   @Override
   public ModelInputs prepareModelInputs(List<String> prompts, List<List<RgbImage>> imagesPerExample) {
-    if (tokenizer == null) {
-      throw new IllegalStateException("tokenising prompts needs a tokenizer.json: the checkpoint has none; give "
-          + "--tokenizer");
-    }
+    HfTokenizer tokenizer = tokenizer();
     if (ids.imgContext() < 0 || ids.imgStart() < 0 || ids.imgEnd() < 0) {
       throw new IllegalStateException("the tokenizer lacks InternVL's <img>, </img> or <IMG_CONTEXT> tokens "
           + "(CONVENTIONS.md: the Qwen2.5 tokenizer plus InternVL's added tokens)");
@@ -219,7 +185,7 @@ public final class InternVlModule implements VlmModule {
         throw new IllegalArgumentException("example " + example + ": the prompt has " + k + " <image> placeholders but "
             + tiles.length + " images were given");
       }
-      parts.add(tokenizer.encode(prompt.substring(from, at)));
+      parts.add(tokenizer().encode(prompt.substring(from, at)));
       long[] block = new long[cfg.numImageToken() * tiles[k] + 2];
       Arrays.fill(block, ids.imgContext());
       block[0] = ids.imgStart();
@@ -227,7 +193,7 @@ public final class InternVlModule implements VlmModule {
       parts.add(block);
       from = at + "<image>".length();
     }
-    parts.add(tokenizer.encode(prompt.substring(from)));
+    parts.add(tokenizer().encode(prompt.substring(from)));
     int n = 0;
     for (long[] p : parts) {
       n += p.length;
@@ -239,36 +205,6 @@ public final class InternVlModule implements VlmModule {
       o += p.length;
     }
     return out;
-  }
-
-  @Override
-  public long[] encode(String text) {
-    return org.vlmr1.module.Batches.encode(tokenizer, text);
-  }
-
-  @Override
-  public String eosText() {
-    return org.vlmr1.module.Batches.tokenText(tokenizer, eosTokenIds()[0]);
-  }
-
-  @Override
-  public List<String> decodeCompletions(long[][] completionIds, long[][] mask) {
-    return org.vlmr1.module.Batches.decodeCompletions(tokenizer, completionIds, mask);
-  }
-
-  @Override
-  public long[] eosTokenIds() {
-    return ids.eos().clone();
-  }
-
-  @Override
-  public long padTokenId() {
-    return ids.pad();
-  }
-
-  @Override
-  public RewardFunction selectRewardFunction(String func, String taskType) {
-    return rewardFor(func, taskType);
   }
 
   /** The family's REC rewards (IoU with its box convention, its format) by VLM-R1's select_reward_func rule. */

@@ -7,7 +7,6 @@ import org.vlmr1.module.FamilyProvider;
 /** InternVL2.5 / InternVL3 checkpoints (remote-code InternVLChatModel layout). */
 public final class InternVlModuleProvider extends FamilyProvider {
   public InternVlModuleProvider() {
-    super("internvl", List.of("internvl_chat"), InternVlModule::create, InternVlModule::rewardFor,
-        InternVlModule.PROCESSING_KEYWORDS);
+    super(InternVlModule.FACTS, List.of("internvl_chat"), InternVlModule::create, InternVlModule::rewardFor);
   }
 }

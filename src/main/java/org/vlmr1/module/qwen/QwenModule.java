@@ -15,10 +15,12 @@ import org.bytedeco.pytorch.global.torch;
 import org.vlmr1.data.RgbImage;
 import org.vlmr1.module.Conversation;
 import org.vlmr1.module.GridThw;
+import org.vlmr1.module.FamilyFacts;
 import org.vlmr1.module.HfTokenizer;
 import org.vlmr1.module.ModelInputs;
 import org.vlmr1.module.ModuleOptions;
 import org.vlmr1.module.ProcessingKeyword;
+import org.vlmr1.module.TokenizedModule;
 import org.vlmr1.module.VlmModule;
 import org.vlmr1.reward.RewardFunction;
 import org.vlmr1.reward.RecFormatReward;
@@ -26,15 +28,14 @@ import org.vlmr1.reward.RecIouReward;
 import org.vlmr1.reward.Rewards;
 
 /** Qwen's module: chat template, processor (tokenizer + images), ids, templates and REC rewards. */
-public final class QwenModule implements VlmModule {
+public final class QwenModule extends TokenizedModule {
   private final String modelType;
-  private final HfTokenizer tokenizer; // null when the checkpoint has none and none was given
   private final QwenImageProcessor images;
   private final QwenIds ids;
 
   QwenModule(String modelType, HfTokenizer tokenizer, QwenImageProcessor images, QwenIds ids) {
+    super(FACTS, tokenizer, ids.eos(), ids.pad(), QwenModule::rewardFor);
     this.modelType = modelType;
-    this.tokenizer = tokenizer;
     this.images = images;
     this.ids = ids;
   }
@@ -42,11 +43,7 @@ public final class QwenModule implements VlmModule {
   /** Builds the module for a checkpoint folder (config.json; tokenizer.json and preprocessor_config.json if any). */
   public static QwenModule create(Path checkpoint, ModuleOptions o) throws IOException {
     String type = org.vlmr1.module.VlmModules.modelType(checkpoint);
-    Path tokPath = o.tokenizer() != null ? o.tokenizer() : checkpoint.resolve("tokenizer.json");
-    HfTokenizer tok = Files.exists(tokPath) ? HfTokenizer.load(tokPath) : null;
-    if (o.tokenizer() != null && tok == null) {
-      throw new IOException("no tokenizer at " + o.tokenizer());
-    }
+    HfTokenizer tok = tokenizerFor(checkpoint, o);
     JsonNode pre = Files.isRegularFile(checkpoint.resolve("preprocessor_config.json"))
         ? new ObjectMapper().readTree(checkpoint.resolve("preprocessor_config.json").toFile())
         : new ObjectMapper().createObjectNode();
@@ -65,16 +62,6 @@ public final class QwenModule implements VlmModule {
     return images;
   }
 
-  @Override
-  public String vlmKey() {
-    return "qwen";
-  }
-
-  @Override
-  public Class<? extends org.vlmr1.model.VlmModel> modelClass() {
-    return QwenVlModel.class;
-  }
-
   /**
    * Gives the model the {@code <|image_pad|>} id this module's prompts use (--image_token_id, else the tokenizer's,
    * else config.json's), so that the flag reaches the forward as it does for InternVL's {@code <IMG_CONTEXT>}.
@@ -86,26 +73,6 @@ public final class QwenModule implements VlmModule {
     }
   }
 
-  @Override
-  public List<String> visionModulesKeywords() {
-    return List.of("visual");
-  }
-
-  @Override
-  public List<String> customMultimodalKeywords() {
-    return List.of("pixel_values", "image_grid_thw");
-  }
-
-  @Override
-  public List<String> nonGenerateParams() {
-    return List.of();
-  }
-
-  @Override
-  public List<ProcessingKeyword> customProcessingKeywords() {
-    return PROCESSING_KEYWORDS;
-  }
-
   /** Qwen's processing keywords (VLM-R1's: max_pixels and min_pixels of the image processor). */
   static final List<ProcessingKeyword> PROCESSING_KEYWORDS = List.of(
       new ProcessingKeyword("image_processor", "max_pixels", "most pixels per image after smart_resize (default: "
@@ -113,10 +80,13 @@ public final class QwenModule implements VlmModule {
       new ProcessingKeyword("image_processor", "min_pixels", "fewest pixels per image after smart_resize (default: "
           + "preprocessor_config.json, else " + QwenImageProcessor.DEFAULT_MIN_PIXELS + ")"));
 
-  @Override
-  public boolean isEmbedsInput() {
-    return false;
-  }
+  /**
+   * Qwen's answers to the contract: the vision tower is "visual"; every pass takes pixel_values and image_grid_thw
+   * and generation takes them all; VLM-R1's is_embeds_input is false for Qwen (its generate returns prompt +
+   * completion).
+   */
+  static final FamilyFacts FACTS = new FamilyFacts("qwen", QwenVlModel.class, List.of("visual"),
+      List.of("pixel_values", "image_grid_thw"), List.of(), PROCESSING_KEYWORDS, false);
 
   /** VLM-R1's Qwen2VLModule.get_question_template. */
   @Override
@@ -152,10 +122,7 @@ public final class QwenModule implements VlmModule {
 
   @Override
   public ModelInputs prepareModelInputs(List<String> prompts, List<List<RgbImage>> imagesPerExample) {
-    if (tokenizer == null) {
-      throw new IllegalStateException("tokenising prompts needs a tokenizer.json: the checkpoint has none; give "
-          + "--tokenizer");
-    }
+    HfTokenizer tokenizer = tokenizer();
     if (prompts.size() != imagesPerExample.size()) {
       throw new IllegalArgumentException(prompts.size() + " prompts but " + imagesPerExample.size()
           + " image lists (one list per example, empty for text-only)");
@@ -231,36 +198,6 @@ public final class QwenModule implements VlmModule {
       }
     }
     return out;
-  }
-
-  @Override
-  public long[] encode(String text) {
-    return org.vlmr1.module.Batches.encode(tokenizer, text);
-  }
-
-  @Override
-  public String eosText() {
-    return org.vlmr1.module.Batches.tokenText(tokenizer, eosTokenIds()[0]);
-  }
-
-  @Override
-  public List<String> decodeCompletions(long[][] completionIds, long[][] mask) {
-    return org.vlmr1.module.Batches.decodeCompletions(tokenizer, completionIds, mask);
-  }
-
-  @Override
-  public long[] eosTokenIds() {
-    return ids.eos().clone();
-  }
-
-  @Override
-  public long padTokenId() {
-    return ids.pad();
-  }
-
-  @Override
-  public RewardFunction selectRewardFunction(String func, String taskType) {
-    return rewardFor(func, taskType);
   }
 
   /** The family's REC rewards (IoU with its box convention, its format) by VLM-R1's select_reward_func rule. */

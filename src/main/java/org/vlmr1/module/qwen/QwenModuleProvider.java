@@ -7,7 +7,6 @@ import org.vlmr1.module.FamilyProvider;
 /** Qwen2-VL and Qwen2.5-VL checkpoints. */
 public final class QwenModuleProvider extends FamilyProvider {
   public QwenModuleProvider() {
-    super("qwen", List.of("qwen2_vl", "qwen2_5_vl"), QwenModule::create, QwenModule::rewardFor,
-        QwenModule.PROCESSING_KEYWORDS);
+    super(QwenModule.FACTS, List.of("qwen2_vl", "qwen2_5_vl"), QwenModule::create, QwenModule::rewardFor);
   }
 }
