@@ -2,7 +2,6 @@
 // from hidden states), on our native C++ kernels with their libtorch composites as fallback (CompositeKernels).
 package org.vlmr1.kernels;
 
-import java.util.Locale;
 import org.bytedeco.pytorch.Tensor;
 
 /**
@@ -17,7 +16,6 @@ import org.bytedeco.pytorch.Tensor;
  * run to run for a given thread count.
  */
 public final class GrpoKernels {
-  private static final System.Logger LOG = System.getLogger(GrpoKernels.class.getName());
   private static volatile KernelBackend backend;
   private static volatile String description;
 
@@ -42,30 +40,11 @@ public final class GrpoKernels {
       return;
     }
     TorchRuntime.load();
-    String mode = System.getProperty("vlmr1.kernels", "auto").trim().toLowerCase(Locale.ROOT);
-    if (!mode.equals("auto") && !mode.equals("native") && !mode.equals("composite")) {
-      throw new IllegalArgumentException("vlmr1.kernels must be auto, native or composite, got '" + mode + "'");
-    }
-    if (mode.equals("composite")) {
-      description = "libtorch composite (forced by -Dvlmr1.kernels=composite)";
-      backend = KernelBackend.COMPOSITE;
-      return;
-    }
-    try {
-      Class.forName("org.vlmr1.kernels.GrpoNative", true, GrpoKernels.class.getClassLoader());
-      description = "native " + GrpoNative.kernel_isa() + ", " + GrpoNative.kernel_threads() + " OpenMP threads";
-      backend = KernelBackend.NATIVE;
-    } catch (Throwable t) {
-      Throwable cause = t.getCause() != null ? t.getCause() : t;
-      if (mode.equals("native")) {
-        throw new IllegalStateException("the native kernels cannot load (-Dvlmr1.kernels=native): " + cause, cause);
-      }
-      description = "libtorch composite (native kernels unavailable: " + cause + ")";
-      LOG.log(System.Logger.Level.WARNING, "vlmr1 native kernels unavailable on " + System.getProperty("os.name")
-          + "/" + System.getProperty("os.arch") + " (" + cause + "); every kernel falls back to its libtorch "
-          + "composite (slower, O(N*V) memory)");
-      backend = KernelBackend.COMPOSITE;
-    }
+    NativeLibraries.Choice c = NativeLibraries.choose("org.vlmr1.kernels.GrpoNative", "native kernels",
+        "every kernel falls back to its libtorch composite (slower, O(N*V) memory)");
+    description = c.backend() == KernelBackend.NATIVE ? NativeProvider.INSTANCE.describe()
+        : "libtorch composite (" + c.reason() + ")";
+    backend = c.backend();
   }
 
   /**

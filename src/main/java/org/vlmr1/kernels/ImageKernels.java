@@ -3,14 +3,12 @@
 // GrpoKernels (-Dvlmr1.kernels).
 package org.vlmr1.kernels;
 
-import java.util.Locale;
 import java.util.function.Supplier;
 import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.FloatPointer;
 
 /** Native image kernels: Pillow-exact bicubic resize and Qwen patch flattening. Thread-safe. */
 public final class ImageKernels {
-  private static final System.Logger LOG = System.getLogger(ImageKernels.class.getName());
   private static volatile KernelBackend backend;
 
   private ImageKernels() {}
@@ -20,23 +18,8 @@ public final class ImageKernels {
     if (backend == null) {
       synchronized (ImageKernels.class) {
         if (backend == null) {
-          String mode = System.getProperty("vlmr1.kernels", "auto").trim().toLowerCase(Locale.ROOT);
-          if (mode.equals("composite")) {
-            backend = KernelBackend.COMPOSITE;
-          } else {
-            try {
-              Class.forName("org.vlmr1.kernels.ImageNative", true, ImageKernels.class.getClassLoader());
-              backend = KernelBackend.NATIVE;
-            } catch (Throwable t) {
-              Throwable cause = t.getCause() != null ? t.getCause() : t;
-              if (mode.equals("native")) {
-                throw new IllegalStateException("the native image kernels cannot load: " + cause, cause);
-              }
-              LOG.log(System.Logger.Level.WARNING, "vlmr1 native image kernels unavailable (" + cause
-                  + "); preprocessing runs the Java reference");
-              backend = KernelBackend.COMPOSITE;
-            }
-          }
+          backend = NativeLibraries.choose("org.vlmr1.kernels.ImageNative", "native image kernels",
+              "preprocessing runs the Java reference").backend();
         }
       }
     }
