@@ -94,6 +94,9 @@ final class TrainCommand implements Command {
             + "while models run on the CPU"),
         FlagSpec.value("device", "cpu", "where the models and kernels run: cpu (CUDA devices come with the CUDA "
             + "issue; the kernels already dispatch by the tensors' device)"),
+        new FlagSpec("check_devices", FlagSpec.Kind.BOOLEAN, String.valueOf(Boolean.getBoolean("vlmr1.checkDevices")),
+            "debug: after every step check that every parameter, gradient and master weight is on --device (on in "
+            + "the test suite)"),
         FlagSpec.bool("bf16", "forward and backward in bfloat16 with float32 master weights for AdamW (without it, "
             + "and without --torch_dtype bfloat16, the models run in float32)"),
         FlagSpec.value("torch_dtype", null, "float32, bfloat16 (with float32 masters, as --bf16) or auto (config.json's)"),
@@ -301,11 +304,15 @@ final class TrainCommand implements Command {
       }
       org.vlmr1.trainer.ProgressBar bar = main ? org.vlmr1.trainer.ProgressBar.forStdout(cfg.maxSteps()) : null;
       int check = f.getInt("check_replicas_steps");
+      boolean checkDevices = f.getBoolean("check_devices");
       TrainingLoop.run(trainer, new TrainingLoop.Hooks() {
         @Override
         public void afterStep(StepMetrics m, double seconds, boolean loggingStep) throws java.io.IOException {
           if (check > 0 && m.step() % check == 0) {
             trainer.checkReplicasIdentical();
+          }
+          if (checkDevices) {
+            trainer.checkDevices(f.get("device"));
           }
           if (main) {
             if (loggingStep) {

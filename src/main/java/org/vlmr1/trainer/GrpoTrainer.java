@@ -195,6 +195,33 @@ public final class GrpoTrainer implements AutoCloseable {
     Replicas.checkIdentical(allParams, dist, "after step " + step);
   }
 
+  /**
+   * Debug check (--check_devices): every parameter and gradient of the policy, the reference's parameters and the
+   * float32 masters are on {@code deviceType} ("cpu", "cuda", ...); the error names the first tensor that is not.
+   */
+  public void checkDevices(String deviceType) {
+    List<Map.Entry<String, Tensor>> all = new ArrayList<>();
+    policy.namedParameters().forEach((k, v) -> {
+      all.add(Map.entry("policy " + k, v));
+      if (v.grad().defined()) {
+        all.add(Map.entry("gradient of policy " + k, v.grad()));
+      }
+    });
+    if (reference != null) {
+      reference.namedParameters().forEach((k, v) -> all.add(Map.entry("reference " + k, v)));
+    }
+    if (masters != null) {
+      masters.tensors().forEach(t -> all.add(Map.entry("a float32 master weight", t)));
+    }
+    for (Map.Entry<String, Tensor> e : all) {
+      String type = org.vlmr1.kernels.KernelProviders.deviceType(e.getValue());
+      if (!type.equals(deviceType)) {
+        throw new IllegalStateException("after step " + step + ": " + e.getKey() + " is on " + type + ", not on the "
+            + "configured device " + deviceType + " (--check_devices)");
+      }
+    }
+  }
+
   /** Bytes of all trainable gradients (what one step all-reduces). */
   public long gradientBytes() {
     return reducer.gradientBytes();

@@ -317,4 +317,23 @@ class GrpoTrainerTest {
       assertTrue(end - base < 100L << 20, "resident memory grew by " + (end - base) / 1048576 + " MiB");
     }
   }
+
+  /** --check_devices: a trainer on the CPU passes the check for "cpu" and fails it, naming a tensor, for "cuda". */
+  @Test
+  void deviceCheckNamesATensorOffTheDevice(@TempDir Path dir) throws Exception {
+    Path ckpt = dir.resolve("tiny");
+    QwenTiny.write(new QwenTiny.Spec(32, 1, 4, 2, 64, 1, 32, 2, 4), ckpt);
+    VlmModule module = VlmModules.forCheckpoint(ckpt, null, ModuleOptions.DEFAULTS.withProcessing("min_pixels", 3136L)
+        .withProcessing("max_pixels", 12544L));
+    GrpoConfig cfg = GrpoConfig.builder().numGenerations(2).perDeviceTrainBatchSize(2).maxCompletionLength(3)
+        .maxSteps(1).beta(0).outputDir(dir.resolve("run")).build();
+    try (QwenVlModel policy = QwenVlModel.load(ckpt);
+        GrpoTrainer t = new GrpoTrainer(cfg, module, policy, null, List.of(new FormatReward()), boxes(dir, 2), "rec")) {
+      t.step();
+      t.checkDevices("cpu");
+      IllegalStateException e = assertThrows(IllegalStateException.class, () -> t.checkDevices("cuda"));
+      assertTrue(e.getMessage().contains("policy ") && e.getMessage().contains("is on cpu, not on the configured "
+          + "device cuda"), e.getMessage());
+    }
+  }
 }
