@@ -51,8 +51,6 @@ class ArchitectureTest {
       "bench/PreprocessSuite.java -> module.internvl",
       "bench/PreprocessSuite.java -> module.qwen",
       "bench/TrainSuite.java -> module.qwen",
-      "cli/InitTinyCommand.java -> module.internvl",
-      "cli/InitTinyCommand.java -> module.qwen",
       "cli/KernelSelfCheck.java -> module.internvl",
       "cli/KernelSelfCheck.java -> module.qwen",
       "cli/ModelCommands.java -> module.internvl",

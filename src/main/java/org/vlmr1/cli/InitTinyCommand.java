@@ -1,9 +1,17 @@
-// bin/vlmr1 init-tiny: a tiny random checkpoint of a family for tests and the demo.
+// bin/vlmr1 init-tiny: a tiny random checkpoint of a family for tests and the demo, written by the family found in the
+// registry for --family (a config.json model_type); the command names no family.
 package org.vlmr1.cli;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
-import org.vlmr1.module.qwen.QwenTiny;
+import java.util.Map;
+import java.util.TreeSet;
+import org.vlmr1.module.ProcessingKeyword;
+import org.vlmr1.module.TinySpec;
+import org.vlmr1.module.VlmModuleProvider;
+import org.vlmr1.module.VlmModules;
 
 /** The init-tiny command. */
 final class InitTinyCommand implements Command {
@@ -19,9 +27,9 @@ final class InitTinyCommand implements Command {
 
   @Override
   public List<FlagSpec> flags() {
-    QwenTiny.Spec d = QwenTiny.Spec.defaults();
-    return List.of(
-        FlagSpec.value("family", "qwen2_5_vl", "model_type to create: qwen2_5_vl, qwen2_vl or internvl_chat"),
+    TinySpec d = TinySpec.DEFAULTS;
+    List<FlagSpec> out = new ArrayList<>(List.of(
+        FlagSpec.value("family", "qwen2_5_vl", "model_type to create: " + String.join(", ", modelTypes())),
         FlagSpec.value("out", null, "output folder"),
         FlagSpec.value("hidden_size", String.valueOf(d.hiddenSize()), "decoder hidden size"),
         FlagSpec.value("num_layers", String.valueOf(d.numLayers()), "decoder layers"),
@@ -30,9 +38,21 @@ final class InitTinyCommand implements Command {
         FlagSpec.value("intermediate_size", String.valueOf(d.intermediateSize()), "decoder MLP size"),
         FlagSpec.value("vision_depth", String.valueOf(d.visionDepth()), "vision blocks"),
         FlagSpec.value("vision_hidden_size", String.valueOf(d.visionHidden()), "vision hidden size"),
-        FlagSpec.value("image_size", "56", "internvl_chat: tile side in pixels (a multiple of 28)"),
-        FlagSpec.value("max_dynamic_patch", "6", "internvl_chat: most tiles per image in config.json"),
-        FlagSpec.value("seed", "0", "initialisation seed"));
+        FlagSpec.value("seed", String.valueOf(d.seed()), "initialisation seed")));
+    Map<String, String> options = new LinkedHashMap<>();
+    for (VlmModuleProvider p : VlmModules.providers()) {
+      for (ProcessingKeyword k : p.tinyOptions()) {
+        options.merge(k.name(), String.join("/", p.modelTypes()) + ": " + k.help(), (a, b) -> a + "; " + b);
+      }
+    }
+    options.forEach((name, help) -> out.add(FlagSpec.value(name, null, help)));
+    return out;
+  }
+
+  private static TreeSet<String> modelTypes() {
+    TreeSet<String> all = new TreeSet<>();
+    VlmModules.providers().forEach(p -> all.addAll(p.modelTypes()));
+    return all;
   }
 
   @Override
@@ -41,22 +61,29 @@ final class InitTinyCommand implements Command {
       throw new UsageException("init-tiny needs --out DIR");
     }
     String family = f.get("family");
-    if (family.equals("internvl_chat")) {
-      org.vlmr1.module.internvl.InternVlTiny.write(new org.vlmr1.module.internvl.InternVlTiny.Spec(
-          f.getInt("hidden_size"), f.getInt("num_layers"), f.getInt("num_heads"), f.getInt("num_kv_heads"),
-          f.getInt("intermediate_size"), f.getInt("vision_depth"), f.getInt("vision_hidden_size"), 2,
-          f.getInt("image_size"), f.getInt("max_dynamic_patch"), Long.parseLong(f.get("seed"))), Path.of(f.get("out")));
-      System.out.println("wrote a tiny internvl_chat checkpoint to " + f.get("out"));
-      return 0;
+    VlmModuleProvider provider = VlmModules.providers().stream().filter(p -> p.modelTypes().contains(family))
+        .findFirst().orElseThrow(() -> new UsageException("init-tiny --family " + family + " is unknown; known: "
+            + String.join(", ", modelTypes())));
+    List<String> own = provider.tinyOptions().stream().map(ProcessingKeyword::name).toList();
+    Map<String, String> options = new LinkedHashMap<>();
+    for (VlmModuleProvider p : VlmModules.providers()) {
+      for (ProcessingKeyword k : p.tinyOptions()) {
+        if (f.has(k.name())) {
+          if (!own.contains(k.name())) {
+            throw new UsageException("--" + k.name() + " is not an init-tiny option of " + family);
+          }
+          options.put(k.name(), f.get(k.name()));
+        }
+      }
     }
-    if (!family.equals("qwen2_5_vl") && !family.equals("qwen2_vl")) {
-      throw new UsageException("init-tiny --family " + family + " is unknown; known: qwen2_5_vl, qwen2_vl, "
-          + "internvl_chat");
-    }
-    QwenTiny.Spec s = new QwenTiny.Spec(f.getInt("hidden_size"), f.getInt("num_layers"), f.getInt("num_heads"),
+    TinySpec spec = new TinySpec(f.getInt("hidden_size"), f.getInt("num_layers"), f.getInt("num_heads"),
         f.getInt("num_kv_heads"), f.getInt("intermediate_size"), f.getInt("vision_depth"),
-        f.getInt("vision_hidden_size"), 2, Long.parseLong(f.get("seed")));
-    QwenTiny.write(s, Path.of(f.get("out")), family);
+        f.getInt("vision_hidden_size"), f.getLong("seed"), options);
+    try {
+      provider.writeTiny(family, spec, Path.of(f.get("out")));
+    } catch (IllegalArgumentException e) {
+      throw new UsageException(e.getMessage());
+    }
     System.out.println("wrote a tiny " + family + " checkpoint to " + f.get("out"));
     return 0;
   }

@@ -15,6 +15,16 @@ public interface VlmModuleProvider {
 
   VlmModule create(Path checkpoint, ModuleOptions options) throws IOException;
 
+  /** Options of this family's tiny checkpoints beyond {@link TinySpec}'s sizes (name and help; none by default). */
+  default List<ProcessingKeyword> tinyOptions() {
+    return List.of();
+  }
+
+  /** Writes a tiny random checkpoint of config.json {@code modelType} (one of {@link #modelTypes}) into {@code out}. */
+  default void writeTiny(String modelType, TinySpec spec, Path out) throws IOException {
+    throw new UnsupportedOperationException("the " + vlmKey() + " family writes no tiny checkpoints");
+  }
+
   /** The family's processing keywords without a checkpoint (what the command line declares for it). */
   List<ProcessingKeyword> customProcessingKeywords();
 
