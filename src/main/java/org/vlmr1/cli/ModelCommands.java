@@ -20,8 +20,6 @@ import org.vlmr1.module.HubCache;
 import org.vlmr1.module.VlmModule;
 import org.vlmr1.module.VlmModules;
 import org.vlmr1.model.VlmModel;
-import org.vlmr1.module.internvl.InternVlModel;
-import org.vlmr1.module.qwen.QwenVlModel;
 
 /** The forward and generate commands. */
 final class ModelCommands {
@@ -114,26 +112,7 @@ final class ModelCommands {
       try (VlmModel vm = module.loadModel(model); PointerScope s = new PointerScope()) {
         module.postModelInit(vm);
         Batch b = readInputs(Path.of(f.get("inputs")));
-        Map<String, Tensor> out = new LinkedHashMap<>();
-        if (vm instanceof QwenVlModel m) {
-          QwenVlModel.Output o = m.forward(b.inputIds(), b.attentionMask(), b.pixelValues(), b.grids(), true);
-          out.put("logits", o.logits().to(torch.ScalarType.Float));
-          if (o.visionEmbeds() != null) {
-            out.put("vision_embeds", o.visionEmbeds());
-          }
-          out.put("position_ids", o.positions().positionIds());
-          out.put("rope_deltas", o.positions().ropeDeltas());
-        } else if (vm instanceof InternVlModel m) {
-          Tensor flags = b.multimodal().get("image_flags");
-          InternVlModel.Output o = m.forward(b.inputIds(), b.attentionMask(), b.pixelValues(), flags, true, null);
-          out.put("logits", o.logits().to(torch.ScalarType.Float));
-          if (b.pixelValues() != null) {
-            // Every tile's features (dummy tiles included), (tiles, num_image_token, H), as extract_feature gives.
-            out.put("vision_embeds", m.vision().extractFeature(b.pixelValues()).to(torch.ScalarType.Float));
-          }
-        } else {
-          throw new UsageException("forward does not know the model class " + vm.getClass().getSimpleName());
-        }
+        Map<String, Tensor> out = vm.forwardOutputs(b.inputIds(), b.attentionMask(), b.multimodal(), b.grids());
         SafeTensorsWriter.write(Path.of(f.get("out")), out);
       }
       return 0;

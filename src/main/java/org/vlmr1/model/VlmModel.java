@@ -56,6 +56,13 @@ public interface VlmModel extends AutoCloseable {
     return out;
   }
 
+  /**
+   * What {@code bin/vlmr1 forward} writes for a prepared batch: {@code logits} (B, L, V) float32 and the family's own
+   * outputs under their Hugging Face names (Qwen: vision_embeds, position_ids, rope_deltas; InternVL: vision_embeds).
+   */
+  Map<String, Tensor> forwardOutputs(Tensor inputIds, Tensor attentionMask, Map<String, Tensor> multimodal,
+      List<GridThw> grids);
+
   /** The LM head's weight (V, H); the embedding itself when tied. */
   Tensor lmHead();
 

@@ -84,6 +84,19 @@ class ThirdFamilyTest {
     assertEquals(0, r.rc(), r.err());
     assertEquals(2, Files.readAllLines(out.resolve("metrics.jsonl")).size());
     assertTrue(Files.isRegularFile(out.resolve("checkpoint-2/model.safetensors")));
+    // prepare and forward through the contract: the family's tensors in, its named outputs out.
+    Path image;
+    try (java.util.stream.Stream<Path> s = Files.walk(data)) {
+      image = s.filter(p -> p.toString().endsWith(".png")).findFirst().orElseThrow();
+    }
+    ScoreCommandTest.Run prep = ScoreCommandTest.run("prepare", "--model", toy.toString(), "--image",
+        image.toString(), "--text", "the red circle", "--out", dir.resolve("in.safetensors").toString());
+    assertEquals(0, prep.rc(), prep.err());
+    ScoreCommandTest.Run fwd = ScoreCommandTest.run("forward", "--model", toy.toString(), "--inputs",
+        dir.resolve("in.safetensors").toString(), "--out", dir.resolve("fwd.safetensors").toString());
+    assertEquals(0, fwd.rc(), fwd.err());
+    assertEquals(151936, org.vlmr1.model.SafeTensorsFile.open(dir.resolve("fwd.safetensors")).entry("logits")
+        .shape()[2]);
     ScoreCommandTest.Run qwenKeyword = ScoreCommandTest.run("train", "--model_name_or_path", toy.toString(),
         "--data_file_paths", data.resolve("data.jsonl").toString(), "--image_folders", data.toString(),
         "--max_steps", "1", "--max_pixels", "12544", "--output_dir", dir.resolve("run2").toString());

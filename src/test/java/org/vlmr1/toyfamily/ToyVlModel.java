@@ -96,6 +96,13 @@ public final class ToyVlModel implements VlmModel {
   }
 
   @Override
+  public Map<String, Tensor> forwardOutputs(Tensor inputIds, Tensor attentionMask, Map<String, Tensor> multimodal,
+      List<GridThw> grids) {
+    return Map.of("logits", torch.linear(forward(inputIds, attentionMask, multimodal, null, 0), lmHead())
+        .to(ScalarType.Float));
+  }
+
+  @Override
   public Tensor imageEmbeds(Map<String, Tensor> multimodal, List<GridThw> grids) {
     Tensor p = multimodal.get("pixel_values");
     return p == null ? null : vision(p);

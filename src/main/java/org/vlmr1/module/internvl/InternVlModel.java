@@ -233,6 +233,20 @@ public final class InternVlModel implements VlmModel {
   }
 
   @Override
+  public Map<String, Tensor> forwardOutputs(Tensor inputIds, Tensor attentionMask, Map<String, Tensor> multimodal,
+      List<GridThw> grids) {
+    Tensor pixels = multimodal.get("pixel_values");
+    Output o = forward(inputIds, attentionMask, pixels, multimodal.get("image_flags"), true, null);
+    Map<String, Tensor> out = new java.util.LinkedHashMap<>();
+    out.put("logits", o.logits().to(ScalarType.Float));
+    if (pixels != null) {
+      // Every tile's features (dummy tiles included), (tiles, num_image_token, H), as extract_feature gives.
+      out.put("vision_embeds", vision.extractFeature(pixels).to(ScalarType.Float));
+    }
+    return out;
+  }
+
+  @Override
   public Tensor lastHidden(Tensor inputIds, Tensor attentionMask, Map<String, Tensor> multimodal,
       List<GridThw> grids) {
     Output o = forward(inputIds, attentionMask, multimodal.get("pixel_values"), multimodal.get("image_flags"), false,

@@ -166,6 +166,20 @@ public final class QwenVlModel implements org.vlmr1.model.VlmModel {
   }
 
   @Override
+  public java.util.Map<String, Tensor> forwardOutputs(Tensor inputIds, Tensor attentionMask,
+      java.util.Map<String, Tensor> multimodal, List<GridThw> grids) {
+    Output o = forward(inputIds, attentionMask, multimodal.get("pixel_values"), grids, true);
+    java.util.Map<String, Tensor> out = new java.util.LinkedHashMap<>();
+    out.put("logits", o.logits().to(ScalarType.Float));
+    if (o.visionEmbeds() != null) {
+      out.put("vision_embeds", o.visionEmbeds());
+    }
+    out.put("position_ids", o.positions().positionIds());
+    out.put("rope_deltas", o.positions().ropeDeltas());
+    return out;
+  }
+
+  @Override
   public Tensor lastHidden(Tensor inputIds, Tensor attentionMask, java.util.Map<String, Tensor> multimodal,
       List<GridThw> grids) {
     Output o = forward(inputIds, attentionMask, multimodal.get("pixel_values"), grids, false, null,
