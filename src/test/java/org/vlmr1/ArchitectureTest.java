@@ -51,8 +51,6 @@ class ArchitectureTest {
       "bench/PreprocessSuite.java -> module.internvl",
       "bench/PreprocessSuite.java -> module.qwen",
       "bench/TrainSuite.java -> module.qwen",
-      "cli/KernelSelfCheck.java -> module.internvl",
-      "cli/KernelSelfCheck.java -> module.qwen",
       // accuracy-method names belong to reward; the data layer checks them through a small shared list
       "data/UnknownMethods.java -> reward",
       // family-specific shapes (image_grid_thw) belong to the family's multimodal inputs

@@ -3,22 +3,21 @@
 package org.vlmr1.cli;
 
 import java.util.List;
-import java.util.Random;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
-import org.vlmr1.data.RgbImage;
 import org.vlmr1.kernels.CompositeKernels;
 import org.vlmr1.kernels.GrpoKernels;
 import org.vlmr1.kernels.GrpoLossConfig;
 import org.vlmr1.kernels.GrpoLossResult;
 import org.vlmr1.kernels.ImageKernels;
 import org.vlmr1.kernels.KernelBackend;
-import org.vlmr1.module.internvl.InternVlImageProcessor;
-import org.vlmr1.module.qwen.QwenImageProcessor;
+import org.vlmr1.module.PreprocessCheck;
+import org.vlmr1.module.VlmModuleProvider;
+import org.vlmr1.module.VlmModules;
 
 /**
  * One kernel compared with its reference.
@@ -41,7 +40,11 @@ record KernelSelfCheck(String what, boolean skipped, double maxDiff, double tole
 
   /** Every check, on whichever backends GrpoKernels and ImageKernels chose. */
   static List<KernelSelfCheck> runAll() {
-    return List.of(grpoLoss(), qwenPatches(), internVlTiles());
+    List<KernelSelfCheck> out = new java.util.ArrayList<>(List.of(grpoLoss()));
+    for (VlmModuleProvider p : VlmModules.providers()) {
+      p.preprocessChecks().forEach(c -> out.add(preprocess(c)));
+    }
+    return out;
   }
 
   static KernelSelfCheck grpoLoss() {
@@ -68,45 +71,11 @@ record KernelSelfCheck(String what, boolean skipped, double maxDiff, double tole
     }
   }
 
-  /** Qwen resize + patch flattening (native) against QwenImageProcessor's Java reference. */
-  static KernelSelfCheck qwenPatches() {
-    String what = "Qwen image patches vs Java reference";
+  /** A family's preprocessing on the native image kernels against its Java reference (bit-exact). */
+  static KernelSelfCheck preprocess(PreprocessCheck c) {
     if (ImageKernels.backend() != KernelBackend.NATIVE) {
-      return new KernelSelfCheck(what, true, Double.NaN, 0);
+      return new KernelSelfCheck(c.what(), true, Double.NaN, 0);
     }
-    RgbImage img = randomImage(new Random(7), 61, 45);
-    QwenImageProcessor proc = new QwenImageProcessor(QwenImageProcessor.DEFAULT_MIN_PIXELS, 12544);
-    QwenImageProcessor.Processed a = proc.process(img);
-    QwenImageProcessor.Processed r = proc.processReference(img);
-    double diff = a.grid().equals(r.grid()) ? maxDiff(a.pixelValues(), r.pixelValues()) : Double.POSITIVE_INFINITY;
-    return new KernelSelfCheck(what, false, diff, 0);
-  }
-
-  /** InternVL resize + tiles, thumbnail included (native) against InternVlImageProcessor's Java reference. */
-  static KernelSelfCheck internVlTiles() {
-    String what = "InternVL tiles vs Java reference";
-    if (ImageKernels.backend() != KernelBackend.NATIVE) {
-      return new KernelSelfCheck(what, true, Double.NaN, 0);
-    }
-    RgbImage img = randomImage(new Random(11), 70, 45);
-    InternVlImageProcessor proc = new InternVlImageProcessor(28, 1, 6, true);
-    return new KernelSelfCheck(what, false, maxDiff(proc.pixelValues(img), proc.pixelValuesReference(img)), 0);
-  }
-
-  private static RgbImage randomImage(Random rnd, int w, int h) {
-    byte[] px = new byte[w * h * 3];
-    rnd.nextBytes(px);
-    return new RgbImage(w, h, px);
-  }
-
-  private static double maxDiff(float[] a, float[] b) {
-    if (a.length != b.length) {
-      return Double.POSITIVE_INFINITY;
-    }
-    double m = 0;
-    for (int i = 0; i < a.length; i++) {
-      m = Math.max(m, Math.abs((double) a[i] - b[i]));
-    }
-    return m;
+    return new KernelSelfCheck(c.what(), false, c.maxDiff().getAsDouble(), 0);
   }
 }

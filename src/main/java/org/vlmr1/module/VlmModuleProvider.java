@@ -15,6 +15,11 @@ public interface VlmModuleProvider {
 
   VlmModule create(Path checkpoint, ModuleOptions options) throws IOException;
 
+  /** The family's preprocessing self-checks (native kernels against its Java reference) for doctor; none by default. */
+  default List<PreprocessCheck> preprocessChecks() {
+    return List.of();
+  }
+
   /** Options of this family's tiny checkpoints beyond {@link TinySpec}'s sizes (name and help; none by default). */
   default List<ProcessingKeyword> tinyOptions() {
     return List.of();

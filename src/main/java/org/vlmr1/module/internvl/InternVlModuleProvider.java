@@ -4,7 +4,9 @@ package org.vlmr1.module.internvl;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
+import org.vlmr1.data.RgbImage;
 import org.vlmr1.module.FamilyProvider;
+import org.vlmr1.module.PreprocessCheck;
 import org.vlmr1.module.ProcessingKeyword;
 import org.vlmr1.module.TinySpec;
 
@@ -18,6 +20,15 @@ public final class InternVlModuleProvider extends FamilyProvider {
   public List<ProcessingKeyword> tinyOptions() {
     return List.of(new ProcessingKeyword("config", "image_size", "tile side in pixels, a multiple of 28 (default 56)"),
         new ProcessingKeyword("config", "max_dynamic_patch", "most tiles per image in config.json (default 6)"));
+  }
+
+  @Override
+  public List<PreprocessCheck> preprocessChecks() {
+    return List.of(new PreprocessCheck("InternVL tiles vs Java reference", () -> {
+      RgbImage img = PreprocessCheck.randomImage(11, 70, 45);
+      InternVlImageProcessor proc = new InternVlImageProcessor(28, 1, 6, true);
+      return PreprocessCheck.maxDiff(proc.pixelValues(img), proc.pixelValuesReference(img));
+    }));
   }
 
   @Override
