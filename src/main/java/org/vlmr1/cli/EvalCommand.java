@@ -48,7 +48,7 @@ final class EvalCommand implements Command {
     VlmModule module = VlmModules.forCheckpoint(model, null, ModuleFlags.options(f));
     JsonlDataset.Loaded data = JsonlDataset.load(new JsonlDataset.Spec(TrainCommand.paths(f.get("data_file_paths")),
         TrainCommand.paths(f.get("image_folders")), null, JsonlDataset.OnBadSample.FAIL,
-        f.getBoolean("allow_image_paths_outside_folders")));
+        f.getBoolean("allow_image_paths_outside_folders")), TrainCommand.ACCURACY_METHODS);
     try (org.vlmr1.model.VlmModel m = module.loadModel(model)) {
       RecEvaluator.Result r = RecEvaluator.evaluate(module, m, data.examples(), f.get("task_type"),
           f.getInt("batch_size"), f.getInt("max_new_tokens"), true);

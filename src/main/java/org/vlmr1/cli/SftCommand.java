@@ -57,7 +57,8 @@ final class SftCommand implements Command {
     TorchRuntime.load();
     VlmModule module = VlmModules.forCheckpoint(model, null, ModuleFlags.options(f));
     JsonlDataset.Loaded data = JsonlDataset.load(new JsonlDataset.Spec(TrainCommand.paths(f.get("data_file_paths")),
-        TrainCommand.paths(f.get("image_folders")), null, JsonlDataset.OnBadSample.FAIL, false));
+        TrainCommand.paths(f.get("image_folders")), null, JsonlDataset.OnBadSample.FAIL, false),
+        TrainCommand.ACCURACY_METHODS);
     int steps = f.getInt("max_steps");
     LrSchedulerType schedule;
     try {

@@ -28,6 +28,10 @@ import org.vlmr1.trainer.TrainingLoop;
 
 /** The train command. */
 final class TrainCommand implements Command {
+  /** The accuracy methods the rewards know, for listing a dataset's unknown ones at load time. */
+  static final org.vlmr1.data.MethodNames ACCURACY_METHODS = new org.vlmr1.data.MethodNames(
+      org.vlmr1.reward.AccuracyMethod::known, org.vlmr1.reward.AccuracyMethod.keys());
+
   @Override
   public String name() {
     return "train";
@@ -202,7 +206,7 @@ final class TrainCommand implements Command {
         paths(f.get("image_folders")), f.get("reward_method") == null ? null
             : List.of(f.get("reward_method").split(":")),
         JsonlDataset.OnBadSample.valueOf(f.get("on_bad_sample").toUpperCase(java.util.Locale.ROOT)),
-        f.getBoolean("allow_image_paths_outside_folders")));
+        f.getBoolean("allow_image_paths_outside_folders")), TrainCommand.ACCURACY_METHODS);
     if (main) {
       System.out.println("data: " + data.summary());
       data.skipped().forEach(s -> System.out.println("  skipped " + s));

@@ -69,10 +69,21 @@ public final class JsonlDataset {
     }
   }
 
+  /** {@link #load(Spec, MethodNames)} without checking accu_reward_method values. */
   public static Loaded load(Spec spec) throws IOException {
+    return load(spec, null);
+  }
+
+  /**
+   * Reads and validates the data files.
+   *
+   * @param methods the accuracy methods the scorer knows: values that name none are listed once in
+   *     {@link Loaded#unknownMethods} (they are scored as default); null checks nothing
+   */
+  public static Loaded load(Spec spec, MethodNames methods) throws IOException {
     List<Example> out = new ArrayList<>();
     List<String> skipped = new ArrayList<>();
-    UnknownMethods unknown = new UnknownMethods();
+    UnknownMethods unknown = new UnknownMethods(methods);
     for (int f = 0; f < spec.files().size(); f++) {
       Path file = spec.files().get(f);
       Path folder = spec.imageFolders().get(f);

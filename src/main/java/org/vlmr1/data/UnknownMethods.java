@@ -6,17 +6,21 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import org.vlmr1.reward.AccuracyMethod;
 
 /** Collects unknown methods per file (a --reward_method entry) and per line; not thread-safe. */
 final class UnknownMethods {
   private static final int LINES_SHOWN = 10;
   private final List<String> fileLevel = new ArrayList<>();
   private final Map<List<String>, List<Integer>> lines = new LinkedHashMap<>(); // (file, method) -> line numbers
+  private final MethodNames names; // null: nothing is checked
+
+  UnknownMethods(MethodNames names) {
+    this.names = names;
+  }
 
   /** A --reward_method entry for {@code file}; recorded when it is unknown. */
   void file(String file, String method) {
-    if (!AccuracyMethod.known(method)) {
+    if (names != null && !names.known().test(method)) {
       fileLevel.add("--reward_method '" + method + "' for " + file + " is not a known accu_reward_method: its "
           + "lines without their own are scored as default, as VLM-R1 does (known: " + known() + ")");
     }
@@ -24,7 +28,7 @@ final class UnknownMethods {
 
   /** A line's own accu_reward_method; recorded when it is unknown. */
   void line(String file, int lineNo, String method) {
-    if (!AccuracyMethod.known(method)) {
+    if (names != null && !names.known().test(method)) {
       lines.computeIfAbsent(List.of(file, method), k -> new ArrayList<>()).add(lineNo);
     }
   }
@@ -47,7 +51,7 @@ final class UnknownMethods {
     return out;
   }
 
-  private static String known() {
-    return String.join(", ", AccuracyMethod.keys());
+  private String known() {
+    return String.join(", ", names.names());
   }
 }

@@ -13,6 +13,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class JsonlDatasetTest {
+  /** The rewards' accuracy methods, as the train command hands them to the loader. */
+  static final MethodNames ACCURACY = new MethodNames(org.vlmr1.reward.AccuracyMethod::known,
+      org.vlmr1.reward.AccuracyMethod.keys());
+
 
   @Test
   void readsVlmR1Lines(@TempDir Path dir) throws Exception {
@@ -54,7 +58,7 @@ class JsonlDatasetTest {
     Path b = dir.resolve("b.jsonl");
     Files.write(b, List.of("{" + q + ", \"accu_reward_method\": \"MCQ\"}", "{" + q + "}"));
     JsonlDataset.Loaded l = JsonlDataset.load(new JsonlDataset.Spec(List.of(a, b), List.of(dir, dir),
-        List.of("yes_no", "mcqq"), JsonlDataset.OnBadSample.FAIL, false));
+        List.of("yes_no", "mcqq"), JsonlDataset.OnBadSample.FAIL, false), ACCURACY);
     assertEquals(7, l.examples().size(), "unknown methods are not bad lines");
     List<String> u = l.unknownMethods();
     assertEquals(4, u.size(), String.join("\n", u));
@@ -72,7 +76,7 @@ class JsonlDatasetTest {
     assertEquals(org.vlmr1.reward.AccuracyMethod.DEFAULT,
         org.vlmr1.reward.AccuracyMethod.of(l.examples().get(1).accuRewardMethod()));
     assertTrue(JsonlDataset.load(new JsonlDataset.Spec(List.of(a), List.of(dir), null, JsonlDataset.OnBadSample.FAIL,
-        false)).unknownMethods().size() == 2, "known file method: only the lines' own");
+        false), ACCURACY).unknownMethods().size() == 2, "known file method: only the lines' own");
   }
 
   @Test
