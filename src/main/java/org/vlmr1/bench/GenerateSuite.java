@@ -63,7 +63,8 @@ final class GenerateSuite implements BenchSuite {
       try {
         dir = Files.createTempDirectory("vlmr1-bench-generate");
         QwenTiny.write(new QwenTiny.Spec(hidden, 4, 8, 2, hidden * 3, 2, 64, 2, 1), dir);
-        module = VlmModules.forCheckpoint(dir, null, ModuleOptions.DEFAULTS.withProcessing("min_pixels", 3136L).withProcessing("max_pixels", 50176L));
+        module = VlmModules.forCheckpoint(dir, null, ModuleOptions.DEFAULTS.withProcessing("min_pixels", 3136L)
+            .withProcessing("max_pixels", 50176L));
         model = QwenVlModel.load(dir);
       } catch (IOException e) {
         throw new UncheckedIOException(e);

@@ -136,7 +136,8 @@ final class TrainSuite implements BenchSuite {
         Path jsonl = SyntheticRec.write(dir.resolve("data"), 32, 112, 84, 0);
         List<Example> data = JsonlDataset.load(new JsonlDataset.Spec(List.of(jsonl), List.of(dir.resolve("data")),
             null, JsonlDataset.OnBadSample.FAIL, false)).examples();
-        VlmModule module = VlmModules.forCheckpoint(model, null, ModuleOptions.DEFAULTS.withProcessing("min_pixels", 3136L).withProcessing("max_pixels", 12544L));
+        VlmModule module = VlmModules.forCheckpoint(model, null, ModuleOptions.DEFAULTS.withProcessing("min_pixels", 3136L)
+            .withProcessing("max_pixels", 12544L));
         policy = QwenVlModel.load(model);
         ref = QwenVlModel.load(model);
         boolean dp = group.worldSize() > 1;

@@ -14,7 +14,7 @@ final class CompatFlags {
    * How a foreign flag is treated: its note (printed) or refusal (a usage error); a boolean flag given as false asks
    * for nothing vlmr1 lacks and prints {@code noteWhenFalse} if any.
    */
-  private record Rule(boolean takesValue, String note, String refusal, boolean booleanFlag, String noteWhenFalse) {}
+  private record Rule(String note, String refusal, boolean booleanFlag, String noteWhenFalse) {}
 
   private static final String METRICS = "no experiment tracker is used; metrics go to <output_dir>/metrics.jsonl";
   private static final String LORA = "LoRA is not implemented yet: refusing rather than training every parameter "
@@ -35,30 +35,25 @@ final class CompatFlags {
       note("data_seed", "--data_seed has no meaning in vlmr1: VLM-R1's sampler ignores it too; data order and "
           + "sampling come from --seed"),
       note("max_prompt_length", "Setting max_prompt_length is currently not supported, it has been set to None"),
-      Map.entry("use_vllm", new Rule(true, null, "--use_vllm True: vLLM is not used; the rollout engine is built "
+      Map.entry("use_vllm", new Rule(null, "--use_vllm True: vLLM is not used; the rollout engine is built "
           + "in (pass --use_vllm False or drop the flag)", true, "--use_vllm False: rollouts come from vlmr1's own "
           + "generation engine")),
-      Map.entry("gradient_checkpointing", new Rule(true, "warning: --gradient_checkpointing: not implemented yet: "
+      Map.entry("gradient_checkpointing", new Rule("warning: --gradient_checkpointing: not implemented yet: "
           + "activations are kept (more memory), results identical", null, true, null)),
-      Map.entry("use_peft", new Rule(true, null, LORA + " (--use_peft true)", true, null)),
+      Map.entry("use_peft", new Rule(null, LORA + " (--use_peft true)", true, null)),
       refuse("lora_r"), refuse("lora_alpha"), refuse("lora_dropout"), refuse("lora_task_type"),
       refuse("lora_target_modules"), refuse("lora_modules_to_save"));
 
   private static Map.Entry<String, Rule> note(String name, String note) {
-    return Map.entry(name, new Rule(true, note, null, false, null));
+    return Map.entry(name, new Rule(note, null, false, null));
   }
 
   private static Map.Entry<String, Rule> refuse(String name) {
-    return Map.entry(name, new Rule(true, null, LORA + " (--" + name + ")", false, null));
+    return Map.entry(name, new Rule(null, LORA + " (--" + name + ")", false, null));
   }
 
   static boolean knows(String name) {
     return RULES.containsKey(name);
-  }
-
-  /** Whether the flag consumes a following non-flag argument. */
-  static boolean takesValue(String name) {
-    return RULES.get(name).takesValue();
   }
 
   /** Whether a flag is boolean-valued (its value is read with Hugging Face's string_to_bool words). */

@@ -60,7 +60,7 @@ public final class Flags {
       if (spec == null) {
         if (CompatFlags.knows(name)) {
           String value = inline;
-          if (value == null && CompatFlags.takesValue(name) && i + 1 < args.size()
+          if (value == null && i + 1 < args.size()
               && !args.get(i + 1).startsWith("--")) {
             value = args.get(++i);
           }

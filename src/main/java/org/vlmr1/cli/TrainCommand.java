@@ -103,7 +103,8 @@ final class TrainCommand implements Command {
             + "the test suite)"),
         FlagSpec.bool("bf16", "forward and backward in bfloat16 with float32 master weights for AdamW (without it, "
             + "and without --torch_dtype bfloat16, the models run in float32)"),
-        FlagSpec.value("torch_dtype", null, "float32, bfloat16 (with float32 masters, as --bf16) or auto (config.json's)"),
+        FlagSpec.value("torch_dtype", null, "float32, bfloat16 (with float32 masters, as --bf16) or auto "
+            + "(config.json's)"),
         FlagSpec.value("resume_from_checkpoint", "True", "True: the newest complete checkpoint in --output_dir if "
             + "any; a PATH: that checkpoint; False: start at step 0 (a folder with checkpoints needs --overwrite)"),
         FlagSpec.bool("overwrite", "with --resume_from_checkpoint False: delete --output_dir's checkpoints and "

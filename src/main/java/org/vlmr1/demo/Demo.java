@@ -82,7 +82,8 @@ public final class Demo {
     Path model = run.resolve("model-init");
     QwenTiny.write(new QwenTiny.Spec(64, 4, 4, 2, 128, 2, 64, 2, s.seed()), model);
     double tData = seconds(t0);
-    VlmModule module = VlmModules.forCheckpoint(model, null, ModuleOptions.DEFAULTS.withProcessing("min_pixels", 3136L).withProcessing("max_pixels", 12544L));
+    VlmModule module = VlmModules.forCheckpoint(model, null, ModuleOptions.DEFAULTS.withProcessing("min_pixels", 3136L)
+        .withProcessing("max_pixels", 12544L));
     Map<String, Object> summary = new LinkedHashMap<>();
     Map<String, Double> wall = new LinkedHashMap<>();
     wall.put("data", tData);

@@ -7,6 +7,7 @@ package org.vlmr1.model;
 import java.util.List;
 import org.bytedeco.pytorch.DoubleOptional;
 import org.bytedeco.pytorch.LongOptional;
+import org.bytedeco.pytorch.DeviceOptional;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptions;
@@ -172,7 +173,8 @@ public final class Qwen2Decoder {
   public static Tensor causalMask(Tensor attentionMask) {
     long l = attentionMask.size(1);
     Tensor valid = attentionMask.ne(new Scalar(0));                                          // (B, L)
-    Tensor idx = torch.arange(new Scalar(l), new TensorOptions(ScalarType.Long).device(new org.bytedeco.pytorch.DeviceOptional(attentionMask.device())));
+    Tensor idx = torch.arange(new Scalar(l),
+        new TensorOptions(ScalarType.Long).device(new DeviceOptional(attentionMask.device())));     // (L)
     Tensor causal = idx.unsqueeze(1).ge(idx.unsqueeze(0));                                   // (L, L) [q, k]: k <= q
     Tensor self = idx.unsqueeze(1).eq(idx.unsqueeze(0));                                     // (L, L) k == q
     Tensor allowed = causal.unsqueeze(0).logical_and(valid.unsqueeze(1));                    // (B, L, L)

@@ -42,15 +42,8 @@ public final class Rope {
   }
 
   /**
-   * Positions from the attention mask under left padding: cumsum(mask) - 1, pads set to 1 (transformers' generate
-   * rule, which CONVENTIONS.md applies to every forward pass).
-   *
-   * @param mask (B, L) row-major 0/1
-   * @return (B, L) positions
-   */
-  /**
-   * The same positions with libtorch ops on the mask's device: cumsum - 1 over the tokens, 1 at padding (transformers'
-   * position_ids from the attention mask).
+   * Positions from the attention mask under left padding, with libtorch ops on the mask's device: cumsum(mask) - 1,
+   * pads set to 1 (transformers' generate rule, which CONVENTIONS.md applies to every forward pass).
    *
    * @param attentionMask (B, L) 1 for tokens, 0 for padding
    * @return (B, L) int64
@@ -58,17 +51,5 @@ public final class Rope {
   public static Tensor positionsFromMask(Tensor attentionMask) {
     Tensor m = attentionMask.to(ScalarType.Long);
     return m.cumsum(1).sub(new Scalar(1)).masked_fill(m.eq(new Scalar(0)), new Scalar(1));
-  }
-
-  public static long[] positionsFromMask(long[] mask, int b, int l) {
-    long[] pos = new long[b * l];
-    for (int r = 0; r < b; r++) {
-      long c = 0;
-      for (int t = 0; t < l; t++) {
-        c += mask[r * l + t];
-        pos[r * l + t] = mask[r * l + t] == 0 ? 1 : c - 1;
-      }
-    }
-    return pos;
   }
 }

@@ -49,6 +49,14 @@ public interface VlmModule {
    */
   List<String> nonGenerateParams();
 
+  /** What generation takes of a forward pass's multimodal inputs: all but {@link #nonGenerateParams}. */
+  default java.util.Map<String, org.bytedeco.pytorch.Tensor> generateInputs(
+      java.util.Map<String, org.bytedeco.pytorch.Tensor> passInputs) {
+    java.util.Map<String, org.bytedeco.pytorch.Tensor> out = new java.util.LinkedHashMap<>(passInputs);
+    nonGenerateParams().forEach(out::remove);
+    return out;
+  }
+
   /** Processor settings the trainer applies from its configuration. */
   List<ProcessingKeyword> customProcessingKeywords();
 

@@ -24,10 +24,6 @@ public final class CompletionLog {
     this.file = file;
   }
 
-  public Path file() {
-    return file;
-  }
-
   /**
    * One record per completion.
    *

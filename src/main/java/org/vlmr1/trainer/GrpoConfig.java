@@ -202,7 +202,8 @@ public record GrpoConfig(int numGenerations, double beta, double epsilon, double
       return new GrpoConfig(numGenerations, beta, epsilon, epsilonHigh == null ? epsilon : epsilonHigh, numIterations,
           learningRate, lrSchedulerType, warmupRatio, 0.9, 0.999, 1e-8, weightDecay, maxGradNorm,
           maxCompletionLength, maxSteps, temperature, topK, topP, perDeviceTrainBatchSize, gradientAccumulationSteps,
-          seed, lossType, scaleRewards, rewardWeights, freezeVisionModules, loggingSteps, outputDir, worldSize, zeroStage,
+          seed, lossType, scaleRewards, rewardWeights, freezeVisionModules, loggingSteps, outputDir, worldSize,
+          zeroStage,
           overlapGradReduce, bf16, stepsPerGeneration == 0 ? gradientAccumulationSteps : stepsPerGeneration);
     }
   }

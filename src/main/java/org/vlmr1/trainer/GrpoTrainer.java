@@ -160,7 +160,7 @@ public final class GrpoTrainer implements AutoCloseable {
     this.dist = dist;
     this.layout = new RankLayout(cfg.worldSize(), dist.rank(), cfg.perDeviceTrainBatchSize(),
         cfg.gradientAccumulationSteps());
-    this.scoring = new RoundScoring(cfg, scorer, rewardNames, layout, dist);
+    this.scoring = new RoundScoring(cfg, scorer, rewardNames, dist);
     this.reducer = new GradientReducer(plist, GradientReducer.BUCKET_BYTES);
     this.checkpoint = new TrainerCheckpoint(cfg, optimizer, masters, sharding != null, dist, sampler);
   }
@@ -398,11 +398,10 @@ public final class GrpoTrainer implements AutoCloseable {
           mm.put(VlmModel.IMAGE_EMBEDS, embeds);
         }
       }
-      Map<String, Tensor> generateInputs = new LinkedHashMap<>(mm);
-      module.nonGenerateParams().forEach(generateInputs::remove); // VLM-R1 drops them from generate()
-      VlmModel.Generation g = policy.generate(in.inputIds(), in.attentionMask(), generateInputs, grids,
+      VlmModel.Generation g = policy.generate(in.inputIds(), in.attentionMask(), module.generateInputs(mm), grids,
           cfg.sampling(), module.eosTokenIds(), module.padTokenId(), step, firstSampleIndex);
-      return new Rollout(examples, firstSampleIndex, prompts, Rollout.rows(in.inputIds()), Rollout.rows(in.attentionMask()), perExample,
+      return new Rollout(examples, firstSampleIndex, prompts, Rollout.rows(in.inputIds()),
+          Rollout.rows(in.attentionMask()), perExample,
           HostTensor.of(mm), g.ids(), g.mask(), module.decodeCompletions(g.ids(), g.mask()));
     }
   }

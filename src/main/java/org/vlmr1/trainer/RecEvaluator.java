@@ -66,9 +66,8 @@ public final class RecEvaluator {
         ModelInputs in = module.prepareModelInputs(module.preparePrompt(conv), images);
         List<GridThw> grids = new ArrayList<>();
         in.perExample().forEach(v -> grids.addAll(v.imageGridThw()));
-        java.util.Map<String, org.bytedeco.pytorch.Tensor> mm = in.multimodal(module.customMultimodalKeywords());
-        module.nonGenerateParams().forEach(mm::remove);
-        VlmModel.Generation g = model.generate(in.inputIds(), in.attentionMask(), mm, grids,
+        VlmModel.Generation g = model.generate(in.inputIds(), in.attentionMask(),
+            module.generateInputs(in.multimodal(module.customMultimodalKeywords())), grids,
             SamplingConfig.greedy(maxNewTokens), module.eosTokenIds(), module.padTokenId(), 0, 0);
         List<String> texts = module.decodeCompletions(g.ids(), g.mask());
         for (int i = 0; i < batch.size(); i++) {

@@ -19,7 +19,8 @@ import org.vlmr1.module.GridThw;
  * @param firstSample the global sample index of row 0 (row b is firstSample + b)
  * @param prompts the rendered prompt texts
  */
-record Rollout(List<Example> examples, long firstSample, List<String> prompts, long[][] promptIds, long[][] promptMask, List<List<GridThw>> grids,
+record Rollout(List<Example> examples, long firstSample, List<String> prompts, long[][] promptIds,
+    long[][] promptMask, List<List<GridThw>> grids,
     Map<String, HostTensor> multimodal, long[][] completionIds, long[][] completionMask, List<String> texts) {
 
   /** A micro-batch's prompt + completion as the forward pass takes it. */

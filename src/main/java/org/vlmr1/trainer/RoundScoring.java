@@ -21,17 +21,15 @@ final class RoundScoring {
   private final GrpoConfig cfg;
   private final RewardScorer scorer;
   private final List<String> rewardNames;
-  private final RankLayout layout;      // one optimizer step's micro-batches (reductions)
-  private final RankLayout roundLayout; // one generation round's (the same unless steps_per_generation > gas)
+  private final RankLayout layout; // this rank's micro-batches of a generation round (steps_per_generation of them)
   private final Collectives dist;
   private CompletionLog completionLog;  // --log_completions, else null
 
-  RoundScoring(GrpoConfig cfg, RewardScorer scorer, List<String> rewardNames, RankLayout layout, Collectives dist) {
+  RoundScoring(GrpoConfig cfg, RewardScorer scorer, List<String> rewardNames, Collectives dist) {
     this.cfg = cfg;
     this.scorer = scorer;
     this.rewardNames = rewardNames;
-    this.layout = layout;
-    this.roundLayout = new RankLayout(cfg.worldSize(), dist.rank(), cfg.perDeviceTrainBatchSize(),
+    this.layout = new RankLayout(cfg.worldSize(), dist.rank(), cfg.perDeviceTrainBatchSize(),
         cfg.stepsPerGeneration());
     this.dist = dist;
   }
@@ -55,7 +53,7 @@ final class RoundScoring {
       }
     }
     RewardScorer.Scores mine = scorer.score(samples);
-    RewardScorer.Scores scores = roundLayout.gather(mine, dist);
+    RewardScorer.Scores scores = layout.gather(mine, dist);
     Map<String, Double> counters = layout.reduceCounters(scorer.drainCounters(), dist); // llm_judge_fallbacks
     double[] totals = scores.total();
     boolean finite = Arrays.stream(totals).allMatch(Double::isFinite);
@@ -68,7 +66,7 @@ final class RoundScoring {
           r[i] = (float) totals[i];
         }
         Tensor a = GrpoKernels.groupAdvantages(torch.tensor(r), cfg.numGenerations(), cfg.scaleRewards());
-        adv = roundLayout.localSlice(a);
+        adv = layout.localSlice(a);
         rewardStd = GroupStats.groupStdMean(r, cfg.numGenerations());
       }
     }

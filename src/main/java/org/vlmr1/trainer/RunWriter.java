@@ -105,13 +105,9 @@ public final class RunWriter {
     deleteTree(target);
     Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
     if (limit > 0) {
-      try (Stream<Path> s = Files.list(dir)) {
-        List<Path> all = s.filter(p -> p.getFileName().toString().matches("checkpoint-\\d+"))
-            .sorted(Comparator.comparingInt(p -> Integer.parseInt(p.getFileName().toString().substring(11))))
-            .toList();
-        for (int i = 0; i < all.size() - limit; i++) {
-          deleteTree(all.get(i));
-        }
+      List<Path> all = checkpoints(dir);
+      for (int i = 0; i < all.size() - limit; i++) {
+        deleteTree(all.get(i));
       }
     }
     return target;
@@ -119,24 +115,23 @@ public final class RunWriter {
 
   /** The newest complete checkpoint of a run folder (one that has its resume state), or null. */
   public static Path latestCheckpoint(Path runDir) throws IOException {
-    if (!Files.isDirectory(runDir)) {
-      return null;
+    List<Path> all = checkpoints(runDir);
+    for (int i = all.size() - 1; i >= 0; i--) {
+      if (isComplete(all.get(i))) {
+        return all.get(i);
+      }
     }
-    try (Stream<Path> s = Files.list(runDir)) {
-      return s.filter(p -> p.getFileName().toString().matches("checkpoint-\\d+"))
-          .filter(RunWriter::isComplete)
-          .max(Comparator.comparingInt(p -> Integer.parseInt(p.getFileName().toString().substring(11))))
-          .orElse(null);
-    }
+    return null;
   }
 
-  /** Every checkpoint-N folder of a run folder, complete or not (--resume_from_checkpoint False refuses them). */
+  /** Every checkpoint-N folder of a run folder, complete or not, in step order. */
   public static List<Path> checkpoints(Path runDir) throws IOException {
     if (!Files.isDirectory(runDir)) {
       return List.of();
     }
     try (Stream<Path> s = Files.list(runDir)) {
-      return s.filter(p -> p.getFileName().toString().matches("checkpoint-\\d+")).sorted().toList();
+      return s.filter(p -> p.getFileName().toString().matches("checkpoint-\\d+"))
+          .sorted(Comparator.comparingInt(p -> Integer.parseInt(p.getFileName().toString().substring(11)))).toList();
     }
   }
 

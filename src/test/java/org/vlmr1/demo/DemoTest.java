@@ -52,7 +52,8 @@ class DemoTest {
   void sftLowersTheLoss(@TempDir Path dir) throws Exception {
     Path ckpt = dir.resolve("tiny");
     QwenTiny.write(new QwenTiny.Spec(32, 1, 4, 2, 64, 1, 32, 2, 4), ckpt);
-    VlmModule module = VlmModules.forCheckpoint(ckpt, null, ModuleOptions.DEFAULTS.withProcessing("min_pixels", 3136L).withProcessing("max_pixels", 12544L));
+    VlmModule module = VlmModules.forCheckpoint(ckpt, null, ModuleOptions.DEFAULTS.withProcessing("min_pixels", 3136L)
+        .withProcessing("max_pixels", 12544L));
     Path jsonl = SyntheticRec.write(dir.resolve("data"), 8, 84, 56, 2);
     List<Example> data = JsonlDataset.load(new JsonlDataset.Spec(List.of(jsonl), List.of(dir.resolve("data")), null,
         JsonlDataset.OnBadSample.FAIL, false)).examples();

@@ -1,6 +1,6 @@
 // The prefill mask and positions are built with libtorch ops from the (B, L) attention mask (the device seam, issue
 // 13): the boolean mask follows the rule entry by entry over random left paddings (pad query rows see themselves
-// only, so no row is empty), and the tensor positions equal the Java ones.
+// only, so no row is empty), and the tensor positions equal the rule written out.
 package org.vlmr1.model;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -60,7 +60,15 @@ class CausalMaskTest {
         }
         long[] pos = new long[b * l];
         Rope.positionsFromMask(torch.tensor(mask).reshape(b, l)).contiguous().data_ptr_long().get(pos);
-        assertArrayEquals(Rope.positionsFromMask(mask, b, l), pos);
+        long[] want = new long[b * l]; // cumsum - 1 over the tokens, 1 at padding, written out
+        for (int r = 0; r < b; r++) {
+          long c = 0;
+          for (int t = 0; t < l; t++) {
+            c += mask[r * l + t];
+            want[r * l + t] = mask[r * l + t] == 0 ? 1 : c - 1;
+          }
+        }
+        assertArrayEquals(want, pos);
       }
     }
   }

@@ -66,7 +66,8 @@ class GrpoTrainerTest {
   void fewStepsChangeEveryTrainableParameter(@TempDir Path dir) throws Exception {
     Path ckpt = dir.resolve("tiny");
     QwenTiny.write(new QwenTiny.Spec(32, 1, 4, 2, 64, 1, 32, 2, 5), ckpt);
-    VlmModule module = VlmModules.forCheckpoint(ckpt, null, ModuleOptions.DEFAULTS.withProcessing("min_pixels", 3136L).withProcessing("max_pixels", 12544L));
+    VlmModule module = VlmModules.forCheckpoint(ckpt, null, ModuleOptions.DEFAULTS.withProcessing("min_pixels", 3136L)
+        .withProcessing("max_pixels", 12544L));
     GrpoConfig cfg = GrpoConfig.builder().numGenerations(2).perDeviceTrainBatchSize(4).gradientAccumulationSteps(2)
         .maxCompletionLength(6).maxSteps(2).learningRate(1e-2).beta(0.04).seed(7).outputDir(dir.resolve("run"))
         .build();
@@ -101,7 +102,8 @@ class GrpoTrainerTest {
   void judgeFallBacksAndTheDebugTraceAreStepMetricsAndFiles(@TempDir Path dir) throws Exception {
     Path ckpt = dir.resolve("tiny");
     QwenTiny.write(new QwenTiny.Spec(32, 1, 4, 2, 64, 1, 32, 2, 6), ckpt);
-    VlmModule module = VlmModules.forCheckpoint(ckpt, null, ModuleOptions.DEFAULTS.withProcessing("min_pixels", 3136L).withProcessing("max_pixels", 12544L));
+    VlmModule module = VlmModules.forCheckpoint(ckpt, null, ModuleOptions.DEFAULTS.withProcessing("min_pixels", 3136L)
+        .withProcessing("max_pixels", 12544L));
     GrpoConfig cfg = GrpoConfig.builder().numGenerations(2).perDeviceTrainBatchSize(4).maxCompletionLength(4)
         .maxSteps(2).learningRate(1e-3).beta(0).build();
     List<Example> data = new ArrayList<>();
@@ -133,7 +135,8 @@ class GrpoTrainerTest {
   void frozenVisionGetsNoUpdates(@TempDir Path dir) throws Exception {
     Path ckpt = dir.resolve("tiny");
     QwenTiny.write(new QwenTiny.Spec(32, 1, 4, 2, 64, 1, 32, 2, 6), ckpt);
-    VlmModule module = VlmModules.forCheckpoint(ckpt, null, ModuleOptions.DEFAULTS.withProcessing("min_pixels", 3136L).withProcessing("max_pixels", 12544L));
+    VlmModule module = VlmModules.forCheckpoint(ckpt, null, ModuleOptions.DEFAULTS.withProcessing("min_pixels", 3136L)
+        .withProcessing("max_pixels", 12544L));
     GrpoConfig cfg = GrpoConfig.builder().numGenerations(2).perDeviceTrainBatchSize(4).maxCompletionLength(4)
         .maxSteps(1).learningRate(1e-2).beta(0).freezeVisionModules(true).build();
     try (QwenVlModel policy = QwenVlModel.load(ckpt);
@@ -161,7 +164,8 @@ class GrpoTrainerTest {
   void bufferedRolloutsAreReusedWithTheirOldLogProbs(@TempDir Path dir) throws Exception {
     Path ckpt = dir.resolve("tiny");
     QwenTiny.write(new QwenTiny.Spec(32, 1, 4, 2, 64, 1, 32, 2, 8), ckpt);
-    VlmModule module = VlmModules.forCheckpoint(ckpt, null, ModuleOptions.DEFAULTS.withProcessing("min_pixels", 3136L).withProcessing("max_pixels", 12544L));
+    VlmModule module = VlmModules.forCheckpoint(ckpt, null, ModuleOptions.DEFAULTS.withProcessing("min_pixels", 3136L)
+        .withProcessing("max_pixels", 12544L));
     // A reward with spread within every group, so the advantages are not all zero.
     org.vlmr1.reward.RewardFunction length = new org.vlmr1.reward.RewardFunction() {
       @Override
@@ -226,7 +230,8 @@ class GrpoTrainerTest {
   void resumeContinuesBitForBit(boolean bf16, @TempDir Path dir) throws Exception {
     Path ckpt = dir.resolve("tiny");
     QwenTiny.write(new QwenTiny.Spec(32, 1, 4, 2, 64, 1, 32, 2, 8), ckpt);
-    VlmModule module = VlmModules.forCheckpoint(ckpt, null, ModuleOptions.DEFAULTS.withProcessing("min_pixels", 3136L).withProcessing("max_pixels", 12544L));
+    VlmModule module = VlmModules.forCheckpoint(ckpt, null, ModuleOptions.DEFAULTS.withProcessing("min_pixels", 3136L)
+        .withProcessing("max_pixels", 12544L));
     List<Example> data = boxes(dir, 5);
     GrpoConfig cfg = GrpoConfig.builder().numGenerations(2).perDeviceTrainBatchSize(4).maxCompletionLength(4)
         .maxSteps(3).learningRate(5e-3).beta(0.04).seed(11).bf16(bf16).build();
@@ -294,7 +299,8 @@ class GrpoTrainerTest {
     org.junit.jupiter.api.Assumptions.assumeTrue(java.nio.file.Files.isReadable(Path.of("/proc/self/status")));
     Path ckpt = dir.resolve("tiny");
     QwenTiny.write(new QwenTiny.Spec(32, 1, 4, 2, 64, 1, 32, 2, 2), ckpt);
-    VlmModule module = VlmModules.forCheckpoint(ckpt, null, ModuleOptions.DEFAULTS.withProcessing("min_pixels", 3136L).withProcessing("max_pixels", 12544L));
+    VlmModule module = VlmModules.forCheckpoint(ckpt, null, ModuleOptions.DEFAULTS.withProcessing("min_pixels", 3136L)
+        .withProcessing("max_pixels", 12544L));
     GrpoConfig cfg = GrpoConfig.builder().numGenerations(2).perDeviceTrainBatchSize(4).maxCompletionLength(4)
         .maxSteps(40).learningRate(1e-3).beta(0.04).seed(1).build();
     try (QwenVlModel policy = QwenVlModel.load(ckpt); QwenVlModel ref = QwenVlModel.load(ckpt);

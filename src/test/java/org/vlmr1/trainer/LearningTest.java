@@ -37,7 +37,8 @@ class LearningTest {
   void meanRewardRisesWithinTwentyFiveSteps(@TempDir Path dir) throws Exception {
     Path ckpt = dir.resolve("tiny");
     QwenTiny.write(new QwenTiny.Spec(32, 1, 4, 2, 64, 1, 32, 2, 21), ckpt);
-    VlmModule module = VlmModules.forCheckpoint(ckpt, null, ModuleOptions.DEFAULTS.withProcessing("min_pixels", 3136L).withProcessing("max_pixels", 12544L));
+    VlmModule module = VlmModules.forCheckpoint(ckpt, null, ModuleOptions.DEFAULTS.withProcessing("min_pixels", 3136L)
+        .withProcessing("max_pixels", 12544L));
     GrpoConfig cfg = GrpoConfig.builder().numGenerations(4).perDeviceTrainBatchSize(16).maxCompletionLength(8)
         .maxSteps(25).learningRate(5e-3).beta(0).topK(20).temperature(1.0).seed(5).outputDir(dir.resolve("run"))
         .build();

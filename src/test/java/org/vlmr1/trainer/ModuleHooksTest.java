@@ -99,7 +99,8 @@ class ModuleHooksTest {
   void multimodalKeywordsAndNonGenerateParamsDriveTheTrainer(@TempDir Path dir) throws Exception {
     Path ckpt = dir.resolve("tiny");
     QwenTiny.write(new QwenTiny.Spec(32, 1, 4, 2, 64, 1, 32, 2, 13), ckpt);
-    VlmModule qwen = VlmModules.forCheckpoint(ckpt, null, ModuleOptions.DEFAULTS.withProcessing("min_pixels", 3136L).withProcessing("max_pixels", 12544L));
+    VlmModule qwen = VlmModules.forCheckpoint(ckpt, null, ModuleOptions.DEFAULTS.withProcessing("min_pixels", 3136L)
+        .withProcessing("max_pixels", 12544L));
     List<Example> data = GrpoTrainerTest.boxes(dir, 4);
     Outcome full = step(qwen, ckpt, data, dir.resolve("full"));
     Outcome same = step(new Variant(qwen, qwen.customMultimodalKeywords(), qwen.nonGenerateParams()), ckpt, data,

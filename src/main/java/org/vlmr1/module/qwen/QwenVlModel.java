@@ -141,7 +141,8 @@ public final class QwenVlModel implements org.vlmr1.model.VlmModel {
     Tensor vis = null;
     if (imageEmbeds != null || (pixelValues != null && !grids.isEmpty())) {
       vis = (imageEmbeds != null ? imageEmbeds : vision.forward(pixelValues, grids)).to(emb.scalar_type()); // (N_img, H)
-      Tensor isImage = torch.tensor(ids).reshape(b, l).eq(new Scalar(imageTokenId));         // (B, L)
+      Tensor scan = from > 0 ? torch.tensor(ids).reshape(b, l) : inputIds;                  // (B, L)
+      Tensor isImage = scan.eq(new Scalar(imageTokenId));
       long count = isImage.sum().item_long();
       if (count != vis.size(0)) {
         throw new IllegalArgumentException("image features and image tokens do not match: tokens " + count
@@ -154,7 +155,8 @@ public final class QwenVlModel implements org.vlmr1.model.VlmModel {
     Tensor[] cs = QwenRope.cosSin(pos.positionIds(), cfg.ropeTheta(), cfg.headDim(), cfg.mropeSection());
     Tensor cos = cs[0].to(emb.scalar_type());
     Tensor sin = cs[1].to(emb.scalar_type());
-    Tensor attnMask = Qwen2Decoder.causalMask(torch.tensor(mask).reshape(b, l));             // (B, 1, L, L)
+    Tensor attnMask = Qwen2Decoder.causalMask(attentionMask != null ? attentionMask
+        : torch.tensor(mask).reshape(b, l));                                                 // (B, 1, L, L)
     List<Tensor> hidden = new ArrayList<>();
     hidden.add(emb);
     Tensor normed = decoder.run(emb, cos, sin, attnMask, cache, from == 0 ? hidden : null, from);

@@ -25,7 +25,8 @@ class GeneratedImageTokensTest {
   @Test
   void imagePlaceholdersInTheCompletionAreText(@TempDir Path dir) throws Exception {
     QwenTiny.write(new QwenTiny.Spec(32, 1, 4, 2, 64, 1, 32, 2, 3), dir);
-    VlmModule module = VlmModules.forCheckpoint(dir, null, ModuleOptions.DEFAULTS.withProcessing("min_pixels", 3136L).withProcessing("max_pixels", 12544L));
+    VlmModule module = VlmModules.forCheckpoint(dir, null, ModuleOptions.DEFAULTS.withProcessing("min_pixels", 3136L)
+        .withProcessing("max_pixels", 12544L));
     RgbImage img = RgbImage.read(QwenImageProcessorTest.caseA().resolve("image_1_300x200.png"));
     List<String> prompts = module.preparePrompt(List.of(Conversation.userTurn(1, "Where is the cat?")));
     try (QwenVlModel model = QwenVlModel.load(dir); PointerScope s = new PointerScope()) {

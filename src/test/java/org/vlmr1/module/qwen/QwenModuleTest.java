@@ -82,7 +82,8 @@ class QwenModuleTest {
   @Test
   void preparesAMixedBatchLeftPadded(@TempDir Path dir) throws Exception {
     Path tok = HfTokenizerTest.qwenTokenizer(dir);
-    ModuleOptions o = ModuleOptions.DEFAULTS.withTokenizer(tok).withProcessing("min_pixels", 3136L).withProcessing("max_pixels", 12544L);
+    ModuleOptions o = ModuleOptions.DEFAULTS.withTokenizer(tok).withProcessing("min_pixels", 3136L)
+        .withProcessing("max_pixels", 12544L);
     QwenModule m = QwenModule.create(checkpoint(), o);
     assertArrayEquals(new long[] {151645, 1002}, m.eosTokenIds(),
         "the tokenizer's <|im_end|> first, then generation_config's (any of them ends a completion)");

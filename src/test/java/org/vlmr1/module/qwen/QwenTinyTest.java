@@ -34,7 +34,8 @@ class QwenTinyTest {
         "tokenizer_config.json"}) {
       assertTrue(Files.isRegularFile(dir.resolve(f)), f);
     }
-    VlmModule module = VlmModules.forCheckpoint(dir, null, ModuleOptions.DEFAULTS.withProcessing("min_pixels", 3136L).withProcessing("max_pixels", 20000L));
+    VlmModule module = VlmModules.forCheckpoint(dir, null, ModuleOptions.DEFAULTS.withProcessing("min_pixels", 3136L)
+        .withProcessing("max_pixels", 20000L));
     assertArrayEquals(new long[] {151645, 151643}, module.eosTokenIds());
     assertEquals("<|im_end|>", module.eosText(), "what an SFT target ends with");
     RgbImage img = RgbImage.read(QwenImageProcessorTest.caseA().resolve("image_1_300x200.png"));
