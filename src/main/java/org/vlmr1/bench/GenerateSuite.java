@@ -20,7 +20,6 @@ import org.vlmr1.module.ModelInputs;
 import org.vlmr1.module.ModuleOptions;
 import org.vlmr1.module.VlmModule;
 import org.vlmr1.module.VlmModules;
-import org.vlmr1.module.qwen.QwenGenerator;
 import org.vlmr1.module.qwen.QwenTiny;
 import org.vlmr1.module.qwen.QwenVlModel;
 
@@ -86,17 +85,10 @@ final class GenerateSuite implements BenchSuite {
       keep.close();
     }
 
-    List<org.vlmr1.module.GridThw> grids() {
-      List<org.vlmr1.module.GridThw> g = new ArrayList<>();
-      inputs.perExample().forEach(e -> g.addAll(e.imageGridThw()));
-      return g;
-    }
-
     @Override
     public void run() {
-      Tensor pv = inputs.multimodal().get("pixel_values");
       if (cache) {
-        QwenGenerator.generate(model, inputs.inputIds(), inputs.attentionMask(), pv, grids(),
+        model.generateCompletions(inputs.inputIds(), inputs.attentionMask(), inputs.multimodal(),
             SamplingConfig.greedy(newTokens), new long[] {-1}, module.padTokenId(), 0, 0, false);
         return;
       }
@@ -105,8 +97,7 @@ final class GenerateSuite implements BenchSuite {
         Tensor ids = inputs.inputIds();
         Tensor mask = inputs.attentionMask();
         for (int t = 0; t < newTokens; t++) {
-          QwenVlModel.Output o = model.forward(ids, mask, pv, grids(), false);
-          Tensor h = o.hiddenStates().get(o.hiddenStates().size() - 1).select(1, ids.size(1) - 1);
+          Tensor h = model.forward(ids, mask, inputs.multimodal(), false).lastHidden().select(1, ids.size(1) - 1);
           Tensor next = torch.argmax(torch.linear(h, model.lmHead()), new org.bytedeco.pytorch.LongOptional(1), true);
           ids = torch.cat(new TensorVector(ids, next), 1);
           mask = torch.cat(new TensorVector(mask, torch.ones_like(next)), 1);

@@ -13,7 +13,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import javax.imageio.ImageIO;
-import org.vlmr1.module.GridThw;
+import org.vlmr1.util.InputFrame;
 import org.vlmr1.module.VlmModules;
 import org.vlmr1.reward.AccuracyReward;
 import org.vlmr1.reward.FormatReward;
@@ -107,7 +107,7 @@ final class ScoreSuite implements BenchSuite {
         default -> "I think it is somewhere around " + box;
       };
       out.add(new RewardSample(String.valueOf(i), completion, sol, null, List.of(png),
-          List.of(new GridThw(1, 34, 46)), null, Map.of()));
+          List.of(new InputFrame(46 * 14, 34 * 14)), null, Map.of()));
     }
     return out;
   }

@@ -3,8 +3,8 @@
 package org.vlmr1.cli;
 
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.bytedeco.javacpp.PointerScope;
@@ -15,7 +15,6 @@ import org.vlmr1.model.SafeTensorsFile;
 import org.vlmr1.model.SafeTensorsWriter;
 import org.vlmr1.model.SamplingConfig;
 import org.vlmr1.model.Weights;
-import org.vlmr1.module.GridThw;
 import org.vlmr1.module.HubCache;
 import org.vlmr1.module.VlmModule;
 import org.vlmr1.module.VlmModules;
@@ -44,7 +43,7 @@ final class ModelCommands {
    *
    * @param multimodal every tensor besides input_ids and attention_mask, by name (pixel_values, image_flags, ...)
    */
-  record Batch(Tensor inputIds, Tensor attentionMask, List<GridThw> grids, Map<String, Tensor> multimodal) {
+  record Batch(Tensor inputIds, Tensor attentionMask, Map<String, Tensor> multimodal) {
     Tensor pixelValues() {
       return multimodal.get("pixel_values");
     }
@@ -57,20 +56,13 @@ final class ModelCommands {
     }
     Tensor ids = Weights.tensor(f, "input_ids");
     Tensor mask = f.entries().containsKey("attention_mask") ? Weights.tensor(f, "attention_mask") : null;
-    List<GridThw> grids = new ArrayList<>();
-    if (f.entries().containsKey("image_grid_thw")) {
-      long[] g = f.longs("image_grid_thw");
-      for (int i = 0; i < g.length; i += 3) {
-        grids.add(new GridThw(g[i], g[i + 1], g[i + 2]));
-      }
-    }
     Map<String, Tensor> mm = new LinkedHashMap<>();
     for (String name : f.entries().keySet()) {
       if (!name.equals("input_ids") && !name.equals("attention_mask")) {
         mm.put(name, Weights.tensor(f, name));
       }
     }
-    return new Batch(ids, mask, grids, mm);
+    return new Batch(ids, mask, mm);
   }
 
   /** The family module of a checkpoint, ids from the flags (a checkpoint without tokenizer files works). */
@@ -112,7 +104,7 @@ final class ModelCommands {
       try (VlmModel vm = module.loadModel(model); PointerScope s = new PointerScope()) {
         module.postModelInit(vm);
         Batch b = readInputs(Path.of(f.get("inputs")));
-        Map<String, Tensor> out = vm.forwardOutputs(b.inputIds(), b.attentionMask(), b.multimodal(), b.grids());
+        Map<String, Tensor> out = vm.forwardOutputs(b.inputIds(), b.attentionMask(), b.multimodal());
         SafeTensorsWriter.write(Path.of(f.get("out")), out);
       }
       return 0;
@@ -155,8 +147,8 @@ final class ModelCommands {
         module.postModelInit(m);
         Batch b = readInputs(Path.of(f.get("inputs")));
         long t0 = System.nanoTime();
-        VlmModel.Generation r = m.generate(b.inputIds(), b.attentionMask(), b.multimodal(), b.grids(), cfg,
-            module.eosTokenIds(), module.padTokenId(), 0, 0);
+        VlmModel.Generation r = module.completions(m.generate(b.inputIds(), b.attentionMask(), b.multimodal(), cfg,
+            module.eosTokenIds(), module.padTokenId(), 0, 0), (int) b.inputIds().size(1));
         double sec = (System.nanoTime() - t0) / 1e9;
         int rows = r.ids().length;
         int n = rows == 0 ? 0 : r.ids()[0].length;

@@ -13,7 +13,9 @@ public final class TensorChecks {
   public static long[] longs(Tensor t) {
     Tensor c = t.to(org.bytedeco.pytorch.global.torch.ScalarType.Long).contiguous();
     long[] out = new long[(int) c.numel()];
-    c.data_ptr_long().get(out);
+    if (out.length > 0) { // an empty tensor has no data pointer
+      c.data_ptr_long().get(out);
+    }
     return out;
   }
 

@@ -1,19 +1,17 @@
 // What the trainer needs from a family's model: hidden states for a batch, the LM head, generation and parameters.
 package org.vlmr1.model;
 
-import java.util.List;
 import java.util.Map;
 import org.bytedeco.pytorch.Tensor;
-import org.vlmr1.module.GridThw;
 
 /** A vision-language model the GRPO trainer can sample from and train. */
 public interface VlmModel extends AutoCloseable {
   /**
    * The final-norm hidden states (B, L, H) of a left-padded batch, with autograd when parameters require grad.
    *
-   * @param multimodal the family's tensors by VLM-R1 name (Qwen: pixel_values); grids one per image in batch order
+   * @param multimodal the family's tensors by VLM-R1 name (Qwen: pixel_values and image_grid_thw)
    */
-  Tensor lastHidden(Tensor inputIds, Tensor attentionMask, Map<String, Tensor> multimodal, List<GridThw> grids);
+  Tensor lastHidden(Tensor inputIds, Tensor attentionMask, Map<String, Tensor> multimodal);
 
   /**
    * Reserved multimodal key: the vision modules' output from {@link #imageEmbeds}, used instead of running them. With
@@ -27,7 +25,7 @@ public interface VlmModel extends AutoCloseable {
    * (image tokens, H); InternVL: InternViT's select_layer states (flagged tiles, 1 + patches, C), before the trainable
    * mlp1), or null when the batch has no images. Call it without gradients.
    */
-  Tensor imageEmbeds(Map<String, Tensor> multimodal, List<GridThw> grids);
+  Tensor imageEmbeds(Map<String, Tensor> multimodal);
 
   /**
    * The final-norm hidden states of positions {@code from..L-1} only, (B, L - from, H): what the GRPO loss needs
@@ -35,33 +33,13 @@ public interface VlmModel extends AutoCloseable {
    * the tokens after position {@code from} are generated text: image placeholder ids there are ordinary tokens, as
    * generation embedded them (transformers would count them as image slots and fail).
    */
-  default Tensor lastHidden(Tensor inputIds, Tensor attentionMask, Map<String, Tensor> multimodal, List<GridThw> grids,
-      int from) {
-    Tensor h = lastHidden(inputIds, attentionMask, multimodal, grids);
-    return h.narrow(1, from, h.size(1) - from);
-  }
-
-  /**
-   * Row-major (B, L) ids with every position after {@code from} replaced by -1 (no token), for finding image slots in
-   * the prompt only; {@code ids} itself when {@code from} is 0.
-   */
-  static long[] promptOnly(long[] ids, int b, int l, int from) {
-    if (from <= 0) {
-      return ids;
-    }
-    long[] out = ids.clone();
-    for (int r = 0; r < b; r++) {
-      java.util.Arrays.fill(out, r * l + from + 1, (r + 1) * l, -1L);
-    }
-    return out;
-  }
+  Tensor lastHidden(Tensor inputIds, Tensor attentionMask, Map<String, Tensor> multimodal, int from);
 
   /**
    * What {@code bin/vlmr1 forward} writes for a prepared batch: {@code logits} (B, L, V) float32 and the family's own
    * outputs under their Hugging Face names (Qwen: vision_embeds, position_ids, rope_deltas; InternVL: vision_embeds).
    */
-  Map<String, Tensor> forwardOutputs(Tensor inputIds, Tensor attentionMask, Map<String, Tensor> multimodal,
-      List<GridThw> grids);
+  Map<String, Tensor> forwardOutputs(Tensor inputIds, Tensor attentionMask, Map<String, Tensor> multimodal);
 
   /** The LM head's weight (V, H); the embedding itself when tied. */
   Tensor lmHead();
@@ -69,11 +47,41 @@ public interface VlmModel extends AutoCloseable {
   /** Whether {@link #lmHead} is the token embedding (then its gradient also comes from the embedding lookup). */
   boolean lmHeadTied();
 
-  /** Completions of a batch: ids (B, N) padded after EOS, and the mask through the first EOS. */
-  record Generation(long[][] ids, long[][] mask) {}
+  /**
+   * What generation returns: rows of ids padded after EOS and their mask (1 through the first EOS on the completion
+   * part).
+   */
+  record Generation(long[][] ids, long[][] mask) {
+    /** Columns {@code from..} of every row: the completion part of a prompt + completion generation. */
+    public Generation from(int from) {
+      long[][] i = new long[ids.length][];
+      long[][] m = new long[mask.length][];
+      for (int r = 0; r < ids.length; r++) {
+        i[r] = java.util.Arrays.copyOfRange(ids[r], Math.min(from, ids[r].length), ids[r].length);
+        m[r] = java.util.Arrays.copyOfRange(mask[r], Math.min(from, mask[r].length), mask[r].length);
+      }
+      return new Generation(i, m);
+    }
 
-  Generation generate(Tensor inputIds, Tensor attentionMask, Map<String, Tensor> multimodal, List<GridThw> grids,
-      SamplingConfig cfg, long[] eosIds, long padId, long step, long firstSampleIndex);
+    /** Row r of the row-major (B, l) {@code prompt} followed by {@code rows[r]}. */
+    public static long[][] prefixed(long[] prompt, long[][] rows, int l) {
+      long[][] out = new long[rows.length][];
+      for (int r = 0; r < rows.length; r++) {
+        out[r] = new long[l + rows[r].length];
+        System.arraycopy(prompt, r * l, out[r], 0, l);
+        System.arraycopy(rows[r], 0, out[r], l, rows[r].length);
+      }
+      return out;
+    }
+  }
+
+  /**
+   * Samples completions, as transformers' generate does for the family: embeds-input families (the module's
+   * isEmbedsInput) return the new tokens only, (B, N); the others prompt + new tokens, (B, L + N), with the prompt's
+   * attention mask before the completion mask. The module's completions method takes the completions.
+   */
+  Generation generate(Tensor inputIds, Tensor attentionMask, Map<String, Tensor> multimodal, SamplingConfig cfg,
+      long[] eosIds, long padId, long step, long firstSampleIndex);
 
   /**
    * Saves the weights in the family's Hugging Face layout, with the source checkpoint's config and tokenizer files, so

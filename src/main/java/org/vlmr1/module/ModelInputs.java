@@ -5,6 +5,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.bytedeco.pytorch.Tensor;
+import org.vlmr1.util.InputFrame;
 
 /**
  * A prepared batch (CONVENTIONS.md "Batches"): left padded, images in prompt order.
@@ -13,8 +14,8 @@ import org.bytedeco.pytorch.Tensor;
  * @param attentionMask (B, L) int64, 0 on the left padding
  * @param multimodal the family's custom multimodal tensors by VLM-R1 name, in the module's keyword order (Qwen:
  *     {@code pixel_values} (sum t*h*w, 1176) float32 and {@code image_grid_thw} (images, 3) int64)
- * @param perExample one entry per example: the grids of that example's own images (VLM-R1 keeps one per image of the
- *     batch, which breaks multi-image examples)
+ * @param perExample one entry per example: the input frames of that example's own images (VLM-R1 keeps one
+ *     image_grid_thw row per image of the batch, which breaks multi-image examples)
  */
 public record ModelInputs(Tensor inputIds, Tensor attentionMask, Map<String, Tensor> multimodal,
     List<ExampleVision> perExample) {
@@ -38,10 +39,15 @@ public record ModelInputs(Tensor inputIds, Tensor attentionMask, Map<String, Ten
     return out;
   }
 
-  /** The vision facts of one example. */
-  public record ExampleVision(List<GridThw> imageGridThw) {
+  /**
+   * The vision facts of one example the rewards need.
+   *
+   * @param inputFrames the frames the model sees of the example's images, in order, when the family writes absolute
+   *     coordinates in them (Qwen2.5-VL); empty otherwise (InternVL's boxes are relative)
+   */
+  public record ExampleVision(List<InputFrame> inputFrames) {
     public ExampleVision {
-      imageGridThw = List.copyOf(imageGridThw);
+      inputFrames = List.copyOf(inputFrames);
     }
   }
 }

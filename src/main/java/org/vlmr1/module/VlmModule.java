@@ -2,8 +2,14 @@
 // VLM-R1-SPEC.md 1.1). The trainer calls nothing family-specific except through this interface.
 package org.vlmr1.module;
 
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import org.bytedeco.pytorch.Tensor;
 import org.vlmr1.data.RgbImage;
+import org.vlmr1.model.VlmModel;
 import org.vlmr1.reward.RewardFunction;
 
 /**
@@ -17,13 +23,13 @@ public interface VlmModule {
    * The family's model class (VLM-R1's get_model_class): {@link #loadModel} instantiates it through its
    * {@code public static load(Path)}.
    */
-  Class<? extends org.vlmr1.model.VlmModel> modelClass();
+  Class<? extends VlmModel> modelClass();
 
   /**
    * Loads the family's model from a checkpoint folder (weights in the checkpoint's dtype): {@link #modelClass}'s
    * {@code load(Path)}, as VLM-R1 calls get_model_class()'s from_pretrained.
    */
-  default org.vlmr1.model.VlmModel loadModel(java.nio.file.Path checkpoint) throws java.io.IOException {
+  default VlmModel loadModel(Path checkpoint) throws IOException {
     return ModelClasses.load(modelClass(), checkpoint);
   }
 
@@ -31,7 +37,7 @@ public interface VlmModule {
    * Called once for the policy and once for the reference model after loading; the reference may be null (beta 0),
    * which must not fail (VLM-R1's InternVL module crashes there).
    */
-  void postModelInit(org.vlmr1.model.VlmModel model);
+  void postModelInit(VlmModel model);
 
   /** Parameter-name substrings of the vision tower: frozen by --freeze_vision_modules, excluded from LoRA. */
   List<String> visionModulesKeywords();
@@ -50,9 +56,9 @@ public interface VlmModule {
   List<String> nonGenerateParams();
 
   /** What generation takes of a forward pass's multimodal inputs: all but {@link #nonGenerateParams}. */
-  default java.util.Map<String, org.bytedeco.pytorch.Tensor> generateInputs(
-      java.util.Map<String, org.bytedeco.pytorch.Tensor> passInputs) {
-    java.util.Map<String, org.bytedeco.pytorch.Tensor> out = new java.util.LinkedHashMap<>(passInputs);
+  default Map<String, Tensor> generateInputs(
+      Map<String, Tensor> passInputs) {
+    Map<String, Tensor> out = new LinkedHashMap<>(passInputs);
     nonGenerateParams().forEach(out::remove);
     return out;
   }
@@ -62,6 +68,15 @@ public interface VlmModule {
 
   /** Whether generation returns only the new tokens (true) or prompt + completion (false). */
   boolean isEmbedsInput();
+
+  /**
+   * The completions of what the family's model generated (VLM-R1's trainer rule): with embeds input the generation
+   * is the completions; otherwise it is prompt + completion and the first {@code promptLength} columns go.
+   */
+  default VlmModel.Generation completions(VlmModel.Generation generated,
+      int promptLength) {
+    return isEmbedsInput() ? generated : generated.from(promptLength);
+  }
 
   /** The question template of a task type, with {@code {Question}} where the problem goes. */
   String questionTemplate(String taskType);

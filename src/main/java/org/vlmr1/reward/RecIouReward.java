@@ -9,7 +9,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.vlmr1.module.GridThw;
+import org.vlmr1.util.InputFrame;
 
 /**
  * Continuous IoU reward for referring-expression comprehension.
@@ -79,18 +79,18 @@ public final class RecIouReward implements RewardFunction {
 
   /** {input_w, input_h, image_w, image_h} for the rescale. */
   private double[] scale(RewardSample s) {
-    List<GridThw> grids = s.imageGridThw();
-    if (grids.isEmpty() || s.imagePaths().isEmpty()) {
+    List<InputFrame> frames = s.inputFrames();
+    if (frames.isEmpty() || s.imagePaths().isEmpty()) {
       throw new RewardDataException(s, "accuracy (rec)", "the Qwen REC reward needs image_path and image_grid_thw");
     }
-    GridThw g = grids.get(0);
+    InputFrame g = frames.get(0);
     int[] wh;
     try {
       wh = ImageSizes.size(s.imagePaths().get(0));
     } catch (IOException e) {
       throw new RewardDataException(s, "accuracy (rec)", "cannot read image size: " + e.getMessage(), e);
     }
-    return new double[] {g.inputWidth(), g.inputHeight(), wh[0], wh[1]};
+    return new double[] {g.width(), g.height(), wh[0], wh[1]};
   }
 
   static double[] groundTruth(RewardSample s) {

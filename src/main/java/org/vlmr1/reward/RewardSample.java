@@ -4,29 +4,30 @@ package org.vlmr1.reward;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-import org.vlmr1.module.GridThw;
+import org.vlmr1.util.InputFrame;
 
 /**
  * One completion to score with the fields of its example. Every list is per example (a sample with two images has two
- * paths and two grids, unlike VLM-R1, which keeps one grid per image across the batch).
+ * paths and two input frames, unlike VLM-R1, which keeps one image_grid_thw row per image across the batch).
  *
  * @param id the example's id, or null (used in error messages)
  * @param completion the decoded completion text (special tokens skipped)
  * @param solution the example's solution text
  * @param problem the example's problem text, or null
  * @param imagePaths the example's images, resolved; empty for text-only examples
- * @param imageGridThw the grids of those images after preprocessing (Qwen); empty when unknown
+ * @param inputFrames the frames the model saw of those images after preprocessing (the pixels its absolute box
+ *     coordinates refer to); empty when unknown or the family writes relative coordinates
  * @param accuRewardMethod the example's {@code accu_reward_method}, or null for {@code default}
  * @param fields every other JSONL key of the example, as parsed
  */
 public record RewardSample(String id, String completion, String solution, String problem, List<Path> imagePaths,
-    List<GridThw> imageGridThw, String accuRewardMethod, Map<String, Object> fields) {
+    List<InputFrame> inputFrames, String accuRewardMethod, Map<String, Object> fields) {
 
   public RewardSample {
     completion = completion == null ? "" : completion;
     solution = solution == null ? "" : solution;
     imagePaths = imagePaths == null ? List.of() : List.copyOf(imagePaths);
-    imageGridThw = imageGridThw == null ? List.of() : List.copyOf(imageGridThw);
+    inputFrames = inputFrames == null ? List.of() : List.copyOf(inputFrames);
     fields = fields == null ? Map.of() : Map.copyOf(fields);
   }
 
@@ -37,7 +38,7 @@ public record RewardSample(String id, String completion, String solution, String
 
   /** A copy with another {@code accu_reward_method}. */
   public RewardSample withMethod(String method) {
-    return new RewardSample(id, completion, solution, problem, imagePaths, imageGridThw, method, fields);
+    return new RewardSample(id, completion, solution, problem, imagePaths, inputFrames, method, fields);
   }
 
   /** "example 17" or "an example without id", for error messages. */

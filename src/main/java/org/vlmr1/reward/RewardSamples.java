@@ -8,13 +8,15 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import org.vlmr1.module.GridThw;
+import org.vlmr1.util.InputFrame;
 
 /** JSON object → {@link RewardSample}. */
 public final class RewardSamples {
   private RewardSamples() {}
 
   /** Keys that become RewardSample components rather than extra fields. */
+  /** Pixels per image_grid_thw patch in VLM-R1's score inputs (Qwen's patch size). */
+  private static final long PATCH = 14;
   private static final List<String> KNOWN = List.of("id", "completion", "solution", "problem", "image_path", "image",
       "image_grid_thw", "accu_reward_method");
 
@@ -55,7 +57,7 @@ public final class RewardSamples {
     } else if (paths != null) {
       throw new IllegalArgumentException(where + ": \"image_path\" must be a string or a list of strings");
     }
-    List<GridThw> grids = new ArrayList<>();
+    List<InputFrame> frames = new ArrayList<>();
     Object g = obj.get("image_grid_thw");
     if (g instanceof List<?> rows) {
       // one [t, h, w] per image; a single flat [t, h, w] is accepted for a one-image example
@@ -65,8 +67,13 @@ public final class RewardSamples {
             || !(r.get(1) instanceof Number) || !(r.get(2) instanceof Number)) {
           throw new IllegalArgumentException(where + ": \"image_grid_thw\" must be a list of [t, h, w]");
         }
-        grids.add(new GridThw(((Number) r.get(0)).longValue(), ((Number) r.get(1)).longValue(),
-            ((Number) r.get(2)).longValue()));
+        long h = ((Number) r.get(1)).longValue();
+        long w = ((Number) r.get(2)).longValue();
+        if (((Number) r.get(0)).longValue() < 1 || h < 1 || w < 1) {
+          throw new IllegalArgumentException(where + ": \"image_grid_thw\" entries must be >= 1, got " + r);
+        }
+        // VLM-R1's rule for its score inputs: a grid row's h and w count 14-pixel patches of the input frame
+        frames.add(new InputFrame(w * PATCH, h * PATCH));
       }
     } else if (g != null) {
       throw new IllegalArgumentException(where + ": \"image_grid_thw\" must be a list of [t, h, w]");
@@ -80,7 +87,7 @@ public final class RewardSamples {
     Object method = obj.get("accu_reward_method");
     Object problem = obj.get("problem");
     return new RewardSample(id == null ? where : String.valueOf(id), (String) completion, sol,
-        problem instanceof String p ? p : null, images, grids, method instanceof String m ? m : null, extra);
+        problem instanceof String p ? p : null, images, frames, method instanceof String m ? m : null, extra);
   }
 
   private static Path resolve(Path root, String p, String where, boolean allowOutside) {

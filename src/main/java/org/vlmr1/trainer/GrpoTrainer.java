@@ -36,11 +36,11 @@ import org.vlmr1.kernels.GrpoKernels;
 import org.vlmr1.model.HostTensor;
 import org.vlmr1.model.VlmModel;
 import org.vlmr1.module.Conversation;
-import org.vlmr1.module.GridThw;
 import org.vlmr1.module.ModelInputs;
 import org.vlmr1.module.VlmModule;
 import org.vlmr1.reward.RewardFunction;
 import org.vlmr1.reward.RewardScorer;
+import org.vlmr1.util.InputFrame;
 
 /** Trains a policy with GRPO. Build it (and the models) outside any PointerScope; close it to free the optimizer. */
 public final class GrpoTrainer implements AutoCloseable {
@@ -383,25 +383,24 @@ public final class GrpoTrainer implements AutoCloseable {
     try (PointerScope s = new PointerScope(); NoGradGuard ng = new NoGradGuard()) {
       List<String> prompts = module.preparePrompt(conv);
       ModelInputs in = module.prepareModelInputs(prompts, images);
-      List<GridThw> grids = new ArrayList<>();
-      List<List<GridThw>> perExample = new ArrayList<>();
+      List<List<InputFrame>> frames = new ArrayList<>();
       for (ModelInputs.ExampleVision v : in.perExample()) {
-        grids.addAll(v.imageGridThw());
-        perExample.add(v.imageGridThw());
+        frames.add(v.inputFrames());
       }
       Map<String, Tensor> mm = in.multimodal(module.customMultimodalKeywords()); // what every pass takes
       if (cfg.freezeVisionModules()) {
         // The frozen tower's features are the same in every pass of this rollout (the reference shares the frozen
         // tower), so the tower runs once here and the generation, policy, old and reference passes reuse them.
-        Tensor embeds = policy.imageEmbeds(mm, grids);
+        Tensor embeds = policy.imageEmbeds(mm);
         if (embeds != null) {
           mm.put(VlmModel.IMAGE_EMBEDS, embeds);
         }
       }
-      VlmModel.Generation g = policy.generate(in.inputIds(), in.attentionMask(), module.generateInputs(mm), grids,
-          cfg.sampling(), module.eosTokenIds(), module.padTokenId(), step, firstSampleIndex);
+      VlmModel.Generation g = module.completions(policy.generate(in.inputIds(), in.attentionMask(),
+          module.generateInputs(mm), cfg.sampling(), module.eosTokenIds(), module.padTokenId(), step,
+          firstSampleIndex), (int) in.inputIds().size(1));
       return new Rollout(examples, firstSampleIndex, prompts, Rollout.rows(in.inputIds()),
-          Rollout.rows(in.attentionMask()), perExample,
+          Rollout.rows(in.attentionMask()), frames,
           HostTensor.of(mm), g.ids(), g.mask(), module.decodeCompletions(g.ids(), g.mask()));
     }
   }
@@ -422,7 +421,7 @@ public final class GrpoTrainer implements AutoCloseable {
   private float[] policyLogps(Rollout r) {
     try (PointerScope s = new PointerScope(); NoGradGuard ng = new NoGradGuard()) {
       Rollout.LossInputs in = Rollout.lossInputs(r);
-      Tensor h = policy.lastHidden(in.ids(), in.mask(), in.multimodal(), in.grids(), in.promptLength() - 1)
+      Tensor h = policy.lastHidden(in.ids(), in.mask(), in.multimodal(), in.promptLength() - 1)
           .narrow(1, 0, in.completionLength()).contiguous();                                         // (B, C, H)
       Tensor lp = tokenLogps(h, policy.lmHead(), in.completionIds()).contiguous();                 // (B, C)
       float[] out = new float[(int) lp.numel()];
@@ -504,14 +503,14 @@ public final class GrpoTrainer implements AutoCloseable {
       Tensor refLogps = null;
       if (cfg.beta() > 0) {
         try (NoGradGuard ng = new NoGradGuard()) {
-          Tensor rh = reference.lastHidden(in.ids(), in.mask(), in.multimodal(), in.grids(), p - 1)
+          Tensor rh = reference.lastHidden(in.ids(), in.mask(), in.multimodal(), p - 1)
               .narrow(1, 0, c).contiguous();                                                           // (B, C, H)
           refLogps = tokenLogps(rh, reference.lmHead(), in.completionIds());
         }
       }
       Tensor old = oldLogps == null ? null : torch.tensor(oldLogps).reshape(r.completionIds().length, c); // (B, C)
       // Hidden states of the positions that predict completion tokens only (p - 1 .. p + c - 2).
-      Tensor hidden = policy.lastHidden(in.ids(), in.mask(), in.multimodal(), in.grids(), p - 1).narrow(1, 0, c);
+      Tensor hidden = policy.lastHidden(in.ids(), in.mask(), in.multimodal(), p - 1).narrow(1, 0, c);
       Tensor lm = policy.lmHead();
       GrpoHiddenLossResult res = GrpoKernels.grpoLossFromHidden(hidden.detach().contiguous(), lm.detach(),
           in.completionIds(), in.completionMask(), torch.tensor(adv), old, refLogps, cfg.lossConfig(dapoTokens),

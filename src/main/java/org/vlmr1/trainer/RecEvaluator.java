@@ -13,11 +13,11 @@ import org.vlmr1.data.RgbImage;
 import org.vlmr1.model.SamplingConfig;
 import org.vlmr1.model.VlmModel;
 import org.vlmr1.module.Conversation;
-import org.vlmr1.module.GridThw;
 import org.vlmr1.module.ModelInputs;
 import org.vlmr1.module.VlmModule;
 import org.vlmr1.reward.AnswerText;
 import org.vlmr1.reward.BoxIou;
+import org.vlmr1.util.InputFrame;
 import org.vlmr1.util.Json;
 import org.vlmr1.util.PyText;
 
@@ -64,19 +64,18 @@ public final class RecEvaluator {
       List<List<RgbImage>> images = Prompts.images(batch);
       try (PointerScope s = new PointerScope(); NoGradGuard ng = new NoGradGuard()) {
         ModelInputs in = module.prepareModelInputs(module.preparePrompt(conv), images);
-        List<GridThw> grids = new ArrayList<>();
-        in.perExample().forEach(v -> grids.addAll(v.imageGridThw()));
-        VlmModel.Generation g = model.generate(in.inputIds(), in.attentionMask(),
-            module.generateInputs(in.multimodal(module.customMultimodalKeywords())), grids,
-            SamplingConfig.greedy(maxNewTokens), module.eosTokenIds(), module.padTokenId(), 0, 0);
+        VlmModel.Generation g = module.completions(model.generate(in.inputIds(), in.attentionMask(),
+            module.generateInputs(in.multimodal(module.customMultimodalKeywords())),
+            SamplingConfig.greedy(maxNewTokens), module.eosTokenIds(), module.padTokenId(), 0, 0),
+            (int) in.inputIds().size(1));
         List<String> texts = module.decodeCompletions(g.ids(), g.mask());
         for (int i = 0; i < batch.size(); i++) {
           double[] pred = box(texts.get(i));
-          if (rescale && !in.perExample().get(i).imageGridThw().isEmpty()) {
-            GridThw gr = in.perExample().get(i).imageGridThw().get(0);
+          if (rescale && !in.perExample().get(i).inputFrames().isEmpty()) {
+            InputFrame fr = in.perExample().get(i).inputFrames().get(0);
             RgbImage im = images.get(i).get(0);
             for (int k = 0; k < 4; k++) {
-              pred[k] = k % 2 == 0 ? pred[k] / gr.inputWidth() * im.width() : pred[k] / gr.inputHeight() * im.height();
+              pred[k] = k % 2 == 0 ? pred[k] / fr.width() * im.width() : pred[k] / fr.height() * im.height();
             }
           }
           Example e = batch.get(i);

@@ -10,21 +10,21 @@ import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
 import org.vlmr1.data.Example;
 import org.vlmr1.model.HostTensor;
-import org.vlmr1.module.GridThw;
+import org.vlmr1.util.InputFrame;
 
 /**
- * @param grids each example's image grids (Qwen), empty lists for families without grids
+ * @param frames each example's image input frames (the rewards' box rescale), empty where the family has none
  * @param multimodal the family's tensors (and frozen-vision outputs) on the Java heap
  * @param completionIds (B, C), the pad id after a row's EOS; completionMask (B, C) through the first EOS
  * @param firstSample the global sample index of row 0 (row b is firstSample + b)
  * @param prompts the rendered prompt texts
  */
 record Rollout(List<Example> examples, long firstSample, List<String> prompts, long[][] promptIds,
-    long[][] promptMask, List<List<GridThw>> grids,
+    long[][] promptMask, List<List<InputFrame>> frames,
     Map<String, HostTensor> multimodal, long[][] completionIds, long[][] completionMask, List<String> texts) {
 
   /** A micro-batch's prompt + completion as the forward pass takes it. */
-  record LossInputs(Tensor ids, Tensor mask, Map<String, Tensor> multimodal, List<GridThw> grids,
+  record LossInputs(Tensor ids, Tensor mask, Map<String, Tensor> multimodal,
       Tensor completionIds, Tensor completionMask, int promptLength, int completionLength) {}
 
   /** New tensors (in the caller's PointerScope) for one forward pass over prompt + completion. */
@@ -34,9 +34,7 @@ record Rollout(List<Example> examples, long firstSample, List<String> prompts, l
     Tensor ids = torch.cat(new TensorVector(tensor(r.promptIds()), tensor(r.completionIds())), 1);     // (B, P+C)
     Tensor mask = torch.cat(new TensorVector(tensor(r.promptMask()), tensor(r.completionMask())), 1);
     Map<String, Tensor> mm = HostTensor.toTensors(r.multimodal());
-    List<GridThw> grids = new ArrayList<>();
-    r.grids().forEach(grids::addAll);
-    return new LossInputs(ids, mask, mm, grids, tensor(r.completionIds()), tensor(r.completionMask()), p, c);
+    return new LossInputs(ids, mask, mm, tensor(r.completionIds()), tensor(r.completionMask()), p, c);
   }
 
   static Tensor tensor(long[][] rows) {

@@ -49,7 +49,7 @@ final class RoundScoring {
       for (int i = 0; i < r.examples().size(); i++) {
         Example e = r.examples().get(i);
         samples.add(new RewardSample(e.id(), r.texts().get(i), "<answer> " + e.solution() + " </answer>",
-            e.problem(), e.images(), r.grids().get(i), e.accuRewardMethod(), e.fields()));
+            e.problem(), e.images(), r.frames().get(i), e.accuRewardMethod(), e.fields()));
       }
     }
     RewardScorer.Scores mine = scorer.score(samples);

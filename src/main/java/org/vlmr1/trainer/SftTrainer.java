@@ -21,7 +21,6 @@ import org.vlmr1.kernels.GrpoLossConfig;
 import org.vlmr1.kernels.LossType;
 import org.vlmr1.model.VlmModel;
 import org.vlmr1.module.Conversation;
-import org.vlmr1.module.GridThw;
 import org.vlmr1.module.ModelInputs;
 import org.vlmr1.module.VlmModule;
 
@@ -101,10 +100,8 @@ public final class SftTrainer implements AutoCloseable {
     double lossValue;
     try (PointerScope s = new PointerScope()) {
       ModelInputs in = module.prepareModelInputs(texts, images);
-      List<GridThw> grids = new ArrayList<>();
-      in.perExample().forEach(v -> grids.addAll(v.imageGridThw()));
       Tensor hidden = model.lastHidden(in.inputIds(), in.attentionMask(),
-          in.multimodal(module.customMultimodalKeywords()), grids);                             // (B, L, H)
+          in.multimodal(module.customMultimodalKeywords()));                                    // (B, L, H)
       int b = batch.size();
       long l = hidden.size(1);
       int maxN = 0;

@@ -12,7 +12,7 @@ import java.util.Map;
 import javax.imageio.ImageIO;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.vlmr1.module.GridThw;
+import org.vlmr1.util.InputFrame;
 
 class DetectionRewardsTest {
   static final double EPS = 1e-12;
@@ -116,7 +116,7 @@ class DetectionRewardsTest {
     ImageIO.write(new BufferedImage(300, 200, BufferedImage.TYPE_INT_RGB), "png", png.toFile());
     // grid 14 x 22 patches: the model saw 308 x 196 pixels; [0,0,154,98] there is [0,0,150,100] in the original.
     RewardSample s = new RewardSample("3", "<think>t</think><answer>{\"bbox_2d\": [0, 0, 154, 98]}</answer>",
-        "<answer> [0, 0, 150, 100] </answer>", null, List.of(png), List.of(new GridThw(1, 14, 22)), null, Map.of());
+        "<answer> [0, 0, 150, 100] </answer>", null, List.of(png), List.of(new InputFrame(22 * 14, 14 * 14)), null, Map.of());
     assertEquals(1.0, RecIouReward.qwen().score(s), EPS);
     assertEquals(BoxIou.iou(new double[] {0, 0, 154, 98}, new double[] {0, 0, 150, 100}),
         RecIouReward.internVl().score(s), EPS, "InternVL does not rescale");

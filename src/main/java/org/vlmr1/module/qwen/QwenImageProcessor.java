@@ -7,7 +7,6 @@ import java.util.List;
 import org.vlmr1.data.PillowResize;
 import org.vlmr1.data.RgbImage;
 import org.vlmr1.kernels.ImageKernels;
-import org.vlmr1.module.GridThw;
 
 /** Turns RGB images into Qwen's {@code pixel_values} rows and {@code image_grid_thw}. Thread-safe. */
 public final class QwenImageProcessor {

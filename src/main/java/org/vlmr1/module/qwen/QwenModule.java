@@ -14,7 +14,6 @@ import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 import org.vlmr1.data.RgbImage;
 import org.vlmr1.module.Conversation;
-import org.vlmr1.module.GridThw;
 import org.vlmr1.module.FamilyFacts;
 import org.vlmr1.module.HfTokenizer;
 import org.vlmr1.module.ModelInputs;
@@ -26,6 +25,7 @@ import org.vlmr1.reward.RewardFunction;
 import org.vlmr1.reward.RecFormatReward;
 import org.vlmr1.reward.RecIouReward;
 import org.vlmr1.reward.Rewards;
+import org.vlmr1.util.InputFrame;
 
 /** Qwen's module: chat template, processor (tokenizer + images), ids, templates and REC rewards. */
 public final class QwenModule extends TokenizedModule {
@@ -137,13 +137,13 @@ public final class QwenModule extends TokenizedModule {
       List<QwenImageProcessor.Processed> processed = images.process(imagesPerExample.get(i));
       long[] row = expandImagePads(text, processed, i);
       rows.add(row);
-      List<GridThw> own = new ArrayList<>();
+      List<InputFrame> frames = new ArrayList<>();
       for (QwenImageProcessor.Processed p : processed) {
         pixels.add(p.pixelValues());
         grids.add(p.grid());
-        own.add(p.grid());
+        frames.add(p.grid().inputFrame());
       }
-      vision.add(new ModelInputs.ExampleVision(own));
+      vision.add(new ModelInputs.ExampleVision(frames));
     }
     org.vlmr1.module.Batches.Padded padded = org.vlmr1.module.Batches.leftPad(rows, ids.pad());
     Map<String, Tensor> mm = new LinkedHashMap<>();
@@ -157,14 +157,8 @@ public final class QwenModule extends TokenizedModule {
       System.arraycopy(p, 0, pv, o, p.length);
       o += p.length;
     }
-    long[] thw = new long[grids.size() * 3];
-    for (int k = 0; k < grids.size(); k++) {
-      thw[3 * k] = grids.get(k).t();
-      thw[3 * k + 1] = grids.get(k).h();
-      thw[3 * k + 2] = grids.get(k).w();
-    }
     mm.put("pixel_values", torch.tensor(pv).reshape(nRows, QwenImageProcessor.ROW));          // (sum thw, 1176)
-    mm.put("image_grid_thw", torch.tensor(thw).reshape(grids.size(), 3));                   // (images, 3)
+    mm.put("image_grid_thw", GridThw.tensor(grids));                                        // (images, 3)
     return new ModelInputs(padded.inputIds(), padded.attentionMask(), mm, vision);
   }
 

@@ -7,7 +7,6 @@ import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
-import org.vlmr1.module.GridThw;
 
 /** Position ids and rotary angles of the Qwen2.5-VL decoder. */
 public final class QwenRope {

@@ -12,7 +12,6 @@ import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.vlmr1.model.Layers;
 import org.vlmr1.model.Weights;
-import org.vlmr1.module.GridThw;
 
 /** Vision tower forward over all images of a batch at once. */
 public final class QwenVision {

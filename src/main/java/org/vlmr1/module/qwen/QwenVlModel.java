@@ -4,33 +4,26 @@ package org.vlmr1.module.qwen;
 
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
-import org.bytedeco.pytorch.Scalar;
+import java.util.Map;
 import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.global.torch;
-import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.vlmr1.kernels.TensorChecks;
-import org.vlmr1.model.Generator;
-import org.vlmr1.model.KvCache;
+import org.vlmr1.model.DecoderVlModel;
 import org.vlmr1.model.Qwen2Decoder;
 import org.vlmr1.model.Weights;
-import org.vlmr1.module.GridThw;
 
 /** The model: weights plus forward. Build it outside a PointerScope; run each forward inside one. */
-public final class QwenVlModel implements org.vlmr1.model.VlmModel {
+public final class QwenVlModel extends DecoderVlModel {
   private final QwenConfig cfg;
-  private final Weights w;
   private final QwenVision vision;
   // <|image_pad|>: config.json's until the module's postModelInit sets the id its prompts use (--image_token_id)
   private volatile long imageTokenId;
-  private final Qwen2Decoder decoder;
 
   public QwenVlModel(QwenConfig cfg, Weights w) {
+    super(w, new Qwen2Decoder(cfg.decoder(), w, "model.", "lm_head.weight"), false); // generates from ids
     this.cfg = cfg;
-    this.w = w;
     this.vision = new QwenVision(cfg.vision(), w);
-    this.decoder = new Qwen2Decoder(cfg.decoder(), w, "model.", "lm_head.weight");
     this.imageTokenId = cfg.imageTokenId();
     w.rejectUnexpected(); // as InternVlModel: a tensor nothing reads is a wrong checkpoint, not one to ignore
   }
@@ -58,21 +51,6 @@ public final class QwenVlModel implements org.vlmr1.model.VlmModel {
     return k;
   }
 
-  /**
-   * Saves the model in the Hugging Face layout (the transformers 4.49 key names, which every version loads), with the
-   * source checkpoint's config and tokenizer files.
-   */
-  @Override
-  public void save(Path out) throws IOException {
-    org.vlmr1.model.Checkpoints.save(w.asMap(), w.source(), out, org.vlmr1.model.Checkpoints.SHARD_BYTES);
-  }
-
-  /** Converts the floating weights (e.g. to bf16 for training). */
-  @Override
-  public void castTo(ScalarType dtype) {
-    w.castFloating(dtype);
-  }
-
   public QwenConfig config() {
     return cfg;
   }
@@ -91,179 +69,77 @@ public final class QwenVlModel implements org.vlmr1.model.VlmModel {
     return imageTokenId;
   }
 
-  /**
-   * @param logits (B, L, V), or null when not asked for
-   * @param hiddenStates [inputs_embeds, layer outputs..., final-norm output], each (B, L, H)
-   * @param visionEmbeds (sum t*h*w/4, H) or null without images
-   * @param positions M-RoPE position ids and deltas
-   */
-  public record Output(Tensor logits, List<Tensor> hiddenStates, Tensor visionEmbeds, QwenRope.Positions positions) {}
-
-  /**
-   * Prefill forward of a left-padded batch.
-   *
-   * @param inputIds (B, L) int64
-   * @param attentionMask (B, L) int64, or null for all ones
-   * @param pixelValues (sum t*h*w, 1176) or null
-   * @param grids one per image, batch order
-   */
-  public Output forward(Tensor inputIds, Tensor attentionMask, Tensor pixelValues, List<GridThw> grids,
-      boolean withLogits) {
-    return forward(inputIds, attentionMask, pixelValues, grids, withLogits, null);
-  }
-
-  /** Prefill forward that also fills {@code cache} (when not null) for decoding. */
-  public Output forward(Tensor inputIds, Tensor attentionMask, Tensor pixelValues, List<GridThw> grids,
-      boolean withLogits, KvCache cache) {
-    return forward(inputIds, attentionMask, pixelValues, grids, withLogits, cache, null);
-  }
-
-  /**
-   * @param imageEmbeds (image tokens, H) features computed earlier ({@link #imageEmbeds}), used instead of the tower
-   *     when not null
-   */
-  public Output forward(Tensor inputIds, Tensor attentionMask, Tensor pixelValues, List<GridThw> grids,
-      boolean withLogits, KvCache cache, Tensor imageEmbeds) {
-    return forward(inputIds, attentionMask, pixelValues, grids, withLogits, cache, imageEmbeds, 0);
-  }
-
-  /** @param from keep positions from..L-1 of the final hidden state (and logits) only; 0 keeps all */
-  Output forward(Tensor inputIds, Tensor attentionMask, Tensor pixelValues, List<GridThw> grids,
-      boolean withLogits, KvCache cache, Tensor imageEmbeds, int from) {
-    int b = (int) inputIds.size(0);
-    int l = (int) inputIds.size(1);
-    // With from > 0 the positions after it are generated text (the GRPO passes): an <|image_pad|> or
-    // <|vision_start|> the policy sampled there is an ordinary token, as generation embedded and positioned it, so
-    // image slots and M-RoPE's image scan see the prompt only.
-    long[] ids = org.vlmr1.model.VlmModel.promptOnly(longs(inputIds), b, l, from);
-    long[] mask = attentionMask == null ? Generator.ones(b * l) : longs(attentionMask);
-    Tensor emb = decoder.embed(inputIds);                                                   // (B, L, H)
-    Tensor vis = null;
-    if (imageEmbeds != null || (pixelValues != null && !grids.isEmpty())) {
-      vis = (imageEmbeds != null ? imageEmbeds : vision.forward(pixelValues, grids)).to(emb.scalar_type()); // (N_img, H)
-      Tensor scan = from > 0 ? torch.tensor(ids).reshape(b, l) : inputIds;                  // (B, L)
-      Tensor isImage = scan.eq(new Scalar(imageTokenId));
-      long count = isImage.sum().item_long();
-      if (count != vis.size(0)) {
-        throw new IllegalArgumentException("image features and image tokens do not match: tokens " + count
-            + ", features " + vis.size(0));
-      }
-      emb = emb.masked_scatter(isImage.unsqueeze(-1).expand_as(emb), vis);
+  /** Qwen's multimodal inputs by VLM-R1 name: pixel_values and their image_grid_thw (either may be null). */
+  public static Map<String, Tensor> multimodal(Tensor pixelValues, List<GridThw> grids) {
+    Map<String, Tensor> mm = new LinkedHashMap<>();
+    if (pixelValues != null) {
+      mm.put("pixel_values", pixelValues);
     }
-    QwenRope.Positions pos = QwenRope.ropeIndex(ids, mask, b, l, grids == null ? List.of() : grids,
-        imageTokenId, cfg.visionStartTokenId(), cfg.vision().spatialMergeSize());
-    Tensor[] cs = QwenRope.cosSin(pos.positionIds(), cfg.ropeTheta(), cfg.headDim(), cfg.mropeSection());
-    Tensor cos = cs[0].to(emb.scalar_type());
-    Tensor sin = cs[1].to(emb.scalar_type());
-    Tensor attnMask = Qwen2Decoder.causalMask(attentionMask != null ? attentionMask
-        : torch.tensor(mask).reshape(b, l));                                                 // (B, 1, L, L)
-    List<Tensor> hidden = new ArrayList<>();
-    hidden.add(emb);
-    Tensor normed = decoder.run(emb, cos, sin, attnMask, cache, from == 0 ? hidden : null, from);
-    if (from > 0) {
-      hidden.add(normed);
+    if (grids != null && !grids.isEmpty()) {
+      mm.put("image_grid_thw", GridThw.tensor(grids));
     }
-    Tensor logits = withLogits ? torch.linear(normed, lmHead()) : null;
-    return new Output(logits, hidden, vis, pos);
+    return mm;
   }
 
   @Override
-  public java.util.Map<String, Tensor> forwardOutputs(Tensor inputIds, Tensor attentionMask,
-      java.util.Map<String, Tensor> multimodal, List<GridThw> grids) {
-    Output o = forward(inputIds, attentionMask, multimodal.get("pixel_values"), grids, true);
-    java.util.Map<String, Tensor> out = new java.util.LinkedHashMap<>();
-    out.put("logits", o.logits().to(ScalarType.Float));
+  protected long imageSlotId() {
+    return imageTokenId;
+  }
+
+  @Override
+  protected String slotName() {
+    return "image";
+  }
+
+  /** The merged features (image tokens, H) of pixel_values by image_grid_thw, or the precomputed ones. */
+  @Override
+  protected Tensor imageFeatures(Map<String, Tensor> multimodal) {
+    Tensor embeds = multimodal.get(IMAGE_EMBEDS);
+    return embeds != null ? embeds : imageEmbeds(multimodal);
+  }
+
+  /** get_rope_index's M-RoPE positions (3, B, L) over the prompt's image blocks; rope_deltas are the decode offset. */
+  @Override
+  protected Positions positions(Tensor promptIds, Tensor attentionMask, Map<String, Tensor> multimodal) {
+    int b = (int) promptIds.size(0);
+    int l = (int) promptIds.size(1);
+    QwenRope.Positions p = QwenRope.ropeIndex(TensorChecks.longs(promptIds), TensorChecks.longs(attentionMask), b, l,
+        GridThw.of(multimodal.get("image_grid_thw")), imageTokenId, cfg.visionStartTokenId(),
+        cfg.vision().spatialMergeSize());
+    return new Positions(p.positionIds(), p.ropeDeltas());
+  }
+
+  @Override
+  protected Tensor[] cosSin(Tensor positionIds) {
+    return QwenRope.cosSin(positionIds, cfg.ropeTheta(), cfg.headDim(), cfg.mropeSection());
+  }
+
+  /** A decode step's position on all three streams (transformers 4.50's Qwen2.5-VL decode rule). */
+  @Override
+  protected Tensor decodePositionIds(Tensor positions) {
+    return positions.unsqueeze(0).expand(3, positions.size(0), 1).contiguous();          // (3, B, 1)
+  }
+
+  /** vision_embeds (image tokens, H), position_ids (3, B, L) and rope_deltas (B, 1), as transformers names them. */
+  @Override
+  protected void extraOutputs(Output o, Map<String, Tensor> multimodal, Map<String, Tensor> out) {
     if (o.visionEmbeds() != null) {
       out.put("vision_embeds", o.visionEmbeds());
     }
-    out.put("position_ids", o.positions().positionIds());
-    out.put("rope_deltas", o.positions().ropeDeltas());
-    return out;
+    out.put("position_ids", o.positions().ids());
+    out.put("rope_deltas", o.positions().decodeOffset());
   }
 
   @Override
-  public Tensor lastHidden(Tensor inputIds, Tensor attentionMask, java.util.Map<String, Tensor> multimodal,
-      List<GridThw> grids) {
-    Output o = forward(inputIds, attentionMask, multimodal.get("pixel_values"), grids, false, null,
-        multimodal.get(IMAGE_EMBEDS));
-    return o.hiddenStates().get(o.hiddenStates().size() - 1);
-  }
-
-  @Override
-  public Tensor lastHidden(Tensor inputIds, Tensor attentionMask, java.util.Map<String, Tensor> multimodal,
-      List<GridThw> grids, int from) {
-    Output o = forward(inputIds, attentionMask, multimodal.get("pixel_values"), grids, false, null,
-        multimodal.get(IMAGE_EMBEDS), from);
-    return o.hiddenStates().get(o.hiddenStates().size() - 1);
-  }
-
-  @Override
-  public Tensor imageEmbeds(java.util.Map<String, Tensor> multimodal, List<GridThw> grids) {
+  public Tensor imageEmbeds(Map<String, Tensor> multimodal) {
     Tensor pv = multimodal.get("pixel_values");
+    List<GridThw> grids = GridThw.of(multimodal.get("image_grid_thw"));
     return pv == null || grids.isEmpty() ? null : vision.forward(pv, grids);
-  }
-
-  @Override
-  public Generation generate(Tensor inputIds, Tensor attentionMask, java.util.Map<String, Tensor> multimodal,
-      List<GridThw> grids, org.vlmr1.model.SamplingConfig cfg, long[] eosIds, long padId, long step,
-      long firstSampleIndex) {
-    Generator.Result r = QwenGenerator.generate(this, inputIds, attentionMask, multimodal.get("pixel_values"),
-        grids, cfg, eosIds, padId, step, firstSampleIndex, false, multimodal.get(IMAGE_EMBEDS));
-    return new Generation(r.ids(), r.mask());
-  }
-
-  @Override
-  public java.util.Map<String, Tensor> namedParameters() {
-    return w.asMap();
-  }
-
-  /** A new KV cache for this model. */
-  public KvCache newCache() {
-    return decoder.newCache();
-  }
-
-  /**
-   * One decode step: {@code tokens} (B, 1) at cache index c get position c + ropeDelta on all three streams
-   * (transformers 4.50's Qwen2.5-VL decode rule), attend to every cached key whose mask is 1.
-   *
-   * @param fullMask (B, c + 1) int64 attention mask including the new token
-   * @return (B, V) logits of the new position
-   */
-  public Tensor decode(Tensor tokens, long[] fullMask, Tensor ropeDeltas, KvCache cache) {
-    int b = (int) tokens.size(0);
-    long c = cache.length();
-    Tensor emb = decoder.embed(tokens);                                                       // (B, 1, H)
-    Tensor pos = ropeDeltas.add(new Scalar(c)).reshape(1, b, 1).expand(3, b, 1).contiguous(); // (3, B, 1)
-    Tensor[] cs = QwenRope.cosSin(pos, cfg.ropeTheta(), cfg.headDim(), cfg.mropeSection());
-    Tensor cos = cs[0].to(emb.scalar_type());
-    Tensor sin = cs[1].to(emb.scalar_type());
-    Tensor attnMask = Qwen2Decoder.decodeMask(fullMask, b, (int) (c + 1), emb.scalar_type().intern());
-    Tensor normed = decoder.run(emb, cos, sin, attnMask, cache, null);
-    return torch.linear(normed, lmHead()).select(1, 0);                                        // (B, V)
-  }
-
-  /** The LM head's weight: lm_head.weight, or the embedding when tied or absent (Qwen2.5-VL-3B). */
-  public Tensor lmHead() {
-    return decoder.lmHead();
-  }
-
-  @Override
-  public boolean lmHeadTied() {
-    return decoder.tied();
-  }
-
-  static long[] longs(Tensor t) {
-    return TensorChecks.longs(t);
-  }
-
-  @Override
-  public void close() {
-    w.close();
   }
 
   @Override
   public String toString() {
     return "QwenVlModel(" + cfg.modelType() + ", " + cfg.numLayers() + " layers, hidden " + cfg.hiddenSize()
-        + ", vocab " + cfg.vocabSize() + ", " + TensorChecks.dtype(w.get("model.embed_tokens.weight")) + ")";
+        + ", vocab " + cfg.vocabSize() + ", " + TensorChecks.dtype(weights.get("model.embed_tokens.weight")) + ")";
   }
 }

@@ -48,8 +48,7 @@ class InternVlModelTest {
   void batchedForwardMatches() throws Exception {
     try (PointerScope s = new PointerScope()) {
       Tensor mask = InternVlGolden.i64("attention_mask");
-      InternVlModel.Output o = InternVlGolden.model().forward(InternVlGolden.i64("input_ids"), mask,
-          InternVlGolden.f32("pixel_values"), InternVlGolden.i64("image_flags"), true, null);
+      InternVlModel.Output o = InternVlGolden.model().forward(InternVlGolden.i64("input_ids"), mask, InternVlModel.multimodal(InternVlGolden.f32("pixel_values"), InternVlGolden.i64("image_flags")), true);
       Tensor hs = InternVlGolden.f32("hidden_states");
       for (int i = 0; i < hs.size(0); i++) {
         closeMasked("hidden_states[" + i + "]", hs.select(0, i), o.hiddenStates().get(i), mask, 1e-4);
@@ -69,7 +68,7 @@ class InternVlModelTest {
         Tensor ids = InternVlGolden.i64("row" + r + "_input_ids");
         long count = ids.eq(new org.bytedeco.pytorch.Scalar(InternVlGolden.IMG_CONTEXT)).sum().item_long();
         Tensor rowPv = count == 0 ? null : pv.narrow(0, ranges[r][0], ranges[r][1]);
-        InternVlModel.Output o = InternVlGolden.model().forward(ids, null, rowPv, null, true, null);
+        InternVlModel.Output o = InternVlGolden.model().forward(ids, null, InternVlModel.multimodal(rowPv, null), true);
         close("row" + r + " logits", InternVlGolden.f32("row" + r + "_logits"), o.logits(), 1e-4);
       }
     }
@@ -78,9 +77,7 @@ class InternVlModelTest {
   @Test
   void greedyGenerationMatches() throws Exception {
     try (PointerScope s = new PointerScope()) {
-      Generator.Result r = InternVlGolden.model().generate(InternVlGolden.i64("input_ids"),
-          InternVlGolden.i64("attention_mask"), InternVlGolden.f32("pixel_values"), InternVlGolden.i64("image_flags"),
-          SamplingConfig.greedy(8), new long[] {InternVlGolden.IM_END}, InternVlGolden.PAD, 0, 0, true);
+      Generator.Result r = InternVlGolden.model().generateCompletions(InternVlGolden.i64("input_ids"), InternVlGolden.i64("attention_mask"), InternVlModel.multimodal(InternVlGolden.f32("pixel_values"), InternVlGolden.i64("image_flags")), SamplingConfig.greedy(8), new long[] {InternVlGolden.IM_END}, InternVlGolden.PAD, 0, 0, true);
       long[] want = InternVlGolden.golden().longs("generated_ids");
       long[] got = new long[want.length];
       for (int b = 0; b < 2; b++) {
@@ -117,13 +114,13 @@ class InternVlModelTest {
       long[] flags = new long[(int) tiles[0] + 1];
       java.util.Arrays.fill(flags, 1);
       flags[flags.length - 1] = 0;
-      Tensor a = InternVlGolden.model().forward(ids, null, own, null, true, null).logits();
-      Tensor b = InternVlGolden.model().forward(ids, null, withDummy, torch.tensor(flags).reshape(-1, 1), true, null)
+      Tensor a = InternVlGolden.model().forward(ids, null, InternVlModel.multimodal(own, null), true).logits();
+      Tensor b = InternVlGolden.model().forward(ids, null, InternVlModel.multimodal(withDummy, torch.tensor(flags).reshape(-1, 1)), true)
           .logits();
       assertEquals(0.0, a.sub(b).abs().max().item_double(), 0.0);
       // Too few features for the <IMG_CONTEXT> tokens is a clear error.
       IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-          () -> InternVlGolden.model().forward(ids, null, pv.narrow(0, 0, 1), null, false, null));
+          () -> InternVlGolden.model().forward(ids, null, InternVlModel.multimodal(pv.narrow(0, 0, 1), null), false));
       assertTrue(e.getMessage().contains("<IMG_CONTEXT>"), e.getMessage());
     }
   }

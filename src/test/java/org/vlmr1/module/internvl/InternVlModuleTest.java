@@ -137,13 +137,13 @@ class InternVlModuleTest {
       Tensor pv = in.multimodal().get("pixel_values");
       Tensor flags = in.multimodal().get("image_flags");
       assertArrayEquals(new long[] {tiles + 1, 3, 56, 56}, pv.sizes().vec().get());
-      long[] f = InternVlModel.longs(flags);
+      long[] f = org.vlmr1.kernels.TensorChecks.longs(flags);
       assertEquals(tiles + 1, f.length);
       assertEquals(0, f[tiles], "the text-only row's dummy tile has flag 0");
       assertEquals(tiles, java.util.Arrays.stream(f).sum());
       // The image row: <img> + 4 * tiles <IMG_CONTEXT> + </img>, the same ids as tokenising the expanded string.
-      long[] ids = InternVlModel.longs(in.inputIds());
-      long[] mask = InternVlModel.longs(in.attentionMask());
+      long[] ids = org.vlmr1.kernels.TensorChecks.longs(in.inputIds());
+      long[] mask = org.vlmr1.kernels.TensorChecks.longs(in.attentionMask());
       int l = (int) in.inputIds().size(1);
       String expanded = prompts.get(0).replace("<image>", "<img>" + "<IMG_CONTEXT>".repeat(4 * tiles) + "</img>");
       long[] whole = module.encode(expanded);
@@ -173,38 +173,31 @@ class InternVlModuleTest {
       module.postModelInit(model);
       ModelInputs both = module.prepareModelInputs(prompts, List.of(List.of(img), List.of()));
       int l = (int) both.inputIds().size(1);
-      Tensor batch = model.lastHidden(both.inputIds(), both.attentionMask(), both.multimodal(), List.of());
-      Generator.Result g = model.generate(both.inputIds(), both.attentionMask(), both.multimodal().get("pixel_values"),
-          both.multimodal().get("image_flags"), SamplingConfig.greedy(5), module.eosTokenIds(), module.padTokenId(), 0,
-          0, false);
+      Tensor batch = model.lastHidden(both.inputIds(), both.attentionMask(), both.multimodal());
+      Generator.Result g = model.generateCompletions(both.inputIds(), both.attentionMask(), InternVlModel.multimodal(both.multimodal().get("pixel_values"), both.multimodal().get("image_flags")), SamplingConfig.greedy(5), module.eosTokenIds(), module.padTokenId(), 0, 0, false);
       for (int r = 0; r < 2; r++) {
         ModelInputs one = module.prepareModelInputs(List.of(prompts.get(r)), List.of(r == 0 ? List.of(img) : List.of()));
         int n = (int) one.inputIds().size(1);
-        Tensor alone = model.lastHidden(one.inputIds(), one.attentionMask(), one.multimodal(), List.of());
+        Tensor alone = model.lastHidden(one.inputIds(), one.attentionMask(), one.multimodal());
         double d = alone.select(0, 0).sub(batch.select(0, r).narrow(0, l - n, n)).abs().max().item_double();
         System.out.printf("row %d: batched vs alone max |diff| %.3g%n", r, d);
         assertTrue(d < 1e-4, "row " + r + " differs by " + d);
-        Generator.Result ga = model.generate(one.inputIds(), one.attentionMask(), one.multimodal().get("pixel_values"),
-            one.multimodal().get("image_flags"), SamplingConfig.greedy(5), module.eosTokenIds(), module.padTokenId(),
-            0, 0, false);
+        Generator.Result ga = model.generateCompletions(one.inputIds(), one.attentionMask(), InternVlModel.multimodal(one.multimodal().get("pixel_values"), one.multimodal().get("image_flags")), SamplingConfig.greedy(5), module.eosTokenIds(), module.padTokenId(), 0, 0, false);
         assertArrayEquals(ga.ids()[0], g.ids()[r], "row " + r + " greedy ids");
       }
       // Features computed once (the frozen-vision path) give the same hidden states as running the tower.
       java.util.Map<String, Tensor> withEmbeds = new java.util.LinkedHashMap<>(both.multimodal());
-      withEmbeds.put(org.vlmr1.model.VlmModel.IMAGE_EMBEDS, model.imageEmbeds(both.multimodal(), List.of()));
-      Tensor reused = model.lastHidden(both.inputIds(), both.attentionMask(), withEmbeds, List.of());
+      withEmbeds.put(org.vlmr1.model.VlmModel.IMAGE_EMBEDS, model.imageEmbeds(both.multimodal()));
+      Tensor reused = model.lastHidden(both.inputIds(), both.attentionMask(), withEmbeds);
       assertEquals(0.0, reused.sub(batch).abs().max().item_double(), 0.0);
-      Tensor tail = model.lastHidden(both.inputIds(), both.attentionMask(), both.multimodal(), List.of(), l - 4);
+      Tensor tail = model.lastHidden(both.inputIds(), both.attentionMask(), both.multimodal(), l - 4);
       assertEquals(0.0, tail.sub(batch.narrow(1, l - 4, 4)).abs().max().item_double(), 0.0);
       // Cached greedy decoding = argmax of full forwards over the growing sequence.
       ModelInputs one = module.prepareModelInputs(List.of(prompts.get(0)), List.of(List.of(img)));
-      Generator.Result ga = model.generate(one.inputIds(), one.attentionMask(), one.multimodal().get("pixel_values"),
-          one.multimodal().get("image_flags"), SamplingConfig.greedy(4), new long[] {-1}, module.padTokenId(), 0, 0,
-          false);
+      Generator.Result ga = model.generateCompletions(one.inputIds(), one.attentionMask(), InternVlModel.multimodal(one.multimodal().get("pixel_values"), one.multimodal().get("image_flags")), SamplingConfig.greedy(4), new long[] {-1}, module.padTokenId(), 0, 0, false);
       Tensor ids = one.inputIds();
       for (int t = 0; t < 4; t++) {
-        InternVlModel.Output o = model.forward(ids, null, one.multimodal().get("pixel_values"),
-            one.multimodal().get("image_flags"), true, null);
+        InternVlModel.Output o = model.forward(ids, null, InternVlModel.multimodal(one.multimodal().get("pixel_values"), one.multimodal().get("image_flags")), true);
         long next = o.logits().select(1, ids.size(1) - 1).argmax().item_long();
         assertEquals(next, ga.ids()[0][t], "step " + t);
         ids = torch.cat(new org.bytedeco.pytorch.TensorVector(ids, torch.tensor(new long[] {next}).reshape(1, 1)), 1);
@@ -273,8 +266,8 @@ class InternVlModuleTest {
       a.save(dir.resolve("saved"));
       try (InternVlModel b = InternVlModel.load(dir.resolve("saved"))) {
         Tensor ids = torch.tensor(new long[] {151644, 872, 198, 9707, 151645}).reshape(1, 5);
-        Tensor la = a.forward(ids, null, null, null, true, null).logits();
-        Tensor lb = b.forward(ids, null, null, null, true, null).logits();
+        Tensor la = a.forward(ids, null, InternVlModel.multimodal(null, null), true).logits();
+        Tensor lb = b.forward(ids, null, InternVlModel.multimodal(null, null), true).logits();
         assertTrue(torch.equal(la, lb));
       }
     }

@@ -35,8 +35,8 @@ class InternVlVariantsTest {
     try (InternVlModel a = InternVlModel.load(qwen); InternVlModel b = InternVlModel.load(lm2);
         PointerScope s = new PointerScope()) {
       Tensor ids = torch.tensor(new long[] {151644, 872, 198, 9707, 11, 1879, 151645}).reshape(1, 7);
-      Tensor la = a.forward(ids, null, null, null, true, null).logits();
-      Tensor lb = b.forward(ids, null, null, null, true, null).logits();
+      Tensor la = a.forward(ids, null, InternVlModel.multimodal(null, null), true).logits();
+      Tensor lb = b.forward(ids, null, InternVlModel.multimodal(null, null), true).logits();
       assertEquals(0.0, la.sub(lb).abs().max().item_double(), 0.0, "the zero q/k/v biases change nothing");
       b.save(dir.resolve("saved"));
       SafeTensorsFile orig = SafeTensorsFile.open(lm2.resolve("model.safetensors"));

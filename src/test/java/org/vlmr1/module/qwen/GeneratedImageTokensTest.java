@@ -37,9 +37,8 @@ class GeneratedImageTokensTest {
       Tensor special = torch.tensor(new long[] {visionStart, imagePad, 100, imagePad}).reshape(1, 4);
       Tensor plain = torch.tensor(new long[] {101, 102, 100, 103}).reshape(1, 4);
       Map<String, Tensor> mm = in.multimodal();
-      List<org.vlmr1.module.GridThw> grids = in.perExample().get(0).imageGridThw();
-      Tensor a = model.lastHidden(withCompletion(in, special), mask(p + 4), mm, grids, (int) p - 1);  // (1, 5, H)
-      Tensor b = model.lastHidden(withCompletion(in, plain), mask(p + 4), mm, grids, (int) p - 1);
+      Tensor a = model.lastHidden(withCompletion(in, special), mask(p + 4), mm, (int) p - 1);  // (1, 5, H)
+      Tensor b = model.lastHidden(withCompletion(in, plain), mask(p + 4), mm, (int) p - 1);
       assertTrue(torch.isfinite(a).all().item_bool());
       // The position that predicts the first completion token sees the prompt only: the same for both completions
       // (had the sampled tokens been taken as image slots or moved M-RoPE's positions, it would differ or fail).

@@ -16,7 +16,6 @@ import org.bytedeco.pytorch.global.torch;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.vlmr1.model.Weights;
-import org.vlmr1.module.GridThw;
 
 class Qwen2VisionTest {
 

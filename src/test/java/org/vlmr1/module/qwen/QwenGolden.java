@@ -9,7 +9,6 @@ import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 import org.vlmr1.kernels.TorchRuntime;
 import org.vlmr1.model.SafeTensorsFile;
-import org.vlmr1.module.GridThw;
 
 final class QwenGolden {
   private static QwenVlModel model;

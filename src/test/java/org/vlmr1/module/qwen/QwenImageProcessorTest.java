@@ -80,7 +80,7 @@ class QwenImageProcessorTest {
     assertEquals(6, proc.process(img).imageTokens(), "56x28 is under min_pixels: upscaled to 84x56, grid 1x4x6, 6 tokens");
     // Under 28 px: VLM-R1's Lanczos upscale to a 28 px short side first (20x40 -> 28x56), then the processor.
     QwenImageProcessor.Processed tiny = proc.process(new RgbImage(20, 40, new byte[20 * 40 * 3]));
-    assertEquals(new org.vlmr1.module.GridThw(1, 6, 4), tiny.grid(), "28x56 is then under min_pixels: 56x84");
+    assertEquals(new GridThw(1, 6, 4), tiny.grid(), "28x56 is then under min_pixels: 56x84");
     RgbImage up = QwenImageProcessor.upscaleTiny(new RgbImage(10, 5, new byte[10 * 5 * 3]));
     assertEquals(56, up.width());
     assertEquals(28, up.height());

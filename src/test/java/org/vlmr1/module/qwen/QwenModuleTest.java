@@ -17,7 +17,6 @@ import org.junit.jupiter.api.io.TempDir;
 import org.vlmr1.data.RgbImage;
 import org.vlmr1.kernels.TensorChecks;
 import org.vlmr1.module.Conversation;
-import org.vlmr1.module.GridThw;
 import org.vlmr1.module.HfTokenizer;
 import org.vlmr1.module.HfTokenizerTest;
 import org.vlmr1.module.ModelInputs;
@@ -115,8 +114,9 @@ class QwenModuleTest {
       assertEquals(List.of("pixel_values", "image_grid_thw"), List.copyOf(in.multimodal().keySet()));
       assertArrayEquals(new long[] {88, 1176}, TensorChecks.shape(in.multimodal().get("pixel_values")));
       assertArrayEquals(new long[] {1, 6, 8, 1, 10, 4}, longs(in.multimodal().get("image_grid_thw")));
-      assertEquals(List.of(new GridThw(1, 6, 8), new GridThw(1, 10, 4)), in.perExample().get(0).imageGridThw());
-      assertEquals(List.of(), in.perExample().get(1).imageGridThw());
+      assertEquals(List.of(new org.vlmr1.util.InputFrame(8 * 14, 6 * 14), new org.vlmr1.util.InputFrame(4 * 14, 10 * 14)),
+          in.perExample().get(0).inputFrames());
+      assertEquals(List.of(), in.perExample().get(1).inputFrames());
     }
     assertThrows(IllegalArgumentException.class,
         () -> m.prepareModelInputs(List.of(prompts.get(0)), List.of(List.of(img1))), "2 pads, 1 image");

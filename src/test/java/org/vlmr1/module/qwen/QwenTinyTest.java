@@ -43,42 +43,36 @@ class QwenTinyTest {
         Conversation.userTurn(0, "Say hi.")));
     try (QwenVlModel model = QwenVlModel.load(dir); PointerScope s = new PointerScope()) {
       ModelInputs batch = module.prepareModelInputs(prompts, List.of(List.of(img), List.of()));
-      QwenVlModel.Output both = model.forward(batch.inputIds(), batch.attentionMask(),
-          batch.multimodal().get("pixel_values"), batch.perExample().get(0).imageGridThw(), true);
+      QwenVlModel.Output both = model.forward(batch.inputIds(), batch.attentionMask(), batch.multimodal(), true);
       assertEquals(151936, both.logits().size(2));
       assertTrue(torch.isfinite(both.logits()).all().item_bool());
       long l = batch.inputIds().size(1);
       for (int row = 0; row < 2; row++) {
         ModelInputs one = module.prepareModelInputs(List.of(prompts.get(row)),
             List.of(row == 0 ? List.of(img) : List.of()));
-        QwenVlModel.Output alone = model.forward(one.inputIds(), one.attentionMask(),
-            one.multimodal().get("pixel_values"), one.perExample().get(0).imageGridThw(), true);
+        QwenVlModel.Output alone = model.forward(one.inputIds(), one.attentionMask(), one.multimodal(), true);
         long n = one.inputIds().size(1);
         Tensor batched = both.logits().select(0, row).narrow(0, l - n, n);
         double d = batched.sub(alone.logits().select(0, 0)).abs().max().item_double();
         assertTrue(d < 1e-4, "row " + row + ": batched vs alone max |diff| " + d);
       }
       // Features computed once (the frozen-vision path) give the same hidden states as running the tower.
-      List<org.vlmr1.module.GridThw> grids = batch.perExample().get(0).imageGridThw();
       java.util.Map<String, Tensor> mm = new java.util.LinkedHashMap<>(batch.multimodal());
-      mm.put(org.vlmr1.model.VlmModel.IMAGE_EMBEDS, model.imageEmbeds(batch.multimodal(), grids));
-      Tensor reused = model.lastHidden(batch.inputIds(), batch.attentionMask(), mm, grids);
-      Tensor direct = model.lastHidden(batch.inputIds(), batch.attentionMask(), batch.multimodal(), grids);
+      mm.put(org.vlmr1.model.VlmModel.IMAGE_EMBEDS, model.imageEmbeds(batch.multimodal()));
+      Tensor reused = model.lastHidden(batch.inputIds(), batch.attentionMask(), mm);
+      Tensor direct = model.lastHidden(batch.inputIds(), batch.attentionMask(), batch.multimodal());
       assertEquals(0.0, reused.sub(direct).abs().max().item_double(), 0.0);
       // Only the positions asked for: the same rows as the full pass.
       int from = (int) direct.size(1) - 5;
-      Tensor tail = model.lastHidden(batch.inputIds(), batch.attentionMask(), batch.multimodal(), grids, from);
+      Tensor tail = model.lastHidden(batch.inputIds(), batch.attentionMask(), batch.multimodal(), from);
       assertEquals(5, tail.size(1));
       assertEquals(0.0, tail.sub(direct.narrow(1, from, 5)).abs().max().item_double(), 0.0);
       // Cached greedy decoding = argmax of full forwards over prompt + generated tokens (no cache).
       ModelInputs one = module.prepareModelInputs(List.of(prompts.get(0)), List.of(List.of(img)));
-      org.vlmr1.model.Generator.Result g = QwenGenerator.generate(model, one.inputIds(), one.attentionMask(),
-          one.multimodal().get("pixel_values"), one.perExample().get(0).imageGridThw(), SamplingConfig.greedy(5),
-          new long[] {-1}, module.padTokenId(), 0, 0, false);
+      org.vlmr1.model.Generator.Result g = model.generateCompletions(one.inputIds(), one.attentionMask(), one.multimodal(), SamplingConfig.greedy(5), new long[] {-1}, module.padTokenId(), 0, 0, false);
       Tensor ids = one.inputIds();
       for (int t = 0; t < 5; t++) {
-        QwenVlModel.Output full = model.forward(ids, null, one.multimodal().get("pixel_values"),
-            one.perExample().get(0).imageGridThw(), true);
+        QwenVlModel.Output full = model.forward(ids, null, one.multimodal(), true);
         long next = torch.argmax(full.logits().select(1, ids.size(1) - 1).select(0, 0)).item_long();
         assertEquals(next, g.ids()[0][t], "step " + t);
         ids = torch.cat(new org.bytedeco.pytorch.TensorVector(ids, torch.tensor(new long[] {next}).reshape(1, 1)), 1);
@@ -95,15 +89,15 @@ class QwenTinyTest {
         org.bytedeco.pytorch.global.torch.ScalarType.Long));
     try (QwenVlModel m = QwenVlModel.load(src); PointerScope s = new PointerScope()) {
       m.save(saved);
-      Tensor before = m.forward(ids, null, null, List.of(), true).logits();
+      Tensor before = m.forward(ids, null, QwenVlModel.multimodal(null, List.of()), true).logits();
       try (QwenVlModel again = QwenVlModel.load(saved)) {
-        assertTrue(torch.equal(before, again.forward(ids, null, null, List.of(), true).logits()),
+        assertTrue(torch.equal(before, again.forward(ids, null, QwenVlModel.multimodal(null, List.of()), true).logits()),
             "identical logits after save + load");
       }
       assertTrue(Files.isRegularFile(saved.resolve("tokenizer.json")) && Files.isRegularFile(saved.resolve(
           "config.json")));
       m.castTo(org.bytedeco.pytorch.global.torch.ScalarType.BFloat16);
-      Tensor bf = m.forward(ids, null, null, List.of(), true).logits().to(
+      Tensor bf = m.forward(ids, null, QwenVlModel.multimodal(null, List.of()), true).logits().to(
           org.bytedeco.pytorch.global.torch.ScalarType.Float);
       double d = bf.sub(before).abs().max().item_double();
       double scale = before.abs().max().item_double();
@@ -116,8 +110,8 @@ class QwenTinyTest {
       org.vlmr1.model.Checkpoints.save(w.asMap(), src, sharded, 4_000_000);
       assertTrue(Files.isRegularFile(sharded.resolve("model.safetensors.index.json")));
       try (QwenVlModel again = QwenVlModel.load(sharded)) {
-        assertTrue(torch.equal(m.forward(ids, null, null, List.of(), true).logits(),
-            again.forward(ids, null, null, List.of(), true).logits()));
+        assertTrue(torch.equal(m.forward(ids, null, QwenVlModel.multimodal(null, List.of()), true).logits(),
+            again.forward(ids, null, QwenVlModel.multimodal(null, List.of()), true).logits()));
       }
       w.close();
     }

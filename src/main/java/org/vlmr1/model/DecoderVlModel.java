@@ -1,0 +1,315 @@
+// The skeleton every "image features placed in a decoder's token embeddings" family shares (Qwen2-VL/Qwen2.5-VL,
+// InternVL, a new family): embed the ids, put the vision modules' features at the prompt's image slots, rotary
+// positions, the shared Qwen2-shaped decoder, the LM head; batched generation over the same forward; save, cast and
+// close over the weights. A family writes only its vision features, its positions and its extra outputs.
+package org.vlmr1.model;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.bytedeco.pytorch.DeviceOptional;
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptions;
+import org.bytedeco.pytorch.global.torch;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+import org.vlmr1.kernels.TensorChecks;
+
+/** A {@link VlmModel} over a {@link Qwen2Decoder}. Build it outside a PointerScope; run each forward inside one. */
+public abstract class DecoderVlModel implements VlmModel {
+  protected final Weights weights;
+  protected final Qwen2Decoder decoder;
+  private final boolean embedsInput;
+
+  /**
+   * The rotary positions of a prefill.
+   *
+   * @param ids position ids in the family's shape: (B, L) for 1-D RoPE, (3, B, L) for M-RoPE; padded positions 1
+   * @param decodeOffset (B, 1) int64: a decode step at KV-cache index c sits at position c + offset (every generated
+   *     token is attended, so this holds for 1-D RoPE's cumsum rule and M-RoPE's rope_deltas alike)
+   */
+  public record Positions(Tensor ids, Tensor decodeOffset) {}
+
+  /**
+   * @param logits (B, L - from, V), or null when not asked for
+   * @param hiddenStates [inputs_embeds after image placement, layer outputs..., final-norm output], each (B, L, H);
+   *     with from > 0 only the final-norm output (B, L - from, H)
+   * @param visionEmbeds the image features as the family's vision modules gave them, or null without images
+   * @param positions the rotary positions
+   */
+  public record Output(Tensor logits, List<Tensor> hiddenStates, Tensor visionEmbeds, Positions positions) {
+    /** The final-norm hidden states. */
+    public Tensor lastHidden() {
+      return hiddenStates.get(hiddenStates.size() - 1);
+    }
+  }
+
+  /**
+   * @param embedsInput whether the family generates from input embeddings (transformers' generate then returns the
+   *     new tokens only) rather than from ids (prompt + new tokens): the family module's isEmbedsInput answer
+   */
+  protected DecoderVlModel(Weights weights, Qwen2Decoder decoder, boolean embedsInput) {
+    this.weights = weights;
+    this.decoder = decoder;
+    this.embedsInput = embedsInput;
+  }
+
+  // ---- what a family supplies ----
+
+  /** The id of the token whose positions receive image features; negative while unknown. */
+  protected abstract long imageSlotId();
+
+  /** What errors call an image slot token ("image", "<IMG_CONTEXT>"). */
+  protected abstract String slotName();
+
+  /**
+   * The batch's image features in slot order, H last (e.g. (tokens, H) or (tiles, tokens, H)), or null when the batch
+   * has no images. A {@link #IMAGE_EMBEDS} entry (from {@link #imageEmbeds}) replaces the frozen vision modules.
+   */
+  protected abstract Tensor imageFeatures(Map<String, Tensor> multimodal);
+
+  /** Called when the prompts hold {@code slots} image tokens but there are no features; refusing families throw. */
+  protected void slotsWithoutFeatures(long slots) {}
+
+  /**
+   * Prefill positions.
+   *
+   * @param promptIds (B, L) int64, -1 at generated positions (they are text)
+   * @param attentionMask (B, L) int64
+   */
+  protected abstract Positions positions(Tensor promptIds, Tensor attentionMask, Map<String, Tensor> multimodal);
+
+  /** cos and sin (B, 1, L, head_dim) float32 of position ids in the family's shape. */
+  protected abstract Tensor[] cosSin(Tensor positionIds);
+
+  /** Position ids of decode steps from their (B, 1) positions; 1-D RoPE takes them as they are. */
+  protected Tensor decodePositionIds(Tensor positions) {
+    return positions;
+  }
+
+  /** Adds the family's own outputs (beyond logits) to what {@code bin/vlmr1 forward} writes. */
+  protected void extraOutputs(Output o, Map<String, Tensor> multimodal, Map<String, Tensor> out) {}
+
+  // ---- the forward ----
+
+  /** Prefill forward of a left-padded batch with every position kept. */
+  public Output forward(Tensor inputIds, Tensor attentionMask, Map<String, Tensor> multimodal, boolean withLogits) {
+    return forward(inputIds, attentionMask, multimodal, withLogits, null, 0);
+  }
+
+  /**
+   * Prefill forward of a left-padded batch.
+   *
+   * @param inputIds (B, L) int64
+   * @param attentionMask (B, L) int64, or null for all ones
+   * @param multimodal the family's tensors by VLM-R1 name, maybe with {@link #IMAGE_EMBEDS}
+   * @param cache filled for decoding when not null
+   * @param from keep positions from..L-1 of the final hidden state (and logits) only; 0 keeps all. With from > 0 the
+   *     positions after it are generated text (the GRPO passes): an image token the policy sampled there is an
+   *     ordinary token, as generation embedded and positioned it
+   */
+  public Output forward(Tensor inputIds, Tensor attentionMask, Map<String, Tensor> multimodal, boolean withLogits,
+      KvCache cache, int from) {
+    long b = inputIds.size(0);
+    long l = inputIds.size(1);
+    Tensor mask = attentionMask != null ? attentionMask
+        : torch.ones(new long[] {b, l}, new TensorOptions(ScalarType.Long)
+            .device(new DeviceOptional(inputIds.device())));                                 // (B, L)
+    Tensor promptIds = promptOnly(inputIds, from);                                             // (B, L)
+    Tensor emb = decoder.embed(inputIds);                                                      // (B, L, H)
+    Tensor vis = imageFeatures(multimodal);
+    emb = placeImages(emb, promptIds, vis);
+    Positions pos = positions(promptIds, mask, multimodal);
+    Tensor[] cs = cosSin(pos.ids());
+    List<Tensor> hidden = new ArrayList<>();
+    hidden.add(emb);
+    Tensor normed = decoder.run(emb, cs[0].to(emb.scalar_type()), cs[1].to(emb.scalar_type()),
+        Qwen2Decoder.causalMask(mask), cache, from == 0 ? hidden : null, from);
+    if (from > 0) {
+      hidden.add(normed);
+    }
+    Tensor logits = withLogits ? torch.linear(normed, lmHead()) : null;
+    return new Output(logits, hidden, vis, pos);
+  }
+
+  /** {@code emb} with the features (any leading shape, H last) scattered into the prompt's image slots, in order. */
+  private Tensor placeImages(Tensor emb, Tensor promptIds, Tensor vis) {
+    long id = imageSlotId();
+    Tensor isSlot = id >= 0 ? promptIds.eq(new Scalar(id)) : null;                           // (B, L)
+    long slots = isSlot == null ? 0 : isSlot.sum().item_long();
+    if (vis == null) {
+      if (slots > 0) {
+        slotsWithoutFeatures(slots);
+      }
+      return emb;
+    }
+    Tensor flat = vis.to(emb.scalar_type()).reshape(-1, emb.size(2));                          // (slots, H)
+    if (slots != flat.size(0)) {
+      throw new IllegalArgumentException("image features and " + slotName() + " tokens do not match: tokens " + slots
+          + ", features " + flat.size(0) + (vis.dim() > 2 ? " (" + vis.size(0) + " x " + vis.size(1) + ")" : ""));
+    }
+    return emb.masked_scatter(isSlot.unsqueeze(-1).expand_as(emb), flat);
+  }
+
+  /** {@code ids} with every position after {@code from} set to -1 (generated text), or ids itself for from 0. */
+  static Tensor promptOnly(Tensor ids, int from) {
+    if (from <= 0) {
+      return ids;
+    }
+    Tensor idx = torch.arange(new Scalar(ids.size(1)),
+        new TensorOptions(ScalarType.Long).device(new DeviceOptional(ids.device())));          // (L)
+    return ids.masked_fill(idx.gt(new Scalar(from)), new Scalar(-1));                          // (B, L)
+  }
+
+  /**
+   * 1-D RoPE positions from the mask (cumsum - 1, pads 1: transformers' generate rule) and the decode offset
+   * (real tokens - L), for families whose decoder uses plain RoPE.
+   */
+  public static Positions positionsFromMask(Tensor attentionMask) {
+    Tensor ids = Rope.positionsFromMask(attentionMask);                                       // (B, L)
+    Tensor offset = attentionMask.to(ScalarType.Long).sum(new long[] {1}, true, new org.bytedeco.pytorch
+        .ScalarTypeOptional()).sub(new Scalar(attentionMask.size(1)));                      // (B, 1)
+    return new Positions(ids, offset);
+  }
+
+  // ---- the contract ----
+
+  @Override
+  public Tensor lastHidden(Tensor inputIds, Tensor attentionMask, Map<String, Tensor> multimodal) {
+    return forward(inputIds, attentionMask, multimodal, false, null, 0).lastHidden();
+  }
+
+  @Override
+  public Tensor lastHidden(Tensor inputIds, Tensor attentionMask, Map<String, Tensor> multimodal, int from) {
+    return forward(inputIds, attentionMask, multimodal, false, null, from).lastHidden();
+  }
+
+  @Override
+  public Map<String, Tensor> forwardOutputs(Tensor inputIds, Tensor attentionMask, Map<String, Tensor> multimodal) {
+    Output o = forward(inputIds, attentionMask, multimodal, true);
+    Map<String, Tensor> out = new LinkedHashMap<>();
+    out.put("logits", o.logits().to(ScalarType.Float));
+    extraOutputs(o, multimodal, out);
+    return out;
+  }
+
+  /**
+   * One decode step: {@code tokens} (B, 1) at cache index c get position c + the prefill's decode offset and attend
+   * to every cached key whose mask is 1.
+   *
+   * @param fullMask (B, c + 1) int64 attention mask including the new token
+   * @return (B, V) logits of the new position
+   */
+  public Tensor decode(Tensor tokens, long[] fullMask, Tensor decodeOffset, KvCache cache) {
+    int b = (int) tokens.size(0);
+    long c = cache.length();
+    Tensor emb = decoder.embed(tokens);                                                       // (B, 1, H)
+    Tensor[] cs = cosSin(decodePositionIds(decodeOffset.add(new Scalar(c))));
+    Tensor attnMask = Qwen2Decoder.decodeMask(fullMask, b, (int) (c + 1), emb.scalar_type().intern());
+    Tensor normed = decoder.run(emb, cs[0].to(emb.scalar_type()), cs[1].to(emb.scalar_type()), attnMask, cache,
+        null);
+    return torch.linear(normed, lmHead()).select(1, 0);                                        // (B, V)
+  }
+
+  /**
+   * The completions of a prompt batch (the shared decode loop over this forward), with each step's logits when
+   * {@code keepLogits} (parity checks).
+   *
+   * @param step the optimizer step and {@code firstSampleIndex} the global index of row 0, for the random streams
+   */
+  public Generator.Result generateCompletions(Tensor inputIds, Tensor attentionMask, Map<String, Tensor> multimodal,
+      SamplingConfig sampling, long[] eosIds, long padId, long step, long firstSampleIndex, boolean keepLogits) {
+    int b = (int) inputIds.size(0);
+    int l = (int) inputIds.size(1);
+    long[] mask = attentionMask == null ? Generator.ones(b * l) : TensorChecks.longs(attentionMask);
+    Tensor[] offset = new Tensor[1];
+    Generator.Decoding d = new Generator.Decoding() {
+      @Override
+      public Tensor prefill(KvCache cache) {
+        Output o = forward(inputIds, attentionMask, multimodal, false, cache, 0);
+        offset[0] = o.positions().decodeOffset().clone();
+        offset[0].retainReference(); // outlives the prefill's PointerScope
+        return torch.linear(o.lastHidden().select(1, l - 1), lmHead());                         // (B, V)
+      }
+
+      @Override
+      public Tensor step(Tensor tokens, long[] fullMask, KvCache cache) {
+        return decode(tokens, fullMask, offset[0], cache);
+      }
+    };
+    try (KvCache cache = decoder.newCache()) {
+      return Generator.run(d, cache, mask, b, l, sampling, eosIds, padId, step, firstSampleIndex, keepLogits);
+    } finally {
+      if (offset[0] != null) {
+        offset[0].releaseReference();
+      }
+    }
+  }
+
+  /**
+   * What transformers' generate returns for the family: the new tokens only for embeds-input families, prompt + new
+   * tokens for the others (the prompt's attention mask, then the completion mask). The family module's
+   * isEmbedsInput tells the trainer which it gets.
+   */
+  @Override
+  public Generation generate(Tensor inputIds, Tensor attentionMask, Map<String, Tensor> multimodal,
+      SamplingConfig sampling, long[] eosIds, long padId, long step, long firstSampleIndex) {
+    Generator.Result r = generateCompletions(inputIds, attentionMask, multimodal, sampling, eosIds, padId, step,
+        firstSampleIndex, false);
+    if (embedsInput) {
+      return new Generation(r.ids(), r.mask());
+    }
+    int b = (int) inputIds.size(0);
+    int l = (int) inputIds.size(1);
+    long[] ids = TensorChecks.longs(inputIds);
+    long[] mask = attentionMask == null ? Generator.ones(b * l) : TensorChecks.longs(attentionMask);
+    return new Generation(Generation.prefixed(ids, r.ids(), l), Generation.prefixed(mask, r.mask(), l));
+  }
+
+  /** A new KV cache for this model's decoder. */
+  public KvCache newCache() {
+    return decoder.newCache();
+  }
+
+  @Override
+  public Tensor lmHead() {
+    return decoder.lmHead();
+  }
+
+  @Override
+  public boolean lmHeadTied() {
+    return decoder.tied();
+  }
+
+  @Override
+  public Map<String, Tensor> namedParameters() {
+    return weights.asMap();
+  }
+
+  /** The tensors {@link #save} writes: the parameters, in a family's checkpoint layout when it differs. */
+  protected Map<String, Tensor> checkpointTensors() {
+    return weights.asMap();
+  }
+
+  /**
+   * Saves the weights in the family's Hugging Face layout, with the source checkpoint's config and tokenizer files,
+   * so transformers and vLLM load what was trained here.
+   */
+  @Override
+  public void save(Path out) throws IOException {
+    Checkpoints.save(checkpointTensors(), weights.source(), out, Checkpoints.SHARD_BYTES);
+  }
+
+  @Override
+  public void castTo(ScalarType dtype) {
+    weights.castFloating(dtype);
+  }
+
+  @Override
+  public void close() {
+    weights.close();
+  }
+}
