@@ -1,0 +1,279 @@
+// M-RoPE positions built with libtorch ops (QwenRope.ropeIndex over tensors) equal the Java loop's (the oracle) on
+// random left-padded batches with 0..3 images per row, and on the edge cases: an all-padding row, no images, generated
+// positions marked -1, and image tokens that do not match the grids; and the transformers golden directly.
+package org.vlmr1.module.qwen;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.vlmr1.kernels.TorchRuntime;
+import org.vlmr1.module.GridThw;
+
+class QwenRopeTensorTest {
+  static final long IMAGE = 151655;
+  static final long VISION_START = 151652;
+  static final long VISION_END = 151653;
+  static final long PAD = 151643;
+  static final int MERGE = 2;
+
+  @BeforeAll
+  static void load() {
+    TorchRuntime.load();
+  }
+
+  /** A batch as the Java oracle takes it: ids and mask (B*L), grids in row-major order. */
+  record Batch(long[] ids, long[] mask, int b, int l, List<GridThw> grids) {}
+
+  @Test
+  void randomBatchesMatchTheJavaLoop() {
+    long seed = new Random().nextLong();
+    System.out.println("QwenRopeTensorTest seed " + seed);
+    Random rnd = new Random(seed);
+    for (int trial = 0; trial < 40; trial++) {
+      int b = 1 + rnd.nextInt(4);
+      Batch batch = randomBatch(rnd, b, 3, rnd.nextBoolean(), rnd.nextInt(4) == 0);
+      assertSame(batch, "seed " + seed + " trial " + trial);
+    }
+  }
+
+  @Test
+  void allPaddingRow() {
+    Random rnd = new Random(7);
+    Batch a = randomBatch(rnd, 3, 2, false, false);
+    long[] mask = a.mask().clone();
+    long[] ids = a.ids().clone();
+    int l = a.l();
+    // Row 1 becomes all padding; its grids leave the batch with it.
+    List<GridThw> grids = new ArrayList<>();
+    int k = 0;
+    for (int row = 0; row < 3; row++) {
+      int images = countImages(a.ids(), a.mask(), row, l);
+      for (int i = 0; i < images; i++, k++) {
+        if (row != 1) {
+          grids.add(a.grids().get(k));
+        }
+      }
+    }
+    for (int t = 0; t < l; t++) {
+      mask[l + t] = 0;
+      ids[l + t] = PAD;
+    }
+    assertSame(new Batch(ids, mask, 3, l, grids), "all-padding row");
+  }
+
+  @Test
+  void noImages() {
+    Random rnd = new Random(11);
+    Batch a = randomBatch(rnd, 3, 0, false, false);
+    assertTrue(a.grids().isEmpty());
+    assertSame(a, "no images");
+  }
+
+  @Test
+  void generatedPositionsAreText() {
+    Random rnd = new Random(13);
+    for (int trial = 0; trial < 10; trial++) {
+      Batch a = randomBatch(rnd, 1 + rnd.nextInt(4), 3, true, trial % 2 == 0);
+      assertSame(a, "generated -1, trial " + trial);
+    }
+  }
+
+  @Test
+  void countMismatchIsRefused() {
+    try (PointerScope s = new PointerScope()) {
+      long[] ids = {1, VISION_START, IMAGE, IMAGE, IMAGE, VISION_END, 2};
+      long[] mask = {1, 1, 1, 1, 1, 1, 1};
+      Tensor grid = torch.tensor(new long[] {1, 4, 4}).reshape(1, 3);
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> QwenRope.ropeIndex(
+          torch.tensor(ids).reshape(1, 7), torch.tensor(mask).reshape(1, 7), grid, IMAGE, MERGE));
+      assertTrue(e.getMessage().contains("3 image tokens") && e.getMessage().contains("4 in the grids"),
+          e.getMessage());
+      assertThrows(IllegalArgumentException.class, () -> QwenRope.ropeIndex(
+          torch.tensor(ids).reshape(1, 7), torch.tensor(mask).reshape(1, 7), null, IMAGE, MERGE));
+    }
+  }
+
+  /** Independent of the Java loop: transformers 4.50's get_rope_index output on the golden case_a batch. */
+  @Test
+  void matchesTheHuggingFaceGolden() throws Exception {
+    QwenVlModel model = QwenGolden.model();
+    try (PointerScope s = new PointerScope()) {
+      QwenRope.Positions got = QwenRope.ropeIndex(QwenGolden.i64("input_ids"), QwenGolden.i64("attention_mask"),
+          QwenGolden.i64("image_grid_thw"), model.imageTokenId(), model.config().vision().spatialMergeSize());
+      assertArrayEquals(QwenGolden.golden().longs("position_ids"), longs(got.positionIds()));
+      assertArrayEquals(QwenGolden.golden().longs("rope_deltas"), longs(got.ropeDeltas()));
+    }
+  }
+
+  /** Timing against the Java loop at B=8, L=1024, two images per row (printed, not asserted). */
+  @Test
+  void timing() {
+    Random rnd = new Random(3);
+    int b = 8;
+    int l = 1024;
+    long[] ids = new long[b * l];
+    long[] mask = new long[b * l];
+    List<GridThw> grids = new ArrayList<>();
+    for (int row = 0; row < b; row++) {
+      List<Long> tokens = new ArrayList<>();
+      for (int im = 0; im < 2; im++) {
+        GridThw g = new GridThw(1, 16, 20);  // 80 tokens
+        grids.add(g);
+        tokens.add(VISION_START);
+        for (long k = 0; k < g.t() * (g.h() / MERGE) * (g.w() / MERGE); k++) {
+          tokens.add(IMAGE);
+        }
+        tokens.add(VISION_END);
+        for (int k = 0; k < 100; k++) {
+          tokens.add(1L + rnd.nextInt(1000));
+        }
+      }
+      int pad = rnd.nextInt(l - tokens.size() - 300);
+      while (tokens.size() < l - pad) {
+        tokens.add(1L + rnd.nextInt(1000));
+      }
+      for (int t = 0; t < l; t++) {
+        boolean v = t >= pad;
+        mask[row * l + t] = v ? 1 : 0;
+        ids[row * l + t] = v ? tokens.get(t - pad) : PAD;
+      }
+    }
+    long[] flatGrid = new long[3 * grids.size()];
+    for (int i = 0; i < grids.size(); i++) {
+      flatGrid[3 * i] = grids.get(i).t();
+      flatGrid[3 * i + 1] = grids.get(i).h();
+      flatGrid[3 * i + 2] = grids.get(i).w();
+    }
+    int reps = 50;
+    double javaMs = 0;
+    double tensorMs = 0;
+    for (int pass = 0; pass < 2; pass++) {  // pass 0 warms up
+      try (PointerScope s = new PointerScope()) {
+        Tensor idsT = torch.tensor(ids).reshape(b, l);
+        Tensor maskT = torch.tensor(mask).reshape(b, l);
+        Tensor gridT = torch.tensor(flatGrid).reshape(grids.size(), 3);
+        long t0 = System.nanoTime();
+        for (int r = 0; r < reps; r++) {
+          try (PointerScope inner = new PointerScope()) {
+            QwenRope.ropeIndex(ids, mask, b, l, grids, IMAGE, VISION_START, MERGE);
+          }
+        }
+        long t1 = System.nanoTime();
+        for (int r = 0; r < reps; r++) {
+          try (PointerScope inner = new PointerScope()) {
+            QwenRope.ropeIndex(idsT, maskT, gridT, IMAGE, MERGE);
+          }
+        }
+        long t2 = System.nanoTime();
+        javaMs = (t1 - t0) / 1e6 / reps;
+        tensorMs = (t2 - t1) / 1e6 / reps;
+      }
+    }
+    System.out.printf("ropeIndex B=%d L=%d 2 images/row, CPU, %d threads: Java loop %.3f ms, tensor ops %.3f ms%n",
+        b, l, torch.get_num_threads(), javaMs, tensorMs);
+    assertSame(new Batch(ids, mask, b, l, grids), "timing batch");
+  }
+
+  private static void assertSame(Batch a, String what) {
+    try (PointerScope s = new PointerScope()) {
+      QwenRope.Positions want = QwenRope.ropeIndex(a.ids(), a.mask(), a.b(), a.l(), a.grids(), IMAGE, VISION_START,
+          MERGE);
+      Tensor grid = null;
+      if (!a.grids().isEmpty()) {
+        long[] flat = new long[3 * a.grids().size()];
+        for (int i = 0; i < a.grids().size(); i++) {
+          flat[3 * i] = a.grids().get(i).t();
+          flat[3 * i + 1] = a.grids().get(i).h();
+          flat[3 * i + 2] = a.grids().get(i).w();
+        }
+        grid = torch.tensor(flat).reshape(a.grids().size(), 3);
+      }
+      QwenRope.Positions got = QwenRope.ropeIndex(torch.tensor(a.ids()).reshape(a.b(), a.l()),
+          torch.tensor(a.mask()).reshape(a.b(), a.l()), grid, IMAGE, MERGE);
+      assertArrayEquals(new long[] {3, a.b(), a.l()}, got.positionIds().sizes().vec().get(), what);
+      assertArrayEquals(new long[] {a.b(), 1}, got.ropeDeltas().sizes().vec().get(), what);
+      assertArrayEquals(longs(want.positionIds()), longs(got.positionIds()), what + ": position ids");
+      assertArrayEquals(longs(want.ropeDeltas()), longs(got.ropeDeltas()), what + ": rope deltas");
+    }
+  }
+
+  /**
+   * Random left-padded rows: text, then per image vision_start, its block, vision_end and more text. With
+   * {@code generated} each row ends in -1 ids (positions the caller hides from the image scan), and with
+   * {@code tailMask} some rows mask a tail of them out.
+   */
+  private static Batch randomBatch(Random rnd, int b, int maxImages, boolean generated, boolean tailMask) {
+    List<List<Long>> rows = new ArrayList<>();
+    List<GridThw> grids = new ArrayList<>();
+    for (int row = 0; row < b; row++) {
+      List<Long> tokens = new ArrayList<>();
+      text(rnd, tokens, rnd.nextInt(6));
+      int images = maxImages == 0 ? 0 : rnd.nextInt(maxImages + 1);
+      for (int im = 0; im < images; im++) {
+        GridThw g = new GridThw(1 + rnd.nextInt(2), 2 + 2 * rnd.nextInt(6), 2 + 2 * rnd.nextInt(6));
+        grids.add(g);
+        tokens.add(VISION_START);
+        for (long k = 0; k < g.t() * (g.h() / MERGE) * (g.w() / MERGE); k++) {
+          tokens.add(IMAGE);
+        }
+        tokens.add(VISION_END);
+        text(rnd, tokens, rnd.nextInt(5));
+      }
+      if (generated) {
+        for (int k = 1 + rnd.nextInt(6); k > 0; k--) {
+          tokens.add(-1L);
+        }
+      }
+      rows.add(tokens);
+    }
+    int l = rows.stream().mapToInt(List::size).max().orElse(0) + rnd.nextInt(4);
+    l = Math.max(l, 1);
+    long[] ids = new long[b * l];
+    long[] mask = new long[b * l];
+    for (int row = 0; row < b; row++) {
+      List<Long> tokens = rows.get(row);
+      int pad = l - tokens.size();
+      // Padding ids are whatever the collator wrote; an image id there must not count as an image token.
+      long padId = new long[] {PAD, 0, IMAGE}[rnd.nextInt(3)];
+      int masked = tailMask && generated && rnd.nextBoolean() ? 1 + rnd.nextInt(2) : 0;
+      for (int t = 0; t < l; t++) {
+        boolean token = t >= pad;
+        ids[row * l + t] = token ? tokens.get(t - pad) : padId;
+        mask[row * l + t] = token && t < l - masked ? 1 : 0;
+      }
+    }
+    return new Batch(ids, mask, b, l, grids);
+  }
+
+  /** Random text ids that avoid the special ids. */
+  private static void text(Random rnd, List<Long> tokens, int n) {
+    for (int k = 0; k < n; k++) {
+      tokens.add(1L + rnd.nextInt(150_000));
+    }
+  }
+
+  private static int countImages(long[] ids, long[] mask, int row, int l) {
+    int n = 0;
+    for (int t = 0; t + 1 < l; t++) {
+      if (mask[row * l + t] == 1 && ids[row * l + t] == VISION_START && ids[row * l + t + 1] == IMAGE) {
+        n++;
+      }
+    }
+    return n;
+  }
+
+  private static long[] longs(Tensor t) {
+    long[] out = new long[(int) t.numel()];
+    t.contiguous().data_ptr_long().get(out);
+    return out;
+  }
+}
