@@ -109,9 +109,9 @@ class ModuleHooksTest {
     // No pixel_values kept: every pass, generation included, runs without image features.
     Outcome noPixels = step(new Variant(qwen, List.of(), List.of()), ckpt, data, dir.resolve("none"));
     assertNotEquals(full.completions(), noPixels.completions(), "generation saw the images before");
-    // pixel_values withheld from generation only: the completions of the image-less generation, trained with images.
-    Outcome noGenPixels = step(new Variant(qwen, qwen.customMultimodalKeywords(), List.of("pixel_values")), ckpt, data,
-        dir.resolve("nogen"));
+    // The images withheld from generation only: the completions of the image-less generation, trained with images.
+    Outcome noGenPixels = step(new Variant(qwen, qwen.customMultimodalKeywords(), List.of("pixel_values",
+        "image_grid_thw")), ckpt, data, dir.resolve("nogen"));
     assertEquals(noPixels.completions(), noGenPixels.completions(), "generation without pixel_values");
     assertNotEquals(noPixels.gradNorm(), noGenPixels.gradNorm(), "the loss forward still took the images");
   }

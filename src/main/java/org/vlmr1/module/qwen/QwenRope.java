@@ -24,107 +24,22 @@ public final class QwenRope {
   public record Positions(Tensor positionIds, Tensor ropeDeltas) {}
 
   /**
-   * get_rope_index of transformers 4.50 for images: per row, over the unpadded tokens, text runs count up on all
-   * three streams; an image's t*(h/2)*(w/2) tokens get (t, row, col) offsets after the text before it; the tail text
-   * continues from the last block's maximum + 1. Grids are consumed in batch order.
-   */
-  public static Positions ropeIndex(long[] ids, long[] mask, int b, int l, List<GridThw> grids, long imageTokenId,
-      long visionStartTokenId, int merge) {
-    long[] pos = new long[3 * b * l];
-    java.util.Arrays.fill(pos, 1L);
-    long[] deltas = new long[b];
-    int image = 0;
-    for (int row = 0; row < b; row++) {
-      int n = 0;
-      long[] tokens = new long[l];
-      int[] where = new int[l];
-      for (int k = 0; k < l; k++) {
-        if (mask[row * l + k] == 1) {
-          where[n] = k;
-          tokens[n++] = ids[row * l + k];
-        }
-      }
-      int images = 0;
-      for (int k = 0; k + 1 < n; k++) {
-        if (tokens[k] == visionStartTokenId && tokens[k + 1] == imageTokenId) {
-          images++;
-        }
-      }
-      long[][] p = new long[3][n];
-      int filled = 0;
-      long lastMax = -1;
-      int st = 0;
-      for (int im = 0; im < images; im++) {
-        int ed = st;
-        while (ed < n && tokens[ed] != imageTokenId) {
-          ed++;
-        }
-        long stIdx = lastMax + 1;
-        int textLen = ed - st;
-        for (int k = 0; k < textLen; k++) {
-          for (int s = 0; s < 3; s++) {
-            p[s][filled] = stIdx + k;
-          }
-          filled++;
-        }
-        if (textLen > 0) {
-          lastMax = stIdx + textLen - 1;
-        }
-        GridThw g = grids.get(image++);
-        long lt = g.t();
-        long lh = g.h() / merge;
-        long lw = g.w() / merge;
-        long blockMax = Long.MIN_VALUE;
-        for (long t = 0; t < lt; t++) {
-          for (long r = 0; r < lh; r++) {
-            for (long c = 0; c < lw; c++) {
-              p[0][filled] = 0 + textLen + stIdx; // images: time index 0 (second_per_grid_t = 0)
-              p[1][filled] = r + textLen + stIdx;
-              p[2][filled] = c + textLen + stIdx;
-              blockMax = Math.max(blockMax, Math.max(p[0][filled], Math.max(p[1][filled], p[2][filled])));
-              filled++;
-            }
-          }
-        }
-        lastMax = blockMax;
-        st = (int) (ed + lt * lh * lw);
-      }
-      if (st < n) {
-        long stIdx = lastMax + 1;
-        for (int k = 0; k < n - st; k++) {
-          for (int s = 0; s < 3; s++) {
-            p[s][filled] = stIdx + k;
-          }
-          filled++;
-        }
-      }
-      long max = Long.MIN_VALUE;
-      for (int k = 0; k < n; k++) {
-        for (int s = 0; s < 3; s++) {
-          pos[(s * b + row) * l + where[k]] = p[s][k];
-          max = Math.max(max, p[s][k]);
-        }
-      }
-      deltas[row] = (n == 0 ? 0 : max + 1) - l;
-    }
-    return new Positions(torch.tensor(pos).reshape(3, b, l), torch.tensor(deltas).reshape(b, 1));
-  }
-
-  /**
-   * get_rope_index for images with libtorch ops on {@code inputIds}' device, batched over rows: the same positions as
-   * {@link #ropeIndex(long[], long[], int, int, List, long, long, int)} for well-formed prompts (each run of image
-   * tokens is one whole image block, t*(h/merge)*(w/merge) tokens, after a vision_start; images in row-major batch
-   * order).
+   * get_rope_index of transformers 4.50 for images, with libtorch ops on {@code inputIds}' device, batched over rows.
+   * Per row, over the unpadded tokens, text counts up on all three streams; an image's t*(h/merge)*(w/merge) tokens
+   * get (0, row, col) offsets after the text before it; text after a block continues from the block's maximum + 1.
+   * Prompts are well formed (each run of image tokens is one whole image block after a vision_start; images in
+   * row-major batch order; QwenRopeTensorTest's Java loop, transformers' rule written out, is the oracle).
    *
    * <p>Over the unpadded tokens each token adds an increment to the next one's base position: text 1, image tokens 0
-   * except the last of each block, which adds max(h/merge, w/merge) (the Java loop's "block maximum + 1"). A token's
+   * except the last of each block, which adds max(h/merge, w/merge) (the block's maximum + 1). A token's
    * base is the exclusive cumsum of the increments; text sits at base on all three streams, the i-th token of a block
    * at base + (0, (i / lw) % lh, i % lw). Ids of -1 (generated positions the caller hides from the image scan) are
    * text.
    *
    * @param inputIds (B, L) int64
    * @param attentionMask (B, L) int64, 1 for tokens
-   * @param imageGridThw (images, 3) int64 (t, h, w), or null when the batch has no images
+   * @param imageGridThw (images, 3) int64 (t, h, w), or null: then every token is text, image ids included
+   *     (transformers' fallback without grids)
    * @param merge the vision tower's spatial_merge_size
    * @throws IllegalArgumentException when the image tokens are not as many as the grids' blocks hold
    */
@@ -134,13 +49,16 @@ public final class QwenRope {
     long b = inputIds.size(0);
     long l = inputIds.size(1);
     Tensor valid = attentionMask.to(dev, ScalarType.Long).eq(new Scalar(1));                 // (B, L)
-    Tensor image = inputIds.eq(new Scalar(imageTokenId)).logical_and(valid);                 // (B, L)
+    // Without image_grid_thw transformers positions every token as text (its rope index falls back to the mask's
+    // cumsum), so the image ids count only with grids.
+    Tensor image = imageGridThw == null ? torch.zeros_like(valid)
+        : inputIds.eq(new Scalar(imageTokenId)).logical_and(valid);                            // (B, L)
     Tensor step = valid.to(ScalarType.Long).sub(image.to(ScalarType.Long));                  // (B, L) text 1, else 0
     Tensor hOff = torch.zeros_like(step);                                                    // (B, L)
     Tensor wOff = torch.zeros_like(step);                                                    // (B, L)
     Tensor grid = imageGridThw == null
         ? torch.zeros(new long[] {0, 3}, new TensorOptions(ScalarType.Long).device(new DeviceOptional(dev)))
-        : imageGridThw.to(dev, ScalarType.Long);                                             // (I, 3)
+        : imageGridThw.to(dev, ScalarType.Long);                                               // (I, 3)
     Tensor lh = grid.select(1, 1).floor_divide(new Scalar(merge));                           // (I)
     Tensor lw = grid.select(1, 2).floor_divide(new Scalar(merge));                           // (I)
     Tensor sizes = grid.select(1, 0).mul(lh).mul(lw);                                        // (I) tokens per image

@@ -101,10 +101,7 @@ public final class QwenVlModel extends DecoderVlModel {
   /** get_rope_index's M-RoPE positions (3, B, L) over the prompt's image blocks; rope_deltas are the decode offset. */
   @Override
   protected Positions positions(Tensor promptIds, Tensor attentionMask, Map<String, Tensor> multimodal) {
-    int b = (int) promptIds.size(0);
-    int l = (int) promptIds.size(1);
-    QwenRope.Positions p = QwenRope.ropeIndex(TensorChecks.longs(promptIds), TensorChecks.longs(attentionMask), b, l,
-        GridThw.of(multimodal.get("image_grid_thw")), imageTokenId, cfg.visionStartTokenId(),
+    QwenRope.Positions p = QwenRope.ropeIndex(promptIds, attentionMask, multimodal.get("image_grid_thw"), imageTokenId,
         cfg.vision().spatialMergeSize());
     return new Positions(p.positionIds(), p.ropeDeltas());
   }

@@ -13,10 +13,11 @@ import java.util.Random;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
+import org.vlmr1.kernels.TensorChecks;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.vlmr1.kernels.TorchRuntime;
-import org.vlmr1.module.GridThw;
+
 
 class QwenRopeTensorTest {
   static final long IMAGE = 151655;
@@ -97,8 +98,12 @@ class QwenRopeTensorTest {
           torch.tensor(ids).reshape(1, 7), torch.tensor(mask).reshape(1, 7), grid, IMAGE, MERGE));
       assertTrue(e.getMessage().contains("3 image tokens") && e.getMessage().contains("4 in the grids"),
           e.getMessage());
-      assertThrows(IllegalArgumentException.class, () -> QwenRope.ropeIndex(
-          torch.tensor(ids).reshape(1, 7), torch.tensor(mask).reshape(1, 7), null, IMAGE, MERGE));
+      // Without grids every token is text (transformers' fallback): positions 0..6 on all three streams.
+      QwenRope.Positions text = QwenRope.ropeIndex(torch.tensor(ids).reshape(1, 7), torch.tensor(mask).reshape(1, 7),
+          null, IMAGE, MERGE);
+      assertArrayEquals(new long[] {0, 1, 2, 3, 4, 5, 6, 0, 1, 2, 3, 4, 5, 6, 0, 1, 2, 3, 4, 5, 6},
+          TensorChecks.longs(text.positionIds()));
+      assertArrayEquals(new long[] {0}, TensorChecks.longs(text.ropeDeltas()));
     }
   }
 
@@ -114,78 +119,9 @@ class QwenRopeTensorTest {
     }
   }
 
-  /** Timing against the Java loop at B=8, L=1024, two images per row (printed, not asserted). */
-  @Test
-  void timing() {
-    Random rnd = new Random(3);
-    int b = 8;
-    int l = 1024;
-    long[] ids = new long[b * l];
-    long[] mask = new long[b * l];
-    List<GridThw> grids = new ArrayList<>();
-    for (int row = 0; row < b; row++) {
-      List<Long> tokens = new ArrayList<>();
-      for (int im = 0; im < 2; im++) {
-        GridThw g = new GridThw(1, 16, 20);  // 80 tokens
-        grids.add(g);
-        tokens.add(VISION_START);
-        for (long k = 0; k < g.t() * (g.h() / MERGE) * (g.w() / MERGE); k++) {
-          tokens.add(IMAGE);
-        }
-        tokens.add(VISION_END);
-        for (int k = 0; k < 100; k++) {
-          tokens.add(1L + rnd.nextInt(1000));
-        }
-      }
-      int pad = rnd.nextInt(l - tokens.size() - 300);
-      while (tokens.size() < l - pad) {
-        tokens.add(1L + rnd.nextInt(1000));
-      }
-      for (int t = 0; t < l; t++) {
-        boolean v = t >= pad;
-        mask[row * l + t] = v ? 1 : 0;
-        ids[row * l + t] = v ? tokens.get(t - pad) : PAD;
-      }
-    }
-    long[] flatGrid = new long[3 * grids.size()];
-    for (int i = 0; i < grids.size(); i++) {
-      flatGrid[3 * i] = grids.get(i).t();
-      flatGrid[3 * i + 1] = grids.get(i).h();
-      flatGrid[3 * i + 2] = grids.get(i).w();
-    }
-    int reps = 50;
-    double javaMs = 0;
-    double tensorMs = 0;
-    for (int pass = 0; pass < 2; pass++) {  // pass 0 warms up
-      try (PointerScope s = new PointerScope()) {
-        Tensor idsT = torch.tensor(ids).reshape(b, l);
-        Tensor maskT = torch.tensor(mask).reshape(b, l);
-        Tensor gridT = torch.tensor(flatGrid).reshape(grids.size(), 3);
-        long t0 = System.nanoTime();
-        for (int r = 0; r < reps; r++) {
-          try (PointerScope inner = new PointerScope()) {
-            QwenRope.ropeIndex(ids, mask, b, l, grids, IMAGE, VISION_START, MERGE);
-          }
-        }
-        long t1 = System.nanoTime();
-        for (int r = 0; r < reps; r++) {
-          try (PointerScope inner = new PointerScope()) {
-            QwenRope.ropeIndex(idsT, maskT, gridT, IMAGE, MERGE);
-          }
-        }
-        long t2 = System.nanoTime();
-        javaMs = (t1 - t0) / 1e6 / reps;
-        tensorMs = (t2 - t1) / 1e6 / reps;
-      }
-    }
-    System.out.printf("ropeIndex B=%d L=%d 2 images/row, CPU, %d threads: Java loop %.3f ms, tensor ops %.3f ms%n",
-        b, l, torch.get_num_threads(), javaMs, tensorMs);
-    assertSame(new Batch(ids, mask, b, l, grids), "timing batch");
-  }
-
   private static void assertSame(Batch a, String what) {
     try (PointerScope s = new PointerScope()) {
-      QwenRope.Positions want = QwenRope.ropeIndex(a.ids(), a.mask(), a.b(), a.l(), a.grids(), IMAGE, VISION_START,
+      QwenRope.Positions want = javaRopeIndex(a.ids(), a.mask(), a.b(), a.l(), a.grids(), IMAGE, VISION_START,
           MERGE);
       Tensor grid = null;
       if (!a.grids().isEmpty()) {
@@ -276,4 +212,93 @@ class QwenRopeTensorTest {
     t.contiguous().data_ptr_long().get(out);
     return out;
   }
+
+  /**
+   * The oracle: get_rope_index of transformers 4.50 for images, its loops written out in Java (the production code
+   * until the tensor version replaced it). Per row, over the unpadded tokens, text runs count up on all
+   * three streams; an image's t*(h/2)*(w/2) tokens get (t, row, col) offsets after the text before it; the tail text
+   * continues from the last block's maximum + 1. Grids are consumed in batch order.
+   */
+  static QwenRope.Positions javaRopeIndex(long[] ids, long[] mask, int b, int l, List<GridThw> grids, long imageTokenId,
+      long visionStartTokenId, int merge) {
+    long[] pos = new long[3 * b * l];
+    java.util.Arrays.fill(pos, 1L);
+    long[] deltas = new long[b];
+    int image = 0;
+    for (int row = 0; row < b; row++) {
+      int n = 0;
+      long[] tokens = new long[l];
+      int[] where = new int[l];
+      for (int k = 0; k < l; k++) {
+        if (mask[row * l + k] == 1) {
+          where[n] = k;
+          tokens[n++] = ids[row * l + k];
+        }
+      }
+      int images = 0;
+      for (int k = 0; k + 1 < n; k++) {
+        if (tokens[k] == visionStartTokenId && tokens[k + 1] == imageTokenId) {
+          images++;
+        }
+      }
+      long[][] p = new long[3][n];
+      int filled = 0;
+      long lastMax = -1;
+      int st = 0;
+      for (int im = 0; im < images; im++) {
+        int ed = st;
+        while (ed < n && tokens[ed] != imageTokenId) {
+          ed++;
+        }
+        long stIdx = lastMax + 1;
+        int textLen = ed - st;
+        for (int k = 0; k < textLen; k++) {
+          for (int s = 0; s < 3; s++) {
+            p[s][filled] = stIdx + k;
+          }
+          filled++;
+        }
+        if (textLen > 0) {
+          lastMax = stIdx + textLen - 1;
+        }
+        GridThw g = grids.get(image++);
+        long lt = g.t();
+        long lh = g.h() / merge;
+        long lw = g.w() / merge;
+        long blockMax = Long.MIN_VALUE;
+        for (long t = 0; t < lt; t++) {
+          for (long r = 0; r < lh; r++) {
+            for (long c = 0; c < lw; c++) {
+              p[0][filled] = 0 + textLen + stIdx; // images: time index 0 (second_per_grid_t = 0)
+              p[1][filled] = r + textLen + stIdx;
+              p[2][filled] = c + textLen + stIdx;
+              blockMax = Math.max(blockMax, Math.max(p[0][filled], Math.max(p[1][filled], p[2][filled])));
+              filled++;
+            }
+          }
+        }
+        lastMax = blockMax;
+        st = (int) (ed + lt * lh * lw);
+      }
+      if (st < n) {
+        long stIdx = lastMax + 1;
+        for (int k = 0; k < n - st; k++) {
+          for (int s = 0; s < 3; s++) {
+            p[s][filled] = stIdx + k;
+          }
+          filled++;
+        }
+      }
+      long max = Long.MIN_VALUE;
+      for (int k = 0; k < n; k++) {
+        for (int s = 0; s < 3; s++) {
+          pos[(s * b + row) * l + where[k]] = p[s][k];
+          max = Math.max(max, p[s][k]);
+        }
+      }
+      deltas[row] = (n == 0 ? 0 : max + 1) - l;
+    }
+    return new QwenRope.Positions(torch.tensor(pos).reshape(3, b, l), torch.tensor(deltas).reshape(b, 1));
+  }
+
 }
