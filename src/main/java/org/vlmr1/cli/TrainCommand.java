@@ -22,6 +22,7 @@ import org.vlmr1.reward.Rewards;
 import org.vlmr1.trainer.GrpoConfig;
 import org.vlmr1.trainer.GrpoTrainer;
 import org.vlmr1.trainer.LrSchedulerType;
+import org.vlmr1.trainer.Plots;
 import org.vlmr1.trainer.RunWriter;
 import org.vlmr1.trainer.StepMetrics;
 import org.vlmr1.trainer.TrainingLoop;
@@ -80,7 +81,8 @@ final class TrainCommand implements Command {
         FlagSpec.value("save_steps", "500", "checkpoint every N steps (0 = only at the end)"),
         FlagSpec.value("save_total_limit", "0", "keep the newest N checkpoints (0 = all)"),
         FlagSpec.value("logging_steps", "1", "print and log every N steps"),
-        FlagSpec.value("output_dir", null, "run folder: metrics.jsonl, checkpoint-<step>/"),
+        FlagSpec.value("output_dir", null, "run folder: metrics.jsonl, reward.png, kl.png, completion_length.png, "
+            + "checkpoint-<step>/"),
         FlagSpec.value("seed", "42", "data order and sampling seed"),
         FlagSpec.value("on_bad_sample", "fail", "fail or skip bad data lines"),
         FlagSpec.bool("allow_image_paths_outside_folders", "accept image paths outside their image folder"),
@@ -193,7 +195,10 @@ final class TrainCommand implements Command {
     }
   }
 
-  /** One worker's run (rank 0 of 1 without data parallelism): only rank 0 prints, logs and writes checkpoints. */
+  /**
+   * One worker's run (rank 0 of 1 without data parallelism): only rank 0 prints, logs and writes checkpoints and
+   * plots.
+   */
   private int train(Flags f, Collectives dist) throws Exception {
     boolean main = dist.isMain();
     Path model = resolveModel(f.get("model_name_or_path"), f.env());
@@ -349,15 +354,30 @@ final class TrainCommand implements Command {
           if (main) {
             bar.breakLine();
             System.out.println("saved " + run.checkpoint(policy, trainer, m.step(), history, limit, shards));
+            writePlots(run.dir(), m.step());
           }
           dist.barrier("the checkpoint barrier after step " + m.step());
         }
       });
     }
     if (main) {
-      System.out.println("run folder: " + run.dir().toAbsolutePath() + " (metrics.jsonl, checkpoint-*/)");
+      System.out.println("run folder: " + run.dir().toAbsolutePath() + " (metrics.jsonl, "
+          + String.join(", ", Plots.METRICS.stream().map(m -> m + ".png").toList()) + ", checkpoint-*/)");
     }
     return 0;
+  }
+
+  /**
+   * The charts of metrics.jsonl up to {@code step}, after the checkpoint: from the file rather than this process's
+   * steps, so that a resumed run's charts start at step 1. A chart that cannot be drawn (no fonts in a stripped
+   * JRE, a broken X display) is reported, not fatal: the checkpoint is already safe and the run goes on.
+   */
+  private static void writePlots(Path dir, int step) {
+    try {
+      Plots.writeFromMetrics(dir, step);
+    } catch (java.io.IOException | RuntimeException | java.awt.AWTError | LinkageError e) {
+      System.err.println("plots of step " + step + " not written: " + e);
+    }
   }
 
   /**
@@ -384,7 +404,11 @@ final class TrainCommand implements Command {
           }
           java.nio.file.Files.deleteIfExists(outputDir.resolve("metrics.jsonl"));
           java.nio.file.Files.deleteIfExists(outputDir.resolve("completions.jsonl"));
-          System.out.println("--overwrite: deleted " + old.size() + " checkpoint(s) and the metrics of " + outputDir);
+          for (String m : Plots.METRICS) {
+            java.nio.file.Files.deleteIfExists(Plots.file(outputDir, m));
+          }
+          System.out.println("--overwrite: deleted " + old.size() + " checkpoint(s) and the metrics and plots of "
+              + outputDir);
         }
       }
       return null;

@@ -1,5 +1,6 @@
-// bin/vlmr1 train end to end on synthetic REC data and a tiny checkpoint: metrics.jsonl with TRL's names, atomic
-// checkpoints pruned to save_total_limit, the last one loadable.
+// bin/vlmr1 train end to end on synthetic REC data and a tiny checkpoint: metrics.jsonl with TRL's names, the
+// reward, KL and completion-length charts at each save, atomic checkpoints pruned to save_total_limit, the last one
+// loadable.
 package org.vlmr1.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -25,6 +26,16 @@ class TrainCommandTest {
         "--num_layers", "1", "--vision_depth", "1").rc());
   }
 
+  private static final List<String> PLOTS = List.of("reward.png", "kl.png", "completion_length.png");
+
+  /** The run folder holds the three charts of trainer/Plots, readable PNGs. */
+  private static void assertPlots(Path run) throws Exception {
+    for (String chart : PLOTS) {
+      java.awt.image.BufferedImage img = javax.imageio.ImageIO.read(run.resolve(chart).toFile());
+      assertTrue(img != null && img.getWidth() > 0, chart + " in " + run);
+    }
+  }
+
   @Test
   void trainsWritesMetricsAndCheckpoints(@TempDir Path dir) throws Exception {
     Path data = dir.resolve("data");
@@ -48,12 +59,17 @@ class TrainCommandTest {
         "time/loss", "time/optimizer", "tokens_per_second"}) {
       assertTrue(m.containsKey(k), k + " in " + m);
     }
+    assertPlots(out);
     assertFalse(Files.exists(out.resolve("checkpoint-1")), "pruned by save_total_limit 1");
     assertTrue(Files.isRegularFile(out.resolve("checkpoint-2/trainer_state.json")));
     try (QwenVlModel again = QwenVlModel.load(out.resolve("checkpoint-2"))) {
       assertEquals(32, again.config().hiddenSize());
     }
-    // Running again with more steps resumes from checkpoint-2 and does only the missing step.
+    // Running again with more steps resumes from checkpoint-2 and does only the missing step; its save at step 3
+    // writes the charts again.
+    for (String chart : PLOTS) {
+      Files.delete(out.resolve(chart));
+    }
     ScoreCommandTest.Run more = ScoreCommandTest.run("train", "--model_name_or_path", model.toString(),
         "--data_file_paths", data.resolve("data.jsonl").toString(), "--image_folders", data.toString(),
         "--task_type", "rec", "--is_reward_customized_from_vlm_module", "--reward_funcs", "accuracy", "format",
@@ -64,6 +80,7 @@ class TrainCommandTest {
     assertTrue(more.out().contains("resuming from") && more.out().contains("checkpoint-2"), more.out());
     assertEquals(3, Files.readAllLines(out.resolve("metrics.jsonl")).size());
     assertTrue(Files.isDirectory(out.resolve("checkpoint-3")));
+    assertPlots(out);
     ScoreCommandTest.Run eval = ScoreCommandTest.run("eval", "--model", out.resolve("checkpoint-3").toString(),
         "--data_file_paths", data.resolve("data.jsonl").toString(), "--image_folders", data.toString(),
         "--max_new_tokens", "4", "--max_pixels", "12544", "--output_path", dir.resolve("eval/results.json").toString());
