@@ -23,7 +23,7 @@ public final class ToyVlModel extends DecoderVlModel {
   private final long imageTokenId;
 
   ToyVlModel(DecoderConfig cfg, Weights w, long imageTokenId) {
-    super(w, new Qwen2Decoder(cfg, w, "model.", "lm_head.weight"), true); // returns new tokens only, as InternVL
+    super(w, new Qwen2Decoder(cfg, w, "model.", "lm_head.weight"), false); // generates from ids: prompt + new
     this.cfg = cfg;
     this.imageTokenId = imageTokenId;
     w.get("vision.proj.weight", cfg.hiddenSize(), 3L * PATCH * PATCH);

@@ -26,7 +26,7 @@ public final class ToyVlModule extends TokenizedModule {
   static final List<ProcessingKeyword> PROCESSING_KEYWORDS = List.of(new ProcessingKeyword("image_processor",
       "toy_image_side", "toy: the side images are resized to (a multiple of 8; default 16)"));
   static final FamilyFacts FACTS = new FamilyFacts("toy", ToyVlModel.class, List.of("vision."),
-      List.of("pixel_values"), List.of(), PROCESSING_KEYWORDS, true);
+      List.of("pixel_values"), List.of(), PROCESSING_KEYWORDS, false);
 
   private final long imageTokenId;
   private final int side;
