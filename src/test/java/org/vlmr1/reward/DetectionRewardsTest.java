@@ -107,7 +107,8 @@ class DetectionRewardsTest {
         "[0,0,10,10]"));
     assertEquals(100 / 1e40, huge, 1e-50, "unbounded ints, as in Python");
     assertThrows(RewardDataException.class, () -> iou.score(RewardSample.of("<answer>[0,0,1,1]</answer>", "oops")));
-    assertThrows(IllegalArgumentException.class, () -> Rewards.rec("accuracy", "vqa", RecIouReward.qwen(), RecFormatReward.qwen()));
+    assertThrows(IllegalArgumentException.class, () -> Rewards.rec("accuracy", "vqa", RecIouReward.qwen(),
+        RecFormatReward.qwen()));
   }
 
   @Test
@@ -116,7 +117,8 @@ class DetectionRewardsTest {
     ImageIO.write(new BufferedImage(300, 200, BufferedImage.TYPE_INT_RGB), "png", png.toFile());
     // grid 14 x 22 patches: the model saw 308 x 196 pixels; [0,0,154,98] there is [0,0,150,100] in the original.
     RewardSample s = new RewardSample("3", "<think>t</think><answer>{\"bbox_2d\": [0, 0, 154, 98]}</answer>",
-        "<answer> [0, 0, 150, 100] </answer>", null, List.of(png), List.of(new InputFrame(22 * 14, 14 * 14)), null, Map.of());
+        "<answer> [0, 0, 150, 100] </answer>", null, List.of(png), List.of(new InputFrame(22 * 14, 14 * 14)), null,
+            Map.of());
     assertEquals(1.0, RecIouReward.qwen().score(s), EPS);
     assertEquals(BoxIou.iou(new double[] {0, 0, 154, 98}, new double[] {0, 0, 150, 100}),
         RecIouReward.internVl().score(s), EPS, "InternVL does not rescale");

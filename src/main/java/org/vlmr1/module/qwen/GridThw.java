@@ -56,7 +56,8 @@ public record GridThw(long t, long h, long w) {
       return out;
     }
     if (imageGridThw.dim() != 2 || imageGridThw.size(1) != 3) {
-      throw new IllegalArgumentException("image_grid_thw must be (images, 3), got " + TensorChecks.describe(imageGridThw));
+      throw new IllegalArgumentException("image_grid_thw must be (images, 3), got "
+          + TensorChecks.describe(imageGridThw));
     }
     long[] thw = TensorChecks.longs(imageGridThw);
     for (int k = 0; k < thw.length; k += 3) {

@@ -48,7 +48,8 @@ class InternVlModelTest {
   void batchedForwardMatches() throws Exception {
     try (PointerScope s = new PointerScope()) {
       Tensor mask = InternVlGolden.i64("attention_mask");
-      InternVlModel.Output o = InternVlGolden.model().forward(InternVlGolden.i64("input_ids"), mask, InternVlModel.multimodal(InternVlGolden.f32("pixel_values"), InternVlGolden.i64("image_flags")), true);
+      InternVlModel.Output o = InternVlGolden.model().forward(InternVlGolden.i64("input_ids"), mask,
+          InternVlModel.multimodal(InternVlGolden.f32("pixel_values"), InternVlGolden.i64("image_flags")), true);
       Tensor hs = InternVlGolden.f32("hidden_states");
       for (int i = 0; i < hs.size(0); i++) {
         closeMasked("hidden_states[" + i + "]", hs.select(0, i), o.hiddenStates().get(i), mask, 1e-4);
@@ -77,7 +78,10 @@ class InternVlModelTest {
   @Test
   void greedyGenerationMatches() throws Exception {
     try (PointerScope s = new PointerScope()) {
-      Generator.Result r = InternVlGolden.model().generateCompletions(InternVlGolden.i64("input_ids"), InternVlGolden.i64("attention_mask"), InternVlModel.multimodal(InternVlGolden.f32("pixel_values"), InternVlGolden.i64("image_flags")), SamplingConfig.greedy(8), new long[] {InternVlGolden.IM_END}, InternVlGolden.PAD, 0, 0, true);
+      Generator.Result r = InternVlGolden.model().generateCompletions(InternVlGolden.i64("input_ids"),
+          InternVlGolden.i64("attention_mask"), InternVlModel.multimodal(InternVlGolden.f32("pixel_values"),
+          InternVlGolden.i64("image_flags")), SamplingConfig.greedy(8), new long[] {InternVlGolden.IM_END},
+          InternVlGolden.PAD, 0, 0, true);
       long[] want = InternVlGolden.golden().longs("generated_ids");
       long[] got = new long[want.length];
       for (int b = 0; b < 2; b++) {
@@ -115,7 +119,8 @@ class InternVlModelTest {
       java.util.Arrays.fill(flags, 1);
       flags[flags.length - 1] = 0;
       Tensor a = InternVlGolden.model().forward(ids, null, InternVlModel.multimodal(own, null), true).logits();
-      Tensor b = InternVlGolden.model().forward(ids, null, InternVlModel.multimodal(withDummy, torch.tensor(flags).reshape(-1, 1)), true)
+      Tensor b = InternVlGolden.model().forward(ids, null, InternVlModel.multimodal(withDummy,
+          torch.tensor(flags).reshape(-1, 1)), true)
           .logits();
       assertEquals(0.0, a.sub(b).abs().max().item_double(), 0.0);
       // Too few features for the <IMG_CONTEXT> tokens is a clear error.

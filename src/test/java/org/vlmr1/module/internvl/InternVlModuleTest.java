@@ -174,15 +174,20 @@ class InternVlModuleTest {
       ModelInputs both = module.prepareModelInputs(prompts, List.of(List.of(img), List.of()));
       int l = (int) both.inputIds().size(1);
       Tensor batch = model.lastHidden(both.inputIds(), both.attentionMask(), both.multimodal());
-      Generator.Result g = model.generateCompletions(both.inputIds(), both.attentionMask(), InternVlModel.multimodal(both.multimodal().get("pixel_values"), both.multimodal().get("image_flags")), SamplingConfig.greedy(5), module.eosTokenIds(), module.padTokenId(), 0, 0, false);
+      Generator.Result g = model.generateCompletions(both.inputIds(), both.attentionMask(),
+          InternVlModel.multimodal(both.multimodal().get("pixel_values"), both.multimodal().get("image_flags")),
+          SamplingConfig.greedy(5), module.eosTokenIds(), module.padTokenId(), 0, 0, false);
       for (int r = 0; r < 2; r++) {
-        ModelInputs one = module.prepareModelInputs(List.of(prompts.get(r)), List.of(r == 0 ? List.of(img) : List.of()));
+        ModelInputs one = module.prepareModelInputs(List.of(prompts.get(r)),
+            List.of(r == 0 ? List.of(img) : List.of()));
         int n = (int) one.inputIds().size(1);
         Tensor alone = model.lastHidden(one.inputIds(), one.attentionMask(), one.multimodal());
         double d = alone.select(0, 0).sub(batch.select(0, r).narrow(0, l - n, n)).abs().max().item_double();
         System.out.printf("row %d: batched vs alone max |diff| %.3g%n", r, d);
         assertTrue(d < 1e-4, "row " + r + " differs by " + d);
-        Generator.Result ga = model.generateCompletions(one.inputIds(), one.attentionMask(), InternVlModel.multimodal(one.multimodal().get("pixel_values"), one.multimodal().get("image_flags")), SamplingConfig.greedy(5), module.eosTokenIds(), module.padTokenId(), 0, 0, false);
+        Generator.Result ga = model.generateCompletions(one.inputIds(), one.attentionMask(),
+            InternVlModel.multimodal(one.multimodal().get("pixel_values"), one.multimodal().get("image_flags")),
+            SamplingConfig.greedy(5), module.eosTokenIds(), module.padTokenId(), 0, 0, false);
         assertArrayEquals(ga.ids()[0], g.ids()[r], "row " + r + " greedy ids");
       }
       // Features computed once (the frozen-vision path) give the same hidden states as running the tower.
@@ -194,10 +199,13 @@ class InternVlModuleTest {
       assertEquals(0.0, tail.sub(batch.narrow(1, l - 4, 4)).abs().max().item_double(), 0.0);
       // Cached greedy decoding = argmax of full forwards over the growing sequence.
       ModelInputs one = module.prepareModelInputs(List.of(prompts.get(0)), List.of(List.of(img)));
-      Generator.Result ga = model.generateCompletions(one.inputIds(), one.attentionMask(), InternVlModel.multimodal(one.multimodal().get("pixel_values"), one.multimodal().get("image_flags")), SamplingConfig.greedy(4), new long[] {-1}, module.padTokenId(), 0, 0, false);
+      Generator.Result ga = model.generateCompletions(one.inputIds(), one.attentionMask(),
+          InternVlModel.multimodal(one.multimodal().get("pixel_values"), one.multimodal().get("image_flags")),
+          SamplingConfig.greedy(4), new long[] {-1}, module.padTokenId(), 0, 0, false);
       Tensor ids = one.inputIds();
       for (int t = 0; t < 4; t++) {
-        InternVlModel.Output o = model.forward(ids, null, InternVlModel.multimodal(one.multimodal().get("pixel_values"), one.multimodal().get("image_flags")), true);
+        InternVlModel.Output o = model.forward(ids, null,
+            InternVlModel.multimodal(one.multimodal().get("pixel_values"), one.multimodal().get("image_flags")), true);
         long next = o.logits().select(1, ids.size(1) - 1).argmax().item_long();
         assertEquals(next, ga.ids()[0][t], "step " + t);
         ids = torch.cat(new org.bytedeco.pytorch.TensorVector(ids, torch.tensor(new long[] {next}).reshape(1, 1)), 1);

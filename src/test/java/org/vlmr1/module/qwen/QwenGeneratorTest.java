@@ -18,7 +18,9 @@ class QwenGeneratorTest {
   void greedyBatchMatchesTransformers() throws Exception {
     try (PointerScope s = new PointerScope()) {
       List<GridThw> g = QwenGolden.grids("image_grid_thw");
-      org.vlmr1.model.Generator.Result r = QwenGolden.model().generateCompletions(QwenGolden.i64("input_ids"), QwenGolden.i64("attention_mask"), QwenVlModel.multimodal(QwenGolden.f32("pixel_values"), g), SamplingConfig.greedy(8), new long[] {1002}, 1000, 0, 0, true);
+      org.vlmr1.model.Generator.Result r = QwenGolden.model().generateCompletions(QwenGolden.i64("input_ids"),
+          QwenGolden.i64("attention_mask"), QwenVlModel.multimodal(QwenGolden.f32("pixel_values"), g),
+          SamplingConfig.greedy(8), new long[] {1002}, 1000, 0, 0, true);
       long[] want = QwenGolden.golden().longs("generated_ids");
       for (int row = 0; row < 2; row++) {
         assertArrayEquals(java.util.Arrays.copyOfRange(want, row * 8, row * 8 + 8), r.ids()[row], "row " + row);
@@ -44,14 +46,18 @@ class QwenGeneratorTest {
       Tensor pv = QwenGolden.f32("pixel_values").narrow(0, 0, 24);
       List<GridThw> g = QwenGolden.grids("image_grid_thw").subList(0, 1);
       // The golden greedy row 0 starts 702, 394: declare 394 an EOS and the row stops after it.
-      org.vlmr1.model.Generator.Result stop = QwenGolden.model().generateCompletions(ids, null, QwenVlModel.multimodal(pv, g), SamplingConfig.greedy(8), new long[] {394}, 1000, 0, 0, false);
+      org.vlmr1.model.Generator.Result stop = QwenGolden.model().generateCompletions(ids, null,
+          QwenVlModel.multimodal(pv, g), SamplingConfig.greedy(8), new long[] {394}, 1000, 0, 0, false);
       assertArrayEquals(new long[] {702, 394, 1000, 1000, 1000, 1000, 1000, 1000}, stop.ids()[0]);
       assertArrayEquals(new long[] {1, 1, 0, 0, 0, 0, 0, 0}, stop.mask()[0]);
       SamplingConfig sample = new SamplingConfig(false, 1.0, 50, 0.95, 1234, 6);
-      org.vlmr1.model.Generator.Result a = QwenGolden.model().generateCompletions(ids, null, QwenVlModel.multimodal(pv, g), sample, new long[] {1002}, 1000, 3, 17, false);
-      org.vlmr1.model.Generator.Result b = QwenGolden.model().generateCompletions(ids, null, QwenVlModel.multimodal(pv, g), sample, new long[] {1002}, 1000, 3, 17, false);
+      org.vlmr1.model.Generator.Result a = QwenGolden.model().generateCompletions(ids, null, QwenVlModel.multimodal(pv,
+          g), sample, new long[] {1002}, 1000, 3, 17, false);
+      org.vlmr1.model.Generator.Result b = QwenGolden.model().generateCompletions(ids, null, QwenVlModel.multimodal(pv,
+          g), sample, new long[] {1002}, 1000, 3, 17, false);
       assertArrayEquals(a.ids()[0], b.ids()[0], "same (seed, step, sample index): same completion");
-      org.vlmr1.model.Generator.Result c = QwenGolden.model().generateCompletions(ids, null, QwenVlModel.multimodal(pv, g), sample, new long[] {1002}, 1000, 4, 17, false);
+      org.vlmr1.model.Generator.Result c = QwenGolden.model().generateCompletions(ids, null, QwenVlModel.multimodal(pv,
+          g), sample, new long[] {1002}, 1000, 4, 17, false);
       assertEquals(6, c.ids()[0].length);
     }
   }

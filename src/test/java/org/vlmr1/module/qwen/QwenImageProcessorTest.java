@@ -77,7 +77,8 @@ class QwenImageProcessorTest {
     assertArrayEquals(img.hwc(), PillowResize.resize(img, 56, 28).hwc());
     QwenImageProcessor proc = new QwenImageProcessor(QwenImageProcessor.DEFAULT_MIN_PIXELS,
         QwenImageProcessor.DEFAULT_MAX_PIXELS);
-    assertEquals(6, proc.process(img).imageTokens(), "56x28 is under min_pixels: upscaled to 84x56, grid 1x4x6, 6 tokens");
+    assertEquals(6, proc.process(img).imageTokens(),
+        "56x28 is under min_pixels: upscaled to 84x56, grid 1x4x6, 6 tokens");
     // Under 28 px: VLM-R1's Lanczos upscale to a 28 px short side first (20x40 -> 28x56), then the processor.
     QwenImageProcessor.Processed tiny = proc.process(new RgbImage(20, 40, new byte[20 * 40 * 3]));
     assertEquals(new GridThw(1, 6, 4), tiny.grid(), "28x56 is then under min_pixels: 56x84");

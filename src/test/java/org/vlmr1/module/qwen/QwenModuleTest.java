@@ -114,7 +114,8 @@ class QwenModuleTest {
       assertEquals(List.of("pixel_values", "image_grid_thw"), List.copyOf(in.multimodal().keySet()));
       assertArrayEquals(new long[] {88, 1176}, TensorChecks.shape(in.multimodal().get("pixel_values")));
       assertArrayEquals(new long[] {1, 6, 8, 1, 10, 4}, longs(in.multimodal().get("image_grid_thw")));
-      assertEquals(List.of(new org.vlmr1.util.InputFrame(8 * 14, 6 * 14), new org.vlmr1.util.InputFrame(4 * 14, 10 * 14)),
+      assertEquals(List.of(new org.vlmr1.util.InputFrame(8 * 14, 6 * 14), new org.vlmr1.util.InputFrame(4 * 14,
+          10 * 14)),
           in.perExample().get(0).inputFrames());
       assertEquals(List.of(), in.perExample().get(1).inputFrames());
     }

@@ -69,7 +69,8 @@ class QwenTinyTest {
       assertEquals(0.0, tail.sub(direct.narrow(1, from, 5)).abs().max().item_double(), 0.0);
       // Cached greedy decoding = argmax of full forwards over prompt + generated tokens (no cache).
       ModelInputs one = module.prepareModelInputs(List.of(prompts.get(0)), List.of(List.of(img)));
-      org.vlmr1.model.Generator.Result g = model.generateCompletions(one.inputIds(), one.attentionMask(), one.multimodal(), SamplingConfig.greedy(5), new long[] {-1}, module.padTokenId(), 0, 0, false);
+      org.vlmr1.model.Generator.Result g = model.generateCompletions(one.inputIds(), one.attentionMask(),
+          one.multimodal(), SamplingConfig.greedy(5), new long[] {-1}, module.padTokenId(), 0, 0, false);
       Tensor ids = one.inputIds();
       for (int t = 0; t < 5; t++) {
         QwenVlModel.Output full = model.forward(ids, null, one.multimodal(), true);
@@ -91,7 +92,8 @@ class QwenTinyTest {
       m.save(saved);
       Tensor before = m.forward(ids, null, QwenVlModel.multimodal(null, List.of()), true).logits();
       try (QwenVlModel again = QwenVlModel.load(saved)) {
-        assertTrue(torch.equal(before, again.forward(ids, null, QwenVlModel.multimodal(null, List.of()), true).logits()),
+        assertTrue(torch.equal(before, again.forward(ids, null, QwenVlModel.multimodal(null, List.of()),
+            true).logits()),
             "identical logits after save + load");
       }
       assertTrue(Files.isRegularFile(saved.resolve("tokenizer.json")) && Files.isRegularFile(saved.resolve(
