@@ -23,6 +23,9 @@ public abstract class DecoderVlModel implements VlmModel {
   protected final Weights weights;
   protected final Qwen2Decoder decoder;
   private final boolean embedsInput;
+  private final String slotName;
+  // the image slot token's id; the family module's postModelInit sets the one its prompts use
+  private volatile long imageSlotId = -1;
 
   /**
    * The rotary positions of a prefill.
@@ -50,26 +53,27 @@ public abstract class DecoderVlModel implements VlmModel {
   /**
    * @param embedsInput whether the family generates from input embeddings (transformers' generate then returns the
    *     new tokens only) rather than from ids (prompt + new tokens): the family module's isEmbedsInput answer
+   * @param slotName what errors call the image slot token ("image", "<IMG_CONTEXT>")
    */
-  protected DecoderVlModel(Weights weights, Qwen2Decoder decoder, boolean embedsInput) {
+  protected DecoderVlModel(Weights weights, Qwen2Decoder decoder, boolean embedsInput, String slotName) {
     this.weights = weights;
     this.decoder = decoder;
     this.embedsInput = embedsInput;
+    this.slotName = slotName;
   }
 
   // ---- what a family supplies ----
 
-  /** The id of the token whose positions receive image features; negative while unknown. */
-  protected abstract long imageSlotId();
-
-  /** What errors call an image slot token ("image", "<IMG_CONTEXT>"). */
-  protected abstract String slotName();
 
   /**
    * The batch's image features in slot order, H last (e.g. (tokens, H) or (tiles, tokens, H)), or null when the batch
-   * has no images. A {@link #IMAGE_EMBEDS} entry (from {@link #imageEmbeds}) replaces the frozen vision modules.
+   * has no images. A {@link #IMAGE_EMBEDS} entry (from {@link #imageEmbeds}) replaces the frozen vision modules. By
+   * default the vision modules' output is the features; a family with trainable parts after them overrides.
    */
-  protected abstract Tensor imageFeatures(Map<String, Tensor> multimodal);
+  protected Tensor imageFeatures(Map<String, Tensor> multimodal) {
+    Tensor embeds = multimodal.get(IMAGE_EMBEDS);
+    return embeds != null ? embeds : imageEmbeds(multimodal);
+  }
 
   /** Called when the prompts hold {@code slots} image tokens but there are no features; refusing families throw. */
   protected void slotsWithoutFeatures(long slots) {}
@@ -92,6 +96,16 @@ public abstract class DecoderVlModel implements VlmModel {
 
   /** Adds the family's own outputs (beyond logits) to what {@code bin/vlmr1 forward} writes. */
   protected void extraOutputs(Output o, Map<String, Tensor> multimodal, Map<String, Tensor> out) {}
+
+  /** The id of the token whose positions receive image features; negative while unknown. */
+  public long imageSlotId() {
+    return imageSlotId;
+  }
+
+  /** Sets the image slot token's id (the family module's postModelInit, from the prompts' tokenizer or flags). */
+  public void setImageSlotId(long id) {
+    this.imageSlotId = id;
+  }
 
   // ---- the forward ----
 
@@ -148,7 +162,7 @@ public abstract class DecoderVlModel implements VlmModel {
     }
     Tensor flat = vis.to(emb.scalar_type()).reshape(-1, emb.size(2));                          // (slots, H)
     if (slots != flat.size(0)) {
-      throw new IllegalArgumentException("image features and " + slotName() + " tokens do not match: tokens " + slots
+      throw new IllegalArgumentException("image features and " + slotName + " tokens do not match: tokens " + slots
           + ", features " + flat.size(0) + (vis.dim() > 2 ? " (" + vis.size(0) + " x " + vis.size(1) + ")" : ""));
     }
     return emb.masked_scatter(isSlot.unsqueeze(-1).expand_as(emb), flat);

@@ -45,6 +45,14 @@ public abstract class TokenizedModule implements VlmModule {
     return tokenizer;
   }
 
+  /** One example's chat-template text, generation prompt included. */
+  protected abstract String renderPrompt(Conversation example);
+
+  @Override
+  public List<String> preparePrompt(List<Conversation> examples) {
+    return examples.stream().map(this::renderPrompt).toList();
+  }
+
   @Override
   public String vlmKey() {
     return facts.vlmKey();

@@ -20,12 +20,11 @@ import org.vlmr1.model.Weights;
 public final class ToyVlModel extends DecoderVlModel {
   static final int PATCH = 8;
   private final DecoderConfig cfg;
-  private final long imageTokenId;
 
   ToyVlModel(DecoderConfig cfg, Weights w, long imageTokenId) {
-    super(w, new Qwen2Decoder(cfg, w, "model.", "lm_head.weight"), false); // generates from ids: prompt + new
+    super(w, new Qwen2Decoder(cfg, w, "model.", "lm_head.weight"), false, "toy image"); // prompt + new tokens
     this.cfg = cfg;
-    this.imageTokenId = imageTokenId;
+    setImageSlotId(imageTokenId);
     w.get("vision.proj.weight", cfg.hiddenSize(), 3L * PATCH * PATCH);
     w.rejectUnexpected();
   }
@@ -44,22 +43,6 @@ public final class ToyVlModel extends DecoderVlModel {
   /** (N, 3 * 8 * 8) patches -> (N, H) features: the whole vision tower. */
   private Tensor vision(Tensor patches) {
     return torch.linear(patches.to(weights.get("vision.proj.weight").scalar_type()), weights.get("vision.proj.weight"));
-  }
-
-  @Override
-  protected long imageSlotId() {
-    return imageTokenId;
-  }
-
-  @Override
-  protected String slotName() {
-    return "toy image";
-  }
-
-  @Override
-  protected Tensor imageFeatures(Map<String, Tensor> multimodal) {
-    Tensor embeds = multimodal.get(IMAGE_EMBEDS);
-    return embeds != null ? embeds : imageEmbeds(multimodal);
   }
 
   @Override

@@ -65,20 +65,16 @@ public final class ToyVlModule extends TokenizedModule {
   }
 
   @Override
-  public List<String> preparePrompt(List<Conversation> examples) {
-    List<String> out = new ArrayList<>();
-    for (Conversation c : examples) {
-      StringBuilder sb = new StringBuilder();
-      for (Conversation.Message m : c.messages()) {
-        sb.append("<|im_start|>").append(m.role()).append('\n');
-        for (Conversation.Content part : m.content()) {
-          sb.append(part instanceof Conversation.Text t ? t.text() : IMAGE);
-        }
-        sb.append("<|im_end|>\n");
+  protected String renderPrompt(Conversation c) {
+    StringBuilder sb = new StringBuilder();
+    for (Conversation.Message m : c.messages()) {
+      sb.append("<|im_start|>").append(m.role()).append('\n');
+      for (Conversation.Content part : m.content()) {
+        sb.append(part instanceof Conversation.Text t ? t.text() : IMAGE);
       }
-      out.add(sb.append("<|im_start|>assistant\n").toString());
+      sb.append("<|im_end|>\n");
     }
-    return out;
+    return sb.append("<|im_start|>assistant\n").toString();
   }
 
   @Override

@@ -5,7 +5,6 @@ package org.vlmr1.module.internvl;
 
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
 import java.util.Map;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
@@ -20,15 +19,15 @@ import org.vlmr1.model.Weights;
 public final class InternVlModel extends DecoderVlModel {
   private final InternVlConfig cfg;
   private final InternVision vision;
-  private volatile long imgContextTokenId;
 
   public InternVlModel(InternVlConfig cfg, Weights w) {
     // generates from inputs_embeds: generate returns the new tokens only
-    super(w, new Qwen2Decoder(cfg.llm(), w, "language_model.model.", "language_model.lm_head.weight"), true);
+    super(w, new Qwen2Decoder(cfg.llm(), w, "language_model.model.", "language_model.lm_head.weight"), true,
+        "<IMG_CONTEXT>");
     this.cfg = cfg;
     this.vision = new InternVision(cfg, w);
     w.rejectUnexpected();
-    this.imgContextTokenId = cfg.imgContextTokenId();
+    setImageSlotId(cfg.imgContextTokenId()); // <IMG_CONTEXT>: the module's postModelInit sets the prompts' id
   }
 
   /** Loads config.json and the safetensors (InternLM2 language models are unpacked into the Qwen2 layout). */
@@ -57,37 +56,6 @@ public final class InternVlModel extends DecoderVlModel {
   /** The weights themselves (tests build towers with other settings over them). */
   Weights weightsForTests() {
     return weights;
-  }
-
-  /** The <IMG_CONTEXT> id whose positions receive the image features (set by the module's postModelInit). */
-  public void setImgContextTokenId(long id) {
-    this.imgContextTokenId = id;
-  }
-
-  public long imgContextTokenId() {
-    return imgContextTokenId;
-  }
-
-  /** InternVL's multimodal inputs by VLM-R1 name: pixel_values and image_flags (either may be null). */
-  public static Map<String, Tensor> multimodal(Tensor pixelValues, Tensor imageFlags) {
-    Map<String, Tensor> mm = new LinkedHashMap<>();
-    if (pixelValues != null) {
-      mm.put("pixel_values", pixelValues);
-    }
-    if (imageFlags != null) {
-      mm.put("image_flags", imageFlags);
-    }
-    return mm;
-  }
-
-  @Override
-  protected long imageSlotId() {
-    return imgContextTokenId;
-  }
-
-  @Override
-  protected String slotName() {
-    return "<IMG_CONTEXT>";
   }
 
   /**
@@ -150,7 +118,7 @@ public final class InternVlModel extends DecoderVlModel {
   }
 
   private void requireContextId() {
-    if (imgContextTokenId < 0) {
+    if (imageSlotId() < 0) {
       throw new IllegalStateException("the <IMG_CONTEXT> token id is unknown: give --img_context_token_id or a "
           + "checkpoint with tokenizer files (the module's postModelInit sets it)");
     }

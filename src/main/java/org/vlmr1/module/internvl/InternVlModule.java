@@ -84,7 +84,7 @@ public final class InternVlModule extends TokenizedModule {
   @Override
   public void postModelInit(VlmModel model) {
     if (model instanceof InternVlModel m && ids.imgContext() >= 0) {
-      m.setImgContextTokenId(ids.imgContext());
+      m.setImageSlotId(ids.imgContext());
     }
   }
 
@@ -109,12 +109,8 @@ public final class InternVlModule extends TokenizedModule {
   }
 
   @Override
-  public List<String> preparePrompt(List<Conversation> examples) {
-    List<String> out = new ArrayList<>(examples.size());
-    for (Conversation c : examples) {
-      out.add(template.render(c));
-    }
-    return out;
+  protected String renderPrompt(Conversation example) {
+    return template.render(example);
   }
 
   /**

@@ -69,7 +69,7 @@ public final class QwenModule extends TokenizedModule {
   @Override
   public void postModelInit(org.vlmr1.model.VlmModel model) {
     if (model instanceof QwenVlModel m) {
-      m.setImageTokenId(ids.imagePad());
+      m.setImageSlotId(ids.imagePad());
     }
   }
 
@@ -112,12 +112,8 @@ public final class QwenModule extends TokenizedModule {
   }
 
   @Override
-  public List<String> preparePrompt(List<Conversation> examples) {
-    List<String> out = new ArrayList<>(examples.size());
-    for (Conversation c : examples) {
-      out.add(QwenChatTemplate.render(c, true));
-    }
-    return out;
+  protected String renderPrompt(Conversation example) {
+    return QwenChatTemplate.render(example, true);
   }
 
   @Override

@@ -4,7 +4,6 @@ package org.vlmr1.module.qwen;
 
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.bytedeco.pytorch.Tensor;
@@ -17,14 +16,13 @@ import org.vlmr1.model.Weights;
 public final class QwenVlModel extends DecoderVlModel {
   private final QwenConfig cfg;
   private final QwenVision vision;
-  // <|image_pad|>: config.json's until the module's postModelInit sets the id its prompts use (--image_token_id)
-  private volatile long imageTokenId;
 
   public QwenVlModel(QwenConfig cfg, Weights w) {
-    super(w, new Qwen2Decoder(cfg.decoder(), w, "model.", "lm_head.weight"), false); // generates from ids
+    super(w, new Qwen2Decoder(cfg.decoder(), w, "model.", "lm_head.weight"), false, "image"); // generates from ids
     this.cfg = cfg;
     this.vision = new QwenVision(cfg.vision(), w);
-    this.imageTokenId = cfg.imageTokenId();
+    // <|image_pad|>: config.json's until the module's postModelInit sets the id its prompts use (--image_token_id)
+    setImageSlotId(cfg.imageTokenId());
     w.rejectUnexpected(); // as InternVlModel: a tensor nothing reads is a wrong checkpoint, not one to ignore
   }
 
@@ -59,49 +57,10 @@ public final class QwenVlModel extends DecoderVlModel {
     return vision;
   }
 
-  /** Sets the id whose positions receive the image features and start M-RoPE's image spans. */
-  public void setImageTokenId(long id) {
-    this.imageTokenId = id;
-  }
-
-  /** The {@code <|image_pad|>} id the forward looks for. */
-  public long imageTokenId() {
-    return imageTokenId;
-  }
-
-  /** Qwen's multimodal inputs by VLM-R1 name: pixel_values and their image_grid_thw (either may be null). */
-  public static Map<String, Tensor> multimodal(Tensor pixelValues, List<GridThw> grids) {
-    Map<String, Tensor> mm = new LinkedHashMap<>();
-    if (pixelValues != null) {
-      mm.put("pixel_values", pixelValues);
-    }
-    if (grids != null && !grids.isEmpty()) {
-      mm.put("image_grid_thw", GridThw.tensor(grids));
-    }
-    return mm;
-  }
-
-  @Override
-  protected long imageSlotId() {
-    return imageTokenId;
-  }
-
-  @Override
-  protected String slotName() {
-    return "image";
-  }
-
-  /** The merged features (image tokens, H) of pixel_values by image_grid_thw, or the precomputed ones. */
-  @Override
-  protected Tensor imageFeatures(Map<String, Tensor> multimodal) {
-    Tensor embeds = multimodal.get(IMAGE_EMBEDS);
-    return embeds != null ? embeds : imageEmbeds(multimodal);
-  }
-
   /** get_rope_index's M-RoPE positions (3, B, L) over the prompt's image blocks; rope_deltas are the decode offset. */
   @Override
   protected Positions positions(Tensor promptIds, Tensor attentionMask, Map<String, Tensor> multimodal) {
-    QwenRope.Positions p = QwenRope.ropeIndex(promptIds, attentionMask, multimodal.get("image_grid_thw"), imageTokenId,
+    QwenRope.Positions p = QwenRope.ropeIndex(promptIds, attentionMask, multimodal.get("image_grid_thw"), imageSlotId(),
         cfg.vision().spatialMergeSize());
     return new Positions(p.positionIds(), p.ropeDeltas());
   }
@@ -127,6 +86,7 @@ public final class QwenVlModel extends DecoderVlModel {
     out.put("rope_deltas", o.positions().decodeOffset());
   }
 
+  /** The merged features (image tokens, H) of pixel_values by image_grid_thw: the vision tower is all of it. */
   @Override
   public Tensor imageEmbeds(Map<String, Tensor> multimodal) {
     Tensor pv = multimodal.get("pixel_values");

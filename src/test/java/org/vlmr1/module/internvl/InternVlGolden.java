@@ -26,7 +26,7 @@ final class InternVlGolden {
     if (model == null) {
       TorchRuntime.load();
       model = InternVlModel.load(caseA().resolve("checkpoint"));
-      model.setImgContextTokenId(IMG_CONTEXT);
+      model.setImageSlotId(IMG_CONTEXT);
     }
     return model;
   }

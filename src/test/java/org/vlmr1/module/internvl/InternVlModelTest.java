@@ -16,6 +16,7 @@ import org.junit.jupiter.api.Test;
 import org.vlmr1.kernels.TensorChecks;
 import org.vlmr1.model.Generator;
 import org.vlmr1.model.SamplingConfig;
+import org.vlmr1.model.PassInputs;
 
 class InternVlModelTest {
   static void close(String what, Tensor want, Tensor got, double tol) {
@@ -49,7 +50,8 @@ class InternVlModelTest {
     try (PointerScope s = new PointerScope()) {
       Tensor mask = InternVlGolden.i64("attention_mask");
       InternVlModel.Output o = InternVlGolden.model().forward(InternVlGolden.i64("input_ids"), mask,
-          InternVlModel.multimodal(InternVlGolden.f32("pixel_values"), InternVlGolden.i64("image_flags")), true);
+          PassInputs.of("pixel_values", InternVlGolden.f32("pixel_values"), "image_flags",
+              InternVlGolden.i64("image_flags")), true);
       Tensor hs = InternVlGolden.f32("hidden_states");
       for (int i = 0; i < hs.size(0); i++) {
         closeMasked("hidden_states[" + i + "]", hs.select(0, i), o.hiddenStates().get(i), mask, 1e-4);
@@ -69,7 +71,8 @@ class InternVlModelTest {
         Tensor ids = InternVlGolden.i64("row" + r + "_input_ids");
         long count = ids.eq(new org.bytedeco.pytorch.Scalar(InternVlGolden.IMG_CONTEXT)).sum().item_long();
         Tensor rowPv = count == 0 ? null : pv.narrow(0, ranges[r][0], ranges[r][1]);
-        InternVlModel.Output o = InternVlGolden.model().forward(ids, null, InternVlModel.multimodal(rowPv, null), true);
+        InternVlModel.Output o = InternVlGolden.model().forward(ids, null, PassInputs.of("pixel_values", rowPv,
+            "image_flags", null), true);
         close("row" + r + " logits", InternVlGolden.f32("row" + r + "_logits"), o.logits(), 1e-4);
       }
     }
@@ -79,8 +82,9 @@ class InternVlModelTest {
   void greedyGenerationMatches() throws Exception {
     try (PointerScope s = new PointerScope()) {
       Generator.Result r = InternVlGolden.model().generateCompletions(InternVlGolden.i64("input_ids"),
-          InternVlGolden.i64("attention_mask"), InternVlModel.multimodal(InternVlGolden.f32("pixel_values"),
-          InternVlGolden.i64("image_flags")), SamplingConfig.greedy(8), new long[] {InternVlGolden.IM_END},
+          InternVlGolden.i64("attention_mask"), PassInputs.of("pixel_values", InternVlGolden.f32("pixel_values"),
+              "image_flags", InternVlGolden.i64("image_flags")), SamplingConfig.greedy(8),
+              new long[] {InternVlGolden.IM_END},
           InternVlGolden.PAD, 0, 0, true);
       long[] want = InternVlGolden.golden().longs("generated_ids");
       long[] got = new long[want.length];
@@ -118,14 +122,16 @@ class InternVlModelTest {
       long[] flags = new long[(int) tiles[0] + 1];
       java.util.Arrays.fill(flags, 1);
       flags[flags.length - 1] = 0;
-      Tensor a = InternVlGolden.model().forward(ids, null, InternVlModel.multimodal(own, null), true).logits();
-      Tensor b = InternVlGolden.model().forward(ids, null, InternVlModel.multimodal(withDummy,
+      Tensor a = InternVlGolden.model().forward(ids, null, PassInputs.of("pixel_values", own, "image_flags", null),
+          true).logits();
+      Tensor b = InternVlGolden.model().forward(ids, null, PassInputs.of("pixel_values", withDummy, "image_flags",
           torch.tensor(flags).reshape(-1, 1)), true)
           .logits();
       assertEquals(0.0, a.sub(b).abs().max().item_double(), 0.0);
       // Too few features for the <IMG_CONTEXT> tokens is a clear error.
       IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-          () -> InternVlGolden.model().forward(ids, null, InternVlModel.multimodal(pv.narrow(0, 0, 1), null), false));
+          () -> InternVlGolden.model().forward(ids, null, PassInputs.of("pixel_values", pv.narrow(0, 0, 1),
+              "image_flags", null), false));
       assertTrue(e.getMessage().contains("<IMG_CONTEXT>"), e.getMessage());
     }
   }

@@ -27,6 +27,7 @@ import org.vlmr1.module.ModelInputs;
 import org.vlmr1.module.ModuleOptions;
 import org.vlmr1.module.VlmModule;
 import org.vlmr1.module.VlmModules;
+import org.vlmr1.model.PassInputs;
 
 class InternVlModuleTest {
   private static final String[] IMAGES = {"image_0_97x61.png", "image_1_300x200.png", "image_2_57x130.png"};
@@ -175,7 +176,8 @@ class InternVlModuleTest {
       int l = (int) both.inputIds().size(1);
       Tensor batch = model.lastHidden(both.inputIds(), both.attentionMask(), both.multimodal());
       Generator.Result g = model.generateCompletions(both.inputIds(), both.attentionMask(),
-          InternVlModel.multimodal(both.multimodal().get("pixel_values"), both.multimodal().get("image_flags")),
+          PassInputs.of("pixel_values", both.multimodal().get("pixel_values"), "image_flags",
+              both.multimodal().get("image_flags")),
           SamplingConfig.greedy(5), module.eosTokenIds(), module.padTokenId(), 0, 0, false);
       for (int r = 0; r < 2; r++) {
         ModelInputs one = module.prepareModelInputs(List.of(prompts.get(r)),
@@ -186,7 +188,8 @@ class InternVlModuleTest {
         System.out.printf("row %d: batched vs alone max |diff| %.3g%n", r, d);
         assertTrue(d < 1e-4, "row " + r + " differs by " + d);
         Generator.Result ga = model.generateCompletions(one.inputIds(), one.attentionMask(),
-            InternVlModel.multimodal(one.multimodal().get("pixel_values"), one.multimodal().get("image_flags")),
+            PassInputs.of("pixel_values", one.multimodal().get("pixel_values"), "image_flags",
+                one.multimodal().get("image_flags")),
             SamplingConfig.greedy(5), module.eosTokenIds(), module.padTokenId(), 0, 0, false);
         assertArrayEquals(ga.ids()[0], g.ids()[r], "row " + r + " greedy ids");
       }
@@ -200,12 +203,14 @@ class InternVlModuleTest {
       // Cached greedy decoding = argmax of full forwards over the growing sequence.
       ModelInputs one = module.prepareModelInputs(List.of(prompts.get(0)), List.of(List.of(img)));
       Generator.Result ga = model.generateCompletions(one.inputIds(), one.attentionMask(),
-          InternVlModel.multimodal(one.multimodal().get("pixel_values"), one.multimodal().get("image_flags")),
+          PassInputs.of("pixel_values", one.multimodal().get("pixel_values"), "image_flags",
+              one.multimodal().get("image_flags")),
           SamplingConfig.greedy(4), new long[] {-1}, module.padTokenId(), 0, 0, false);
       Tensor ids = one.inputIds();
       for (int t = 0; t < 4; t++) {
         InternVlModel.Output o = model.forward(ids, null,
-            InternVlModel.multimodal(one.multimodal().get("pixel_values"), one.multimodal().get("image_flags")), true);
+            PassInputs.of("pixel_values", one.multimodal().get("pixel_values"), "image_flags",
+                one.multimodal().get("image_flags")), true);
         long next = o.logits().select(1, ids.size(1) - 1).argmax().item_long();
         assertEquals(next, ga.ids()[0][t], "step " + t);
         ids = torch.cat(new org.bytedeco.pytorch.TensorVector(ids, torch.tensor(new long[] {next}).reshape(1, 1)), 1);
@@ -274,8 +279,8 @@ class InternVlModuleTest {
       a.save(dir.resolve("saved"));
       try (InternVlModel b = InternVlModel.load(dir.resolve("saved"))) {
         Tensor ids = torch.tensor(new long[] {151644, 872, 198, 9707, 151645}).reshape(1, 5);
-        Tensor la = a.forward(ids, null, InternVlModel.multimodal(null, null), true).logits();
-        Tensor lb = b.forward(ids, null, InternVlModel.multimodal(null, null), true).logits();
+        Tensor la = a.forward(ids, null, PassInputs.of("pixel_values", null, "image_flags", null), true).logits();
+        Tensor lb = b.forward(ids, null, PassInputs.of("pixel_values", null, "image_flags", null), true).logits();
         assertTrue(torch.equal(la, lb));
       }
     }

@@ -20,6 +20,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.vlmr1.model.Layers;
 import org.vlmr1.model.SafeTensorsFile;
+import org.vlmr1.model.PassInputs;
 
 class InternVlVariantsTest {
   static final InternVlTiny.Spec SPEC = new InternVlTiny.Spec(32, 2, 4, 2, 64, 2, 32, 2, 56, 4, 11);
@@ -35,8 +36,8 @@ class InternVlVariantsTest {
     try (InternVlModel a = InternVlModel.load(qwen); InternVlModel b = InternVlModel.load(lm2);
         PointerScope s = new PointerScope()) {
       Tensor ids = torch.tensor(new long[] {151644, 872, 198, 9707, 11, 1879, 151645}).reshape(1, 7);
-      Tensor la = a.forward(ids, null, InternVlModel.multimodal(null, null), true).logits();
-      Tensor lb = b.forward(ids, null, InternVlModel.multimodal(null, null), true).logits();
+      Tensor la = a.forward(ids, null, PassInputs.of("pixel_values", null, "image_flags", null), true).logits();
+      Tensor lb = b.forward(ids, null, PassInputs.of("pixel_values", null, "image_flags", null), true).logits();
       assertEquals(0.0, la.sub(lb).abs().max().item_double(), 0.0, "the zero q/k/v biases change nothing");
       b.save(dir.resolve("saved"));
       SafeTensorsFile orig = SafeTensorsFile.open(lm2.resolve("model.safetensors"));

@@ -32,7 +32,7 @@ class GeneratedImageTokensTest {
     try (QwenVlModel model = QwenVlModel.load(dir); PointerScope s = new PointerScope()) {
       ModelInputs in = module.prepareModelInputs(prompts, List.of(List.of(img)));
       long p = in.inputIds().size(1);
-      long imagePad = model.imageTokenId();
+      long imagePad = model.imageSlotId();
       long visionStart = model.config().visionStartTokenId();
       Tensor special = torch.tensor(new long[] {visionStart, imagePad, 100, imagePad}).reshape(1, 4);
       Tensor plain = torch.tensor(new long[] {101, 102, 100, 103}).reshape(1, 4);

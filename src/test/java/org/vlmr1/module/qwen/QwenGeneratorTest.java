@@ -11,6 +11,7 @@ import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
 import org.junit.jupiter.api.Test;
 import org.vlmr1.model.SamplingConfig;
+import org.vlmr1.model.PassInputs;
 
 class QwenGeneratorTest {
 
@@ -19,7 +20,8 @@ class QwenGeneratorTest {
     try (PointerScope s = new PointerScope()) {
       List<GridThw> g = QwenGolden.grids("image_grid_thw");
       org.vlmr1.model.Generator.Result r = QwenGolden.model().generateCompletions(QwenGolden.i64("input_ids"),
-          QwenGolden.i64("attention_mask"), QwenVlModel.multimodal(QwenGolden.f32("pixel_values"), g),
+          QwenGolden.i64("attention_mask"), PassInputs.of("pixel_values", QwenGolden.f32("pixel_values"),
+              "image_grid_thw", GridThw.tensor(g)),
           SamplingConfig.greedy(8), new long[] {1002}, 1000, 0, 0, true);
       long[] want = QwenGolden.golden().longs("generated_ids");
       for (int row = 0; row < 2; row++) {
@@ -47,17 +49,21 @@ class QwenGeneratorTest {
       List<GridThw> g = QwenGolden.grids("image_grid_thw").subList(0, 1);
       // The golden greedy row 0 starts 702, 394: declare 394 an EOS and the row stops after it.
       org.vlmr1.model.Generator.Result stop = QwenGolden.model().generateCompletions(ids, null,
-          QwenVlModel.multimodal(pv, g), SamplingConfig.greedy(8), new long[] {394}, 1000, 0, 0, false);
+          PassInputs.of("pixel_values", pv, "image_grid_thw", GridThw.tensor(g)), SamplingConfig.greedy(8),
+              new long[] {394}, 1000, 0, 0, false);
       assertArrayEquals(new long[] {702, 394, 1000, 1000, 1000, 1000, 1000, 1000}, stop.ids()[0]);
       assertArrayEquals(new long[] {1, 1, 0, 0, 0, 0, 0, 0}, stop.mask()[0]);
       SamplingConfig sample = new SamplingConfig(false, 1.0, 50, 0.95, 1234, 6);
-      org.vlmr1.model.Generator.Result a = QwenGolden.model().generateCompletions(ids, null, QwenVlModel.multimodal(pv,
-          g), sample, new long[] {1002}, 1000, 3, 17, false);
-      org.vlmr1.model.Generator.Result b = QwenGolden.model().generateCompletions(ids, null, QwenVlModel.multimodal(pv,
-          g), sample, new long[] {1002}, 1000, 3, 17, false);
+      org.vlmr1.model.Generator.Result a = QwenGolden.model().generateCompletions(ids, null,
+          PassInputs.of("pixel_values", pv, "image_grid_thw", GridThw.tensor(g)), sample, new long[] {1002}, 1000, 3,
+          17, false);
+      org.vlmr1.model.Generator.Result b = QwenGolden.model().generateCompletions(ids, null,
+          PassInputs.of("pixel_values", pv, "image_grid_thw", GridThw.tensor(g)), sample, new long[] {1002}, 1000, 3,
+          17, false);
       assertArrayEquals(a.ids()[0], b.ids()[0], "same (seed, step, sample index): same completion");
-      org.vlmr1.model.Generator.Result c = QwenGolden.model().generateCompletions(ids, null, QwenVlModel.multimodal(pv,
-          g), sample, new long[] {1002}, 1000, 4, 17, false);
+      org.vlmr1.model.Generator.Result c = QwenGolden.model().generateCompletions(ids, null,
+          PassInputs.of("pixel_values", pv, "image_grid_thw", GridThw.tensor(g)), sample, new long[] {1002}, 1000, 4,
+          17, false);
       assertEquals(6, c.ids()[0].length);
     }
   }

@@ -113,7 +113,7 @@ class QwenRopeTensorTest {
     QwenVlModel model = QwenGolden.model();
     try (PointerScope s = new PointerScope()) {
       QwenRope.Positions got = QwenRope.ropeIndex(QwenGolden.i64("input_ids"), QwenGolden.i64("attention_mask"),
-          QwenGolden.i64("image_grid_thw"), model.imageTokenId(), model.config().vision().spatialMergeSize());
+          QwenGolden.i64("image_grid_thw"), model.imageSlotId(), model.config().vision().spatialMergeSize());
       assertArrayEquals(QwenGolden.golden().longs("position_ids"), longs(got.positionIds()));
       assertArrayEquals(QwenGolden.golden().longs("rope_deltas"), longs(got.ropeDeltas()));
     }

@@ -23,6 +23,7 @@ import org.vlmr1.module.ModelInputs;
 import org.vlmr1.module.ModuleOptions;
 import org.vlmr1.module.VlmModule;
 import org.vlmr1.module.VlmModules;
+import org.vlmr1.model.PassInputs;
 
 class QwenTinyTest {
 
@@ -90,16 +91,16 @@ class QwenTinyTest {
         org.bytedeco.pytorch.global.torch.ScalarType.Long));
     try (QwenVlModel m = QwenVlModel.load(src); PointerScope s = new PointerScope()) {
       m.save(saved);
-      Tensor before = m.forward(ids, null, QwenVlModel.multimodal(null, List.of()), true).logits();
+      Tensor before = m.forward(ids, null, PassInputs.of(), true).logits();
       try (QwenVlModel again = QwenVlModel.load(saved)) {
-        assertTrue(torch.equal(before, again.forward(ids, null, QwenVlModel.multimodal(null, List.of()),
+        assertTrue(torch.equal(before, again.forward(ids, null, PassInputs.of(),
             true).logits()),
             "identical logits after save + load");
       }
       assertTrue(Files.isRegularFile(saved.resolve("tokenizer.json")) && Files.isRegularFile(saved.resolve(
           "config.json")));
       m.castTo(org.bytedeco.pytorch.global.torch.ScalarType.BFloat16);
-      Tensor bf = m.forward(ids, null, QwenVlModel.multimodal(null, List.of()), true).logits().to(
+      Tensor bf = m.forward(ids, null, PassInputs.of(), true).logits().to(
           org.bytedeco.pytorch.global.torch.ScalarType.Float);
       double d = bf.sub(before).abs().max().item_double();
       double scale = before.abs().max().item_double();
@@ -112,8 +113,8 @@ class QwenTinyTest {
       org.vlmr1.model.Checkpoints.save(w.asMap(), src, sharded, 4_000_000);
       assertTrue(Files.isRegularFile(sharded.resolve("model.safetensors.index.json")));
       try (QwenVlModel again = QwenVlModel.load(sharded)) {
-        assertTrue(torch.equal(m.forward(ids, null, QwenVlModel.multimodal(null, List.of()), true).logits(),
-            again.forward(ids, null, QwenVlModel.multimodal(null, List.of()), true).logits()));
+        assertTrue(torch.equal(m.forward(ids, null, PassInputs.of(), true).logits(),
+            again.forward(ids, null, PassInputs.of(), true).logits()));
       }
       w.close();
     }

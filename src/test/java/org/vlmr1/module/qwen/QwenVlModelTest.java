@@ -12,6 +12,7 @@ import org.bytedeco.pytorch.Tensor;
 import org.vlmr1.kernels.TensorChecks;
 import org.bytedeco.pytorch.global.torch;
 import org.junit.jupiter.api.Test;
+import org.vlmr1.model.PassInputs;
 
 class QwenVlModelTest {
 
@@ -56,7 +57,8 @@ class QwenVlModelTest {
     try (PointerScope s = new PointerScope()) {
       Tensor mask = i64("attention_mask");
       QwenVlModel.Output out = QwenGolden.model().forward(i64("input_ids"), mask,
-          QwenVlModel.multimodal(f32("pixel_values"), grids("image_grid_thw")), true);
+          PassInputs.of("pixel_values", f32("pixel_values"), "image_grid_thw",
+              GridThw.tensor(grids("image_grid_thw"))), true);
       assertArrayEquals(QwenGolden.golden().longs("position_ids"), TensorChecks.longs(out.positions().ids()));
       assertArrayEquals(QwenGolden.golden().longs("rope_deltas"), TensorChecks.longs(out.positions().decodeOffset()));
       Tensor m = mask.unsqueeze(-1).to(org.bytedeco.pytorch.global.torch.ScalarType.Float);   // (B, L, 1)
@@ -77,10 +79,12 @@ class QwenVlModelTest {
       // Row 0 has image 0 (24 patch rows); row 1 images 1 and 2 (the next 48 + 40 rows).
       Tensor pv = f32("pixel_values");
       QwenVlModel.Output r0 = QwenGolden.model().forward(i64("row0_input_ids"), null,
-          QwenVlModel.multimodal(pv.narrow(0, 0, 24), all.subList(0, 1)), true);
+          PassInputs.of("pixel_values", pv.narrow(0, 0, 24), "image_grid_thw", GridThw.tensor(all.subList(0, 1))),
+              true);
       close("row0 logits", f32("row0_logits"), r0.logits(), 1e-4);
       QwenVlModel.Output r1 = QwenGolden.model().forward(i64("row1_input_ids"), null,
-          QwenVlModel.multimodal(pv.narrow(0, 24, 88), all.subList(1, 3)), true);
+          PassInputs.of("pixel_values", pv.narrow(0, 24, 88), "image_grid_thw", GridThw.tensor(all.subList(1, 3))),
+              true);
       close("row1 logits", f32("row1_logits"), r1.logits(), 1e-4);
       assertArrayEquals(new long[] {0, 1, 2}, order);
     }
