@@ -17,13 +17,16 @@ import org.vlmr1.distributed.Launcher;
 import org.vlmr1.distributed.SingleProcess;
 import org.vlmr1.module.VlmModule;
 import org.vlmr1.module.VlmModules;
+import org.vlmr1.reward.RewardDebugLog;
 import org.vlmr1.reward.RewardFunction;
 import org.vlmr1.reward.Rewards;
 import org.vlmr1.trainer.GrpoConfig;
 import org.vlmr1.trainer.GrpoTrainer;
 import org.vlmr1.trainer.LrSchedulerType;
 import org.vlmr1.trainer.Plots;
+import org.vlmr1.trainer.RunLogs;
 import org.vlmr1.trainer.RunWriter;
+import org.vlmr1.trainer.SaveSchedule;
 import org.vlmr1.trainer.StepMetrics;
 import org.vlmr1.trainer.TrainingLoop;
 
@@ -295,7 +298,12 @@ final class TrainCommand implements Command {
     int limit = f.getInt("save_total_limit");
     // Every rank reads the same folder before rank 0 writes anything new (the first write follows a collective).
     Path resume = resumePoint(f, cfg.outputDir(), main);
-    RunWriter run = main ? new RunWriter(cfg.outputDir(), modelOnly) : null;
+    RunLogs logs = main ? new RunLogs(cfg.outputDir(), debugLogs(f)) : null;
+    RunWriter run = main ? new RunWriter(cfg.outputDir(), modelOnly, logs) : null;
+    SaveSchedule saves = SaveSchedule.of(cfg, saveSteps);
+    if (main && saves.deferralNote() != null) {
+      System.out.println(saves.deferralNote());
+    }
     if (resume != null && main) {
       System.out.println("resuming from " + resume + (dist.worldSize() > 1 ? " on " + dist.worldSize()
           + " processes" : ""));
@@ -315,6 +323,13 @@ final class TrainCommand implements Command {
       org.vlmr1.trainer.ProgressBar bar = main ? org.vlmr1.trainer.ProgressBar.forStdout(cfg.maxSteps()) : null;
       int check = f.getInt("check_replicas_steps");
       boolean checkDevices = f.getBoolean("check_devices");
+      if (main) {
+        // Before any rank logs: the steps after the checkpoint, which a killed run may have logged, are logged again.
+        for (String cut : logs.rewind(resume, trainer.stepsDone())) {
+          System.out.println("logs cut back to the checkpoint: " + cut);
+        }
+      }
+      dist.barrier("the logs cut back to the checkpoint");
       TrainingLoop.run(trainer, new TrainingLoop.Hooks() {
         @Override
         public void afterStep(StepMetrics m, double seconds, boolean loggingStep) throws java.io.IOException {
@@ -334,7 +349,7 @@ final class TrainCommand implements Command {
 
         @Override
         public boolean saveAfter(StepMetrics m) {
-          return (saveSteps > 0 && m.step() % saveSteps == 0) || m.step() == cfg.maxSteps();
+          return saves.saveAfter(m.step());
         }
 
         @Override
@@ -380,6 +395,12 @@ final class TrainCommand implements Command {
     }
   }
 
+  /** The DEBUG_MODE reward traces this run appends to (none when DEBUG_MODE is off). */
+  private static List<Path> debugLogs(Flags f) {
+    RewardDebugLog debug = RewardDebugLog.fromEnvironment(f.env());
+    return debug.enabled() ? List.of(debug.accuracyLog(), debug.formatLog()) : List.of();
+  }
+
   /**
    * VLM-R1's --resume_from_checkpoint (it resumes only when output_dir holds checkpoint-*): True (the default) picks
    * the newest complete checkpoint, or none; a PATH picks that checkpoint (which must be complete); False starts at
@@ -402,8 +423,7 @@ final class TrainCommand implements Command {
           for (Path c : old) {
             RunWriter.deleteTree(c);
           }
-          java.nio.file.Files.deleteIfExists(outputDir.resolve("metrics.jsonl"));
-          java.nio.file.Files.deleteIfExists(outputDir.resolve("completions.jsonl"));
+          new RunLogs(outputDir, List.of()).deleteOwn();
           for (String m : Plots.METRICS) {
             java.nio.file.Files.deleteIfExists(Plots.file(outputDir, m));
           }

@@ -20,6 +20,7 @@ import org.vlmr1.util.Json;
 public final class RunWriter {
   private final Path dir;
   private final boolean saveOnlyModel;
+  private final RunLogs logs;
 
   public RunWriter(Path dir) throws IOException {
     this(dir, false);
@@ -27,8 +28,17 @@ public final class RunWriter {
 
   /** @param saveOnlyModel checkpoints without optimizer or master files (--save_only_model) */
   public RunWriter(Path dir, boolean saveOnlyModel) throws IOException {
+    this(dir, saveOnlyModel, null);
+  }
+
+  /**
+   * @param logs the run's logs, whose lengths each checkpoint records and whose metrics rows make its log_history;
+   *     null keeps log_history to the steps this process ran
+   */
+  public RunWriter(Path dir, boolean saveOnlyModel, RunLogs logs) throws IOException {
     this.dir = dir;
     this.saveOnlyModel = saveOnlyModel;
+    this.logs = logs;
     Files.createDirectories(dir);
   }
 
@@ -98,9 +108,13 @@ public final class RunWriter {
     }
     Map<String, Object> state = new LinkedHashMap<>();
     state.put("global_step", step);
-    state.put("log_history", history.stream().map(m -> Map.of("step", m.step(), "loss", m.loss(), "reward",
-        m.reward())).toList());
+    // With the run's logs: every logged step of the whole run (earlier runs of a resumed one included), once.
+    state.put("log_history", logs != null ? logs.metricsRows() : history.stream().map(m -> Map.of("step", m.step(),
+        "loss", m.loss(), "reward", m.reward())).toList());
     Files.writeString(tmp.resolve("trainer_state.json"), Json.write(state));
+    if (logs != null) {
+      logs.record(tmp);
+    }
     Path target = dir.resolve("checkpoint-" + step);
     deleteTree(target);
     Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
