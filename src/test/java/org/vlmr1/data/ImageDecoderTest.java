@@ -36,7 +36,7 @@ class ImageDecoderTest {
       Path bad = dir.resolve("bad.png");
       Files.writeString(bad, "not an image");
       Path late = dir.resolve("late.png");
-      JsonlDatasetTest.pngWithCorruptData(late, 12, 9);
+      BadImageFiles.pngWithCorruptData(late, 12, 9);
       Example broken = new Example("7", "q", List.of(bad), "s", null, Map.of(), "d.jsonl:3");
       Example corrupt = new Example("d.jsonl:4", "q", List.of(a, late), "s", null, Map.of(), "d.jsonl:4");
       List<ImageDecoder.Decoded> r = ImageDecoder.await(d.submit(List.of(e2, broken, corrupt, broken)));

@@ -6,60 +6,14 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.awt.image.BufferedImage;
-import java.io.ByteArrayOutputStream;
-import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
-import java.util.zip.CRC32;
-import javax.imageio.ImageIO;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class JsonlDatasetTest {
-  /** A w x h PNG of random pixels (so its compressed data is not trivial). */
-  static byte[] pngBytes(int w, int h, long seed) throws Exception {
-    BufferedImage img = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
-    java.util.Random rnd = new java.util.Random(seed);
-    for (int y = 0; y < h; y++) {
-      for (int x = 0; x < w; x++) {
-        img.setRGB(x, y, rnd.nextInt());
-      }
-    }
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    ImageIO.write(img, "png", out);
-    return out.toByteArray();
-  }
-
-  static void png(Path p, int w, int h) throws Exception {
-    Files.write(p, pngBytes(w, h, 1));
-  }
-
-  /**
-   * A PNG whose header and chunk chain are intact (every CRC right) but whose first IDAT holds no zlib stream: it
-   * passes the validation's header check and fails only when decoded.
-   */
-  static void pngWithCorruptData(Path p, int w, int h) throws Exception {
-    byte[] b = pngBytes(w, h, 2);
-    ByteBuffer buf = ByteBuffer.wrap(b);
-    int pos = 8;
-    while (true) {
-      int len = buf.getInt(pos);
-      String type = new String(b, pos + 4, 4, java.nio.charset.StandardCharsets.ISO_8859_1);
-      if (type.equals("IDAT")) {
-        Arrays.fill(b, pos + 8, pos + 8 + Math.min(len, 16), (byte) 0xFF); // not a zlib header
-        CRC32 crc = new CRC32();
-        crc.update(b, pos + 4, 4 + len);
-        buf.putInt(pos + 8 + len, (int) crc.getValue());
-        break;
-      }
-      pos += 12 + len;
-    }
-    Files.write(p, b);
-  }
-
   /** The rewards' accuracy methods, as the train command hands them to the loader. */
   static final MethodNames ACCURACY = new MethodNames(org.vlmr1.reward.AccuracyMethod::known,
       org.vlmr1.reward.AccuracyMethod.keys());
@@ -68,8 +22,8 @@ class JsonlDatasetTest {
   @Test
   void readsVlmR1Lines(@TempDir Path dir) throws Exception {
     Files.createDirectories(dir.resolve("imgs"));
-    png(dir.resolve("imgs/a.png"), 4, 3);
-    png(dir.resolve("imgs/b.png"), 2, 2);
+    BadImageFiles.png(dir.resolve("imgs/a.png"), 4, 3);
+    BadImageFiles.png(dir.resolve("imgs/b.png"), 2, 2);
     Path f = dir.resolve("d.jsonl");
     Files.write(f, List.of(
         "{\"id\": 1, \"image\": \"a.png\", \"conversations\": [{\"from\": \"human\", \"value\": \"<image>Where?\"},"
@@ -160,13 +114,13 @@ class JsonlDatasetTest {
 
   @Test
   void corruptAndNonImageFilesAreFoundAtValidation(@TempDir Path dir) throws Exception {
-    png(dir.resolve("good.png"), 30, 20);
-    byte[] whole = pngBytes(60, 40, 3);
+    BadImageFiles.png(dir.resolve("good.png"), 30, 20);
+    byte[] whole = BadImageFiles.pngBytes(60, 40, 3);
     Files.write(dir.resolve("cut.png"), Arrays.copyOf(whole, whole.length / 2));   // a truncated download
     Files.write(dir.resolve("head.png"), Arrays.copyOf(whole, 20));                // ends inside IHDR
     Files.writeString(dir.resolve("notes.png"), "these are not pixels");
     Files.write(dir.resolve("empty.jpg"), new byte[0]);
-    pngWithCorruptData(dir.resolve("late.png"), 30, 20);
+    BadImageFiles.pngWithCorruptData(dir.resolve("late.png"), 30, 20);
     Path f = dir.resolve("d.jsonl");
     List<String> names = List.of("good.png", "cut.png", "head.png", "notes.png", "empty.jpg", "late.png");
     Files.write(f, names.stream().map(n -> "{\"image\": \"" + n + "\", \"conversations\": [{\"value\": "
@@ -205,7 +159,7 @@ class JsonlDatasetTest {
 
   @Test
   void anImagePlaceholderWithoutItsImageIsABadLine(@TempDir Path dir) throws Exception {
-    png(dir.resolve("a.png"), 4, 4);
+    BadImageFiles.png(dir.resolve("a.png"), 4, 4);
     Path f = dir.resolve("p.jsonl");
     Files.write(f, List.of("{\"conversations\": [{\"value\": \"<image>What is shown?\"}, {\"value\": \"a\"}]}",
         "{\"image\": \"a.png\", \"conversations\": [{\"value\": \"<image><image>Same?\"}, {\"value\": \"a\"}]}",
