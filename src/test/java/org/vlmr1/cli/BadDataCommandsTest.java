@@ -27,7 +27,8 @@ class BadDataCommandsTest {
     Files.write(data.resolve("cut.png"), java.util.Arrays.copyOf(BadImageFiles.pngBytes(84, 56, 5), 200));
     Path jsonl = data.resolve("data.jsonl");
     Files.write(jsonl, List.of(
-        "{\"image\": \"../outside.png\", \"conversations\": [{\"value\": \"<image>q\"}, {\"value\": \"[1, 2, 3, 4]\"}]}",
+        "{\"image\": \"../outside.png\", \"conversations\": [{\"value\": \"<image>q\"}, "
+            + "{\"value\": \"[1, 2, 3, 4]\"}]}",
         "{\"image\": \"cut.png\", \"conversations\": [{\"value\": \"<image>q\"}, {\"value\": \"[1, 2, 3, 4]\"}]}"),
         StandardOpenOption.APPEND);
     List<String> sft = new ArrayList<>(List.of("sft", "--model_name_or_path", model.toString(), "--data_file_paths",
