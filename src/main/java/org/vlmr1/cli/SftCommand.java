@@ -39,6 +39,8 @@ final class SftCommand implements Command {
         FlagSpec.value("lr_scheduler_type", "linear", "linear (decay to 0 over max_steps), constant or cosine"),
         FlagSpec.value("per_device_train_batch_size", "8", "examples per step"),
         FlagSpec.value("seed", "42", "batch sampling seed"),
+        DataFlags.ON_BAD_SAMPLE,
+        DataFlags.ALLOW_OUTSIDE,
         FlagSpec.value("output_dir", null, "where the checkpoint goes")));
   }
 
@@ -57,8 +59,10 @@ final class SftCommand implements Command {
     TorchRuntime.load();
     VlmModule module = VlmModules.forCheckpoint(model, null, ModuleFlags.options(f));
     JsonlDataset.Loaded data = JsonlDataset.load(new JsonlDataset.Spec(TrainCommand.paths(f.get("data_file_paths")),
-        TrainCommand.paths(f.get("image_folders")), null, JsonlDataset.OnBadSample.FAIL, false),
-        TrainCommand.ACCURACY_METHODS);
+        TrainCommand.paths(f.get("image_folders")), null, DataFlags.onBadSample(f),
+        f.getBoolean("allow_image_paths_outside_folders")), TrainCommand.ACCURACY_METHODS);
+    System.out.println("data: " + data.summary());
+    data.skipped().forEach(s -> System.out.println("  skipped " + s));
     int steps = f.getInt("max_steps");
     LrSchedulerType schedule;
     try {
@@ -69,7 +73,8 @@ final class SftCommand implements Command {
     try (org.vlmr1.model.VlmModel m = module.loadModel(model);
         SftTrainer sft = new SftTrainer(module, m, data.examples(), f.get("task_type"),
             e -> template.replace("{solution}", e.solution()), f.getDouble("learning_rate"),
-            f.getInt("per_device_train_batch_size"), Long.parseLong(f.get("seed")), schedule, steps)) {
+            f.getInt("per_device_train_batch_size"), Long.parseLong(f.get("seed")), schedule, steps,
+            DataFlags.onBadSample(f))) {
       for (int i = 1; i <= steps; i++) {
         double loss = sft.step();
         if (i % 10 == 0 || i == steps) {

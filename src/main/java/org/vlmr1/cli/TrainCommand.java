@@ -87,8 +87,8 @@ final class TrainCommand implements Command {
         FlagSpec.value("output_dir", null, "run folder: metrics.jsonl, reward.png, kl.png, completion_length.png, "
             + "checkpoint-<step>/"),
         FlagSpec.value("seed", "42", "data order and sampling seed"),
-        FlagSpec.value("on_bad_sample", "fail", "fail or skip bad data lines"),
-        FlagSpec.bool("allow_image_paths_outside_folders", "accept image paths outside their image folder"),
+        DataFlags.ON_BAD_SAMPLE,
+        DataFlags.ALLOW_OUTSIDE,
         FlagSpec.value("tokenizer", null, "tokenizer.json when the checkpoint has none"),
         FlagSpec.value("img_context_token_id", null, "InternVL: explicit <IMG_CONTEXT> id"),
         FlagSpec.value("vlm", null, "family override (qwen, internvl); default: config.json's model_type"),
@@ -214,8 +214,7 @@ final class TrainCommand implements Command {
     JsonlDataset.Loaded data = JsonlDataset.load(new JsonlDataset.Spec(paths(f.get("data_file_paths")),
         paths(f.get("image_folders")), f.get("reward_method") == null ? null
             : List.of(f.get("reward_method").split(":")),
-        JsonlDataset.OnBadSample.valueOf(f.get("on_bad_sample").toUpperCase(java.util.Locale.ROOT)),
-        f.getBoolean("allow_image_paths_outside_folders")), TrainCommand.ACCURACY_METHODS);
+        DataFlags.onBadSample(f), f.getBoolean("allow_image_paths_outside_folders")), TrainCommand.ACCURACY_METHODS);
     if (main) {
       System.out.println("data: " + data.summary());
       data.skipped().forEach(s -> System.out.println("  skipped " + s));
@@ -260,7 +259,7 @@ final class TrainCommand implements Command {
         .perDeviceTrainBatchSize(perDevice).gradientAccumulationSteps(gas).seed(Long.parseLong(f.get("seed")))
         .lossType(LossType.parse(f.get("loss_type"))).scaleRewards(ScaleRewards.parse(f.get("scale_rewards")))
         .freezeVisionModules(f.getBoolean("freeze_vision_modules")).loggingSteps(f.getInt("logging_steps"))
-        .outputDir(Path.of(f.get("output_dir")));
+        .outputDir(Path.of(f.get("output_dir"))).onBadSample(DataFlags.onBadSample(f));
     if (f.get("epsilon_high") != null) {
       b.epsilonHigh(f.getDouble("epsilon_high"));
     }

@@ -13,11 +13,24 @@ import java.util.Map;
  * @param solution the ground truth (VLM-R1 wraps it as {@code <answer> ... </answer>} for the rewards)
  * @param accuRewardMethod the accuracy method of this example, or null for default
  * @param fields any other keys of the line
+ * @param source where the example comes from ("data.jsonl:105"), for errors found after loading
  */
 public record Example(String id, String problem, List<Path> images, String solution, String accuRewardMethod,
-    Map<String, Object> fields) {
+    Map<String, Object> fields, String source) {
   public Example {
     images = List.copyOf(images);
     fields = fields == null ? Map.of() : Map.copyOf(fields);
+    source = source == null ? "example " + id : source;
+  }
+
+  /** An example built in code rather than read from a file: its id stands for its source. */
+  public Example(String id, String problem, List<Path> images, String solution, String accuRewardMethod,
+      Map<String, Object> fields) {
+    this(id, problem, images, solution, accuRewardMethod, fields, null);
+  }
+
+  /** The source, and the id when the line has its own ("data.jsonl:105 (example 7)"): what errors name. */
+  public String where() {
+    return source.equals(id) || source.equals("example " + id) ? source : source + " (example " + id + ")";
   }
 }

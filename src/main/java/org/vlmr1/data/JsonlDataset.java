@@ -81,10 +81,10 @@ public final class JsonlDataset {
    *     {@link Loaded#unknownMethods} (they are scored as default); null checks nothing
    */
   public static Loaded load(Spec spec, MethodNames methods) throws IOException {
-    List<Example> out = new ArrayList<>();
-    List<String> skipped = new ArrayList<>();
+    List<Parsed> lines = new ArrayList<>();
     UnknownMethods unknown = new UnknownMethods(methods);
-    for (int f = 0; f < spec.files().size(); f++) {
+    boolean stop = false; // fail: a bad line ends the reading
+    for (int f = 0; f < spec.files().size() && !stop; f++) {
       Path file = spec.files().get(f);
       Path folder = spec.imageFolders().get(f);
       String method = spec.rewardMethods() == null ? "default" : spec.rewardMethods().get(f);
@@ -102,20 +102,49 @@ public final class JsonlDataset {
           String where = file.getFileName() + ":" + lineNo;
           try {
             Example e = parse(line, where, folder, method, spec.allowOutside());
-            out.add(e);
+            lines.add(new Parsed(e, null));
             if (!java.util.Objects.equals(e.accuRewardMethod(), method)) {
               unknown.line(file.getFileName().toString(), lineNo, e.accuRewardMethod());
             }
           } catch (IllegalArgumentException e) {
-            if (spec.onBad() == OnBadSample.FAIL) {
-              throw new IllegalArgumentException(e.getMessage() + " (use --on_bad_sample skip to drop bad lines)", e);
+            lines.add(new Parsed(null, e.getMessage()));
+            stop = spec.onBad() == OnBadSample.FAIL;
+            if (stop) {
+              break; // the lines before it still get their image check: the first bad line is the one reported
             }
-            skipped.add(e.getMessage());
           }
         }
       }
     }
+    Map<Path, String> badImages = ImageHeaders.check(lines.stream().filter(l -> l.example() != null)
+        .flatMap(l -> l.example().images().stream()).toList());
+    List<Example> out = new ArrayList<>();
+    List<String> skipped = new ArrayList<>();
+    for (Parsed l : lines) {
+      String error = l.error() != null ? l.error() : imageError(l.example(), badImages);
+      if (error == null) {
+        out.add(l.example());
+      } else if (spec.onBad() == OnBadSample.FAIL) {
+        throw new IllegalArgumentException(error + " (use --on_bad_sample skip to drop bad lines)");
+      } else {
+        skipped.add(error);
+      }
+    }
     return new Loaded(out, skipped, unknown.report());
+  }
+
+  /** A line read: its example, or why it is bad. */
+  private record Parsed(Example example, String error) {}
+
+  /** The first of the example's images whose header check failed, as a bad-line message; null when all passed. */
+  private static String imageError(Example e, Map<Path, String> badImages) {
+    for (Path p : e.images()) {
+      String why = badImages.get(p);
+      if (why != null) {
+        return e.source() + ": image " + p + ": " + why;
+      }
+    }
+    return null;
   }
 
   @SuppressWarnings("unchecked")
@@ -157,6 +186,13 @@ public final class JsonlDataset {
     } else if (img != null) {
       throw new IllegalArgumentException(where + ": \"image\" must be a string or a list of strings");
     }
+    int placeholders = question.split("<image>", -1).length - 1;
+    if (placeholders > images.size()) {
+      // VLM-R1 drops the placeholders and puts the images first: a placeholder without its image means a lost image.
+      throw new IllegalArgumentException(where + ": the question has " + placeholders + " <image> placeholder"
+          + (placeholders == 1 ? "" : "s") + " but the line has " + (images.isEmpty() ? "no \"image\""
+              : "only " + images.size() + " image" + (images.size() == 1 ? "" : "s")));
+    }
     for (Path p : images) {
       if (!Files.isRegularFile(p)) {
         throw new IllegalArgumentException(where + ": image " + p + " does not exist");
@@ -171,7 +207,7 @@ public final class JsonlDataset {
     }
     Object id = obj.get("id");
     return new Example(id == null ? where : String.valueOf(id), question.replace("<image>", ""), images, solution,
-        method, obj);
+        method, obj, where);
   }
 
   private static Path resolve(Path folder, String p, String where, boolean allowOutside) {

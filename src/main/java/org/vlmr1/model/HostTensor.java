@@ -26,12 +26,16 @@ public record HostTensor(long[] shape, float[] floats, long[] longs) {
     if (t.is_floating_point()) {
       Tensor c = t.to(ScalarType.Float).contiguous();
       float[] v = new float[(int) c.numel()];
-      c.data_ptr_float().get(v);
+      if (v.length > 0) { // an empty tensor (no images in the batch) has no data pointer
+        c.data_ptr_float().get(v);
+      }
       return new HostTensor(shape, v, null);
     }
     Tensor c = t.to(ScalarType.Long).contiguous();
     long[] v = new long[(int) c.numel()];
-    c.data_ptr_long().get(v);
+    if (v.length > 0) {
+      c.data_ptr_long().get(v);
+    }
     return new HostTensor(shape, null, v);
   }
 

@@ -33,9 +33,10 @@ public final class CompletionLog {
    * @param perFunction (functions, completions) scores
    * @param total the weighted sum of the rewards, one per completion
    * @param advantages one per completion
+   * @param skipped completions of prompts skipped for images that failed to decode (marked "skipped": true)
    */
   void append(int step, long[] sampleIndex, List<String> prompts, List<String> completions, List<String> rewardNames,
-      double[][] perFunction, double[] total, float[] advantages) {
+      double[][] perFunction, double[] total, float[] advantages, boolean[] skipped) {
     try (BufferedWriter w = Files.newBufferedWriter(file, StandardCharsets.UTF_8, StandardOpenOption.CREATE,
         StandardOpenOption.APPEND)) {
       for (int i = 0; i < completions.size(); i++) {
@@ -51,6 +52,9 @@ public final class CompletionLog {
         row.put("rewards", rewards);
         row.put("reward", total[i]);
         row.put("advantage", (double) advantages[i]);
+        if (skipped[i]) {
+          row.put("skipped", true);
+        }
         w.write(Json.write(row));
         w.newLine();
       }

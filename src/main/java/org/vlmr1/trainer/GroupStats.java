@@ -1,18 +1,10 @@
-// Reward statistics for the metrics: plain means and TRL's reward_std (the mean over groups of the unbiased
+// Reward statistics for the metrics: TRL's reward_std (the mean over groups of the unbiased
 // within-group standard deviation).
 package org.vlmr1.trainer;
 
 /** Small statistics over reward arrays. */
 final class GroupStats {
   private GroupStats() {}
-
-  static double mean(double[] v) {
-    double s = 0;
-    for (double x : v) {
-      s += x;
-    }
-    return v.length == 0 ? 0 : s / v.length;
-  }
 
   /** The mean over consecutive groups of {@code g} of the unbiased group std (TRL's reward_std). */
   static double groupStdMean(float[] r, int g) {

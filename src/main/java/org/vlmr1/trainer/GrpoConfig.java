@@ -2,6 +2,7 @@
 package org.vlmr1.trainer;
 
 import java.nio.file.Path;
+import org.vlmr1.data.JsonlDataset.OnBadSample;
 import org.vlmr1.kernels.GrpoLossConfig;
 import org.vlmr1.kernels.LossType;
 import org.vlmr1.kernels.ScaleRewards;
@@ -37,6 +38,8 @@ import org.vlmr1.model.SamplingConfig;
  *     accumulation steps, so a round spans stepsPerGeneration / gradientAccumulationSteps whole optimizer steps that
  *     train on its consecutive slices; group statistics cover the whole round, so G needs to divide only the
  *     generation batch
+ * @param onBadSample an image that passed validation but fails to decode mid-run: FAIL (default) stops naming the
+ *     file and data line; SKIP trains on without the example (its rows get completion mask 0 and advantage 0)
  */
 public record GrpoConfig(int numGenerations, double beta, double epsilon, double epsilonHigh, int numIterations,
     double learningRate, LrSchedulerType lrSchedulerType, double warmupRatio, double adamBeta1, double adamBeta2,
@@ -44,7 +47,7 @@ public record GrpoConfig(int numGenerations, double beta, double epsilon, double
     double temperature, int topK, double topP, int perDeviceTrainBatchSize, int gradientAccumulationSteps, long seed,
     LossType lossType, ScaleRewards scaleRewards, double[] rewardWeights, boolean freezeVisionModules,
     int loggingSteps, Path outputDir, int worldSize, int zeroStage, boolean overlapGradReduce, boolean bf16,
-    int stepsPerGeneration) {
+    int stepsPerGeneration, OnBadSample onBadSample) {
 
   public GrpoConfig {
     require(numGenerations >= 2, "num_generations must be >= 2 (group statistics need two completions), got "
@@ -79,7 +82,8 @@ public record GrpoConfig(int numGenerations, double beta, double epsilon, double
     require(maxGradNorm > 0 && maxCompletionLength >= 1 && maxSteps >= 1, "max_grad_norm > 0, "
         + "max_completion_length >= 1 and max_steps >= 1");
     require(temperature > 0 && topK >= 0 && topP > 0 && topP <= 1, "temperature > 0, top_k >= 0, top_p in (0, 1]");
-    require(lossType != null && scaleRewards != null && lrSchedulerType != null, "loss, scale and lr types are set");
+    require(lossType != null && scaleRewards != null && lrSchedulerType != null && onBadSample != null,
+        "loss, scale, lr types and on_bad_sample are set");
     require(loggingSteps >= 1, "logging_steps must be >= 1");
     rewardWeights = rewardWeights == null ? null : rewardWeights.clone();
   }
@@ -167,6 +171,7 @@ public record GrpoConfig(int numGenerations, double beta, double epsilon, double
     private boolean freezeVisionModules;
     private int loggingSteps = 1;
     private Path outputDir = Path.of("runs", "grpo");
+    private OnBadSample onBadSample = OnBadSample.FAIL;
 
     public Builder numGenerations(int v) { numGenerations = v; return this; }
     public Builder beta(double v) { beta = v; return this; }
@@ -197,6 +202,7 @@ public record GrpoConfig(int numGenerations, double beta, double epsilon, double
     public Builder overlapGradReduce(boolean v) { overlapGradReduce = v; return this; }
     public Builder bf16(boolean v) { bf16 = v; return this; }
     public Builder stepsPerGeneration(int v) { stepsPerGeneration = v; return this; }
+    public Builder onBadSample(OnBadSample v) { onBadSample = v; return this; }
 
     public GrpoConfig build() {
       return new GrpoConfig(numGenerations, beta, epsilon, epsilonHigh == null ? epsilon : epsilonHigh, numIterations,
@@ -204,7 +210,8 @@ public record GrpoConfig(int numGenerations, double beta, double epsilon, double
           maxCompletionLength, maxSteps, temperature, topK, topP, perDeviceTrainBatchSize, gradientAccumulationSteps,
           seed, lossType, scaleRewards, rewardWeights, freezeVisionModules, loggingSteps, outputDir, worldSize,
           zeroStage,
-          overlapGradReduce, bf16, stepsPerGeneration == 0 ? gradientAccumulationSteps : stepsPerGeneration);
+          overlapGradReduce, bf16, stepsPerGeneration == 0 ? gradientAccumulationSteps : stepsPerGeneration,
+          onBadSample);
     }
   }
 }

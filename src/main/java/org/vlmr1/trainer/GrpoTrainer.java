@@ -296,7 +296,8 @@ public final class GrpoTrainer implements AutoCloseable {
     long t1 = t0;
     long t2 = t0;
     int roundSteps = cfg.stepsPerRound() * cfg.numIterations();
-    if (round == null || step - roundStart >= roundSteps) {
+    boolean fresh = round == null || step - roundStart >= roundSteps;
+    if (fresh) {
       // A round generates stepsPerRound optimizer steps' worth of completions and trains on them numIterations
       // times; the sampler repeats each chunk of prompts numIterations times, so the round takes its whole stream
       // now (a checkpoint's sampler position is always a round boundary: whole groups) and generates from the first
@@ -318,10 +319,11 @@ public final class GrpoTrainer implements AutoCloseable {
       ls.head().await();
     }
     double lr = cfg.lrSchedulerType().lr(cfg.learningRate(), step, cfg.maxSteps(), cfg.warmupRatio());
-    boolean skipped = !ls.ok() || !Double.isFinite(gradNorm);
+    int kept = rd.keptRows(slice, cfg.globalBatch()); // completions not skipped for failed images
+    boolean skipped = !ls.ok() || !Double.isFinite(gradNorm) || kept == 0;
     if (skipped) {
-      System.err.println("warning: step " + (step + 1) + " skipped: non-finite "
-          + (!rd.finite() ? "rewards" : !ls.ok() ? "loss" : "gradient norm"));
+      System.err.println("warning: step " + (step + 1) + " skipped: " + (kept == 0 ? "every prompt's images failed "
+          + "to decode" : "non-finite " + (!rd.finite() ? "rewards" : !ls.ok() ? "loss" : "gradient norm")));
       zeroGrad();
     } else {
       optimizerStep(lr);
@@ -338,12 +340,12 @@ public final class GrpoTrainer implements AutoCloseable {
     }
     Map<String, Double> perFn = new LinkedHashMap<>();
     for (int f = 0; f < rewardNames.size(); f++) {
-      perFn.put(rewardNames.get(f), GroupStats.mean(rd.scores().perFunction()[f]));
+      perFn.put(rewardNames.get(f), rd.mean(rd.scores().perFunction()[f]));
     }
     perFn.putAll(rd.counters()); // rewards/llm_judge_fallbacks
-    return new StepMetrics(step, ls.loss(), GroupStats.mean(rd.scores().total()), rd.rewardStd(), perFn, ls.kl(),
-        ls.entropy(), ls.clip(), (double) rd.stepTokens()[slice] / cfg.globalBatch(), gradNorm, lr, skipped, seconds,
-        rd.stepTokens()[slice]);
+    return new StepMetrics(step, ls.loss(), rd.mean(rd.scores().total()), rd.rewardStd(), perFn, ls.kl(),
+        ls.entropy(), ls.clip(), kept == 0 ? 0 : (double) rd.stepTokens()[slice] / kept, gradNorm, lr, skipped,
+        seconds, rd.stepTokens()[slice], fresh ? rd.skippedPrompts() : 0);
   }
 
   private List<Example> nextBatch(int n) {
@@ -362,7 +364,7 @@ public final class GrpoTrainer implements AutoCloseable {
   private List<Rollout> generate(List<Example> batch) {
     int micro = cfg.perDeviceTrainBatchSize();
     int world = cfg.worldSize();
-    List<Future<List<List<RgbImage>>>> decoded = new ArrayList<>();
+    List<Future<List<ImageDecoder.Decoded>>> decoded = new ArrayList<>();
     for (int m = 0; m < cfg.stepsPerGeneration(); m++) {
       int j = m * world + dist.rank();
       decoded.add(images.submit(batch.subList(j * micro, (j + 1) * micro)));
@@ -376,10 +378,10 @@ public final class GrpoTrainer implements AutoCloseable {
     return rollouts;
   }
 
-  private Rollout rollout(List<Example> examples, long firstSampleIndex,
-      Future<List<List<RgbImage>>> decoded) {
-    List<Conversation> conv = Prompts.conversations(module, examples, taskType);
-    List<List<RgbImage>> images = ImageDecoder.await(decoded);
+  private Rollout rollout(List<Example> examples, long firstSampleIndex, Future<List<ImageDecoder.Decoded>> decoded) {
+    BadImages.Batch b = BadImages.apply(ImageDecoder.await(decoded), cfg.onBadSample(), step + 1);
+    List<Conversation> conv = Prompts.conversations(module, examples, taskType, b.failed());
+    List<List<RgbImage>> images = b.images();
     try (PointerScope s = new PointerScope(); NoGradGuard ng = new NoGradGuard()) {
       List<String> prompts = module.preparePrompt(conv);
       ModelInputs in = module.prepareModelInputs(prompts, images);
@@ -401,7 +403,7 @@ public final class GrpoTrainer implements AutoCloseable {
           firstSampleIndex), (int) in.inputIds().size(1));
       return new Rollout(examples, firstSampleIndex, prompts, Rollout.rows(in.inputIds()),
           Rollout.rows(in.attentionMask()), frames,
-          HostTensor.of(mm), g.ids(), g.mask(), module.decodeCompletions(g.ids(), g.mask()));
+          HostTensor.of(mm), g.ids(), g.mask(), module.decodeCompletions(g.ids(), g.mask()), b.failed());
     }
   }
 

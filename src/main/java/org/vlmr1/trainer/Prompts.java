@@ -17,10 +17,21 @@ final class Prompts {
   private Prompts() {}
 
   static List<Conversation> conversations(VlmModule module, List<Example> examples, String taskType) {
+    return conversations(module, examples, taskType, new boolean[examples.size()]);
+  }
+
+  /**
+   * @param withoutImages rows rendered as text-only prompts (their images failed to decode, --on_bad_sample skip):
+   *     every family takes text-only rows beside image rows, so the batch keeps its shape
+   */
+  static List<Conversation> conversations(VlmModule module, List<Example> examples, String taskType,
+      boolean[] withoutImages) {
     String template = module.questionTemplate(taskType);
     List<Conversation> out = new ArrayList<>(examples.size());
-    for (Example e : examples) {
-      out.add(Conversation.userTurn(e.images().size(), template.replace("{Question}", e.problem())));
+    for (int i = 0; i < examples.size(); i++) {
+      Example e = examples.get(i);
+      out.add(Conversation.userTurn(withoutImages[i] ? 0 : e.images().size(),
+          template.replace("{Question}", e.problem())));
     }
     return out;
   }
@@ -33,7 +44,7 @@ final class Prompts {
         try {
           im.add(RgbImage.read(p));
         } catch (IOException ex) {
-          throw new UncheckedIOException("example " + e.id() + ": " + ex.getMessage(), ex);
+          throw new UncheckedIOException(e.where() + ": image " + p + " cannot be decoded: " + ex.getMessage(), ex);
         }
       }
       out.add(im);

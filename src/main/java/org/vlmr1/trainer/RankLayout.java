@@ -29,34 +29,50 @@ record RankLayout(int worldSize, int rank, int micro, int gas) {
 
   /** This rank's scores placed at their global positions, summed over ranks (exact: one contributor per entry). */
   RewardScorer.Scores gather(RewardScorer.Scores local, Collectives dist) {
+    int f = local.perFunction().length;
+    double[][] rows = new double[f + 1][];
+    System.arraycopy(local.perFunction(), 0, rows, 0, f);
+    rows[f] = local.total();
+    double[][] all = gatherRows(rows, dist);
+    return new RewardScorer.Scores(Arrays.copyOf(all, f), all[f]);
+  }
+
+  /**
+   * Each row holds one value per completion of this rank (its micro-batches, in order); returns the rows over the
+   * step's global stream, every rank's values at their global positions, in one all-reduce.
+   */
+  double[][] gatherRows(double[][] local, Collectives dist) {
     if (worldSize == 1) {
       return local;
     }
-    int f = local.perFunction().length;
     int n = globalBatch();
-    double[] buf = new double[(f + 1) * n];
+    double[] buf = new double[local.length * n];
     for (int m = 0; m < gas; m++) {
       for (int i = 0; i < micro; i++) {
         int g = globalIndex(m, i);
         int l = m * micro + i;
-        for (int k = 0; k < f; k++) {
-          buf[k * n + g] = local.perFunction()[k][l];
+        for (int k = 0; k < local.length; k++) {
+          buf[k * n + g] = local[k][l];
         }
-        buf[f * n + g] = local.total()[l];
       }
     }
     double[] all = reduceSum(buf, dist, "the reward all-gather");
-    double[][] per = new double[f][];
-    for (int k = 0; k < f; k++) {
-      per[k] = Arrays.copyOfRange(all, k * n, (k + 1) * n);
+    double[][] out = new double[local.length][];
+    for (int k = 0; k < local.length; k++) {
+      out[k] = Arrays.copyOfRange(all, k * n, (k + 1) * n);
     }
-    return new RewardScorer.Scores(per, Arrays.copyOfRange(all, f * n, (f + 1) * n));
+    return out;
   }
 
   /** This rank's advantages (its micro-batches, in order) out of the step's global advantages. */
   float[] localSlice(Tensor globalAdv) {
     float[] all = new float[(int) globalAdv.numel()];
     globalAdv.contiguous().data_ptr_float().get(all);
+    return localSlice(all);
+  }
+
+  /** This rank's values (its micro-batches, in order) out of the step's global ones. */
+  float[] localSlice(float[] all) {
     float[] out = new float[gas * micro];
     for (int m = 0; m < gas; m++) {
       for (int i = 0; i < micro; i++) {

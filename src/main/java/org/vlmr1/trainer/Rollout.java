@@ -18,10 +18,13 @@ import org.vlmr1.util.InputFrame;
  * @param completionIds (B, C), the pad id after a row's EOS; completionMask (B, C) through the first EOS
  * @param firstSample the global sample index of row 0 (row b is firstSample + b)
  * @param prompts the rendered prompt texts
+ * @param imageFailed rows whose example's images failed to decode (--on_bad_sample skip): rendered without images,
+ *     and skipped by the scoring, which also zeroes their completion mask
  */
 record Rollout(List<Example> examples, long firstSample, List<String> prompts, long[][] promptIds,
     long[][] promptMask, List<List<InputFrame>> frames,
-    Map<String, HostTensor> multimodal, long[][] completionIds, long[][] completionMask, List<String> texts) {
+    Map<String, HostTensor> multimodal, long[][] completionIds, long[][] completionMask, List<String> texts,
+    boolean[] imageFailed) {
 
   /** A micro-batch's prompt + completion as the forward pass takes it. */
   record LossInputs(Tensor ids, Tensor mask, Map<String, Tensor> multimodal,

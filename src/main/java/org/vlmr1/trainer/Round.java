@@ -14,6 +14,20 @@ import org.vlmr1.reward.RewardScorer;
  * @param stepTokens unmasked completion tokens of each optimizer step of the round over all ranks (DAPO's normaliser)
  * @param oldLogps the rollout-time log-probs per micro-batch (numIterations > 1), else null
  * @param counters the reward functions' counts over all ranks (llm_judge_fallbacks)
+ * @param skipped per completion in the round's global order: its prompt was skipped (--on_bad_sample skip), so its
+ *     completion mask and advantage are 0 and the reward means leave it out
+ * @param skippedPrompts the prompts skipped in this round
  */
 record Round(List<Rollout> rollouts, RewardScorer.Scores scores, float[] adv, double rewardStd, boolean finite,
-    long[] stepTokens, float[][] oldLogps, Map<String, Double> counters) {}
+    long[] stepTokens, float[][] oldLogps, Map<String, Double> counters, boolean[] skipped, int skippedPrompts) {
+
+  /** The mean of one value per completion of the round, over the completions not skipped. */
+  double mean(double[] perCompletion) {
+    return SkippedGroups.mean(perCompletion, skipped);
+  }
+
+  /** Completions not skipped in the round's {@code slice}-th optimizer step of {@code globalBatch} completions. */
+  int keptRows(int slice, int globalBatch) {
+    return SkippedGroups.keptRows(skipped, slice * globalBatch, (slice + 1) * globalBatch);
+  }
+}

@@ -65,6 +65,7 @@ public final class RunWriter {
     row.put("tokens_per_second", m.seconds().getOrDefault("generate", 0.0) > 0
         ? m.completionTokens() / m.seconds().get("generate") : 0.0);
     row.put("skipped", m.skipped());
+    row.put("skipped_prompts", m.skippedPrompts());
     try (BufferedWriter w = Files.newBufferedWriter(dir.resolve("metrics.jsonl"), StandardCharsets.UTF_8,
         StandardOpenOption.CREATE, StandardOpenOption.APPEND)) {
       w.write(Json.write(row));

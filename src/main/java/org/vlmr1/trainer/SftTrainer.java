@@ -14,7 +14,8 @@ import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
 import org.vlmr1.data.Example;
-import org.vlmr1.data.RgbImage;
+import org.vlmr1.data.ImageDecoder;
+import org.vlmr1.data.JsonlDataset.OnBadSample;
 import org.vlmr1.kernels.GrpoHiddenLossResult;
 import org.vlmr1.kernels.GrpoKernels;
 import org.vlmr1.kernels.GrpoLossConfig;
@@ -39,6 +40,8 @@ public final class SftTrainer implements AutoCloseable {
   private final double learningRate;
   private final LrSchedulerType schedule;
   private final int totalSteps;
+  private final OnBadSample onBadSample;
+  private final ImageDecoder images = new ImageDecoder(2);
   private int stepsDone;
 
   /**
@@ -56,11 +59,23 @@ public final class SftTrainer implements AutoCloseable {
   public SftTrainer(VlmModule module, VlmModel model, List<Example> data, String taskType,
       Function<Example, String> answer, double learningRate, int batchSize, long seed, LrSchedulerType schedule,
       int totalSteps) {
+    this(module, model, data, taskType, answer, learningRate, batchSize, seed, schedule, totalSteps,
+        OnBadSample.FAIL);
+  }
+
+  /**
+   * @param onBadSample an image that fails to decode mid-run: FAIL stops naming it and its data line; SKIP trains
+   *     the step without that row (rendered text-only, no answer token counted)
+   */
+  public SftTrainer(VlmModule module, VlmModel model, List<Example> data, String taskType,
+      Function<Example, String> answer, double learningRate, int batchSize, long seed, LrSchedulerType schedule,
+      int totalSteps, OnBadSample onBadSample) {
     if (schedule == null || totalSteps < 1) {
       throw new IllegalArgumentException("a learning-rate schedule over at least 1 step is needed, got " + schedule
           + " over " + totalSteps);
     }
     this.learningRate = learningRate;
+    this.onBadSample = onBadSample;
     this.schedule = schedule;
     this.totalSteps = totalSteps;
     this.module = module;
@@ -80,15 +95,20 @@ public final class SftTrainer implements AutoCloseable {
     this.optimizer = Optimizers.adamW(params, learningRate, 0.9, 0.999, 1e-8, 0.0); // HF defaults, no decay
   }
 
-  /** One step on a random batch; returns the mean cross-entropy per answer token. */
+  /**
+   * One step on a random batch; returns the mean cross-entropy per answer token (NaN, and no update, when every row
+   * was skipped for its images).
+   */
   public double step() {
     List<Example> batch = new ArrayList<>();
     for (int i = 0; i < batchSize; i++) {
       batch.add(data.get(rnd.nextInt(data.size())));
     }
-    List<Conversation> conv = Prompts.conversations(module, batch, taskType);
+    BadImages.Batch decoded = BadImages.apply(ImageDecoder.await(images.submit(batch)), onBadSample,
+        stepsDone + 1);
+    boolean[] failed = decoded.failed();
+    List<Conversation> conv = Prompts.conversations(module, batch, taskType, failed);
     List<String> prompts = module.preparePrompt(conv);
-    List<List<RgbImage>> images = Prompts.images(batch);
     List<String> texts = new ArrayList<>();
     int[] answerTokens = new int[batch.size()];
     for (int i = 0; i < batch.size(); i++) {
@@ -99,7 +119,7 @@ public final class SftTrainer implements AutoCloseable {
     optimizer.zero_grad();
     double lossValue;
     try (PointerScope s = new PointerScope()) {
-      ModelInputs in = module.prepareModelInputs(texts, images);
+      ModelInputs in = module.prepareModelInputs(texts, decoded.images());
       Tensor hidden = model.lastHidden(in.inputIds(), in.attentionMask(),
           in.multimodal(module.customMultimodalKeywords()));                                    // (B, L, H)
       int b = batch.size();
@@ -114,7 +134,7 @@ public final class SftTrainer implements AutoCloseable {
       Tensor targets = in.inputIds().narrow(1, l - maxN, maxN).contiguous();                          // (B, N)
       float[] mask = new float[b * maxN];
       for (int r = 0; r < b; r++) {
-        for (int k = maxN - answerTokens[r]; k < maxN; k++) {
+        for (int k = failed[r] ? maxN : maxN - answerTokens[r]; k < maxN; k++) {
           mask[r * maxN + k] = 1f;
         }
       }
@@ -127,7 +147,12 @@ public final class SftTrainer implements AutoCloseable {
           torch.ones(b), null, null, CE, 256);
       h.backward(res.gradHidden(), new BoolOptional(), false, null);
       head.mul(res.gradWeight()).sum().backward();
-      lossValue = -res.perTokenLogps().mul(m).sum().item_double() / m.sum().item_double();
+      lossValue = -res.perTokenLogps().mul(m).sum().item_double() / m.sum().item_double(); // NaN: all skipped
+    }
+    if (Double.isNaN(lossValue)) {
+      optimizer.zero_grad();
+      stepsDone++;
+      return lossValue;
     }
     torch.clip_grad_norm_(params, 1.0);
     optimizer.param_groups().get(0).options().set_lr(learningRate());
@@ -143,6 +168,7 @@ public final class SftTrainer implements AutoCloseable {
 
   @Override
   public void close() {
+    images.close();
     optimizer.close();
   }
 }

@@ -15,7 +15,19 @@ import java.util.Map;
  * @param skipped the step was skipped (non-finite rewards, loss or gradients)
  * @param seconds wall time per stage: generate, score, loss (forward, reference, fused loss, backward), optimizer
  * @param completionTokens tokens generated in the step (for tokens/s)
+ * @param skippedPrompts prompts of the step's generation round skipped because an image failed to decode
+ *     (--on_bad_sample skip; counted on the step that generated the round); they are left out of reward,
+ *     completion length and token counts
  */
 public record StepMetrics(int step, double loss, double reward, double rewardStd, Map<String, Double> rewards,
     double kl, double entropy, double clipRatio, double completionLength, double gradNorm, double learningRate,
-    boolean skipped, Map<String, Double> seconds, long completionTokens) {}
+    boolean skipped, Map<String, Double> seconds, long completionTokens, int skippedPrompts) {
+
+  /** A step that skipped no prompt. */
+  public StepMetrics(int step, double loss, double reward, double rewardStd, Map<String, Double> rewards, double kl,
+      double entropy, double clipRatio, double completionLength, double gradNorm, double learningRate,
+      boolean skipped, Map<String, Double> seconds, long completionTokens) {
+    this(step, loss, reward, rewardStd, rewards, kl, entropy, clipRatio, completionLength, gradNorm, learningRate,
+        skipped, seconds, completionTokens, 0);
+  }
+}

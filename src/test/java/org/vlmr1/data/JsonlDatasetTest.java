@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -21,8 +22,8 @@ class JsonlDatasetTest {
   @Test
   void readsVlmR1Lines(@TempDir Path dir) throws Exception {
     Files.createDirectories(dir.resolve("imgs"));
-    Files.write(dir.resolve("imgs/a.png"), new byte[] {1});
-    Files.write(dir.resolve("imgs/b.png"), new byte[] {1});
+    BadImageFiles.png(dir.resolve("imgs/a.png"), 4, 3);
+    BadImageFiles.png(dir.resolve("imgs/b.png"), 2, 2);
     Path f = dir.resolve("d.jsonl");
     Files.write(f, List.of(
         "{\"id\": 1, \"image\": \"a.png\", \"conversations\": [{\"from\": \"human\", \"value\": \"<image>Where?\"},"
@@ -109,5 +110,68 @@ class JsonlDatasetTest {
     assertTrue(l.examples().get(0).problem().startsWith("Please provide the bounding box coordinate of the region "
         + "this sentence describes: the "));
     assertTrue(l.examples().get(0).solution().matches("\\[\\d+, \\d+, \\d+, \\d+\\]"));
+  }
+
+  @Test
+  void corruptAndNonImageFilesAreFoundAtValidation(@TempDir Path dir) throws Exception {
+    BadImageFiles.png(dir.resolve("good.png"), 30, 20);
+    byte[] whole = BadImageFiles.pngBytes(60, 40, 3);
+    Files.write(dir.resolve("cut.png"), Arrays.copyOf(whole, whole.length / 2));   // a truncated download
+    Files.write(dir.resolve("head.png"), Arrays.copyOf(whole, 20));                // ends inside IHDR
+    Files.writeString(dir.resolve("notes.png"), "these are not pixels");
+    Files.write(dir.resolve("empty.jpg"), new byte[0]);
+    BadImageFiles.pngWithCorruptData(dir.resolve("late.png"), 30, 20);
+    Path f = dir.resolve("d.jsonl");
+    List<String> names = List.of("good.png", "cut.png", "head.png", "notes.png", "empty.jpg", "late.png");
+    Files.write(f, names.stream().map(n -> "{\"image\": \"" + n + "\", \"conversations\": [{\"value\": "
+        + "\"<image>q\"}, {\"value\": \"a\"}]}").toList());
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> JsonlDataset.load(
+        new JsonlDataset.Spec(List.of(f), List.of(dir), null, JsonlDataset.OnBadSample.FAIL, false)));
+    assertTrue(e.getMessage().startsWith("d.jsonl:2: image " + dir.resolve("cut.png") + ": truncated PNG"),
+        e.getMessage());
+    assertTrue(e.getMessage().contains("--on_bad_sample skip"), e.getMessage());
+    JsonlDataset.Loaded l = JsonlDataset.load(new JsonlDataset.Spec(List.of(f), List.of(dir), null,
+        JsonlDataset.OnBadSample.SKIP, false));
+    // The corrupt pixel data of late.png passes: only a full decode finds it (the trainer's --on_bad_sample).
+    assertEquals(List.of("good.png", "late.png"), l.examples().stream()
+        .map(x -> x.images().get(0).getFileName().toString()).toList());
+    assertEquals("d.jsonl:6", l.examples().get(1).source());
+    assertEquals(4, l.skipped().size(), l.skipped().toString());
+    assertTrue(l.summary().contains("2 examples (2 images), 4 bad lines skipped"), l.summary());
+    String[] expected = {"d.jsonl:2: image " + dir.resolve("cut.png") + ": truncated PNG",
+        "d.jsonl:3: image " + dir.resolve("head.png") + ": ", "d.jsonl:4: image " + dir.resolve("notes.png")
+        + ": not an image format", "d.jsonl:5: image " + dir.resolve("empty.jpg") + ": empty file"};
+    for (int i = 0; i < expected.length; i++) {
+      assertTrue(l.skipped().get(i).startsWith(expected[i]), l.skipped().get(i));
+    }
+  }
+
+  @Test
+  void fourChannelJpegsPassTheHeaderCheck() throws Exception {
+    Path golden = Path.of("src/test/resources/golden/jpeg_cmyk");
+    try (var s = Files.list(golden)) {
+      for (Path p : s.filter(x -> x.toString().endsWith(".jpg")).toList()) {
+        ImageHeader.Info info = ImageHeader.check(p);
+        assertTrue(info.format().equals("jpeg") && info.width() > 0 && info.height() > 0, p + ": " + info);
+      }
+    }
+  }
+
+  @Test
+  void anImagePlaceholderWithoutItsImageIsABadLine(@TempDir Path dir) throws Exception {
+    BadImageFiles.png(dir.resolve("a.png"), 4, 4);
+    Path f = dir.resolve("p.jsonl");
+    Files.write(f, List.of("{\"conversations\": [{\"value\": \"<image>What is shown?\"}, {\"value\": \"a\"}]}",
+        "{\"image\": \"a.png\", \"conversations\": [{\"value\": \"<image><image>Same?\"}, {\"value\": \"a\"}]}",
+        "{\"image\": \"a.png\", \"conversations\": [{\"value\": \"<image>Fine\"}, {\"value\": \"a\"}]}"));
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> JsonlDataset.load(
+        new JsonlDataset.Spec(List.of(f), List.of(dir), null, JsonlDataset.OnBadSample.FAIL, false)));
+    assertTrue(e.getMessage().startsWith("p.jsonl:1: the question has 1 <image> placeholder but the line has no "
+        + "\"image\""), e.getMessage());
+    JsonlDataset.Loaded l = JsonlDataset.load(new JsonlDataset.Spec(List.of(f), List.of(dir), null,
+        JsonlDataset.OnBadSample.SKIP, false));
+    assertEquals(1, l.examples().size());
+    assertTrue(l.skipped().get(1).startsWith("p.jsonl:2: the question has 2 <image> placeholders but the line has "
+        + "only 1 image"), l.skipped().get(1));
   }
 }

@@ -287,4 +287,54 @@ class DataParallelTest {
       workers.forEach(Process::destroyForcibly);
     }
   }
+
+  /**
+   * Images that pass validation but fail to decode mid-run, --on_bad_sample skip: 2 processes x 3 per device agree
+   * with 1 process x 2 accumulation steps on every metric (skipped_prompts, rewards and loss over the prompts left),
+   * and each rank's completions log gives the skipped prompts' rows advantage 0.
+   */
+  @Test
+  @SuppressWarnings("unchecked")
+  void imagesFailingMidRunAreSkippedAlikeOnEveryRank(@TempDir Path dir) throws Exception {
+    fixture(dir);
+    List<String> lines = Files.readAllLines(dir.resolve("data/data.jsonl"));
+    for (int i = 0; i < 4; i++) {
+      Path img = dir.resolve("data").resolve((String) ((Map<String, Object>) Json.parse(lines.get(i))).get("image"));
+      java.awt.image.BufferedImage b = javax.imageio.ImageIO.read(img.toFile());
+      org.vlmr1.data.BadImageFiles.pngWithCorruptData(img, b.getWidth(), b.getHeight());
+    }
+    Path single = dir.resolve("single");
+    List<String> one = trainArgs(dir, single, 3, 2);
+    one.addAll(List.of("--on_bad_sample", "skip", "--log_completions"));
+    assertEquals(0, run(one.toArray(String[]::new)));
+    Path dp = dir.resolve("dp");
+    List<String> two = trainArgs(dir, dp, 3, 1);
+    two.addAll(List.of("--on_bad_sample", "skip", "--log_completions", "--nproc_per_node", "2", "--master_port",
+        String.valueOf(freePort()), "--dist_timeout", "60"));
+    assertEquals(0, run(two.toArray(String[]::new)));
+    List<Map<String, Object>> a = metrics(single);
+    List<Map<String, Object>> b = metrics(dp);
+    double skipped = 0;
+    for (int s = 0; s < 2; s++) {
+      assertSameStep(a.get(s), b.get(s), s + 1);
+      assertEquals(num(a.get(s), "skipped_prompts"), num(b.get(s), "skipped_prompts"), 0.0);
+      skipped += num(b.get(s), "skipped_prompts");
+    }
+    assertTrue(skipped >= 1, "the seed draws a prompt with a corrupt image: " + b);
+    java.util.Set<Object> fromOne = new java.util.TreeSet<>();
+    java.util.Set<Object> fromRanks = new java.util.TreeSet<>();
+    for (Path log : new Path[] {single.resolve("completions.jsonl"), dp.resolve("completions-rank0.jsonl"),
+        dp.resolve("completions-rank1.jsonl")}) {
+      for (String line : Files.readAllLines(log)) {
+        Map<String, Object> row = (Map<String, Object>) Json.parse(line);
+        if (row.containsKey("skipped")) {
+          assertEquals(0.0, num(row, "advantage"), log + ": " + row);
+          (log.getFileName().toString().equals("completions.jsonl") ? fromOne : fromRanks)
+              .add(((Number) row.get("sample_index")).longValue());
+        }
+      }
+    }
+    assertEquals(2 * skipped, fromOne.size(), "G rows per skipped prompt");
+    assertEquals(fromOne, fromRanks, "the ranks skip the rows one process skips");
+  }
 }

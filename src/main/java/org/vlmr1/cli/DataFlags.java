@@ -1,0 +1,28 @@
+// The data-validation flags that train and sft share (the loader's errors recommend them, so every command that
+// loads VLM-R1 data takes them), and the loader spec they build.
+package org.vlmr1.cli;
+
+import java.util.Locale;
+import org.vlmr1.data.JsonlDataset.OnBadSample;
+
+/** --on_bad_sample and --allow_image_paths_outside_folders. */
+final class DataFlags {
+  private DataFlags() {}
+
+  static final FlagSpec ON_BAD_SAMPLE = FlagSpec.value("on_bad_sample", "fail", "a bad data line or image: fail "
+      + "(stop, naming the file and line) or skip (drop the line at validation; an image that fails to decode "
+      + "mid-run skips its prompt: completion mask and advantage 0, counted as skipped_prompts)");
+  static final FlagSpec ALLOW_OUTSIDE = FlagSpec.bool("allow_image_paths_outside_folders", "accept image paths "
+      + "outside their image folder");
+
+  /** The --on_bad_sample value. */
+  static OnBadSample onBadSample(Flags f) {
+    String v = f.get(ON_BAD_SAMPLE.name());
+    for (OnBadSample o : OnBadSample.values()) {
+      if (o.name().toLowerCase(Locale.ROOT).equals(v.toLowerCase(Locale.ROOT))) {
+        return o;
+      }
+    }
+    throw new UsageException("--on_bad_sample must be fail or skip, got " + v);
+  }
+}
