@@ -5,7 +5,7 @@
 // the sampler's stream is sliced across ranks as accelerate does (consecutive per-device batches to ranks 0..W-1),
 // rewards are gathered before the group statistics, each rank keeps its slice of the advantages, gradients are summed
 // across ranks before clipping, metrics are reduced; one process is the group of one. Checkpoint state:
-// TrainerCheckpoint; the loop around the steps: TrainingLoop.
+// TrainerCheckpoint; stage 1: RolloutStage; stage 2: RoundScoring; the loop around the steps: TrainingLoop.
 package org.vlmr1.trainer;
 
 import java.io.IOException;
@@ -15,7 +15,6 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.Future;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.AdamW;
 import org.bytedeco.pytorch.BoolOptional;
@@ -24,8 +23,6 @@ import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
 import org.vlmr1.data.Example;
-import org.vlmr1.data.ImageDecoder;
-import org.vlmr1.data.RgbImage;
 import org.vlmr1.distributed.Collectives;
 import org.vlmr1.distributed.GradientReducer;
 import org.vlmr1.distributed.OptimizerSharding;
@@ -33,14 +30,10 @@ import org.vlmr1.distributed.Replicas;
 import org.vlmr1.distributed.SingleProcess;
 import org.vlmr1.kernels.GrpoHiddenLossResult;
 import org.vlmr1.kernels.GrpoKernels;
-import org.vlmr1.model.HostTensor;
 import org.vlmr1.model.VlmModel;
-import org.vlmr1.module.Conversation;
-import org.vlmr1.module.ModelInputs;
 import org.vlmr1.module.VlmModule;
 import org.vlmr1.reward.RewardFunction;
 import org.vlmr1.reward.RewardScorer;
-import org.vlmr1.util.InputFrame;
 
 /** Trains a policy with GRPO. Build it (and the models) outside any PointerScope; close it to free the optimizer. */
 public final class GrpoTrainer implements AutoCloseable {
@@ -64,8 +57,7 @@ public final class GrpoTrainer implements AutoCloseable {
   private final List<Tensor> stepped;        // the model parameters whose update this rank computes
   private final MasterWeights masters;       // bf16: their float32 master copies (what AdamW holds), else null
   private final TrainerCheckpoint checkpoint; // what resuming needs besides the weights
-  private final ImageDecoder images =
-      new ImageDecoder(Math.max(1, Runtime.getRuntime().availableProcessors() / 2));
+  private final RolloutStage generation; // stage 1
   private final SamplerCursor sampler;
   private int step;
   private Round round; // the current generation round; null before the first step and after a mid-round resume
@@ -163,6 +155,7 @@ public final class GrpoTrainer implements AutoCloseable {
     this.scoring = new RoundScoring(cfg, scorer, rewardNames, dist);
     this.reducer = new GradientReducer(plist, GradientReducer.BUCKET_BYTES);
     this.checkpoint = new TrainerCheckpoint(cfg, optimizer, masters, sharding != null, dist, sampler);
+    this.generation = new RolloutStage(cfg, module, policy, taskType, dist);
   }
 
   /** Optimizer steps taken so far. */
@@ -303,7 +296,7 @@ public final class GrpoTrainer implements AutoCloseable {
       // now (a checkpoint's sampler position is always a round boundary: whole groups) and generates from the first
       // repetition.
       List<Example> stream = nextBatch(cfg.generationBatch() * cfg.numIterations());
-      List<Rollout> rollouts = generate(stream.subList(0, cfg.generationBatch()));
+      List<Rollout> rollouts = generation.generate(stream.subList(0, cfg.generationBatch()), step);
       float[][] oldLogps = oldLogps(rollouts);
       t1 = System.nanoTime();
       round = scoreRound(rollouts, oldLogps);
@@ -354,57 +347,6 @@ public final class GrpoTrainer implements AutoCloseable {
       out.add(data.get(i));
     }
     return out;
-  }
-
-  /**
-   * Stage 1: generates every micro-batch of this rank. Per-device batch j of the step's stream goes to rank j % W as
-   * its micro-batch j / W (accelerate's slicing); sampling seeds from the global sample index. Every micro-batch's
-   * images start decoding now, in the background, so later ones decode while earlier ones generate.
-   */
-  private List<Rollout> generate(List<Example> batch) {
-    int micro = cfg.perDeviceTrainBatchSize();
-    int world = cfg.worldSize();
-    List<Future<List<ImageDecoder.Decoded>>> decoded = new ArrayList<>();
-    for (int m = 0; m < cfg.stepsPerGeneration(); m++) {
-      int j = m * world + dist.rank();
-      decoded.add(images.submit(batch.subList(j * micro, (j + 1) * micro)));
-    }
-    List<Rollout> rollouts = new ArrayList<>();
-    for (int m = 0; m < cfg.stepsPerGeneration(); m++) {
-      int j = m * world + dist.rank();
-      rollouts.add(rollout(batch.subList(j * micro, (j + 1) * micro),
-          (long) step * cfg.globalBatch() + (long) j * micro, decoded.get(m)));
-    }
-    return rollouts;
-  }
-
-  private Rollout rollout(List<Example> examples, long firstSampleIndex, Future<List<ImageDecoder.Decoded>> decoded) {
-    BadImages.Batch b = BadImages.apply(ImageDecoder.await(decoded), cfg.onBadSample(), step + 1);
-    List<Conversation> conv = Prompts.conversations(module, examples, taskType, b.failed());
-    List<List<RgbImage>> images = b.images();
-    try (PointerScope s = new PointerScope(); NoGradGuard ng = new NoGradGuard()) {
-      List<String> prompts = module.preparePrompt(conv);
-      ModelInputs in = module.prepareModelInputs(prompts, images);
-      List<List<InputFrame>> frames = new ArrayList<>();
-      for (ModelInputs.ExampleVision v : in.perExample()) {
-        frames.add(v.inputFrames());
-      }
-      Map<String, Tensor> mm = in.multimodal(module.customMultimodalKeywords()); // what every pass takes
-      if (cfg.freezeVisionModules()) {
-        // The frozen tower's features are the same in every pass of this rollout (the reference shares the frozen
-        // tower), so the tower runs once here and the generation, policy, old and reference passes reuse them.
-        Tensor embeds = policy.imageEmbeds(mm);
-        if (embeds != null) {
-          mm.put(VlmModel.IMAGE_EMBEDS, embeds);
-        }
-      }
-      VlmModel.Generation g = module.completions(policy.generate(in.inputIds(), in.attentionMask(),
-          module.generateInputs(mm), cfg.sampling(), module.eosTokenIds(), module.padTokenId(), step,
-          firstSampleIndex), (int) in.inputIds().size(1));
-      return new Rollout(examples, firstSampleIndex, prompts, Rollout.rows(in.inputIds()),
-          Rollout.rows(in.attentionMask()), frames,
-          HostTensor.of(mm), g.ids(), g.mask(), module.decodeCompletions(g.ids(), g.mask()), b.failed());
-    }
   }
 
   /** numIterations > 1: the rollout-time log-probs that make the later steps' importance ratio, else null. */
@@ -582,7 +524,7 @@ public final class GrpoTrainer implements AutoCloseable {
 
   @Override
   public void close() {
-    images.close();
+    generation.close();
     if (masters != null) {
       masters.close();
     }
