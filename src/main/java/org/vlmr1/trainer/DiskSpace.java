@@ -57,8 +57,8 @@ public final class DiskSpace {
     if (free < need) {
       throw new NoSpaceException("no space left on device: " + dir.toAbsolutePath() + " has " + free + " bytes "
           + "free, the checkpoint of step " + step + " needs " + need + " (" + tensorBytes + " tensor bytes + 5% + "
-          + "16 MiB); nothing of it was written and the earlier checkpoints are kept: free space (or lower "
-          + "--save_total_limit) and resume, or choose another --output_dir");
+          + "16 MiB); nothing of it was written and the earlier checkpoints are kept: free space and resume, or "
+          + "choose another --output_dir");
     }
   }
 

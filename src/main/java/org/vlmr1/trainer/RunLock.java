@@ -48,6 +48,9 @@ public final class RunLock implements AutoCloseable {
    * @throws HeldException naming the holder's pid when another run holds it
    */
   public static RunLock acquire(Path dir) throws IOException {
+    if (Files.exists(dir) && !Files.isDirectory(dir)) {
+      throw new IOException("--output_dir " + dir + " is a file, not a folder");
+    }
     Files.createDirectories(dir);
     Path key = dir.toRealPath();
     Path file = key.resolve(FILE);
