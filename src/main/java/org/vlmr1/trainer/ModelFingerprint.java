@@ -16,6 +16,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.stream.Stream;
@@ -100,7 +101,7 @@ public record ModelFingerprint(String path, String sha256, String configSha256, 
     return String.join("; ", out);
   }
 
-  private static List<String> concat(java.util.Set<String> a, java.util.Set<String> b) {
+  private static List<String> concat(Set<String> a, Set<String> b) {
     List<String> l = new ArrayList<>(a);
     l.addAll(b);
     return l;

@@ -8,6 +8,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -27,7 +28,7 @@ public record RunProvenance(ModelFingerprint model, Map<String, Object> args) {
 
   public RunProvenance {
     Objects.requireNonNull(model, "model");
-    args = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(args));
+    args = Collections.unmodifiableMap(new LinkedHashMap<>(args));
   }
 
   /** Writes both files into a checkpoint folder being saved. */

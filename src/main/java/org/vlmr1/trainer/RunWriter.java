@@ -10,10 +10,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Consumer;
 import java.util.stream.Stream;
 import org.vlmr1.util.Json;
 
@@ -145,9 +147,9 @@ public final class RunWriter {
    *
    * @throws IOException when complete checkpoints exist but none verifies
    */
-  public static Path resumableCheckpoint(Path runDir, java.util.function.Consumer<String> report) throws IOException {
+  public static Path resumableCheckpoint(Path runDir, Consumer<String> report) throws IOException {
     List<Path> all = checkpoints(runDir);
-    List<String> skipped = new java.util.ArrayList<>();
+    List<String> skipped = new ArrayList<>();
     for (int i = all.size() - 1; i >= 0; i--) {
       Path c = all.get(i);
       if (!isComplete(c)) {
@@ -177,7 +179,7 @@ public final class RunWriter {
    * Why {@code checkpoint} fails its manifest, or null when it verifies or has none (an older vlmr1's; then
    * {@code report} hears so).
    */
-  public static String verificationFailure(Path checkpoint, java.util.function.Consumer<String> report) {
+  public static String verificationFailure(Path checkpoint, Consumer<String> report) {
     CheckpointManifest.Verdict v = CheckpointManifest.verify(checkpoint);
     if (v.status() == CheckpointManifest.Status.NO_MANIFEST) {
       report.accept(checkpoint + " not verified: " + v.reason());

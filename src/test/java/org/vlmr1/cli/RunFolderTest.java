@@ -171,13 +171,14 @@ class RunFolderTest {
     List<String> java = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElseThrow(), "-Xmx2g",
         "-Djava.awt.headless=true", "-cp", System.getProperty("java.class.path"), Main.class.getName()));
     java.addAll(train(dir, dir.resolve("tiny"), mnt.resolve("run"), 2));
-    String script = "set -e; mount -t tmpfs -o size=" + (used + (8L << 20)) + " tmpfs \"$1\"; cp -r \"$2\" \"$1/run\"; "
-        + "shift 3; set +e; \"$@\" > \"$R/out\" 2> \"$R/err\"; echo $? > \"$R/rc\"; "
+    // In the namespace: mount M, copy the run onto it, resume there, and report what is left ($1: the run; then java).
+    String script = "set -e; mount -t tmpfs -o size=" + (used + (8L << 20)) + " tmpfs \"$M\"; "
+        + "cp -r \"$1\" \"$M/run\"; shift; set +e; \"$@\" > \"$R/out\" 2> \"$R/err\"; echo $? > \"$R/rc\"; "
         + "ls -a \"$M/run\" > \"$R/ls\"; cp -r \"$M/run/checkpoint-1\" \"$R/kept\"";
-    List<String> cmd = new ArrayList<>(List.of("unshare", "-rm", "sh", "-c", script, "sh", mnt.toString(),
-        run.toString(), "--"));
+    List<String> cmd = new ArrayList<>(List.of("unshare", "-rm", "sh", "-c", script, "sh", run.toString()));
     cmd.addAll(java);
-    ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD);
+    ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
+        .redirectOutput(ProcessBuilder.Redirect.DISCARD);
     pb.environment().put("R", res.toString());
     pb.environment().put("M", mnt.toString());
     Process p = pb.start();
