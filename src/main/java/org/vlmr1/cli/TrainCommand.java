@@ -4,7 +4,9 @@ package org.vlmr1.cli;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 import org.vlmr1.data.JsonlDataset;
 import org.vlmr1.kernels.LossType;
@@ -20,11 +22,15 @@ import org.vlmr1.module.VlmModules;
 import org.vlmr1.reward.RewardDebugLog;
 import org.vlmr1.reward.RewardFunction;
 import org.vlmr1.reward.Rewards;
+import org.vlmr1.trainer.DiskSpace;
 import org.vlmr1.trainer.GrpoConfig;
 import org.vlmr1.trainer.GrpoTrainer;
 import org.vlmr1.trainer.LrSchedulerType;
+import org.vlmr1.trainer.ModelFingerprint;
 import org.vlmr1.trainer.Plots;
+import org.vlmr1.trainer.RunLock;
 import org.vlmr1.trainer.RunLogs;
+import org.vlmr1.trainer.RunProvenance;
 import org.vlmr1.trainer.RunWriter;
 import org.vlmr1.trainer.SaveSchedule;
 import org.vlmr1.trainer.StepMetrics;
@@ -162,9 +168,12 @@ final class TrainCommand implements Command {
     if (env == null) {
       env = DistEnv.single();
     }
-    TorchRuntime.load();
-    try (Collectives dist = env.worldSize() == 1 ? SingleProcess.INSTANCE : join(env, f.get("dist_backend"))) {
-      return train(f, dist);
+    // One run per folder: rank 0 locks it before any rank reads or deletes its checkpoints, until the run ends.
+    try (RunLock lock = env.isMain() ? RunLock.acquire(Path.of(f.get("output_dir"))) : null) {
+      TorchRuntime.load();
+      try (Collectives dist = env.worldSize() == 1 ? SingleProcess.INSTANCE : join(env, f.get("dist_backend"))) {
+        return train(f, dist);
+      }
     }
   }
 
@@ -297,8 +306,18 @@ final class TrainCommand implements Command {
     int limit = f.getInt("save_total_limit");
     // Every rank reads the same folder before rank 0 writes anything new (the first write follows a collective).
     Path resume = resumePoint(f, cfg.outputDir(), main);
+    RunProvenance provenance = new RunProvenance(ModelFingerprint.of(model), flagValues(f));
+    if (resume != null) {
+      try {
+        for (String w : provenance.check(resume)) {
+          warn(main, w);
+        }
+      } catch (IllegalArgumentException e) {
+        throw new UsageException(e.getMessage()); // resumed from another starting model
+      }
+    }
     RunLogs logs = main ? new RunLogs(cfg.outputDir(), debugLogs(f)) : null;
-    RunWriter run = main ? new RunWriter(cfg.outputDir(), modelOnly, logs) : null;
+    RunWriter run = main ? new RunWriter(cfg.outputDir(), modelOnly, provenance, logs) : null;
     SaveSchedule saves = SaveSchedule.of(cfg, saveSteps);
     if (main && saves.deferralNote() != null) {
       System.out.println(saves.deferralNote());
@@ -355,7 +374,9 @@ final class TrainCommand implements Command {
         public void save(StepMetrics m, List<StepMetrics> history) throws java.io.IOException {
           Path shards = null;
           if (trainer.shardedOptimizer() && !modelOnly) {
-            // ZeRO-1: every rank writes its optimizer shard before rank 0 completes the checkpoint.
+            // ZeRO-1: every rank writes its optimizer shard before rank 0 completes the checkpoint, so they all check
+            // the free space first.
+            DiskSpace.requireOnEveryRank(cfg.outputDir(), trainer.checkpointTensorBytes(false), m.step(), dist);
             shards = RunWriter.shardFolder(cfg.outputDir(), m.step());
             if (main) {
               RunWriter.deleteTree(shards);
@@ -409,7 +430,7 @@ final class TrainCommand implements Command {
     String v = f.get("resume_from_checkpoint");
     if (Flags.isBooleanWord(v)) {
       if (Boolean.parseBoolean(Flags.parseBoolean("resume_from_checkpoint", v))) {
-        return RunWriter.latestCheckpoint(outputDir);
+        return RunWriter.resumableCheckpoint(outputDir, w -> warn(main, w));
       }
       List<Path> old = RunWriter.checkpoints(outputDir);
       if (!old.isEmpty()) {
@@ -440,7 +461,29 @@ final class TrainCommand implements Command {
       throw new UsageException("--resume_from_checkpoint " + v + " is not a complete checkpoint (no "
           + "resume_state.json: an interrupted save, or not written by vlmr1 train)");
     }
+    String bad = RunWriter.verificationFailure(p, w -> warn(main, w));
+    if (bad != null) {
+      throw new UsageException("--resume_from_checkpoint " + v + " fails verification: " + bad + "; choose another "
+          + "checkpoint, or --resume_from_checkpoint True for the newest one that verifies");
+    }
     return p;
+  }
+
+  /** Prints a warning once (rank 0). */
+  private static void warn(boolean main, String message) {
+    if (main) {
+      System.err.println("warning: " + message);
+    }
+  }
+
+  /** Every flag's value after --config merging (lists as lists, unset as null), as vlmr1_args.json records them. */
+  private Map<String, Object> flagValues(Flags f) {
+    Map<String, Object> out = new LinkedHashMap<>();
+    for (FlagSpec s : flags()) {
+      out.put(s.name(), s.kind() == FlagSpec.Kind.LIST ? (f.has(s.name()) || s.defaultValue() != null
+          ? f.getList(s.name()) : null) : f.get(s.name()));
+    }
+    return out;
   }
 
   /** A checkpoint folder, or a Hugging Face id resolved from the local hub cache (never downloaded). */

@@ -220,6 +220,21 @@ public final class GrpoTrainer implements AutoCloseable {
     return reducer.gradientBytes();
   }
 
+  /**
+   * Every tensor byte a checkpoint writes, over all ranks: the weights, and unless {@code modelOnly} AdamW's two
+   * moments of every trained parameter (float32 under bf16) and bf16's float32 masters. What {@link DiskSpace}
+   * compares with the free space.
+   */
+  public long checkpointTensorBytes(boolean modelOnly) {
+    long weights = policy.namedParameters().values().stream().mapToLong(Tensor::nbytes).sum();
+    if (modelOnly) {
+      return weights;
+    }
+    long trained = masters != null ? allParams.stream().mapToLong(t -> t.numel() * Float.BYTES).sum()
+        : allParams.stream().mapToLong(Tensor::nbytes).sum();
+    return weights + 2 * trained + (masters != null ? trained : 0);
+  }
+
   /** Whether the AdamW state is sharded across processes (ZeRO-1). */
   public boolean shardedOptimizer() {
     return sharding != null;

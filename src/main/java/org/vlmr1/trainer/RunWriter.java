@@ -1,5 +1,6 @@
 // The run folder of a training run: metrics.jsonl (TRL's names), checkpoints written atomically (temporary folder,
-// then rename) with trainer_state.json, and the save_total_limit pruning.
+// then rename) with trainer_state.json, the run's provenance and a manifest of sizes and CRC32Cs, after a free-space
+// check; the save_total_limit pruning; and the newest checkpoint that verifies, for resuming.
 package org.vlmr1.trainer;
 
 import java.io.BufferedWriter;
@@ -9,10 +10,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Consumer;
 import java.util.stream.Stream;
 import org.vlmr1.util.Json;
 
@@ -20,7 +23,8 @@ import org.vlmr1.util.Json;
 public final class RunWriter {
   private final Path dir;
   private final boolean saveOnlyModel;
-  private final RunLogs logs;
+  private final RunProvenance provenance; // null: checkpoints record none (the demo)
+  private final RunLogs logs; // null: log_history holds this process's steps only, no log lengths recorded
 
   public RunWriter(Path dir) throws IOException {
     this(dir, false);
@@ -28,16 +32,18 @@ public final class RunWriter {
 
   /** @param saveOnlyModel checkpoints without optimizer or master files (--save_only_model) */
   public RunWriter(Path dir, boolean saveOnlyModel) throws IOException {
-    this(dir, saveOnlyModel, null);
+    this(dir, saveOnlyModel, null, null);
   }
 
   /**
+   * @param provenance the starting model and flags each checkpoint records, or null
    * @param logs the run's logs, whose lengths each checkpoint records and whose metrics rows make its log_history;
    *     null keeps log_history to the steps this process ran
    */
-  public RunWriter(Path dir, boolean saveOnlyModel, RunLogs logs) throws IOException {
+  public RunWriter(Path dir, boolean saveOnlyModel, RunProvenance provenance, RunLogs logs) throws IOException {
     this.dir = dir;
     this.saveOnlyModel = saveOnlyModel;
+    this.provenance = provenance;
     this.logs = logs;
     Files.createDirectories(dir);
   }
@@ -97,6 +103,8 @@ public final class RunWriter {
       int limit, Path shards) throws IOException {
     Path tmp = dir.resolve(".tmp-checkpoint-" + step);
     deleteTree(tmp);
+    DiskSpace.require(dir, trainer.checkpointTensorBytes(saveOnlyModel), shards == null ? 0 : treeBytes(shards), step,
+        DiskSpace.FILE_STORE);
     model.save(tmp);
     trainer.saveState(tmp, saveOnlyModel);
     if (shards != null) {
@@ -116,6 +124,10 @@ public final class RunWriter {
     if (logs != null) {
       logs.record(tmp);
     }
+    if (provenance != null) {
+      provenance.write(tmp);
+    }
+    CheckpointManifest.write(tmp); // last: it lists every other file
     Path target = dir.resolve("checkpoint-" + step);
     deleteTree(target);
     Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
@@ -137,6 +149,63 @@ public final class RunWriter {
       }
     }
     return null;
+  }
+
+  /**
+   * The checkpoint an automatic resume continues from: the newest complete one that verifies against its manifest
+   * (one without a manifest, written by an older vlmr1, is accepted with a warning); each newer one that fails is
+   * reported to {@code report} with the reason. Null when the folder has no complete checkpoint.
+   *
+   * @throws IOException when complete checkpoints exist but none verifies
+   */
+  public static Path resumableCheckpoint(Path runDir, Consumer<String> report) throws IOException {
+    List<Path> all = checkpoints(runDir);
+    List<String> skipped = new ArrayList<>();
+    for (int i = all.size() - 1; i >= 0; i--) {
+      Path c = all.get(i);
+      if (!isComplete(c)) {
+        continue;
+      }
+      CheckpointManifest.Verdict v = CheckpointManifest.verify(c);
+      if (v.status() == CheckpointManifest.Status.FAILED) {
+        String why = c.getFileName() + " skipped: " + v.reason();
+        report.accept(why);
+        skipped.add(why);
+        continue;
+      }
+      if (v.status() == CheckpointManifest.Status.NO_MANIFEST) {
+        report.accept(c.getFileName() + " not verified: " + v.reason());
+      }
+      return c;
+    }
+    if (!skipped.isEmpty()) {
+      throw new IOException("no checkpoint in " + runDir + " verifies (" + String.join("; ", skipped) + "): resume "
+          + "from one with --resume_from_checkpoint PATH after repairing it, or start over with "
+          + "--resume_from_checkpoint False --overwrite");
+    }
+    return null;
+  }
+
+  /**
+   * Why {@code checkpoint} fails its manifest, or null when it verifies or has none (an older vlmr1's; then
+   * {@code report} hears so).
+   */
+  public static String verificationFailure(Path checkpoint, Consumer<String> report) {
+    CheckpointManifest.Verdict v = CheckpointManifest.verify(checkpoint);
+    if (v.status() == CheckpointManifest.Status.NO_MANIFEST) {
+      report.accept(checkpoint + " not verified: " + v.reason());
+    }
+    return v.status() == CheckpointManifest.Status.FAILED ? v.reason() : null;
+  }
+
+  private static long treeBytes(Path folder) throws IOException {
+    try (Stream<Path> s = Files.walk(folder)) {
+      long n = 0;
+      for (Path p : s.filter(Files::isRegularFile).toList()) {
+        n += Files.size(p);
+      }
+      return n;
+    }
   }
 
   /** Every checkpoint-N folder of a run folder, complete or not, in step order. */

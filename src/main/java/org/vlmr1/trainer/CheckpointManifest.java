@@ -1,0 +1,121 @@
+// vlmr1_manifest.json: each checkpoint file's size and CRC32C, written last into the temporary folder before the
+// rename, and checked before a resume trusts the checkpoint (a truncated optimizer.pt otherwise ends the resume inside
+// libtorch with "PytorchStreamReader failed reading zip archive"). The CRCs are computed by reading each file back once
+// the checkpoint's files are complete, not while writing: libtorch writes optimizer.pt itself, so there is no Java
+// stream to hash, and one path for every file also hashes what the file system returns. Cost: one more read of the
+// checkpoint, normally from the page cache (CRC32C runs at several GB/s).
+package org.vlmr1.trainer;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.stream.Stream;
+import java.util.zip.CRC32C;
+
+/** Writes and verifies a checkpoint's manifest. */
+final class CheckpointManifest {
+  static final String FILE = "vlmr1_manifest.json";
+
+  private CheckpointManifest() {}
+
+  /** How a checkpoint fared: verified, written before manifests existed, or failed with {@code reason}. */
+  enum Status { VERIFIED, NO_MANIFEST, FAILED }
+
+  record Verdict(Status status, String reason) {
+    static final Verdict OK = new Verdict(Status.VERIFIED, "");
+  }
+
+  /** Lists every file under {@code dir} (relative names with '/') with its size and CRC32C, in {@link #FILE}. */
+  static void write(Path dir) throws IOException {
+    Map<String, Object> files = new TreeMap<>();
+    try (Stream<Path> s = Files.walk(dir)) {
+      for (Path p : s.filter(Files::isRegularFile).sorted().toList()) {
+        String name = dir.relativize(p).toString().replace('\\', '/');
+        if (!name.equals(FILE)) {
+          Map<String, Object> e = new LinkedHashMap<>();
+          e.put("size", Files.size(p));
+          e.put("crc32c", crc32c(p));
+          files.put(name, e);
+        }
+      }
+    }
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("format", 1);
+    m.put("files", files);
+    JsonFiles.write(dir.resolve(FILE), m);
+  }
+
+  /** Checks every file the manifest lists: present, of its size, with its CRC32C (sizes first: they are cheap). */
+  static Verdict verify(Path dir) {
+    Path mf = dir.resolve(FILE);
+    if (!Files.exists(mf)) {
+      return new Verdict(Status.NO_MANIFEST, "it has no " + FILE + " (written before vlmr1 kept one)");
+    }
+    Map<String, long[]> expected = new TreeMap<>();
+    try {
+      Object files = JsonFiles.readObject(mf).get("files");
+      if (!(files instanceof Map<?, ?> fm)) {
+        return failed(FILE + " lists no files");
+      }
+      for (Map.Entry<?, ?> e : fm.entrySet()) {
+        Map<?, ?> v = (Map<?, ?>) e.getValue();
+        expected.put((String) e.getKey(), new long[] {((Number) v.get("size")).longValue(),
+            Long.parseLong((String) v.get("crc32c"), 16)});
+      }
+    } catch (IOException e) {
+      return failed(e.getMessage());
+    } catch (ClassCastException | NullPointerException | NumberFormatException e) {
+      return failed(FILE + " is not a vlmr1 manifest (files: name -> {size, crc32c})");
+    }
+    for (Map.Entry<String, long[]> e : expected.entrySet()) {
+      Path p = dir.resolve(e.getKey());
+      if (!Files.isRegularFile(p)) {
+        return failed(e.getKey() + " is missing");
+      }
+      try {
+        long size = Files.size(p);
+        if (size != e.getValue()[0]) {
+          return failed(e.getKey() + " is " + size + " bytes, " + FILE + " says " + e.getValue()[0]);
+        }
+      } catch (IOException x) {
+        return failed(e.getKey() + " cannot be read (" + x.getMessage() + ")");
+      }
+    }
+    for (Map.Entry<String, long[]> e : expected.entrySet()) {
+      try {
+        String crc = crc32c(dir.resolve(e.getKey()));
+        if (Long.parseLong(crc, 16) != e.getValue()[1]) {
+          return failed(e.getKey() + " has CRC32C " + crc + ", " + FILE + " says "
+              + String.format("%08x", e.getValue()[1]) + " (its bytes changed after the save)");
+        }
+      } catch (IOException x) {
+        return failed(e.getKey() + " cannot be read (" + x.getMessage() + ")");
+      }
+    }
+    return Verdict.OK;
+  }
+
+  private static Verdict failed(String reason) {
+    return new Verdict(Status.FAILED, reason);
+  }
+
+  /** The CRC32C of a file's bytes, as 8 hex digits. */
+  static String crc32c(Path file) throws IOException {
+    CRC32C crc = new CRC32C();
+    ByteBuffer buf = ByteBuffer.allocateDirect(1 << 20);
+    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+      while (ch.read(buf) >= 0) {
+        buf.flip();
+        crc.update(buf);
+        buf.clear();
+      }
+    }
+    return String.format("%08x", crc.getValue());
+  }
+}
