@@ -152,7 +152,8 @@ final class ScoreCommand implements Command {
     }
     // Written beside --out and moved over it, so that a failed write never leaves --out (perhaps --in) half written.
     // (Not createTempFile: its owner-only permissions would carry over to --out.)
-    Path tmp = out.toAbsolutePath().resolveSibling("." + out.getFileName() + ".tmp-" + ProcessHandle.current().pid());
+    Path tmp = out.toAbsolutePath().resolveSibling("." + out.getFileName() + ".tmp-"
+        + ProcessHandle.current().pid());
     try (BufferedWriter w = Files.newBufferedWriter(tmp, StandardCharsets.UTF_8)) {
       for (int i = 0; i < samples.size(); i++) {
         Map<String, Object> row = new LinkedHashMap<>();

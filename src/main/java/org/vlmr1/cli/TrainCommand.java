@@ -260,7 +260,8 @@ final class TrainCommand implements Command {
     }
     GrpoConfig.Builder b = GrpoConfig.builder().numGenerations(g).beta(f.getDouble("beta"))
         .epsilon(f.getDouble("epsilon")).learningRate(f.getDouble("learning_rate"))
-        .lrSchedulerType(f.getChoice("lr_scheduler_type", LrSchedulerType.class, LrSchedulerType::parse)).warmupRatio(f.getDouble("warmup_ratio"))
+        .lrSchedulerType(f.getChoice("lr_scheduler_type", LrSchedulerType.class, LrSchedulerType::parse))
+        .warmupRatio(f.getDouble("warmup_ratio"))
         .weightDecay(f.getDouble("weight_decay")).maxGradNorm(f.getDouble("max_grad_norm"))
         .maxCompletionLength(f.getInt("max_completion_length")).maxSteps(maxSteps)
         .temperature(f.getDouble("temperature")).topK(f.getInt("top_k")).topP(f.getDouble("top_p"))
