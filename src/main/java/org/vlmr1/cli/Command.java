@@ -15,6 +15,12 @@ public interface Command {
     return "";
   }
 
+  /** How many positional words the command takes (one per word of {@link #positionalsUsage}); more are errors. */
+  default int positionalCount() {
+    String u = positionalsUsage().trim();
+    return u.isEmpty() ? 0 : u.split("\\s+").length;
+  }
+
   List<FlagSpec> flags();
 
   /** Runs the command; returns the process exit code. */

@@ -2,7 +2,6 @@
 // loads VLM-R1 data takes them), and the loader spec they build.
 package org.vlmr1.cli;
 
-import java.util.Locale;
 import org.vlmr1.data.JsonlDataset.OnBadSample;
 
 /** --on_bad_sample and --allow_image_paths_outside_folders. */
@@ -15,14 +14,8 @@ final class DataFlags {
   static final FlagSpec ALLOW_OUTSIDE = FlagSpec.bool("allow_image_paths_outside_folders", "accept image paths "
       + "outside their image folder");
 
-  /** The --on_bad_sample value. */
+  /** The --on_bad_sample value (a usage error lists the accepted ones). */
   static OnBadSample onBadSample(Flags f) {
-    String v = f.get(ON_BAD_SAMPLE.name());
-    for (OnBadSample o : OnBadSample.values()) {
-      if (o.name().toLowerCase(Locale.ROOT).equals(v.toLowerCase(Locale.ROOT))) {
-        return o;
-      }
-    }
-    throw new UsageException("--on_bad_sample must be fail or skip, got " + v);
+    return f.getEnum(ON_BAD_SAMPLE.name(), OnBadSample.class);
   }
 }

@@ -20,6 +20,8 @@ public final class Flags {
   private final Map<String, FlagSpec> specs;
   private final Map<String, List<String>> values = new LinkedHashMap<>();
   private final List<String> positionals = new ArrayList<>();
+  /** For each positional, the flag and values it followed ("--save_steps 1"), or "" at the start. */
+  private final List<String> positionalContext = new ArrayList<>();
   private final Map<String, String> env;
   private boolean foreign; // a VLM-R1 flag that CompatFlags handled was given
 
@@ -39,12 +41,15 @@ public final class Flags {
   /** {@link #parse(List, List, PrintStream)} with the environment the command reads ({@link #env}). */
   public static Flags parse(List<FlagSpec> specs, List<String> args, PrintStream warn, Map<String, String> env) {
     Flags f = new Flags(specs, env);
+    String context = "";
     for (int i = 0; i < args.size(); i++) {
       String arg = args.get(i);
       if (!arg.startsWith("--") || arg.equals("--")) {
         f.positionals.add(arg);
+        f.positionalContext.add(context);
         continue;
       }
+      int first = i;
       String body = arg.substring(2);
       String inline = null;
       int eq = body.indexOf('=');
@@ -69,6 +74,7 @@ public final class Flags {
           }
           CompatFlags.apply(name, value, warn);
           f.foreign = true;
+          context = String.join(" ", args.subList(first, i + 1));
           continue;
         }
         throw new UsageException("unknown flag --" + body + closest(name, f.specs.keySet()));
@@ -112,8 +118,36 @@ public final class Flags {
       } else {
         f.values.put(name, vals);
       }
+      context = String.join(" ", args.subList(first, i + 1));
     }
     return f;
+  }
+
+  /**
+   * A usage error naming the first stray word when more than {@code allowed} positional words were given: a scalar
+   * flag followed by two values ({@code --save_steps 1 5}) or a word where the command takes none. Without this
+   * check the extra words were silently dropped.
+   */
+  public void rejectPositionalsBeyond(int allowed, String command) {
+    if (positionals.size() <= allowed) {
+      return;
+    }
+    String ctx = positionalContext.get(allowed);
+    List<String> stray = new ArrayList<>();
+    for (int i = allowed; i < positionals.size() && positionalContext.get(i).equals(ctx); i++) {
+      stray.add("'" + positionals.get(i) + "'");
+    }
+    String words = (stray.size() == 1 ? "unexpected word " : "unexpected words ") + String.join(" ", stray);
+    if (ctx.isEmpty()) {
+      throw new UsageException(words + ": " + command + (allowed == 0 ? " takes no positional arguments"
+          : " takes " + allowed + " positional argument(s)") + "; flags start with --");
+    }
+    String flag = ctx.split(" ", 2)[0].split("=", 2)[0];
+    FlagSpec spec = specs.get(flag.substring(2).replace('-', '_'));
+    String takes = spec == null ? "" : spec.kind() == FlagSpec.Kind.BOOLEAN
+        ? "; " + flag + " is a boolean flag (true/false or nothing)"
+        : spec.kind() == FlagSpec.Kind.VALUE ? "; " + flag + " takes one value" : "";
+    throw new UsageException(words + " after " + ctx + takes);
   }
 
   private static List<String> splitList(String s) {
@@ -240,6 +274,46 @@ public final class Flags {
     } catch (NumberFormatException e) {
       throw new UsageException("--" + name + " takes a number, got '" + v + "'");
     }
+  }
+
+  /**
+   * An enum flag's value, matched to a constant's name in any case with '-' read as '_'; a usage error naming the
+   * flag, the value given and the accepted values otherwise. Every enum flag goes through here or
+   * {@link #getChoice}.
+   */
+  public <E extends Enum<E>> E getEnum(String name, Class<E> type) {
+    return getChoice(name, type, v -> {
+      String key = v.trim().replace('-', '_');
+      for (E e : type.getEnumConstants()) {
+        if (e.name().equalsIgnoreCase(key)) {
+          return e;
+        }
+      }
+      throw new IllegalArgumentException(v);
+    });
+  }
+
+  /**
+   * An enum flag read by the enum's own parser (for extra spellings such as scale_rewards' true/false); the parser's
+   * IllegalArgumentException becomes a usage error listing the constants in lower case.
+   */
+  public <E extends Enum<E>> E getChoice(String name, Class<E> type, java.util.function.Function<String, E> parser) {
+    String v = get(name);
+    if (v == null) {
+      return null;
+    }
+    try {
+      return parser.apply(v);
+    } catch (IllegalArgumentException e) {
+      throw new UsageException("--" + name + " takes " + accepted(type) + ", got '" + v + "'");
+    }
+  }
+
+  /** "a, b or c": the lower-case names of an enum's constants. */
+  static String accepted(Class<? extends Enum<?>> type) {
+    List<String> names = Arrays.stream(type.getEnumConstants()).map(e -> e.name().toLowerCase(Locale.ROOT)).toList();
+    return names.size() == 1 ? names.get(0) : String.join(", ", names.subList(0, names.size() - 1)) + " or "
+        + names.get(names.size() - 1);
   }
 
   public List<String> getList(String name) {

@@ -30,7 +30,7 @@ final class InitTinyCommand implements Command {
     TinySpec d = TinySpec.DEFAULTS;
     List<FlagSpec> out = new ArrayList<>(List.of(
         FlagSpec.value("family", "qwen2_5_vl", "model_type to create: " + String.join(", ", modelTypes())),
-        FlagSpec.value("out", null, "output folder"),
+        FlagSpec.value("out", null, "output folder"), OutputFolder.OVERWRITE,
         FlagSpec.value("hidden_size", String.valueOf(d.hiddenSize()), "decoder hidden size"),
         FlagSpec.value("num_layers", String.valueOf(d.numLayers()), "decoder layers"),
         FlagSpec.value("num_heads", String.valueOf(d.numHeads()), "attention heads"),
@@ -76,6 +76,7 @@ final class InitTinyCommand implements Command {
         }
       }
     }
+    OutputFolder.check(Path.of(f.get("out")), f);
     TinySpec spec = new TinySpec(f.getInt("hidden_size"), f.getInt("num_layers"), f.getInt("num_heads"),
         f.getInt("num_kv_heads"), f.getInt("intermediate_size"), f.getInt("vision_depth"),
         f.getInt("vision_hidden_size"), f.getLong("seed"), options);

@@ -61,7 +61,9 @@ public final class Main {
       }
       rest = ConfigFile.expand(rest);
       currentArgs = List.copyOf(rest);
-      return cmd.run(Flags.parse(cmd.flags(), rest, err, env));
+      Flags flags = Flags.parse(cmd.flags(), rest, err, env);
+      flags.rejectPositionalsBeyond(cmd.positionalCount(), cmd.name());
+      return cmd.run(flags);
     } catch (UsageException e) {
       err.println("vlmr1: " + e.getMessage());
       return 2;

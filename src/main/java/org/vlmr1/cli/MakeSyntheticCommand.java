@@ -19,7 +19,7 @@ final class MakeSyntheticCommand implements Command {
 
   @Override
   public List<FlagSpec> flags() {
-    return List.of(FlagSpec.value("out", null, "output folder (data.jsonl, images/)"),
+    return List.of(FlagSpec.value("out", null, "output folder (data.jsonl, images/)"), OutputFolder.OVERWRITE,
         FlagSpec.value("n", "100", "examples"), FlagSpec.value("width", "112", "image width"),
         FlagSpec.value("height", "84", "image height"), FlagSpec.value("seed", "0", "seed"),
         FlagSpec.value("layout", "free", "free (anywhere) or grid (one shape per cell, centred)"),
@@ -37,26 +37,16 @@ final class MakeSyntheticCommand implements Command {
     SyntheticRec.Spec spec;
     try {
       spec = new SyntheticRec.Spec(f.getInt("width"), f.getInt("height"),
-          choice(SyntheticRec.Layout.class, "layout", f.get("layout")), f.getInt("cell"),
-          choice(SyntheticRec.Background.class, "background", f.get("background")),
+          f.getEnum("layout", SyntheticRec.Layout.class), f.getInt("cell"),
+          f.getEnum("background", SyntheticRec.Background.class),
           f.getInt("min_shapes"), f.getInt("max_shapes"));
     } catch (IllegalArgumentException e) {
       throw new UsageException("make-synthetic: " + e.getMessage());
     }
+    OutputFolder.check(Path.of(f.get("out")), f);
     Path jsonl = SyntheticRec.write(Path.of(f.get("out")), f.getInt("n"), spec, Long.parseLong(f.get("seed")));
     System.out.println("wrote " + jsonl + " (train with --data_file_paths " + jsonl + " --image_folders "
         + Path.of(f.get("out")) + ")");
     return 0;
-  }
-
-  private static <E extends Enum<E>> E choice(Class<E> type, String flag, String value) {
-    for (E e : type.getEnumConstants()) {
-      if (e.name().equalsIgnoreCase(value)) {
-        return e;
-      }
-    }
-    throw new IllegalArgumentException("unknown --" + flag + " '" + value + "'; expected one of "
-        + java.util.Arrays.stream(type.getEnumConstants()).map(e -> e.name().toLowerCase(java.util.Locale.ROOT))
-            .toList());
   }
 }

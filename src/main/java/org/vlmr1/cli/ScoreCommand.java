@@ -7,6 +7,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -42,6 +43,7 @@ final class ScoreCommand implements Command {
         FlagSpec.value("in", null, "input JSONL: completion, solution, optional accu_reward_method, image_path, "
             + "image_grid_thw, id, ..."),
         FlagSpec.value("out", null, "output JSONL: id, rewards {name: score}, total"),
+        FlagSpec.bool("overwrite", "allow --out to be --in (the scores replace the input once all are computed)"),
         FlagSpec.list("reward_funcs", "accuracy,format", "reward functions: accuracy, format, length, repetition"),
         FlagSpec.list("reward_weights", null, "one weight per reward function (default 1 each)"),
         FlagSpec.bool("is_reward_customized_from_vlm_module", "use the VLM module's REC rewards (needs --vlm, "
@@ -68,6 +70,14 @@ final class ScoreCommand implements Command {
     Path out = Path.of(f.get("out"));
     if (!Files.isRegularFile(in)) {
       throw new UsageException("--in " + in + " is not a file");
+    }
+    boolean replacesInput = Files.exists(out) && Files.isSameFile(in, out);
+    if (replacesInput && !f.getBoolean("overwrite")) {
+      throw new UsageException("--out " + out + " is the input file --in " + in + ": the scores would replace the "
+          + "completions; choose another --out, or pass --overwrite to replace them");
+    }
+    if (Files.isDirectory(out)) {
+      throw new UsageException("--out " + out + " is a folder; give a file name");
     }
     Path imageRoot = f.get("image_folders") != null ? Path.of(f.get("image_folders"))
         : in.toAbsolutePath().getParent();
@@ -140,7 +150,11 @@ final class ScoreCommand implements Command {
     if (out.toAbsolutePath().getParent() != null) {
       Files.createDirectories(out.toAbsolutePath().getParent());
     }
-    try (BufferedWriter w = Files.newBufferedWriter(out, StandardCharsets.UTF_8)) {
+    // Written beside --out and moved over it, so that a failed write never leaves --out (perhaps --in) half written.
+    // (Not createTempFile: its owner-only permissions would carry over to --out.)
+    Path tmp = out.toAbsolutePath().resolveSibling("." + out.getFileName() + ".tmp-"
+        + ProcessHandle.current().pid());
+    try (BufferedWriter w = Files.newBufferedWriter(tmp, StandardCharsets.UTF_8)) {
       for (int i = 0; i < samples.size(); i++) {
         Map<String, Object> row = new LinkedHashMap<>();
         if (ids.get(i) != null) {
@@ -155,7 +169,11 @@ final class ScoreCommand implements Command {
         w.write(Json.write(row));
         w.newLine();
       }
+    } catch (IOException | RuntimeException e) {
+      Files.deleteIfExists(tmp);
+      throw e;
     }
+    Files.move(tmp, out, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     System.out.printf(Locale.ROOT, "scored %d completions in %.2f s (%.0f/s)%n", samples.size(), seconds,
         samples.size() / Math.max(seconds, 1e-9));
     for (int k = 0; k < names.size(); k++) {

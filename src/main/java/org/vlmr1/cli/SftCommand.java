@@ -55,6 +55,7 @@ final class SftCommand implements Command {
     if (!template.contains("{solution}")) {
       throw new UsageException("--answer_template must contain {solution}");
     }
+    OutputFolder.requireNotAFile(Path.of(f.get("output_dir")), "output_dir");
     Path model = HubCache.resolve(f.get("model_name_or_path"), f.env());
     TorchRuntime.load();
     VlmModule module = VlmModules.forCheckpoint(model, null, ModuleFlags.options(f));
@@ -64,12 +65,7 @@ final class SftCommand implements Command {
     System.out.println("data: " + data.summary());
     data.skipped().forEach(s -> System.out.println("  skipped " + s));
     int steps = f.getInt("max_steps");
-    LrSchedulerType schedule;
-    try {
-      schedule = LrSchedulerType.parse(f.get("lr_scheduler_type"));
-    } catch (IllegalArgumentException e) {
-      throw new UsageException(e.getMessage());
-    }
+    LrSchedulerType schedule = f.getChoice("lr_scheduler_type", LrSchedulerType.class, LrSchedulerType::parse);
     try (org.vlmr1.model.VlmModel m = module.loadModel(model);
         SftTrainer sft = new SftTrainer(module, m, data.examples(), f.get("task_type"),
             e -> template.replace("{solution}", e.solution()), f.getDouble("learning_rate"),

@@ -148,6 +148,16 @@ final class TrainCommand implements Command {
       throw new UsageException("--device " + f.get("device") + " is not supported yet: this release trains on the "
           + "CPU only (--device cpu)");
     }
+    // Checked before anything loads (and in the launcher, before workers start).
+    OutputFolder.requireNotAFile(Path.of(f.get("output_dir")), "output_dir");
+    if (f.getInt("max_steps") == 0 || f.getInt("max_steps") < -1) {
+      throw new UsageException("--max_steps takes -1 (from --num_train_epochs) or a step count >= 1, got "
+          + f.get("max_steps"));
+    }
+    if (f.getInt("save_steps") < 0) {
+      throw new UsageException("--save_steps takes a step count >= 0 (0: only at the end), got "
+          + f.get("save_steps"));
+    }
     java.time.Duration timeout = java.time.Duration.ofSeconds(f.getInt("dist_timeout"));
     DistEnv env = DistEnv.fromEnv(f.env(), timeout);
     int nproc = f.getInt("nproc_per_node");
@@ -241,7 +251,7 @@ final class TrainCommand implements Command {
     int gas = f.getInt("gradient_accumulation_steps");
     int g = f.getInt("num_generations");
     int maxSteps = f.getInt("max_steps");
-    if (maxSteps <= 0) {
+    if (maxSteps == -1) {
       try {
         maxSteps = org.vlmr1.trainer.EpochSteps.maxSteps(data.examples().size(), g, f.getInt("num_iterations"),
             perDevice, dist.worldSize(), gas, f.getDouble("num_train_epochs"));
@@ -261,12 +271,14 @@ final class TrainCommand implements Command {
     }
     GrpoConfig.Builder b = GrpoConfig.builder().numGenerations(g).beta(f.getDouble("beta"))
         .epsilon(f.getDouble("epsilon")).learningRate(f.getDouble("learning_rate"))
-        .lrSchedulerType(LrSchedulerType.parse(f.get("lr_scheduler_type"))).warmupRatio(f.getDouble("warmup_ratio"))
+        .lrSchedulerType(f.getChoice("lr_scheduler_type", LrSchedulerType.class, LrSchedulerType::parse))
+        .warmupRatio(f.getDouble("warmup_ratio"))
         .weightDecay(f.getDouble("weight_decay")).maxGradNorm(f.getDouble("max_grad_norm"))
         .maxCompletionLength(f.getInt("max_completion_length")).maxSteps(maxSteps)
         .temperature(f.getDouble("temperature")).topK(f.getInt("top_k")).topP(f.getDouble("top_p"))
         .perDeviceTrainBatchSize(perDevice).gradientAccumulationSteps(gas).seed(Long.parseLong(f.get("seed")))
-        .lossType(LossType.parse(f.get("loss_type"))).scaleRewards(ScaleRewards.parse(f.get("scale_rewards")))
+        .lossType(f.getChoice("loss_type", LossType.class, LossType::parse))
+        .scaleRewards(f.getChoice("scale_rewards", ScaleRewards.class, ScaleRewards::parse))
         .freezeVisionModules(f.getBoolean("freeze_vision_modules")).loggingSteps(f.getInt("logging_steps"))
         .outputDir(Path.of(f.get("output_dir"))).onBadSample(DataFlags.onBadSample(f));
     if (f.get("epsilon_high") != null) {

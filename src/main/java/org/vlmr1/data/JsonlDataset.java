@@ -88,6 +88,10 @@ public final class JsonlDataset {
       Path file = spec.files().get(f);
       Path folder = spec.imageFolders().get(f);
       String method = spec.rewardMethods() == null ? "default" : spec.rewardMethods().get(f);
+      if (Files.isDirectory(file)) {
+        throw new IOException("data file " + file + " is a folder; --data_file_paths takes JSONL files, "
+            + "':'-separated");
+      }
       if (!Files.isRegularFile(file)) {
         throw new IOException("data file " + file + " does not exist");
       }
@@ -114,6 +118,9 @@ public final class JsonlDataset {
             }
           }
         }
+      } catch (java.nio.charset.CharacterCodingException e) {
+        throw new IOException("data file " + file + ", line " + firstNonUtf8Line(file) + ": not UTF-8 text (a "
+            + "binary file?); --data_file_paths takes JSONL files", e);
       }
     }
     Map<Path, String> badImages = ImageHeaders.check(lines.stream().filter(l -> l.example() != null)
@@ -145,6 +152,35 @@ public final class JsonlDataset {
       }
     }
     return null;
+  }
+
+  /**
+   * The 1-based number of the first line of {@code file} that is not valid UTF-8: the reader decodes ahead of the
+   * line it returns, so the line it failed on is not the line at fault.
+   */
+  static long firstNonUtf8Line(Path file) throws IOException {
+    java.nio.charset.CharsetDecoder dec = StandardCharsets.UTF_8.newDecoder();
+    try (java.io.InputStream in = new java.io.BufferedInputStream(Files.newInputStream(file))) {
+      java.io.ByteArrayOutputStream line = new java.io.ByteArrayOutputStream();
+      long lineNo = 1;
+      for (int b; (b = in.read()) != -1 || line.size() > 0; ) {
+        if (b != -1 && b != '\n') {
+          line.write(b);
+          continue;
+        }
+        try {
+          dec.reset().decode(java.nio.ByteBuffer.wrap(line.toByteArray()));
+        } catch (java.nio.charset.CharacterCodingException e) {
+          return lineNo;
+        }
+        if (b == -1) {
+          break;
+        }
+        line.reset();
+        lineNo++;
+      }
+      return lineNo;
+    }
   }
 
   @SuppressWarnings("unchecked")

@@ -3,7 +3,6 @@
 package org.vlmr1.model;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
@@ -17,9 +16,10 @@ import java.util.Set;
 import java.util.function.UnaryOperator;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptions;
-import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
+import org.bytedeco.pytorch.global.torch;
 import org.vlmr1.kernels.TorchRuntime;
+import org.vlmr1.util.JsonConfig;
 
 /**
  * Named tensors of a checkpoint. Long-lived: every tensor holds a reference of its own, so loading inside a
@@ -44,7 +44,7 @@ public final class Weights implements AutoCloseable {
     Set<Path> files = new LinkedHashSet<>();
     Path index = checkpoint.resolve("model.safetensors.index.json");
     if (Files.isRegularFile(index)) {
-      JsonNode map = new ObjectMapper().readTree(index.toFile()).path("weight_map");
+      JsonNode map = JsonConfig.readTree(index).path("weight_map");
       for (Iterator<JsonNode> it = map.elements(); it.hasNext(); ) {
         files.add(checkpoint.resolve(it.next().asText()));
       }

@@ -13,9 +13,19 @@ import java.util.Map;
 public final class HfTokenizer implements AutoCloseable {
   /** Held so that java.util.logging keeps the level: DJL's INFO lines (platform detection) are noise here. */
   private static final java.util.logging.Logger DJL_LOG = java.util.logging.Logger.getLogger("ai.djl");
+  /**
+   * DJL's platform detection asks the CUDA runtime for a GPU count when the tokenizers library loads, and on a
+   * machine with a CUDA runtime but no usable driver warns "Failed to detect GPU count: CUDA driver version is
+   * insufficient" twice per load. vlmr1 never runs DJL on a GPU (libtorch finds its own devices), so the warning
+   * only misleads: that one logger is raised to SEVERE. (The property ai.djl.util.cuda.fork would instead start a
+   * child JVM to ask.)
+   */
+  private static final java.util.logging.Logger DJL_CUDA_LOG =
+      java.util.logging.Logger.getLogger("ai.djl.util.cuda.CudaUtils");
 
   static {
     DJL_LOG.setLevel(java.util.logging.Level.WARNING);
+    DJL_CUDA_LOG.setLevel(java.util.logging.Level.SEVERE);
     // DJL reads EC2 metadata ("telemetry") on first use unless told not to; this project never reaches the network.
     if (System.getProperty("OPT_OUT_TRACKING") == null) {
       System.setProperty("OPT_OUT_TRACKING", "true");
@@ -46,6 +56,10 @@ public final class HfTokenizer implements AutoCloseable {
       return new HfTokenizer(HuggingFaceTokenizer.newInstance(file, options), file);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot load the tokenizer " + file + ": " + e.getMessage(), e);
+    } catch (RuntimeException e) {
+      // The Rust parser's message ("key must be a string at line 1 column 2") names no file.
+      String msg = file + " is not a valid tokenizer.json: " + e.getMessage();
+      throw new UncheckedIOException(msg, new IOException(msg, e));
     }
   }
 

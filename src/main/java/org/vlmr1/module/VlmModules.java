@@ -2,8 +2,6 @@
 // VLM-R1 does), with an explicit override; families come in through ServiceLoader.
 package org.vlmr1.module;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -11,6 +9,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.ServiceLoader;
 import java.util.TreeSet;
+import org.vlmr1.util.JsonConfig;
 
 /** Looks up model families. */
 public final class VlmModules {
@@ -91,8 +90,7 @@ public final class VlmModules {
     if (!Files.isRegularFile(cfg)) {
       throw new IOException("no config.json in " + checkpoint + " (a Hugging Face checkpoint folder is expected)");
     }
-    JsonNode n = new ObjectMapper().readTree(cfg.toFile());
-    String type = n.path("model_type").asText("");
+    String type = JsonConfig.read(cfg).getText("model_type", "");
     if (type.isEmpty()) {
       throw new IOException(cfg + " has no model_type");
     }

@@ -50,41 +50,51 @@ public record GrpoConfig(int numGenerations, double beta, double epsilon, double
     int stepsPerGeneration, OnBadSample onBadSample) {
 
   public GrpoConfig {
-    require(numGenerations >= 2, "num_generations must be >= 2 (group statistics need two completions), got "
+    require(numGenerations >= 2, "--num_generations must be >= 2 (group statistics need two completions), got "
         + numGenerations);
     require(worldSize >= 1, "the number of processes must be >= 1, got " + worldSize);
-    require(zeroStage == 0 || zeroStage == 1, "zero_stage must be 0 or 1 (optimizer-state sharding), got " + zeroStage);
+    require(zeroStage == 0 || zeroStage == 1, "--zero_stage must be 0 or 1 (optimizer-state sharding), got "
+        + zeroStage);
     int global = perDeviceTrainBatchSize * worldSize * gradientAccumulationSteps;
-    require(perDeviceTrainBatchSize >= 1 && gradientAccumulationSteps >= 1,
-        "per_device_train_batch_size and gradient_accumulation_steps must be >= 1");
+    require(perDeviceTrainBatchSize >= 1, "--per_device_train_batch_size must be >= 1, got "
+        + perDeviceTrainBatchSize);
+    require(gradientAccumulationSteps >= 1, "--gradient_accumulation_steps must be >= 1, got "
+        + gradientAccumulationSteps);
     require(stepsPerGeneration >= gradientAccumulationSteps && stepsPerGeneration % gradientAccumulationSteps == 0,
-        "steps_per_generation must be a multiple of gradient_accumulation_steps " + gradientAccumulationSteps
+        "--steps_per_generation must be a multiple of gradient_accumulation_steps " + gradientAccumulationSteps
         + " (a generation round spans whole optimizer steps), got " + stepsPerGeneration);
     int generation = perDeviceTrainBatchSize * worldSize * stepsPerGeneration;
     String processes = worldSize + (worldSize == 1 ? " process" : " processes");
     String fix = " (e.g. --steps_per_generation " + stepsPerGenerationFor(numGenerations, perDeviceTrainBatchSize,
         worldSize, gradientAccumulationSteps) + ": one generation round for several optimizer steps)";
     require(generation % numGenerations == 0, stepsPerGeneration == gradientAccumulationSteps
-        ? "num_generations " + numGenerations + " must divide the global batch: per_device_train_batch_size "
+        ? "--num_generations " + numGenerations + " must divide the global batch: per_device_train_batch_size "
             + perDeviceTrainBatchSize + " x " + processes + " x gradient_accumulation_steps "
             + gradientAccumulationSteps + " = " + global + " completions per step, i.e. " + global + "/"
             + numGenerations + " prompts; choose a batch that is a multiple of " + numGenerations + fix
-        : "num_generations " + numGenerations + " must divide the generation batch: per_device_train_batch_size "
+        : "--num_generations " + numGenerations + " must divide the generation batch: per_device_train_batch_size "
             + perDeviceTrainBatchSize + " x " + processes + " x steps_per_generation " + stepsPerGeneration + " = "
             + generation + " completions per generation round (" + global + " per optimizer step); choose a batch "
             + "that is a multiple of " + numGenerations + fix);
-    require(beta >= 0, "beta must be >= 0");
-    require(epsilon >= 0 && epsilon < 1 && epsilonHigh >= 0, "epsilon must be in [0, 1) and epsilon_high >= 0");
-    require(numIterations >= 1, "num_iterations must be >= 1");
-    require(learningRate >= 0 && warmupRatio >= 0 && warmupRatio <= 1, "learning_rate >= 0, warmup_ratio in [0, 1]");
-    require(adamBeta1 >= 0 && adamBeta1 < 1 && adamBeta2 >= 0 && adamBeta2 < 1 && adamEpsilon > 0,
-        "adam betas in [0, 1) and adam epsilon > 0");
-    require(maxGradNorm > 0 && maxCompletionLength >= 1 && maxSteps >= 1, "max_grad_norm > 0, "
-        + "max_completion_length >= 1 and max_steps >= 1");
-    require(temperature > 0 && topK >= 0 && topP > 0 && topP <= 1, "temperature > 0, top_k >= 0, top_p in (0, 1]");
+    require(beta >= 0, "--beta must be >= 0 (0: no KL term), got " + beta);
+    require(epsilon >= 0 && epsilon < 1, "--epsilon must be in [0, 1), got " + epsilon);
+    require(epsilonHigh >= 0, "--epsilon_high must be >= 0, got " + epsilonHigh);
+    require(numIterations >= 1, "--num_iterations must be >= 1, got " + numIterations);
+    require(learningRate >= 0, "--learning_rate must be >= 0, got " + learningRate);
+    require(warmupRatio >= 0 && warmupRatio <= 1, "--warmup_ratio must be in [0, 1], got " + warmupRatio);
+    require(adamBeta1 >= 0 && adamBeta1 < 1, "--adam_beta1 must be in [0, 1), got " + adamBeta1);
+    require(adamBeta2 >= 0 && adamBeta2 < 1, "--adam_beta2 must be in [0, 1), got " + adamBeta2);
+    require(adamEpsilon > 0, "--adam_epsilon must be > 0, got " + adamEpsilon);
+    require(maxGradNorm > 0, "--max_grad_norm must be > 0, got " + maxGradNorm);
+    require(maxCompletionLength >= 1, "--max_completion_length must be >= 1, got " + maxCompletionLength);
+    require(maxSteps >= 1, "--max_steps must be >= 1 here (-1, from --num_train_epochs, is resolved before), got "
+        + maxSteps);
+    require(temperature > 0, "--temperature must be > 0, got " + temperature);
+    require(topK >= 0, "--top_k must be >= 0 (0: off), got " + topK);
+    require(topP > 0 && topP <= 1, "--top_p must be in (0, 1], got " + topP);
     require(lossType != null && scaleRewards != null && lrSchedulerType != null && onBadSample != null,
-        "loss, scale, lr types and on_bad_sample are set");
-    require(loggingSteps >= 1, "logging_steps must be >= 1");
+        "--loss_type, --scale_rewards, --lr_scheduler_type and --on_bad_sample must be set");
+    require(loggingSteps >= 1, "--logging_steps must be >= 1, got " + loggingSteps);
     rewardWeights = rewardWeights == null ? null : rewardWeights.clone();
   }
 
@@ -100,7 +110,7 @@ public record GrpoConfig(int numGenerations, double beta, double epsilon, double
 
   private static void require(boolean ok, String message) {
     if (!ok) {
-      throw new IllegalArgumentException("GrpoConfig: " + message);
+      throw new IllegalArgumentException(message); // names the flag (TRL's name) and the value given
     }
   }
 

@@ -12,6 +12,7 @@ import org.bytedeco.pytorch.InputArchive;
 import org.bytedeco.pytorch.OutputArchive;
 import org.vlmr1.distributed.Collectives;
 import org.vlmr1.util.Json;
+import org.vlmr1.util.JsonConfig;
 
 /** Saves and restores one rank's resume state. */
 final class TrainerCheckpoint {
@@ -68,8 +69,7 @@ final class TrainerCheckpoint {
 
   /** Restores the optimizer, masters and sampler position from {@code dir}; returns the step it was saved after. */
   int restore(Path dir) throws IOException {
-    @SuppressWarnings("unchecked")
-    Map<String, Object> s = (Map<String, Object>) Json.parse(Files.readString(dir.resolve(RESUME_STATE)));
+    Map<String, Object> s = readState(dir);
     if (((Number) s.get("seed")).longValue() != cfg.seed()) {
       throw new IllegalArgumentException(dir + " was written with seed " + s.get("seed") + ", this run uses "
           + cfg.seed());
@@ -101,5 +101,22 @@ final class TrainerCheckpoint {
     }
     sampler.restore(((Number) s.get("epoch")).intValue(), ((Number) s.get("cursor")).intValue());
     return ((Number) s.get("step")).intValue();
+  }
+
+  /**
+   * resume_state.json with its step, epoch, cursor and seed checked to be integers (and the optional keys' types): a
+   * junk or hand-edited file is an IOException naming the file and the key, not a ClassCastException later.
+   */
+  @SuppressWarnings("unchecked")
+  private static Map<String, Object> readState(Path dir) throws IOException {
+    Path file = dir.resolve(RESUME_STATE);
+    JsonConfig c = JsonConfig.read(file);
+    for (String key : new String[] {"step", "epoch", "cursor", "seed"}) {
+      c.requireLong(key);
+    }
+    c.getLong("world_size", 1);
+    c.getLong("zero_stage", 0);
+    c.getBoolean("save_only_model", false);
+    return (Map<String, Object>) Json.parse(Files.readString(file));
   }
 }

@@ -51,6 +51,6 @@ class BadDataCommandsTest {
     sft.set(sft.size() - 1, "ignore");
     r = ScoreCommandTest.run(sft.toArray(String[]::new));
     assertEquals(2, r.rc());
-    assertTrue(r.err().contains("--on_bad_sample must be fail or skip, got ignore"), r.err());
+    assertTrue(r.err().contains("--on_bad_sample takes fail or skip, got 'ignore'"), r.err());
   }
 }

@@ -35,7 +35,7 @@ class MakeSyntheticCommandTest {
     ScoreCommandTest.Run r = ScoreCommandTest.run("make-synthetic", "--out", dir.toString(), "--layout",
         "diagonal");
     assertNotEquals(0, r.rc());
-    assertTrue(r.err().contains("unknown --layout 'diagonal'; expected one of [free, grid]"), r.err());
+    assertTrue(r.err().contains("--layout takes free or grid, got 'diagonal'"), r.err());
     r = ScoreCommandTest.run("make-synthetic", "--out", dir.toString(), "--layout", "grid", "--width", "56",
         "--height", "28");
     assertNotEquals(0, r.rc());

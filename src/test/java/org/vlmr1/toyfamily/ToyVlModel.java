@@ -3,8 +3,6 @@
 // its vision features and positions. Built from org.vlmr1.model parts only.
 package org.vlmr1.toyfamily;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Map;
@@ -15,6 +13,7 @@ import org.vlmr1.model.DecoderVlModel;
 import org.vlmr1.model.Qwen2Decoder;
 import org.vlmr1.model.Rope;
 import org.vlmr1.model.Weights;
+import org.vlmr1.util.JsonConfig;
 
 /** The toy model: weights "vision.proj.weight" (H, 3 * 8 * 8) plus a Qwen2 decoder under "model.". */
 public final class ToyVlModel extends DecoderVlModel {
@@ -31,13 +30,12 @@ public final class ToyVlModel extends DecoderVlModel {
 
   /** What the module's loadModel instantiates (through modelClass). */
   public static ToyVlModel load(Path checkpoint) throws IOException {
-    JsonNode c = new ObjectMapper().readTree(checkpoint.resolve("config.json").toFile());
-    DecoderConfig cfg = new DecoderConfig(c.path("vocab_size").asLong(), c.path("hidden_size").asLong(),
-        c.path("intermediate_size").asLong(), c.path("num_hidden_layers").asInt(),
-        c.path("num_attention_heads").asInt(), c.path("num_key_value_heads").asInt(), 1e-6, 10000, true, false, 0,
-        4096);
+    JsonConfig c = JsonConfig.read(checkpoint.resolve("config.json"));
+    DecoderConfig cfg = new DecoderConfig(c.requireLong("vocab_size"), c.requireLong("hidden_size"),
+        c.requireLong("intermediate_size"), c.requireInt("num_hidden_layers"), c.requireInt("num_attention_heads"),
+        c.requireInt("num_key_value_heads"), 1e-6, 10000, true, false, 0, 4096);
     Weights w = Weights.load(checkpoint, k -> k);
-    return new ToyVlModel(cfg, w, c.path("image_token_id").asLong());
+    return new ToyVlModel(cfg, w, c.requireLong("image_token_id"));
   }
 
   /** (N, 3 * 8 * 8) patches -> (N, H) features: the whole vision tower. */

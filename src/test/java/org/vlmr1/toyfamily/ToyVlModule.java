@@ -2,7 +2,6 @@
 // to --toy_image_side, 8x8 patches), ids, and the contract's answers. Built from org.vlmr1.module parts only.
 package org.vlmr1.toyfamily;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -19,6 +18,7 @@ import org.vlmr1.module.ModelInputs;
 import org.vlmr1.module.ModuleOptions;
 import org.vlmr1.module.ProcessingKeyword;
 import org.vlmr1.module.TokenizedModule;
+import org.vlmr1.util.JsonConfig;
 
 /** The toy family. */
 public final class ToyVlModule extends TokenizedModule {
@@ -42,8 +42,7 @@ public final class ToyVlModule extends TokenizedModule {
   /** The module for a toy checkpoint: tokenizer.json (Qwen's vocabulary), config.json's image_token_id. */
   public static ToyVlModule create(Path checkpoint, ModuleOptions o) throws IOException {
     HfTokenizer tok = tokenizerFor(checkpoint, o);
-    long image = new ObjectMapper().readTree(checkpoint.resolve("config.json").toFile()).path("image_token_id")
-        .asLong();
+    long image = JsonConfig.read(checkpoint.resolve("config.json")).requireLong("image_token_id");
     Long side = o.processingLong("toy_image_side");
     if (side != null && (side < 8 || side % 8 != 0)) {
       throw new IllegalArgumentException("toy_image_side must be a positive multiple of 8, got " + side);

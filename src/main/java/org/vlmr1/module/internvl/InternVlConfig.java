@@ -3,10 +3,10 @@
 package org.vlmr1.module.internvl;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.nio.file.Path;
 import org.vlmr1.model.DecoderConfig;
+import org.vlmr1.util.JsonConfig;
 
 /**
  * The configuration of an InternVL checkpoint; validated at construction.
@@ -97,54 +97,57 @@ public record InternVlConfig(int imageSize, double downsampleRatio, int selectLa
 
   public static InternVlConfig read(Path checkpoint) throws IOException {
     Path file = checkpoint.resolve("config.json");
-    JsonNode root = new ObjectMapper().readTree(file.toFile());
-    JsonNode v = root.path("vision_config");
-    JsonNode t = root.path("llm_config");
-    if (v.isMissingNode() || t.isMissingNode()) {
+    JsonConfig root = JsonConfig.read(file);
+    if (!root.has("vision_config") || !root.has("llm_config")) {
       throw new IOException(file + ": an internvl_chat config needs vision_config and llm_config");
     }
-    String norm = v.path("norm_type").asText("rms_norm");
+    JsonConfig v = root.child("vision_config");
+    JsonConfig t = root.child("llm_config");
+    String norm = v.getText("norm_type", "rms_norm");
     NormType normType;
     switch (norm) {
       case "layer_norm": normType = NormType.LAYER_NORM; break;
       case "rms_norm": normType = NormType.RMS_NORM; break;
       default: throw new IOException(file + ": vision_config.norm_type '" + norm + "' (layer_norm or rms_norm)");
     }
-    int visionImage = req(v, "image_size", file).asInt();
-    Vision vision = new Vision(req(v, "hidden_size", file).asLong(), req(v, "num_hidden_layers", file).asInt(),
-        req(v, "num_attention_heads", file).asInt(), req(v, "intermediate_size", file).asLong(), visionImage,
-        v.path("patch_size").asInt(14), v.path("qkv_bias").asBoolean(true),
-        v.path("qk_normalization").asBoolean(false), normType, v.path("layer_norm_eps").asDouble(1e-6));
-    String act = v.path("hidden_act").asText("gelu");
+    String act = v.getText("hidden_act", "gelu");
     if (!act.equals("gelu")) {
       throw new IOException(file + ": vision_config.hidden_act '" + act + "' is not supported (gelu)");
     }
-    JsonNode arch = t.path("architectures");
+    JsonNode arch = t.node().path("architectures");
     LlmArch llmArch = LlmArch.of(arch.isArray() && arch.size() > 0 ? arch.get(0).asText() : "Qwen2ForCausalLM", file);
-    JsonNode rope = t.path("rope_scaling");
     double factor = 0;
-    if (rope.isObject()) {
-      String type = rope.path("type").asText(rope.path("rope_type").asText("default"));
+    if (t.node().path("rope_scaling").isObject()) {
+      JsonConfig rope = t.child("rope_scaling");
+      String type = rope.getText("type", rope.getText("rope_type", "default"));
       if (type.equals("dynamic")) {
-        factor = rope.path("factor").asDouble(1);
+        factor = rope.getDouble("factor", 1);
       } else if (!type.equals("default")) {
         throw new IOException(file + ": llm_config.rope_scaling type '" + type + "' is not supported (dynamic)");
       }
     }
-    int heads = req(t, "num_attention_heads", file).asInt();
-    DecoderConfig llm = new DecoderConfig(req(t, "vocab_size", file).asLong(), req(t, "hidden_size", file).asLong(),
-        req(t, "intermediate_size", file).asLong(), req(t, "num_hidden_layers", file).asInt(), heads,
-        t.path("num_key_value_heads").asInt(heads), t.path("rms_norm_eps").asDouble(1e-6),
-        t.path("rope_theta").asDouble(llmArch == LlmArch.QWEN2 ? 1e6 : 1e4),
-        // InternVLChatConfig forces tie_word_embeddings false; a checkpoint without a head still falls back.
-        false, llmArch == LlmArch.QWEN2 || t.path("bias").asBoolean(false), factor,
-        t.path("max_position_embeddings").asLong(32768));
-    int force = root.path("force_image_size").isNumber() ? root.get("force_image_size").asInt() : visionImage;
-    return new InternVlConfig(force, root.path("downsample_ratio").asDouble(0.5), root.path("select_layer").asInt(-1),
-        root.path("template").asText("internvl2_5"), root.path("ps_version").asText("v2"),
-        root.path("use_thumbnail").asBoolean(true), root.path("min_dynamic_patch").asInt(1),
-        root.path("max_dynamic_patch").asInt(12), vision, llmArch, llm, id(t, "eos_token_id"),
-        id(t, "bos_token_id"), id(t, "pad_token_id"), id(root, "img_context_token_id"));
+    try {
+      int visionImage = v.requireInt("image_size");
+      Vision vision = new Vision(v.requireLong("hidden_size"), v.requireInt("num_hidden_layers"),
+          v.requireInt("num_attention_heads"), v.requireLong("intermediate_size"), visionImage,
+          v.getInt("patch_size", 14), v.getBoolean("qkv_bias", true), v.getBoolean("qk_normalization", false),
+          normType, v.getDouble("layer_norm_eps", 1e-6));
+      int heads = t.requireInt("num_attention_heads");
+      DecoderConfig llm = new DecoderConfig(t.requireLong("vocab_size"), t.requireLong("hidden_size"),
+          t.requireLong("intermediate_size"), t.requireInt("num_hidden_layers"), heads,
+          t.getInt("num_key_value_heads", heads), t.getDouble("rms_norm_eps", 1e-6),
+          t.getDouble("rope_theta", llmArch == LlmArch.QWEN2 ? 1e6 : 1e4),
+          // InternVLChatConfig forces tie_word_embeddings false; a checkpoint without a head still falls back.
+          false, llmArch == LlmArch.QWEN2 || t.getBoolean("bias", false), factor,
+          t.getLong("max_position_embeddings", 32768));
+      return new InternVlConfig(root.getInt("force_image_size", visionImage), root.getDouble("downsample_ratio", 0.5),
+          root.getInt("select_layer", -1), root.getText("template", "internvl2_5"), root.getText("ps_version", "v2"),
+          root.getBoolean("use_thumbnail", true), root.getInt("min_dynamic_patch", 1),
+          root.getInt("max_dynamic_patch", 12), vision, llmArch, llm, id(t.node(), "eos_token_id"),
+          id(t.node(), "bos_token_id"), id(t.node(), "pad_token_id"), id(root.node(), "img_context_token_id"));
+    } catch (IllegalArgumentException | ArithmeticException e) {
+      throw new IOException(file + ": " + e.getMessage(), e);
+    }
   }
 
   private static long id(JsonNode n, String key) {
@@ -153,13 +156,5 @@ public record InternVlConfig(int imageSize, double downsampleRatio, int selectLa
       v = v.get(0);
     }
     return v.isNumber() ? v.asLong() : -1;
-  }
-
-  private static JsonNode req(JsonNode n, String key, Path file) throws IOException {
-    JsonNode v = n.path(key);
-    if (v.isMissingNode() || v.isNull()) {
-      throw new IOException(file + ": " + key + " is missing");
-    }
-    return v;
   }
 }

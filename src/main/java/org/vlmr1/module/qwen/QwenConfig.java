@@ -2,10 +2,9 @@
 // vision tower under vision_config, M-RoPE sections under rope_scaling or rope_parameters.
 package org.vlmr1.module.qwen;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.nio.file.Path;
+import org.vlmr1.util.JsonConfig;
 
 /** The configuration of a Qwen2.5-VL checkpoint; validated at construction. */
 public record QwenConfig(String modelType, long vocabSize, long hiddenSize, long intermediateSize, int numLayers,
@@ -50,58 +49,49 @@ public record QwenConfig(String modelType, long vocabSize, long hiddenSize, long
 
   public static QwenConfig read(Path checkpoint) throws IOException {
     Path file = checkpoint.resolve("config.json");
-    JsonNode root = new ObjectMapper().readTree(file.toFile());
-    JsonNode text = root.has("text_config") ? root.get("text_config") : root;
-    JsonNode rope = text.has("rope_scaling") ? text.get("rope_scaling")
-        : text.has("rope_parameters") ? text.get("rope_parameters") : root.path("rope_scaling");
-    JsonNode sec = rope.path("mrope_section");
-    if (!sec.isArray() || sec.size() != 3) {
+    JsonConfig root = JsonConfig.read(file);
+    JsonConfig text = root.has("text_config") ? root.child("text_config") : root;
+    JsonConfig rope = text.has("rope_scaling") ? text.child("rope_scaling")
+        : text.has("rope_parameters") ? text.child("rope_parameters") : root.child("rope_scaling");
+    int[] sec = rope.getIntArray("mrope_section");
+    if (sec == null || sec.length != 3) {
       throw new IOException(file + ": rope_scaling.mrope_section (3 ints) is required for Qwen2.5-VL");
     }
-    JsonNode v = root.path("vision_config");
-    if (v.isMissingNode()) {
+    if (!root.has("vision_config")) {
       throw new IOException(file + ": vision_config is missing");
     }
-    JsonNode fa = v.path("fullatt_block_indexes");
-    int[] full = new int[fa.size()];
-    for (int i = 0; i < full.length; i++) {
-      full[i] = fa.get(i).asInt();
-    }
-    boolean qwen2 = root.path("model_type").asText().equals("qwen2_vl");
+    JsonConfig v = root.child("vision_config");
+    int[] full = v.getIntArray("fullatt_block_indexes");
+    String modelType = root.getText("model_type", "");
+    boolean qwen2 = modelType.equals("qwen2_vl");
     Vision vision;
     if (qwen2) {
       // Qwen2-VL: embed_dim is the tower's width, hidden_size the merger's output (the LLM's width).
-      long embed = req(v, "embed_dim", file).asLong();
-      int depth = req(v, "depth", file).asInt();
-      int[] all = new int[depth];
-      for (int i = 0; i < depth; i++) {
+      long embed = v.requireLong("embed_dim");
+      int depth = v.requireInt("depth");
+      int[] all = new int[Math.max(depth, 0)];
+      for (int i = 0; i < all.length; i++) {
         all[i] = i;
       }
-      vision = new Vision(true, depth, embed, req(v, "num_heads", file).asInt(),
-          (long) (embed * v.path("mlp_ratio").asDouble(4)), v.path("patch_size").asInt(14),
-          v.path("temporal_patch_size").asInt(2), v.path("spatial_merge_size").asInt(2), 0, all,
-          req(v, "hidden_size", file).asLong());
+      vision = new Vision(true, depth, embed, v.requireInt("num_heads"), (long) (embed * v.getDouble("mlp_ratio", 4)),
+          v.getInt("patch_size", 14), v.getInt("temporal_patch_size", 2), v.getInt("spatial_merge_size", 2), 0, all,
+          v.requireLong("hidden_size"));
     } else {
-      vision = new Vision(false, req(v, "depth", file).asInt(), req(v, "hidden_size", file).asLong(),
-          req(v, "num_heads", file).asInt(), req(v, "intermediate_size", file).asLong(), v.path("patch_size").asInt(14),
-          v.path("temporal_patch_size").asInt(2), v.path("spatial_merge_size").asInt(2),
-          v.path("window_size").asInt(112), full, req(v, "out_hidden_size", file).asLong());
+      vision = new Vision(false, v.requireInt("depth"), v.requireLong("hidden_size"), v.requireInt("num_heads"),
+          v.requireLong("intermediate_size"), v.getInt("patch_size", 14), v.getInt("temporal_patch_size", 2),
+          v.getInt("spatial_merge_size", 2), v.getInt("window_size", 112), full == null ? new int[0] : full,
+          v.requireLong("out_hidden_size"));
     }
-    return new QwenConfig(root.path("model_type").asText(), req(text, "vocab_size", file).asLong(),
-        req(text, "hidden_size", file).asLong(), req(text, "intermediate_size", file).asLong(),
-        req(text, "num_hidden_layers", file).asInt(), req(text, "num_attention_heads", file).asInt(),
-        text.path("num_key_value_heads").asInt(text.path("num_attention_heads").asInt()),
-        text.path("rms_norm_eps").asDouble(1e-6), text.path("rope_theta").asDouble(1e6),
-        new int[] {sec.get(0).asInt(), sec.get(1).asInt(), sec.get(2).asInt()},
-        root.path("tie_word_embeddings").asBoolean(text.path("tie_word_embeddings").asBoolean(false)),
-        req(root, "image_token_id", file).asLong(), req(root, "vision_start_token_id", file).asLong(), vision);
-  }
-
-  private static JsonNode req(JsonNode n, String key, Path file) throws IOException {
-    JsonNode v = n.path(key);
-    if (v.isMissingNode() || v.isNull()) {
-      throw new IOException(file + ": " + key + " is missing");
+    int heads = text.requireInt("num_attention_heads");
+    try {
+      return new QwenConfig(modelType, text.requireLong("vocab_size"), text.requireLong("hidden_size"),
+          text.requireLong("intermediate_size"), text.requireInt("num_hidden_layers"), heads,
+          text.getInt("num_key_value_heads", heads), text.getDouble("rms_norm_eps", 1e-6),
+          text.getDouble("rope_theta", 1e6), sec,
+          root.getBoolean("tie_word_embeddings", text.getBoolean("tie_word_embeddings", false)),
+          root.requireLong("image_token_id"), root.requireLong("vision_start_token_id"), vision);
+    } catch (IllegalArgumentException | ArithmeticException e) {
+      throw new IOException(file + ": " + e.getMessage(), e);
     }
-    return v;
   }
 }

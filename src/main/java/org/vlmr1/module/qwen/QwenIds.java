@@ -11,6 +11,7 @@ import java.util.LinkedHashSet;
 import java.util.Set;
 import org.vlmr1.module.HfTokenizer;
 import org.vlmr1.module.ModuleOptions;
+import org.vlmr1.util.JsonConfig;
 
 /**
  * @param imagePad {@code <|image_pad|>}
@@ -67,7 +68,7 @@ public record QwenIds(long imagePad, long[] eos, long pad) {
   }
 
   private static JsonNode read(Path p) throws IOException {
-    return Files.isRegularFile(p) ? new ObjectMapper().readTree(p.toFile()) : new ObjectMapper().createObjectNode();
+    return Files.isRegularFile(p) ? JsonConfig.readTree(p) : new ObjectMapper().createObjectNode();
   }
 
   private static Long num(JsonNode n, String key) {

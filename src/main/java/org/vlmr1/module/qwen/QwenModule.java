@@ -1,7 +1,6 @@
 // The Qwen2-VL / Qwen2.5-VL family behind the VLM module contract (VLM-R1's Qwen2VLModule, VLM-R1-SPEC.md 1.2).
 package org.vlmr1.module.qwen;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -20,12 +19,12 @@ import org.vlmr1.module.ModelInputs;
 import org.vlmr1.module.ModuleOptions;
 import org.vlmr1.module.ProcessingKeyword;
 import org.vlmr1.module.TokenizedModule;
-import org.vlmr1.module.VlmModule;
-import org.vlmr1.reward.RewardFunction;
 import org.vlmr1.reward.RecFormatReward;
 import org.vlmr1.reward.RecIouReward;
+import org.vlmr1.reward.RewardFunction;
 import org.vlmr1.reward.Rewards;
 import org.vlmr1.util.InputFrame;
+import org.vlmr1.util.JsonConfig;
 
 /** Qwen's module: chat template, processor (tokenizer + images), ids, templates and REC rewards. */
 public final class QwenModule extends TokenizedModule {
@@ -44,13 +43,13 @@ public final class QwenModule extends TokenizedModule {
   public static QwenModule create(Path checkpoint, ModuleOptions o) throws IOException {
     String type = org.vlmr1.module.VlmModules.modelType(checkpoint);
     HfTokenizer tok = tokenizerFor(checkpoint, o);
-    JsonNode pre = Files.isRegularFile(checkpoint.resolve("preprocessor_config.json"))
-        ? new ObjectMapper().readTree(checkpoint.resolve("preprocessor_config.json").toFile())
-        : new ObjectMapper().createObjectNode();
+    Path preFile = checkpoint.resolve("preprocessor_config.json");
+    JsonConfig pre = JsonConfig.of(preFile, Files.isRegularFile(preFile) ? JsonConfig.readTree(preFile)
+        : new ObjectMapper().createObjectNode());
     Long minFlag = o.processingLong("min_pixels");
     Long maxFlag = o.processingLong("max_pixels");
-    long min = minFlag != null ? minFlag : pre.path("min_pixels").asLong(QwenImageProcessor.DEFAULT_MIN_PIXELS);
-    long max = maxFlag != null ? maxFlag : pre.path("max_pixels").asLong(QwenImageProcessor.DEFAULT_MAX_PIXELS);
+    long min = minFlag != null ? minFlag : pre.getLong("min_pixels", QwenImageProcessor.DEFAULT_MIN_PIXELS);
+    long max = maxFlag != null ? maxFlag : pre.getLong("max_pixels", QwenImageProcessor.DEFAULT_MAX_PIXELS);
     return new QwenModule(type, tok, new QwenImageProcessor(min, max), QwenIds.resolve(checkpoint, tok, o));
   }
 
