@@ -9,6 +9,7 @@ import org.vlmr1.kernels.GrpoKernels;
 import org.vlmr1.kernels.ImageKernels;
 import org.vlmr1.kernels.KernelBackend;
 import org.vlmr1.kernels.TorchRuntime;
+import org.vlmr1.util.NativeProcess;
 
 /** Environment report and kernel self-check. */
 final class DoctorCommand implements Command {
@@ -43,7 +44,8 @@ final class DoctorCommand implements Command {
     System.out.println("image kernels " + (imageBackend == KernelBackend.NATIVE ? "native" : "Java reference"));
     String hint = org.vlmr1.kernels.TorchRuntime.threadEnvHint();
     System.out.println("threads       " + org.bytedeco.pytorch.global.torch.get_num_threads() + " intra-op, "
-        + (hint == null ? "OMP_WAIT_POLICY=" + System.getenv("OMP_WAIT_POLICY") : hint));
+        + (hint == null ? String.join(", ", TorchRuntime.THREAD_ENV.keySet().stream().sorted()
+            .map(k -> k + "=" + NativeProcess.getenv(k)).toList()) : hint));
     boolean ok = true;
     for (KernelSelfCheck check : KernelSelfCheck.runAll()) {
       System.out.println(check.line());

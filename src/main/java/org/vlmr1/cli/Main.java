@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.vlmr1.util.StopSignals;
 
 /** The vlmr1 command line. Run through bin/vlmr1, or {@code java -cp ... org.vlmr1.cli.Main <command> ...}. */
 public final class Main {
@@ -24,6 +25,7 @@ public final class Main {
   private Main() {}
 
   public static void main(String[] args) {
+    StopSignals.install();
     System.exit(run(List.of(args), System.out, System.err));
   }
 

@@ -1,7 +1,10 @@
 // torchrun's job for `bin/vlmr1 train --nproc_per_node N`: starts N worker JVMs on this node with RANK, LOCAL_RANK,
 // WORLD_SIZE, LOCAL_WORLD_SIZE, MASTER_ADDR and MASTER_PORT set, waits for them, and when one fails gives the others
 // the collective timeout to fail on their own (they name the rank and the timeout), then stops any left and returns a
-// non-zero exit code. The last complete checkpoint stays usable for resume.
+// non-zero exit code. A worker ended by a signal (exit > 128: SIGTERM, SIGINT, SIGKILL) and a stop signal to the
+// launcher itself end the whole job at once instead: the launcher sends SIGTERM to the workers, waits STOP_GRACE for
+// them, then kills what is left, and exits with the signal's code. The last complete checkpoint stays usable for
+// resume.
 package org.vlmr1.distributed;
 
 import java.io.IOException;
@@ -11,9 +14,16 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import org.vlmr1.kernels.TorchRuntime;
+import org.vlmr1.util.StopSignals;
 
 /** Starts and supervises this node's workers. */
 public final class Launcher {
+  /** How long the workers get to end after SIGTERM before they are killed (well within a scheduler's 10 s). */
+  static final Duration STOP_GRACE = Duration.ofSeconds(7);
+
   private Launcher() {}
 
   /**
@@ -43,10 +53,10 @@ public final class Launcher {
    * @return 0 when every worker succeeded, else the first failing worker's exit code
    */
   public static int launch(Spec spec, String mainClass, List<String> args) throws IOException, InterruptedException {
-    List<Process> workers = new ArrayList<>();
-    Thread reaper = new Thread(() -> workers.forEach(Process::destroyForcibly));
+    List<Process> workers = new CopyOnWriteArrayList<>();
+    Thread reaper = new Thread(() -> stop(workers));
     Runtime.getRuntime().addShutdownHook(reaper);
-    try {
+    try (StopSignals.Registration forward = StopSignals.onStop(() -> stop(workers))) {
       for (int local = 0; local < spec.nprocPerNode(); local++) {
         int rank = spec.nodeRank() * spec.nprocPerNode() + local;
         ProcessBuilder pb = new ProcessBuilder(command(mainClass, args)).inheritIO();
@@ -57,7 +67,7 @@ public final class Launcher {
         env.put("LOCAL_WORLD_SIZE", String.valueOf(spec.nprocPerNode()));
         env.put("MASTER_ADDR", spec.masterAddr());
         env.put("MASTER_PORT", String.valueOf(spec.masterPort()));
-        org.vlmr1.kernels.TorchRuntime.applyThreadEnv(env);
+        TorchRuntime.applyThreadEnv(env);
         if (!env.containsKey("OMP_NUM_THREADS")) {
           // As torchrun does: N workers share the node's cores instead of each starting one thread per core.
           env.put("OMP_NUM_THREADS", String.valueOf(threadsPerWorker(spec.nprocPerNode())));
@@ -79,20 +89,49 @@ public final class Launcher {
     }
   }
 
+  /** SIGTERM to every worker still running, up to {@link #STOP_GRACE} for them to end, then SIGKILL. */
+  static void stop(List<Process> workers) {
+    workers.forEach(Process::destroy);
+    long deadline = System.nanoTime() + STOP_GRACE.toNanos();
+    for (Process p : workers) {
+      try {
+        long left = deadline - System.nanoTime();
+        if (left <= 0 || !p.waitFor(left, TimeUnit.NANOSECONDS)) {
+          p.destroyForcibly();
+        }
+      } catch (InterruptedException e) {
+        p.destroyForcibly();
+        Thread.currentThread().interrupt();
+      }
+    }
+    workers.forEach(Process::destroyForcibly);
+  }
+
   /** This node's cores split among its workers (at least one each). */
   public static int threadsPerWorker(int nproc) {
     return Math.max(1, Runtime.getRuntime().availableProcessors() / nproc);
   }
 
-  private static int supervise(List<Process> workers, Spec spec) throws InterruptedException {
+  static int supervise(List<Process> workers, Spec spec) throws InterruptedException {
     int code = 0;
     long deadline = Long.MAX_VALUE;
     while (true) {
+      if (StopSignals.stopping()) {
+        Thread.sleep(100); // the stop handler forwards the signal and ends this process with its exit code
+        continue;
+      }
       boolean alive = false;
       for (int i = 0; i < workers.size(); i++) {
         Process p = workers.get(i);
         if (p.isAlive()) {
           alive = true;
+        } else if (p.exitValue() > 128 && code == 0) {
+          // Stopped by a signal (a scheduler, Ctrl-C, the OOM killer): the job is being stopped, not failing.
+          code = p.exitValue();
+          System.err.printf("launcher: worker rank %d ended by a signal (exit %d); stopping the others%n",
+              spec.nodeRank() * spec.nprocPerNode() + i, code);
+          stop(workers);
+          return code;
         } else if (p.exitValue() != 0 && code == 0) {
           code = p.exitValue();
           int rank = spec.nodeRank() * spec.nprocPerNode() + i;

@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import org.bytedeco.javacpp.Loader;
+import org.vlmr1.util.NativeProcess;
 
 /** The one place that loads libtorch. Idempotent and thread-safe. */
 public final class TorchRuntime {
@@ -21,25 +22,45 @@ public final class TorchRuntime {
   private TorchRuntime() {}
 
   /**
-   * Environment for processes that run libtorch: libtorch's intra-op threads (libgomp) sleep when idle instead of
-   * spinning. Its default spin-wait and OpenBLAS's own thread pool fight over the cores; on this project's 2-core
-   * machine a tiny-model SFT step took 1406 ms spinning and 792 ms passive. libgomp reads it once, when it loads, so
-   * it must be in the environment before the JVM starts (bin/vlmr1, the launcher's workers and the benchmark's forked
-   * JVMs set it; surefire too).
+   * The thread settings of processes that run libtorch, read by the native libraries once, when they load.
+   * OMP_WAIT_POLICY=PASSIVE: libtorch's intra-op threads (libgomp) sleep when idle instead of spinning against
+   * OpenBLAS's (on this project's 2-core machine a tiny-model SFT step took 1406 ms spinning, 792 ms passive).
+   * OPENBLAS_NUM_THREADS=1: OpenBLAS starts no thread pool of its own. With a pool, its exit handler joins the pool's
+   * threads, and when exit interrupts a multi-threaded BLAS call (a stop signal during a step) a thread goes back to
+   * sleep and the join waits forever; one thread was also as fast or faster per step (README, "Threads").
+   * {@link #load} sets them in this process before loading (so embedding programs, test forks and the launcher's
+   * workers get them without a wrapper script); a value the user set wins.
    */
-  public static final Map<String, String> THREAD_ENV = Map.of("OMP_WAIT_POLICY", "PASSIVE");
+  public static final Map<String, String> THREAD_ENV = Map.of("OMP_WAIT_POLICY", "PASSIVE",
+      "OPENBLAS_NUM_THREADS", "1");
 
   /** Adds {@link #THREAD_ENV} to a child process's environment, keeping values the user set. */
   public static void applyThreadEnv(Map<String, String> env) {
     THREAD_ENV.forEach(env::putIfAbsent);
   }
 
-  /** A hint when this process started without {@link #THREAD_ENV}; null when it has it. */
+  /** A hint when this process runs without a {@link #THREAD_ENV} variable; null when it has them all. */
   public static String threadEnvHint() {
-    return System.getenv("OMP_WAIT_POLICY") != null ? null
-        : "OMP_WAIT_POLICY is not set: libgomp's threads spin when idle and compete with OpenBLAS's (measured 1.8x "
-            + "slower training steps on 2 cores); export OMP_WAIT_POLICY=PASSIVE before starting the JVM "
-            + "(bin/vlmr1 does)";
+    List<String> missing = THREAD_ENV.keySet().stream().sorted().filter(k -> NativeProcess.getenv(k) == null)
+        .toList();
+    return missing.isEmpty() ? null
+        : String.join(", ", missing) + " not set: libgomp's idle threads spin against OpenBLAS's (1.8x slower steps "
+            + "on 2 cores) and OpenBLAS's exit handler can hang a stopped process; export "
+            + String.join(" ", missing.stream().map(k -> k + "=" + THREAD_ENV.get(k)).toList())
+            + " before starting the JVM (bin/vlmr1 does)";
+  }
+
+  /**
+   * Puts {@link #THREAD_ENV} into this process's C environment before the libraries that read it load; too late
+   * (and said so) when an embedding program loaded OpenBLAS or libgomp first.
+   */
+  private static void setThreadEnv() {
+    List<Path> early = new ArrayList<>(mappedLibraries("libopenblas"));
+    early.addAll(mappedLibraries("libgomp"));
+    if (!early.isEmpty()) {
+      return; // threadEnvHint reports what is missing
+    }
+    THREAD_ENV.forEach(NativeProcess::setenvIfAbsent);
   }
 
   /** Extracts the openblas and pytorch natives into the JavaCPP cache (once), then loads libtorch. */
@@ -55,6 +76,7 @@ public final class TorchRuntime {
       if (System.getProperty("OPT_OUT_TRACKING") == null) {
         System.setProperty("OPT_OUT_TRACKING", "true");
       }
+      setThreadEnv();
       String platform = Loader.getPlatform();
       try {
         Loader.cacheResources("/org/bytedeco/openblas/" + platform + "/");

@@ -46,6 +46,34 @@ public final class RunWriter {
     this.provenance = provenance;
     this.logs = logs;
     Files.createDirectories(dir);
+    for (Path p : deleteTemporaryFolders(dir)) {
+      System.out.println("removed " + p + " (left by an interrupted save)");
+    }
+  }
+
+  /** Whether {@code name} is a folder a save writes before its rename: a checkpoint or the ranks' shards. */
+  static boolean isTemporary(String name) {
+    return name.startsWith(".tmp-checkpoint-") || name.startsWith(".tmp-shards-");
+  }
+
+  /**
+   * Deletes the temporary folders of saves that a stopped or killed run left in {@code runDir}. Called once when a
+   * run starts (rank 0), before anything is saved; resume only ever picks {@code checkpoint-<step>} folders.
+   *
+   * @return the folders deleted
+   */
+  public static List<Path> deleteTemporaryFolders(Path runDir) throws IOException {
+    if (!Files.isDirectory(runDir)) {
+      return List.of();
+    }
+    List<Path> tmp;
+    try (Stream<Path> s = Files.list(runDir)) {
+      tmp = s.filter(p -> isTemporary(p.getFileName().toString())).sorted().toList();
+    }
+    for (Path p : tmp) {
+      deleteTree(p);
+    }
+    return tmp;
   }
 
   public Path dir() {
