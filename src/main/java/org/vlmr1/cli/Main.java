@@ -16,7 +16,8 @@ public final class Main {
   private static List<String> currentArgs = List.of();
 
   static {
-    for (Command c : List.of(new TrainCommand(), new SftCommand(), new EvalCommand(), new MakeSyntheticCommand(), new PrepareCommand(), new ModelCommands.Forward(), new ModelCommands.Generate(),
+    for (Command c : List.of(new TrainCommand(), new SftCommand(), new EvalCommand(), new MakeSyntheticCommand(),
+        new PrepareCommand(), new ModelCommands.Forward(), new ModelCommands.Generate(),
         new InitTinyCommand(), new ScoreCommand(), new BenchCommand(), new DoctorCommand())) {
       COMMANDS.put(c.name(), c);
     }
@@ -85,8 +86,8 @@ public final class Main {
     for (Command c : COMMANDS.values()) {
       sb.append(String.format("  %-10s %s%n", c.name(), c.summary()));
     }
-    sb.append("\nflags are accepted in snake_case (--max_pixels) and kebab-case (--max-pixels); --config FILE reads them "
-        + "from a JSON object or YAML mapping (the command line wins); --debug prints stack traces.\n");
+    sb.append("\nflags are accepted in snake_case (--max_pixels) and kebab-case (--max-pixels); --config FILE reads "
+        + "them from a JSON object or YAML mapping (the command line wins); --debug prints stack traces.\n");
     return sb.toString();
   }
 

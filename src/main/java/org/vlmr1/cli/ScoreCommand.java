@@ -181,7 +181,8 @@ final class ScoreCommand implements Command {
       for (double v : scores.perFunction()[k]) {
         mean += v;
       }
-      System.out.printf(Locale.ROOT, "  %-12s mean %.4f%n", names.get(k), samples.isEmpty() ? 0 : mean / samples.size());
+      System.out.printf(Locale.ROOT, "  %-12s mean %.4f%n", names.get(k),
+          samples.isEmpty() ? 0 : mean / samples.size());
     }
     System.out.println("wrote " + out);
     return 0;

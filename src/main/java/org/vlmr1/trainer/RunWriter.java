@@ -111,7 +111,8 @@ public final class RunWriter {
    * Saves {@code checkpoint-<step>}: the model in the Hugging Face layout and trainer_state.json, written into a
    * temporary folder and renamed, so a crash never leaves a half checkpoint; then keeps the newest {@code limit}.
    */
-  public Path checkpoint(org.vlmr1.model.VlmModel model, GrpoTrainer trainer, int step, List<StepMetrics> history, int limit)
+  public Path checkpoint(org.vlmr1.model.VlmModel model, GrpoTrainer trainer, int step, List<StepMetrics> history,
+      int limit)
       throws IOException {
     return checkpoint(model, trainer, step, history, limit, null);
   }

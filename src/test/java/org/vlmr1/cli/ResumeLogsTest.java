@@ -32,10 +32,7 @@ class ResumeLogsTest {
   private static void setUp(Path dir) {
     data = dir.resolve("data");
     tiny = dir.resolve("tiny");
-    assertEquals(0, ScoreCommandTest.run("make-synthetic", "--out", data.toString(), "--n", "8", "--width", "84",
-        "--height", "56").rc());
-    assertEquals(0, ScoreCommandTest.run("init-tiny", "--out", tiny.toString(), "--hidden_size", "32",
-        "--num_layers", "1", "--vision_depth", "1").rc());
+    TinyFixture.write(data, 8, 84, 56, tiny);
   }
 
   private static List<String> args(Path out, String... extra) {

@@ -30,10 +30,7 @@ class TrainOptionsTest {
   static void fixture() throws Exception {
     data = dir.resolve("data");
     model = dir.resolve("tiny");
-    assertEquals(0, ScoreCommandTest.run("make-synthetic", "--out", data.toString(), "--n", "4", "--width", "56",
-        "--height", "56").rc());
-    assertEquals(0, ScoreCommandTest.run("init-tiny", "--out", model.toString(), "--hidden_size", "32",
-        "--num_layers", "1", "--vision_depth", "1").rc());
+    TinyFixture.write(data, 4, 56, 56, model);
   }
 
   /** A short run: 4 examples, G 2, 4 completions per step, 4 tokens each, a checkpoint every step. */

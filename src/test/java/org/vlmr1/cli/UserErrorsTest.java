@@ -36,10 +36,7 @@ class UserErrorsTest {
   static void fixtures() {
     data = dir.resolve("data");
     model = dir.resolve("tiny");
-    assertEquals(0, ScoreCommandTest.run("make-synthetic", "--out", data.toString(), "--n", "4", "--width", "56",
-        "--height", "56").rc());
-    assertEquals(0, ScoreCommandTest.run("init-tiny", "--out", model.toString(), "--hidden_size", "32",
-        "--num_layers", "1", "--vision_depth", "1").rc());
+    TinyFixture.write(data, 4, 56, 56, model);
   }
 
   /** train with the fixture's model and data, one tiny step, and {@code extra} flags after (they win). */

@@ -1,0 +1,20 @@
+// The smallest data and model a CLI test trains: synthetic REC images and a one-layer tiny Qwen2.5-VL checkpoint.
+package org.vlmr1.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.nio.file.Path;
+
+/** Writes CLI tests' fixtures through the commands themselves. */
+final class TinyFixture {
+  private TinyFixture() {}
+
+  /** {@code n} synthetic examples of {@code width} x {@code height} into {@code data}, a tiny model into {@code model}.
+   */
+  static void write(Path data, int n, int width, int height, Path model) {
+    assertEquals(0, ScoreCommandTest.run("make-synthetic", "--out", data.toString(), "--n", String.valueOf(n),
+        "--width", String.valueOf(width), "--height", String.valueOf(height)).rc());
+    assertEquals(0, ScoreCommandTest.run("init-tiny", "--out", model.toString(), "--hidden_size", "32",
+        "--num_layers", "1", "--vision_depth", "1").rc());
+  }
+}
