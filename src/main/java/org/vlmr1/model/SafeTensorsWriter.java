@@ -3,6 +3,7 @@
 package org.vlmr1.model;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
@@ -18,6 +19,7 @@ import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.vlmr1.kernels.TensorChecks;
+import org.vlmr1.util.FileDigests;
 
 /** Saves named CPU tensors (F32, BF16, F16, I64, I32, U8, BOOL) to a safetensors file. */
 public final class SafeTensorsWriter {
@@ -72,7 +74,9 @@ public final class SafeTensorsWriter {
     if (path.toAbsolutePath().getParent() != null) {
       Files.createDirectories(path.toAbsolutePath().getParent());
     }
-    try (OutputStream out = Files.newOutputStream(path)) {
+    // hashed on the way: a checkpoint's manifest takes the digest instead of reading the file back
+    try (OutputStream out = FileDigests.hashing(new BufferedOutputStream(Files.newOutputStream(path), 1 << 20),
+        path)) {
       out.write(ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(padded).array());
       out.write(h);
       byte[] buf = new byte[1 << 20];

@@ -1,9 +1,9 @@
 // vlmr1_manifest.json: each checkpoint file's size and CRC32C, written last into the temporary folder before the
 // rename, and checked before a resume trusts the checkpoint (a truncated optimizer.pt otherwise ends the resume inside
-// libtorch with "PytorchStreamReader failed reading zip archive"). The CRCs are computed by reading each file back once
-// the checkpoint's files are complete, not while writing: libtorch writes optimizer.pt itself, so there is no Java
-// stream to hash, and one path for every file also hashes what the file system returns. Cost: one more read of the
-// checkpoint, normally from the page cache (CRC32C runs at several GB/s).
+// libtorch with "PytorchStreamReader failed reading zip archive"). The large files are hashed while they are written
+// (the safetensors writer and optimizer.pt's archive writer leave their digests in FileDigests); the rest (configs,
+// tokenizer files copied from the source, the JSON states, ZeRO-1 shards moved in from other ranks) are read back once
+// the checkpoint's files are complete.
 package org.vlmr1.trainer;
 
 import java.io.IOException;
@@ -17,6 +17,7 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.stream.Stream;
 import java.util.zip.CRC32C;
+import org.vlmr1.util.FileDigests;
 
 /** Writes and verifies a checkpoint's manifest. */
 final class CheckpointManifest {
@@ -33,14 +34,27 @@ final class CheckpointManifest {
 
   /** Lists every file under {@code dir} (relative names with '/') with its size and CRC32C, in {@link #FILE}. */
   static void write(Path dir) throws IOException {
+    writeCountingReadBack(dir);
+  }
+
+  /** {@link #write}; returns how many bytes it had to read back (files nobody hashed while writing). */
+  static long writeCountingReadBack(Path dir) throws IOException {
+    long readBack = 0;
     Map<String, Object> files = new TreeMap<>();
     try (Stream<Path> s = Files.walk(dir)) {
       for (Path p : s.filter(Files::isRegularFile).sorted().toList()) {
         String name = dir.relativize(p).toString().replace('\\', '/');
         if (!name.equals(FILE)) {
           Map<String, Object> e = new LinkedHashMap<>();
-          e.put("size", Files.size(p));
-          e.put("crc32c", crc32c(p));
+          long size = Files.size(p);
+          FileDigests.Digest written = FileDigests.take(p);
+          e.put("size", size);
+          if (written != null) {
+            e.put("crc32c", String.format("%08x", written.crc32c()));
+          } else {
+            e.put("crc32c", crc32c(p));
+            readBack += size;
+          }
           files.put(name, e);
         }
       }
@@ -49,6 +63,7 @@ final class CheckpointManifest {
     m.put("format", 1);
     m.put("files", files);
     JsonFiles.write(dir.resolve(FILE), m);
+    return readBack;
   }
 
   /** Checks every file the manifest lists: present, of its size, with its CRC32C (sizes first: they are cheap). */

@@ -47,7 +47,7 @@ final class TrainerCheckpoint {
   void saveOptimizerShard(Path dir) throws IOException {
     OutputArchive oa = new OutputArchive();
     optimizer.save(oa);
-    oa.save_to(dir.resolve(optimizerFile()).toString());
+    HashingArchiveWriter.save(oa, dir.resolve(optimizerFile()));
     if (masters != null) {
       masters.save(dir.resolve(masterFile())); // precision the bf16 checkpoint does not carry; resume reads it back
     }
