@@ -2,32 +2,41 @@
 package org.vlmr1.cli;
 
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-
 import org.vlmr1.data.JsonlDataset;
-import org.vlmr1.kernels.LossType;
-import org.vlmr1.kernels.ScaleRewards;
-import org.vlmr1.kernels.TorchRuntime;
+import org.vlmr1.data.MethodNames;
+import org.vlmr1.demo.Demo;
 import org.vlmr1.distributed.Collectives;
 import org.vlmr1.distributed.DistEnv;
 import org.vlmr1.distributed.GlooGroup;
 import org.vlmr1.distributed.Launcher;
+import org.vlmr1.distributed.NcclGroup;
 import org.vlmr1.distributed.SingleProcess;
+import org.vlmr1.kernels.LossType;
+import org.vlmr1.kernels.ScaleRewards;
+import org.vlmr1.kernels.TorchRuntime;
+import org.vlmr1.model.VlmModel;
+import org.vlmr1.module.HubCache;
 import org.vlmr1.module.VlmModule;
 import org.vlmr1.module.VlmModules;
+import org.vlmr1.reward.AccuracyMethod;
 import org.vlmr1.reward.RewardDebugLog;
 import org.vlmr1.reward.RewardFunction;
 import org.vlmr1.reward.Rewards;
+import org.vlmr1.trainer.CompletionLog;
 import org.vlmr1.trainer.DiskSpace;
+import org.vlmr1.trainer.EpochSteps;
 import org.vlmr1.trainer.GrpoConfig;
 import org.vlmr1.trainer.GrpoTrainer;
 import org.vlmr1.trainer.LrSchedulerType;
 import org.vlmr1.trainer.ModelFingerprint;
 import org.vlmr1.trainer.Plots;
+import org.vlmr1.trainer.ProgressBar;
 import org.vlmr1.trainer.RunLock;
 import org.vlmr1.trainer.RunLogs;
 import org.vlmr1.trainer.RunProvenance;
@@ -39,8 +48,8 @@ import org.vlmr1.trainer.TrainingLoop;
 /** The train command. */
 final class TrainCommand implements Command {
   /** The accuracy methods the rewards know, for listing a dataset's unknown ones at load time. */
-  static final org.vlmr1.data.MethodNames ACCURACY_METHODS = new org.vlmr1.data.MethodNames(
-      org.vlmr1.reward.AccuracyMethod::known, org.vlmr1.reward.AccuracyMethod.keys());
+  static final MethodNames ACCURACY_METHODS = new MethodNames(
+      AccuracyMethod::known, AccuracyMethod.keys());
 
   @Override
   public String name() {
@@ -194,12 +203,12 @@ final class TrainCommand implements Command {
         throw new UsageException("--demo takes only --seed and --output_dir, got --" + n);
       }
     }
-    org.vlmr1.demo.Demo.Sizes sizes = org.vlmr1.demo.Demo.Sizes.defaults();
+    Demo.Sizes sizes = Demo.Sizes.defaults();
     if (f.has("seed")) {
       sizes = sizes.withSeed(f.getLong("seed"));
     }
     TorchRuntime.load();
-    org.vlmr1.demo.Demo.run(Path.of(f.has("output_dir") ? f.get("output_dir") : "runs"), sizes);
+    Demo.run(Path.of(f.has("output_dir") ? f.get("output_dir") : "runs"), sizes);
     return 0;
   }
 
@@ -212,7 +221,7 @@ final class TrainCommand implements Command {
       case "gloo":
       case "auto":
         return GlooGroup.join(env);
-      case "nccl": return org.vlmr1.distributed.NcclGroup.join(env);
+      case "nccl": return NcclGroup.join(env);
       default: throw new UsageException("--dist_backend must be gloo, nccl or auto, got " + backend);
     }
   }
@@ -253,7 +262,7 @@ final class TrainCommand implements Command {
     int maxSteps = f.getInt("max_steps");
     if (maxSteps == -1) {
       try {
-        maxSteps = org.vlmr1.trainer.EpochSteps.maxSteps(data.examples().size(), g, f.getInt("num_iterations"),
+        maxSteps = EpochSteps.maxSteps(data.examples().size(), g, f.getInt("num_iterations"),
             perDevice, dist.worldSize(), gas, f.getDouble("num_train_epochs"));
       } catch (IllegalArgumentException e) {
         throw new UsageException(e.getMessage());
@@ -339,18 +348,18 @@ final class TrainCommand implements Command {
           + " processes" : ""));
     }
     // The policy continues from the checkpoint; the reference is always the initial model.
-    try (org.vlmr1.model.VlmModel policy = module.loadModel(resume != null ? resume : model);
-        org.vlmr1.model.VlmModel ref = cfg.beta() > 0 ? module.loadModel(model) : null;
+    try (VlmModel policy = module.loadModel(resume != null ? resume : model);
+        VlmModel ref = cfg.beta() > 0 ? module.loadModel(model) : null;
         GrpoTrainer trainer = new GrpoTrainer(cfg, module, policy, ref, rewards, data.examples(), task, dist)) {
       if (resume != null) {
         trainer.restoreState(resume);
       }
       if (f.getBoolean("log_completions")) {
-        java.nio.file.Files.createDirectories(cfg.outputDir());
-        trainer.logCompletions(new org.vlmr1.trainer.CompletionLog(cfg.outputDir().resolve(
+        Files.createDirectories(cfg.outputDir());
+        trainer.logCompletions(new CompletionLog(cfg.outputDir().resolve(
             dist.worldSize() == 1 ? "completions.jsonl" : "completions-rank" + dist.rank() + ".jsonl")));
       }
-      org.vlmr1.trainer.ProgressBar bar = main ? org.vlmr1.trainer.ProgressBar.forStdout(cfg.maxSteps()) : null;
+      ProgressBar bar = main ? ProgressBar.forStdout(cfg.maxSteps()) : null;
       int check = f.getInt("check_replicas_steps");
       boolean checkDevices = f.getBoolean("check_devices");
       if (main) {
@@ -392,7 +401,7 @@ final class TrainCommand implements Command {
             shards = RunWriter.shardFolder(cfg.outputDir(), m.step());
             if (main) {
               RunWriter.deleteTree(shards);
-              java.nio.file.Files.createDirectories(shards);
+              Files.createDirectories(shards);
             }
             dist.barrier("the checkpoint barrier before step " + m.step() + "'s optimizer shards");
             trainer.saveOptimizerShard(shards);
@@ -457,7 +466,7 @@ final class TrainCommand implements Command {
           }
           new RunLogs(outputDir, List.of()).deleteOwn();
           for (String m : Plots.METRICS) {
-            java.nio.file.Files.deleteIfExists(Plots.file(outputDir, m));
+            Files.deleteIfExists(Plots.file(outputDir, m));
           }
           System.out.println("--overwrite: deleted " + old.size() + " checkpoint(s) and the metrics and plots of "
               + outputDir);
@@ -466,7 +475,7 @@ final class TrainCommand implements Command {
       return null;
     }
     Path p = Path.of(v);
-    if (!java.nio.file.Files.isDirectory(p)) {
+    if (!Files.isDirectory(p)) {
       throw new UsageException("--resume_from_checkpoint " + v + ": no such checkpoint folder");
     }
     if (!RunWriter.isComplete(p)) {
@@ -499,9 +508,9 @@ final class TrainCommand implements Command {
   }
 
   /** A checkpoint folder, or a Hugging Face id resolved from the local hub cache (never downloaded). */
-  private static Path resolveModel(String nameOrPath, java.util.Map<String, String> env) {
+  private static Path resolveModel(String nameOrPath, Map<String, String> env) {
     try {
-      return org.vlmr1.module.HubCache.resolve(nameOrPath, env);
+      return HubCache.resolve(nameOrPath, env);
     } catch (IllegalArgumentException e) {
       throw new UsageException(e.getMessage());
     }
