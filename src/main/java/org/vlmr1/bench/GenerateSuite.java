@@ -1,5 +1,5 @@
 // bin/vlmr1 bench generate: tokens per second of batched greedy generation on a tiny random Qwen2.5-VL checkpoint
-// (real vocabulary), with the KV cache against recomputing the full sequence every step.
+// (real vocabulary): the preallocated KV cache, the cache grown by cat, and recomputing the full sequence every step.
 package org.vlmr1.bench;
 
 import java.io.IOException;
@@ -14,6 +14,7 @@ import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
 import org.vlmr1.data.RgbImage;
+import org.vlmr1.model.KvCache;
 import org.vlmr1.model.SamplingConfig;
 import org.vlmr1.module.Conversation;
 import org.vlmr1.module.ModelInputs;
@@ -34,16 +35,41 @@ final class GenerateSuite implements BenchSuite {
   public List<BenchCase> cases(BenchOptions o) {
     int batch = (int) (o.rows() > 0 ? o.rows() : 4);
     int newTokens = o.quick() ? 16 : 64;
+    // a long completion, where growing the cache by cat (quadratic copying) shows against the preallocated one
+    int longTokens = o.quick() ? 64 : 256;
     int hidden = (int) (o.hidden() > 0 ? o.hidden() : 256);
     List<BenchCase> cases = new ArrayList<>();
-    for (String impl : new String[] {"kv-cache", "no-cache"}) {
-      if (o.wants("generate", "f32")) {
-        cases.add(new BenchCase("generate-" + impl, "generate", impl, "N=" + batch + " new=" + newTokens
-            + " model=tiny-qwen2_5_vl-h" + hidden + "-L4", "f32",
-            () -> new Row(batch, newTokens, hidden, impl.equals("kv-cache"))));
-      }
+    if (!o.wants("generate", "f32")) {
+      return cases;
     }
+    for (Impl impl : Impl.values()) {
+      cases.add(row(impl, batch, newTokens, hidden));
+    }
+    cases.add(row(Impl.KV_CACHE, batch, longTokens, hidden));
+    cases.add(row(Impl.KV_CACHE_CAT, batch, longTokens, hidden));
     return cases;
+  }
+
+  private static BenchCase row(Impl impl, int batch, int newTokens, int hidden) {
+    return new BenchCase("generate-" + impl.label + "-" + newTokens, "generate", impl.label, "N=" + batch + " new="
+        + newTokens + " model=tiny-qwen2_5_vl-h" + hidden + "-L4", "f32", () -> new Row(batch, newTokens, hidden,
+        impl));
+  }
+
+  /** How the rows decode. */
+  enum Impl {
+    /** The KV cache preallocated for prompt + new tokens, written in place (generateCompletions' default). */
+    KV_CACHE("kv-cache"),
+    /** The KV cache grown by torch.cat at every step (the path before issue 15). */
+    KV_CACHE_CAT("kv-cache-cat"),
+    /** A full forward over prompt + generated tokens for every new token. */
+    NO_CACHE("no-cache");
+
+    final String label;
+
+    Impl(String label) {
+      this.label = label;
+    }
   }
 
   static final class Row implements Measured {
@@ -52,13 +78,13 @@ final class GenerateSuite implements BenchSuite {
     final ModelInputs inputs;
     final VlmModule module;
     final int newTokens;
-    final boolean cache;
+    final Impl impl;
     final int batch;
 
-    Row(int batch, int newTokens, int hidden, boolean cache) {
+    Row(int batch, int newTokens, int hidden, Impl impl) {
       this.batch = batch;
       this.newTokens = newTokens;
-      this.cache = cache;
+      this.impl = impl;
       try {
         dir = Files.createTempDirectory("vlmr1-bench-generate");
         QwenTiny.write(new QwenTiny.Spec(hidden, 4, 8, 2, hidden * 3, 2, 64, 2, 1), dir);
@@ -87,9 +113,16 @@ final class GenerateSuite implements BenchSuite {
 
     @Override
     public void run() {
-      if (cache) {
+      if (impl == Impl.KV_CACHE) {
         model.generateCompletions(inputs.inputIds(), inputs.attentionMask(), inputs.multimodal(),
             SamplingConfig.greedy(newTokens), new long[] {-1}, module.padTokenId(), 0, 0, false);
+        return;
+      }
+      if (impl == Impl.KV_CACHE_CAT) {
+        try (KvCache growing = model.newCache()) {
+          model.generateCompletions(inputs.inputIds(), inputs.attentionMask(), inputs.multimodal(),
+              SamplingConfig.greedy(newTokens), new long[] {-1}, module.padTokenId(), 0, 0, false, growing);
+        }
         return;
       }
       // Without a cache: a full forward over prompt + generated tokens for every new token.

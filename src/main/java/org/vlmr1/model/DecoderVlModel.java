@@ -236,6 +236,24 @@ public abstract class DecoderVlModel implements VlmModel {
    */
   public Generator.Result generateCompletions(Tensor inputIds, Tensor attentionMask, Map<String, Tensor> multimodal,
       SamplingConfig sampling, long[] eosIds, long padId, long step, long firstSampleIndex, boolean keepLogits) {
+    // prompt + max new tokens: the decode loop never caches more, so the buffers are allocated once
+    try (KvCache cache = newCache(inputIds.size(1) + sampling.maxNewTokens())) {
+      return generateCompletions(inputIds, attentionMask, multimodal, sampling, eosIds, padId, step,
+          firstSampleIndex, keepLogits, cache);
+    }
+  }
+
+  /**
+   * {@link #generateCompletions} into a given empty cache, which the caller closes (the preallocated-vs-growing
+   * test and the generate benchmark pass a growing one).
+   */
+  public Generator.Result generateCompletions(Tensor inputIds, Tensor attentionMask, Map<String, Tensor> multimodal,
+      SamplingConfig sampling, long[] eosIds, long padId, long step, long firstSampleIndex, boolean keepLogits,
+      KvCache cache) {
+    if (cache.length() != 0) {
+      throw new IllegalArgumentException("generation needs an empty KV cache, got one holding " + cache.length()
+          + " tokens");
+    }
     int b = (int) inputIds.size(0);
     int l = (int) inputIds.size(1);
     long[] mask = attentionMask == null ? Generator.ones(b * l) : TensorChecks.longs(attentionMask);
@@ -254,7 +272,7 @@ public abstract class DecoderVlModel implements VlmModel {
         return decode(tokens, fullMask, offset[0], cache);
       }
     };
-    try (KvCache cache = decoder.newCache()) {
+    try {
       return Generator.run(d, cache, mask, b, l, sampling, eosIds, padId, step, firstSampleIndex, keepLogits);
     } finally {
       if (offset[0] != null) {
@@ -283,9 +301,14 @@ public abstract class DecoderVlModel implements VlmModel {
     return new Generation(Generation.prefixed(ids, r.ids(), l), Generation.prefixed(mask, r.mask(), l));
   }
 
-  /** A new KV cache for this model's decoder. */
+  /** A new KV cache for this model's decoder, growing by concatenation. */
   public KvCache newCache() {
     return decoder.newCache();
+  }
+
+  /** A new KV cache for this model's decoder, preallocated for {@code capacity} tokens per row. */
+  public KvCache newCache(long capacity) {
+    return decoder.newCache(capacity);
   }
 
   @Override

@@ -79,8 +79,14 @@ public final class Qwen2Decoder {
     return cfg.tieWordEmbeddings() || !w.has(lmHeadKey);
   }
 
+  /** A cache that grows by concatenation (the length is not known). */
   public KvCache newCache() {
     return new KvCache(cfg.numLayers());
+  }
+
+  /** A cache preallocated for {@code capacity} tokens per row (prompt + max new tokens), written in place. */
+  public KvCache newCache(long capacity) {
+    return new KvCache(cfg.numLayers(), capacity);
   }
 
   /**
