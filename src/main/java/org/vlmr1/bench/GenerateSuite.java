@@ -39,14 +39,23 @@ final class GenerateSuite implements BenchSuite {
     int longTokens = o.quick() ? 64 : 256;
     int hidden = (int) (o.hidden() > 0 ? o.hidden() : 256);
     List<BenchCase> cases = new ArrayList<>();
-    if (!o.wants("generate", "f32")) {
+    if (o.wants("generate", "f32")) {
+      for (Impl impl : Impl.values()) {
+        cases.add(row(impl, batch, newTokens, hidden));
+      }
+      cases.add(row(Impl.KV_CACHE, batch, longTokens, hidden));
+      cases.add(row(Impl.KV_CACHE_CAT, batch, longTokens, hidden));
+    }
+    if (!o.wants("kv-append", "f32")) {
       return cases;
     }
-    for (Impl impl : Impl.values()) {
-      cases.add(row(impl, batch, newTokens, hidden));
+    // The cache alone at a GRPO-shaped size (16 rows, a 300-token image prompt, Qwen2.5-VL-3B's 2 KV heads of 128
+    // dims), without the model whose LM head hides it on the tiny checkpoint.
+    for (boolean pre : new boolean[] {true, false}) {
+      String impl = pre ? "preallocated" : "cat";
+      cases.add(new BenchCase("kv-append-" + impl + "-" + longTokens, "kv-append", impl, "B=16 kv=2 hd=128 layers=8"
+          + " prompt=300 new=" + longTokens, "f32", () -> new AppendRow(16, 2, 128, 8, 300, longTokens, pre)));
     }
-    cases.add(row(Impl.KV_CACHE, batch, longTokens, hidden));
-    cases.add(row(Impl.KV_CACHE_CAT, batch, longTokens, hidden));
     return cases;
   }
 
@@ -69,6 +78,59 @@ final class GenerateSuite implements BenchSuite {
 
     Impl(String label) {
       this.label = label;
+    }
+  }
+
+  /** Prefill then one token per step into every layer's cache: the appends of a decode, nothing else. */
+  static final class AppendRow implements Measured {
+    final Tensor promptK;
+    final Tensor stepK;
+    final int layers;
+    final int newTokens;
+    final boolean preallocated;
+    final long rows;
+
+    AppendRow(long rows, long kvHeads, long headDim, int layers, long prompt, int newTokens, boolean preallocated) {
+      this.rows = rows;
+      this.layers = layers;
+      this.newTokens = newTokens;
+      this.preallocated = preallocated;
+      promptK = torch.randn(rows, kvHeads, prompt, headDim);                           // (B, kv, L, hd)
+      stepK = torch.randn(rows, kvHeads, 1, headDim);                                  // (B, kv, 1, hd)
+    }
+
+    @Override
+    public void run() {
+      try (KvCache c = preallocated ? new KvCache(layers, promptK.size(2) + newTokens) : new KvCache(layers)) {
+        try (PointerScope s = new PointerScope()) {
+          for (int i = 0; i < layers; i++) {
+            c.append(i, promptK, promptK);
+          }
+        }
+        for (int t = 0; t < newTokens; t++) {
+          try (PointerScope s = new PointerScope()) {
+            for (int i = 0; i < layers; i++) {
+              c.append(i, stepK, stepK);
+            }
+          }
+        }
+      }
+    }
+
+    @Override
+    public double workPerRun() {
+      return (double) rows * newTokens;
+    }
+
+    @Override
+    public String unit() {
+      return "tokens/s";
+    }
+
+    @Override
+    public void close() {
+      promptK.close();
+      stepK.close();
     }
   }
 

@@ -72,7 +72,7 @@ public final class KvCache implements AutoCloseable {
    * Appends a layer's new keys and values (B, kv, n, hd) and returns the whole cached sequence (B, kv, T, hd) for
    * attention: views into the buffers when preallocated (valid until the next append to this layer).
    */
-  Tensor[] append(int layer, Tensor newK, Tensor newV) {
+  public Tensor[] append(int layer, Tensor newK, Tensor newV) {
     if (capacity == 0) {
       return appendByCat(layer, newK, newV);
     }
@@ -104,8 +104,10 @@ public final class KvCache implements AutoCloseable {
   }
 
   private Tensor[] appendByCat(int layer, Tensor newK, Tensor newV) {
-    Tensor kk = newK;
-    Tensor vv = newV;
+    // Own handles, never the caller's objects: releasing a caller's tensor at close (or the same object twice when
+    // K and V are one tensor) would free it under the caller.
+    Tensor kk = newK.alias();
+    Tensor vv = newV.alias();
     if (k[layer] != null) {
       kk = torch.cat(new TensorVector(k[layer], newK), 2);
       vv = torch.cat(new TensorVector(v[layer], newV), 2);

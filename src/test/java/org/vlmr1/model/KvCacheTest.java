@@ -72,6 +72,19 @@ class KvCacheTest {
     }
   }
 
+  @Test
+  void neverReleasesTheCallersTensors() {
+    Tensor k = torch.randn(1, 1, 3, 8); // outside any PointerScope: only the caller holds it
+    for (long capacity : new long[] {0, 4}) {
+      try (KvCache c = new KvCache(1, capacity)) {
+        c.append(0, k, k); // K and V one object, as a caller may pass
+        c.append(0, k.narrow(2, 0, 1), k.narrow(2, 0, 1));
+      }
+      assertEquals(3, k.size(2), "the caller's tensor is still alive after the cache (capacity " + capacity + ")");
+    }
+    k.close();
+  }
+
   /**
    * Preallocated vs growing cache on a random tiny Qwen2.5-VL: a left-padded batch mixing an image prompt and text
    * prompts, sampled (temperature, top-k) so every step's full logits matter. kvHeads = heads runs SDPA on the
