@@ -1,13 +1,18 @@
-// The libtorch-composite references of the fused kernels: plain log_softmax / gather / autograd, exactly the math of
-// VLM-R1-SPEC.md 4.3-4.4 and TRL. They are the test oracle of the native kernels and their fallback when the native
-// library cannot load. They materialise (N, V) intermediates, so they are slow and memory-hungry by design.
-// bf16 inputs are upcast to float32 here (VLM-R1 runs its log-softmax in bf16; we deliberately do not).
+// The libtorch-composite references of the fused kernels: log_softmax / logsumexp / gather / autograd, exactly the
+// math of VLM-R1-SPEC.md 4.3-4.4 and TRL. They are the test oracle of the native kernels and their fallback when the
+// native library cannot load (and on devices without native twins). They run in row chunks of about CHUNK_ELEMENTS
+// logits, so beyond their inputs and outputs they hold O(chunk x V) memory, never an (N, V) temporary (issue 18: the
+// full-logits versions took 2.4 GB / 4.8 GB at N = 2048, V = 151,936, more than TRL's PyTorch code).
+// bf16 inputs are upcast to float32 chunk by chunk (VLM-R1 runs its log-softmax in bf16; we deliberately do not).
 package org.vlmr1.kernels;
 
 import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.BoolOptional;
+import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.ScalarOptional;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 
@@ -16,41 +21,75 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
  * validates arguments and picks the backend; these methods assume validated arguments (see GrpoKernels' Javadoc).
  */
 public final class CompositeKernels {
+  /**
+   * Logits per row chunk (4 MiB of float32): small enough that a chunk's temporaries stay in cache and add no
+   * measurable memory, large enough that the per-op JNI cost (~10 us) is noise against the chunk's work.
+   */
+  static final long CHUNK_ELEMENTS = 1L << 20;
+
   private CompositeKernels() {}
 
-  /** log_softmax(logits.float() / T).gather(targets) and, optionally, the row entropy. */
+  /** Rows per chunk for a vocabulary of {@code v}: at least one. */
+  static long chunkRows(long v) {
+    return Math.max(1, CHUNK_ELEMENTS / Math.max(1, v));
+  }
+
+  /**
+   * log_softmax(logits.float() / T).gather(targets) and, optionally, the row entropy, in row chunks without autograd:
+   * without entropy as gather - logsumexp (TRL's selective_log_softmax), with it through the chunk's log-softmax.
+   */
   public static TokenLogProbs tokenLogProbs(Tensor logits, Tensor targets, double temperature, boolean withEntropy) {
     PointerScope outer = PointerScope.getInnerScope();
-    try (PointerScope scope = new PointerScope()) {
-      Tensor x = logits.to(ScalarType.Float).div(new Scalar(temperature)); // (N, V)
-      Tensor lsm = torch.log_softmax(x, 1);                                // (N, V)
-      Tensor lp = lsm.gather(1, targets.unsqueeze(1)).squeeze(1);           // (N)
-      Tensor ent = withEntropy ? entropy(lsm) : null;
-      return new TokenLogProbs(Scopes.escape(lp.contiguous(), outer), Scopes.escape(ent, outer));
+    try (PointerScope scope = new PointerScope(); NoGradGuard ng = new NoGradGuard()) {
+      long n = logits.size(0);
+      long step = chunkRows(logits.size(1));
+      TensorVector lps = new TensorVector();
+      TensorVector ents = new TensorVector();
+      for (long r0 = 0; r0 < n; r0 += step) {
+        try (PointerScope cs = new PointerScope()) { // frees the chunk's temporaries; the vectors keep the results
+          long len = Math.min(step, n - r0);
+          Tensor z = scaledRows(logits, r0, len, temperature);                // (len, V) float32
+          Tensor idx = targets.narrow(0, r0, len).unsqueeze(1);               // (len, 1)
+          if (withEntropy) {
+            Tensor lsm = torch.log_softmax(z, 1);                              // (len, V)
+            lps.push_back(lsm.gather(1, idx).squeeze(1));
+            ents.push_back(entropyRows(lsm));
+          } else {
+            lps.push_back(z.gather(1, idx).squeeze(1).sub(torch.logsumexp(z, new long[] {1}, false)));
+          }
+        }
+      }
+      Tensor lp = catRows(lps, logits, 0);                                     // (N)
+      Tensor ent = withEntropy ? catRows(ents, logits, 0) : null;              // (N)
+      return new TokenLogProbs(Scopes.escape(lp, outer), Scopes.escape(ent, outer));
     }
   }
 
   /**
-   * -sum p log p over the last dimension, from log-probs, in chunks of 128 rows as TRL's entropy_from_logits does (so
-   * the metric does not add two (N, V) temporaries to the composite's peak); 0 * log 0 counts as 0.
+   * Rows [r0, r0 + len) of (N, V) logits as float32 divided by the temperature: a view when they already are float32
+   * and T = 1 (no copy), else one chunk-sized tensor.
    */
-  static Tensor entropy(Tensor logProbs) {
-    long v = logProbs.size(-1);
-    Tensor rows = logProbs.reshape(-1, v);                                    // (N, V)
-    long n = rows.size(0);
-    Tensor out = torch.empty(new long[] {n}, new org.bytedeco.pytorch.TensorOptions(ScalarType.Float), null);
-    for (long r0 = 0; r0 < n; r0 += ENTROPY_CHUNK) {
-      try (PointerScope s = new PointerScope()) {
-        long len = Math.min(ENTROPY_CHUNK, n - r0);
-        Tensor p = rows.narrow(0, r0, len).exp();
-        out.narrow(0, r0, len).copy_(torch.special_xlogy(p, p).sum(1).neg());
-      }
+  private static Tensor scaledRows(Tensor logits, long r0, long len, double temperature) {
+    Tensor x = logits.narrow(0, r0, len);                                      // (len, V)
+    if (TensorChecks.dtype(x) != ScalarType.Float) {
+      x = x.to(ScalarType.Float);
     }
-    long[] shape = TensorChecks.shape(logProbs);
-    return out.reshape(java.util.Arrays.copyOf(shape, shape.length - 1));
+    return temperature == 1.0 ? x : x.div(new Scalar(temperature));
   }
 
-  private static final long ENTROPY_CHUNK = 128;
+  /** The chunks' results joined in row order; an empty (0) float tensor on the logits' device when N = 0. */
+  private static Tensor catRows(TensorVector parts, Tensor like, long dim) {
+    if (parts.size() == 0) {
+      return like.new_empty(new long[] {0}).to(ScalarType.Float);
+    }
+    return parts.size() == 1 ? parts.get(0).contiguous() : torch.cat(parts, dim);
+  }
+
+  /** -sum p log p of each row of a (len, V) log-softmax chunk; 0 * log 0 counts as 0. */
+  private static Tensor entropyRows(Tensor lsm) {
+    Tensor p = lsm.exp();                                                     // (len, V)
+    return torch.special_xlogy(p, p).sum(1).neg();                            // (len)
+  }
 
   /** Group advantages with torch's mean and unbiased std, as VLM-R1 and TRL compute them. */
   public static Tensor groupAdvantages(Tensor rewards, int groupSize, ScaleRewards scale) {
@@ -78,18 +117,45 @@ public final class CompositeKernels {
   }
 
   /**
-   * The GRPO loss through autograd over the full logits. Same contract as {@link GrpoKernels#grpoLoss}; when
-   * {@code gradOut} is given the gradient is copied into it.
+   * The GRPO loss. Same contract as {@link GrpoKernels#grpoLoss}; when {@code gradOut} is given the gradient is
+   * written into it (it may be the logits themselves). Three stages, none holding more than a chunk of (N, V):
+   * (1) without autograd, each chunk's log-softmax gives the token log-probs and entropies; (2) autograd over the
+   * (B, T) loss graph from those log-probs gives dLoss/dlogp (torch's own min/clamp/where rules); (3) each chunk's
+   * log-softmax and gather are rebuilt under autograd and back-propagated with its slice of dLoss/dlogp, so the
+   * gradient is autograd's, row for row the same as through one graph over all the logits.
    */
   public static GrpoLossResult grpoLoss(Tensor logits, Tensor completionIds, Tensor completionMask,
       Tensor advantages, Tensor oldLogps, Tensor refLogps, GrpoLossConfig cfg, Tensor gradOut) {
     PointerScope outer = PointerScope.getInnerScope();
     try (PointerScope s = new PointerScope()) {
       long b = logits.size(0);
-      Tensor x = logits.detach().to(ScalarType.Float).detach();               // (B, T, V) leaf
-      x.set_requires_grad(true);
-      Tensor lsm = torch.log_softmax(x.div(new Scalar(cfg.temperature())), 2);  // (B, T, V)
-      Tensor lp = lsm.gather(2, completionIds.unsqueeze(2)).squeeze(2);        // (B, T)
+      long t = logits.size(1);
+      long v = logits.size(2);
+      long n = b * t;
+      double temperature = cfg.temperature();
+      Tensor rows = logits.detach().reshape(n, v);                             // (N, V) view
+      Tensor ids = completionIds.reshape(n);                                   // (N)
+      long step = chunkRows(v);
+      Tensor lpRows;
+      Tensor entRows;
+      try (NoGradGuard ng = new NoGradGuard()) {
+        TensorVector lps = new TensorVector();
+        TensorVector ents = new TensorVector();
+        for (long r0 = 0; r0 < n; r0 += step) {
+          try (PointerScope cs = new PointerScope()) {
+            long len = Math.min(step, n - r0);
+            Tensor lsm = torch.log_softmax(scaledRows(rows, r0, len, temperature), 1); // (len, V)
+            Tensor lpc = lsm.gather(1, ids.narrow(0, r0, len).unsqueeze(1)).squeeze(1);
+            Tensor entc = entropyRows(lsm);
+            lps.push_back(lpc); // the vectors hold their own references past the chunk's scope
+            ents.push_back(entc);
+          }
+        }
+        lpRows = catRows(lps, logits, 0);                                      // (N)
+        entRows = catRows(ents, logits, 0);                                    // (N)
+      }
+      Tensor lp = lpRows.reshape(b, t).detach();                               // (B, T) leaf of the loss graph
+      lp.set_requires_grad(true);
       Tensor m = completionMask.to(ScalarType.Float);                          // (B, T)
       Tensor on = m.ne(new Scalar(0));
       checkFinite("policy", lp.detach(), on, completionIds);
@@ -136,15 +202,25 @@ public final class CompositeKernels {
       }
       loss = loss.mul(new Scalar(cfg.lossScale()));
       loss.backward();
-      Tensor grad = x.grad();
-      if (gradOut != null) {
-        gradOut.copy_(grad);
-        grad = gradOut;
-      } else {
-        grad = grad.to(logits.scalar_type());
+      Tensor dLogp = lp.grad().reshape(n);                                      // (N) dLoss/dlogp
+      Tensor out = gradOut != null ? gradOut : torch.empty_like(logits);        // (B, T, V) in the logits' dtype
+      Tensor outRows = out.view(n, v);                                         // (N, V)
+      for (long r0 = 0; r0 < n; r0 += step) {
+        try (PointerScope cs = new PointerScope()) {
+          long len = Math.min(step, n - r0);
+          // A leaf for this chunk: a float32 view of the logits (or a float32 copy of bf16 ones); when gradOut is
+          // the logits, its rows are overwritten only after their own chunk's backward has read them.
+          Tensor xc = rows.narrow(0, r0, len);                                 // (len, V)
+          xc = TensorChecks.dtype(xc) != ScalarType.Float ? xc.to(ScalarType.Float) : xc.detach();
+          xc.set_requires_grad(true);
+          Tensor z = temperature == 1.0 ? xc : xc.div(new Scalar(temperature));
+          Tensor lpc = torch.log_softmax(z, 1).gather(1, ids.narrow(0, r0, len).unsqueeze(1)).squeeze(1);
+          lpc.backward(dLogp.narrow(0, r0, len), new BoolOptional(), false, null);
+          outRows.narrow(0, r0, len).copy_(xc.grad());
+        }
       }
       Tensor msum = m.sum().clamp_min(new Scalar(1));
-      double ent = entropy(lsm.detach()).mul(m).sum().div(msum).item_double();
+      double ent = entRows.reshape(b, t).mul(m).sum().div(msum).item_double();
       double klMean = kl == null ? 0 : kl.detach().mul(m).sum().div(msum).item_double();
       Tensor low = ratio.detach().lt(new Scalar(1 - cfg.epsilonLow())).logical_and(a.lt(new Scalar(0)));
       Tensor high = ratio.detach().gt(new Scalar(1 + cfg.epsilonHigh())).logical_and(a.gt(new Scalar(0)));
@@ -152,7 +228,7 @@ public final class CompositeKernels {
       double highMean = high.to(ScalarType.Float).mul(m).sum().div(msum).item_double();
       double regionMean = low.logical_or(high).to(ScalarType.Float).mul(m).sum().div(msum).item_double();
       GrpoLossMetrics metrics = new GrpoLossMetrics(klMean, ent, lowMean, highMean, regionMean);
-      return new GrpoLossResult(loss.item_double(), gradOut != null ? gradOut : Scopes.escape(grad, outer),
+      return new GrpoLossResult(loss.item_double(), gradOut != null ? gradOut : Scopes.escape(out, outer),
           Scopes.escape(lp.detach().contiguous(), outer), metrics);
     }
   }
