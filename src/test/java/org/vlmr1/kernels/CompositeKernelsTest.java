@@ -136,6 +136,34 @@ class CompositeKernelsTest {
     }
   }
 
+  @ParameterizedTest(name = "{0}")
+  @CsvSource({"f32", "bf16"})
+  void grpoLossFromHiddenEqualsTheMaterialisedLogitsLoss(String dtype) {
+    TensorAssert.seed("composite grpoLossFromHidden " + dtype);
+    try (PointerScope s = new PointerScope()) {
+      long b = 3;
+      long t = 4;
+      long h = 16;
+      long v = 5000;
+      ScalarType st = TensorAssert.dtypeOf(dtype);
+      Tensor hidden = torch.randn(b, t, h).to(st).contiguous();                    // (B, T, H)
+      Tensor w = torch.randn(v, h).mul(new Scalar(0.3)).to(st).contiguous();      // (V, H)
+      GrpoKernelsTest.Batch x = GrpoKernelsTest.Batch.random(b, t, v, dtype, 1);
+      GrpoLossConfig cfg = GrpoLossConfig.builder().beta(0.04).build();
+      Tensor h2 = hidden.reshape(b * t, h);                                        // (N, H)
+      Tensor logits = h2.mm(w.t()).reshape(b, t, v);                               // (B, T, V)
+      GrpoLossResult want = oneGraphLoss(logits, x.ids(), x.mask(), x.adv(), x.old(), x.ref(), cfg);
+      Tensor g = want.gradLogits().reshape(b * t, v);                              // (N, V)
+      GrpoHiddenLossResult got = CompositeKernels.grpoLossFromHidden(hidden, w, x.ids(), x.mask(), x.adv(), x.old(),
+          x.ref(), cfg);
+      double rtol = dtype.equals("bf16") ? 1e-2 : 1e-5;
+      assertClose("loss", want.loss(), got.loss(), 1e-6, 1e-7);
+      assertClose("gradHidden", g.mm(w).reshape(b, t, h), got.gradHidden(), rtol, 0);
+      assertClose("gradWeight", g.t().mm(h2), got.gradWeight(), rtol, 0);
+      assertClose("perTokenLogps", want.perTokenLogps(), got.perTokenLogps(), 0, 0);
+    }
+  }
+
   /**
    * The composite loss as it was before issue 18, the oracle: log_softmax over all (B, T, V) logits / T and autograd
    * over the whole graph (it needs several (B, T, V) temporaries).
