@@ -1,6 +1,6 @@
 // The libtorch-composite references of the fused kernels: log_softmax / logsumexp / gather / autograd, exactly the
 // math of VLM-R1-SPEC.md 4.3-4.4 and TRL. They are the test oracle of the native kernels and their fallback when the
-// native library cannot load (and on devices without native twins). They run in row chunks of about CHUNK_ELEMENTS
+// native library cannot load (and on devices without native twins). They run in row chunks of about 2^18-2^20
 // logits, so beyond their inputs and outputs they hold O(chunk x V) memory, never an (N, V) temporary (issue 18: the
 // full-logits versions took 2.4 GB / 4.8 GB at N = 2048, V = 151,936, more than TRL's PyTorch code).
 // bf16 inputs are upcast to float32 chunk by chunk (VLM-R1 runs its log-softmax in bf16; we deliberately do not).
@@ -22,16 +22,23 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
  */
 public final class CompositeKernels {
   /**
-   * Logits per row chunk (4 MiB of float32): small enough that a chunk's temporaries stay in cache and add no
-   * measurable memory, large enough that the per-op JNI cost (~10 us) is noise against the chunk's work.
+   * Logits per row chunk of the token log-probs (1 MiB of float32, one Qwen row): their chunk temporaries are all of
+   * their extra memory, and per-chunk JNI costs (~10 us an op) stay under 10% of a row's work (measured at
+   * N = 2048, V = 151,936: 9 MiB peak at 1 MiB chunks, 23 MiB at 4 MiB, same time within noise).
    */
-  static final long CHUNK_ELEMENTS = 1L << 20;
+  static final long CHUNK_ELEMENTS = 1L << 18;
+
+  /**
+   * Logits per row chunk of the loss (4 MiB of float32): its per-chunk autograd costs more ops, and one-row chunks
+   * made it 1.5x slower; the gradient output (N x V) dwarfs the chunk temporaries either way.
+   */
+  static final long LOSS_CHUNK_ELEMENTS = 1L << 20;
 
   private CompositeKernels() {}
 
-  /** Rows per chunk for a vocabulary of {@code v}: at least one. */
-  static long chunkRows(long v) {
-    return Math.max(1, CHUNK_ELEMENTS / Math.max(1, v));
+  /** Rows per chunk of about {@code elements} logits for a vocabulary of {@code v}: at least one. */
+  static long chunkRows(long elements, long v) {
+    return Math.max(1, elements / Math.max(1, v));
   }
 
   /**
@@ -42,7 +49,7 @@ public final class CompositeKernels {
     PointerScope outer = PointerScope.getInnerScope();
     try (PointerScope scope = new PointerScope(); NoGradGuard ng = new NoGradGuard()) {
       long n = logits.size(0);
-      long step = chunkRows(logits.size(1));
+      long step = chunkRows(CHUNK_ELEMENTS, logits.size(1));
       Tensor lp = floatRows(logits, n);                                        // (N)
       Tensor ent = withEntropy ? floatRows(logits, n) : null;                 // (N)
       for (long r0 = 0; r0 < n; r0 += step) {
@@ -134,7 +141,7 @@ public final class CompositeKernels {
       double temperature = cfg.temperature();
       Tensor rows = logits.detach().reshape(n, v);                             // (N, V) view
       Tensor ids = completionIds.reshape(n);                                   // (N)
-      long step = chunkRows(v);
+      long step = chunkRows(LOSS_CHUNK_ELEMENTS, v);
       Tensor lpRows;
       Tensor entRows;
       try (NoGradGuard ng = new NoGradGuard()) {
