@@ -1,13 +1,18 @@
-// The libtorch-composite references of the fused kernels: plain log_softmax / gather / autograd, exactly the math of
-// VLM-R1-SPEC.md 4.3-4.4 and TRL. They are the test oracle of the native kernels and their fallback when the native
-// library cannot load. They materialise (N, V) intermediates, so they are slow and memory-hungry by design.
-// bf16 inputs are upcast to float32 here (VLM-R1 runs its log-softmax in bf16; we deliberately do not).
+// The libtorch-composite references of the fused kernels: log_softmax / logsumexp / gather / autograd, exactly the
+// math of VLM-R1-SPEC.md 4.3-4.4 and TRL. They are the test oracle of the native kernels and their fallback when the
+// native library cannot load (and on devices without native twins). They run in row chunks of about 2^18-2^20
+// logits, so beyond their inputs and outputs they hold O(chunk x V) memory, never an (N, V) temporary (issue 18: the
+// full-logits versions took 2.4 GB / 4.8 GB at N = 2048, V = 151,936, more than TRL's PyTorch code).
+// bf16 inputs are upcast to float32 chunk by chunk (VLM-R1 runs its log-softmax in bf16; we deliberately do not).
 package org.vlmr1.kernels;
 
 import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.BoolOptional;
+import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.ScalarOptional;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 
@@ -16,41 +21,81 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
  * validates arguments and picks the backend; these methods assume validated arguments (see GrpoKernels' Javadoc).
  */
 public final class CompositeKernels {
+  /**
+   * Logits per row chunk of the token log-probs (1 MiB of float32, one Qwen row): their chunk temporaries are all of
+   * their extra memory, and per-chunk JNI costs (~10 us an op) stay under 10% of a row's work (measured at
+   * N = 2048, V = 151,936: 9 MiB peak at 1 MiB chunks, 23 MiB at 4 MiB, same time within noise).
+   */
+  static final long CHUNK_ELEMENTS = 1L << 18;
+
+  /**
+   * Logits per row chunk of the loss (4 MiB of float32): its per-chunk autograd costs more ops, and one-row chunks
+   * made it 1.5x slower; the gradient output (N x V) dwarfs the chunk temporaries either way.
+   */
+  static final long LOSS_CHUNK_ELEMENTS = 1L << 20;
+
   private CompositeKernels() {}
 
-  /** log_softmax(logits.float() / T).gather(targets) and, optionally, the row entropy. */
+  /** Rows per chunk of about {@code elements} logits for a vocabulary of {@code v}: at least one. */
+  static long chunkRows(long elements, long v) {
+    return Math.max(1, elements / Math.max(1, v));
+  }
+
+  /**
+   * log_softmax(logits.float() / T).gather(targets) and, optionally, the row entropy, in row chunks without autograd:
+   * without entropy as gather - logsumexp (TRL's selective_log_softmax), with it through the chunk's log-softmax.
+   */
   public static TokenLogProbs tokenLogProbs(Tensor logits, Tensor targets, double temperature, boolean withEntropy) {
     PointerScope outer = PointerScope.getInnerScope();
-    try (PointerScope scope = new PointerScope()) {
-      Tensor x = logits.to(ScalarType.Float).div(new Scalar(temperature)); // (N, V)
-      Tensor lsm = torch.log_softmax(x, 1);                                // (N, V)
-      Tensor lp = lsm.gather(1, targets.unsqueeze(1)).squeeze(1);           // (N)
-      Tensor ent = withEntropy ? entropy(lsm) : null;
-      return new TokenLogProbs(Scopes.escape(lp.contiguous(), outer), Scopes.escape(ent, outer));
+    try (PointerScope scope = new PointerScope(); NoGradGuard ng = new NoGradGuard()) {
+      long n = logits.size(0);
+      long step = chunkRows(CHUNK_ELEMENTS, logits.size(1));
+      Tensor lp = floatRows(logits, n);                                        // (N)
+      Tensor ent = withEntropy ? floatRows(logits, n) : null;                 // (N)
+      for (long r0 = 0; r0 < n; r0 += step) {
+        try (PointerScope cs = new PointerScope()) { // frees the chunk's temporaries before the next chunk
+          long len = Math.min(step, n - r0);
+          Tensor z = scaledRows(logits, r0, len, temperature);                // (len, V) float32
+          Tensor idx = targets.narrow(0, r0, len).unsqueeze(1);               // (len, 1)
+          if (withEntropy) {
+            Tensor lsm = torch.log_softmax(z, 1);                              // (len, V)
+            lp.narrow(0, r0, len).copy_(lsm.gather(1, idx).squeeze(1));
+            ent.narrow(0, r0, len).copy_(entropyRows(lsm));
+          } else {
+            lp.narrow(0, r0, len).copy_(z.gather(1, idx).squeeze(1).sub(torch.logsumexp(z, new long[] {1}, false)));
+          }
+        }
+      }
+      return new TokenLogProbs(Scopes.escape(lp, outer), Scopes.escape(ent, outer));
     }
   }
 
   /**
-   * -sum p log p over the last dimension, from log-probs, in chunks of 128 rows as TRL's entropy_from_logits does (so
-   * the metric does not add two (N, V) temporaries to the composite's peak); 0 * log 0 counts as 0.
+   * Rows [r0, r0 + len) of (N, V) logits as float32 divided by the temperature: a view when they already are float32
+   * and T = 1 (no copy), else one chunk-sized tensor.
    */
-  static Tensor entropy(Tensor logProbs) {
-    long v = logProbs.size(-1);
-    Tensor rows = logProbs.reshape(-1, v);                                    // (N, V)
-    long n = rows.size(0);
-    Tensor out = torch.empty(new long[] {n}, new org.bytedeco.pytorch.TensorOptions(ScalarType.Float), null);
-    for (long r0 = 0; r0 < n; r0 += ENTROPY_CHUNK) {
-      try (PointerScope s = new PointerScope()) {
-        long len = Math.min(ENTROPY_CHUNK, n - r0);
-        Tensor p = rows.narrow(0, r0, len).exp();
-        out.narrow(0, r0, len).copy_(torch.special_xlogy(p, p).sum(1).neg());
-      }
+  private static Tensor scaledRows(Tensor logits, long r0, long len, double temperature) {
+    Tensor x = logits.narrow(0, r0, len);                                      // (len, V)
+    if (TensorChecks.dtype(x) != ScalarType.Float) {
+      x = x.to(ScalarType.Float);
     }
-    long[] shape = TensorChecks.shape(logProbs);
-    return out.reshape(java.util.Arrays.copyOf(shape, shape.length - 1));
+    return temperature == 1.0 ? x : x.div(new Scalar(temperature));
   }
 
-  private static final long ENTROPY_CHUNK = 128;
+  /**
+   * A float32 (n) result on {@code like}'s device, allocated before the chunk loop: chunk results that outlived their
+   * chunk would sit in the heap between one chunk's freed temporaries and the next's, and glibc's malloc then grows
+   * the heap by a chunk each time instead of reusing it (measured: +640 MiB of RSS at N = 2048, V = 151,936).
+   */
+  private static Tensor floatRows(Tensor like, long n) {
+    return like.new_empty(new long[] {n}, new TensorOptions(ScalarType.Float));
+  }
+
+  /** -sum p log p of each row of a (len, V) log-softmax chunk; 0 * log 0 counts as 0. */
+  private static Tensor entropyRows(Tensor lsm) {
+    Tensor p = lsm.exp();                                                     // (len, V)
+    return torch.special_xlogy(p, p).sum(1).neg();                            // (len)
+  }
 
   /** Group advantages with torch's mean and unbiased std, as VLM-R1 and TRL compute them. */
   public static Tensor groupAdvantages(Tensor rewards, int groupSize, ScaleRewards scale) {
@@ -78,18 +123,41 @@ public final class CompositeKernels {
   }
 
   /**
-   * The GRPO loss through autograd over the full logits. Same contract as {@link GrpoKernels#grpoLoss}; when
-   * {@code gradOut} is given the gradient is copied into it.
+   * The GRPO loss. Same contract as {@link GrpoKernels#grpoLoss}; when {@code gradOut} is given the gradient is
+   * written into it (it may be the logits themselves). Three stages, none holding more than a chunk of (N, V):
+   * (1) without autograd, each chunk's log-softmax gives the token log-probs and entropies; (2) autograd over the
+   * (B, T) loss graph from those log-probs gives dLoss/dlogp (torch's own min/clamp/where rules); (3) each chunk's
+   * log-softmax and gather are rebuilt under autograd and back-propagated with its slice of dLoss/dlogp, so the
+   * gradient is autograd's, row for row the same as through one graph over all the logits.
    */
   public static GrpoLossResult grpoLoss(Tensor logits, Tensor completionIds, Tensor completionMask,
       Tensor advantages, Tensor oldLogps, Tensor refLogps, GrpoLossConfig cfg, Tensor gradOut) {
     PointerScope outer = PointerScope.getInnerScope();
     try (PointerScope s = new PointerScope()) {
       long b = logits.size(0);
-      Tensor x = logits.detach().to(ScalarType.Float).detach();               // (B, T, V) leaf
-      x.set_requires_grad(true);
-      Tensor lsm = torch.log_softmax(x.div(new Scalar(cfg.temperature())), 2);  // (B, T, V)
-      Tensor lp = lsm.gather(2, completionIds.unsqueeze(2)).squeeze(2);        // (B, T)
+      long t = logits.size(1);
+      long v = logits.size(2);
+      long n = b * t;
+      double temperature = cfg.temperature();
+      Tensor rows = logits.detach().reshape(n, v);                             // (N, V) view
+      Tensor ids = completionIds.reshape(n);                                   // (N)
+      long step = chunkRows(LOSS_CHUNK_ELEMENTS, v);
+      Tensor lpRows;
+      Tensor entRows;
+      try (NoGradGuard ng = new NoGradGuard()) {
+        lpRows = floatRows(logits, n);                                         // (N)
+        entRows = floatRows(logits, n);                                        // (N)
+        for (long r0 = 0; r0 < n; r0 += step) {
+          try (PointerScope cs = new PointerScope()) {
+            long len = Math.min(step, n - r0);
+            Tensor lsm = torch.log_softmax(scaledRows(rows, r0, len, temperature), 1); // (len, V)
+            lpRows.narrow(0, r0, len).copy_(lsm.gather(1, ids.narrow(0, r0, len).unsqueeze(1)).squeeze(1));
+            entRows.narrow(0, r0, len).copy_(entropyRows(lsm));
+          }
+        }
+      }
+      Tensor lp = lpRows.reshape(b, t).detach();                               // (B, T) leaf of the loss graph
+      lp.set_requires_grad(true);
       Tensor m = completionMask.to(ScalarType.Float);                          // (B, T)
       Tensor on = m.ne(new Scalar(0));
       checkFinite("policy", lp.detach(), on, completionIds);
@@ -136,15 +204,25 @@ public final class CompositeKernels {
       }
       loss = loss.mul(new Scalar(cfg.lossScale()));
       loss.backward();
-      Tensor grad = x.grad();
-      if (gradOut != null) {
-        gradOut.copy_(grad);
-        grad = gradOut;
-      } else {
-        grad = grad.to(logits.scalar_type());
+      Tensor dLogp = lp.grad().reshape(n);                                      // (N) dLoss/dlogp
+      Tensor out = gradOut != null ? gradOut : torch.empty_like(logits);        // (B, T, V) in the logits' dtype
+      Tensor outRows = out.view(n, v);                                         // (N, V)
+      for (long r0 = 0; r0 < n; r0 += step) {
+        try (PointerScope cs = new PointerScope()) {
+          long len = Math.min(step, n - r0);
+          // A leaf for this chunk: a float32 view of the logits (or a float32 copy of bf16 ones); when gradOut is
+          // the logits, its rows are overwritten only after their own chunk's backward has read them.
+          Tensor xc = rows.narrow(0, r0, len);                                 // (len, V)
+          xc = TensorChecks.dtype(xc) != ScalarType.Float ? xc.to(ScalarType.Float) : xc.detach();
+          xc.set_requires_grad(true);
+          Tensor z = temperature == 1.0 ? xc : xc.div(new Scalar(temperature));
+          Tensor lpc = torch.log_softmax(z, 1).gather(1, ids.narrow(0, r0, len).unsqueeze(1)).squeeze(1);
+          lpc.backward(dLogp.narrow(0, r0, len), new BoolOptional(), false, null);
+          outRows.narrow(0, r0, len).copy_(xc.grad());
+        }
       }
       Tensor msum = m.sum().clamp_min(new Scalar(1));
-      double ent = entropy(lsm.detach()).mul(m).sum().div(msum).item_double();
+      double ent = entRows.reshape(b, t).mul(m).sum().div(msum).item_double();
       double klMean = kl == null ? 0 : kl.detach().mul(m).sum().div(msum).item_double();
       Tensor low = ratio.detach().lt(new Scalar(1 - cfg.epsilonLow())).logical_and(a.lt(new Scalar(0)));
       Tensor high = ratio.detach().gt(new Scalar(1 + cfg.epsilonHigh())).logical_and(a.gt(new Scalar(0)));
@@ -152,14 +230,14 @@ public final class CompositeKernels {
       double highMean = high.to(ScalarType.Float).mul(m).sum().div(msum).item_double();
       double regionMean = low.logical_or(high).to(ScalarType.Float).mul(m).sum().div(msum).item_double();
       GrpoLossMetrics metrics = new GrpoLossMetrics(klMean, ent, lowMean, highMean, regionMean);
-      return new GrpoLossResult(loss.item_double(), gradOut != null ? gradOut : Scopes.escape(grad, outer),
+      return new GrpoLossResult(loss.item_double(), gradOut != null ? gradOut : Scopes.escape(out, outer),
           Scopes.escape(lp.detach().contiguous(), outer), metrics);
     }
   }
 
   /**
    * The full-logits composite of {@link GrpoKernels#grpoLossFromHidden}: logits = hidden @ W^T materialised, the
-   * composite loss, then dHidden = dLogits @ W and dW = dLogits^T @ hidden.
+   * composite loss with the gradient written over them, then dHidden = dLogits @ W and dW = dLogits^T @ hidden.
    */
   public static GrpoHiddenLossResult grpoLossFromHidden(Tensor hidden, Tensor lmHeadWeight, Tensor completionIds,
       Tensor completionMask, Tensor advantages, Tensor oldLogps, Tensor refLogps, GrpoLossConfig cfg) {
@@ -170,7 +248,8 @@ public final class CompositeKernels {
       long h = hidden.size(2);
       Tensor h2 = hidden.reshape(b * t, h);                                      // (N, H)
       Tensor logits = h2.mm(lmHeadWeight.t()).reshape(b, t, -1);                 // (B, T, V)
-      GrpoLossResult r = grpoLoss(logits, completionIds, completionMask, advantages, oldLogps, refLogps, cfg, null);
+      // The logits are dead once the loss has read them: their buffer takes the gradient (one (N, V) less).
+      GrpoLossResult r = grpoLoss(logits, completionIds, completionMask, advantages, oldLogps, refLogps, cfg, logits);
       Tensor g = r.gradLogits().reshape(b * t, -1);                             // (N, V)
       Tensor gradHidden = g.mm(lmHeadWeight).reshape(b, t, h);                   // (B, T, H)
       Tensor gradWeight = g.t().mm(h2);                                          // (V, H)
