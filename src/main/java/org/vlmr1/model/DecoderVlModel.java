@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Map;
 import org.bytedeco.pytorch.DeviceOptional;
 import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.ScalarTypeOptional;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch;
@@ -184,8 +185,8 @@ public abstract class DecoderVlModel implements VlmModel {
    */
   public static Positions positionsFromMask(Tensor attentionMask) {
     Tensor ids = Rope.positionsFromMask(attentionMask);                                       // (B, L)
-    Tensor offset = attentionMask.to(ScalarType.Long).sum(new long[] {1}, true, new org.bytedeco.pytorch
-        .ScalarTypeOptional()).sub(new Scalar(attentionMask.size(1)));                      // (B, 1)
+    Tensor offset = attentionMask.to(ScalarType.Long).sum(new long[] {1}, true, new ScalarTypeOptional())
+        .sub(new Scalar(attentionMask.size(1)));                                             // (B, 1)
     return new Positions(ids, offset);
   }
 

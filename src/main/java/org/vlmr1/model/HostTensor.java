@@ -7,6 +7,7 @@ import java.util.Map;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
+import org.vlmr1.kernels.TensorChecks;
 
 /**
  * A float32 or int64 tensor's shape and values.
@@ -31,12 +32,7 @@ public record HostTensor(long[] shape, float[] floats, long[] longs) {
       }
       return new HostTensor(shape, v, null);
     }
-    Tensor c = t.to(ScalarType.Long).contiguous();
-    long[] v = new long[(int) c.numel()];
-    if (v.length > 0) {
-      c.data_ptr_long().get(v);
-    }
-    return new HostTensor(shape, null, v);
+    return new HostTensor(shape, null, TensorChecks.longs(t));
   }
 
   /** A new tensor (owned by the caller's PointerScope). */

@@ -18,6 +18,7 @@ import java.util.TreeMap;
 import java.util.stream.Stream;
 import java.util.zip.CRC32C;
 import org.vlmr1.util.FileDigests;
+import org.vlmr1.util.Json;
 
 /** Writes and verifies a checkpoint's manifest. */
 final class CheckpointManifest {
@@ -62,7 +63,7 @@ final class CheckpointManifest {
     Map<String, Object> m = new LinkedHashMap<>();
     m.put("format", 1);
     m.put("files", files);
-    JsonFiles.write(dir.resolve(FILE), m);
+    Json.writeFile(dir.resolve(FILE), m);
     return readBack;
   }
 
@@ -74,7 +75,7 @@ final class CheckpointManifest {
     }
     Map<String, long[]> expected = new TreeMap<>();
     try {
-      Object files = JsonFiles.readObject(mf).get("files");
+      Object files = Json.readObject(mf).get("files");
       if (!(files instanceof Map<?, ?> fm)) {
         return failed(FILE + " lists no files");
       }

@@ -52,7 +52,7 @@ public final class RunLogs {
     List<String> cut = new ArrayList<>();
     Path record = checkpoint != null ? checkpoint.resolve(RECORD) : runDir.resolve(AT_START);
     if (Files.isRegularFile(record)) {
-      Map<?, ?> lengths = (Map<?, ?>) Json.parse(Files.readString(record));
+      Map<String, Object> lengths = Json.readObject(record);
       for (Path log : files()) {
         Object recorded = lengths.get(key(log));
         long keep = recorded instanceof Number n ? n.longValue() : 0L; // a log the record lacks came later
@@ -135,7 +135,7 @@ public final class RunLogs {
     }
     Files.createDirectories(file.getParent());
     Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-    Files.writeString(tmp, Json.write(lengths));
+    Json.writeFile(tmp, lengths);
     Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING,
         StandardCopyOption.ATOMIC_MOVE);
   }

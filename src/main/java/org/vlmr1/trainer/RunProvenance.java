@@ -15,6 +15,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import org.vlmr1.util.Json;
 
 /**
  * A run's starting point.
@@ -33,8 +34,8 @@ public record RunProvenance(ModelFingerprint model, Map<String, Object> args) {
 
   /** Writes both files into a checkpoint folder being saved. */
   void write(Path checkpoint) throws IOException {
-    JsonFiles.write(checkpoint.resolve(FINGERPRINT_FILE), model.toJson());
-    JsonFiles.write(checkpoint.resolve(ARGS_FILE), args);
+    Json.writeFile(checkpoint.resolve(FINGERPRINT_FILE), model.toJson());
+    Json.writeFile(checkpoint.resolve(ARGS_FILE), args);
   }
 
   /**
@@ -50,7 +51,7 @@ public record RunProvenance(ModelFingerprint model, Map<String, Object> args) {
       warnings.add(checkpoint + " records no starting model (no " + FINGERPRINT_FILE + ": written before vlmr1 kept "
           + "one), so this resume cannot check that --model_name_or_path is the model it was trained from");
     } else {
-      ModelFingerprint was = ModelFingerprint.fromJson(JsonFiles.readObject(fp), fp);
+      ModelFingerprint was = ModelFingerprint.fromJson(Json.readObject(fp), fp);
       if (!was.sha256().equals(model.sha256())) {
         throw new IllegalArgumentException(checkpoint + " was trained from " + was.path() + ", but "
             + "--model_name_or_path " + model.path() + " is another model (" + model.differencesFrom(was) + "); the "
@@ -64,7 +65,7 @@ public record RunProvenance(ModelFingerprint model, Map<String, Object> args) {
     }
     Path af = checkpoint.resolve(ARGS_FILE);
     if (Files.isRegularFile(af)) {
-      List<String> changed = changedFlags(JsonFiles.readObject(af));
+      List<String> changed = changedFlags(Json.readObject(af));
       if (!changed.isEmpty()) {
         warnings.add("flags changed since " + checkpoint.getFileName() + " was saved: " + String.join(", ", changed));
       }

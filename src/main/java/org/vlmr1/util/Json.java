@@ -7,6 +7,12 @@ import com.fasterxml.jackson.core.json.JsonReadFeature;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
+import java.io.IOException;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
 
 /** JSON parsing as Python's {@code json.loads} does it. Thread-safe. */
 public final class Json {
@@ -57,8 +63,28 @@ public final class Json {
   public static String write(Object value) {
     try {
       return MAPPER.writeValueAsString(value);
-    } catch (java.io.IOException e) {
+    } catch (IOException e) {
       throw new IllegalArgumentException("cannot serialise " + value, e);
     }
+  }
+
+  /** The JSON object in {@code file}; an IOException naming the file when it is not valid JSON or not an object. */
+  @SuppressWarnings("unchecked")
+  public static Map<String, Object> readObject(Path file) throws IOException {
+    Object v;
+    try {
+      v = parse(Files.readString(file, StandardCharsets.UTF_8));
+    } catch (IllegalArgumentException | CharacterCodingException e) {
+      throw new IOException(file + " is not valid JSON (" + e.getMessage() + ")", e);
+    }
+    if (!(v instanceof Map)) {
+      throw new IOException(file + " does not hold a JSON object");
+    }
+    return (Map<String, Object>) v;
+  }
+
+  /** Writes {@code value} as JSON (one line) into {@code file}. */
+  public static void writeFile(Path file, Object value) throws IOException {
+    Files.writeString(file, write(value) + "\n", StandardCharsets.UTF_8);
   }
 }
