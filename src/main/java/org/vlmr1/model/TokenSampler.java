@@ -24,6 +24,11 @@ public final class TokenSampler {
 
   /** The chosen id for one row's logits (V floats) at completion position {@code position}. */
   public static int next(float[] logits, SamplingConfig cfg, long step, long sampleIndex, long position) {
+    return next(logits, cfg, cfg.greedy() ? 0 : uniform(cfg.seed(), step, sampleIndex, position));
+  }
+
+  /** The chosen id for the uniform {@code uniform} in [0, 1) (tests drive the boundaries through it). */
+  static int next(float[] logits, SamplingConfig cfg, double uniform) {
     if (cfg.greedy()) {
       int best = 0;
       for (int i = 1; i < logits.length; i++) {
@@ -83,7 +88,7 @@ public final class TokenSampler {
         sum += p[i];
       }
     }
-    double u = uniform(cfg.seed(), step, sampleIndex, position) * sum;
+    double u = uniform * sum;
     double acc = 0;
     int last = idx[0];
     for (int i = 0; i < kept; i++) {

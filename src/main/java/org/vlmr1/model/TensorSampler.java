@@ -1,0 +1,110 @@
+// TokenSampler's rule on the (B, V) logits tensor with libtorch ops, so only B ids per step leave the device: the same
+// float -> double steps, the same top-k tie rule, the same top-p boundary and tie order, and the same sequential sums.
+package org.vlmr1.model;
+
+import org.bytedeco.pytorch.BoolOptional;
+import org.bytedeco.pytorch.DeviceOptional;
+import org.bytedeco.pytorch.LongOptional;
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.ScalarTypeOptional;
+import org.bytedeco.pytorch.T_TensorTensor_T;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptions;
+import org.bytedeco.pytorch.TensorVector;
+import org.bytedeco.pytorch.global.torch;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+
+/**
+ * Next-token selection for a whole batch on the logits' device. Stateless; never touches libtorch's generators.
+ *
+ * <p>Mirrors {@link TokenSampler#next} step by step so that equal logits and equal uniforms give the same id:
+ * <ul>
+ *   <li>the logits are cast to float32 (what {@code Generator.rows} hands the reference), then to double, and
+ *       divided by the temperature in double ({@code s_i = (double) x_i / T});</li>
+ *   <li>top-k keeps {@code s_i >= kth / T} where {@code kth} is the k-th largest float logit counted with
+ *       multiplicity, so every id tied with it stays;</li>
+ *   <li>{@code w_i = exp(s_i - max s)} on the kept ids, zero elsewhere; every sum is a row-wise {@code cumsum},
+ *       which libtorch's CPU kernel accumulates sequentially in double, left to right, like the reference's loops
+ *       (a {@code sum} reduction would not: it vectorises and pairs);</li>
+ *   <li>top-p sorts by {@code w} descending with ties larger id first (an ascending stable sort, flipped, as
+ *       transformers does), accumulates {@code w_i / W} in that order and keeps each id whose preceding mass is
+ *       below {@code top_p} (the first one always);</li>
+ *   <li>the id is the first index whose running sum in id order exceeds {@code u * W} (the cdf is non-decreasing, so
+ *       this is the count of entries {@code <= u * W}), else the last id with {@code w > 0}.</li>
+ * </ul>
+ * The one operation whose last bit is not fixed by IEEE is {@code exp}: Java's {@code Math.exp} and libtorch's
+ * vectorised {@code exp} may round differently, which can move a pick only when {@code u * W} lies within a few ulps
+ * of a running sum (TensorSamplerTest counts how often the two exps differ). A CUDA twin must keep the sequential
+ * cumsum (libtorch's CUDA cumsum is a parallel scan) and a true division by the temperature.
+ */
+public final class TensorSampler {
+  private TensorSampler() {}
+
+  /** The B keyed uniforms {@code U(seed, step, firstSample + b, position)} as a (B) double tensor on {@code like}'s device. */
+  public static Tensor uniforms(SamplingConfig cfg, long step, long firstSample, int b, long position, Tensor like) {
+    double[] u = new double[b];
+    for (int r = 0; r < b; r++) {
+      u[r] = TokenSampler.uniform(cfg.seed(), step, firstSample + r, position);
+    }
+    return doubles(u).to(like.device(), ScalarType.Double);                                // (B)
+  }
+
+  /** A (n) double CPU tensor holding {@code x} (the preset has no {@code tensor(double[])}). */
+  static Tensor doubles(double[] x) {
+    Tensor t = torch.empty(new long[] {x.length}, new TensorOptions(ScalarType.Double), null); // (n)
+    t.data_ptr_double().put(x);
+    return t;
+  }
+
+  /**
+   * The chosen ids.
+   *
+   * @param logits (B, V) any floating dtype
+   * @param u (B) double uniforms in [0, 1) (ignored when greedy; may then be null)
+   * @return (B) int64 on the logits' device
+   */
+  public static Tensor next(Tensor logits, SamplingConfig cfg, Tensor u) {
+    if (logits.dim() != 2) {
+      throw new IllegalArgumentException("logits must be (B, V), got " + java.util.Arrays.toString(
+          logits.sizes().vec().get()));
+    }
+    Tensor x = logits.to(ScalarType.Float);                                                 // (B, V) as the reference
+    if (cfg.greedy()) {
+      return torch.argmax(x, new LongOptional(1), false);                                   // (B) first maximum
+    }
+    long v = x.size(1);
+    Tensor s = x.to(ScalarType.Double).div(new Scalar(cfg.temperature()));                 // (B, V)
+    Tensor max = s.amax(new long[] {1}, true);                                              // (B, 1)
+    Tensor w = s.sub(max).exp();                                                            // (B, V)
+    if (cfg.topK() > 0 && cfg.topK() < v) {
+      T_TensorTensor_T top = x.topk(cfg.topK(), 1, true, true);
+      Tensor kth = top.get0().narrow(1, cfg.topK() - 1, 1)
+          .to(ScalarType.Double).div(new Scalar(cfg.temperature()));                        // (B, 1)
+      w = w.masked_fill(s.lt(kth), new Scalar(0.0));                                        // (B, V)
+    }
+    Tensor cdf = w.cumsum(1);                                                               // (B, V) sequential
+    if (cfg.topP() < 1) {
+      Tensor total = cdf.narrow(1, v - 1, 1);                                               // (B, 1)
+      T_TensorTensor_T sorted = torch.sort(w, new BoolOptional(true), 1, false);            // ascending, stable
+      Tensor desc = sorted.get0().flip(1);                                                  // (B, V) ties: larger id first
+      Tensor order = sorted.get1().flip(1);                                                 // (B, V)
+      Tensor cum = desc.div(total).cumsum(1);                                               // (B, V) sequential
+      Tensor before = torch.cat(new TensorVector(
+          torch.zeros(new long[] {x.size(0), 1}, new TensorOptions(ScalarType.Double)
+              .device(new DeviceOptional(x.device()))),
+          cum.narrow(1, 0, v - 1)), 1);                                                     // (B, V) mass before
+      Tensor keepSorted = before.lt(new Scalar(cfg.topP()));                                // (B, V)
+      Tensor keep = torch.zeros_like(keepSorted).scatter(1, order, keepSorted);             // (B, V) id order
+      w = w.masked_fill(keep.logical_not(), new Scalar(0.0));
+      cdf = w.cumsum(1);
+    }
+    Tensor target = u.to(ScalarType.Double).unsqueeze(1).mul(cdf.narrow(1, v - 1, 1));     // (B, 1) u * W
+    Tensor first = cdf.le(target).sum(new long[] {1}, false,
+        new ScalarTypeOptional(ScalarType.Long));                      // (B)
+    Tensor ids = torch.arange(new Scalar(v), new TensorOptions(ScalarType.Long)
+        .device(new DeviceOptional(x.device())));                                           // (V)
+    Tensor last = ids.unsqueeze(0).masked_fill(w.le(new Scalar(0.0)), new Scalar(-1L))
+        .amax(new long[] {1}, false);                                                       // (B) last id with w > 0
+    return torch.where(first.lt(new Scalar(v)), first, last);                               // (B)
+  }
+}

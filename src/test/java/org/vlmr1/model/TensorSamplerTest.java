@@ -1,0 +1,169 @@
+// The tensor sampler picks exactly TokenSampler's id for the same logits and uniform: random rows of many shapes
+// (ties, -inf, peaked, flat, bf16-rounded) under every temperature x top-k x top-p combination, plus uniforms placed
+// exactly on cdf boundaries and top-p masses that land exactly on top_p.
+package org.vlmr1.model;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+import org.junit.jupiter.api.Test;
+
+class TensorSamplerTest {
+  private static final double[] TEMPERATURES = {0.7, 1.0, 1.3};
+  private static final int[] TOP_KS = {0, 1, 50};
+  private static final double[] TOP_PS = {1.0, 0.9, 0.5};
+
+  @Test
+  void sameIdAsTokenSamplerOnRandomRows() {
+    long seed = System.nanoTime();
+    System.out.println("TensorSamplerTest seed " + seed);
+    Random rnd = new Random(seed);
+    int[] vocabs = {7, 13, 64, 1000, 151936};
+    int[] rowsPerVocab = {24, 24, 16, 12, 2};
+    long checked = 0;
+    for (int vi = 0; vi < vocabs.length; vi++) {
+      int v = vocabs[vi];
+      int b = rowsPerVocab[vi];
+      float[][] rows = new float[b][];
+      for (int r = 0; r < b; r++) {
+        rows[r] = row(rnd, v, r % 6);
+      }
+      List<SamplingConfig> cfgs = new ArrayList<>();
+      cfgs.add(SamplingConfig.greedy(1));
+      for (double t : TEMPERATURES) {
+        for (int k : TOP_KS) {
+          for (double p : TOP_PS) {
+            cfgs.add(new SamplingConfig(false, t, k, p, rnd.nextLong(), 1));
+          }
+        }
+      }
+      for (SamplingConfig cfg : cfgs) {
+        long step = rnd.nextInt(1000);
+        long first = rnd.nextInt(1 << 20);
+        long position = rnd.nextInt(512);
+        try (PointerScope s = new PointerScope()) {
+          Tensor logits = torch.tensor(flat(rows)).reshape(b, v);                         // (B, V)
+          Tensor u = TensorSampler.uniforms(cfg, step, first, b, position, logits);      // (B)
+          long[] got = ids(TensorSampler.next(logits, cfg, u));
+          for (int r = 0; r < b; r++) {
+            int want = TokenSampler.next(rows[r], cfg, step, first + r, position);
+            assertEquals(want, got[r], "V " + v + " row " + r + " kind " + r % 6 + " " + cfg + " seed " + seed);
+            checked++;
+          }
+        }
+      }
+    }
+    System.out.println("TensorSamplerTest rows checked " + checked);
+  }
+
+  @Test
+  void uniformsOnExactBoundariesAndTopPMassOnTheThreshold() {
+    // Flat rows: w_i = 1, so the cdf is 1..V and u = j / V puts u * W exactly on a running sum (the pick must be
+    // the id after it: "exceeds", not "reaches"); top-p masses are multiples of 1 / V and reach 0.5 exactly, and
+    // the tie order decides which ids survive (larger first).
+    for (int v : new int[] {4, 8, 16}) {
+      float[] row = new float[v];
+      for (SamplingConfig cfg : new SamplingConfig[] {
+          new SamplingConfig(false, 1.0, 0, 1.0, 0, 1), new SamplingConfig(false, 1.0, 0, 0.5, 0, 1),
+          new SamplingConfig(false, 0.7, 3, 0.5, 0, 1), new SamplingConfig(false, 1.3, 0, 0.25, 0, 1)}) {
+        for (int j = 0; j < v; j++) {
+          double uj = (double) j / v;
+          try (PointerScope s = new PointerScope()) {
+            Tensor logits = torch.tensor(row).reshape(1, v);                               // (1, V)
+            long got = TensorSampler.next(logits, cfg, TensorSampler.doubles(new double[] {uj})).item_long();
+            assertEquals(TokenSampler.next(row, cfg, uj), got, "V " + v + " u " + uj + " " + cfg);
+          }
+        }
+      }
+    }
+  }
+
+  @Test
+  void bfloat16LogitsAreCastToFloatFirst() {
+    long seed = System.nanoTime();
+    System.out.println("TensorSamplerTest bf16 seed " + seed);
+    Random rnd = new Random(seed);
+    int b = 16;
+    int v = 500;
+    float[] x = new float[b * v];
+    for (int i = 0; i < x.length; i++) {
+      x[i] = (float) (rnd.nextGaussian() * 4);
+    }
+    SamplingConfig cfg = new SamplingConfig(false, 0.7, 50, 0.9, rnd.nextLong(), 1);
+    try (PointerScope s = new PointerScope()) {
+      Tensor logits = torch.tensor(x).reshape(b, v).to(ScalarType.BFloat16);               // (B, V)
+      float[][] rows = Generator.rows(logits);
+      long[] got = ids(TensorSampler.next(logits, cfg, TensorSampler.uniforms(cfg, 3, 40, b, 7, logits)));
+      long[] greedy = ids(TensorSampler.next(logits, SamplingConfig.greedy(1), null));
+      for (int r = 0; r < b; r++) {
+        assertEquals(TokenSampler.next(rows[r], cfg, 3, 40 + r, 7), got[r], "row " + r + " seed " + seed);
+        assertEquals(TokenSampler.next(rows[r], SamplingConfig.greedy(1), 0, 0, 0), greedy[r], "greedy row " + r);
+      }
+    }
+  }
+
+  @Test
+  void expAgreementIsReported() {
+    // Not an assertion: how often libtorch's double exp and Math.exp round differently on this machine (the one
+    // place where the two samplers' arithmetic is not fixed by IEEE).
+    long seed = System.nanoTime();
+    Random rnd = new Random(seed);
+    int n = 1 << 20;
+    double[] x = new double[n];
+    for (int i = 0; i < n; i++) {
+      x[i] = -rnd.nextDouble() * 60;
+    }
+    try (PointerScope s = new PointerScope()) {
+      double[] e = new double[n];
+      TensorSampler.doubles(x).exp().contiguous().data_ptr_double().get(e);
+      int diff = 0;
+      for (int i = 0; i < n; i++) {
+        diff += Double.doubleToLongBits(e[i]) != Double.doubleToLongBits(Math.exp(x[i])) ? 1 : 0;
+      }
+      System.out.println("TensorSamplerTest exp: " + diff + " of " + n + " differ in the last bit (seed " + seed + ")");
+    }
+  }
+
+  /** kinds: 0 gaussian, 1 ties (few levels), 2 with -inf, 3 peaked, 4 flat with tiny noise, 5 bf16-rounded wide. */
+  private static float[] row(Random rnd, int v, int kind) {
+    float[] x = new float[v];
+    for (int i = 0; i < v; i++) {
+      double g = rnd.nextGaussian();
+      x[i] = switch (kind) {
+        case 0 -> (float) (g * 2);
+        case 1 -> (float) Math.rint(g * 2) / 2f;
+        case 2 -> rnd.nextInt(4) == 0 ? Float.NEGATIVE_INFINITY : (float) (g * 3);
+        case 3 -> (float) g;
+        case 4 -> (float) (1e-6 * g);
+        default -> Float.intBitsToFloat(Float.floatToIntBits((float) (g * 8)) & 0xffff0000);
+      };
+    }
+    if (kind == 3) {
+      x[rnd.nextInt(v)] = 40f;
+    }
+    if (kind == 2) {
+      x[rnd.nextInt(v)] = 1f; // at least one finite logit
+    }
+    return x;
+  }
+
+  private static float[] flat(float[][] rows) {
+    float[] f = new float[rows.length * rows[0].length];
+    for (int r = 0; r < rows.length; r++) {
+      System.arraycopy(rows[r], 0, f, r * rows[r].length, rows[r].length);
+    }
+    return f;
+  }
+
+  private static long[] ids(Tensor t) {
+    long[] out = new long[(int) t.numel()];
+    t.to(ScalarType.Long).contiguous().data_ptr_long().get(out);
+    return out;
+  }
+}
