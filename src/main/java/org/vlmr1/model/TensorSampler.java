@@ -32,10 +32,11 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
  *   <li>the id is the first index whose running sum in id order exceeds {@code u * W} (the cdf is non-decreasing, so
  *       this is the count of entries {@code <= u * W}), else the last id with {@code w > 0}.</li>
  * </ul>
- * The one operation whose last bit is not fixed by IEEE is {@code exp}: Java's {@code Math.exp} and libtorch's
- * vectorised {@code exp} may round differently, which can move a pick only when {@code u * W} lies within a few ulps
- * of a running sum (TensorSamplerTest counts how often the two exps differ). A CUDA twin must keep the sequential
- * cumsum (libtorch's CUDA cumsum is a parallel scan) and a true division by the temperature.
+ * {@code exp} is {@link TokenSampler#exp(double)} spelled as libtorch ops (libtorch's own exp and {@code Math.exp}
+ * round differently on about 6 % of inputs), so every intermediate is fixed by IEEE-754 and both samplers compute
+ * bit-identical weights and sums (TensorSamplerTest checks the scaled logits and the weights bit for bit). A CUDA
+ * twin must keep the sequential cumsum (libtorch's CUDA cumsum is a parallel scan), a true division by the
+ * temperature, and no fma contraction in the exp.
  */
 public final class TensorSampler {
   private TensorSampler() {}
@@ -47,6 +48,27 @@ public final class TensorSampler {
       u[r] = TokenSampler.uniform(cfg.seed(), step, firstSample + r, position);
     }
     return doubles(u).to(like.device(), ScalarType.Double);                                // (B)
+  }
+
+  /** {@code (double) x / T} elementwise: a true division (CUDA's div by a host scalar multiplies by 1/T instead). */
+  static Tensor scaled(Tensor x, double temperature) {
+    return x.to(ScalarType.Double).div(new Scalar(temperature));                            // (B, V)
+  }
+
+  /** {@link TokenSampler#exp(double)} elementwise on a double tensor, one libtorch op per basic operation. */
+  static Tensor exp(Tensor x) {
+    Tensor ok = x.ge(new Scalar(TokenSampler.EXP_FLOOR));                                   // false for NaN too
+    Tensor xc = x.clamp_min(new Scalar(TokenSampler.EXP_FLOOR));                            // keeps k finite
+    Tensor k = xc.mul(new Scalar(TokenSampler.LOG2E)).round();                             // half to even, as rint
+    Tensor r = xc.sub(k.mul(new Scalar(TokenSampler.LN2_HI))).sub(k.mul(new Scalar(TokenSampler.LN2_LO)));
+    double[] c = TokenSampler.EXP_C;
+    Tensor p = r.mul(new Scalar(c[13])).add(new Scalar(c[12]));
+    for (int i = 11; i >= 0; i--) {
+      p = p.mul(r).add(new Scalar(c[i]));                                                  // separate ops: no fma
+    }
+    Tensor two = k.to(ScalarType.Long).add(new Scalar(1023L)).mul(new Scalar(1L << 52))
+        .view(ScalarType.Double);                                                           // 2^k from its bits
+    return p.mul(two).masked_fill(ok.logical_not(), new Scalar(0.0));
   }
 
   /** A (n) double CPU tensor holding {@code x} (the preset has no {@code tensor(double[])}). */
@@ -73,13 +95,13 @@ public final class TensorSampler {
       return torch.argmax(x, new LongOptional(1), false);                                   // (B) first maximum
     }
     long v = x.size(1);
-    Tensor s = x.to(ScalarType.Double).div(new Scalar(cfg.temperature()));                 // (B, V)
+    Tensor s = scaled(x, cfg.temperature());                                                // (B, V)
     Tensor max = s.amax(new long[] {1}, true);                                              // (B, 1)
-    Tensor w = s.sub(max).exp();                                                            // (B, V)
+    Tensor w = exp(s.sub(max));                                                             // (B, V)
     if (cfg.topK() > 0 && cfg.topK() < v) {
       T_TensorTensor_T top = x.topk(cfg.topK(), 1, true, true);
       Tensor kth = top.get0().narrow(1, cfg.topK() - 1, 1)
-          .to(ScalarType.Double).div(new Scalar(cfg.temperature()));                        // (B, 1)
+          .to(ScalarType.Double).div(new Scalar(cfg.temperature()));                        // (B, 1) as s
       w = w.masked_fill(s.lt(kth), new Scalar(0.0));                                        // (B, V)
     }
     Tensor cdf = w.cumsum(1);                                                               // (B, V) sequential
@@ -104,7 +126,8 @@ public final class TensorSampler {
     Tensor ids = torch.arange(new Scalar(v), new TensorOptions(ScalarType.Long)
         .device(new DeviceOptional(x.device())));                                           // (V)
     Tensor last = ids.unsqueeze(0).masked_fill(w.le(new Scalar(0.0)), new Scalar(-1L))
-        .amax(new long[] {1}, false);                                                       // (B) last id with w > 0
+        .amax(new long[] {1}, false).clamp_min(new Scalar(0L));                             // (B) last id with w > 0
+    // (0 when no weight is positive, a row of -inf/NaN logits: the reference then returns its first kept id, 0)
     return torch.where(first.lt(new Scalar(v)), first, last);                               // (B)
   }
 }

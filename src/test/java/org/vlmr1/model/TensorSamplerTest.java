@@ -4,6 +4,7 @@
 package org.vlmr1.model;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -109,24 +110,61 @@ class TensorSamplerTest {
   }
 
   @Test
-  void expAgreementIsReported() {
-    // Not an assertion: how often libtorch's double exp and Math.exp round differently on this machine (the one
-    // place where the two samplers' arithmetic is not fixed by IEEE).
+  void scaledLogitsAndWeightsAreBitIdentical() {
     long seed = System.nanoTime();
+    System.out.println("TensorSamplerTest arithmetic seed " + seed);
     Random rnd = new Random(seed);
     int n = 1 << 20;
-    double[] x = new double[n];
+    float[] x = new float[n];
+    double[] d = new double[n];
     for (int i = 0; i < n; i++) {
-      x[i] = -rnd.nextDouble() * 60;
+      x[i] = (float) (rnd.nextGaussian() * Math.exp(rnd.nextGaussian() * 3));
+      d[i] = i < 16 ? new double[] {0, -0.0, -700, Math.nextDown(-700.0), -708, -745, Double.NEGATIVE_INFINITY,
+          Double.NaN, -Math.log(2) / 2, -Math.log(2), -1e-300, -Double.MIN_VALUE, -1, -0.5, -1e-17, -699.99}[i]
+          : -rnd.nextDouble() * (i % 2 == 0 ? 750 : 2);
     }
     try (PointerScope s = new PointerScope()) {
-      double[] e = new double[n];
-      TensorSampler.doubles(x).exp().contiguous().data_ptr_double().get(e);
-      int diff = 0;
-      for (int i = 0; i < n; i++) {
-        diff += Double.doubleToLongBits(e[i]) != Double.doubleToLongBits(Math.exp(x[i])) ? 1 : 0;
+      for (double t : TEMPERATURES) {
+        double[] got = new double[n];
+        TensorSampler.scaled(torch.tensor(x), t).contiguous().data_ptr_double().get(got);
+        for (int i = 0; i < n; i++) {
+          assertEquals(Double.doubleToLongBits(x[i] / t), Double.doubleToLongBits(got[i]), "x " + x[i] + " / " + t);
+        }
       }
-      System.out.println("TensorSamplerTest exp: " + diff + " of " + n + " differ in the last bit (seed " + seed + ")");
+      double[] got = new double[n];
+      TensorSampler.exp(TensorSampler.doubles(d)).contiguous().data_ptr_double().get(got);
+      double[] lib = new double[n];
+      TensorSampler.doubles(d).exp().contiguous().data_ptr_double().get(lib);
+      int libDiffers = 0;
+      double worst = 0;
+      for (int i = 0; i < n; i++) {
+        double want = TokenSampler.exp(d[i]);
+        assertEquals(Double.doubleToLongBits(want), Double.doubleToLongBits(got[i]), "exp(" + d[i] + ")");
+        libDiffers += Double.doubleToLongBits(lib[i]) != Double.doubleToLongBits(Math.exp(d[i])) ? 1 : 0;
+        if (d[i] >= TokenSampler.EXP_FLOOR) {
+          worst = Math.max(worst, Math.abs(want - Math.exp(d[i])) / Math.ulp(Math.exp(d[i])));
+        }
+      }
+      System.out.println("TensorSamplerTest exp: within " + worst + " ulp of Math.exp; libtorch's exp and Math.exp "
+          + "differ on " + libDiffers + " of " + n);
+      assertTrue(worst <= 4, "exp accuracy " + worst + " ulp");
+      assertEquals(1.0, TokenSampler.exp(0), "the most likely token weighs exactly 1");
+      // The running sums: libtorch's CPU cumsum accumulates each row left to right in double, as the reference does.
+      int v = 151936;
+      double[] w = new double[4 * v];
+      for (int i = 0; i < w.length; i++) {
+        w[i] = rnd.nextInt(8) == 0 ? 0 : TokenSampler.exp(-rnd.nextDouble() * 30);
+      }
+      double[] cdf = new double[w.length];
+      TensorSampler.doubles(w).reshape(4, v).cumsum(1).contiguous().data_ptr_double().get(cdf);
+      for (int r = 0; r < 4; r++) {
+        double acc = 0;
+        for (int i = 0; i < v; i++) {
+          acc += w[r * v + i];
+          assertEquals(Double.doubleToLongBits(acc), Double.doubleToLongBits(cdf[r * v + i]), "cdf " + r + ", " + i);
+        }
+      }
+      assertEquals(0.0, TokenSampler.exp(Double.NEGATIVE_INFINITY));
     }
   }
 
