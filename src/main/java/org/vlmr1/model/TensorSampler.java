@@ -41,7 +41,7 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
 public final class TensorSampler {
   private TensorSampler() {}
 
-  /** The B keyed uniforms {@code U(seed, step, firstSample + b, position)} as a (B) double tensor on {@code like}'s device. */
+  /** The B keyed draws {@code U(seed, step, firstSample + b, position)}, a (B) double tensor on like's device. */
   public static Tensor uniforms(SamplingConfig cfg, long step, long firstSample, int b, long position, Tensor like) {
     double[] u = new double[b];
     for (int r = 0; r < b; r++) {
@@ -108,7 +108,7 @@ public final class TensorSampler {
     if (cfg.topP() < 1) {
       Tensor total = cdf.narrow(1, v - 1, 1);                                               // (B, 1)
       T_TensorTensor_T sorted = torch.sort(w, new BoolOptional(true), 1, false);            // ascending, stable
-      Tensor desc = sorted.get0().flip(1);                                                  // (B, V) ties: larger id first
+      Tensor desc = sorted.get0().flip(1);                                            // (B, V) ties: larger id first
       Tensor order = sorted.get1().flip(1);                                                 // (B, V)
       Tensor cum = desc.div(total).cumsum(1);                                               // (B, V) sequential
       Tensor before = torch.cat(new TensorVector(
