@@ -1,5 +1,5 @@
-// bin/vlmr1 bench generate: tokens per second of batched greedy generation on a tiny random Qwen2.5-VL checkpoint
-// (real vocabulary), with the KV cache against recomputing the full sequence every step.
+// bin/vlmr1 bench generate: tokens per second of batched generation (greedy, and top-k 50 sampling) on a tiny
+// random Qwen2.5-VL checkpoint (real vocabulary), with the KV cache against recomputing the full sequence every step.
 package org.vlmr1.bench;
 
 import java.io.IOException;
@@ -36,11 +36,12 @@ final class GenerateSuite implements BenchSuite {
     int newTokens = o.quick() ? 16 : 64;
     int hidden = (int) (o.hidden() > 0 ? o.hidden() : 256);
     List<BenchCase> cases = new ArrayList<>();
-    for (String impl : new String[] {"kv-cache", "no-cache"}) {
+    // kv-cache-topk50: VLM-R1's rollout sampling (temperature 1, top-k 50) instead of greedy, same model and prompts.
+    for (String impl : new String[] {"kv-cache", "kv-cache-topk50", "no-cache"}) {
       if (o.wants("generate", "f32")) {
         cases.add(new BenchCase("generate-" + impl, "generate", impl, "N=" + batch + " new=" + newTokens
             + " model=tiny-qwen2_5_vl-h" + hidden + "-L4", "f32",
-            () -> new Row(batch, newTokens, hidden, impl.equals("kv-cache"))));
+            () -> new Row(batch, newTokens, hidden, !impl.equals("no-cache"), impl.endsWith("topk50"))));
       }
     }
     return cases;
@@ -54,9 +55,11 @@ final class GenerateSuite implements BenchSuite {
     final int newTokens;
     final boolean cache;
     final int batch;
+    final SamplingConfig sampling;
 
-    Row(int batch, int newTokens, int hidden, boolean cache) {
+    Row(int batch, int newTokens, int hidden, boolean cache, boolean topK50) {
       this.batch = batch;
+      this.sampling = topK50 ? new SamplingConfig(false, 1.0, 50, 1.0, 7, newTokens) : SamplingConfig.greedy(newTokens);
       this.newTokens = newTokens;
       this.cache = cache;
       try {
@@ -89,7 +92,7 @@ final class GenerateSuite implements BenchSuite {
     public void run() {
       if (cache) {
         model.generateCompletions(inputs.inputIds(), inputs.attentionMask(), inputs.multimodal(),
-            SamplingConfig.greedy(newTokens), new long[] {-1}, module.padTokenId(), 0, 0, false);
+            sampling, new long[] {-1}, module.padTokenId(), 0, 0, false);
         return;
       }
       // Without a cache: a full forward over prompt + generated tokens for every new token.
