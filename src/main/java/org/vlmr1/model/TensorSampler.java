@@ -62,9 +62,9 @@ public final class TensorSampler {
     Tensor k = xc.mul(new Scalar(TokenSampler.LOG2E)).round();                             // half to even, as rint
     Tensor r = xc.sub(k.mul(new Scalar(TokenSampler.LN2_HI))).sub(k.mul(new Scalar(TokenSampler.LN2_LO)));
     double[] c = TokenSampler.EXP_C;
-    Tensor p = r.mul(new Scalar(c[13])).add(new Scalar(c[12]));
+    Tensor p = r.mul(new Scalar(c[13])).add_(new Scalar(c[12]));
     for (int i = 11; i >= 0; i--) {
-      p = p.mul(r).add(new Scalar(c[i]));                                                  // separate ops: no fma
+      p.mul_(r).add_(new Scalar(c[i]));                                                     // separate ops: no fma
     }
     Tensor two = k.to(ScalarType.Long).add(new Scalar(1023L)).mul(new Scalar(1L << 52))
         .view(ScalarType.Double);                                                           // 2^k from its bits
@@ -97,12 +97,16 @@ public final class TensorSampler {
     long v = x.size(1);
     Tensor s = scaled(x, cfg.temperature());                                                // (B, V)
     Tensor max = s.amax(new long[] {1}, true);                                              // (B, 1)
-    Tensor w = exp(s.sub(max));                                                             // (B, V)
+    Tensor w;                                                                               // (B, V)
     if (cfg.topK() > 0 && cfg.topK() < v) {
       T_TensorTensor_T top = x.topk(cfg.topK(), 1, true, true);
       Tensor kth = top.get0().narrow(1, cfg.topK() - 1, 1)
           .to(ScalarType.Double).div(new Scalar(cfg.temperature()));                        // (B, 1) as s
-      w = w.masked_fill(s.lt(kth), new Scalar(0.0));                                        // (B, V)
+      // exp on the kept entries only (k per row, ties aside): the polynomial is ~30 passes, too many for all V
+      Tensor keep = s.ge(kth);                                                              // (B, V)
+      w = torch.zeros_like(s).masked_scatter(keep, exp(s.sub(max).masked_select(keep)));   // row-major both ways
+    } else {
+      w = exp(s.sub(max));
     }
     Tensor cdf = w.cumsum(1);                                                               // (B, V) sequential
     if (cfg.topP() < 1) {
