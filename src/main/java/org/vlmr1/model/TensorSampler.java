@@ -22,7 +22,8 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
  *   <li>the logits are cast to float32 (what {@code Generator.rows} hands the reference), then to double, and
  *       divided by the temperature in double ({@code s_i = (double) x_i / T});</li>
  *   <li>top-k keeps {@code s_i >= kth / T} where {@code kth} is the k-th largest float logit counted with
- *       multiplicity, so every id tied with it stays;</li>
+ *       multiplicity, so every id tied with it stays; the rest of the work then runs on those candidates only,
+ *       (B, K) in id order, since the other ids weigh 0 and add nothing to any running sum;</li>
  *   <li>{@code w_i = exp(s_i - max s)} on the kept ids, zero elsewhere; every sum is a row-wise {@code cumsum},
  *       which libtorch's CPU kernel accumulates sequentially in double, left to right, like the reference's loops
  *       (a {@code sum} reduction would not: it vectorises and pairs);</li>
@@ -95,43 +96,53 @@ public final class TensorSampler {
       return torch.argmax(x, new LongOptional(1), false);                                   // (B) first maximum
     }
     long v = x.size(1);
-    Tensor s = scaled(x, cfg.temperature());                                                // (B, V)
-    Tensor max = s.amax(new long[] {1}, true);                                              // (B, 1)
-    Tensor w;                                                                               // (B, V)
+    Tensor cand = null;                                                                     // (B, K) ids, or all V
+    Tensor kthS = null;
     if (cfg.topK() > 0 && cfg.topK() < v) {
-      T_TensorTensor_T top = x.topk(cfg.topK(), 1, true, true);
-      Tensor kth = top.get0().narrow(1, cfg.topK() - 1, 1)
-          .to(ScalarType.Double).div(new Scalar(cfg.temperature()));                        // (B, 1) as s
-      // exp on the kept entries only (k per row, ties aside): the polynomial is ~30 passes, too many for all V
-      Tensor keep = s.ge(kth);                                                              // (B, V)
-      w = torch.zeros_like(s).masked_scatter(keep, exp(s.sub(max).masked_select(keep)));   // row-major both ways
-    } else {
-      w = exp(s.sub(max));
+      // Only the candidates matter: ids below the k-th value weigh 0 and add nothing to any running sum, so the
+      // sums over the kept ids in id order are the reference's. K is the widest row's kept count (ties with the
+      // k-th value widen a row); the K largest of a row hold all of its kept ids.
+      int k = cfg.topK();
+      T_TensorTensor_T top = x.topk(k, 1, true, true);
+      Tensor kth = top.get0().narrow(1, k - 1, 1);                                          // (B, 1) float
+      long wide = x.ge(kth).sum(new long[] {1}, false, new ScalarTypeOptional(ScalarType.Long)).amax().item_long();
+      Tensor idx = wide == k ? top.get1() : x.topk(wide, 1, true, true).get1();             // (B, K)
+      cand = torch.sort(idx, 1, false).get0();                                              // (B, K) id order
+      x = x.gather(1, cand);                                                                // (B, K)
+      kthS = kth.to(ScalarType.Double).div(new Scalar(cfg.temperature()));                  // (B, 1) as s
     }
-    Tensor cdf = w.cumsum(1);                                                               // (B, V) sequential
+    long kw = x.size(1);
+    Tensor s = scaled(x, cfg.temperature());                                                // (B, K)
+    Tensor max = s.amax(new long[] {1}, true);                                              // (B, 1) the row's max
+    Tensor w = exp(s.sub(max));                                                             // (B, K)
+    if (kthS != null) {
+      w = w.masked_fill(s.lt(kthS), new Scalar(0.0));                                       // the reference's s >= kth
+    }
+    Tensor cdf = w.cumsum(1);                                                               // (B, K) sequential
     if (cfg.topP() < 1) {
-      Tensor total = cdf.narrow(1, v - 1, 1);                                               // (B, 1)
+      Tensor total = cdf.narrow(1, kw - 1, 1);                                               // (B, 1)
       T_TensorTensor_T sorted = torch.sort(w, new BoolOptional(true), 1, false);            // ascending, stable
-      Tensor desc = sorted.get0().flip(1);                                            // (B, V) ties: larger id first
-      Tensor order = sorted.get1().flip(1);                                                 // (B, V)
-      Tensor cum = desc.div(total).cumsum(1);                                               // (B, V) sequential
+      Tensor desc = sorted.get0().flip(1);                                            // (B, K) ties: larger id first
+      Tensor order = sorted.get1().flip(1);                                                 // (B, K)
+      Tensor cum = desc.div(total).cumsum(1);                                               // (B, K) sequential
       Tensor before = torch.cat(new TensorVector(
           torch.zeros(new long[] {x.size(0), 1}, new TensorOptions(ScalarType.Double)
               .device(new DeviceOptional(x.device()))),
-          cum.narrow(1, 0, v - 1)), 1);                                                     // (B, V) mass before
-      Tensor keepSorted = before.lt(new Scalar(cfg.topP()));                                // (B, V)
-      Tensor keep = torch.zeros_like(keepSorted).scatter(1, order, keepSorted);             // (B, V) id order
+          cum.narrow(1, 0, kw - 1)), 1);                                                     // (B, K) mass before
+      Tensor keepSorted = before.lt(new Scalar(cfg.topP()));                                // (B, K)
+      Tensor keep = torch.zeros_like(keepSorted).scatter(1, order, keepSorted);             // (B, K) id order
       w = w.masked_fill(keep.logical_not(), new Scalar(0.0));
       cdf = w.cumsum(1);
     }
-    Tensor target = u.to(ScalarType.Double).unsqueeze(1).mul(cdf.narrow(1, v - 1, 1));     // (B, 1) u * W
+    Tensor target = u.to(ScalarType.Double).unsqueeze(1).mul(cdf.narrow(1, kw - 1, 1));     // (B, 1) u * W
     Tensor first = cdf.le(target).sum(new long[] {1}, false,
-        new ScalarTypeOptional(ScalarType.Long));                      // (B)
-    Tensor ids = torch.arange(new Scalar(v), new TensorOptions(ScalarType.Long)
-        .device(new DeviceOptional(x.device())));                                           // (V)
+        new ScalarTypeOptional(ScalarType.Long));                                           // (B)
+    Tensor ids = torch.arange(new Scalar(kw), new TensorOptions(ScalarType.Long)
+        .device(new DeviceOptional(x.device())));                                           // (K)
     Tensor last = ids.unsqueeze(0).masked_fill(w.le(new Scalar(0.0)), new Scalar(-1L))
         .amax(new long[] {1}, false).clamp_min(new Scalar(0L));                             // (B) last id with w > 0
     // (0 when no weight is positive, a row of -inf/NaN logits: the reference then returns its first kept id, 0)
-    return torch.where(first.lt(new Scalar(v)), first, last);                               // (B)
+    Tensor pos = torch.where(first.lt(new Scalar(kw)), first, last);                        // (B)
+    return cand == null ? pos : cand.gather(1, pos.unsqueeze(1)).squeeze(1);                // (B) ids
   }
 }
