@@ -1,5 +1,6 @@
-// bin/vlmr1 bench generate: tokens per second of batched greedy generation on a tiny random Qwen2.5-VL checkpoint
-// (real vocabulary): the preallocated KV cache, the cache grown by cat, and recomputing the full sequence every step.
+// bin/vlmr1 bench generate: tokens per second of batched generation on a tiny random Qwen2.5-VL checkpoint (real
+// vocabulary): greedy with the preallocated KV cache, the cache grown by cat, and recomputing the full sequence every
+// step; and VLM-R1's rollout sampling (temperature 1, top-k 50) on the preallocated cache.
 package org.vlmr1.bench;
 
 import java.io.IOException;
@@ -69,6 +70,8 @@ final class GenerateSuite implements BenchSuite {
   enum Impl {
     /** The KV cache preallocated for prompt + new tokens, written in place (generateCompletions' default). */
     KV_CACHE("kv-cache"),
+    /** The preallocated cache with VLM-R1's rollout sampling (temperature 1, top-k 50) instead of greedy. */
+    KV_CACHE_TOPK50("kv-cache-topk50"),
     /** The KV cache grown by torch.cat at every step (the path before issue 15). */
     KV_CACHE_CAT("kv-cache-cat"),
     /** A full forward over prompt + generated tokens for every new token. */
@@ -175,9 +178,11 @@ final class GenerateSuite implements BenchSuite {
 
     @Override
     public void run() {
-      if (impl == Impl.KV_CACHE) {
+      if (impl == Impl.KV_CACHE || impl == Impl.KV_CACHE_TOPK50) {
+        SamplingConfig sampling = impl == Impl.KV_CACHE ? SamplingConfig.greedy(newTokens)
+            : new SamplingConfig(false, 1.0, 50, 1.0, 7, newTokens);
         model.generateCompletions(inputs.inputIds(), inputs.attentionMask(), inputs.multimodal(),
-            SamplingConfig.greedy(newTokens), new long[] {-1}, module.padTokenId(), 0, 0, false);
+            sampling, new long[] {-1}, module.padTokenId(), 0, 0, false);
         return;
       }
       if (impl == Impl.KV_CACHE_CAT) {

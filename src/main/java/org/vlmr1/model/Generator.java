@@ -50,22 +50,19 @@ public final class Generator {
     boolean[] done = new boolean[b];
     List<float[][]> kept = keepLogits ? new ArrayList<>() : null;
     long[] mask = promptMask;
-    float[][] logits;
+    long[] picked;
     try (PointerScope s = new PointerScope()) {
-      logits = rows(d.prefill(cache));
+      picked = pick(d.prefill(cache), cfg, step, firstSampleIndex, 0, kept);
     }
     int len = l;
     for (int t = 0; t < n; t++) {
-      if (kept != null) {
-        kept.add(logits);
-      }
       long[] next = new long[b];
       for (int r = 0; r < b; r++) {
         if (done[r]) {
           next[r] = padId;
           continue;
         }
-        next[r] = TokenSampler.next(logits[r], cfg, step, firstSampleIndex + r, t);
+        next[r] = picked[r];
         outMask[r][t] = 1;
         for (long e : eosIds) {
           done[r] |= next[r] == e;
@@ -92,10 +89,29 @@ public final class Generator {
       mask = grown;
       len++;
       try (PointerScope s = new PointerScope()) {
-        logits = rows(d.step(torch.tensor(next).reshape(b, 1), mask, cache));
+        picked = pick(d.step(torch.tensor(next).reshape(b, 1), mask, cache), cfg, step, firstSampleIndex, t + 1, kept);
       }
     }
     return new Result(out, outMask, kept);
+  }
+
+  /**
+   * Every row's next id at completion position {@code t}, chosen on the logits' device by {@link TensorSampler} (the
+   * same id as {@link TokenSampler#next} on the row); only the B ids reach Java, and the logits too when kept.
+   *
+   * @param logits (B, V)
+   */
+  static long[] pick(Tensor logits, SamplingConfig cfg, long step, long firstSampleIndex, long t,
+      List<float[][]> kept) {
+    if (kept != null) {
+      kept.add(rows(logits));
+    }
+    int b = (int) logits.size(0);
+    Tensor u = cfg.greedy() ? null : TensorSampler.uniforms(cfg, step, firstSampleIndex, b, t, logits); // (B)
+    Tensor ids = TensorSampler.next(logits, cfg, u).to(ScalarType.Long).cpu().contiguous();            // (B)
+    long[] out = new long[b];
+    ids.data_ptr_long().get(out);
+    return out;
   }
 
   /** (B, V) logits as float rows (the float32 cast transformers applies before the processors). */

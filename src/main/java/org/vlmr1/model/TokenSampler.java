@@ -18,12 +18,30 @@ package org.vlmr1.model;
  * {@code u}, in token-id order, in double: with {@code w_i = exp(s_i - max s)} over the kept ids (zero for the
  * others) and {@code W = sum w_i}, the smallest kept id whose running sum of {@code w} exceeds {@code u * W} (the
  * largest kept id if rounding leaves none).
+ *
+ * <p>{@code exp} here is {@link #exp(double)}, built from IEEE-754 basic operations only (multiply, add, subtract,
+ * round-half-even, a power of two from its bits), never {@code Math.exp}: a library exp may round its last bit either
+ * way (libtorch's vectorised exp and HotSpot's {@code Math.exp} disagree on about 6 % of inputs; CUDA's exp is
+ * another), while basic operations round the same everywhere, so the Java, tensor and CUDA samplers compute
+ * bit-identical weights and pick the same id. With {@code x = s_i - max s <= 0}:
+ * <pre>
+ *   x < -700 (or NaN)  -> 0                                     (exp(-700) ~ 1e-304: below any running sum's ulp)
+ *   k = rint(x * LOG2E), r = (x - k * LN2_HI) - k * LN2_LO      (Cody-Waite; fdlibm's ln2_hi / ln2_lo)
+ *   p = ((C13 * r + C12) * r + ... + C1) * r + C0               (C_i = 1 / i!, Horner, left to right)
+ *   exp(x) = p * 2^k                                            (2^k from the bits (k + 1023) << 52; exact)
+ * </pre>
+ * Accurate to about 2 ulps (TensorSamplerTest checks it against {@code Math.exp}).
  */
 public final class TokenSampler {
   private TokenSampler() {}
 
   /** The chosen id for one row's logits (V floats) at completion position {@code position}. */
   public static int next(float[] logits, SamplingConfig cfg, long step, long sampleIndex, long position) {
+    return next(logits, cfg, cfg.greedy() ? 0 : uniform(cfg.seed(), step, sampleIndex, position));
+  }
+
+  /** The chosen id for the uniform {@code uniform} in [0, 1) (tests drive the boundaries through it). */
+  static int next(float[] logits, SamplingConfig cfg, double uniform) {
     if (cfg.greedy()) {
       int best = 0;
       for (int i = 1; i < logits.length; i++) {
@@ -51,7 +69,7 @@ public final class TokenSampler {
     for (int i = 0; i < v; i++) {
       double s = logits[i] / cfg.temperature();
       if (s >= threshold) {
-        p[kept] = Math.exp(s - max);
+        p[kept] = exp(s - max);
         idx[kept++] = i;
         sum += p[kept - 1];
       }
@@ -83,7 +101,7 @@ public final class TokenSampler {
         sum += p[i];
       }
     }
-    double u = uniform(cfg.seed(), step, sampleIndex, position) * sum;
+    double u = uniform * sum;
     double acc = 0;
     int last = idx[0];
     for (int i = 0; i < kept; i++) {
@@ -136,6 +154,37 @@ public final class TokenSampler {
       }
     }
     return heap[0];
+  }
+
+  /** Below this {@link #exp(double)} is 0. */
+  static final double EXP_FLOOR = -700.0;
+  static final double LOG2E = 1.4426950408889634;
+  /** fdlibm's split of ln 2: {@code k * LN2_HI} is exact for the k that occur here. */
+  static final double LN2_HI = 6.93147180369123816490e-01;
+  static final double LN2_LO = 1.90821492927058770002e-10;
+  /** {@code EXP_C[i] = 1 / i!}, i = 0..13; the degree-13 remainder on |r| <= ln2 / 2 is below 5e-18. */
+  static final double[] EXP_C = new double[14];
+
+  static {
+    double f = 1;
+    for (int i = 0; i < EXP_C.length; i++) {
+      f *= Math.max(i, 1); // i! is exact in double up to 22!
+      EXP_C[i] = 1.0 / f;
+    }
+  }
+
+  /** exp(x) for x <= 0 from IEEE basic operations only (class comment), so every sampler rounds it identically. */
+  static double exp(double x) {
+    if (!(x >= EXP_FLOOR)) {
+      return 0;
+    }
+    double k = Math.rint(x * LOG2E);
+    double r = (x - k * LN2_HI) - k * LN2_LO;
+    double p = EXP_C[13];
+    for (int i = 12; i >= 0; i--) {
+      p = p * r + EXP_C[i]; // Java never fuses this into an fma
+    }
+    return p * Double.longBitsToDouble(((long) k + 1023) << 52);
   }
 
   /** The draw {@code U(seed, step, sample, position)} in [0, 1) (class comment). */
