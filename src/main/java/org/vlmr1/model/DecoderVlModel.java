@@ -230,18 +230,15 @@ public abstract class DecoderVlModel implements VlmModel {
   }
 
   /**
-   * The completions of a prompt batch (the shared decode loop over this forward), with each step's logits when
-   * {@code keepLogits} (parity checks).
+   * The completions of a prompt batch, one per prompt row (the shared decode loop over this forward), with each
+   * step's logits when {@code keepLogits} (parity checks).
    *
    * @param step the optimizer step and {@code firstSampleIndex} the global index of row 0, for the random streams
    */
   public Generator.Result generateCompletions(Tensor inputIds, Tensor attentionMask, Map<String, Tensor> multimodal,
       SamplingConfig sampling, long[] eosIds, long padId, long step, long firstSampleIndex, boolean keepLogits) {
-    // prompt + max new tokens: the decode loop never caches more, so the buffers are allocated once
-    try (KvCache cache = newCache(inputIds.size(1) + sampling.maxNewTokens())) {
-      return generateCompletions(inputIds, attentionMask, multimodal, sampling, eosIds, padId, step,
-          firstSampleIndex, keepLogits, cache);
-    }
+    return generateCompletions(inputIds, attentionMask, multimodal, sampling, eosIds, padId, step, firstSampleIndex,
+        keepLogits, Generator.identity((int) inputIds.size(0)), GenerationOptions.DEFAULT, null);
   }
 
   /**
@@ -251,13 +248,35 @@ public abstract class DecoderVlModel implements VlmModel {
   public Generator.Result generateCompletions(Tensor inputIds, Tensor attentionMask, Map<String, Tensor> multimodal,
       SamplingConfig sampling, long[] eosIds, long padId, long step, long firstSampleIndex, boolean keepLogits,
       KvCache cache) {
+    return generateCompletions(inputIds, attentionMask, multimodal, sampling, eosIds, padId, step, firstSampleIndex,
+        keepLogits, Generator.identity((int) inputIds.size(0)), GenerationOptions.DEFAULT, cache);
+  }
+
+  /**
+   * The completions of {@code rowPrompt.length} rows over a batch of distinct prompts: each prompt (vision modules
+   * included) is prefilled once and its KV cache prefix copied into each of its rows.
+   *
+   * @param inputIds (P, L) int64, the distinct prompts, with their attention mask and multimodal tensors
+   * @param rowPrompt the prompt of each completion row, in [0, P); row r draws as global sample firstSampleIndex + r
+   * @param cache an empty cache the caller closes, or null for one preallocated for prompt + max new tokens
+   */
+  public Generator.Result generateCompletions(Tensor inputIds, Tensor attentionMask, Map<String, Tensor> multimodal,
+      SamplingConfig sampling, long[] eosIds, long padId, long step, long firstSampleIndex, boolean keepLogits,
+      int[] rowPrompt, GenerationOptions options, KvCache cache) {
+    if (cache == null) {
+      // prompt + max new tokens: the decode loop never caches more, so the buffers are allocated once
+      try (KvCache own = newCache(inputIds.size(1) + sampling.maxNewTokens())) {
+        return generateCompletions(inputIds, attentionMask, multimodal, sampling, eosIds, padId, step,
+            firstSampleIndex, keepLogits, rowPrompt, options, own);
+      }
+    }
     if (cache.length() != 0) {
       throw new IllegalArgumentException("generation needs an empty KV cache, got one holding " + cache.length()
           + " tokens");
     }
-    int b = (int) inputIds.size(0);
+    int p = (int) inputIds.size(0);
     int l = (int) inputIds.size(1);
-    long[] mask = attentionMask == null ? Generator.ones(b * l) : TensorChecks.longs(attentionMask);
+    long[] mask = attentionMask == null ? Generator.ones(p * l) : TensorChecks.longs(attentionMask);
     Tensor[] offset = new Tensor[1];
     Generator.Decoding d = new Generator.Decoding() {
       @Override
@@ -265,16 +284,25 @@ public abstract class DecoderVlModel implements VlmModel {
         Output o = forward(inputIds, attentionMask, multimodal, false, cache, 0);
         offset[0] = o.positions().decodeOffset().clone();
         offset[0].retainReference(); // outlives the prefill's PointerScope
-        return torch.linear(o.lastHidden().select(1, l - 1), lmHead());                         // (B, V)
+        return torch.linear(o.lastHidden().select(1, l - 1), lmHead());                         // (P, V)
       }
 
       @Override
       public Tensor step(Tensor tokens, long[] fullMask, KvCache cache) {
         return decode(tokens, fullMask, offset[0], cache);
       }
+
+      @Override
+      public void selectRows(Tensor index) {
+        Tensor kept = offset[0].index_select(0, index.to(offset[0].device(), ScalarType.Long));   // (B', 1)
+        kept.retainReference();
+        offset[0].releaseReference();
+        offset[0] = kept;
+      }
     };
     try {
-      return Generator.run(d, cache, mask, b, l, sampling, eosIds, padId, step, firstSampleIndex, keepLogits);
+      return Generator.run(d, cache, mask, l, rowPrompt, sampling, eosIds, padId, step, firstSampleIndex,
+          keepLogits, options);
     } finally {
       if (offset[0] != null) {
         offset[0].releaseReference();
@@ -289,17 +317,18 @@ public abstract class DecoderVlModel implements VlmModel {
    */
   @Override
   public Generation generate(Tensor inputIds, Tensor attentionMask, Map<String, Tensor> multimodal,
-      SamplingConfig sampling, long[] eosIds, long padId, long step, long firstSampleIndex) {
+      SamplingConfig sampling, long[] eosIds, long padId, long step, long firstSampleIndex, int[] rowPrompt,
+      GenerationOptions options) {
     Generator.Result r = generateCompletions(inputIds, attentionMask, multimodal, sampling, eosIds, padId, step,
-        firstSampleIndex, false);
+        firstSampleIndex, false, rowPrompt, options, null);
     if (embedsInput) {
       return new Generation(r.ids(), r.mask());
     }
-    int b = (int) inputIds.size(0);
     int l = (int) inputIds.size(1);
     long[] ids = TensorChecks.longs(inputIds);
-    long[] mask = attentionMask == null ? Generator.ones(b * l) : TensorChecks.longs(attentionMask);
-    return new Generation(Generation.prefixed(ids, r.ids(), l), Generation.prefixed(mask, r.mask(), l));
+    long[] mask = attentionMask == null ? Generator.ones(ids.length) : TensorChecks.longs(attentionMask);
+    return new Generation(Generation.prefixed(ids, rowPrompt, r.ids(), l),
+        Generation.prefixed(mask, rowPrompt, r.mask(), l));
   }
 
   /** A new KV cache for this model's decoder, growing by concatenation. */

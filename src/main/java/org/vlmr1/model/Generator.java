@@ -28,90 +28,205 @@ public final class Generator {
      * @return (B, V) logits of the new position
      */
     Tensor step(Tensor tokens, long[] fullMask, KvCache cache);
+
+    /**
+     * Keeps rows {@code index} (repeats allowed) of the decoder's own per-row state, as {@link KvCache#selectRows}
+     * does for the cache: prompts become rows after a shared prefill, finished rows leave. Decoders without
+     * per-row state keep the default.
+     */
+    default void selectRows(Tensor index) {}
   }
 
   /**
    * @param ids (B, N) int64 completion ids, the pad id after a row's EOS
    * @param mask (B, N) int64, 1 through the first EOS inclusive
-   * @param stepLogits per-step (B, V) logits when asked for (parity checks), else null
+   * @param stepLogits per-step (B, V) logits when asked for (parity checks), else null; a row that had left the
+   *     batch (finished, compacted away) is null in the steps after
+   * @param compactions how many times finished rows left the batch
    */
-  public record Result(long[][] ids, long[][] mask, List<float[][]> stepLogits) {}
+  public record Result(long[][] ids, long[][] mask, List<float[][]> stepLogits, int compactions) {}
 
-  /**
-   * @param promptMask (B, L) row-major prompt attention mask (all ones when the batch has no padding)
-   * @param step the optimizer step, for the random streams
-   * @param firstSampleIndex the global index of row 0 (rows are firstSampleIndex + b)
-   */
+  /** {@link #run(Decoding, KvCache, long[], int, int[], SamplingConfig, long[], long, long, long, boolean,
+   * GenerationOptions)} with one row per prompt and the default engine. */
   public static Result run(Decoding d, KvCache cache, long[] promptMask, int b, int l, SamplingConfig cfg,
       long[] eosIds, long padId, long step, long firstSampleIndex, boolean keepLogits) {
-    int n = cfg.maxNewTokens();
-    long[][] out = new long[b][n];
-    long[][] outMask = new long[b][n];
-    boolean[] done = new boolean[b];
-    List<float[][]> kept = keepLogits ? new ArrayList<>() : null;
-    long[] mask = promptMask;
-    long[] picked;
-    try (PointerScope s = new PointerScope()) {
-      picked = pick(d.prefill(cache), cfg, step, firstSampleIndex, 0, kept);
-    }
-    int len = l;
-    for (int t = 0; t < n; t++) {
-      long[] next = new long[b];
-      for (int r = 0; r < b; r++) {
-        if (done[r]) {
-          next[r] = padId;
-          continue;
-        }
-        next[r] = picked[r];
-        outMask[r][t] = 1;
-        for (long e : eosIds) {
-          done[r] |= next[r] == e;
-        }
-      }
-      for (int r = 0; r < b; r++) {
-        out[r][t] = next[r];
-      }
-      boolean all = true;
-      for (boolean x : done) {
-        all &= x;
-      }
-      if (all || t == n - 1) {
-        for (int r = 0; r < b; r++) {
-          Arrays.fill(out[r], t + 1, n, padId);
-        }
-        break;
-      }
-      long[] grown = new long[b * (len + 1)];
-      for (int r = 0; r < b; r++) {
-        System.arraycopy(mask, r * len, grown, r * (len + 1), len);
-        grown[r * (len + 1) + len] = 1; // transformers appends 1 for every row, finished or not
-      }
-      mask = grown;
-      len++;
-      try (PointerScope s = new PointerScope()) {
-        picked = pick(d.step(torch.tensor(next).reshape(b, 1), mask, cache), cfg, step, firstSampleIndex, t + 1, kept);
-      }
-    }
-    return new Result(out, outMask, kept);
+    return run(d, cache, promptMask, l, identity(b), cfg, eosIds, padId, step, firstSampleIndex, keepLogits,
+        GenerationOptions.DEFAULT);
   }
 
   /**
-   * Every row's next id at completion position {@code t}, chosen on the logits' device by {@link TensorSampler} (the
-   * same id as {@link TokenSampler#next} on the row); only the B ids reach Java, and the logits too when kept.
+   * Prefills the prompts once, gives each row its prompt's cache prefix, then decodes every unfinished row one token
+   * per step.
    *
-   * @param logits (B, V)
+   * @param promptMask (P, L) row-major prompt attention mask of the P prompts the decoding prefills
+   * @param rowPrompt the prompt of each completion row (B entries in [0, P)); row r's draws use sample index
+   *     firstSampleIndex + r, so rows sharing a prompt draw exactly as they would with the prompt repeated
+   * @param step the optimizer step, for the random streams
    */
-  static long[] pick(Tensor logits, SamplingConfig cfg, long step, long firstSampleIndex, long t,
-      List<float[][]> kept) {
-    if (kept != null) {
-      kept.add(rows(logits));
+  public static Result run(Decoding d, KvCache cache, long[] promptMask, int l, int[] rowPrompt,
+      SamplingConfig cfg, long[] eosIds, long padId, long step, long firstSampleIndex, boolean keepLogits,
+      GenerationOptions opts) {
+    int b = rowPrompt.length;
+    int prompts = promptMask.length / l;
+    for (int p : rowPrompt) {
+      if (p < 0 || p >= prompts) {
+        throw new IllegalArgumentException("a row's prompt index " + p + " is not one of the " + prompts
+            + " prompts");
+      }
     }
-    int b = (int) logits.size(0);
-    Tensor u = cfg.greedy() ? null : TensorSampler.uniforms(cfg, step, firstSampleIndex, b, t, logits); // (B)
-    Tensor ids = TensorSampler.next(logits, cfg, u).to(ScalarType.Long).cpu().contiguous();            // (B)
-    long[] out = new long[b];
+    int n = cfg.maxNewTokens();
+    long[][] out = new long[b][n];
+    for (long[] row : out) {
+      Arrays.fill(row, padId);
+    }
+    long[][] outMask = new long[b][n];
+    boolean[] done = new boolean[b];
+    List<float[][]> kept = keepLogits ? new ArrayList<>() : null;
+    int[] live = identity(b); // batch position -> completion row
+    long[] mask = new long[b * l];
+    for (int r = 0; r < b; r++) {
+      System.arraycopy(promptMask, rowPrompt[r] * l, mask, r * l, l);
+    }
+    long[] picked;
+    try (PointerScope s = new PointerScope()) {
+      Tensor logits = d.prefill(cache);                                                        // (P, V)
+      if (!isIdentity(rowPrompt, prompts)) {
+        Tensor index = rowIndex(rowPrompt, logits);                                            // (B)
+        logits = logits.index_select(0, index);                                                // (B, V)
+        cache.selectRows(index);
+        d.selectRows(index);
+      }
+      picked = pick(logits, cfg, step, samples(live, firstSampleIndex), 0, opts, kept, live, b);
+    }
+    int len = l;
+    int compactions = 0;
+    for (int t = 0; t < n; t++) {
+      int finishedInBatch = 0;
+      for (int i = 0; i < live.length; i++) {
+        int r = live[i];
+        if (done[r]) {
+          finishedInBatch++;
+          continue;
+        }
+        out[r][t] = picked[i];
+        outMask[r][t] = 1;
+        for (long e : eosIds) {
+          done[r] |= picked[i] == e;
+        }
+        finishedInBatch += done[r] ? 1 : 0;
+      }
+      if (finishedInBatch == live.length || t == n - 1) {
+        break;
+      }
+      try (PointerScope s = new PointerScope()) {
+        if (opts.compactFinished() && finishedInBatch > 0 && 4 * finishedInBatch >= live.length) {
+          int[] keep = new int[live.length - finishedInBatch]; // batch positions of the unfinished rows
+          int[] liveNext = new int[keep.length];
+          long[] maskNext = new long[keep.length * len];
+          for (int i = 0, j = 0; i < live.length; i++) {
+            if (!done[live[i]]) {
+              System.arraycopy(mask, i * len, maskNext, j * len, len);
+              picked[j] = picked[i];
+              liveNext[j] = live[i];
+              keep[j++] = i;
+            }
+          }
+          Tensor index = rowIndex(keep, null);                                   // (B') on the CPU
+          cache.selectRows(index);
+          d.selectRows(index);
+          live = liveNext;
+          mask = maskNext;
+          compactions++;
+        }
+        int rows = live.length;
+        long[] next = new long[rows];
+        long[] grown = new long[rows * (len + 1)];
+        for (int i = 0; i < rows; i++) {
+          next[i] = done[live[i]] ? padId : picked[i];
+          System.arraycopy(mask, i * len, grown, i * (len + 1), len);
+          grown[i * (len + 1) + len] = 1; // transformers appends 1 for every row, finished or not
+        }
+        mask = grown;
+        len++;
+        Tensor logits = d.step(torch.tensor(next).reshape(rows, 1), mask, cache);             // (B', V)
+        picked = pick(logits, cfg, step, samples(live, firstSampleIndex), t + 1, opts, kept, live, b);
+      }
+    }
+    return new Result(out, outMask, kept, compactions);
+  }
+
+  /**
+   * Every batch row's next id at completion position {@code t}: by {@link TensorSampler} on the logits' device
+   * (only the ids reach Java, and the logits too when kept), or by {@link TokenSampler} on Java copies (the old
+   * path); the two pick the same id.
+   *
+   * @param logits (B', V)
+   * @param samples the global sample index of each batch row
+   */
+  static long[] pick(Tensor logits, SamplingConfig cfg, long step, long[] samples, long t, GenerationOptions opts,
+      List<float[][]> kept, int[] live, int b) {
+    int rows = (int) logits.size(0);
+    if (opts.logitBias() != null) {
+      logits = opts.logitBias().apply(logits, live, (int) t);
+    }
+    long[] out = new long[rows];
+    float[][] host = kept != null || opts.sampler() == GenerationOptions.Sampler.JAVA ? rows(logits) : null;
+    if (kept != null) {
+      float[][] all = new float[b][];
+      for (int i = 0; i < rows; i++) {
+        all[live[i]] = host[i];
+      }
+      kept.add(all);
+    }
+    if (opts.sampler() == GenerationOptions.Sampler.JAVA) {
+      for (int i = 0; i < rows; i++) {
+        out[i] = TokenSampler.next(host[i], cfg, step, samples[i], t);
+      }
+      return out;
+    }
+    Tensor u = cfg.greedy() ? null : TensorSampler.uniforms(cfg, step, samples, t, logits);          // (B')
+    Tensor ids = TensorSampler.next(logits, cfg, u).to(ScalarType.Long).cpu().contiguous();         // (B')
     ids.data_ptr_long().get(out);
     return out;
+  }
+
+  private static long[] samples(int[] live, long firstSampleIndex) {
+    long[] s = new long[live.length];
+    for (int i = 0; i < live.length; i++) {
+      s[i] = firstSampleIndex + live[i];
+    }
+    return s;
+  }
+
+  /** (n) int64 of {@code rows} on {@code like}'s device (CPU when null). */
+  private static Tensor rowIndex(int[] rows, Tensor like) {
+    long[] r = new long[rows.length];
+    for (int i = 0; i < rows.length; i++) {
+      r[i] = rows[i];
+    }
+    Tensor t = torch.tensor(r);
+    return like == null ? t : t.to(like.device(), ScalarType.Long);
+  }
+
+  /** 0, 1, ..., n - 1. */
+  public static int[] identity(int n) {
+    int[] r = new int[n];
+    for (int i = 0; i < n; i++) {
+      r[i] = i;
+    }
+    return r;
+  }
+
+  private static boolean isIdentity(int[] rowPrompt, int prompts) {
+    if (rowPrompt.length != prompts) {
+      return false;
+    }
+    for (int i = 0; i < rowPrompt.length; i++) {
+      if (rowPrompt[i] != i) {
+        return false;
+      }
+    }
+    return true;
   }
 
   /** (B, V) logits as float rows (the float32 cast transformers applies before the processors). */

@@ -8,6 +8,7 @@ package org.vlmr1.model;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
+import org.bytedeco.pytorch.global.torch.ScalarType;
 
 /**
  * Per-layer keys and values (B, kv heads, cached length, head_dim). Close it to free them.
@@ -90,6 +91,37 @@ public final class KvCache implements AutoCloseable {
     v[layer].narrow(2, len, n).copy_(newV);
     filled[layer] = len + n;
     return new Tensor[] {k[layer].narrow(2, 0, len + n), v[layer].narrow(2, 0, len + n)};
+  }
+
+  /**
+   * Keeps rows {@code index} (in that order, repeats allowed) of every layer: a prompt prefilled once becomes the
+   * prefix of each of its rows (shared-prompt prefill), and rows that finished leave the batch (compaction). A
+   * preallocated cache keeps its capacity; only the filled part is copied. Call it inside a PointerScope.
+   *
+   * @param index (B') int64 row indices (moved to the cache's device)
+   */
+  public void selectRows(Tensor index) {
+    for (int i = 0; i < k.length; i++) {
+      if (k[i] == null) {
+        continue;
+      }
+      k[i] = select(k[i], index, filled[i]);
+      v[i] = select(v[i], index, filled[i]);
+    }
+  }
+
+  private Tensor select(Tensor old, Tensor rows, long len) {
+    Tensor index = rows.to(old.device(), ScalarType.Long);                                  // (B')
+    Tensor out;
+    if (capacity == 0) {
+      out = old.index_select(0, index);                                                  // (B', kv, T, hd)
+    } else {
+      out = old.new_empty(index.size(0), old.size(1), old.size(2), old.size(3));           // (B', kv, cap, hd)
+      out.narrow(2, 0, len).copy_(old.narrow(2, 0, len).index_select(0, index));
+    }
+    out.retainReference(); // the cache outlives the caller's PointerScope
+    old.releaseReference();
+    return out;
   }
 
   /** A (B, kv, cap, hd) buffer like {@code like}, holding the first {@code len} tokens of {@code old} (released). */

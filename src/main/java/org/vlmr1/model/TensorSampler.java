@@ -44,9 +44,18 @@ public final class TensorSampler {
 
   /** The B keyed draws {@code U(seed, step, firstSample + b, position)}, a (B) double tensor on like's device. */
   public static Tensor uniforms(SamplingConfig cfg, long step, long firstSample, int b, long position, Tensor like) {
-    double[] u = new double[b];
+    long[] samples = new long[b];
     for (int r = 0; r < b; r++) {
-      u[r] = TokenSampler.uniform(cfg.seed(), step, firstSample + r, position);
+      samples[r] = firstSample + r;
+    }
+    return uniforms(cfg, step, samples, position, like);
+  }
+
+  /** The keyed draws {@code U(seed, step, samples[b], position)}, a (B) double tensor on like's device. */
+  public static Tensor uniforms(SamplingConfig cfg, long step, long[] samples, long position, Tensor like) {
+    double[] u = new double[samples.length];
+    for (int r = 0; r < samples.length; r++) {
+      u[r] = TokenSampler.uniform(cfg.seed(), step, samples[r], position);
     }
     return doubles(u).to(like.device(), ScalarType.Double);                                // (B)
   }

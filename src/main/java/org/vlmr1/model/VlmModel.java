@@ -65,10 +65,17 @@ public interface VlmModel extends AutoCloseable {
 
     /** Row r of the row-major (B, l) {@code prompt} followed by {@code rows[r]}. */
     public static long[][] prefixed(long[] prompt, long[][] rows, int l) {
+      int[] self = new int[rows.length];
+      java.util.Arrays.setAll(self, i -> i);
+      return prefixed(prompt, self, rows, l);
+    }
+
+    /** Row {@code rowPrompt[r]} of the row-major (P, l) {@code prompt} followed by {@code rows[r]}. */
+    public static long[][] prefixed(long[] prompt, int[] rowPrompt, long[][] rows, int l) {
       long[][] out = new long[rows.length][];
       for (int r = 0; r < rows.length; r++) {
         out[r] = new long[l + rows[r].length];
-        System.arraycopy(prompt, r * l, out[r], 0, l);
+        System.arraycopy(prompt, rowPrompt[r] * l, out[r], 0, l);
         System.arraycopy(rows[r], 0, out[r], l, rows[r].length);
       }
       return out;
@@ -80,8 +87,21 @@ public interface VlmModel extends AutoCloseable {
    * isEmbedsInput) return the new tokens only, (B, N); the others prompt + new tokens, (B, L + N), with the prompt's
    * attention mask before the completion mask. The module's completions method takes the completions.
    */
+  default Generation generate(Tensor inputIds, Tensor attentionMask, Map<String, Tensor> multimodal,
+      SamplingConfig cfg, long[] eosIds, long padId, long step, long firstSampleIndex) {
+    int[] self = new int[(int) inputIds.size(0)];
+    java.util.Arrays.setAll(self, i -> i);
+    return generate(inputIds, attentionMask, multimodal, cfg, eosIds, padId, step, firstSampleIndex, self,
+        GenerationOptions.DEFAULT);
+  }
+
+  /**
+   * {@link #generate} of {@code rowPrompt.length} rows over a batch of distinct prompts (P rows of inputs): each
+   * prompt is prefilled once, vision modules included, and row r continues prompt {@code rowPrompt[r]} with the
+   * draws of global sample {@code firstSampleIndex + r}; the same tokens as generating from the prompts repeated.
+   */
   Generation generate(Tensor inputIds, Tensor attentionMask, Map<String, Tensor> multimodal, SamplingConfig cfg,
-      long[] eosIds, long padId, long step, long firstSampleIndex);
+      long[] eosIds, long padId, long step, long firstSampleIndex, int[] rowPrompt, GenerationOptions options);
 
   /**
    * Saves the weights in the family's Hugging Face layout, with the source checkpoint's config and tokenizer files, so
