@@ -88,6 +88,9 @@ final class TrainCommand implements Command {
         FlagSpec.value("weight_decay", "0", "AdamW weight decay"),
         FlagSpec.value("max_grad_norm", "1.0", "gradient clipping norm"),
         FlagSpec.value("max_completion_length", "256", "tokens per completion"),
+        FlagSpec.value("max_generation_rows", "0", "most completion rows decoded together (ours; 0 = the whole "
+            + "micro-batch): caps the KV cache and activations of generation; TRL's generation_batch_size is "
+            + "something else"),
         FlagSpec.value("max_steps", "-1", "optimizer steps (-1: from num_train_epochs)"),
         FlagSpec.value("num_train_epochs", "1", "epochs when max_steps is -1"),
         FlagSpec.value("temperature", "1.0", "sampling temperature (also applied in the loss)"),
@@ -314,6 +317,7 @@ final class TrainCommand implements Command {
     }
     b.worldSize(dist.worldSize());
     b.zeroStage(f.getInt("zero_stage"));
+    b.maxGenerationRows(f.getInt("max_generation_rows"));
     b.overlapGradReduce(Boolean.parseBoolean(f.get("overlap_grad_reduce")));
     b.bf16(dtype == TrainDtype.BFLOAT16_WITH_FLOAT32_MASTERS);
     GrpoConfig cfg;

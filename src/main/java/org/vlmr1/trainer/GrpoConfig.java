@@ -40,6 +40,8 @@ import org.vlmr1.model.SamplingConfig;
  *     generation batch
  * @param onBadSample an image that passed validation but fails to decode mid-run: FAIL (default) stops naming the
  *     file and data line; SKIP trains on without the example (its rows get completion mask 0 and advantage 0)
+ * @param rollout how completions are generated: rows per generation call (--max_generation_rows), shared prompt
+ *     prefill, the engine's options
  */
 public record GrpoConfig(int numGenerations, double beta, double epsilon, double epsilonHigh, int numIterations,
     double learningRate, LrSchedulerType lrSchedulerType, double warmupRatio, double adamBeta1, double adamBeta2,
@@ -47,7 +49,7 @@ public record GrpoConfig(int numGenerations, double beta, double epsilon, double
     double temperature, int topK, double topP, int perDeviceTrainBatchSize, int gradientAccumulationSteps, long seed,
     LossType lossType, ScaleRewards scaleRewards, double[] rewardWeights, boolean freezeVisionModules,
     int loggingSteps, Path outputDir, int worldSize, int zeroStage, boolean overlapGradReduce, boolean bf16,
-    int stepsPerGeneration, OnBadSample onBadSample) {
+    int stepsPerGeneration, OnBadSample onBadSample, RolloutOptions rollout) {
 
   public GrpoConfig {
     require(numGenerations >= 2, "--num_generations must be >= 2 (group statistics need two completions), got "
@@ -92,8 +94,9 @@ public record GrpoConfig(int numGenerations, double beta, double epsilon, double
     require(temperature > 0, "--temperature must be > 0, got " + temperature);
     require(topK >= 0, "--top_k must be >= 0 (0: off), got " + topK);
     require(topP > 0 && topP <= 1, "--top_p must be in (0, 1], got " + topP);
-    require(lossType != null && scaleRewards != null && lrSchedulerType != null && onBadSample != null,
-        "--loss_type, --scale_rewards, --lr_scheduler_type and --on_bad_sample must be set");
+    require(lossType != null && scaleRewards != null && lrSchedulerType != null && onBadSample != null
+        && rollout != null, "--loss_type, --scale_rewards, --lr_scheduler_type, --on_bad_sample and the rollout "
+        + "options must be set");
     require(loggingSteps >= 1, "--logging_steps must be >= 1, got " + loggingSteps);
     rewardWeights = rewardWeights == null ? null : rewardWeights.clone();
   }
@@ -182,6 +185,8 @@ public record GrpoConfig(int numGenerations, double beta, double epsilon, double
     private int loggingSteps = 1;
     private Path outputDir = Path.of("runs", "grpo");
     private OnBadSample onBadSample = OnBadSample.FAIL;
+    private RolloutOptions rollout = RolloutOptions.DEFAULT;
+    private Integer maxGenerationRows; // null: the rollout options' own
 
     public Builder numGenerations(int v) { numGenerations = v; return this; }
     public Builder beta(double v) { beta = v; return this; }
@@ -213,6 +218,8 @@ public record GrpoConfig(int numGenerations, double beta, double epsilon, double
     public Builder bf16(boolean v) { bf16 = v; return this; }
     public Builder stepsPerGeneration(int v) { stepsPerGeneration = v; return this; }
     public Builder onBadSample(OnBadSample v) { onBadSample = v; return this; }
+    public Builder rollout(RolloutOptions v) { rollout = v; return this; }
+    public Builder maxGenerationRows(int v) { maxGenerationRows = v; return this; }
 
     public GrpoConfig build() {
       return new GrpoConfig(numGenerations, beta, epsilon, epsilonHigh == null ? epsilon : epsilonHigh, numIterations,
@@ -221,7 +228,7 @@ public record GrpoConfig(int numGenerations, double beta, double epsilon, double
           seed, lossType, scaleRewards, rewardWeights, freezeVisionModules, loggingSteps, outputDir, worldSize,
           zeroStage,
           overlapGradReduce, bf16, stepsPerGeneration == 0 ? gradientAccumulationSteps : stepsPerGeneration,
-          onBadSample);
+          onBadSample, maxGenerationRows == null ? rollout : rollout.withMaxGenerationRows(maxGenerationRows));
     }
   }
 }

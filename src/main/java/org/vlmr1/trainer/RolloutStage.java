@@ -78,19 +78,57 @@ final class RolloutStage implements AutoCloseable {
       Map<String, Tensor> mm = in.multimodal(module.customMultimodalKeywords()); // what every pass takes
       if (cfg.freezeVisionModules()) {
         // The frozen tower's features are the same in every pass of this rollout (the reference shares the frozen
-        // tower), so the tower runs once here and the generation, policy, old and reference passes reuse them.
+        // tower), so the tower runs once here and the policy, old and reference passes reuse them.
         Tensor embeds = policy.imageEmbeds(mm);
         if (embeds != null) {
           mm.put(VlmModel.IMAGE_EMBEDS, embeds);
         }
       }
-      VlmModel.Generation g = module.completions(policy.generate(in.inputIds(), in.attentionMask(),
-          module.generateInputs(mm), cfg.sampling(), module.eosTokenIds(), module.padTokenId(), step,
-          firstSampleIndex), (int) in.inputIds().size(1));
+      VlmModel.Generation g = generateRows(prompts, images, in, mm, firstSampleIndex, step);
       return new Rollout(examples, firstSampleIndex, prompts, Rollout.rows(in.inputIds()),
           Rollout.rows(in.attentionMask()), frames,
           HostTensor.of(mm), g.ids(), g.mask(), module.decodeCompletions(g.ids(), g.mask()), b.failed());
     }
+  }
+
+  /**
+   * The completions of the micro-batch's rows, generated in consecutive slices of at most --max_generation_rows rows;
+   * within a slice each distinct prompt is prefilled once (its own prepared inputs, vision modules included) and its
+   * rows continue it. Row r draws as global sample firstSampleIndex + r wherever its slice starts.
+   *
+   * @param in the micro-batch's prepared rows, with {@code mm} their multimodal tensors (frozen features included)
+   */
+  private VlmModel.Generation generateRows(List<String> prompts, List<List<RgbImage>> images, ModelInputs in,
+      Map<String, Tensor> mm, long firstSampleIndex, int step) {
+    RolloutOptions opts = cfg.rollout();
+    int rows = prompts.size();
+    int slice = opts.maxGenerationRows() > 0 ? opts.maxGenerationRows() : rows;
+    long[][] ids = new long[rows][];
+    long[][] mask = new long[rows][];
+    for (int from = 0; from < rows; from += slice) {
+      int to = Math.min(rows, from + slice);
+      List<String> p = prompts.subList(from, to);
+      List<List<RgbImage>> im = images.subList(from, to);
+      PromptGroups groups = opts.sharePrompts() ? PromptGroups.of(p, im) : PromptGroups.perRow(to - from);
+      boolean whole = from == 0 && to == rows && groups.allDistinct();
+      try (PointerScope s = new PointerScope()) {
+        // the batch's own tensors when it is the whole micro-batch with no prompt twice; else the slice's prompts
+        ModelInputs gen = whole ? in : module.prepareModelInputs(groups.pick(p), groups.pick(im));
+        Map<String, Tensor> genMm = whole ? mm : gen.multimodal(module.customMultimodalKeywords());
+        if (!whole && cfg.freezeVisionModules()) {
+          Tensor embeds = policy.imageEmbeds(genMm);
+          if (embeds != null) {
+            genMm.put(VlmModel.IMAGE_EMBEDS, embeds);
+          }
+        }
+        VlmModel.Generation g = module.completions(policy.generate(gen.inputIds(), gen.attentionMask(),
+            module.generateInputs(genMm), cfg.sampling(), module.eosTokenIds(), module.padTokenId(), step,
+            firstSampleIndex + from, groups.rowPrompt(), opts.engine()), (int) gen.inputIds().size(1));
+        System.arraycopy(g.ids(), 0, ids, from, to - from);
+        System.arraycopy(g.mask(), 0, mask, from, to - from);
+      }
+    }
+    return new VlmModel.Generation(ids, mask);
   }
 
   @Override
