@@ -1,0 +1,91 @@
+// A GRPO micro-batch's rollouts through the generation engine (issue 15) equal the old path's: the G rows of a prompt
+// share one prefill, --max_generation_rows splits the micro-batch (here through a prompt's group), text-only and image
+// prompts mix, and rows draw as their global sample index wherever their slice starts.
+package org.vlmr1.trainer;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.vlmr1.data.Example;
+import org.vlmr1.data.RgbImage;
+import org.vlmr1.distributed.SingleProcess;
+import org.vlmr1.model.VlmModel;
+import org.vlmr1.module.ModuleOptions;
+import org.vlmr1.module.VlmModule;
+import org.vlmr1.module.VlmModules;
+import org.vlmr1.module.qwen.QwenTiny;
+
+class RolloutSharingTest {
+  @Test
+  void sharedSlicedAndOldPathRolloutsAreTheSame(@TempDir Path dir) throws Exception {
+    Path ckpt = dir.resolve("tiny");
+    QwenTiny.write(new QwenTiny.Spec(32, 1, 4, 2, 64, 1, 32, 2, 11), ckpt);
+    VlmModule module = VlmModules.forCheckpoint(ckpt, null, ModuleOptions.DEFAULTS.withProcessing("min_pixels", 3136L)
+        .withProcessing("max_pixels", 12544L));
+    List<Example> examples = new ArrayList<>(GrpoTrainerTest.boxes(dir, 2));
+    examples.add(1, new Example("text", "What is two plus two?", List.of(), "4", null, Map.of()));
+    int g = 4;
+    List<Example> batch = new ArrayList<>(); // the sampler's order: each example G times in a row
+    for (Example e : examples) {
+      for (int i = 0; i < g; i++) {
+        batch.add(e);
+      }
+    }
+    GrpoConfig.Builder b = GrpoConfig.builder().numGenerations(g).perDeviceTrainBatchSize(batch.size())
+        .maxCompletionLength(8).maxSteps(1).seed(5).freezeVisionModules(true).outputDir(dir.resolve("run"));
+    try (VlmModel policy = module.loadModel(ckpt)) {
+      module.postModelInit(policy);
+      List<Rollout> old = rollouts(b.rollout(RolloutOptions.oldPath()).build(), module, policy, batch);
+      for (RolloutOptions o : List.of(RolloutOptions.DEFAULT, RolloutOptions.DEFAULT.withMaxGenerationRows(3),
+          RolloutOptions.DEFAULT.withMaxGenerationRows(1))) {
+        List<Rollout> engine = rollouts(b.rollout(o).build(), module, policy, batch);
+        assertEquals(old.size(), engine.size());
+        for (int m = 0; m < old.size(); m++) {
+          Rollout a = old.get(m);
+          Rollout e = engine.get(m);
+          assertEquals(a.firstSample(), e.firstSample());
+          for (int r = 0; r < a.completionIds().length; r++) {
+            assertArrayEquals(a.completionIds()[r], e.completionIds()[r], o + ": row " + r + " ids");
+            assertArrayEquals(a.completionMask()[r], e.completionMask()[r], o + ": row " + r + " mask");
+          }
+          assertEquals(a.texts(), e.texts());
+        }
+      }
+      // The G rows of a prompt drew different completions (the draws are per row, not per prompt).
+      long[][] ids = old.get(0).completionIds();
+      assertTrue(!java.util.Arrays.equals(ids[0], ids[1]) || !java.util.Arrays.equals(ids[1], ids[2]),
+          "the rows of one prompt all drew the same completion");
+    }
+  }
+
+  @Test
+  void groupsAreByPromptTextAndDecodedImages() {
+    RgbImage a = new RgbImage(1, 1, new byte[3]);
+    RgbImage sameBytes = new RgbImage(1, 1, new byte[3]);
+    PromptGroups p = PromptGroups.of(List.of("x", "y", "x", "x", "x"),
+        List.of(List.of(a), List.of(a), List.of(a), List.of(sameBytes), List.of()));
+    assertArrayEquals(new int[] {0, 1, 3, 4}, p.distinct());
+    assertArrayEquals(new int[] {0, 1, 0, 2, 3}, p.rowPrompt());
+    assertEquals(List.of("x", "y", "x", "x"), p.pick(List.of("x", "y", "x", "x", "x")));
+  }
+
+  @Test
+  void negativeRowCapIsRefusedByName() {
+    IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+        () -> GrpoConfig.builder().maxGenerationRows(-1).build());
+    assertTrue(e.getMessage().contains("--max_generation_rows"), e.getMessage());
+  }
+
+  private static List<Rollout> rollouts(GrpoConfig cfg, VlmModule module, VlmModel policy, List<Example> batch) {
+    try (RolloutStage stage = new RolloutStage(cfg, module, policy, "rec", SingleProcess.INSTANCE)) {
+      return stage.generate(batch, 0);
+    }
+  }
+}
