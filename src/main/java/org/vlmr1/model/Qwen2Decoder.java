@@ -147,12 +147,22 @@ public final class Qwen2Decoder {
       k = kvAll[0];
       v = kvAll[1];
     }
-    if (kv != heads) {
-      k = torch.repeat_interleave(k, heads / kv, new LongOptional(1), new LongOptional());
-      v = torch.repeat_interleave(v, heads / kv, new LongOptional(1), new LongOptional());
+    Tensor o;
+    if (kv != heads && l == 1) {
+      // A decode step: the heads / kv query heads that share a KV head become that head's rows, so attention reads
+      // the cache where it lies. Repeating K and V per query head (below) would copy the whole cache at every token.
+      // The (B, 1, 1, T) decode mask broadcasts over the grouped rows.
+      Tensor grouped = q.reshape(b, kv, heads / kv, hd);                                     // (B, kv, g, hd)
+      o = torch.scaled_dot_product_attention(grouped, k, v, new TensorOptional(attnMask), 0.0, false,
+          new DoubleOptional(), false).reshape(b, heads, 1, hd);                             // (B, heads, 1, hd)
+    } else {
+      if (kv != heads) {
+        k = torch.repeat_interleave(k, heads / kv, new LongOptional(1), new LongOptional());
+        v = torch.repeat_interleave(v, heads / kv, new LongOptional(1), new LongOptional());
+      }
+      o = torch.scaled_dot_product_attention(q, k, v, new TensorOptional(attnMask), 0.0, false,
+          new DoubleOptional(), false);                                                      // (B, heads, L, hd)
     }
-    Tensor o = torch.scaled_dot_product_attention(q, k, v, new TensorOptional(attnMask), 0.0, false,
-        new DoubleOptional(), false);                                                        // (B, heads, L, hd)
     o = o.transpose(1, 2).reshape(b, l, heads * hd);
     x = x.add(torch.linear(o, w.get(p + "self_attn.o_proj.weight")));
     h = Layers.rmsNorm(x, w.get(p + "post_attention_layernorm.weight"), cfg.rmsNormEps());

@@ -177,6 +177,46 @@ class GenerationEngineTest {
     }
   }
 
+  /**
+   * Every decode step's logits (grouped-query attention reading the cache where it lies: 2 query heads per KV head)
+   * equal a full forward over prompt + generated tokens at the last position, on a left-padded image + text batch.
+   */
+  @Test
+  void decodeStepsEqualFullForwards(@TempDir Path dir) throws Exception {
+    long seed = new Random().nextLong();
+    System.out.println("GenerationEngineTest decode seed " + seed);
+    Random rnd = new Random(seed);
+    VlmModule module = qwen(dir, 4, 2, rnd);
+    Case c = threePrompts(module, rnd);
+    int n = 6;
+    SamplingConfig sampling = new SamplingConfig(false, 1.0, 20, 1.0, rnd.nextLong(), n);
+    try (DecoderVlModel model = (DecoderVlModel) module.loadModel(dir); PointerScope s = new PointerScope();
+        NoGradGuard ng = new NoGradGuard()) {
+      ModelInputs in = module.prepareModelInputs(c.prompts(), c.images());
+      Generator.Result g = model.generateCompletions(in.inputIds(), in.attentionMask(), in.multimodal(), sampling,
+          new long[] {-1}, module.padTokenId(), 0, 0, true);
+      long b = in.inputIds().size(0);
+      long l = in.inputIds().size(1);
+      long[][] generated = g.ids();
+      for (int t = 1; t < n; t++) {
+        long[] cols = new long[(int) b * t];
+        for (int r = 0; r < b; r++) {
+          System.arraycopy(generated[r], 0, cols, r * t, t);
+        }
+        Tensor ids = org.bytedeco.pytorch.global.torch.cat(new org.bytedeco.pytorch.TensorVector(in.inputIds(),
+            org.bytedeco.pytorch.global.torch.tensor(cols).reshape(b, t)), 1);                  // (B, L + t)
+        Tensor mask = org.bytedeco.pytorch.global.torch.cat(new org.bytedeco.pytorch.TensorVector(
+            in.attentionMask(), org.bytedeco.pytorch.global.torch.ones_like(ids.narrow(1, l, t))), 1);
+        Tensor last = model.forward(ids, mask, in.multimodal(), true, null, (int) l - 1).logits()
+            .select(1, t);                                                                     // (B, V)
+        float[][] full = Generator.rows(last);
+        for (int r = 0; r < b; r++) {
+          assertArrayEquals(full[r], g.stepLogits().get(t)[r], (float) LOGIT_TOLERANCE, "row " + r + " step " + t);
+        }
+      }
+    }
+  }
+
   @Test
   void rowPromptsOutsideThePromptsAreRefused(@TempDir Path dir) throws Exception {
     Random rnd = new Random(1);
