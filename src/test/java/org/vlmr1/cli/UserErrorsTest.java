@@ -113,6 +113,14 @@ class UserErrorsTest {
   }
 
   /** Old code: the extra words were dropped (train ran, or stopped on a missing flag); score ran. */
+  /** --max_generation_rows (issue 15): a cap below 0 is refused by name; a cap that splits the batch trains. */
+  @Test
+  void maxGenerationRowsIsCheckedAndHonoured() {
+    assertRefused(2, train("--max_generation_rows", "-1"), "--max_generation_rows must be >= 0");
+    ScoreCommandTest.Run ok = train("--max_generation_rows", "1");
+    assertEquals(0, ok.rc(), ok.err());
+  }
+
   @Test
   void strayWordsAreUsageErrorsNamingTheWord() {
     assertRefused(2, train("--save_steps", "1", "5", "typo"),
