@@ -1,6 +1,7 @@
 // bin/vlmr1 bench generate: tokens per second of batched generation on a tiny random Qwen2.5-VL checkpoint (real
 // vocabulary): greedy with the preallocated KV cache, the cache grown by cat, and recomputing the full sequence every
-// step; and VLM-R1's rollout sampling (temperature 1, top-k 50) on the preallocated cache.
+// step; and VLM-R1's rollout sampling (temperature 1, top-k 50) on the preallocated cache. The grpoRollout rows are
+// issue 15's case (b): a GRPO-shaped rollout on the old path and on the engine, side by side (GrpoRolloutRow).
 package org.vlmr1.bench;
 
 import java.io.IOException;
@@ -10,6 +11,9 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.stream.Collectors;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorVector;
@@ -47,6 +51,7 @@ final class GenerateSuite implements BenchSuite {
       cases.add(row(Impl.KV_CACHE, batch, longTokens, hidden));
       cases.add(row(Impl.KV_CACHE_CAT, batch, longTokens, hidden));
     }
+    addRollouts(cases, o);
     if (!o.wants("kv-append", "f32")) {
       return cases;
     }
@@ -58,6 +63,106 @@ final class GenerateSuite implements BenchSuite {
           + " prompt=300 new=" + longTokens, "f32", () -> new AppendRow(16, 2, 128, 8, 300, longTokens, pre)));
     }
     return cases;
+  }
+
+  /**
+   * Case (b): 2 groups of G = 8 over one image prompt each, 128 new tokens, on the wider and the tiny model, old path
+   * then engine. --quick: the tiny model only, a 224x224 image (64 image tokens) and 32 new tokens.
+   */
+  private static void addRollouts(List<BenchCase> cases, BenchOptions o) {
+    if (!o.wants(ROLLOUT, "f32")) {
+      return;
+    }
+    int newTokens = o.quick() ? 32 : 128;
+    int side = o.quick() ? 224 : 448;
+    cases.add(0, CopyBandwidth.benchCase(o)); // first: the decode-step floors use it
+    for (GrpoRolloutRow.Model m : GrpoRolloutRow.Model.values()) {
+      if (o.quick() && m != GrpoRolloutRow.Model.TINY) {
+        continue;
+      }
+      for (GrpoRolloutRow.Route r : GrpoRolloutRow.Route.values()) {
+        String shape = "B=" + GROUPS * GROUP + " P=" + GROUPS + " G=" + GROUP + " image=" + side + "x" + side
+            + " new=" + newTokens + " topk50 model=" + m.label;
+        cases.add(new BenchCase("grpo-rollout-" + m.label + "-" + r.label, ROLLOUT, r.label, shape, "f32",
+            () -> new GrpoRolloutRow(m, r, GROUPS, GROUP, newTokens, side, o.warmup())));
+      }
+    }
+  }
+
+  static final String ROLLOUT = "grpoRollout";
+  static final int GROUPS = 2;
+  static final int GROUP = 8;
+
+  @Override
+  public List<String> summary(List<BenchResult> results, double bandwidth) {
+    List<String> lines = new ArrayList<>();
+    List<BenchResult> rollouts = results.stream().filter(r -> r.op().equals(ROLLOUT)).collect(Collectors.toList());
+    if (rollouts.isEmpty()) {
+      return lines;
+    }
+    lines.add("");
+    lines.add(String.format(Locale.ROOT, "copy bandwidth %.1f GB/s (read + write)", bandwidth / 1e9));
+    lines.add("GRPO-shaped rollout (issue 15 case b), old path vs engine (same run; each row its own JVM):");
+    lines.add(String.format(Locale.ROOT, "  %-10s %-7s %10s %11s %12s %12s %9s %11s %6s", "model", "path",
+        "tokens/s", "prefill ms", "step ms", "floor ms", "x floor", "peak extra", "compact"));
+    for (BenchResult r : rollouts) {
+      double floorMs = floorMs(r, bandwidth);
+      double step = num(r, "step_ms");
+      lines.add(String.format(Locale.ROOT, "  %-10s %-7s %10.1f %11.1f %12.2f %12.2f %9.2f %11s %6s",
+          model(r), r.impl(), r.throughput(), num(r, "prefill_ms"), step, floorMs, step / floorMs,
+          BenchRunner.mib(r.peakExtraBytes()), r.extras().getOrDefault("compactions", "?")));
+    }
+    for (GrpoRolloutRow.Model m : GrpoRolloutRow.Model.values()) {
+      Optional<BenchResult> old = find(rollouts, m, GrpoRolloutRow.Route.OLD);
+      Optional<BenchResult> eng = find(rollouts, m, GrpoRolloutRow.Route.ENGINE);
+      if (old.isEmpty() || eng.isEmpty()) {
+        continue;
+      }
+      double speed = eng.get().throughput() / old.get().throughput();
+      double overFloor = num(eng.get(), "step_ms") / floorMs(eng.get(), bandwidth);
+      String same = eng.get().extras().get("ids").equals(old.get().extras().get("ids")) ? "identical"
+          : "DIFFER in rows " + differingRows(old.get(), eng.get());
+      String target = m == GrpoRolloutRow.Model.WIDE
+          ? "  [target >= 4x old tokens/s, step <= 3x floor: " + (speed >= 4 && overFloor <= 3 ? "met" : "NOT met")
+              + "]"
+          : "  [reported, not targeted]";
+      lines.add(String.format(Locale.ROOT, "  %-10s engine/old %.2fx tokens/s, prefill %.2fx faster, step %.2fx "
+          + "faster, engine step %.2fx its floor, token ids %s%s", m.label, speed,
+          num(old.get(), "prefill_ms") / num(eng.get(), "prefill_ms"),
+          num(old.get(), "step_ms") / num(eng.get(), "step_ms"), overFloor, same, target));
+    }
+    return lines;
+  }
+
+  private static Optional<BenchResult> find(List<BenchResult> rs, GrpoRolloutRow.Model m, GrpoRolloutRow.Route r) {
+    return rs.stream().filter(x -> x.impl().equals(r.label) && x.shape().endsWith("model=" + m.label)).findFirst();
+  }
+
+  private static String model(BenchResult r) {
+    return r.shape().substring(r.shape().lastIndexOf("model=") + "model=".length());
+  }
+
+  private static double num(BenchResult r, String key) {
+    String v = r.extras().get(key);
+    return v == null ? Double.NaN : Double.parseDouble(v);
+  }
+
+  /** The floor of a decode step: weights + the live cache read once at the measured copy bandwidth. */
+  private static double floorMs(BenchResult r, double bandwidth) {
+    // CopyBandwidth counts read + write; a decode step's floor is reads, so it moves at the same bytes per second
+    return bandwidth > 0 ? num(r, "floor_bytes_per_step") / bandwidth * 1e3 : Double.NaN;
+  }
+
+  private static String differingRows(BenchResult a, BenchResult b) {
+    String[] x = a.extras().get("ids").split(",");
+    String[] y = b.extras().get("ids").split(",");
+    List<Integer> rows = new ArrayList<>();
+    for (int i = 0; i < Math.min(x.length, y.length); i++) {
+      if (!x[i].equals(y[i])) {
+        rows.add(i);
+      }
+    }
+    return rows.toString();
   }
 
   private static BenchCase row(Impl impl, int batch, int newTokens, int hidden) {

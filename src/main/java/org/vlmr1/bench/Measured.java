@@ -20,6 +20,14 @@ public interface Measured extends AutoCloseable {
   /** Throughput unit, e.g. "rows/s". */
   String unit();
 
+  /**
+   * Figures a row measures besides its wall time (e.g. prefill ms), read after the timed runs and handed to the
+   * suite's summary; keys and values must not contain tabs, ';' or '='.
+   */
+  default java.util.Map<String, String> extras() {
+    return java.util.Map.of();
+  }
+
   @Override
   void close();
 }

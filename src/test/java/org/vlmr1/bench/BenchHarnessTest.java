@@ -54,4 +54,33 @@ class BenchHarnessTest {
       }
     }
   }
+
+  /**
+   * Issue 15 case (b) in quick form: the old path and the engine roll out the same GRPO-shaped batch with EOS forced
+   * at the same lengths, so their token ids must match row for row, and the summary reports both rows' figures.
+   */
+  @Test
+  void generateSuiteRollsOutOldPathAndEngineWithTheSameTokens(@TempDir Path home) throws Exception {
+    String previous = System.getProperty("vlmr1.home");
+    System.setProperty("vlmr1.home", home.toString());
+    try {
+      BenchOptions o = new BenchOptions(true, 0, 0, 0, 0, 1, List.of("grpoRollout"), List.of(), 1);
+      ByteArrayOutputStream buf = new ByteArrayOutputStream();
+      int rc = new BenchRunner(new PrintStream(buf, true, StandardCharsets.UTF_8)).run(Suites.get("generate"), o);
+      String out = buf.toString(StandardCharsets.UTF_8);
+      System.out.println(out);
+      assertEquals(0, rc, out);
+      List<String> csv = Files.readAllLines(home.resolve("target/bench/generate.csv"));
+      assertEquals(List.of("copy", "grpoRollout", "grpoRollout"), csv.subList(1, csv.size()).stream()
+          .map(l -> l.split(",")[0]).collect(Collectors.toList()));
+      assertTrue(out.contains("token ids identical"), out);
+      assertTrue(out.contains("engine/old"), out);
+    } finally {
+      if (previous == null) {
+        System.clearProperty("vlmr1.home");
+      } else {
+        System.setProperty("vlmr1.home", previous);
+      }
+    }
+  }
 }
