@@ -62,6 +62,14 @@ void grpo_loss_rows(const void* logits, int dtype, void* grad, int64_t row_begin
 void grpo_loss_reduce(int64_t tokens, const float* mask, const float* token_stats, double* out);
 
 /**
+ * The LM head of a decode step: out (rows, vocab) = hidden (rows, hidden_size) @ weight (vocab, hidden_size)^T, all
+ * float32 and contiguous, reading the weight once (no packed copy). Each logit is a fixed-order dot product, the same
+ * bits for any thread count.
+ */
+void lm_head_logits(const float* hidden, const float* weight, int64_t rows, int64_t vocab, int64_t hidden_size,
+                    float* out);
+
+/**
  * Pillow's 8-bit bicubic resize (libImaging/Resample.c: separable, horizontal pass first when the width changes,
  * Keys a = -0.5 widened by the scale when downscaling, 22-bit fixed point, uint8 intermediate), bit for bit.
  * in: (in_h, in_w, 3) uint8; out: (out_h, out_w, 3) uint8. Same size copies.

@@ -1,6 +1,7 @@
 // bin/vlmr1 bench kernels: the fused GRPO kernels against their libtorch composites at the real Qwen vocabulary
 // (N = 2048 rows, V = 151,936; --quick: N = 512). Loss rows time forward + backward with lossType GRPO, beta 0.04
-// and reference log-probs, no old log-probs (issue: the native bridge).
+// and reference log-probs, no old log-probs (issue: the native bridge). The lmHead rows time a decode step's LM head
+// (B = 16, H = --hidden, default 1024): our streaming kernel against torch.linear.
 package org.vlmr1.bench;
 
 import java.util.ArrayList;
@@ -17,6 +18,7 @@ import org.vlmr1.kernels.CompositeKernels;
 import org.vlmr1.kernels.GrpoKernels;
 import org.vlmr1.kernels.GrpoLossConfig;
 import org.vlmr1.kernels.KernelBackend;
+import org.vlmr1.kernels.LmHeadKernels;
 import org.vlmr1.kernels.ScaleRewards;
 
 /** The kernels suite. */
@@ -25,6 +27,8 @@ final class KernelsSuite implements BenchSuite {
   static final long SEQ = 256;
   static final int CHUNK_ROWS = 256;
   static final int GROUP = 8;
+  /** Rows of a decode step's LM head: the issue 18 rollout, 4 prompts x 4 generations. */
+  static final long DECODE_ROWS = 16;
 
   @Override
   public String name() {
@@ -62,6 +66,10 @@ final class KernelsSuite implements BenchSuite {
     }
     for (String impl : new String[] {"fused", "composite"}) {
       add(cases, o, "groupAdvantages", impl, advShape, "f32", () -> new AdvantagesRow(n, impl.equals("fused")));
+    }
+    String headShape = "B=" + DECODE_ROWS + " H=" + h + " V=" + v;
+    for (String impl : new String[] {"fused", "composite"}) {
+      add(cases, o, "lmHead", impl, headShape, "f32", () -> new LmHeadRow(DECODE_ROWS, h, v, impl.equals("fused")));
     }
     return cases;
   }
@@ -265,13 +273,45 @@ final class KernelsSuite implements BenchSuite {
     }
   }
 
+  /**
+   * The decode step's LM head (issue 18): our kernel that streams the weight once ({@link LmHeadKernels}) against
+   * torch.linear, whose OpenBLAS sgemm re-packs the whole weight at every call.
+   */
+  static final class LmHeadRow extends Row {
+    final Tensor hidden;
+    final Tensor weight;
+
+    LmHeadRow(long b, long h, long v, boolean fused) {
+      super(b, fused);
+      hidden = keep(torch.randn(b, h));                                   // (B, H)
+      weight = keep(torch.randn(v, h).mul_(new Scalar(0.05)));            // (V, H)
+    }
+
+    @Override
+    public void run() {
+      try (PointerScope s = new PointerScope()) {
+        if (fused) {
+          LmHeadKernels.logits(hidden, weight);
+        } else {
+          torch.linear(hidden, weight);
+        }
+      }
+    }
+
+    @Override
+    public long floorBytes() {
+      return weight.nbytes() + hidden.nbytes() + n * weight.size(0) * 4; // weight and hidden read, logits written
+    }
+  }
+
   @Override
   public List<String> summary(List<BenchResult> results, double bandwidth) {
     List<String> lines = new ArrayList<>();
     lines.add("");
     lines.add(String.format(Locale.ROOT, "copy bandwidth %.1f GB/s (read + write)", bandwidth / 1e9));
     lines.add("fused vs composite (same run):");
-    for (String op : new String[] {"tokenLogProbs", "grpoLoss", "grpoLossFromHidden", "groupAdvantages"}) {
+    for (String op : new String[] {"tokenLogProbs", "grpoLoss", "grpoLossFromHidden", "groupAdvantages",
+        "lmHead"}) {
       for (String dtype : new String[] {"f32", "bf16"}) {
         Optional<BenchResult> f = find(results, op, "fused", dtype);
         Optional<BenchResult> c = find(results, op, "composite", dtype);

@@ -45,6 +45,9 @@ final class GrpoNative {
       double epsilonHigh, double beta, double temperature, int lossType, long maxCompletionLength,
       double dapoTokenCount, double lossScale, FloatPointer outLogp, FloatPointer tokenStats);
 
+  static native void lm_head_logits(@Const FloatPointer hidden, @Const FloatPointer weight, long rows, long vocab,
+      long hiddenSize, FloatPointer out);
+
   static native void grpo_loss_reduce(long tokens, @Const FloatPointer mask, @Const FloatPointer tokenStats,
       DoublePointer out);
 }

@@ -17,6 +17,7 @@ import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
+import org.vlmr1.kernels.LmHeadKernels;
 import org.vlmr1.kernels.TensorChecks;
 
 /** A {@link VlmModel} over a {@link Qwen2Decoder}. Build it outside a PointerScope; run each forward inside one. */
@@ -226,7 +227,8 @@ public abstract class DecoderVlModel implements VlmModel {
     Tensor attnMask = Qwen2Decoder.decodeMask(fullMask, b, (int) (c + 1), emb.scalar_type().intern());
     Tensor normed = decoder.run(emb, cs[0].to(emb.scalar_type()), cs[1].to(emb.scalar_type()), attnMask, cache,
         null);
-    return torch.linear(normed, lmHead()).select(1, 0);                                        // (B, V)
+    // The head weight streams once (no per-token re-packing) on float32 CPU tensors; torch.linear elsewhere.
+    return LmHeadKernels.logits(normed.select(1, 0), lmHead());                               // (B, V)
   }
 
   /**
