@@ -286,7 +286,7 @@ public abstract class DecoderVlModel implements VlmModel {
         Output o = forward(inputIds, attentionMask, multimodal, false, cache, 0);
         offset[0] = o.positions().decodeOffset().clone();
         offset[0].retainReference(); // outlives the prefill's PointerScope
-        return torch.linear(o.lastHidden().select(1, l - 1), lmHead());                         // (P, V)
+        return LmHeadKernels.logits(o.lastHidden().select(1, l - 1), lmHead());                 // (P, V)
       }
 
       @Override
