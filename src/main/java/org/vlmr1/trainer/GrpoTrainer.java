@@ -475,8 +475,9 @@ public final class GrpoTrainer implements AutoCloseable {
           in.completionIds(), in.completionMask(), torch.tensor(adv), old, refLogps, cfg.lossConfig(dapoTokens),
           CHUNK_ROWS);
       if (Double.isFinite(res.loss())) {
-        // The head's gradient first: d/dW sum(W * G) = G accumulates into W.grad (the embedding's when tied).
-        lm.mul(res.gradWeight()).sum().backward();
+        // The head's gradient first, straight into W.grad (the embedding's when tied), so an untied head's
+        // all-reduce can start before the backward through the model.
+        HeadGradient.accumulate(lm, res.gradWeight());
         if (afterHead != null) {
           afterHead.run();
         }

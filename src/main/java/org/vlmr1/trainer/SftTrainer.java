@@ -146,7 +146,7 @@ public final class SftTrainer implements AutoCloseable {
       GrpoHiddenLossResult res = GrpoKernels.grpoLossFromHidden(h.detach().contiguous(), head.detach(), targets, m,
           torch.ones(b), null, null, CE, 256);
       h.backward(res.gradHidden(), new BoolOptional(), false, null);
-      head.mul(res.gradWeight()).sum().backward();
+      HeadGradient.accumulate(head, res.gradWeight());
       lossValue = -res.perTokenLogps().mul(m).sum().item_double() / m.sum().item_double(); // NaN: all skipped
     }
     if (Double.isNaN(lossValue)) {
