@@ -1,7 +1,10 @@
 // One measured row: the CSV scheme of CONVENTIONS.md plus the floor bytes used for time-over-floor.
 package org.vlmr1.bench;
 
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.Locale;
+import java.util.Map;
 
 /**
  * A measured benchmark row.
@@ -10,9 +13,20 @@ import java.util.Locale;
  * @param peakExtraBytes peak resident memory above the row's baseline after its inputs were allocated
  * @param throughput work per second in {@code unit}
  * @param floorBytes minimum bytes the op moves (0 when not applicable)
+ * @param extras further figures of the row ({@link Measured#extras}), in order; not in the CSV
  */
 public record BenchResult(String op, String impl, String shape, String dtype, double msMedian, long peakExtraBytes,
-    double throughput, String unit, long floorBytes) {
+    double throughput, String unit, long floorBytes, Map<String, Double> extras) {
+
+  public BenchResult {
+    extras = Collections.unmodifiableMap(new LinkedHashMap<>(extras));
+  }
+
+  /** A row without extras. */
+  public BenchResult(String op, String impl, String shape, String dtype, double msMedian, long peakExtraBytes,
+      double throughput, String unit, long floorBytes) {
+    this(op, impl, shape, dtype, msMedian, peakExtraBytes, throughput, unit, floorBytes, Map.of());
+  }
 
   static final String CSV_HEADER = "op,impl,shape,dtype,ms_median,peak_extra_bytes,throughput,unit";
 
@@ -24,15 +38,31 @@ public record BenchResult(String op, String impl, String shape, String dtype, do
   /** The line a forked worker prints for its parent. */
   String wireLine() {
     return "VLMR1_BENCH_RESULT\t" + op + "\t" + impl + "\t" + shape + "\t" + dtype + "\t" + msMedian + "\t"
-        + peakExtraBytes + "\t" + throughput + "\t" + unit + "\t" + floorBytes;
+        + peakExtraBytes + "\t" + throughput + "\t" + unit + "\t" + floorBytes + "\t" + extrasText();
+  }
+
+  /** The extras as name=value;name=value (empty when none). */
+  String extrasText() {
+    StringBuilder sb = new StringBuilder();
+    extras.forEach((k, v) -> sb.append(sb.length() > 0 ? ";" : "").append(k).append('=').append(v));
+    return sb.toString();
   }
 
   static BenchResult parseWire(String line) {
     String[] f = line.split("\t");
-    if (f.length != 10 || !f[0].equals("VLMR1_BENCH_RESULT")) {
+    if (f.length < 10 || f.length > 11 || !f[0].equals("VLMR1_BENCH_RESULT")) {
       throw new IllegalArgumentException("not a benchmark result line: " + line);
     }
     return new BenchResult(f[1], f[2], f[3], f[4], Double.parseDouble(f[5]), Long.parseLong(f[6]),
-        Double.parseDouble(f[7]), f[8], Long.parseLong(f[9]));
+        Double.parseDouble(f[7]), f[8], Long.parseLong(f[9]), f.length == 11 ? parseExtras(f[10]) : Map.of());
+  }
+
+  private static Map<String, Double> parseExtras(String text) {
+    Map<String, Double> out = new LinkedHashMap<>();
+    for (String kv : text.isEmpty() ? new String[0] : text.split(";")) {
+      int eq = kv.indexOf('=');
+      out.put(kv.substring(0, eq), Double.parseDouble(kv.substring(eq + 1)));
+    }
+    return out;
   }
 }

@@ -37,6 +37,7 @@ public final class BenchWorker {
         m.reset();
         m.run();
       }
+      m.timedRunsStart();
       double[] ms = new double[o.iterations()];
       for (int i = 0; i < ms.length; i++) {
         m.reset();
@@ -48,7 +49,7 @@ public final class BenchWorker {
       Arrays.sort(ms);
       double median = ms.length % 2 == 1 ? ms[ms.length / 2] : (ms[ms.length / 2 - 1] + ms[ms.length / 2]) / 2;
       return new BenchResult(c.op(), c.impl(), c.shape(), c.dtype(), median, peak,
-          m.workPerRun() / (median / 1e3), m.unit(), m.floorBytes());
+          m.workPerRun() / (median / 1e3), m.unit(), m.floorBytes(), m.extras());
     }
   }
 }

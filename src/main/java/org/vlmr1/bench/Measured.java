@@ -14,6 +14,17 @@ public interface Measured extends AutoCloseable {
     return 0;
   }
 
+  /** Untimed, once, after the warm-up runs and before the timed ones (e.g. to reset per-run statistics). */
+  default void timedRunsStart() {}
+
+  /**
+   * Further figures of the timed runs, printed under the row and passed to the suite's summary (e.g. per-stage
+   * seconds, GC time); names are single words, no tabs, '=' or ';'. Called after the timed runs.
+   */
+  default java.util.Map<String, Double> extras() {
+    return java.util.Map.of();
+  }
+
   /** Units of work per run for the throughput column (e.g. rows), in {@link #unit()}. */
   double workPerRun();
 
