@@ -43,6 +43,9 @@ public final class BenchRunner {
         BenchResult r = fork(suite, c, o);
         results.add(r);
         out.printf(Locale.ROOT, "%.1f ms, +%s%n", r.msMedian(), mib(r.peakExtraBytes()));
+        if (!r.extras().isEmpty()) {
+          out.println("      " + r.extrasText().replace(";", "  "));
+        }
       } catch (IOException | RuntimeException e) {
         failures++;
         out.println("FAILED: " + e.getMessage());

@@ -37,6 +37,7 @@ public final class BenchWorker {
         m.reset();
         m.run();
       }
+      m.timedRunsStart();
       double[] ms = new double[o.iterations()];
       for (int i = 0; i < ms.length; i++) {
         m.reset();

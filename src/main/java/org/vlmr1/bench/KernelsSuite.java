@@ -25,7 +25,6 @@ import org.vlmr1.kernels.ScaleRewards;
 final class KernelsSuite implements BenchSuite {
   static final long QWEN_VOCAB = 151_936;
   static final long SEQ = 256;
-  static final int CHUNK_ROWS = 256;
   static final int GROUP = 8;
   /** Rows of a decode step's LM head: the issue 18 rollout, 4 prompts x 4 generations. */
   static final long DECODE_ROWS = 16;
@@ -240,7 +239,8 @@ final class KernelsSuite implements BenchSuite {
     public void run() {
       try (PointerScope s = new PointerScope()) {
         if (fused) {
-          GrpoKernels.grpoLossFromHidden(hidden, weight, in.ids, in.mask, in.adv, null, in.ref, in.cfg, CHUNK_ROWS);
+          GrpoKernels.grpoLossFromHidden(hidden, weight, in.ids, in.mask, in.adv, null, in.ref, in.cfg,
+              GrpoKernels.chunkRows(hidden.size(0) * hidden.size(1), weight)); // the trainers' chunks
         } else {
           CompositeKernels.grpoLossFromHidden(hidden, weight, in.ids, in.mask, in.adv, null, in.ref, in.cfg);
         }

@@ -14,6 +14,9 @@ public interface Measured extends AutoCloseable {
     return 0;
   }
 
+  /** Untimed, once, after the warm-up runs and before the timed ones (e.g. to reset per-run statistics). */
+  default void timedRunsStart() {}
+
   /** Units of work per run for the throughput column (e.g. rows), in {@link #unit()}. */
   double workPerRun();
 
@@ -21,8 +24,9 @@ public interface Measured extends AutoCloseable {
   String unit();
 
   /**
-   * Figures a row measures besides its wall time (e.g. prefill ms), read after the timed runs and handed to the
-   * suite's summary; keys and values must not contain tabs, ';' or '='.
+   * Figures a row measures besides its wall time (e.g. prefill ms, per-stage seconds, GC time), read after the timed
+   * runs, printed under the row and handed to the suite's summary, in order; keys and values must not contain tabs,
+   * ';' or '='.
    */
   default java.util.Map<String, String> extras() {
     return java.util.Map.of();

@@ -21,6 +21,34 @@ public final class GrpoKernels {
 
   private GrpoKernels() {}
 
+  /**
+   * Bytes of logits that {@link #grpoLossFromHidden} may hold at once by default ({@link #chunkRows}): a 16 x 32 batch
+   * at V = 151,936 (311 MB of float32) fits, so the head weight is read once and its gradient written once, where
+   * 256-row chunks made two passes over V x H.
+   */
+  public static final long LOGITS_BUDGET_BYTES = 384L << 20;
+
+  /**
+   * Rows per chunk of {@link #grpoLossFromHidden} for {@code rows} rows: as few passes as {@code budgetBytes} of
+   * (chunk, V) logits allow, and chunks of equal size (so no pass is a short tail).
+   *
+   * @param elementBytes bytes of one logit (the hidden states' dtype: 4 for float32, 2 for bfloat16)
+   */
+  public static int chunkRows(long rows, long vocab, int elementBytes, long budgetBytes) {
+    if (rows < 0 || vocab < 1 || elementBytes < 1 || budgetBytes < 1) {
+      throw new IllegalArgumentException("chunkRows(rows " + rows + ", vocab " + vocab + ", elementBytes "
+          + elementBytes + ", budgetBytes " + budgetBytes + ")");
+    }
+    long cap = Math.max(1, budgetBytes / (vocab * elementBytes));
+    long passes = Math.max(1, (rows + cap - 1) / cap);
+    return (int) Math.min(Integer.MAX_VALUE, Math.max(1, (rows + passes - 1) / passes));
+  }
+
+  /** {@link #chunkRows(long, long, int, long)} with {@link #LOGITS_BUDGET_BYTES} for logits like {@code head}'s. */
+  public static int chunkRows(long rows, Tensor head) {
+    return chunkRows(rows, head.size(0), (int) head.element_size(), LOGITS_BUDGET_BYTES);
+  }
+
   /** The backend in use (decided, and the native library loaded, on the first call). */
   public static KernelBackend backend() {
     if (backend == null) {
@@ -149,7 +177,8 @@ public final class GrpoKernels {
    * @param hidden (B, T, H) float32 or bfloat16, contiguous: the final-norm hidden states at the positions that
    *     predict each completion token
    * @param lmHeadWeight (V, H) same dtype, contiguous
-   * @param chunkRows rows of logits computed at once (e.g. 256); memory is about chunkRows x V x 4 bytes
+   * @param chunkRows rows of logits computed at once ({@link #chunkRows(long, Tensor)} sizes them to a memory
+   *     budget); memory is about chunkRows x V x 4 bytes
    */
   public static GrpoHiddenLossResult grpoLossFromHidden(Tensor hidden, Tensor lmHeadWeight, Tensor completionIds,
       Tensor completionMask, Tensor advantages, Tensor oldLogps, Tensor refLogps, GrpoLossConfig cfg,

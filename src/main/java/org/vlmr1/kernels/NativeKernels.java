@@ -67,24 +67,33 @@ final class NativeKernels {
     boolean bf16 = dtype == GrpoNative.DTYPE_BF16;
     Tensor h2 = hidden.reshape(n, h);                                        // (N, H)
     Tensor gradHidden = torch.empty_like(h2);                                // (N, H)
-    // dW accumulates over chunks in float32 even for bf16 weights, then is cast once.
-    Tensor gradWeight = torch.zeros(new long[] {v, h}, new TensorOptions(ScalarType.Float));  // (V, H)
+    // dW accumulates over chunks in float32 even for bf16 weights, then is cast once; the first chunk's matmul
+    // creates it (no zero fill, and no accumulation pass when one chunk holds every row).
+    Tensor gradWeight = null;                                                // (V, H)
     Tensor logps = emptyFloat(b, t);                                         // (B, T)
     Tensor stats = emptyFloat(n, GrpoNative.TOKEN_STATS);                    // (N, 4)
     Tensor weightT = weight.t();                                             // (H, V) view
+    PointerScope outer = PointerScope.getInnerScope();
+    Tensor buffer = LogitsBuffer.rows(Math.min(chunkRows, n), v, weight);   // (chunk, V), reused across calls
     for (long r0 = 0; r0 < n; r0 += chunkRows) {
       long rows = Math.min(chunkRows, n - r0);
       try (PointerScope chunk = new PointerScope()) {
         Tensor hc = h2.narrow(0, r0, rows);                                  // (rows, H)
-        Tensor logits = hc.mm(weightT);                                      // (rows, V), the only logits alive
+        Tensor logits = buffer.narrow(0, 0, rows);                           // (rows, V), the only logits alive
+        torch.mm_out(logits, hc, weightT);
         lossRows(logits, dtype, logits, r0, rows, v, b, t, ids, mask, adv, old, ref, cfg, logps, stats);
-        gradHidden.narrow(0, r0, rows).copy_(logits.mm(weight));            // (rows, H)
-        if (bf16) {
-          gradWeight.addmm_(logits.t().to(ScalarType.Float), hc.to(ScalarType.Float));
+        torch.mm_out(gradHidden.narrow(0, r0, rows), logits, weight);       // (rows, H)
+        Tensor gl = bf16 ? logits.t().to(ScalarType.Float) : logits.t();    // (V, rows)
+        Tensor hf = bf16 ? hc.to(ScalarType.Float) : hc;                     // (rows, H)
+        if (gradWeight == null) {
+          gradWeight = Scopes.escape(gl.mm(hf), outer);                       // (V, H) = (V, rows) @ (rows, H)
         } else {
-          gradWeight.addmm_(logits.t(), hc);                                 // (V, H) += (V, rows) @ (rows, H)
+          gradWeight.addmm_(gl, hf);
         }
       }
+    }
+    if (gradWeight == null) { // no rows
+      gradWeight = torch.zeros(new long[] {v, h}, new TensorOptions(ScalarType.Float));
     }
     Reduced r = reduce(n, mask, stats);
     Tensor gw = bf16 ? gradWeight.to(ScalarType.BFloat16) : gradWeight;

@@ -37,7 +37,6 @@ import org.vlmr1.reward.RewardScorer;
 
 /** Trains a policy with GRPO. Build it (and the models) outside any PointerScope; close it to free the optimizer. */
 public final class GrpoTrainer implements AutoCloseable {
-  private static final int CHUNK_ROWS = 256;
   private final GrpoConfig cfg;
   private final VlmModule module;
   private final VlmModel policy;
@@ -473,10 +472,11 @@ public final class GrpoTrainer implements AutoCloseable {
       Tensor lm = policy.lmHead();
       GrpoHiddenLossResult res = GrpoKernels.grpoLossFromHidden(hidden.detach().contiguous(), lm.detach(),
           in.completionIds(), in.completionMask(), torch.tensor(adv), old, refLogps, cfg.lossConfig(dapoTokens),
-          CHUNK_ROWS);
+          GrpoKernels.chunkRows(hidden.size(0) * c, lm)); // one pass over the head when it fits
       if (Double.isFinite(res.loss())) {
-        // The head's gradient first: d/dW sum(W * G) = G accumulates into W.grad (the embedding's when tied).
-        lm.mul(res.gradWeight()).sum().backward();
+        // The head's gradient first, straight into W.grad (the embedding's when tied), so an untied head's
+        // all-reduce can start before the backward through the model.
+        HeadGradient.accumulate(lm, res.gradWeight());
         if (afterHead != null) {
           afterHead.run();
         }
@@ -502,8 +502,9 @@ public final class GrpoTrainer implements AutoCloseable {
     Tensor h2 = hidden.reshape(b * c, -1);
     Tensor flatIds = ids.reshape(b * c);
     Tensor out = torch.empty(b * c);
-    for (long r0 = 0; r0 < b * c; r0 += CHUNK_ROWS) {
-      long n = Math.min(CHUNK_ROWS, b * c - r0);
+    long step = GrpoKernels.chunkRows(b * c, head);
+    for (long r0 = 0; r0 < b * c; r0 += step) {
+      long n = Math.min(step, b * c - r0);
       try (PointerScope s = new PointerScope()) {
         Tensor logits = h2.narrow(0, r0, n).mm(head.t()).contiguous();
         out.narrow(0, r0, n).copy_(GrpoKernels.tokenLogProbs(logits, flatIds.narrow(0, r0, n).contiguous(),

@@ -144,9 +144,9 @@ public final class SftTrainer implements AutoCloseable {
       // is -1 with gradient -dlogp, and BNPO averages over the answer tokens: exactly the mean CE's gradient, without
       // B x N x V logits.
       GrpoHiddenLossResult res = GrpoKernels.grpoLossFromHidden(h.detach().contiguous(), head.detach(), targets, m,
-          torch.ones(b), null, null, CE, 256);
+          torch.ones(b), null, null, CE, GrpoKernels.chunkRows((long) b * maxN, head));
       h.backward(res.gradHidden(), new BoolOptional(), false, null);
-      head.mul(res.gradWeight()).sum().backward();
+      HeadGradient.accumulate(head, res.gradWeight());
       lossValue = -res.perTokenLogps().mul(m).sum().item_double() / m.sum().item_double(); // NaN: all skipped
     }
     if (Double.isNaN(lossValue)) {

@@ -333,6 +333,50 @@ class GrpoKernelsTest {
   }
 
   @Test
+  void chunkRowsMakeTheFewestEqualPassesTheBudgetAllows() {
+    long qwen = 151_936;
+    assertEquals(512, GrpoKernels.chunkRows(16 * 32, qwen, 4, GrpoKernels.LOGITS_BUDGET_BYTES)); // one pass
+    assertEquals(512, GrpoKernels.chunkRows(2048, qwen, 4, GrpoKernels.LOGITS_BUDGET_BYTES));    // 4 of 512, not 662
+    assertEquals(50, GrpoKernels.chunkRows(100, 10, 4, 40 * 60)); // 60 rows fit: 2 passes of 50, not 60 + 40
+    assertEquals(6, GrpoKernels.chunkRows(100, 10, 4, 40 * 6));   // 6 rows fit: 17 passes
+    assertEquals(1, GrpoKernels.chunkRows(3, 1000, 4, 1));        // not even one row fits: one row at a time
+    assertEquals(1, GrpoKernels.chunkRows(0, 1000, 4, 1 << 20));
+    assertThrows(IllegalArgumentException.class, () -> GrpoKernels.chunkRows(8, 0, 4, 1 << 20));
+  }
+
+  /**
+   * The native fused-linear loss keeps its logits buffer between calls: a later call (larger, other dtype, other
+   * chunking) must not change an earlier call's results, and a repeated call must give the same bits.
+   */
+  @Test
+  void fromHiddenResultsOutliveTheReusedLogitsBuffer() {
+    TensorAssert.seed("fromHiddenBufferReuse");
+    try (PointerScope s = new PointerScope()) {
+      long b = 3, t = 5, h = 16, v = 300;
+      Tensor hidden = torch.randn(b, t, h).contiguous();
+      Tensor w = torch.randn(v, h).mul(new Scalar(0.3)).contiguous();
+      Tensor ids = randIds(v, b, t);
+      Tensor mask = torch.ones(b, t);
+      Tensor adv = torch.randn(b);
+      GrpoLossConfig cfg = GrpoLossConfig.builder().beta(0).build();
+      GrpoHiddenLossResult first = GrpoKernels.grpoLossFromHidden(hidden, w, ids, mask, adv, null, null, cfg, 4);
+      Tensor[] copies = {first.gradHidden().clone(), first.gradWeight().clone(), first.perTokenLogps().clone()};
+      GrpoKernels.grpoLossFromHidden(torch.randn(4, 8, h).contiguous(), torch.randn(2 * v, h).contiguous(),
+          randIds(2 * v, 4, 8), torch.ones(4, 8), torch.randn(4), null, null, cfg, 32);
+      GrpoKernels.grpoLossFromHidden(hidden.to(ScalarType.BFloat16).contiguous(),
+          w.to(ScalarType.BFloat16).contiguous(), ids, mask, adv, null, null, cfg, 15);
+      GrpoHiddenLossResult again = GrpoKernels.grpoLossFromHidden(hidden, w, ids, mask, adv, null, null, cfg, 4);
+      Tensor[] kept = {first.gradHidden(), first.gradWeight(), first.perTokenLogps()};
+      Tensor[] redone = {again.gradHidden(), again.gradWeight(), again.perTokenLogps()};
+      for (int i = 0; i < kept.length; i++) {
+        assertTrue(torch.equal(copies[i], kept[i]), "result " + i + " changed by later calls");
+        assertTrue(torch.equal(copies[i], redone[i]), "result " + i + " differs on a repeated call");
+      }
+      assertEquals(first.loss(), again.loss());
+    }
+  }
+
+  @Test
   void tiedEmbeddingGradientReachesTheEmbedding() {
     TensorAssert.seed("tiedEmbedding");
     long b = 2, t = 4, h = 8, v = 40;
