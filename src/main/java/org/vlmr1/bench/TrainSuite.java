@@ -23,6 +23,7 @@ import org.vlmr1.module.qwen.QwenTiny;
 import org.vlmr1.module.qwen.QwenVlModel;
 import org.vlmr1.trainer.GrpoConfig;
 import org.vlmr1.trainer.GrpoTrainer;
+import org.vlmr1.trainer.RolloutOptions;
 import org.vlmr1.trainer.StepMetrics;
 
 /** The train suite. */
@@ -83,17 +84,24 @@ final class TrainSuite implements BenchSuite {
       if (w > 1) {
         int steps = o.warmup() + o.iterations();
         out.add(new BenchCase("grpo-step-1proc", "grpoStep", "1proc-gas" + w, shape, "f32",
-            () -> new Row(batch / w, len, w, org.vlmr1.distributed.SingleProcess.INSTANCE, SMALL_MODEL)));
+            () -> new Row(batch / w, len, w, org.vlmr1.distributed.SingleProcess.INSTANCE, SMALL_MODEL,
+                RolloutOptions.DEFAULT)));
         out.add(new BenchCase("grpo-step-" + w + "proc", "grpoStep", w + "proc-gloo", shape, "f32",
             () -> Row.distributed(batch / w, len, w, steps, "step")));
       }
     }
     // The step that issue 18 measured against the Python peer, with its stages, memory and GC: minutes at its
     // vocabulary-sized head, so --quick runs it only when asked for by name.
+    // "old-rollouts" generates as before issue 15 (every row prefills its prompt, the cache grown by cat, the Java
+    // sampler, every row to the end): the step's generation time before and after the engine, same tokens.
     if (o.wants(STAGES_OP, "f32") && (!o.quick() || o.ops().contains(STAGES_OP))) {
-      out.add(new BenchCase("grpo-step-stages-h256", STAGES_OP, "vlmr1", "N=16 G=4 completion=" + len
-          + " model=tiny-qwen2_5_vl-h256-L4 V=151936 image=112x84", "f32",
-          () -> new Row(16, len, 1, org.vlmr1.distributed.SingleProcess.INSTANCE, STAGES_MODEL)));
+      for (boolean engine : new boolean[] {true, false}) {
+        out.add(new BenchCase("grpo-step-stages-h256" + (engine ? "" : "-old-rollouts"), STAGES_OP,
+            engine ? "vlmr1" : "old-rollouts", "N=16 G=4 completion=" + len
+            + " model=tiny-qwen2_5_vl-h256-L4 V=151936 image=112x84", "f32",
+            () -> new Row(16, len, 1, org.vlmr1.distributed.SingleProcess.INSTANCE, STAGES_MODEL,
+                engine ? RolloutOptions.DEFAULT : RolloutOptions.oldPath())));
+      }
     }
     if (w > 1 && o.wants("gradAllReduce", "f32")) {
       int steps = o.warmup() + o.iterations();
@@ -109,7 +117,8 @@ final class TrainSuite implements BenchSuite {
     org.vlmr1.distributed.DistEnv env = org.vlmr1.distributed.DistEnv.fromEnv(System.getenv(),
         java.time.Duration.ofMinutes(5));
     try (org.vlmr1.distributed.GlooGroup g = org.vlmr1.distributed.GlooGroup.join(env);
-        Row r = new Row(Integer.parseInt(a[0]), Integer.parseInt(a[1]), Integer.parseInt(a[2]), g, SMALL_MODEL)) {
+        Row r = new Row(Integer.parseInt(a[0]), Integer.parseInt(a[1]), Integer.parseInt(a[2]), g, SMALL_MODEL,
+            RolloutOptions.DEFAULT)) {
       r.kind = a[4];
       for (int i = 0; i < Integer.parseInt(a[3]); i++) {
         r.run();
@@ -134,7 +143,7 @@ final class TrainSuite implements BenchSuite {
     StepStats stats = new StepStats();
 
     Row(int batch, int len) {
-      this(batch, len, 1, org.vlmr1.distributed.SingleProcess.INSTANCE, SMALL_MODEL);
+      this(batch, len, 1, org.vlmr1.distributed.SingleProcess.INSTANCE, SMALL_MODEL, RolloutOptions.DEFAULT);
     }
 
     /** Rank 0 of a W-process row: starts ranks 1..W-1 in their own JVMs, then joins the group. */
@@ -166,14 +175,18 @@ final class TrainSuite implements BenchSuite {
       org.bytedeco.pytorch.global.torch.set_num_threads(org.vlmr1.distributed.Launcher.threadsPerWorker(world));
       org.vlmr1.distributed.GlooGroup g = org.vlmr1.distributed.GlooGroup.join(new org.vlmr1.distributed.DistEnv(0,
           0, world, "127.0.0.1", port, java.time.Duration.ofMinutes(5)));
-      Row row = new Row(batch, len, world, g, SMALL_MODEL);
+      Row row = new Row(batch, len, world, g, SMALL_MODEL, RolloutOptions.DEFAULT);
       row.kind = kind;
       row.helpers.addAll(helpers);
       return row;
     }
 
-    /** @param batch completions per process and micro-batch; world processes, or accumulation steps for one */
-    Row(int batch, int len, int world, org.vlmr1.distributed.Collectives group, QwenTiny.Spec spec) {
+    /**
+     * @param batch completions per process and micro-batch; world processes, or accumulation steps for one
+     * @param rollout how the step generates (the engine, or the old path for the before/after row)
+     */
+    Row(int batch, int len, int world, org.vlmr1.distributed.Collectives group, QwenTiny.Spec spec,
+        RolloutOptions rollout) {
       this.batch = batch * world;
       this.len = len;
       this.world = world;
@@ -185,14 +198,14 @@ final class TrainSuite implements BenchSuite {
         Path jsonl = SyntheticRec.write(dir.resolve("data"), 32, 112, 84, 0);
         List<Example> data = JsonlDataset.load(new JsonlDataset.Spec(List.of(jsonl), List.of(dir.resolve("data")),
             null, JsonlDataset.OnBadSample.FAIL, false)).examples();
-        VlmModule module = VlmModules.forCheckpoint(model, null, ModuleOptions.DEFAULTS.withProcessing("min_pixels", 3136L)
-            .withProcessing("max_pixels", 12544L));
+        VlmModule module = VlmModules.forCheckpoint(model, null, ModuleOptions.DEFAULTS
+            .withProcessing("min_pixels", 3136L).withProcessing("max_pixels", 12544L));
         policy = QwenVlModel.load(model);
         ref = QwenVlModel.load(model);
         boolean dp = group.worldSize() > 1;
         GrpoConfig cfg = GrpoConfig.builder().numGenerations(4).perDeviceTrainBatchSize(batch)
             .gradientAccumulationSteps(dp ? 1 : world).worldSize(group.worldSize()).maxCompletionLength(len)
-            .maxSteps(1000).learningRate(1e-5).temperature(0.7).build();
+            .maxSteps(1000).learningRate(1e-5).temperature(0.7).rollout(rollout).build();
         trainer = new GrpoTrainer(cfg, module, policy, ref, List.of(module.selectRewardFunction("accuracy", "rec"),
             module.selectRewardFunction("format", "rec")), data, "rec", group);
       } catch (IOException e) {
