@@ -242,6 +242,17 @@ final class GenerateSuite implements BenchSuite {
     }
   }
 
+  /** A prepared batch that outlives every PointerScope: a row keeps it for all its runs (release by closing). */
+  static ModelInputs prepared(VlmModule module, List<Conversation> conv, List<List<RgbImage>> images) {
+    try (PointerScope keep = new PointerScope()) {
+      ModelInputs inputs = module.prepareModelInputs(module.preparePrompt(conv), images);
+      inputs.inputIds().retainReference();
+      inputs.attentionMask().retainReference();
+      inputs.multimodal().values().forEach(Tensor::retainReference);
+      return inputs;
+    }
+  }
+
   static final class Row implements Measured {
     final Path dir;
     final QwenVlModel model;
@@ -273,12 +284,7 @@ final class GenerateSuite implements BenchSuite {
         rnd.nextBytes(px);
         images.add(List.of(new RgbImage(320, 240, px)));
       }
-      PointerScope keep = new PointerScope(); // the prepared batch lives for the whole row
-      inputs = module.prepareModelInputs(module.preparePrompt(conv), images);
-      inputs.inputIds().retainReference();
-      inputs.attentionMask().retainReference();
-      inputs.multimodal().values().forEach(Tensor::retainReference);
-      keep.close();
+      inputs = prepared(module, conv, images);
     }
 
     @Override

@@ -17,7 +17,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
-import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 import org.vlmr1.data.RgbImage;
@@ -138,12 +137,7 @@ final class GrpoRolloutRow implements Measured {
           + "describes: the red object number " + p + "."));
       images.add(List.of(groupImages.get(p)));
     }
-    PointerScope keep = new PointerScope(); // the prepared batch lives for the whole row
-    inputs = module.prepareModelInputs(module.preparePrompt(conv), images);
-    inputs.inputIds().retainReference();
-    inputs.attentionMask().retainReference();
-    inputs.multimodal().values().forEach(Tensor::retainReference);
-    keep.close();
+    inputs = GenerateSuite.prepared(module, conv, images); // lives for the whole row
     promptLength = inputs.inputIds().size(1);
     long imageTokens = imageTokensPerPrompt();
     long expected = (long) (imageSide / 28) * (imageSide / 28);
