@@ -58,6 +58,18 @@ class RolloutSharingTest {
           assertEquals(a.texts(), e.texts());
         }
       }
+      // Two micro-batches of 6 split the middle prompt's group 2 | 2: each shares within its own micro-batch, and
+      // every row still draws as its global sample index, so the rows equal the one-micro-batch rollout's.
+      List<Rollout> split = rollouts(b.rollout(RolloutOptions.DEFAULT).perDeviceTrainBatchSize(6)
+          .gradientAccumulationSteps(2).build(), module, policy, batch);
+      assertEquals(2, split.size());
+      for (int m = 0; m < 2; m++) {
+        assertEquals(6L * m, split.get(m).firstSample());
+        for (int r = 0; r < 6; r++) {
+          assertArrayEquals(old.get(0).completionIds()[6 * m + r], split.get(m).completionIds()[r],
+              "micro-batch " + m + " row " + r);
+        }
+      }
       // The G rows of a prompt drew different completions (the draws are per row, not per prompt).
       long[][] ids = old.get(0).completionIds();
       assertTrue(!java.util.Arrays.equals(ids[0], ids[1]) || !java.util.Arrays.equals(ids[1], ids[2]),
