@@ -352,6 +352,41 @@ public abstract class DecoderVlModel implements VlmModel {
   }
 
   @Override
+  public LoraAdapters addLora(LoraConfig cfg, List<String> visionKeywords, long seed) {
+    if (weights.lora() != null) {
+      throw new IllegalStateException("the model already has LoRA adapters");
+    }
+    LoraAdapters a = LoraAdapters.init(cfg, LoraTargets.select(linearModules(), visionKeywords, cfg.targetModules()),
+        seed);
+    weights.attachLora(a);
+    return a;
+  }
+
+  /** Attaches given adapters (a resumed run's, or hand-set ones in tests); their modules must be linear modules. */
+  public void attachLora(LoraAdapters a) {
+    Map<String, long[]> linear = linearModules();
+    for (String m : a.modules()) {
+      long[] shape = linear.get(m);
+      if (shape == null || a.a(m).size(1) != shape[1] || a.b(m).size(0) != shape[0]) {
+        throw new IllegalArgumentException("LoRA adapter " + m + " does not fit this model: "
+            + (shape == null ? "no such linear layer" : "layer (out, in) = " + java.util.Arrays.toString(shape)));
+      }
+    }
+    weights.attachLora(a);
+  }
+
+  /** The linear modules, path (transformers 4.49 layout) -> (out, in), the LM head included even when tied. */
+  public Map<String, long[]> linearModules() {
+    Tensor head = decoder.lmHeadBase();
+    return weights.linearModules(Map.of(decoder.lmHeadModule(), new long[] {head.size(0), head.size(1)}));
+  }
+
+  @Override
+  public LoraAdapters lora() {
+    return weights.lora();
+  }
+
+  @Override
   public Map<String, Tensor> namedParameters() {
     return weights.asMap();
   }
@@ -373,6 +408,9 @@ public abstract class DecoderVlModel implements VlmModel {
   @Override
   public void castTo(ScalarType dtype) {
     weights.castFloating(dtype);
+    if (weights.lora() != null) {
+      weights.lora().castTo(dtype);
+    }
   }
 
   @Override

@@ -112,6 +112,21 @@ public interface VlmModel extends AutoCloseable {
   /** Converts the floating weights (e.g. to bf16 for training). */
   void castTo(org.bytedeco.pytorch.global.torch.ScalarType dtype);
 
+  /**
+   * Adds LoRA adapters (--use_peft) to the linear layers {@link LoraTargets#select} picks, A drawn from {@code seed};
+   * the model then owns them. Families without adapter support refuse.
+   *
+   * @param visionKeywords the family module's vision keywords (excluded from the default targets)
+   */
+  default LoraAdapters addLora(LoraConfig cfg, java.util.List<String> visionKeywords, long seed) {
+    throw new UnsupportedOperationException(getClass().getSimpleName() + " does not support LoRA adapters");
+  }
+
+  /** The model's LoRA adapters, or null without them. */
+  default LoraAdapters lora() {
+    return null;
+  }
+
   /** Parameters by checkpoint name (the tensors themselves; set requires_grad on them to train). */
   Map<String, Tensor> namedParameters();
 

@@ -131,6 +131,19 @@ public final class InternVlModel extends DecoderVlModel {
     return tiles == null || tiles.size(0) == 0 ? null : vision.tower(tiles);
   }
 
+  /**
+   * LoRA over the Qwen2-layout language model; InternLM2 language models are refused (their PEFT module names are the
+   * packed wqkv / wo / w1-w3 ones, which the unpacked layout here does not have).
+   */
+  @Override
+  public org.vlmr1.model.LoraAdapters addLora(org.vlmr1.model.LoraConfig lora, java.util.List<String> visionKeywords,
+      long seed) {
+    if (cfg.llmArch() == InternVlConfig.LlmArch.INTERNLM2) {
+      throw new IllegalArgumentException("LoRA on InternVL with an InternLM2 language model is not implemented yet");
+    }
+    return super.addLora(lora, visionKeywords, seed);
+  }
+
   /** InternLM2 language models go back to their packed wqkv layout. */
   @Override
   protected Map<String, Tensor> checkpointTensors() {

@@ -1,0 +1,185 @@
+// LoRA adapters (PEFT's LoraLayer for nn.Linear): per targeted module A (r, in) and B (out, r), added to the layer's
+// output as (alpha / r) (x A^T) B^T, with a per-thread switch that gives the base model back (PEFT's disable_adapter).
+package org.vlmr1.model;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+
+/**
+ * The adapters of one model. Long-lived like {@link Weights}: each tensor holds a reference of its own; close()
+ * frees them. Build it outside a PointerScope.
+ */
+public final class LoraAdapters implements AutoCloseable {
+  /** PEFT's state-dict prefix of a PeftModelForCausalLM. */
+  public static final String PEFT_PREFIX = "base_model.model.";
+  // salt of the init draws' step slot: no optimizer step is negative, so init never shares a stream with sampling
+  private static final long INIT_STEP = -1;
+
+  private final LoraConfig cfg;
+  private final Map<String, Tensor[]> byModule; // module path -> {A (r, in), B (out, r)}, name order
+  private final ThreadLocal<Boolean> off = ThreadLocal.withInitial(() -> false);
+
+  private LoraAdapters(LoraConfig cfg, Map<String, Tensor[]> byModule) {
+    this.cfg = cfg;
+    this.byModule = byModule;
+  }
+
+  /**
+   * Fresh adapters: A kaiming-uniform with a = sqrt 5 as nn.Linear's default init (U(-1/sqrt(in), 1/sqrt(in))),
+   * element j of module m drawn as TokenSampler.uniform(seed, -1, hash(m), j), so each module's values depend on its
+   * name only; B zero, so the adapted model starts equal to the base.
+   *
+   * @param targets module path -> (out, in), from {@link LoraTargets#select}
+   */
+  public static LoraAdapters init(LoraConfig cfg, Map<String, long[]> targets, long seed) {
+    Map<String, Tensor[]> m = new LinkedHashMap<>();
+    for (Map.Entry<String, long[]> e : targets.entrySet()) {
+      long out = e.getValue()[0];
+      long in = e.getValue()[1];
+      double bound = 1 / Math.sqrt(in); // gain sqrt(2 / (1 + 5)) * sqrt(3 / fan_in)
+      long key = e.getKey().hashCode();
+      float[] a = new float[Math.toIntExact(cfg.r() * in)];
+      for (int j = 0; j < a.length; j++) {
+        a[j] = (float) ((2 * TokenSampler.uniform(seed, INIT_STEP, key, j) - 1) * bound);
+      }
+      m.put(e.getKey(), new Tensor[] {torch.tensor(a).reshape(cfg.r(), in),
+          torch.zeros(new long[] {out, cfg.r()}, new org.bytedeco.pytorch.TensorOptions(ScalarType.Float))});
+    }
+    return of(cfg, m);
+  }
+
+  /** Adapters over given tensors (loaded or hand-set): module path -> {A (r, in), B (out, r)}, taken over. */
+  public static LoraAdapters of(LoraConfig cfg, Map<String, Tensor[]> adapters) {
+    Map<String, Tensor[]> m = new LinkedHashMap<>();
+    for (Map.Entry<String, Tensor[]> e : new java.util.TreeMap<>(adapters).entrySet()) {
+      Tensor a = e.getValue()[0];
+      Tensor b = e.getValue()[1];
+      if (a.dim() != 2 || b.dim() != 2 || a.size(0) != cfg.r() || b.size(1) != cfg.r()) {
+        throw new IllegalArgumentException("LoRA " + e.getKey() + ": A must be (r, in) and B (out, r) with r = "
+            + cfg.r() + ", got " + java.util.Arrays.toString(a.sizes().vec().get()) + " and "
+            + java.util.Arrays.toString(b.sizes().vec().get()));
+      }
+      a.retainReference();
+      b.retainReference();
+      m.put(e.getKey(), new Tensor[] {a, b});
+    }
+    return new LoraAdapters(cfg, m);
+  }
+
+  public LoraConfig config() {
+    return cfg;
+  }
+
+  /** The targeted module paths, in name order. */
+  public List<String> modules() {
+    return List.copyOf(byModule.keySet());
+  }
+
+  /** Whether {@code module} has an adapter and adapters are on in this thread. */
+  public boolean active(String module) {
+    return !off.get() && byModule.containsKey(module);
+  }
+
+  /**
+   * {@code y} plus the module's LoRA term, (alpha / r) (x A^T) B^T, when it has an adapter and adapters are on in
+   * this thread; {@code y} itself otherwise.
+   *
+   * @param x (..., in) the layer's input; y (..., out) its base output
+   */
+  public Tensor apply(String module, Tensor x, Tensor y) {
+    if (!active(module)) {
+      return y;
+    }
+    Tensor[] ab = byModule.get(module);
+    Tensor down = torch.linear(x, ab[0]);                                                    // (..., r)
+    return y.add(torch.linear(down, ab[1]).mul(new Scalar(cfg.scaling())));                 // (..., out)
+  }
+
+  /**
+   * The effective weight W + (alpha / r) B A (out, in) when the module's adapter is on, else {@code w}: for layers
+   * whose weight is used as a matrix (the LM head in the fused loss and in generation).
+   */
+  public Tensor weight(String module, Tensor w) {
+    if (!active(module)) {
+      return w;
+    }
+    Tensor[] ab = byModule.get(module);
+    return w.add(torch.matmul(ab[1], ab[0]).mul(new Scalar(cfg.scaling())).to(w.scalar_type()));
+  }
+
+  /** What {@link #off} returns: closing it restores the thread's previous state. */
+  public interface Off extends AutoCloseable {
+    @Override
+    void close();
+  }
+
+  /** Switches the adapters off in this thread until close (PEFT's disable_adapter: the reference pass). */
+  public Off off() {
+    boolean was = off.get();
+    off.set(true);
+    return () -> off.set(was);
+  }
+
+  /** Runs {@code body} with the adapters off in this thread (the base model's forward). */
+  public <T> T withAdaptersOff(java.util.function.Supplier<T> body) {
+    boolean was = off.get();
+    off.set(true);
+    try {
+      return body.get();
+    } finally {
+      off.set(was);
+    }
+  }
+
+  /** A (r, in) of a module. */
+  public Tensor a(String module) {
+    return byModule.get(module)[0];
+  }
+
+  /** B (out, r) of a module. */
+  public Tensor b(String module) {
+    return byModule.get(module)[1];
+  }
+
+  /**
+   * The adapter tensors under PEFT's state-dict names, {@code base_model.model.<module>.lora_A.weight} and
+   * {@code .lora_B.weight}, in name order (what adapter_model.safetensors holds and what trains).
+   */
+  public Map<String, Tensor> namedParameters() {
+    Map<String, Tensor> out = new LinkedHashMap<>();
+    byModule.forEach((m, ab) -> {
+      out.put(PEFT_PREFIX + m + ".lora_A.weight", ab[0]);
+      out.put(PEFT_PREFIX + m + ".lora_B.weight", ab[1]);
+    });
+    return Collections.unmodifiableMap(out);
+  }
+
+  /** Converts every adapter tensor to {@code dtype}. */
+  public void castTo(ScalarType dtype) {
+    for (Tensor[] ab : byModule.values()) {
+      for (int i = 0; i < 2; i++) {
+        if (ab[i].scalar_type().intern() != dtype) {
+          Tensor old = ab[i];
+          ab[i] = old.to(dtype);
+          ab[i].retainReference();
+          old.releaseReference();
+        }
+      }
+    }
+  }
+
+  @Override
+  public void close() {
+    List<Tensor> all = new ArrayList<>();
+    byModule.values().forEach(ab -> all.addAll(List.of(ab)));
+    all.forEach(Tensor::releaseReference);
+    byModule.clear();
+  }
+}
