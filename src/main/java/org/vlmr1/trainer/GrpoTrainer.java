@@ -30,6 +30,7 @@ import org.vlmr1.distributed.Replicas;
 import org.vlmr1.distributed.SingleProcess;
 import org.vlmr1.kernels.GrpoHiddenLossResult;
 import org.vlmr1.kernels.GrpoKernels;
+import org.vlmr1.model.LoraAdapters;
 import org.vlmr1.model.VlmModel;
 import org.vlmr1.module.VlmModule;
 import org.vlmr1.reward.RewardFunction;
@@ -41,7 +42,8 @@ public final class GrpoTrainer implements AutoCloseable {
   private final GrpoConfig cfg;
   private final VlmModule module;
   private final VlmModel policy;
-  private final VlmModel reference;
+  private final VlmModel reference;     // null with LoRA: the reference pass is the policy with adapters off
+  private final LoraAdapters lora;      // the policy's adapters (--use_peft), or null
   private final RewardScorer scorer;
   private final List<String> rewardNames;
   private final List<Example> data;
@@ -64,7 +66,8 @@ public final class GrpoTrainer implements AutoCloseable {
   private int roundStart; // the step that generated the current round
 
   /**
-   * @param reference a frozen copy of the initial policy, or null when beta = 0
+   * @param reference a frozen copy of the initial policy, or null when beta = 0 or when the policy has LoRA adapters
+   *     (the reference pass is then the policy with its adapters off)
    * @param taskType the question template's task type (e.g. "rec"), or null
    */
   public GrpoTrainer(GrpoConfig cfg, VlmModule module, VlmModel policy, VlmModel reference,
@@ -84,8 +87,13 @@ public final class GrpoTrainer implements AutoCloseable {
       throw new IllegalArgumentException("the process group has " + dist.worldSize() + " ranks but the configuration "
           + "says " + cfg.worldSize());
     }
-    if (cfg.beta() > 0 && reference == null) {
+    LoraAdapters lora = policy.lora();
+    if (cfg.beta() > 0 && reference == null && lora == null) {
       throw new IllegalArgumentException("beta = " + cfg.beta() + " needs a reference model (or set beta = 0)");
+    }
+    if (lora != null && reference != null) {
+      throw new IllegalArgumentException("with LoRA the reference is the policy with its adapters off (PEFT's "
+          + "disable_adapter): pass no reference model, so none is copied");
     }
     if (data.size() < cfg.promptsPerGeneration()) {
       throw new IllegalArgumentException("the dataset has " + data.size() + " examples, fewer than the "
@@ -99,6 +107,7 @@ public final class GrpoTrainer implements AutoCloseable {
     this.module = module;
     this.policy = policy;
     this.reference = reference;
+    this.lora = lora;
     // bf16: forward and backward in bfloat16 (as VLM-R1's --bf16) with float32 masters for AdamW (below). Otherwise
     // float32 whatever the checkpoint holds, so AdamW never steps bfloat16 weights without a float32 master.
     torch.ScalarType compute = cfg.bf16() ? torch.ScalarType.BFloat16 : torch.ScalarType.Float;
@@ -115,8 +124,13 @@ public final class GrpoTrainer implements AutoCloseable {
     this.rewardNames = rewards.stream().map(RewardFunction::name).toList();
     this.params = new TensorVector();
     List<String> names = new ArrayList<>();
-    for (Map.Entry<String, Tensor> e : policy.namedParameters().entrySet()) {
-      boolean frozen = cfg.freezeVisionModules()
+    if (lora != null) {
+      // PEFT: the base stays frozen (never copied); only the adapters train, so AdamW holds state for them alone
+      policy.namedParameters().values().forEach(t -> t.requires_grad_(false));
+    }
+    Map<String, Tensor> candidates = lora != null ? lora.namedParameters() : policy.namedParameters();
+    for (Map.Entry<String, Tensor> e : candidates.entrySet()) {
+      boolean frozen = lora == null && cfg.freezeVisionModules()
           && module.visionModulesKeywords().stream().anyMatch(k -> e.getKey().contains(k));
       boolean floating = e.getValue().is_floating_point();
       e.getValue().requires_grad_(floating && !frozen);
@@ -421,7 +435,8 @@ public final class GrpoTrainer implements AutoCloseable {
     boolean ok = rd.finite();
     // With an untied head over several processes, the head's gradient is final once the last micro-batch's head
     // backward ran, so its all-reduce starts then and overlaps the backward through the decoder and vision tower.
-    boolean overlap = world > 1 && cfg.overlapGradReduce() && !policy.lmHeadTied();
+    // (not with LoRA: the head's trainable tensors are then its adapter's, reduced with the others)
+    boolean overlap = world > 1 && cfg.overlapGradReduce() && !policy.lmHeadTied() && lora == null;
     Collectives.Pending head = null;
     for (int m = 0; m < steps; m++) {
       boolean last = m == steps - 1;
@@ -461,10 +476,12 @@ public final class GrpoTrainer implements AutoCloseable {
       int c = in.completionLength();
       Tensor refLogps = null;
       if (cfg.beta() > 0) {
-        try (NoGradGuard ng = new NoGradGuard()) {
-          Tensor rh = reference.lastHidden(in.ids(), in.mask(), in.multimodal(), p - 1)
+        // with LoRA: the policy with its adapters off is the base model (PEFT's disable_adapter)
+        VlmModel ref = reference != null ? reference : policy;
+        try (NoGradGuard ng = new NoGradGuard(); LoraAdapters.Off off = lora != null ? lora.off() : null) {
+          Tensor rh = ref.lastHidden(in.ids(), in.mask(), in.multimodal(), p - 1)
               .narrow(1, 0, c).contiguous();                                                           // (B, C, H)
-          refLogps = tokenLogps(rh, reference.lmHead(), in.completionIds());
+          refLogps = tokenLogps(rh, ref.lmHead(), in.completionIds());
         }
       }
       Tensor old = oldLogps == null ? null : torch.tensor(oldLogps).reshape(r.completionIds().length, c); // (B, C)
@@ -476,7 +493,9 @@ public final class GrpoTrainer implements AutoCloseable {
           CHUNK_ROWS);
       if (Double.isFinite(res.loss())) {
         // The head's gradient first: d/dW sum(W * G) = G accumulates into W.grad (the embedding's when tied).
-        lm.mul(res.gradWeight()).sum().backward();
+        if (lm.requires_grad()) { // a frozen head (LoRA without an lm_head adapter) has no gradient to take
+          lm.mul(res.gradWeight()).sum().backward();
+        }
         if (afterHead != null) {
           afterHead.run();
         }
