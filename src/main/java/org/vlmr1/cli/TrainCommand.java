@@ -21,6 +21,7 @@ import org.vlmr1.kernels.LossType;
 import org.vlmr1.kernels.ScaleRewards;
 import org.vlmr1.kernels.TorchRuntime;
 import org.vlmr1.model.LoraAdapters;
+import org.vlmr1.model.LoraCheckpoint;
 import org.vlmr1.model.LoraConfig;
 import org.vlmr1.model.VlmModel;
 import org.vlmr1.module.HubCache;
@@ -365,7 +366,7 @@ final class TrainCommand implements Command {
     }
     // The policy continues from the checkpoint; the reference is always the initial model. With LoRA the policy is
     // the initial model plus adapters, and the reference is that model with its adapters off (no second copy).
-    try (VlmModel policy = lora != null ? withLora(module.loadModel(model), lora, module, cfg.seed())
+    try (VlmModel policy = lora != null ? withLora(module.loadModel(model), lora, module, cfg.seed(), resume)
             : module.loadModel(resume != null ? resume : model);
         VlmModel ref = cfg.beta() > 0 && lora == null ? module.loadModel(model) : null;
         GrpoTrainer trainer = new GrpoTrainer(cfg, module, policy, ref, rewards, data.examples(), task, dist)) {
@@ -557,10 +558,27 @@ final class TrainCommand implements Command {
     }
   }
 
-  /** {@code base} with fresh adapters (A drawn from the run's seed), closed again when they cannot be added. */
-  private static VlmModel withLora(VlmModel base, LoraConfig lora, VlmModule module, long seed) {
+  /**
+   * {@code base} with fresh adapters (A drawn from the run's seed), or a resumed run's adapters from its checkpoint
+   * (which must be the ones these flags ask for); closed again when they cannot be added.
+   */
+  private static VlmModel withLora(VlmModel base, LoraConfig lora, VlmModule module, long seed, Path resume)
+      throws java.io.IOException {
     try {
       LoraAdapters a = base.addLora(lora, module.visionModulesKeywords(), seed);
+      if (resume != null) {
+        LoraAdapters saved = LoraCheckpoint.read(resume);
+        LoraConfig s = saved.config();
+        if (s.r() != lora.r() || s.alpha() != lora.alpha() || !saved.modules().equals(a.modules())) {
+          saved.close();
+          throw new IllegalArgumentException(resume + " holds LoRA adapters with r " + s.r() + ", alpha "
+              + s.alpha() + " on " + saved.modules().size() + " layers; the flags ask for r " + lora.r() + ", alpha "
+              + lora.alpha() + " on " + a.modules().size() + " (resume with the run's LoRA flags)");
+        }
+        base.attachLora(saved); // replaces the fresh ones
+        a.close();
+        a = saved;
+      }
       System.out.println("LoRA r " + lora.r() + ", alpha " + lora.alpha() + " on " + a.modules().size()
           + " linear layers; trainable parameters " + a.namedParameters().values().stream()
           .mapToLong(org.bytedeco.pytorch.Tensor::numel).sum());

@@ -362,7 +362,7 @@ public abstract class DecoderVlModel implements VlmModel {
     return a;
   }
 
-  /** Attaches given adapters (a resumed run's, or hand-set ones in tests); their modules must be linear modules. */
+  @Override
   public void attachLora(LoraAdapters a) {
     Map<String, long[]> linear = linearModules();
     for (String m : a.modules()) {

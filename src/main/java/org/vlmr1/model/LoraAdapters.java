@@ -40,22 +40,27 @@ public final class LoraAdapters implements AutoCloseable {
    */
   public static LoraAdapters init(LoraConfig cfg, Map<String, long[]> targets, long seed) {
     Map<String, Tensor[]> m = new LinkedHashMap<>();
-    for (Map.Entry<String, long[]> e : targets.entrySet()) {
-      long out = e.getValue()[0];
-      long in = e.getValue()[1];
-      double bound = 1 / Math.sqrt(in); // gain sqrt(2 / (1 + 5)) * sqrt(3 / fan_in)
-      long key = e.getKey().hashCode();
-      float[] a = new float[Math.toIntExact(cfg.r() * in)];
-      for (int j = 0; j < a.length; j++) {
-        a[j] = (float) ((2 * TokenSampler.uniform(seed, INIT_STEP, key, j) - 1) * bound);
+    try (org.bytedeco.javacpp.PointerScope s = new org.bytedeco.javacpp.PointerScope()) {
+      for (Map.Entry<String, long[]> e : targets.entrySet()) {
+        long out = e.getValue()[0];
+        long in = e.getValue()[1];
+        double bound = 1 / Math.sqrt(in); // gain sqrt(2 / (1 + 5)) * sqrt(3 / fan_in)
+        long key = e.getKey().hashCode();
+        float[] a = new float[Math.toIntExact(cfg.r() * in)];
+        for (int j = 0; j < a.length; j++) {
+          a[j] = (float) ((2 * TokenSampler.uniform(seed, INIT_STEP, key, j) - 1) * bound);
+        }
+        m.put(e.getKey(), new Tensor[] {torch.tensor(a).reshape(cfg.r(), in),
+            torch.zeros(new long[] {out, cfg.r()}, new org.bytedeco.pytorch.TensorOptions(ScalarType.Float))});
       }
-      m.put(e.getKey(), new Tensor[] {torch.tensor(a).reshape(cfg.r(), in),
-          torch.zeros(new long[] {out, cfg.r()}, new org.bytedeco.pytorch.TensorOptions(ScalarType.Float))});
+      return of(cfg, m); // its references outlive the scope's
     }
-    return of(cfg, m);
   }
 
-  /** Adapters over given tensors (loaded or hand-set): module path -> {A (r, in), B (out, r)}, taken over. */
+  /**
+   * Adapters over given tensors (loaded or hand-set): module path -> {A (r, in), B (out, r)}; each gets a reference
+   * of its own (create them inside a PointerScope, as for any long-lived tensor).
+   */
   public static LoraAdapters of(LoraConfig cfg, Map<String, Tensor[]> adapters) {
     Map<String, Tensor[]> m = new LinkedHashMap<>();
     for (Map.Entry<String, Tensor[]> e : new java.util.TreeMap<>(adapters).entrySet()) {

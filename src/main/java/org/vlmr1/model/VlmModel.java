@@ -122,6 +122,14 @@ public interface VlmModel extends AutoCloseable {
     throw new UnsupportedOperationException(getClass().getSimpleName() + " does not support LoRA adapters");
   }
 
+  /**
+   * Attaches given adapters (a resumed run's), replacing any the model has (the caller closes those); their modules
+   * must be linear layers of the model with matching sizes.
+   */
+  default void attachLora(LoraAdapters adapters) {
+    throw new UnsupportedOperationException(getClass().getSimpleName() + " does not support LoRA adapters");
+  }
+
   /** The model's LoRA adapters, or null without them. */
   default LoraAdapters lora() {
     return null;

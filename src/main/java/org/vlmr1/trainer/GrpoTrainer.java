@@ -240,7 +240,8 @@ public final class GrpoTrainer implements AutoCloseable {
    * compares with the free space.
    */
   public long checkpointTensorBytes(boolean modelOnly) {
-    long weights = policy.namedParameters().values().stream().mapToLong(Tensor::nbytes).sum();
+    long weights = (lora != null ? lora.namedParameters() : policy.namedParameters()).values().stream()
+        .mapToLong(Tensor::nbytes).sum(); // with LoRA a checkpoint holds the adapters only
     if (modelOnly) {
       return weights;
     }

@@ -111,4 +111,106 @@ class LoraTrainingTest {
       assertTrue(e.getMessage().contains("adapters off"), e.getMessage());
     }
   }
+
+  /**
+   * A LoRA checkpoint holds PEFT's files (the adapters, not the base weights), with the literal key list and config
+   * fields below; a run resumed from it (base model + adapters read back + optimizer state) continues bit for bit.
+   */
+  @org.junit.jupiter.params.ParameterizedTest
+  @org.junit.jupiter.params.provider.ValueSource(booleans = {false, true})
+  void checkpointInPeftLayoutResumesBitForBit(boolean bf16, @TempDir Path dir) throws Exception {
+    Path ckpt = dir.resolve("tiny");
+    QwenTiny.write(new QwenTiny.Spec(32, 1, 4, 2, 64, 1, 32, 2, 8), ckpt);
+    VlmModule module = VlmModules.forCheckpoint(ckpt, null, ModuleOptions.DEFAULTS.withProcessing("min_pixels", 3136L)
+        .withProcessing("max_pixels", 12544L));
+    List<org.vlmr1.data.Example> data = GrpoTrainerTest.boxes(dir, 5);
+    GrpoConfig cfg = GrpoConfig.builder().numGenerations(2).perDeviceTrainBatchSize(4).maxCompletionLength(4)
+        .maxSteps(3).learningRate(5e-3).beta(0.04).seed(11).bf16(bf16).build();
+    List<org.vlmr1.reward.RewardFunction> rewards = List.of(new AccuracyReward(), InternVlTrainerTest.LENGTH);
+    LoraConfig lora = new LoraConfig(4, 8, 0, LoraConfig.TaskType.CAUSAL_LM, null);
+    List<StepMetrics> straight;
+    Map<String, Tensor> finalStraight;
+    try (QwenVlModel policy = QwenVlModel.load(ckpt)) {
+      policy.addLora(lora, module.visionModulesKeywords(), 5);
+      try (GrpoTrainer t = new GrpoTrainer(cfg, module, policy, null, rewards, data, "rec")) {
+        straight = t.train();
+        finalStraight = copies(policy.lora().namedParameters());
+      }
+    }
+    Path run = dir.resolve("run");
+    RunWriter writer = new RunWriter(run);
+    try (QwenVlModel policy = QwenVlModel.load(ckpt)) {
+      policy.addLora(lora, module.visionModulesKeywords(), 5);
+      try (GrpoTrainer t = new GrpoTrainer(cfg, module, policy, null, rewards, data, "rec")) {
+        t.step();
+        t.step();
+        writer.checkpoint(policy, t, 2, List.of(), 0); // then the process "dies"
+      }
+    }
+    Path resume = RunWriter.latestCheckpoint(run);
+    assertTrue(java.nio.file.Files.isRegularFile(resume.resolve("adapter_model.safetensors")));
+    assertFalse(java.nio.file.Files.exists(resume.resolve("model.safetensors")), "no copy of the base weights");
+    List<String> keys = new ArrayList<>(org.vlmr1.model.SafeTensorsFile.open(resume.resolve(
+        "adapter_model.safetensors")).entries().keySet());
+    java.util.Collections.sort(keys);
+    List<String> want = new ArrayList<>(List.of("base_model.model.lm_head.lora_A.weight",
+        "base_model.model.lm_head.lora_B.weight"));
+    for (String m : List.of("mlp.down_proj", "mlp.gate_proj", "mlp.up_proj", "self_attn.k_proj", "self_attn.o_proj",
+        "self_attn.q_proj", "self_attn.v_proj")) {
+      want.add("base_model.model.model.layers.0." + m + ".lora_A.weight");
+      want.add("base_model.model.model.layers.0." + m + ".lora_B.weight");
+    }
+    assertEquals(want, keys);
+    org.vlmr1.model.SafeTensorsFile st = org.vlmr1.model.SafeTensorsFile.open(resume.resolve(
+        "adapter_model.safetensors"));
+    assertEquals(List.of(4L, 32L), List.of(st.entry("base_model.model.model.layers.0.mlp.up_proj.lora_A.weight")
+        .shape()[0], st.entry("base_model.model.model.layers.0.mlp.up_proj.lora_A.weight").shape()[1]), "(r, in)");
+    assertEquals(List.of(64L, 4L), List.of(st.entry("base_model.model.model.layers.0.mlp.up_proj.lora_B.weight")
+        .shape()[0], st.entry("base_model.model.model.layers.0.mlp.up_proj.lora_B.weight").shape()[1]), "(out, r)");
+    Map<String, Object> config = org.vlmr1.util.Json.readObject(resume.resolve("adapter_config.json"));
+    List<String> modules = new ArrayList<>(List.of("lm_head"));
+    want.stream().filter(k -> k.endsWith(".lora_A.weight") && !k.contains("lm_head")).forEach(k -> modules.add(
+        k.substring("base_model.model.".length(), k.length() - ".lora_A.weight".length())));
+    Map<String, Object> wantConfig = new java.util.TreeMap<>();
+    wantConfig.put("alpha_pattern", Map.of());
+    wantConfig.put("base_model_name_or_path", null); // a RunWriter without provenance; train passes the model path
+    wantConfig.put("bias", "none");
+    wantConfig.put("fan_in_fan_out", false);
+    wantConfig.put("inference_mode", true);
+    wantConfig.put("init_lora_weights", true);
+    wantConfig.put("layers_pattern", null);
+    wantConfig.put("layers_to_transform", null);
+    wantConfig.put("lora_alpha", 8L);
+    wantConfig.put("lora_dropout", 0.0);
+    wantConfig.put("modules_to_save", null);
+    wantConfig.put("peft_type", "LORA");
+    wantConfig.put("r", 4L);
+    wantConfig.put("rank_pattern", Map.of());
+    wantConfig.put("revision", null);
+    wantConfig.put("target_modules", modules);
+    wantConfig.put("task_type", "CAUSAL_LM");
+    wantConfig.put("use_dora", false);
+    wantConfig.put("use_rslora", false);
+    Map<String, Object> gotConfig = new java.util.TreeMap<>();
+    config.forEach((k, v) -> gotConfig.put(k, v instanceof Number n && !(v instanceof Double) ? (Object) n.longValue()
+        : v));
+    assertEquals(wantConfig.toString(), gotConfig.toString());
+    try (QwenVlModel policy = QwenVlModel.load(ckpt)) {
+      policy.attachLora(org.vlmr1.model.LoraCheckpoint.read(resume));
+      try (GrpoTrainer t = new GrpoTrainer(cfg, module, policy, null, rewards, data, "rec")) {
+        t.restoreState(resume);
+        StepMetrics third = t.step();
+        assertEquals(3, third.step());
+        assertEquals(straight.get(2).reward(), third.reward(), "same completions and rewards");
+        assertEquals(straight.get(2).loss(), third.loss(), "same loss");
+        try (PointerScope s = new PointerScope()) {
+          for (Map.Entry<String, Tensor> e : policy.lora().namedParameters().entrySet()) {
+            assertTrue(torch.equal(finalStraight.get(e.getKey()), e.getValue().detach()),
+                e.getKey() + " differs after resume");
+          }
+        }
+      }
+    }
+    finalStraight.values().forEach(Tensor::releaseReference);
+  }
 }
