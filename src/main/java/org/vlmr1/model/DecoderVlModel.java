@@ -386,6 +386,40 @@ public abstract class DecoderVlModel implements VlmModel {
     return weights.lora();
   }
 
+  /**
+   * Folds the attached adapters into the weights, W + (alpha / r) B A computed in float64 and rounded once to W's
+   * dtype (PEFT's merge_and_unload), then detaches and closes them. A tied LM head with an adapter becomes an untied
+   * {@code lm_head.weight} of its own, so the embedding lookup stays the base one as during training; the caller
+   * then saves with tie_word_embeddings false.
+   *
+   * @return whether the head was untied
+   */
+  public boolean mergeLora() {
+    LoraAdapters a = weights.lora();
+    if (a == null) {
+      throw new IllegalStateException("no LoRA adapters to merge");
+    }
+    boolean untied = false;
+    try (org.bytedeco.javacpp.PointerScope s = new org.bytedeco.javacpp.PointerScope();
+        org.bytedeco.pytorch.NoGradGuard ng = new org.bytedeco.pytorch.NoGradGuard()) {
+      for (String m : a.modules()) {
+        boolean head = m.equals(decoder.lmHeadModule());
+        Tensor w = head ? decoder.lmHeadBase() : weights.get(m + ".weight");
+        Tensor merged = w.to(ScalarType.Double).add(torch.matmul(a.b(m).to(ScalarType.Double),
+            a.a(m).to(ScalarType.Double)).mul(new Scalar(a.config().scaling()))).to(w.scalar_type());  // (out, in)
+        if (head && decoder.tied()) {
+          weights.replace(Map.of(m + ".weight", merged), List.of());
+          untied = true;
+        } else {
+          w.copy_(merged);
+        }
+      }
+    }
+    weights.attachLora(null);
+    a.close();
+    return untied;
+  }
+
   @Override
   public Map<String, Tensor> namedParameters() {
     return weights.asMap();

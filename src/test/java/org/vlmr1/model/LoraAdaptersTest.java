@@ -153,7 +153,8 @@ class LoraAdaptersTest {
     try (InternVlModel model = InternVlModel.load(dir); InternVlModel merged = InternVlModel.load(dir);
         InternVlModel base = InternVlModel.load(dir)) {
       LoraAdapters ad = model.addLora(cfg, INTERNVL_VISION, rnd.nextLong());
-      assertTrue(ad.modules().containsAll(List.of("language_model.lm_head", "mlp1.1", "mlp1.3")), ad.modules().toString());
+      assertTrue(ad.modules().containsAll(List.of("language_model.lm_head", "mlp1.1", "mlp1.3")),
+          ad.modules().toString());
       try (PointerScope s = new PointerScope(); NoGradGuard ng = new NoGradGuard()) {
         long slot = 151_667; // <IMG_CONTEXT> of the tiny tokenizer (InternVlTiny's third added token)
         model.setImageSlotId(slot);
@@ -217,7 +218,8 @@ class LoraAdaptersTest {
       assertEquals(List.of("model.layers.0.self_attn.q_proj"), List.copyOf(LoraTargets.select(
           model.linearModules(), QWEN_VISION, List.of("layers.0.self_attn.q_proj")).keySet()));
       assertEquals(List.of("model.layers.0.mlp.gate_proj"), List.copyOf(LoraTargets.select(
-          model.linearModules(), QWEN_VISION, List.of("gate_proj")).keySet()), "the vision blocks' gate_proj stays out");
+          model.linearModules(), QWEN_VISION, List.of("gate_proj")).keySet()),
+          "the vision blocks' gate_proj stays out");
       IllegalArgumentException vision = assertThrows(IllegalArgumentException.class,
           () -> LoraTargets.select(model.linearModules(), QWEN_VISION, List.of("qkv")));
       assertTrue(vision.getMessage().contains("visual.blocks.0.attn.qkv"), vision.getMessage());
