@@ -98,6 +98,56 @@ class LoraTrainingTest {
     }
   }
 
+  /**
+   * InternVL with frozen vision modules: the tower's cached features feed mlp1, whose adapters train like the
+   * language model's; the reference pass (adapters off) is the base model's, so step 1's KL is 0.
+   */
+  @Test
+  void internVlProjectorAndLanguageAdaptersTrain(@TempDir Path dir) throws Exception {
+    long seed = new java.util.Random().nextLong();
+    System.out.println("LoraTrainingTest internvl seed " + seed);
+    Path ckpt = dir.resolve("tiny");
+    org.vlmr1.module.internvl.InternVlTiny.write(new org.vlmr1.module.internvl.InternVlTiny.Spec(32, 1, 4, 2, 64, 1,
+        32, 2, 56, 2, seed), ckpt);
+    VlmModule module = VlmModules.forCheckpoint(ckpt, null, ModuleOptions.DEFAULTS);
+    GrpoConfig cfg = GrpoConfig.builder().numGenerations(2).perDeviceTrainBatchSize(4).gradientAccumulationSteps(2)
+        .maxCompletionLength(6).maxSteps(2).learningRate(1e-2).beta(0.04).seed(seed).freezeVisionModules(true)
+        .outputDir(dir.resolve("run")).build();
+    try (org.vlmr1.model.VlmModel policy = module.loadModel(ckpt)) {
+      LoraAdapters ad = policy.addLora(new LoraConfig(4, 8, 0, LoraConfig.TaskType.CAUSAL_LM, null),
+          module.visionModulesKeywords(), seed);
+      assertTrue(ad.modules().containsAll(List.of("mlp1.1", "mlp1.3", "language_model.lm_head")), ad.modules()
+          .toString());
+      Map<String, Tensor> baseBefore = copies(policy.namedParameters());
+      Map<String, Tensor> adaptersBefore = copies(ad.namedParameters());
+      List<StepMetrics> metrics;
+      try (GrpoTrainer t = new GrpoTrainer(cfg, module, policy, null, List.of(new AccuracyReward(),
+          InternVlTrainerTest.LENGTH), GrpoTrainerTest.boxes(dir, 6), "rec")) {
+        metrics = t.train();
+      }
+      assertEquals(0.0, metrics.get(0).kl(), "step 1: policy = base = reference");
+      assertTrue(metrics.get(1).kl() > 0, "step 2: the adapted policy differs from the base model");
+      try (PointerScope s = new PointerScope()) {
+        List<String> changedBase = new ArrayList<>();
+        policy.namedParameters().forEach((k, v) -> {
+          if (!torch.equal(baseBefore.get(k), v.detach())) {
+            changedBase.add(k);
+          }
+        });
+        assertTrue(changedBase.isEmpty(), "base weights changed: " + changedBase);
+        List<String> unchanged = new ArrayList<>();
+        ad.namedParameters().forEach((k, v) -> {
+          if (torch.equal(adaptersBefore.get(k), v.detach())) {
+            unchanged.add(k);
+          }
+        });
+        assertTrue(unchanged.isEmpty(), "adapter tensors left unchanged: " + unchanged);
+      }
+      baseBefore.values().forEach(Tensor::releaseReference);
+      adaptersBefore.values().forEach(Tensor::releaseReference);
+    }
+  }
+
   @Test
   void aSecondReferenceCopyIsRefusedWithLora(@TempDir Path dir) throws Exception {
     Path ckpt = dir.resolve("tiny");
