@@ -132,17 +132,6 @@ public final class LoraAdapters implements AutoCloseable {
     return () -> off.set(was);
   }
 
-  /** Runs {@code body} with the adapters off in this thread (the base model's forward). */
-  public <T> T withAdaptersOff(java.util.function.Supplier<T> body) {
-    boolean was = off.get();
-    off.set(true);
-    try {
-      return body.get();
-    } finally {
-      off.set(was);
-    }
-  }
-
   /** A (r, in) of a module. */
   public Tensor a(String module) {
     return byModule.get(module)[0];

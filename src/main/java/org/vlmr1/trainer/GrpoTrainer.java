@@ -203,12 +203,17 @@ public final class GrpoTrainer implements AutoCloseable {
   }
 
   /**
-   * Debug check (--check_devices): every parameter and gradient of the policy, the reference's parameters and the
-   * float32 masters are on {@code deviceType} ("cpu", "cuda", ...); the error names the first tensor that is not.
+   * Debug check (--check_devices): every parameter and gradient of the policy (its LoRA adapters included), the
+   * reference's parameters and the float32 masters are on {@code deviceType} ("cpu", "cuda", ...); the error names
+   * the first tensor that is not.
    */
   public void checkDevices(String deviceType) {
     List<Map.Entry<String, Tensor>> all = new ArrayList<>();
-    policy.namedParameters().forEach((k, v) -> {
+    Map<String, Tensor> own = new LinkedHashMap<>(policy.namedParameters());
+    if (lora != null) {
+      own.putAll(lora.namedParameters());
+    }
+    own.forEach((k, v) -> {
       all.add(Map.entry("policy " + k, v));
       if (v.grad().defined()) {
         all.add(Map.entry("gradient of policy " + k, v.grad()));

@@ -113,4 +113,31 @@ class LoraCommandsTest {
       assertTrue(d < 1e-4, "logits max |diff| " + d);
     }
   }
+
+  /** Bad LoRA flags are usage errors naming the flag, before training starts. */
+  @Test
+  void badLoraFlagsAreUsageErrors(@TempDir Path dir) throws Exception {
+    Path data = dir.resolve("data");
+    Path model = dir.resolve("tiny");
+    assertEquals(0, ScoreCommandTest.run("make-synthetic", "--out", data.toString(), "--n", "4", "--width", "84",
+        "--height", "56").rc());
+    assertEquals(0, ScoreCommandTest.run("init-tiny", "--out", model.toString(), "--hidden_size", "32",
+        "--num_layers", "1", "--vision_depth", "1").rc());
+    Map<String, List<String>> cases = new java.util.LinkedHashMap<>();
+    cases.put("lora_r must be positive", List.of("--lora_r", "0"));
+    cases.put("lora_task_type must be one of [CAUSAL_LM]", List.of("--lora_task_type", "SEQ_CLS"));
+    cases.put("lora_dropout 0.05 is not implemented yet", List.of("--lora_dropout", "0.05"));
+    cases.put("[nope] match no linear layer", List.of("--lora_target_modules", "nope"));
+    cases.put("matches only modules inside the vision modules", List.of("--lora_target_modules", "qkv"));
+    for (Map.Entry<String, List<String>> c : cases.entrySet()) {
+      List<String> args = new ArrayList<>(List.of("train", "--model_name_or_path", model.toString(),
+          "--data_file_paths", data.resolve("data.jsonl").toString(), "--image_folders", data.toString(),
+          "--num_generations", "2", "--per_device_train_batch_size", "2", "--max_steps", "1", "--output_dir",
+          dir.resolve("run").toString(), "--use_peft", "--lora_dropout", "0"));
+      args.addAll(c.getValue());
+      ScoreCommandTest.Run r = ScoreCommandTest.run(args.toArray(String[]::new));
+      assertEquals(2, r.rc(), c.getKey() + ": " + r.err());
+      assertTrue(r.err().contains(c.getKey()), r.err());
+    }
+  }
 }

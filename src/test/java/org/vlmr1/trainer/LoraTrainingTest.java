@@ -88,7 +88,10 @@ class LoraTrainingTest {
         // the reference pass (adapters off) is the base model's forward, bit for bit
         Tensor ids = torch.tensor(new long[] {151644, 872, 198, 3838, 374, 279, 3691, 30}).reshape(1, 8);
         Tensor want = base.forward(ids, null, Map.of(), true).logits();
-        Tensor ref = ad.withAdaptersOff(() -> policy.forward(ids, null, Map.of(), true).logits());
+        Tensor ref;
+        try (LoraAdapters.Off off = ad.off()) {
+          ref = policy.forward(ids, null, Map.of(), true).logits();
+        }
         Tensor adapted = policy.forward(ids, null, Map.of(), true).logits();
         assertTrue(torch.equal(want, ref), "adapters off = base model");
         assertFalse(torch.equal(want, adapted), "adapters on differ");
