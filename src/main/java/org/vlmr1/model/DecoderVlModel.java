@@ -382,6 +382,11 @@ public abstract class DecoderVlModel implements VlmModel {
   }
 
   @Override
+  public String lmHeadModule() {
+    return decoder.lmHeadModule();
+  }
+
+  @Override
   public LoraAdapters lora() {
     return weights.lora();
   }

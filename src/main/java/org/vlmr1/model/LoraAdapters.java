@@ -25,6 +25,7 @@ public final class LoraAdapters implements AutoCloseable {
   private final LoraConfig cfg;
   private final Map<String, Tensor[]> byModule; // module path -> {A (r, in), B (out, r)}, name order
   private final ThreadLocal<Boolean> off = ThreadLocal.withInitial(() -> false);
+  private final ThreadLocal<LoraDropout> training = new ThreadLocal<>(); // keys of this thread's training pass
 
   private LoraAdapters(LoraConfig cfg, Map<String, Tensor[]> byModule) {
     this.cfg = cfg;
@@ -103,8 +104,52 @@ public final class LoraAdapters implements AutoCloseable {
       return y;
     }
     Tensor[] ab = byModule.get(module);
-    Tensor down = torch.linear(x, ab[0]);                                                    // (..., r)
+    Tensor down = torch.linear(dropout(module, x), ab[0]);                                   // (..., r)
     return y.add(torch.linear(down, ab[1]).mul(new Scalar(cfg.scaling())));                 // (..., out)
+  }
+
+  /** x with this thread's training-pass dropout applied (x itself outside training passes or with p = 0). */
+  private Tensor dropout(String module, Tensor x) {
+    LoraDropout keys = training.get();
+    if (keys == null || cfg.dropout() == 0) {
+      return x;
+    }
+    if (x.dim() != 3 || x.size(0) != keys.samples().length || x.size(1) != keys.positions().size(1)) {
+      throw new IllegalStateException("LoRA dropout on " + module + ": its input " + java.util.Arrays.toString(
+          x.sizes().vec().get()) + " is not the pass's (B, L) tokens, so its mask has no keys (not implemented)");
+    }
+    return x.mul(keys.mask(module, x.size(2), cfg.dropout(), x.scalar_type().intern()));
+  }
+
+  /**
+   * Starts a training pass in this thread until close: adapter inputs are dropped out by {@code keys} (PEFT's
+   * lora_dropout in train mode). Generation, reference and evaluation passes run outside one.
+   */
+  public Off train(LoraDropout keys) {
+    LoraDropout was = training.get();
+    training.set(keys);
+    return () -> training.set(was);
+  }
+
+  /** Whether inputs are dropped out in training passes (p > 0). */
+  public boolean hasDropout() {
+    return cfg.dropout() > 0;
+  }
+
+  /**
+   * The LM head of a training pass with dropout, as a plain matrix product for the fused loss: logits =
+   * [h, s drop(h) A^T] [W, B]^T = h W^T + s (drop(h) A^T) B^T.
+   *
+   * @param hidden (B, C, H) the head's input; keys its positions' dropout keys
+   * @param w (V, H) the head's base weight
+   * @return {hidden' (B, C, H + r), weight' (V, H + r)}
+   */
+  public Tensor[] headWithDropout(String module, Tensor hidden, Tensor w, LoraDropout keys) {
+    Tensor[] ab = byModule.get(module);
+    Tensor dropped = hidden.mul(keys.mask(module, hidden.size(2), cfg.dropout(), hidden.scalar_type().intern()));
+    Tensor down = torch.linear(dropped, ab[0]).mul(new Scalar(cfg.scaling()));              // (B, C, r)
+    return new Tensor[] {torch.cat(new org.bytedeco.pytorch.TensorVector(hidden, down), 2),
+        torch.cat(new org.bytedeco.pytorch.TensorVector(w, ab[1].to(w.scalar_type())), 1)};
   }
 
   /**
@@ -114,6 +159,10 @@ public final class LoraAdapters implements AutoCloseable {
   public Tensor weight(String module, Tensor w) {
     if (!active(module)) {
       return w;
+    }
+    if (training.get() != null && cfg.dropout() > 0) {
+      throw new IllegalStateException("the merged weight of " + module + " has no dropout: a training pass uses "
+          + "headWithDropout");
     }
     Tensor[] ab = byModule.get(module);
     return w.add(torch.matmul(ab[1], ab[0]).mul(new Scalar(cfg.scaling())).to(w.scalar_type()));

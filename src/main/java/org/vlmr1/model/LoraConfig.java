@@ -9,7 +9,7 @@ import java.util.List;
  *
  * @param r the rank (TRL default 16)
  * @param alpha lora_alpha (32); scaling = alpha / r
- * @param dropout dropout on the adapter's input (0.05); only 0 is implemented yet (see {@link #requireSupported})
+ * @param dropout dropout on the adapter's input in training passes (0.05), masks keyed by {@link LoraDropout}
  * @param taskType PEFT's task type (CAUSAL_LM)
  * @param targetModules module names or suffixes (PEFT's matching), or null for VLM-R1's rule: every linear layer
  *     outside the vision modules except embed_tokens
@@ -63,18 +63,5 @@ public record LoraConfig(int r, double alpha, double dropout, TaskType taskType,
   /** alpha / r (no rsLoRA). */
   public double scaling() {
     return alpha / r;
-  }
-
-  /**
-   * Refuses what is not implemented yet: adapter dropout needs a mask keyed by (seed, step, sample, layer, module)
-   * through every training forward (CONVENTIONS.md), which is not plumbed yet; training with dropout silently off
-   * would train something else than the flags say.
-   */
-  public LoraConfig requireSupported() {
-    if (dropout != 0) {
-      throw new IllegalArgumentException("lora_dropout " + dropout + " is not implemented yet (keyed dropout masks "
-          + "are not plumbed through the forward); pass --lora_dropout 0");
-    }
-    return this;
   }
 }

@@ -130,6 +130,11 @@ public interface VlmModel extends AutoCloseable {
     throw new UnsupportedOperationException(getClass().getSimpleName() + " does not support LoRA adapters");
   }
 
+  /** The LM head's module path in transformers' layout (what a LoRA adapter on it is keyed by). */
+  default String lmHeadModule() {
+    return "lm_head";
+  }
+
   /** The model's LoRA adapters, or null without them. */
   default LoraAdapters lora() {
     return null;

@@ -31,6 +31,7 @@ import org.vlmr1.distributed.SingleProcess;
 import org.vlmr1.kernels.GrpoHiddenLossResult;
 import org.vlmr1.kernels.GrpoKernels;
 import org.vlmr1.model.LoraAdapters;
+import org.vlmr1.model.LoraDropout;
 import org.vlmr1.model.VlmModel;
 import org.vlmr1.module.VlmModule;
 import org.vlmr1.reward.RewardFunction;
@@ -400,9 +401,8 @@ public final class GrpoTrainer implements AutoCloseable {
   private float[] policyLogps(Rollout r) {
     try (PointerScope s = new PointerScope(); NoGradGuard ng = new NoGradGuard()) {
       Rollout.LossInputs in = Rollout.lossInputs(r);
-      Tensor h = policy.lastHidden(in.ids(), in.mask(), in.multimodal(), in.promptLength() - 1)
-          .narrow(1, 0, in.completionLength()).contiguous();                                         // (B, C, H)
-      Tensor lp = tokenLogps(h, policy.lmHead(), in.completionIds()).contiguous();                 // (B, C)
+      Tensor[] head = policyHead(r, in); // keyed like the round's first loss pass, so its ratio is exactly 1
+      Tensor lp = tokenLogps(head[0].contiguous(), head[1], in.completionIds()).contiguous();      // (B, C)
       float[] out = new float[(int) lp.numel()];
       lp.data_ptr_float().get(out);
       return out;
@@ -491,9 +491,9 @@ public final class GrpoTrainer implements AutoCloseable {
         }
       }
       Tensor old = oldLogps == null ? null : torch.tensor(oldLogps).reshape(r.completionIds().length, c); // (B, C)
-      // Hidden states of the positions that predict completion tokens only (p - 1 .. p + c - 2).
-      Tensor hidden = policy.lastHidden(in.ids(), in.mask(), in.multimodal(), p - 1).narrow(1, 0, c);
-      Tensor lm = policy.lmHead();
+      Tensor[] head = policyHead(r, in);
+      Tensor hidden = head[0];
+      Tensor lm = head[1];
       GrpoHiddenLossResult res = GrpoKernels.grpoLossFromHidden(hidden.detach().contiguous(), lm.detach(),
           in.completionIds(), in.completionMask(), torch.tensor(adv), old, refLogps, cfg.lossConfig(dapoTokens),
           CHUNK_ROWS);
@@ -509,6 +509,35 @@ public final class GrpoTrainer implements AutoCloseable {
       }
       return res;
     }
+  }
+
+  /**
+   * A training pass of the policy up to its LM head: the hidden states of the positions that predict completion
+   * tokens only (p - 1 .. p + c - 2), (B, C, H), and the head (V, H). With LoRA dropout the adapters' inputs are
+   * dropped out with the keys of (seed, this step, the rows' global samples), and a head adapter comes as the widened
+   * pair of {@link LoraAdapters#headWithDropout} (B, C, H + r) and (V, H + r).
+   */
+  private Tensor[] policyHead(Rollout r, Rollout.LossInputs in) {
+    int p = in.promptLength();
+    int c = in.completionLength();
+    if (lora == null || !lora.hasDropout()) {
+      return new Tensor[] {policy.lastHidden(in.ids(), in.mask(), in.multimodal(), p - 1).narrow(1, 0, c),
+          policy.lmHead()};
+    }
+    LoraDropout keys = LoraDropout.of(cfg.seed(), step, r.firstSample(), in.mask());
+    Tensor hidden;
+    try (LoraAdapters.Off training = lora.train(keys)) {
+      hidden = policy.lastHidden(in.ids(), in.mask(), in.multimodal(), p - 1).narrow(1, 0, c);  // (B, C, H)
+    }
+    String module = policy.lmHeadModule();
+    if (!lora.modules().contains(module)) {
+      return new Tensor[] {hidden, policy.lmHead()};
+    }
+    Tensor base;
+    try (LoraAdapters.Off off = lora.off()) {
+      base = policy.lmHead();                                                                  // (V, H)
+    }
+    return lora.headWithDropout(module, hidden, base, keys.narrow(p - 1, c));
   }
 
   /** The head gradient's all-reduce, started early (zeros when this rank has none, so every rank joins). */

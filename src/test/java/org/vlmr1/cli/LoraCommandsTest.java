@@ -126,7 +126,7 @@ class LoraCommandsTest {
     Map<String, List<String>> cases = new java.util.LinkedHashMap<>();
     cases.put("lora_r must be positive", List.of("--lora_r", "0"));
     cases.put("lora_task_type must be one of [CAUSAL_LM]", List.of("--lora_task_type", "SEQ_CLS"));
-    cases.put("lora_dropout 0.05 is not implemented yet", List.of("--lora_dropout", "0.05"));
+    cases.put("lora_dropout must be in [0, 1)", List.of("--lora_dropout", "1"));
     cases.put("[nope] match no linear layer", List.of("--lora_target_modules", "nope"));
     cases.put("matches only modules inside the vision modules", List.of("--lora_target_modules", "qkv"));
     for (Map.Entry<String, List<String>> c : cases.entrySet()) {

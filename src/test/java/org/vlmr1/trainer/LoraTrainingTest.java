@@ -151,6 +151,61 @@ class LoraTrainingTest {
     }
   }
 
+  /** Adapters after 2 steps with dropout p, LoRA on every default target (the LM head's widened pair included). */
+  private static Map<String, Tensor> trainWithDropout(Path dir, Path ckpt, VlmModule module, double p, int run)
+      throws Exception {
+    GrpoConfig cfg = GrpoConfig.builder().numGenerations(2).perDeviceTrainBatchSize(4).gradientAccumulationSteps(2)
+        .maxCompletionLength(6).maxSteps(2).learningRate(1e-2).beta(0.04).seed(3).numIterations(2)
+        .outputDir(dir.resolve("run" + run)).build();
+    try (QwenVlModel policy = QwenVlModel.load(ckpt)) {
+      Map<String, Tensor> base = copies(policy.namedParameters());
+      LoraAdapters ad = policy.addLora(new LoraConfig(4, 8, p, LoraConfig.TaskType.CAUSAL_LM, null),
+          module.visionModulesKeywords(), 9);
+      Map<String, Tensor> before = copies(ad.namedParameters());
+      List<StepMetrics> metrics;
+      try (GrpoTrainer t = new GrpoTrainer(cfg, module, policy, null, List.of(new AccuracyReward(),
+          InternVlTrainerTest.LENGTH), GrpoTrainerTest.boxes(dir, 6), "rec")) {
+        metrics = t.train();
+      }
+      assertEquals(0.0, metrics.get(0).kl(), "B = 0 at step 1: dropout or not, the policy is the base model");
+      try (PointerScope s = new PointerScope()) {
+        policy.namedParameters().forEach((k, v) -> assertTrue(torch.equal(base.get(k), v.detach()), k));
+        ad.namedParameters().forEach((k, v) -> assertFalse(torch.equal(before.get(k), v.detach()), k + " moved"));
+      }
+      base.values().forEach(Tensor::releaseReference);
+      before.values().forEach(Tensor::releaseReference);
+      return copies(ad.namedParameters());
+    }
+  }
+
+  /**
+   * Dropout 0.05 (VLM-R1's LoRA script): keyed masks make two runs bit-identical, and they differ from dropout 0
+   * (the masks act), with the base frozen either way.
+   */
+  @Test
+  void keyedDropoutTrainsReproducibly(@TempDir Path dir) throws Exception {
+    Path ckpt = dir.resolve("tiny");
+    QwenTiny.write(new QwenTiny.Spec(32, 1, 4, 2, 64, 1, 32, 2, 4), ckpt);
+    VlmModule module = VlmModules.forCheckpoint(ckpt, null, ModuleOptions.DEFAULTS.withProcessing("min_pixels", 3136L)
+        .withProcessing("max_pixels", 12544L));
+    Map<String, Tensor> a = trainWithDropout(dir, ckpt, module, 0.05, 1);
+    Map<String, Tensor> b = trainWithDropout(dir, ckpt, module, 0.05, 2);
+    Map<String, Tensor> none = trainWithDropout(dir, ckpt, module, 0, 3);
+    try (PointerScope s = new PointerScope()) {
+      List<String> differ = new ArrayList<>();
+      a.forEach((k, v) -> {
+        assertTrue(torch.equal(v, b.get(k)), k + ": same seed, same masks, same adapters");
+        if (!torch.equal(v, none.get(k))) {
+          differ.add(k);
+        }
+      });
+      assertFalse(differ.isEmpty(), "dropout changed the training");
+    }
+    for (Map<String, Tensor> m : List.of(a, b, none)) {
+      m.values().forEach(Tensor::releaseReference);
+    }
+  }
+
   @Test
   void aSecondReferenceCopyIsRefusedWithLora(@TempDir Path dir) throws Exception {
     Path ckpt = dir.resolve("tiny");
