@@ -1,6 +1,6 @@
 // The LoRA adapters' dropout mask as a pure function of (seed, optimizer step, global sample index, module, token
-// position, feature), CONVENTIONS.md "Randomness": the same element is dropped whichever process, micro-batch or padding
-// carries the row, and a recompute (gradient checkpointing) replays it.
+// position, feature), CONVENTIONS.md "Randomness": the same element is dropped whichever process, micro-batch or
+// padding carries the row, and a recompute (gradient checkpointing) replays it.
 package org.vlmr1.model;
 
 import java.nio.charset.StandardCharsets;

@@ -137,8 +137,8 @@ class DataParallelTest {
 
   /**
    * --use_peft (dropout 0.1: keyed masks) over 2 processes with ZeRO-1 (the adapters' AdamW state sharded) against 1
-   * process with 2 accumulation steps: the same completions and losses, the same adapters to AdamW's tolerance, and only adapter
-   * gradients reduced (the checkpoint holds adapters only).
+   * process with 2 accumulation steps: the same completions and losses, the same adapters to AdamW's tolerance, and
+   * only adapter gradients reduced (the checkpoint holds adapters only).
    */
   @Test
   void loraTwoProcessesMatchOneProcess(@TempDir Path dir) throws Exception {
