@@ -17,8 +17,9 @@ final class CompatFlags {
   private record Rule(String note, String refusal, boolean booleanFlag, String noteWhenFalse) {}
 
   private static final String METRICS = "no experiment tracker is used; metrics go to <output_dir>/metrics.jsonl";
-  private static final String LORA = "LoRA is not implemented yet: refusing rather than training every parameter "
-      + "in its place (drop the LoRA flags for full fine-tuning)";
+  // train declares the LoRA flags itself; these rules answer the commands that do not train with GRPO
+  private static final String LORA = "LoRA is implemented for train only: refusing rather than training every "
+      + "parameter in its place";
 
   private static final Map<String, Rule> RULES = Map.ofEntries(
       note("deepspeed", "--deepspeed has no meaning in vlmr1: DeepSpeed is not used (data parallelism: "
@@ -42,7 +43,9 @@ final class CompatFlags {
           + "activations are kept (more memory), results identical", null, true, null)),
       Map.entry("use_peft", new Rule(null, LORA + " (--use_peft true)", true, null)),
       refuse("lora_r"), refuse("lora_alpha"), refuse("lora_dropout"), refuse("lora_task_type"),
-      refuse("lora_target_modules"), refuse("lora_modules_to_save"));
+      refuse("lora_target_modules"), Map.entry("lora_modules_to_save", new Rule(null, "LoRA's modules_to_save is "
+          + "not implemented yet: refusing rather than training without those modules (drop the flag)", false,
+          null)));
 
   private static Map.Entry<String, Rule> note(String name, String note) {
     return Map.entry(name, new Rule(note, null, false, null));

@@ -18,7 +18,7 @@ public final class Main {
   static {
     for (Command c : List.of(new TrainCommand(), new SftCommand(), new EvalCommand(), new MakeSyntheticCommand(),
         new PrepareCommand(), new ModelCommands.Forward(), new ModelCommands.Generate(),
-        new InitTinyCommand(), new ScoreCommand(), new BenchCommand(), new DoctorCommand())) {
+        new InitTinyCommand(), new ScoreCommand(), new BenchCommand(), new DoctorCommand(), new MergeLoraCommand())) {
       COMMANDS.put(c.name(), c);
     }
   }

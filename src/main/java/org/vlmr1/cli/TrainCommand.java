@@ -20,6 +20,9 @@ import org.vlmr1.distributed.SingleProcess;
 import org.vlmr1.kernels.LossType;
 import org.vlmr1.kernels.ScaleRewards;
 import org.vlmr1.kernels.TorchRuntime;
+import org.vlmr1.model.LoraAdapters;
+import org.vlmr1.model.LoraCheckpoint;
+import org.vlmr1.model.LoraConfig;
 import org.vlmr1.model.VlmModel;
 import org.vlmr1.module.HubCache;
 import org.vlmr1.module.VlmModule;
@@ -99,6 +102,14 @@ final class TrainCommand implements Command {
         FlagSpec.value("loss_type", "grpo", "grpo, bnpo, dr_grpo or dapo"),
         FlagSpec.value("scale_rewards", "group", "group, batch or none"),
         FlagSpec.bool("freeze_vision_modules", "no gradients for the vision tower"),
+        FlagSpec.bool("use_peft", "LoRA: train adapters only; the reference is the base model (no second copy)"),
+        FlagSpec.value("lora_r", String.valueOf(LoraConfig.DEFAULT_R), "LoRA rank"),
+        FlagSpec.value("lora_alpha", "32", "LoRA alpha (scaling alpha / r)"),
+        FlagSpec.value("lora_dropout", String.valueOf(LoraConfig.DEFAULT_DROPOUT), "dropout on the adapters' "
+            + "input in training passes (masks keyed by seed, step, sample, module, position)"),
+        FlagSpec.list("lora_target_modules", null, "module names or suffixes (PEFT's matching; default: every "
+            + "linear layer outside the vision modules except embed_tokens, lm_head included)"),
+        FlagSpec.value("lora_task_type", "CAUSAL_LM", "PEFT task type (CAUSAL_LM)"),
         FlagSpec.value("save_steps", "500", "checkpoint every N steps (0 = only at the end)"),
         FlagSpec.value("save_total_limit", "0", "keep the newest N checkpoints (0 = all)"),
         FlagSpec.value("logging_steps", "1", "print and log every N steps"),
@@ -170,6 +181,7 @@ final class TrainCommand implements Command {
       throw new UsageException("--save_steps takes a step count >= 0 (0: only at the end), got "
           + f.get("save_steps"));
     }
+    loraConfig(f); // a refused LoRA setting stops before anything is loaded or written
     java.time.Duration timeout = java.time.Duration.ofSeconds(f.getInt("dist_timeout"));
     DistEnv env = DistEnv.fromEnv(f.env(), timeout);
     int nproc = f.getInt("nproc_per_node");
@@ -326,6 +338,7 @@ final class TrainCommand implements Command {
     } catch (IllegalArgumentException e) {
       throw new UsageException(e.getMessage());
     }
+    LoraConfig lora = loraConfig(f);
     boolean modelOnly = f.getBoolean("save_only_model");
     int saveSteps = f.getInt("save_steps");
     int limit = f.getInt("save_total_limit");
@@ -351,9 +364,11 @@ final class TrainCommand implements Command {
       System.out.println("resuming from " + resume + (dist.worldSize() > 1 ? " on " + dist.worldSize()
           + " processes" : ""));
     }
-    // The policy continues from the checkpoint; the reference is always the initial model.
-    try (VlmModel policy = module.loadModel(resume != null ? resume : model);
-        VlmModel ref = cfg.beta() > 0 ? module.loadModel(model) : null;
+    // The policy continues from the checkpoint; the reference is always the initial model. With LoRA the policy is
+    // the initial model plus adapters, and the reference is that model with its adapters off (no second copy).
+    try (VlmModel policy = lora != null ? withLora(module.loadModel(model), lora, module, cfg.seed(), resume)
+            : module.loadModel(resume != null ? resume : model);
+        VlmModel ref = cfg.beta() > 0 && lora == null ? module.loadModel(model) : null;
         GrpoTrainer trainer = new GrpoTrainer(cfg, module, policy, ref, rewards, data.examples(), task, dist)) {
       if (resume != null) {
         trainer.restoreState(resume);
@@ -528,4 +543,49 @@ final class TrainCommand implements Command {
     return out;
   }
 
+
+  /** The LoRA settings of --use_peft (TRL's get_peft_config), or null without it. */
+  static LoraConfig loraConfig(Flags f) {
+    if (!f.getBoolean("use_peft")) {
+      return null;
+    }
+    try {
+      return new LoraConfig(f.getInt("lora_r"), f.getDouble("lora_alpha"), f.getDouble("lora_dropout"),
+          LoraConfig.TaskType.parse(f.get("lora_task_type")),
+          f.has("lora_target_modules") ? f.getList("lora_target_modules") : null);
+    } catch (IllegalArgumentException e) {
+      throw new UsageException(e.getMessage());
+    }
+  }
+
+  /**
+   * {@code base} with fresh adapters (A drawn from the run's seed), or a resumed run's adapters from its checkpoint
+   * (which must be the ones these flags ask for); closed again when they cannot be added.
+   */
+  private static VlmModel withLora(VlmModel base, LoraConfig lora, VlmModule module, long seed, Path resume)
+      throws java.io.IOException {
+    try {
+      LoraAdapters a = base.addLora(lora, module.visionModulesKeywords(), seed);
+      if (resume != null) {
+        LoraAdapters saved = LoraCheckpoint.read(resume);
+        LoraConfig s = saved.config();
+        if (s.r() != lora.r() || s.alpha() != lora.alpha() || !saved.modules().equals(a.modules())) {
+          saved.close();
+          throw new IllegalArgumentException(resume + " holds LoRA adapters with r " + s.r() + ", alpha "
+              + s.alpha() + " on " + saved.modules().size() + " layers; the flags ask for r " + lora.r() + ", alpha "
+              + lora.alpha() + " on " + a.modules().size() + " (resume with the run's LoRA flags)");
+        }
+        base.attachLora(saved); // replaces the fresh ones
+        a.close();
+        a = saved;
+      }
+      System.out.println("LoRA r " + lora.r() + ", alpha " + lora.alpha() + " on " + a.modules().size()
+          + " linear layers; trainable parameters " + a.namedParameters().values().stream()
+          .mapToLong(org.bytedeco.pytorch.Tensor::numel).sum());
+      return base;
+    } catch (IllegalArgumentException | UnsupportedOperationException e) {
+      base.close();
+      throw new UsageException(e.getMessage());
+    }
+  }
 }

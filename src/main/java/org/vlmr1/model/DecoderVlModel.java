@@ -228,7 +228,21 @@ public abstract class DecoderVlModel implements VlmModel {
     Tensor normed = decoder.run(emb, cs[0].to(emb.scalar_type()), cs[1].to(emb.scalar_type()), attnMask, cache,
         null);
     // The head weight streams once (no per-token re-packing) on float32 CPU tensors; torch.linear elsewhere.
-    return LmHeadKernels.logits(normed.select(1, 0), lmHead());                               // (B, V)
+    return generationLogits(normed.select(1, 0));                                             // (B, V)
+  }
+
+  /**
+   * Generation's logits of final-norm rows: the head weight through our decode kernel (read once, never re-packed)
+   * plus, with a LoRA adapter on the head, its term (alpha / r) (h A^T) B^T unmerged, so no V x H merged weight is
+   * built per token.
+   *
+   * @param h (N, H)
+   * @return (N, V)
+   */
+  private Tensor generationLogits(Tensor h) {
+    Tensor y = LmHeadKernels.logits(h, decoder.lmHeadBase());                                 // (N, V)
+    LoraAdapters a = weights.lora();
+    return a == null ? y : a.apply(decoder.lmHeadModule(), h, y);
   }
 
   /**
@@ -286,7 +300,7 @@ public abstract class DecoderVlModel implements VlmModel {
         Output o = forward(inputIds, attentionMask, multimodal, false, cache, 0);
         offset[0] = o.positions().decodeOffset().clone();
         offset[0].retainReference(); // outlives the prefill's PointerScope
-        return LmHeadKernels.logits(o.lastHidden().select(1, l - 1), lmHead());                 // (P, V)
+        return generationLogits(o.lastHidden().select(1, l - 1));                               // (P, V)
       }
 
       @Override
@@ -354,6 +368,80 @@ public abstract class DecoderVlModel implements VlmModel {
   }
 
   @Override
+  public LoraAdapters addLora(LoraConfig cfg, List<String> visionKeywords, long seed) {
+    if (weights.lora() != null) {
+      throw new IllegalStateException("the model already has LoRA adapters");
+    }
+    LoraAdapters a = LoraAdapters.init(cfg, LoraTargets.select(linearModules(), visionKeywords, cfg.targetModules()),
+        seed);
+    weights.attachLora(a);
+    return a;
+  }
+
+  @Override
+  public void attachLora(LoraAdapters a) {
+    Map<String, long[]> linear = linearModules();
+    for (String m : a.modules()) {
+      long[] shape = linear.get(m);
+      if (shape == null || a.a(m).size(1) != shape[1] || a.b(m).size(0) != shape[0]) {
+        throw new IllegalArgumentException("LoRA adapter " + m + " does not fit this model: "
+            + (shape == null ? "no such linear layer" : "layer (out, in) = " + java.util.Arrays.toString(shape)));
+      }
+    }
+    weights.attachLora(a);
+  }
+
+  /** The linear modules, path (transformers 4.49 layout) -> (out, in), the LM head included even when tied. */
+  public Map<String, long[]> linearModules() {
+    Tensor head = decoder.lmHeadBase();
+    return weights.linearModules(Map.of(decoder.lmHeadModule(), new long[] {head.size(0), head.size(1)}));
+  }
+
+  @Override
+  public String lmHeadModule() {
+    return decoder.lmHeadModule();
+  }
+
+  @Override
+  public LoraAdapters lora() {
+    return weights.lora();
+  }
+
+  /**
+   * Folds the attached adapters into the weights, W + (alpha / r) B A computed in float64 and rounded once to W's
+   * dtype (PEFT's merge_and_unload), then detaches and closes them. A tied LM head with an adapter becomes an untied
+   * {@code lm_head.weight} of its own, so the embedding lookup stays the base one as during training; the caller
+   * then saves with tie_word_embeddings false.
+   *
+   * @return whether the head was untied
+   */
+  public boolean mergeLora() {
+    LoraAdapters a = weights.lora();
+    if (a == null) {
+      throw new IllegalStateException("no LoRA adapters to merge");
+    }
+    boolean untied = false;
+    try (org.bytedeco.javacpp.PointerScope s = new org.bytedeco.javacpp.PointerScope();
+        org.bytedeco.pytorch.NoGradGuard ng = new org.bytedeco.pytorch.NoGradGuard()) {
+      for (String m : a.modules()) {
+        boolean head = m.equals(decoder.lmHeadModule());
+        Tensor w = head ? decoder.lmHeadBase() : weights.get(m + ".weight");
+        Tensor merged = w.to(ScalarType.Double).add(torch.matmul(a.b(m).to(ScalarType.Double),
+            a.a(m).to(ScalarType.Double)).mul(new Scalar(a.config().scaling()))).to(w.scalar_type());  // (out, in)
+        if (head && decoder.tied()) {
+          weights.replace(Map.of(m + ".weight", merged), List.of());
+          untied = true;
+        } else {
+          w.copy_(merged);
+        }
+      }
+    }
+    weights.attachLora(null);
+    a.close();
+    return untied;
+  }
+
+  @Override
   public Map<String, Tensor> namedParameters() {
     return weights.asMap();
   }
@@ -375,6 +463,9 @@ public abstract class DecoderVlModel implements VlmModel {
   @Override
   public void castTo(ScalarType dtype) {
     weights.castFloating(dtype);
+    if (weights.lora() != null) {
+      weights.lora().castTo(dtype);
+    }
   }
 
   @Override

@@ -71,7 +71,20 @@ public final class Qwen2Decoder {
 
   /** The LM head's weight (V, H): the untied head, or the embedding when tied or absent. */
   public Tensor lmHead() {
+    Tensor head = lmHeadBase();
+    LoraAdapters a = w.lora();
+    // the head is used as a matrix (fused loss, generation), so its adapter is merged into it: W + (alpha / r) B A
+    return a == null ? head : a.weight(lmHeadModule(), head);
+  }
+
+  /** The LM head's own weight (V, H), without any adapter. */
+  public Tensor lmHeadBase() {
     return !cfg.tieWordEmbeddings() && w.has(lmHeadKey) ? w.get(lmHeadKey) : w.get(prefix + "embed_tokens.weight");
+  }
+
+  /** The LM head's module path (a tied head is a module of its own in transformers, so LoRA can target it). */
+  public String lmHeadModule() {
+    return lmHeadKey.substring(0, lmHeadKey.length() - ".weight".length());
   }
 
   /** Whether the head is the embedding matrix (tied, or no untied head in the checkpoint). */
@@ -134,11 +147,11 @@ public final class Qwen2Decoder {
     int heads = cfg.numHeads();
     int kv = cfg.numKvHeads();
     Tensor h = Layers.rmsNorm(x, w.get(p + "input_layernorm.weight"), cfg.rmsNormEps());
-    Tensor q = Layers.linear(h, w.get(p + "self_attn.q_proj.weight"), bias(p + "self_attn.q_proj.bias"))
+    Tensor q = proj(h, p + "self_attn.q_proj")
         .reshape(b, l, heads, hd).transpose(1, 2);                                           // (B, heads, L, hd)
-    Tensor k = Layers.linear(h, w.get(p + "self_attn.k_proj.weight"), bias(p + "self_attn.k_proj.bias"))
+    Tensor k = proj(h, p + "self_attn.k_proj")
         .reshape(b, l, kv, hd).transpose(1, 2);                                              // (B, kv, L, hd)
-    Tensor v = Layers.linear(h, w.get(p + "self_attn.v_proj.weight"), bias(p + "self_attn.v_proj.bias"))
+    Tensor v = proj(h, p + "self_attn.v_proj")
         .reshape(b, l, kv, hd).transpose(1, 2);
     q = q.mul(cos).add(Layers.rotateHalf(q).mul(sin));
     k = k.mul(cos).add(Layers.rotateHalf(k).mul(sin));
@@ -164,10 +177,16 @@ public final class Qwen2Decoder {
           new DoubleOptional(), false);                                                      // (B, heads, L, hd)
     }
     o = o.transpose(1, 2).reshape(b, l, heads * hd);
-    x = x.add(torch.linear(o, w.get(p + "self_attn.o_proj.weight")));
+    x = x.add(proj(o, p + "self_attn.o_proj"));
     h = Layers.rmsNorm(x, w.get(p + "post_attention_layernorm.weight"), cfg.rmsNormEps());
-    return x.add(Layers.swiGlu(h, w.get(p + "mlp.gate_proj.weight"), null, w.get(p + "mlp.up_proj.weight"), null,
-        w.get(p + "mlp.down_proj.weight"), null));
+    Tensor gate = torch.silu(proj(h, p + "mlp.gate_proj"));
+    Tensor up = proj(h, p + "mlp.up_proj");
+    return x.add(proj(gate.mul(up), p + "mlp.down_proj"));
+  }
+
+  /** The linear module {@code module} (weight, bias when the config has q/k/v biases) with its LoRA term if any. */
+  private Tensor proj(Tensor x, String module) {
+    return w.linear(x, module, w.get(module + ".weight"), bias(module + ".bias"));
   }
 
   private Tensor bias(String key) {

@@ -112,6 +112,34 @@ public interface VlmModel extends AutoCloseable {
   /** Converts the floating weights (e.g. to bf16 for training). */
   void castTo(org.bytedeco.pytorch.global.torch.ScalarType dtype);
 
+  /**
+   * Adds LoRA adapters (--use_peft) to the linear layers {@link LoraTargets#select} picks, A drawn from {@code seed};
+   * the model then owns them. Families without adapter support refuse.
+   *
+   * @param visionKeywords the family module's vision keywords (excluded from the default targets)
+   */
+  default LoraAdapters addLora(LoraConfig cfg, java.util.List<String> visionKeywords, long seed) {
+    throw new UnsupportedOperationException(getClass().getSimpleName() + " does not support LoRA adapters");
+  }
+
+  /**
+   * Attaches given adapters (a resumed run's), replacing any the model has (the caller closes those); their modules
+   * must be linear layers of the model with matching sizes.
+   */
+  default void attachLora(LoraAdapters adapters) {
+    throw new UnsupportedOperationException(getClass().getSimpleName() + " does not support LoRA adapters");
+  }
+
+  /** The LM head's module path in transformers' layout (what a LoRA adapter on it is keyed by). */
+  default String lmHeadModule() {
+    return "lm_head";
+  }
+
+  /** The model's LoRA adapters, or null without them. */
+  default LoraAdapters lora() {
+    return null;
+  }
+
   /** Parameters by checkpoint name (the tensors themselves; set requires_grad on them to train). */
   Map<String, Tensor> namedParameters();
 

@@ -29,6 +29,7 @@ public final class Weights implements AutoCloseable {
   private final Map<String, Tensor> tensors;
   private final Path source;
   private final Set<String> touched = java.util.concurrent.ConcurrentHashMap.newKeySet();
+  private volatile LoraAdapters lora; // null without --use_peft; closed with the weights
 
   private Weights(Map<String, Tensor> tensors, Path source) {
     this.tensors = tensors;
@@ -166,6 +167,41 @@ public final class Weights implements AutoCloseable {
     return t;
   }
 
+  /** Attaches LoRA adapters, which the weights then own (closed with them); null detaches. */
+  public void attachLora(LoraAdapters adapters) {
+    this.lora = adapters;
+  }
+
+  /** The attached LoRA adapters, or null. */
+  public LoraAdapters lora() {
+    return lora;
+  }
+
+  /**
+   * x W^T + b of the linear module {@code module} (its path in transformers' layout, e.g.
+   * {@code model.layers.0.self_attn.q_proj}), plus its LoRA term when an attached adapter targets it and is on.
+   */
+  public Tensor linear(Tensor x, String module, Tensor weight, Tensor bias) {
+    Tensor y = Layers.linear(x, weight, bias);
+    LoraAdapters a = lora;
+    return a == null ? y : a.apply(module, x, y);
+  }
+
+  /**
+   * The linear modules (path -> (out, in)): the 2-D {@code .weight} tensors other than token embeddings (the
+   * families' convolutions are 4-D or 5-D, norms and biases 1-D), plus {@code extra} ones the checkpoint does not
+   * hold (a tied LM head is a module of its own in transformers).
+   */
+  public Map<String, long[]> linearModules(Map<String, long[]> extra) {
+    Map<String, long[]> out = new java.util.TreeMap<>(extra);
+    tensors.forEach((k, t) -> {
+      if (k.endsWith(".weight") && t.dim() == 2 && !k.contains("embed_tokens")) {
+        out.put(k.substring(0, k.length() - ".weight".length()), new long[] {t.size(0), t.size(1)});
+      }
+    });
+    return out;
+  }
+
   /** The checkpoint folder these weights came from. */
   public Path source() {
     return source;
@@ -196,6 +232,10 @@ public final class Weights implements AutoCloseable {
 
   @Override
   public void close() {
+    if (lora != null) {
+      lora.close();
+      lora = null;
+    }
     tensors.values().forEach(Tensor::releaseReference);
     tensors.clear();
   }

@@ -30,6 +30,8 @@ import org.vlmr1.distributed.Replicas;
 import org.vlmr1.distributed.SingleProcess;
 import org.vlmr1.kernels.GrpoHiddenLossResult;
 import org.vlmr1.kernels.GrpoKernels;
+import org.vlmr1.model.LoraAdapters;
+import org.vlmr1.model.LoraDropout;
 import org.vlmr1.model.VlmModel;
 import org.vlmr1.module.VlmModule;
 import org.vlmr1.reward.RewardFunction;
@@ -40,7 +42,8 @@ public final class GrpoTrainer implements AutoCloseable {
   private final GrpoConfig cfg;
   private final VlmModule module;
   private final VlmModel policy;
-  private final VlmModel reference;
+  private final VlmModel reference;     // null with LoRA: the reference pass is the policy with adapters off
+  private final LoraAdapters lora;      // the policy's adapters (--use_peft), or null
   private final RewardScorer scorer;
   private final List<String> rewardNames;
   private final List<Example> data;
@@ -63,7 +66,8 @@ public final class GrpoTrainer implements AutoCloseable {
   private int roundStart; // the step that generated the current round
 
   /**
-   * @param reference a frozen copy of the initial policy, or null when beta = 0
+   * @param reference a frozen copy of the initial policy, or null when beta = 0 or when the policy has LoRA adapters
+   *     (the reference pass is then the policy with its adapters off)
    * @param taskType the question template's task type (e.g. "rec"), or null
    */
   public GrpoTrainer(GrpoConfig cfg, VlmModule module, VlmModel policy, VlmModel reference,
@@ -83,8 +87,13 @@ public final class GrpoTrainer implements AutoCloseable {
       throw new IllegalArgumentException("the process group has " + dist.worldSize() + " ranks but the configuration "
           + "says " + cfg.worldSize());
     }
-    if (cfg.beta() > 0 && reference == null) {
+    LoraAdapters lora = policy.lora();
+    if (cfg.beta() > 0 && reference == null && lora == null) {
       throw new IllegalArgumentException("beta = " + cfg.beta() + " needs a reference model (or set beta = 0)");
+    }
+    if (lora != null && reference != null) {
+      throw new IllegalArgumentException("with LoRA the reference is the policy with its adapters off (PEFT's "
+          + "disable_adapter): pass no reference model, so none is copied");
     }
     if (data.size() < cfg.promptsPerGeneration()) {
       throw new IllegalArgumentException("the dataset has " + data.size() + " examples, fewer than the "
@@ -98,6 +107,7 @@ public final class GrpoTrainer implements AutoCloseable {
     this.module = module;
     this.policy = policy;
     this.reference = reference;
+    this.lora = lora;
     // bf16: forward and backward in bfloat16 (as VLM-R1's --bf16) with float32 masters for AdamW (below). Otherwise
     // float32 whatever the checkpoint holds, so AdamW never steps bfloat16 weights without a float32 master.
     torch.ScalarType compute = cfg.bf16() ? torch.ScalarType.BFloat16 : torch.ScalarType.Float;
@@ -114,8 +124,13 @@ public final class GrpoTrainer implements AutoCloseable {
     this.rewardNames = rewards.stream().map(RewardFunction::name).toList();
     this.params = new TensorVector();
     List<String> names = new ArrayList<>();
-    for (Map.Entry<String, Tensor> e : policy.namedParameters().entrySet()) {
-      boolean frozen = cfg.freezeVisionModules()
+    if (lora != null) {
+      // PEFT: the base stays frozen (never copied); only the adapters train, so AdamW holds state for them alone
+      policy.namedParameters().values().forEach(t -> t.requires_grad_(false));
+    }
+    Map<String, Tensor> candidates = lora != null ? lora.namedParameters() : policy.namedParameters();
+    for (Map.Entry<String, Tensor> e : candidates.entrySet()) {
+      boolean frozen = lora == null && cfg.freezeVisionModules()
           && module.visionModulesKeywords().stream().anyMatch(k -> e.getKey().contains(k));
       boolean floating = e.getValue().is_floating_point();
       e.getValue().requires_grad_(floating && !frozen);
@@ -188,12 +203,17 @@ public final class GrpoTrainer implements AutoCloseable {
   }
 
   /**
-   * Debug check (--check_devices): every parameter and gradient of the policy, the reference's parameters and the
-   * float32 masters are on {@code deviceType} ("cpu", "cuda", ...); the error names the first tensor that is not.
+   * Debug check (--check_devices): every parameter and gradient of the policy (its LoRA adapters included), the
+   * reference's parameters and the float32 masters are on {@code deviceType} ("cpu", "cuda", ...); the error names
+   * the first tensor that is not.
    */
   public void checkDevices(String deviceType) {
     List<Map.Entry<String, Tensor>> all = new ArrayList<>();
-    policy.namedParameters().forEach((k, v) -> {
+    Map<String, Tensor> own = new LinkedHashMap<>(policy.namedParameters());
+    if (lora != null) {
+      own.putAll(lora.namedParameters());
+    }
+    own.forEach((k, v) -> {
       all.add(Map.entry("policy " + k, v));
       if (v.grad().defined()) {
         all.add(Map.entry("gradient of policy " + k, v.grad()));
@@ -225,7 +245,8 @@ public final class GrpoTrainer implements AutoCloseable {
    * compares with the free space.
    */
   public long checkpointTensorBytes(boolean modelOnly) {
-    long weights = policy.namedParameters().values().stream().mapToLong(Tensor::nbytes).sum();
+    long weights = (lora != null ? lora.namedParameters() : policy.namedParameters()).values().stream()
+        .mapToLong(Tensor::nbytes).sum(); // with LoRA a checkpoint holds the adapters only
     if (modelOnly) {
       return weights;
     }
@@ -379,9 +400,8 @@ public final class GrpoTrainer implements AutoCloseable {
   private float[] policyLogps(Rollout r) {
     try (PointerScope s = new PointerScope(); NoGradGuard ng = new NoGradGuard()) {
       Rollout.LossInputs in = Rollout.lossInputs(r);
-      Tensor h = policy.lastHidden(in.ids(), in.mask(), in.multimodal(), in.promptLength() - 1)
-          .narrow(1, 0, in.completionLength()).contiguous();                                         // (B, C, H)
-      Tensor lp = tokenLogps(h, policy.lmHead(), in.completionIds()).contiguous();                 // (B, C)
+      Tensor[] head = policyHead(r, in); // keyed like the round's first loss pass, so its ratio is exactly 1
+      Tensor lp = tokenLogps(head[0].contiguous(), head[1], in.completionIds()).contiguous();      // (B, C)
       float[] out = new float[(int) lp.numel()];
       lp.data_ptr_float().get(out);
       return out;
@@ -420,7 +440,8 @@ public final class GrpoTrainer implements AutoCloseable {
     boolean ok = rd.finite();
     // With an untied head over several processes, the head's gradient is final once the last micro-batch's head
     // backward ran, so its all-reduce starts then and overlaps the backward through the decoder and vision tower.
-    boolean overlap = world > 1 && cfg.overlapGradReduce() && !policy.lmHeadTied();
+    // (not with LoRA: the head's trainable tensors are then its adapter's, reduced with the others)
+    boolean overlap = world > 1 && cfg.overlapGradReduce() && !policy.lmHeadTied() && lora == null;
     Collectives.Pending head = null;
     for (int m = 0; m < steps; m++) {
       boolean last = m == steps - 1;
@@ -460,23 +481,31 @@ public final class GrpoTrainer implements AutoCloseable {
       int c = in.completionLength();
       Tensor refLogps = null;
       if (cfg.beta() > 0) {
-        try (NoGradGuard ng = new NoGradGuard()) {
-          Tensor rh = reference.lastHidden(in.ids(), in.mask(), in.multimodal(), p - 1)
+        // with LoRA: the policy with its adapters off is the base model (PEFT's disable_adapter)
+        VlmModel ref = reference != null ? reference : policy;
+        try (NoGradGuard ng = new NoGradGuard(); LoraAdapters.Off off = lora != null ? lora.off() : null) {
+          Tensor rh = ref.lastHidden(in.ids(), in.mask(), in.multimodal(), p - 1)
               .narrow(1, 0, c).contiguous();                                                           // (B, C, H)
-          refLogps = tokenLogps(rh, reference.lmHead(), in.completionIds());
+          refLogps = tokenLogps(rh, ref.lmHead(), in.completionIds());
         }
       }
       Tensor old = oldLogps == null ? null : torch.tensor(oldLogps).reshape(r.completionIds().length, c); // (B, C)
-      // Hidden states of the positions that predict completion tokens only (p - 1 .. p + c - 2).
-      Tensor hidden = policy.lastHidden(in.ids(), in.mask(), in.multimodal(), p - 1).narrow(1, 0, c);
-      Tensor lm = policy.lmHead();
+      Tensor[] head = policyHead(r, in);
+      Tensor hidden = head[0];
+      Tensor lm = head[1];
       GrpoHiddenLossResult res = GrpoKernels.grpoLossFromHidden(hidden.detach().contiguous(), lm.detach(),
           in.completionIds(), in.completionMask(), torch.tensor(adv), old, refLogps, cfg.lossConfig(dapoTokens),
           GrpoKernels.chunkRows(hidden.size(0) * c, lm)); // one pass over the head when it fits
       if (Double.isFinite(res.loss())) {
-        // The head's gradient first, straight into W.grad (the embedding's when tied), so an untied head's
-        // all-reduce can start before the backward through the model.
-        HeadGradient.accumulate(lm, res.gradWeight());
+        // The head's gradient first, so an untied head's all-reduce can start before the backward through the model.
+        // A parameter head (the embedding's when tied) takes it straight into W.grad; a head built from LoRA
+        // adapters (merged, or widened with the dropout pair) passes d/dW sum(W * G) = G back to them; a frozen
+        // head (LoRA without an lm_head adapter) has none to take.
+        if (lm.is_leaf() && lm.requires_grad()) {
+          HeadGradient.accumulate(lm, res.gradWeight());
+        } else if (lm.requires_grad()) {
+          lm.mul(res.gradWeight()).sum().backward();
+        }
         if (afterHead != null) {
           afterHead.run();
         }
@@ -484,6 +513,35 @@ public final class GrpoTrainer implements AutoCloseable {
       }
       return res;
     }
+  }
+
+  /**
+   * A training pass of the policy up to its LM head: the hidden states of the positions that predict completion
+   * tokens only (p - 1 .. p + c - 2), (B, C, H), and the head (V, H). With LoRA dropout the adapters' inputs are
+   * dropped out with the keys of (seed, this step, the rows' global samples), and a head adapter comes as the widened
+   * pair of {@link LoraAdapters#headWithDropout} (B, C, H + r) and (V, H + r).
+   */
+  private Tensor[] policyHead(Rollout r, Rollout.LossInputs in) {
+    int p = in.promptLength();
+    int c = in.completionLength();
+    if (lora == null || !lora.hasDropout()) {
+      return new Tensor[] {policy.lastHidden(in.ids(), in.mask(), in.multimodal(), p - 1).narrow(1, 0, c),
+          policy.lmHead()};
+    }
+    LoraDropout keys = LoraDropout.of(cfg.seed(), step, r.firstSample(), in.mask());
+    Tensor hidden;
+    try (LoraAdapters.Off training = lora.train(keys)) {
+      hidden = policy.lastHidden(in.ids(), in.mask(), in.multimodal(), p - 1).narrow(1, 0, c);  // (B, C, H)
+    }
+    String module = policy.lmHeadModule();
+    if (!lora.modules().contains(module)) {
+      return new Tensor[] {hidden, policy.lmHead()};
+    }
+    Tensor base;
+    try (LoraAdapters.Off off = lora.off()) {
+      base = policy.lmHead();                                                                  // (V, H)
+    }
+    return lora.headWithDropout(module, hidden, base, keys.narrow(p - 1, c));
   }
 
   /** The head gradient's all-reduce, started early (zeros when this rank has none, so every rank joins). */

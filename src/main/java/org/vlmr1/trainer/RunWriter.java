@@ -108,7 +108,8 @@ public final class RunWriter {
   }
 
   /**
-   * Saves {@code checkpoint-<step>}: the model in the Hugging Face layout and trainer_state.json, written into a
+   * Saves {@code checkpoint-<step>}: the model in the Hugging Face layout (with LoRA: adapter_model.safetensors and
+   * adapter_config.json in PEFT's) and trainer_state.json, written into a
    * temporary folder and renamed, so a crash never leaves a half checkpoint; then keeps the newest {@code limit}.
    */
   public Path checkpoint(org.vlmr1.model.VlmModel model, GrpoTrainer trainer, int step, List<StepMetrics> history,
@@ -134,7 +135,11 @@ public final class RunWriter {
     deleteTree(tmp);
     DiskSpace.require(dir, trainer.checkpointTensorBytes(saveOnlyModel), shards == null ? 0 : treeBytes(shards), step,
         DiskSpace.FILE_STORE);
-    model.save(tmp);
+    if (model.lora() != null) { // PEFT's layout: the adapters only, over the unchanged base model
+      org.vlmr1.model.LoraCheckpoint.save(model.lora(), provenance != null ? provenance.model().path() : null, tmp);
+    } else {
+      model.save(tmp);
+    }
     trainer.saveState(tmp, saveOnlyModel);
     if (shards != null) {
       try (Stream<Path> s = Files.list(shards)) {

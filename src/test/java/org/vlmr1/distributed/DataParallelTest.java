@@ -4,6 +4,7 @@
 package org.vlmr1.distributed;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayOutputStream;
@@ -132,6 +133,55 @@ class DataParallelTest {
     // (2 steps x lr 1e-2).
     System.out.printf("%d processes vs 1: parameters max |diff| %.3g%n", world, worst);
     assertTrue(worst <= 0.01 * 2 * 1e-2, "parameters differ by " + worst);
+  }
+
+  /**
+   * --use_peft (dropout 0.1: keyed masks) over 2 processes with ZeRO-1 (the adapters' AdamW state sharded) against 1
+   * process with 2 accumulation steps: the same completions and losses, the same adapters to AdamW's tolerance, and
+   * only adapter gradients reduced (the checkpoint holds adapters only).
+   */
+  @Test
+  void loraTwoProcessesMatchOneProcess(@TempDir Path dir) throws Exception {
+    fixture(dir);
+    List<String> lora = List.of("--use_peft", "true", "--lora_r", "4", "--lora_alpha", "8", "--lora_dropout", "0.1");
+    Path single = dir.resolve("single");
+    List<String> one = trainArgs(dir, single, 2, 2);
+    one.addAll(lora);
+    assertEquals(0, run(one.toArray(String[]::new)));
+    Path dp = dir.resolve("dp");
+    List<String> args = trainArgs(dir, dp, 2, 1);
+    args.addAll(lora);
+    args.addAll(List.of("--nproc_per_node", "2", "--master_port", String.valueOf(freePort()), "--dist_timeout", "60",
+        "--check_replicas_steps", "1", "--zero_stage", "1"));
+    assertEquals(0, run(args.toArray(String[]::new)), "the launcher's exit code");
+    List<Map<String, Object>> a = metrics(single);
+    List<Map<String, Object>> b = metrics(dp);
+    for (int s = 0; s < 2; s++) {
+      for (String k : new String[] {"reward", "completion_length"}) {
+        assertEquals(num(a.get(s), k), num(b.get(s), k), 0.0, "step " + (s + 1) + " " + k);
+      }
+      for (String k : new String[] {"loss", "kl", "grad_norm"}) {
+        assertEquals(num(a.get(s), k), num(b.get(s), k), 1e-5 * Math.max(1, Math.abs(num(a.get(s), k))), k);
+      }
+    }
+    assertTrue(num(a.get(0), "grad_norm") > 0, "a real gradient flowed");
+    assertFalse(Files.exists(dp.resolve("checkpoint-2/model.safetensors")), "adapters only");
+    SafeTensorsFile pa = SafeTensorsFile.open(single.resolve("checkpoint-2/adapter_model.safetensors"));
+    SafeTensorsFile pb = SafeTensorsFile.open(dp.resolve("checkpoint-2/adapter_model.safetensors"));
+    assertEquals(pa.entries().keySet(), pb.entries().keySet());
+    double worst = 0;
+    double maxB = 0;
+    for (String k : pa.entries().keySet()) {
+      float[] x = pa.floats(k);
+      float[] y = pb.floats(k);
+      for (int i = 0; i < x.length; i++) {
+        worst = Math.max(worst, Math.abs(x[i] - y[i]));
+        maxB = k.endsWith("lora_B.weight") ? Math.max(maxB, Math.abs(x[i])) : maxB;
+      }
+    }
+    System.out.printf("LoRA 2 processes vs 1: adapters max |diff| %.3g (max |B| %.3g)%n", worst, maxB);
+    assertTrue(maxB > 1e-3, "the adapters trained (B left zero)");
+    assertTrue(worst <= 0.01 * 2 * 1e-2, "adapters differ by " + worst);
   }
 
   @Test

@@ -112,9 +112,9 @@ public final class InternVision {
     Tensor tokens = shuffled.reshape(n, -1, shuffled.size(-1));                           // (N, T, C*f^2)
     Tensor h = torch.layer_norm(tokens, new long[] {tokens.size(-1)}, new TensorOptional(w.get("mlp1.0.weight")),
         new TensorOptional(w.get("mlp1.0.bias")), MLP1_LN_EPS, false);
-    h = Layers.linear(h, w.get("mlp1.1.weight"), w.get("mlp1.1.bias"));
+    h = w.linear(h, "mlp1.1", w.get("mlp1.1.weight"), w.get("mlp1.1.bias")); // mlp1 is no vision module: LoRA
     h = torch.gelu(h);
-    return Layers.linear(h, w.get("mlp1.3.weight"), w.get("mlp1.3.bias"));                // (N, T, H)
+    return w.linear(h, "mlp1.3", w.get("mlp1.3.weight"), w.get("mlp1.3.bias"));            // (N, T, H)
   }
 
   /**

@@ -131,6 +131,27 @@ public final class InternVlModel extends DecoderVlModel {
     return tiles == null || tiles.size(0) == 0 ? null : vision.tower(tiles);
   }
 
+  /**
+   * LoRA over the Qwen2-layout language model and mlp1; InternLM2 language models are refused (their PEFT module
+   * names are the packed wqkv / wo / w1-w3 ones, which the unpacked layout here does not have), and so is dropout on
+   * mlp1's adapters.
+   */
+  @Override
+  public org.vlmr1.model.LoraAdapters addLora(org.vlmr1.model.LoraConfig lora, java.util.List<String> visionKeywords,
+      long seed) {
+    if (cfg.llmArch() == InternVlConfig.LlmArch.INTERNLM2) {
+      throw new IllegalArgumentException("LoRA on InternVL with an InternLM2 language model is not implemented yet");
+    }
+    if (lora.dropout() > 0 && org.vlmr1.model.LoraTargets.select(linearModules(), visionKeywords,
+        lora.targetModules()).keySet().stream().anyMatch(m -> m.startsWith("mlp1."))) {
+      // mlp1 sees image tiles, not the batch's tokens, so its dropout mask has no (sample, position) keys yet
+      throw new IllegalArgumentException("lora_dropout " + lora.dropout() + " on InternVL's mlp1 adapters is not "
+          + "implemented yet: pass --lora_dropout 0, or --lora_target_modules without mlp1 (e.g. q_proj k_proj "
+          + "v_proj o_proj gate_proj up_proj down_proj lm_head)");
+    }
+    return super.addLora(lora, visionKeywords, seed);
+  }
+
   /** InternLM2 language models go back to their packed wqkv layout. */
   @Override
   protected Map<String, Tensor> checkpointTensors() {

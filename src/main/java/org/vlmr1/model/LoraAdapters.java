@@ -1,0 +1,228 @@
+// LoRA adapters (PEFT's LoraLayer for nn.Linear): per targeted module A (r, in) and B (out, r), added to the layer's
+// output as (alpha / r) (x A^T) B^T, with a per-thread switch that gives the base model back (PEFT's disable_adapter).
+package org.vlmr1.model;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+
+/**
+ * The adapters of one model. Long-lived like {@link Weights}: each tensor holds a reference of its own; close()
+ * frees them. Build it outside a PointerScope.
+ */
+public final class LoraAdapters implements AutoCloseable {
+  /** PEFT's state-dict prefix of a PeftModelForCausalLM. */
+  public static final String PEFT_PREFIX = "base_model.model.";
+  // salt of the init draws' step slot: no optimizer step is negative, so init never shares a stream with sampling
+  private static final long INIT_STEP = -1;
+
+  private final LoraConfig cfg;
+  private final Map<String, Tensor[]> byModule; // module path -> {A (r, in), B (out, r)}, name order
+  private final ThreadLocal<Boolean> off = ThreadLocal.withInitial(() -> false);
+  private final ThreadLocal<LoraDropout> training = new ThreadLocal<>(); // keys of this thread's training pass
+
+  private LoraAdapters(LoraConfig cfg, Map<String, Tensor[]> byModule) {
+    this.cfg = cfg;
+    this.byModule = byModule;
+  }
+
+  /**
+   * Fresh adapters: A kaiming-uniform with a = sqrt 5 as nn.Linear's default init (U(-1/sqrt(in), 1/sqrt(in))),
+   * element j of module m drawn as TokenSampler.uniform(seed, -1, hash(m), j), so each module's values depend on its
+   * name only; B zero, so the adapted model starts equal to the base.
+   *
+   * @param targets module path -> (out, in), from {@link LoraTargets#select}
+   */
+  public static LoraAdapters init(LoraConfig cfg, Map<String, long[]> targets, long seed) {
+    Map<String, Tensor[]> m = new LinkedHashMap<>();
+    try (org.bytedeco.javacpp.PointerScope s = new org.bytedeco.javacpp.PointerScope()) {
+      for (Map.Entry<String, long[]> e : targets.entrySet()) {
+        long out = e.getValue()[0];
+        long in = e.getValue()[1];
+        double bound = 1 / Math.sqrt(in); // gain sqrt(2 / (1 + 5)) * sqrt(3 / fan_in)
+        long key = e.getKey().hashCode();
+        float[] a = new float[Math.toIntExact(cfg.r() * in)];
+        for (int j = 0; j < a.length; j++) {
+          a[j] = (float) ((2 * TokenSampler.uniform(seed, INIT_STEP, key, j) - 1) * bound);
+        }
+        m.put(e.getKey(), new Tensor[] {torch.tensor(a).reshape(cfg.r(), in),
+            torch.zeros(new long[] {out, cfg.r()}, new org.bytedeco.pytorch.TensorOptions(ScalarType.Float))});
+      }
+      return of(cfg, m); // its references outlive the scope's
+    }
+  }
+
+  /**
+   * Adapters over given tensors (loaded or hand-set): module path -> {A (r, in), B (out, r)}; each gets a reference
+   * of its own (create them inside a PointerScope, as for any long-lived tensor).
+   */
+  public static LoraAdapters of(LoraConfig cfg, Map<String, Tensor[]> adapters) {
+    Map<String, Tensor[]> m = new LinkedHashMap<>();
+    for (Map.Entry<String, Tensor[]> e : new java.util.TreeMap<>(adapters).entrySet()) {
+      Tensor a = e.getValue()[0];
+      Tensor b = e.getValue()[1];
+      if (a.dim() != 2 || b.dim() != 2 || a.size(0) != cfg.r() || b.size(1) != cfg.r()) {
+        throw new IllegalArgumentException("LoRA " + e.getKey() + ": A must be (r, in) and B (out, r) with r = "
+            + cfg.r() + ", got " + java.util.Arrays.toString(a.sizes().vec().get()) + " and "
+            + java.util.Arrays.toString(b.sizes().vec().get()));
+      }
+      a.retainReference();
+      b.retainReference();
+      m.put(e.getKey(), new Tensor[] {a, b});
+    }
+    return new LoraAdapters(cfg, m);
+  }
+
+  public LoraConfig config() {
+    return cfg;
+  }
+
+  /** The targeted module paths, in name order. */
+  public List<String> modules() {
+    return List.copyOf(byModule.keySet());
+  }
+
+  /** Whether {@code module} has an adapter and adapters are on in this thread. */
+  public boolean active(String module) {
+    return !off.get() && byModule.containsKey(module);
+  }
+
+  /**
+   * {@code y} plus the module's LoRA term, (alpha / r) (x A^T) B^T, when it has an adapter and adapters are on in
+   * this thread; {@code y} itself otherwise.
+   *
+   * @param x (..., in) the layer's input; y (..., out) its base output
+   */
+  public Tensor apply(String module, Tensor x, Tensor y) {
+    if (!active(module)) {
+      return y;
+    }
+    Tensor[] ab = byModule.get(module);
+    Tensor down = torch.linear(dropout(module, x), ab[0]);                                   // (..., r)
+    return y.add(torch.linear(down, ab[1]).mul(new Scalar(cfg.scaling())));                 // (..., out)
+  }
+
+  /** x with this thread's training-pass dropout applied (x itself outside training passes or with p = 0). */
+  private Tensor dropout(String module, Tensor x) {
+    LoraDropout keys = training.get();
+    if (keys == null || cfg.dropout() == 0) {
+      return x;
+    }
+    if (x.dim() != 3 || x.size(0) != keys.samples().length || x.size(1) != keys.positions().size(1)) {
+      throw new IllegalStateException("LoRA dropout on " + module + ": its input " + java.util.Arrays.toString(
+          x.sizes().vec().get()) + " is not the pass's (B, L) tokens, so its mask has no keys (not implemented)");
+    }
+    return x.mul(keys.mask(module, x.size(2), cfg.dropout(), x.scalar_type().intern()));
+  }
+
+  /**
+   * Starts a training pass in this thread until close: adapter inputs are dropped out by {@code keys} (PEFT's
+   * lora_dropout in train mode). Generation, reference and evaluation passes run outside one.
+   */
+  public Off train(LoraDropout keys) {
+    LoraDropout was = training.get();
+    training.set(keys);
+    return () -> training.set(was);
+  }
+
+  /** Whether inputs are dropped out in training passes (p > 0). */
+  public boolean hasDropout() {
+    return cfg.dropout() > 0;
+  }
+
+  /**
+   * The LM head of a training pass with dropout, as a plain matrix product for the fused loss: logits =
+   * [h, s drop(h) A^T] [W, B]^T = h W^T + s (drop(h) A^T) B^T.
+   *
+   * @param hidden (B, C, H) the head's input; keys its positions' dropout keys
+   * @param w (V, H) the head's base weight
+   * @return {hidden' (B, C, H + r), weight' (V, H + r)}
+   */
+  public Tensor[] headWithDropout(String module, Tensor hidden, Tensor w, LoraDropout keys) {
+    Tensor[] ab = byModule.get(module);
+    Tensor dropped = hidden.mul(keys.mask(module, hidden.size(2), cfg.dropout(), hidden.scalar_type().intern()));
+    Tensor down = torch.linear(dropped, ab[0]).mul(new Scalar(cfg.scaling()));              // (B, C, r)
+    return new Tensor[] {torch.cat(new org.bytedeco.pytorch.TensorVector(hidden, down), 2),
+        torch.cat(new org.bytedeco.pytorch.TensorVector(w, ab[1].to(w.scalar_type())), 1)};
+  }
+
+  /**
+   * The effective weight W + (alpha / r) B A (out, in) when the module's adapter is on, else {@code w}: for layers
+   * whose weight is used as a matrix (the LM head in the fused loss and in generation).
+   */
+  public Tensor weight(String module, Tensor w) {
+    if (!active(module)) {
+      return w;
+    }
+    if (training.get() != null && cfg.dropout() > 0) {
+      throw new IllegalStateException("the merged weight of " + module + " has no dropout: a training pass uses "
+          + "headWithDropout");
+    }
+    Tensor[] ab = byModule.get(module);
+    return w.add(torch.matmul(ab[1], ab[0]).mul(new Scalar(cfg.scaling())).to(w.scalar_type()));
+  }
+
+  /** What {@link #off} returns: closing it restores the thread's previous state. */
+  public interface Off extends AutoCloseable {
+    @Override
+    void close();
+  }
+
+  /** Switches the adapters off in this thread until close (PEFT's disable_adapter: the reference pass). */
+  public Off off() {
+    boolean was = off.get();
+    off.set(true);
+    return () -> off.set(was);
+  }
+
+  /** A (r, in) of a module. */
+  public Tensor a(String module) {
+    return byModule.get(module)[0];
+  }
+
+  /** B (out, r) of a module. */
+  public Tensor b(String module) {
+    return byModule.get(module)[1];
+  }
+
+  /**
+   * The adapter tensors under PEFT's state-dict names, {@code base_model.model.<module>.lora_A.weight} and
+   * {@code .lora_B.weight}, in name order (what adapter_model.safetensors holds and what trains).
+   */
+  public Map<String, Tensor> namedParameters() {
+    Map<String, Tensor> out = new LinkedHashMap<>();
+    byModule.forEach((m, ab) -> {
+      out.put(PEFT_PREFIX + m + ".lora_A.weight", ab[0]);
+      out.put(PEFT_PREFIX + m + ".lora_B.weight", ab[1]);
+    });
+    return Collections.unmodifiableMap(out);
+  }
+
+  /** Converts every adapter tensor to {@code dtype}. */
+  public void castTo(ScalarType dtype) {
+    for (Tensor[] ab : byModule.values()) {
+      for (int i = 0; i < 2; i++) {
+        if (ab[i].scalar_type().intern() != dtype) {
+          Tensor old = ab[i];
+          ab[i] = old.to(dtype);
+          ab[i].retainReference();
+          old.releaseReference();
+        }
+      }
+    }
+  }
+
+  @Override
+  public void close() {
+    List<Tensor> all = new ArrayList<>();
+    byModule.values().forEach(ab -> all.addAll(List.of(ab)));
+    all.forEach(Tensor::releaseReference);
+    byModule.clear();
+  }
+}

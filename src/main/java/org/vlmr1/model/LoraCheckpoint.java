@@ -1,0 +1,120 @@
+// LoRA adapters on disk in PEFT's layout (PeftModel.save_pretrained of a LoraConfig): adapter_model.safetensors with
+// base_model.model.<module>.lora_A.weight (r, in) and .lora_B.weight (out, r), and adapter_config.json, so PEFT's
+// PeftModel.from_pretrained(base, dir) loads what vlmr1 trained, and vlmr1 resumes from it bit for bit.
+package org.vlmr1.model;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import org.bytedeco.pytorch.Tensor;
+import org.vlmr1.util.Json;
+
+/** Writes and reads an adapter folder. */
+public final class LoraCheckpoint {
+  public static final String WEIGHTS = "adapter_model.safetensors";
+  public static final String CONFIG = "adapter_config.json";
+  private static final String A = ".lora_A.weight";
+  private static final String B = ".lora_B.weight";
+
+  private LoraCheckpoint() {}
+
+  /** Whether {@code dir} holds an adapter (rather than full weights). */
+  public static boolean isAdapter(Path dir) {
+    return Files.isRegularFile(dir.resolve(CONFIG)) && Files.isRegularFile(dir.resolve(WEIGHTS));
+  }
+
+  /**
+   * Writes the two files into {@code dir}.
+   *
+   * @param baseModel the base model's name or path (PEFT's base_model_name_or_path), or null
+   */
+  public static void save(LoraAdapters adapters, String baseModel, Path dir) throws IOException {
+    Files.createDirectories(dir);
+    SafeTensorsWriter.write(dir.resolve(WEIGHTS), adapters.namedParameters());
+    Files.writeString(dir.resolve(CONFIG), Json.write(config(adapters, baseModel)));
+  }
+
+  /**
+   * adapter_config.json's fields as PEFT's LoraConfig writes them for TRL's get_peft_config: bias none, no rsLoRA or
+   * DoRA, inference_mode true (save_pretrained sets it for the saved copy). target_modules: the explicit list, or
+   * the module names VLM-R1's rule chose (the trainer overwrites target_modules with them too).
+   */
+  static Map<String, Object> config(LoraAdapters adapters, String baseModel) {
+    LoraConfig c = adapters.config();
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("alpha_pattern", Map.of());
+    m.put("base_model_name_or_path", baseModel);
+    m.put("bias", "none");
+    m.put("fan_in_fan_out", false);
+    m.put("inference_mode", true);
+    m.put("init_lora_weights", true);
+    m.put("layers_pattern", null);
+    m.put("layers_to_transform", null);
+    m.put("lora_alpha", c.alpha() == Math.rint(c.alpha()) ? (Object) (long) c.alpha() : (Object) c.alpha());
+    m.put("lora_dropout", c.dropout());
+    m.put("modules_to_save", null);
+    m.put("peft_type", "LORA");
+    m.put("r", c.r());
+    m.put("rank_pattern", Map.of());
+    m.put("revision", null);
+    m.put("target_modules", c.targetModules() != null ? c.targetModules() : adapters.modules());
+    m.put("task_type", c.taskType().name());
+    m.put("use_dora", false);
+    m.put("use_rslora", false);
+    return m;
+  }
+
+  /**
+   * Reads an adapter folder written here or by PEFT (LoRA, bias none, no rsLoRA/DoRA/patterns). The adapters' own
+   * target list is the explicit one when the config's entries are not all module names of the file.
+   */
+  public static LoraAdapters read(Path dir) throws IOException {
+    Map<String, Object> cfg = Json.readObject(dir.resolve(CONFIG));
+    require(dir, "LORA".equals(cfg.get("peft_type")), "peft_type " + cfg.get("peft_type") + " is not LORA");
+    require(dir, "none".equals(cfg.getOrDefault("bias", "none")), "bias " + cfg.get("bias") + " is not none");
+    for (String off : List.of("use_rslora", "use_dora", "fan_in_fan_out")) {
+      require(dir, !Boolean.TRUE.equals(cfg.get(off)), off + " is not supported");
+    }
+    for (String empty : List.of("rank_pattern", "alpha_pattern")) {
+      require(dir, !(cfg.get(empty) instanceof Map<?, ?> p) || p.isEmpty(), empty + " is not supported");
+    }
+    SafeTensorsFile st = SafeTensorsFile.open(dir.resolve(WEIGHTS));
+    try (org.bytedeco.javacpp.PointerScope s = new org.bytedeco.javacpp.PointerScope()) {
+      return read(dir, cfg, st);
+    }
+  }
+
+  private static LoraAdapters read(Path dir, Map<String, Object> cfg, SafeTensorsFile st) throws IOException {
+    Map<String, Tensor[]> byModule = new TreeMap<>();
+    for (String key : st.entries().keySet()) {
+      boolean isA = key.endsWith(A);
+      require(dir, key.startsWith(LoraAdapters.PEFT_PREFIX) && (isA || key.endsWith(B)), "unexpected tensor " + key
+          + " (expected " + LoraAdapters.PEFT_PREFIX + "<module>" + A + " or " + B + ")");
+      String module = key.substring(LoraAdapters.PEFT_PREFIX.length(), key.length() - A.length());
+      Tensor t = Weights.tensor(st, key);
+      byModule.computeIfAbsent(module, k -> new Tensor[2])[isA ? 0 : 1] = t;
+    }
+    for (Map.Entry<String, Tensor[]> e : byModule.entrySet()) {
+      require(dir, e.getValue()[0] != null && e.getValue()[1] != null, e.getKey() + " lacks lora_A or lora_B");
+    }
+    @SuppressWarnings("unchecked")
+    List<String> targets = cfg.get("target_modules") instanceof List<?> l ? new ArrayList<>((List<String>) l) : null;
+    boolean ruleChosen = targets != null && new java.util.TreeSet<>(targets).equals(byModule.keySet());
+    LoraConfig lc = new LoraConfig(((Number) cfg.get("r")).intValue(), ((Number) cfg.get("lora_alpha")).doubleValue(),
+        ((Number) cfg.getOrDefault("lora_dropout", 0.0)).doubleValue(),
+        LoraConfig.TaskType.parse(String.valueOf(cfg.getOrDefault("task_type", "CAUSAL_LM"))),
+        ruleChosen ? null : targets);
+    return LoraAdapters.of(lc, byModule);
+  }
+
+  private static void require(Path dir, boolean ok, String what) throws IOException {
+    if (!ok) {
+      throw new IOException(dir + ": " + what);
+    }
+  }
+}
