@@ -7,6 +7,7 @@ import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptional;
 import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
+import org.vlmr1.kernels.LmHeadKernels;
 
 /** Stateless layer functions over libtorch tensors. */
 public final class Layers {
@@ -21,8 +22,20 @@ public final class Layers {
     return weight.mul(normed.to(dt));
   }
 
-  /** x W^T + b (b may be null). */
+  /** Most rows a decode step's projections send through our small-batch kernel. */
+  static final long DECODE_ROWS = 64;
+
+  /**
+   * x W^T + b (b may be null). A decode step's input, (B, 1, in) with few rows and no gradient, goes through our
+   * kernel that reads W once ({@link LmHeadKernels}: OpenBLAS re-packs the whole weight at every call, which at a
+   * handful of rows costs more than the product); everything else through torch.linear.
+   */
   public static Tensor linear(Tensor x, Tensor w, Tensor b) {
+    if (x.dim() == 3 && x.size(1) == 1 && x.size(0) <= DECODE_ROWS && LmHeadKernels.usesNative(x, w)
+        && (b == null || !b.requires_grad())) {
+      Tensor y = LmHeadKernels.logits(x.select(1, 0), w).unsqueeze(1);                       // (B, 1, out)
+      return b == null ? y : y.add(b);
+    }
     return b == null ? torch.linear(x, w) : torch.linear(x, w, new TensorOptional(b));
   }
 
