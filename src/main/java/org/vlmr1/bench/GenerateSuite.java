@@ -123,8 +123,8 @@ final class GenerateSuite implements BenchSuite {
       String same = eng.get().extras().get("ids").equals(old.get().extras().get("ids")) ? "identical"
           : "DIFFER in rows " + differingRows(old.get(), eng.get());
       String target = m == GrpoRolloutRow.Model.WIDE
-          ? "  [target >= 4x old tokens/s, step <= 3x floor: " + (speed >= 4 && overFloor <= 3 ? "met" : "NOT met")
-              + "]"
+          ? "  [targets: >= 4x old tokens/s " + (speed >= 4 ? "met" : "NOT met") + "; step <= 3x floor "
+              + (overFloor <= 3 ? "met" : "NOT met") + "]"
           : "  [reported, not targeted]";
       lines.add(String.format(Locale.ROOT, "  %-10s engine/old %.2fx tokens/s, prefill %.2fx faster, step %.2fx "
           + "faster, engine step %.2fx its floor, token ids %s%s", m.label, speed,
