@@ -73,10 +73,11 @@ public final class BenchRunner {
     // JavaCPP would throw once native memory passes 4 x -Xmx; the composites legitimately need more than that.
     cmd.add("-Dorg.bytedeco.javacpp.maxPhysicalBytes=0");
     for (String prop : new String[] {"vlmr1.kernels", "org.bytedeco.javacpp.cachedir"}) {
-      if (System.getProperty(prop) != null) {
+      if (System.getProperty(prop) != null && !c.jvmProperties().containsKey(prop)) {
         cmd.add("-D" + prop + "=" + System.getProperty(prop));
       }
     }
+    c.jvmProperties().forEach((k, v) -> cmd.add("-D" + k + "=" + v));
     cmd.add("-cp");
     cmd.add(System.getProperty("java.class.path"));
     cmd.add(BenchWorker.class.getName());

@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.stream.Collectors;
@@ -83,8 +84,11 @@ final class GenerateSuite implements BenchSuite {
       for (GrpoRolloutRow.Route r : GrpoRolloutRow.Route.values()) {
         String shape = "B=" + GROUPS * GROUP + " P=" + GROUPS + " G=" + GROUP + " image=" + side + "x" + side
             + " new=" + newTokens + " topk50 model=" + m.label;
+        // The old row decodes as the previous release did, through torch.linear (OpenBLAS re-packing every
+        // weight per token) rather than our read-once kernel; it shares the in-place grouped-query attention.
         cases.add(new BenchCase("grpo-rollout-" + m.label + "-" + r.label, ROLLOUT, r.label, shape, "f32",
-            () -> new GrpoRolloutRow(m, r, GROUPS, GROUP, newTokens, side, o.warmup())));
+            () -> new GrpoRolloutRow(m, r, GROUPS, GROUP, newTokens, side, o.warmup()),
+            r == GrpoRolloutRow.Route.OLD ? Map.of("vlmr1.kernels", "composite") : Map.of()));
       }
     }
   }
