@@ -1,8 +1,8 @@
 // bin/vlmr1 bench generate, case (b) of issue 15: a GRPO-shaped rollout (one 448x448 image prompt per group, G = 8,
 // 2 groups, temperature 1, top-k 50) on the old path (each prompt repeated G times, the cache grown by cat, the Java
-// sampler, every row to the end; GenerateSuite runs it with torch.linear in decode, as before) or the engine (each prompt prefilled once, the preallocated cache, the tensor
-// sampler, finished rows compacted away). EOS is forced at fixed lengths by a logit bias, so both paths stop rows at
-// the same positions and produce the same tokens.
+// sampler, every row to the end; GenerateSuite runs it with torch.linear in decode, as before) or the engine (each
+// prompt prefilled once, the preallocated cache, the tensor sampler, finished rows compacted away). EOS is forced at
+// fixed lengths by a logit bias, so both paths stop rows at the same positions and produce the same tokens.
 package org.vlmr1.bench;
 
 import java.io.IOException;
