@@ -77,6 +77,16 @@ public abstract class DecoderVlModel implements VlmModel {
     return embeds != null ? embeds : imageEmbeds(multimodal);
   }
 
+  /**
+   * The image features as a chain of checkpoint segments (the first starts from nothing, the last returns what
+   * {@link #imageFeatures} returns), used by {@link #lastHiddenCheckpointed} when no {@link #IMAGE_EMBEDS} entry
+   * stands in for the vision modules, i.e. when they train; or null (the default, and without images) to run
+   * {@link #imageFeatures} inside the embedding segment, all of the tower's activations alive during its recompute.
+   */
+  protected List<CheckpointedPass.Segment> imageFeatureSegments(Map<String, Tensor> multimodal) {
+    return null;
+  }
+
   /** Called when the prompts hold {@code slots} image tokens but there are no features; refusing families throw. */
   protected void slotsWithoutFeatures(long slots) {}
 
@@ -152,10 +162,11 @@ public abstract class DecoderVlModel implements VlmModel {
 
   /**
    * {@link #lastHidden(Tensor, Tensor, Map, int)} as a checkpointed training pass ({@code --gradient_checkpointing}):
-   * the segments are the embedding with the image features placed (the vision modules, when they run, are part of
-   * it), each decoder layer, and the final norm; only each layer's input (B, L, H) is kept between the forward and
-   * the backward. Its {@link CheckpointedPass#output} is the (B, L - from, H) final-norm hidden states; run it, and
-   * its backward, in the LoRA state of the training pass (the recompute replays it).
+   * the segments are the vision modules' (per block where the family splits them, see
+   * {@link #imageFeatureSegments}), the embedding with the image features placed, each decoder layer, and the final
+   * norm; only each segment's input (each decoder layer's (B, L, H)) is kept between the forward and the backward.
+   * Its {@link CheckpointedPass#output} is the (B, L - from, H) final-norm hidden states; run it, and its backward,
+   * in the LoRA state of the training pass (the recompute replays it).
    */
   @Override
   public CheckpointedPass lastHiddenCheckpointed(Tensor inputIds, Tensor attentionMask,
@@ -173,7 +184,14 @@ public abstract class DecoderVlModel implements VlmModel {
     Tensor sin = cs[1].to(dt);
     Tensor causal = Qwen2Decoder.causalMask(mask);                                             // (B, 1, L, L)
     List<CheckpointedPass.Segment> segments = new ArrayList<>();
-    segments.add(none -> placeImages(decoder.embed(inputIds), promptIds, imageFeatures(multimodal)));  // (B, L, H)
+    List<CheckpointedPass.Segment> vision = multimodal.containsKey(IMAGE_EMBEDS) ? null
+        : imageFeatureSegments(multimodal);
+    if (vision == null) {
+      segments.add(none -> placeImages(decoder.embed(inputIds), promptIds, imageFeatures(multimodal)));  // (B, L, H)
+    } else {
+      segments.addAll(vision);                                                               // ... -> features
+      segments.add(vis -> placeImages(decoder.embed(inputIds), promptIds, vis));            // (B, L, H)
+    }
     for (int i = 0; i < decoder.config().numLayers(); i++) {
       int layer = i;
       segments.add(x -> decoder.layer(layer, x, cos, sin, causal, null));                      // (B, L, H)
