@@ -1,7 +1,7 @@
-// A checkpointed Qwen2.5-VL pass (--gradient_checkpointing) with a training vision tower keeps one input per vision
-// block too, and gives the plain pass's hidden states and gradients (tower included); with cached image_embeds (a
-// frozen tower) only the decoder's inputs are kept.
-package org.vlmr1.module.qwen;
+// A checkpointed pass (--gradient_checkpointing) with a training vision tower keeps one input per vision block too
+// (Qwen2.5-VL's blocks and merger, InternViT's blocks and mlp1), and gives the plain pass's hidden states and
+// gradients, the tower's included; with cached image_embeds (a frozen tower) only the decoder's inputs are kept.
+package org.vlmr1.module;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -16,30 +16,40 @@ import org.bytedeco.pytorch.BoolOptional;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
-import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.vlmr1.data.RgbImage;
 import org.vlmr1.model.CheckpointedPass;
 import org.vlmr1.model.VlmModel;
-import org.vlmr1.module.Conversation;
-import org.vlmr1.module.ModelInputs;
-import org.vlmr1.module.ModuleOptions;
-import org.vlmr1.module.VlmModule;
-import org.vlmr1.module.VlmModules;
+import org.vlmr1.module.internvl.InternVlTiny;
+import org.vlmr1.module.qwen.QwenTiny;
 
-class QwenCheckpointedVisionTest {
-  @Test
-  void visionBlocksAreSegmentsWhenTheTowerTrains(@TempDir Path dir) throws Exception {
+class CheckpointedVisionTest {
+  private static final int LAYERS = 2;
+  private static final int VISION_DEPTH = 3;
+
+  @ParameterizedTest
+  @ValueSource(strings = {"qwen2_5_vl", "internvl_chat"})
+  void visionBlocksAreSegmentsWhenTheTowerTrains(String family, @TempDir Path dir) throws Exception {
     long seed = new java.util.Random().nextLong();
-    System.out.println("QwenCheckpointedVisionTest seed " + seed);
-    QwenTiny.Spec spec = new QwenTiny.Spec(32, 2, 4, 2, 64, 3, 32, 2, seed);
-    QwenTiny.write(spec, dir);
-    VlmModule module = VlmModules.forCheckpoint(dir, null, ModuleOptions.DEFAULTS.withProcessing("min_pixels", 3136L)
-        .withProcessing("max_pixels", 20000L));
-    RgbImage img = RgbImage.read(QwenImageProcessorTest.caseA().resolve("image_1_300x200.png"));
-    List<String> prompts = module.preparePrompt(List.of(Conversation.userTurn(1, "Where is the cat?"),
+    System.out.println("CheckpointedVisionTest " + family + " seed " + seed);
+    ModuleOptions opts = ModuleOptions.DEFAULTS;
+    if (family.equals("internvl_chat")) {
+      InternVlTiny.write(new InternVlTiny.Spec(32, LAYERS, 4, 2, 64, VISION_DEPTH, 32, 2, 56, 2, seed), dir);
+    } else {
+      QwenTiny.write(new QwenTiny.Spec(32, LAYERS, 4, 2, 64, VISION_DEPTH, 32, 2, seed), dir);
+      opts = opts.withProcessing("min_pixels", 3136L).withProcessing("max_pixels", 12544L);
+    }
+    VlmModule module = VlmModules.forCheckpoint(dir, null, opts);
+    java.util.Random rnd = new java.util.Random(seed);
+    byte[] px = new byte[84 * 56 * 3];
+    rnd.nextBytes(px);
+    RgbImage img = new RgbImage(84, 56, px);
+    List<String> prompts = module.preparePrompt(List.of(Conversation.userTurn(1, "Where is the box?"),
         Conversation.userTurn(0, "Say hi.")));
-    try (QwenVlModel model = QwenVlModel.load(dir); PointerScope s = new PointerScope()) {
+    try (VlmModel model = module.loadModel(dir); PointerScope s = new PointerScope()) {
+      module.postModelInit(model);
       model.namedParameters().values().forEach(t -> t.requires_grad_(t.is_floating_point()));
       ModelInputs batch = module.prepareModelInputs(prompts, List.of(List.of(img), List.of()));
       int from = (int) batch.inputIds().size(1) - 6;
@@ -47,12 +57,14 @@ class QwenCheckpointedVisionTest {
       Tensor g = torch.randn(plain.sizes().vec().get());                                        // (B, 6, H)
       plain.backward(g, new BoolOptional(), false, null);
       Map<String, Tensor> want = grads(model);
-      assertTrue(want.keySet().stream().anyMatch(k -> k.startsWith("visual.blocks.")), "the tower trains");
+      List<String> vision = want.keySet().stream().filter(k -> module.visionModulesKeywords().stream()
+          .anyMatch(k::contains)).toList();
+      assertTrue(!vision.isEmpty(), "the tower trains: " + want.keySet());
 
       CheckpointedPass ck = model.lastHiddenCheckpointed(batch.inputIds(), batch.attentionMask(), batch.multimodal(),
           from);
-      // the blocks' inputs, the merger's, the placement's (the features), the layers' and the final norm's
-      assertEquals(spec.visionDepth() + 2 + spec.numLayers() + 1, ck.keptInputs().size(), "kept inputs");
+      // the blocks' inputs, the merger's (mlp1's), the placement's (the features), the layers' and the final norm's
+      assertEquals(VISION_DEPTH + 2 + LAYERS + 1, ck.keptInputs().size(), "kept inputs");
       assertTrue(torch.allclose(ck.output(), plain.detach(), 1e-5, 1e-6, false), "same hidden states");
       ck.output().backward(g, new BoolOptional(), false, null);
       ck.backward();
@@ -73,12 +85,12 @@ class QwenCheckpointedVisionTest {
         cached.put(VlmModel.IMAGE_EMBEDS, model.imageEmbeds(batch.multimodal()));
       }
       CheckpointedPass frozen = model.lastHiddenCheckpointed(batch.inputIds(), batch.attentionMask(), cached, from);
-      assertEquals(spec.numLayers() + 1, frozen.keptInputs().size(), "a frozen tower's features are no segment");
+      assertEquals(LAYERS + 1, frozen.keptInputs().size(), "a frozen tower's features are no segment");
     }
   }
 
   /** The parameters' gradients (copies), then cleared. */
-  private static Map<String, Tensor> grads(QwenVlModel model) {
+  private static Map<String, Tensor> grads(VlmModel model) {
     Map<String, Tensor> out = new LinkedHashMap<>();
     model.namedParameters().forEach((k, v) -> {
       if (v.requires_grad() && v.grad().defined()) {
