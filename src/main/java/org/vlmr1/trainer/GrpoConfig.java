@@ -42,9 +42,9 @@ import org.vlmr1.model.SamplingConfig;
  *     file and data line; SKIP trains on without the example (its rows get completion mask 0 and advantage 0)
  * @param rollout how completions are generated: rows per generation call (--max_generation_rows), shared prompt
  *     prefill, the engine's options
- * @param gradientCheckpointing keep only each decoder layer's input between the policy's forward and backward and
- *     recompute the layers one at a time in the backward (TRL's gradient_checkpointing; false): less memory, one more
- *     forward, the same gradients
+ * @param gradientCheckpointing keep only each decoder layer's input (and each vision block's when the tower trains)
+ *     between the policy's forward and backward and recompute them one at a time in the backward (TRL's
+ *     gradient_checkpointing; false): less memory, one more forward, the same gradients
  */
 public record GrpoConfig(int numGenerations, double beta, double epsilon, double epsilonHigh, int numIterations,
     double learningRate, LrSchedulerType lrSchedulerType, double warmupRatio, double adamBeta1, double adamBeta2,
