@@ -39,8 +39,9 @@ final class CompatFlags {
       Map.entry("use_vllm", new Rule(null, "--use_vllm True: vLLM is not used; the rollout engine is built "
           + "in (pass --use_vllm False or drop the flag)", true, "--use_vllm False: rollouts come from vlmr1's own "
           + "generation engine")),
-      Map.entry("gradient_checkpointing", new Rule("warning: --gradient_checkpointing: not implemented yet: "
-          + "activations are kept (more memory), results identical", null, true, null)),
+      // train declares it; the other commands keep activations, which changes memory only
+      Map.entry("gradient_checkpointing", new Rule("warning: --gradient_checkpointing: implemented for train only: "
+          + "here activations are kept (more memory), results identical", null, true, null)),
       Map.entry("use_peft", new Rule(null, LORA + " (--use_peft true)", true, null)),
       refuse("lora_r"), refuse("lora_alpha"), refuse("lora_dropout"), refuse("lora_task_type"),
       refuse("lora_target_modules"), Map.entry("lora_modules_to_save", new Rule(null, "LoRA's modules_to_save is "

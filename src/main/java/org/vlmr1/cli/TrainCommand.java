@@ -102,6 +102,9 @@ final class TrainCommand implements Command {
         FlagSpec.value("loss_type", "grpo", "grpo, bnpo, dr_grpo or dapo"),
         FlagSpec.value("scale_rewards", "group", "group, batch or none"),
         FlagSpec.bool("freeze_vision_modules", "no gradients for the vision tower"),
+        FlagSpec.bool("gradient_checkpointing", "keep only each decoder layer's (and trained vision block's) input "
+            + "between the policy's forward and backward and recompute them one at a time (less memory, one more "
+            + "forward, same gradients)"),
         FlagSpec.bool("use_peft", "LoRA: train adapters only; the reference is the base model (no second copy)"),
         FlagSpec.value("lora_r", String.valueOf(LoraConfig.DEFAULT_R), "LoRA rank"),
         FlagSpec.value("lora_alpha", "32", "LoRA alpha (scaling alpha / r)"),
@@ -332,6 +335,11 @@ final class TrainCommand implements Command {
     b.maxGenerationRows(f.getInt("max_generation_rows"));
     b.overlapGradReduce(Boolean.parseBoolean(f.get("overlap_grad_reduce")));
     b.bf16(dtype == TrainDtype.BFLOAT16_WITH_FLOAT32_MASTERS);
+    b.gradientCheckpointing(f.getBoolean("gradient_checkpointing"));
+    if (main && f.getBoolean("gradient_checkpointing")) {
+      System.out.println("gradient checkpointing: per decoder layer, and per vision block when the vision tower "
+          + "trains (only each one's input is kept; the backward recomputes them one at a time)");
+    }
     GrpoConfig cfg;
     try {
       cfg = b.build();

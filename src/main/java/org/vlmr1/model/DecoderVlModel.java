@@ -77,6 +77,16 @@ public abstract class DecoderVlModel implements VlmModel {
     return embeds != null ? embeds : imageEmbeds(multimodal);
   }
 
+  /**
+   * The image features as a chain of checkpoint segments (the first starts from nothing, the last returns what
+   * {@link #imageFeatures} returns), used by {@link #lastHiddenCheckpointed} when no {@link #IMAGE_EMBEDS} entry
+   * stands in for the vision modules, i.e. when they train; or null (the default, and without images) to run
+   * {@link #imageFeatures} inside the embedding segment, all of the tower's activations alive during its recompute.
+   */
+  protected List<CheckpointedPass.Segment> imageFeatureSegments(Map<String, Tensor> multimodal) {
+    return null;
+  }
+
   /** Called when the prompts hold {@code slots} image tokens but there are no features; refusing families throw. */
   protected void slotsWithoutFeatures(long slots) {}
 
@@ -135,9 +145,8 @@ public abstract class DecoderVlModel implements VlmModel {
         : torch.ones(new long[] {b, l}, new TensorOptions(ScalarType.Long)
             .device(new DeviceOptional(inputIds.device())));                                 // (B, L)
     Tensor promptIds = promptOnly(inputIds, from);                                             // (B, L)
-    Tensor emb = decoder.embed(inputIds);                                                      // (B, L, H)
     Tensor vis = imageFeatures(multimodal);
-    emb = placeImages(emb, promptIds, vis);
+    Tensor emb = placeImages(decoder.embed(inputIds), promptIds, vis);                         // (B, L, H)
     Positions pos = positions(promptIds, mask, multimodal);
     Tensor[] cs = cosSin(pos.ids());
     List<Tensor> hidden = new ArrayList<>();
@@ -149,6 +158,46 @@ public abstract class DecoderVlModel implements VlmModel {
     }
     Tensor logits = withLogits ? torch.linear(normed, lmHead()) : null;
     return new Output(logits, hidden, vis, pos);
+  }
+
+  /**
+   * {@link #lastHidden(Tensor, Tensor, Map, int)} as a checkpointed training pass ({@code --gradient_checkpointing}):
+   * the segments are the vision modules' (per block where the family splits them, see
+   * {@link #imageFeatureSegments}), the embedding with the image features placed, each decoder layer, and the final
+   * norm; only each segment's input (each decoder layer's (B, L, H)) is kept between the forward and the backward.
+   * Its {@link CheckpointedPass#output} is the (B, L - from, H) final-norm hidden states; run it, and its backward,
+   * in the LoRA state of the training pass (the recompute replays it).
+   */
+  @Override
+  public CheckpointedPass lastHiddenCheckpointed(Tensor inputIds, Tensor attentionMask,
+      Map<String, Tensor> multimodal, int from) {
+    long b = inputIds.size(0);
+    long l = inputIds.size(1);
+    Tensor mask = attentionMask != null ? attentionMask
+        : torch.ones(new long[] {b, l}, new TensorOptions(ScalarType.Long)
+            .device(new DeviceOptional(inputIds.device())));                                 // (B, L)
+    Tensor promptIds = promptOnly(inputIds, from);                                             // (B, L)
+    Positions pos = positions(promptIds, mask, multimodal);
+    Tensor[] cs = cosSin(pos.ids());
+    ScalarType dt = decoder.dtype();
+    Tensor cos = cs[0].to(dt);                                                                 // (B, 1, L, hd)
+    Tensor sin = cs[1].to(dt);
+    Tensor causal = Qwen2Decoder.causalMask(mask);                                             // (B, 1, L, L)
+    List<CheckpointedPass.Segment> segments = new ArrayList<>();
+    List<CheckpointedPass.Segment> vision = multimodal.containsKey(IMAGE_EMBEDS) ? null
+        : imageFeatureSegments(multimodal);
+    if (vision == null) {
+      segments.add(none -> placeImages(decoder.embed(inputIds), promptIds, imageFeatures(multimodal)));  // (B, L, H)
+    } else {
+      segments.addAll(vision);                                                               // ... -> features
+      segments.add(vis -> placeImages(decoder.embed(inputIds), promptIds, vis));            // (B, L, H)
+    }
+    for (int i = 0; i < decoder.config().numLayers(); i++) {
+      int layer = i;
+      segments.add(x -> decoder.layer(layer, x, cos, sin, causal, null));                      // (B, L, H)
+    }
+    segments.add(x -> decoder.finalNorm(x, from));                                             // (B, L - from, H)
+    return CheckpointedPass.run(segments, weights.lora());
   }
 
   /** {@code emb} with the features (any leading shape, H last) scattered into the prompt's image slots, in order. */

@@ -131,6 +131,29 @@ public final class LoraAdapters implements AutoCloseable {
     return () -> training.set(was);
   }
 
+  /** This thread's adapter state: the off switch and the training pass's dropout keys (null outside one). */
+  public record Pass(boolean off, LoraDropout keys) {}
+
+  /** This thread's current {@link Pass}, for a recompute (gradient checkpointing) to replay it. */
+  public Pass pass() {
+    return new Pass(off.get(), training.get());
+  }
+
+  /**
+   * Puts this thread back in {@code p} until close, so a recompute draws the same dropout masks (they are keyed, not
+   * drawn from a generator) and switches the same adapters on or off as the pass it replays.
+   */
+  public Off resume(Pass p) {
+    boolean wasOff = off.get();
+    LoraDropout was = training.get();
+    off.set(p.off());
+    training.set(p.keys());
+    return () -> {
+      off.set(wasOff);
+      training.set(was);
+    };
+  }
+
   /** Whether inputs are dropped out in training passes (p > 0). */
   public boolean hasDropout() {
     return cfg.dropout() > 0;

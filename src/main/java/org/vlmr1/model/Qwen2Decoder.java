@@ -129,17 +129,30 @@ public final class Qwen2Decoder {
         hidden.add(x);
       }
     }
-    if (from > 0) {
-      x = x.narrow(1, from, x.size(1) - from);
-    }
-    Tensor normed = Layers.rmsNorm(x, w.get(prefix + "norm.weight"), cfg.rmsNormEps());
+    Tensor normed = finalNorm(x, from);
     if (hidden != null) {
       hidden.add(normed);
     }
     return normed;
   }
 
-  private Tensor layer(int i, Tensor x, Tensor cos, Tensor sin, Tensor attnMask, KvCache cache) {
+  /**
+   * The final RMSNorm of positions {@code from..L-1} of the last layer's output {@code x} (B, L, H): (B, L - from, H).
+   */
+  Tensor finalNorm(Tensor x, int from) {
+    if (from > 0) {
+      x = x.narrow(1, from, x.size(1) - from);
+    }
+    return Layers.rmsNorm(x, w.get(prefix + "norm.weight"), cfg.rmsNormEps());
+  }
+
+  /** The dtype the decoder computes in (its token embedding's). */
+  ScalarType dtype() {
+    return w.get(prefix + "embed_tokens.weight").scalar_type().intern();
+  }
+
+  /** Decoder layer {@code i} on x (B, L, H) -> (B, L, H); with a cache, its keys and values are cached too. */
+  Tensor layer(int i, Tensor x, Tensor cos, Tensor sin, Tensor attnMask, KvCache cache) {
     String p = prefix + "layers." + i + ".";
     long b = x.size(0);
     long l = x.size(1);

@@ -36,6 +36,16 @@ public interface VlmModel extends AutoCloseable {
   Tensor lastHidden(Tensor inputIds, Tensor attentionMask, Map<String, Tensor> multimodal, int from);
 
   /**
+   * {@link #lastHidden(Tensor, Tensor, Map, int)} with gradient checkpointing ({@code --gradient_checkpointing}): the
+   * forward keeps only each decoder layer's input; {@link CheckpointedPass#backward} recomputes the layers one at a
+   * time. Families without it refuse.
+   */
+  default CheckpointedPass lastHiddenCheckpointed(Tensor inputIds, Tensor attentionMask,
+      Map<String, Tensor> multimodal, int from) {
+    throw new UnsupportedOperationException(getClass().getSimpleName() + " does not support gradient checkpointing");
+  }
+
+  /**
    * What {@code bin/vlmr1 forward} writes for a prepared batch: {@code logits} (B, L, V) float32 and the family's own
    * outputs under their Hugging Face names (Qwen: vision_embeds, position_ids, rope_deltas; InternVL: vision_embeds).
    */

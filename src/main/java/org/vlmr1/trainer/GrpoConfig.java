@@ -42,6 +42,9 @@ import org.vlmr1.model.SamplingConfig;
  *     file and data line; SKIP trains on without the example (its rows get completion mask 0 and advantage 0)
  * @param rollout how completions are generated: rows per generation call (--max_generation_rows), shared prompt
  *     prefill, the engine's options
+ * @param gradientCheckpointing keep only each decoder layer's input (and each vision block's when the tower trains)
+ *     between the policy's forward and backward and recompute them one at a time in the backward (TRL's
+ *     gradient_checkpointing; false): less memory, one more forward, the same gradients
  */
 public record GrpoConfig(int numGenerations, double beta, double epsilon, double epsilonHigh, int numIterations,
     double learningRate, LrSchedulerType lrSchedulerType, double warmupRatio, double adamBeta1, double adamBeta2,
@@ -49,7 +52,7 @@ public record GrpoConfig(int numGenerations, double beta, double epsilon, double
     double temperature, int topK, double topP, int perDeviceTrainBatchSize, int gradientAccumulationSteps, long seed,
     LossType lossType, ScaleRewards scaleRewards, double[] rewardWeights, boolean freezeVisionModules,
     int loggingSteps, Path outputDir, int worldSize, int zeroStage, boolean overlapGradReduce, boolean bf16,
-    int stepsPerGeneration, OnBadSample onBadSample, RolloutOptions rollout) {
+    int stepsPerGeneration, OnBadSample onBadSample, RolloutOptions rollout, boolean gradientCheckpointing) {
 
   public GrpoConfig {
     require(numGenerations >= 2, "--num_generations must be >= 2 (group statistics need two completions), got "
@@ -164,6 +167,7 @@ public record GrpoConfig(int numGenerations, double beta, double epsilon, double
     private int zeroStage = 0;
     private boolean overlapGradReduce = true;
     private boolean bf16 = false;
+    private boolean gradientCheckpointing = false;
     private int stepsPerGeneration; // 0: the accumulation steps
     private double learningRate = 1e-6;
     private LrSchedulerType lrSchedulerType = LrSchedulerType.LINEAR;
@@ -216,6 +220,7 @@ public record GrpoConfig(int numGenerations, double beta, double epsilon, double
     public Builder zeroStage(int v) { zeroStage = v; return this; }
     public Builder overlapGradReduce(boolean v) { overlapGradReduce = v; return this; }
     public Builder bf16(boolean v) { bf16 = v; return this; }
+    public Builder gradientCheckpointing(boolean v) { gradientCheckpointing = v; return this; }
     public Builder stepsPerGeneration(int v) { stepsPerGeneration = v; return this; }
     public Builder onBadSample(OnBadSample v) { onBadSample = v; return this; }
     public Builder rollout(RolloutOptions v) { rollout = v; return this; }
@@ -228,7 +233,8 @@ public record GrpoConfig(int numGenerations, double beta, double epsilon, double
           seed, lossType, scaleRewards, rewardWeights, freezeVisionModules, loggingSteps, outputDir, worldSize,
           zeroStage,
           overlapGradReduce, bf16, stepsPerGeneration == 0 ? gradientAccumulationSteps : stepsPerGeneration,
-          onBadSample, maxGenerationRows == null ? rollout : rollout.withMaxGenerationRows(maxGenerationRows));
+          onBadSample, maxGenerationRows == null ? rollout : rollout.withMaxGenerationRows(maxGenerationRows),
+          gradientCheckpointing);
     }
   }
 }

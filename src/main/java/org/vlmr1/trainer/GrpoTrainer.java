@@ -30,6 +30,7 @@ import org.vlmr1.distributed.Replicas;
 import org.vlmr1.distributed.SingleProcess;
 import org.vlmr1.kernels.GrpoHiddenLossResult;
 import org.vlmr1.kernels.GrpoKernels;
+import org.vlmr1.model.CheckpointedPass;
 import org.vlmr1.model.LoraAdapters;
 import org.vlmr1.model.LoraDropout;
 import org.vlmr1.model.VlmModel;
@@ -400,8 +401,9 @@ public final class GrpoTrainer implements AutoCloseable {
   private float[] policyLogps(Rollout r) {
     try (PointerScope s = new PointerScope(); NoGradGuard ng = new NoGradGuard()) {
       Rollout.LossInputs in = Rollout.lossInputs(r);
-      Tensor[] head = policyHead(r, in); // keyed like the round's first loss pass, so its ratio is exactly 1
-      Tensor lp = tokenLogps(head[0].contiguous(), head[1], in.completionIds()).contiguous();      // (B, C)
+      // keyed like the round's first loss pass, so its ratio is exactly 1; no backward, so nothing to checkpoint
+      PolicyHead head = policyHead(r, in, false);
+      Tensor lp = tokenLogps(head.hidden().contiguous(), head.head(), in.completionIds()).contiguous();   // (B, C)
       float[] out = new float[(int) lp.numel()];
       lp.data_ptr_float().get(out);
       return out;
@@ -490,9 +492,9 @@ public final class GrpoTrainer implements AutoCloseable {
         }
       }
       Tensor old = oldLogps == null ? null : torch.tensor(oldLogps).reshape(r.completionIds().length, c); // (B, C)
-      Tensor[] head = policyHead(r, in);
-      Tensor hidden = head[0];
-      Tensor lm = head[1];
+      PolicyHead head = policyHead(r, in, cfg.gradientCheckpointing());
+      Tensor hidden = head.hidden();
+      Tensor lm = head.head();
       GrpoHiddenLossResult res = GrpoKernels.grpoLossFromHidden(hidden.detach().contiguous(), lm.detach(),
           in.completionIds(), in.completionMask(), torch.tensor(adv), old, refLogps, cfg.lossConfig(dapoTokens),
           GrpoKernels.chunkRows(hidden.size(0) * c, lm)); // one pass over the head when it fits
@@ -510,38 +512,57 @@ public final class GrpoTrainer implements AutoCloseable {
           afterHead.run();
         }
         hidden.backward(res.gradHidden(), new BoolOptional(), false, null);
+        if (head.checkpointed() != null) {
+          head.checkpointed().backward(); // the layers, recomputed one at a time, last first
+        }
       }
       return res;
     }
   }
 
   /**
-   * A training pass of the policy up to its LM head: the hidden states of the positions that predict completion
-   * tokens only (p - 1 .. p + c - 2), (B, C, H), and the head (V, H). With LoRA dropout the adapters' inputs are
-   * dropped out with the keys of (seed, this step, the rows' global samples), and a head adapter comes as the widened
-   * pair of {@link LoraAdapters#headWithDropout} (B, C, H + r) and (V, H + r).
+   * The policy's training pass up to its LM head.
+   *
+   * @param hidden the hidden states of the positions that predict completion tokens only (p - 1 .. p + c - 2),
+   *     (B, C, H), or with a head adapter and dropout the widened (B, C, H + r) of {@link LoraAdapters#headWithDropout}
+   * @param head the head (V, H), or the widened (V, H + r)
+   * @param checkpointed with --gradient_checkpointing, the pass whose backward continues from the gradient that
+   *     reaches the decoder's output; null without
    */
-  private Tensor[] policyHead(Rollout r, Rollout.LossInputs in) {
+  private record PolicyHead(Tensor hidden, Tensor head, CheckpointedPass checkpointed) {}
+
+  /**
+   * A training pass of the policy up to its LM head. With LoRA dropout the adapters' inputs are dropped out with the
+   * keys of (seed, this step, the rows' global samples) (a checkpointed pass replays them in its recompute).
+   *
+   * @param checkpoint run the decoder as a {@link CheckpointedPass} (--gradient_checkpointing, a pass with a backward)
+   */
+  private PolicyHead policyHead(Rollout r, Rollout.LossInputs in, boolean checkpoint) {
     int p = in.promptLength();
     int c = in.completionLength();
-    if (lora == null || !lora.hasDropout()) {
-      return new Tensor[] {policy.lastHidden(in.ids(), in.mask(), in.multimodal(), p - 1).narrow(1, 0, c),
-          policy.lmHead()};
-    }
-    LoraDropout keys = LoraDropout.of(cfg.seed(), step, r.firstSample(), in.mask());
+    LoraDropout keys = lora != null && lora.hasDropout() ? LoraDropout.of(cfg.seed(), step, r.firstSample(), in.mask())
+        : null;
+    CheckpointedPass checkpointed = null;
     Tensor hidden;
-    try (LoraAdapters.Off training = lora.train(keys)) {
-      hidden = policy.lastHidden(in.ids(), in.mask(), in.multimodal(), p - 1).narrow(1, 0, c);  // (B, C, H)
+    try (LoraAdapters.Off training = keys != null ? lora.train(keys) : null) {
+      if (checkpoint) {
+        checkpointed = policy.lastHiddenCheckpointed(in.ids(), in.mask(), in.multimodal(), p - 1);
+        hidden = checkpointed.output();                                                     // (B, L - p + 1, H)
+      } else {
+        hidden = policy.lastHidden(in.ids(), in.mask(), in.multimodal(), p - 1);             // (B, L - p + 1, H)
+      }
     }
+    hidden = hidden.narrow(1, 0, c);                                                         // (B, C, H)
     String module = policy.lmHeadModule();
-    if (!lora.modules().contains(module)) {
-      return new Tensor[] {hidden, policy.lmHead()};
+    if (keys == null || !lora.modules().contains(module)) {
+      return new PolicyHead(hidden, policy.lmHead(), checkpointed);
     }
     Tensor base;
     try (LoraAdapters.Off off = lora.off()) {
       base = policy.lmHead();                                                                  // (V, H)
     }
-    return lora.headWithDropout(module, hidden, base, keys.narrow(p - 1, c));
+    Tensor[] widened = lora.headWithDropout(module, hidden, base, keys.narrow(p - 1, c));
+    return new PolicyHead(widened[0], widened[1], checkpointed);
   }
 
   /** The head gradient's all-reduce, started early (zeros when this rank has none, so every rank joins). */

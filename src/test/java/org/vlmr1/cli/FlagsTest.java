@@ -68,7 +68,8 @@ class FlagsTest {
     String w = err.toString(StandardCharsets.UTF_8);
     assertTrue(w.contains("--attn_implementation has no meaning") && w.contains("--data_seed") && w.contains(
         "VLM-R1's sampler ignores it too") && w.contains("--dataset_name"), w);
-    assertTrue(w.contains("not implemented yet: activations are kept (more memory), results identical"), w);
+    assertTrue(w.contains("--gradient_checkpointing: implemented for train only: here activations are kept (more "
+        + "memory), results identical"), w);
     assertTrue(w.contains("Setting max_prompt_length is currently not supported, it has been set to None"), w);
     assertTrue(f.positionals().isEmpty(), "their values are consumed: " + f.positionals());
     assertEquals("", noted("--gradient_checkpointing", "false"), "turned off: nothing to say");

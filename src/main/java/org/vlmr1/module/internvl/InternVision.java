@@ -4,12 +4,16 @@
 // token, pixel shuffle, and mlp1.
 package org.vlmr1.module.internvl;
 
+import java.util.ArrayList;
+import java.util.List;
+
 import org.bytedeco.pytorch.DoubleOptional;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptional;
 import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
+import org.vlmr1.model.CheckpointedPass;
 import org.vlmr1.model.Layers;
 import org.vlmr1.model.Weights;
 
@@ -74,17 +78,39 @@ public final class InternVision {
    * @return (N, 1 + (S/patch)^2, C)
    */
   public Tensor tower(Tensor pixelValues) {
+    int index = selectIndex();
+    Tensor x = embeddings(pixelValues);
+    for (int i = 0; i < index; i++) {
+      x = block(i, x);
+    }
+    return x;
+  }
+
+  /**
+   * {@link #extractFeature} as a chain of segments for gradient checkpointing: the embeddings (from nothing to
+   * (N, 1 + patches, C)), each block up to select_layer, and {@link #project} (to (N, num_image_token, H)).
+   */
+  public List<CheckpointedPass.Segment> segments(Tensor pixelValues) {
+    int index = selectIndex();
+    List<CheckpointedPass.Segment> out = new ArrayList<>();
+    out.add(none -> embeddings(pixelValues));                                             // (N, 1 + patches, C)
+    for (int i = 0; i < index; i++) {
+      int block = i;
+      out.add(x -> block(block, x));                                                       // (N, 1 + patches, C)
+    }
+    out.add(this::project);                                                                // (N, T, H)
+    return out;
+  }
+
+  /** select_layer as an index into the tower's hidden states (0 the embeddings, i the output of layer i). */
+  private int selectIndex() {
     int layers = v.numLayers();
     int index = cfg.selectLayer() < 0 ? layers + 1 + cfg.selectLayer() : cfg.selectLayer();
     if (index < 0 || index > layers) {
       throw new IllegalArgumentException("select_layer " + cfg.selectLayer() + " is outside the tower's "
           + (layers + 1) + " hidden states");
     }
-    Tensor x = embeddings(pixelValues);
-    for (int i = 0; i < index; i++) {
-      x = block(i, x);
-    }
-    return x;
+    return index;
   }
 
   /**

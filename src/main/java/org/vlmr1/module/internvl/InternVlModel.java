@@ -5,11 +5,13 @@ package org.vlmr1.module.internvl;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.vlmr1.kernels.TensorChecks;
+import org.vlmr1.model.CheckpointedPass;
 import org.vlmr1.model.DecoderVlModel;
 import org.vlmr1.model.Qwen2Decoder;
 import org.vlmr1.model.Rope;
@@ -72,6 +74,17 @@ public final class InternVlModel extends DecoderVlModel {
     }
     requireContextId();
     return embeds != null ? vision.project(embeds) : vision.extractFeature(tiles);
+  }
+
+  /** InternViT per block, then mlp1, for a checkpointed pass in which the tower trains (no cached image_embeds). */
+  @Override
+  protected List<CheckpointedPass.Segment> imageFeatureSegments(Map<String, Tensor> multimodal) {
+    Tensor tiles = flaggedTiles(multimodal.get("pixel_values"), multimodal.get("image_flags"));
+    if (tiles == null || tiles.size(0) == 0) {
+      return null;
+    }
+    requireContextId();
+    return vision.segments(tiles);
   }
 
   @Override

@@ -10,6 +10,7 @@ import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
+import org.vlmr1.model.CheckpointedPass;
 import org.vlmr1.model.Layers;
 import org.vlmr1.model.Weights;
 
@@ -167,14 +168,24 @@ public final class QwenVision {
 
   /** (S, 1176) rows, their grids -> (S/4, out_hidden) merged embeddings in processor order. */
   public Tensor forward(Tensor pixelValues, List<GridThw> grids) {
+    Tensor x = null;
+    for (CheckpointedPass.Segment seg : segments(pixelValues, grids)) {
+      x = seg.apply(x);
+    }
+    return x;
+  }
+
+  /**
+   * {@link #forward} as a chain of segments for gradient checkpointing: the patch embedding (from nothing to
+   * (S, hidden) in window order), each block ((S, hidden) to (S, hidden)), and the merger (to (S/4, out_hidden) in
+   * processor order). The rotary tables and window bounds, which hold no parameters, are computed here once.
+   */
+  public List<CheckpointedPass.Segment> segments(Tensor pixelValues, List<GridThw> grids) {
     long s = pixelValues.size(0);
     long hidden = cfg.hiddenSize();
     int unit = cfg.spatialMergeSize() * cfg.spatialMergeSize();
-    Tensor pw = patchWeight();
-    Tensor x = torch.linear(pixelValues.to(pw.scalar_type()), pw);                    // (S, hidden)
     WindowIndex wi = cfg.qwen2() ? identity(s / unit) : windowIndex(grids);
     Tensor widx = torch.tensor(wi.index());                                             // (S/4)
-    x = torch.index_select(x.reshape(s / unit, unit, hidden), 0, widx).reshape(s, hidden);
     Tensor rot = rotPosEmb(grids);
     rot = torch.index_select(rot.reshape(s / unit, unit, -1), 0, widx).reshape(s, -1);
     Tensor emb = torch.cat(new TensorVector(rot, rot), -1);                            // (S, headDim)
@@ -188,14 +199,23 @@ public final class QwenVision {
       }
     }
     long[] cuFull = full.stream().mapToLong(Long::longValue).toArray();
+    List<CheckpointedPass.Segment> segments = new ArrayList<>();
+    segments.add(none -> {
+      Tensor pw = patchWeight();
+      Tensor x = torch.linear(pixelValues.to(pw.scalar_type()), pw);                  // (S, hidden)
+      return torch.index_select(x.reshape(s / unit, unit, hidden), 0, widx).reshape(s, hidden);
+    });
     for (int l = 0; l < cfg.depth(); l++) {
       boolean isFull = false;
       for (int f : cfg.fullattBlockIndexes()) {
         isFull |= f == l;
       }
-      x = block(l, x, cos, sin, isFull ? cuFull : wi.cuWindowSeqlens());
+      int block = l;
+      long[] cu = isFull ? cuFull : wi.cuWindowSeqlens();
+      segments.add(x -> block(block, x, cos, sin, cu));                                // (S, hidden)
     }
-    return merge(x, wi);
+    segments.add(x -> merge(x, wi));                                                   // (S/4, out_hidden)
+    return segments;
   }
 
   /** Block {@code l}; exposed through {@link #forward} only. */

@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Map;
 import org.bytedeco.pytorch.Tensor;
 import org.vlmr1.kernels.TensorChecks;
+import org.vlmr1.model.CheckpointedPass;
 import org.vlmr1.model.DecoderVlModel;
 import org.vlmr1.model.Qwen2Decoder;
 import org.vlmr1.model.Weights;
@@ -92,6 +93,14 @@ public final class QwenVlModel extends DecoderVlModel {
     Tensor pv = multimodal.get("pixel_values");
     List<GridThw> grids = GridThw.of(multimodal.get("image_grid_thw"));
     return pv == null || grids.isEmpty() ? null : vision.forward(pv, grids);
+  }
+
+  /** The vision tower per block, for a checkpointed pass in which it trains (no cached image_embeds). */
+  @Override
+  protected List<CheckpointedPass.Segment> imageFeatureSegments(Map<String, Tensor> multimodal) {
+    Tensor pv = multimodal.get("pixel_values");
+    List<GridThw> grids = GridThw.of(multimodal.get("image_grid_thw"));
+    return pv == null || grids.isEmpty() ? null : vision.segments(pv, grids);
   }
 
   @Override
