@@ -500,14 +500,7 @@ public final class GrpoTrainer implements AutoCloseable {
           GrpoKernels.chunkRows(hidden.size(0) * c, lm)); // one pass over the head when it fits
       if (Double.isFinite(res.loss())) {
         // The head's gradient first, so an untied head's all-reduce can start before the backward through the model.
-        // A parameter head (the embedding's when tied) takes it straight into W.grad; a head built from LoRA
-        // adapters (merged, or widened with the dropout pair) passes d/dW sum(W * G) = G back to them; a frozen
-        // head (LoRA without an lm_head adapter) has none to take.
-        if (lm.is_leaf() && lm.requires_grad()) {
-          HeadGradient.accumulate(lm, res.gradWeight());
-        } else if (lm.requires_grad()) {
-          lm.mul(res.gradWeight()).sum().backward();
-        }
+        HeadGradient.apply(lm, res.gradWeight());
         if (afterHead != null) {
           afterHead.run();
         }

@@ -16,6 +16,20 @@ final class HeadGradient {
   private HeadGradient() {}
 
   /**
+   * Gives the head its gradient whatever the head is: a parameter (the embedding's when tied) takes it straight into
+   * its .grad ({@link #accumulate}); a head built from LoRA adapters (merged, or widened with the dropout pair)
+   * passes d/dW sum(W * G) = G back to them through autograd; a frozen head (LoRA without an lm_head adapter) has
+   * none to take.
+   */
+  static void apply(Tensor head, Tensor gradWeight) {
+    if (head.is_leaf() && head.requires_grad()) {
+      accumulate(head, gradWeight);
+    } else if (head.requires_grad()) {
+      head.mul(gradWeight).sum().backward();
+    }
+  }
+
+  /**
    * head.grad += gradWeight, or head.grad = gradWeight when the gradient is still undefined (no copy: the caller
    * hands gradWeight over and must not read it afterwards, since later backward passes accumulate into it).
    *
