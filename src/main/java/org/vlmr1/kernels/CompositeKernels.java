@@ -22,11 +22,12 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
  */
 public final class CompositeKernels {
   /**
-   * Logits per row chunk of the token log-probs (1 MiB of float32, one Qwen row): their chunk temporaries are all of
-   * their extra memory, and per-chunk JNI costs (~10 us an op) stay under 10% of a row's work (measured at
-   * N = 2048, V = 151,936: 9 MiB peak at 1 MiB chunks, 23 MiB at 4 MiB, same time within noise).
+   * Logits per row chunk of the token log-probs (2 MiB of float32, three Qwen rows): their chunk temporaries are all
+   * of their extra memory. A one-row chunk reduces on one thread (libtorch splits a row-wise logsumexp by rows), so
+   * it was 2x slower; measured on a quiet 2-core machine at N = 2048, V = 151,936 (`bench kernels --ops
+   * tokenLogProbs`): one row 802 ms / +9.7 MiB, three rows 416 ms / +14.3 MiB, six rows 377 ms / +30 MiB.
    */
-  static final long CHUNK_ELEMENTS = 1L << 18;
+  static final long CHUNK_ELEMENTS = 1L << 19;
 
   /**
    * Logits per row chunk of the loss (4 MiB of float32): its per-chunk autograd costs more ops, and one-row chunks
