@@ -31,6 +31,8 @@ final class InitTinyCommand implements Command {
     List<FlagSpec> out = new ArrayList<>(List.of(
         FlagSpec.value("family", "qwen2_5_vl", "model_type to create: " + String.join(", ", modelTypes())),
         FlagSpec.value("out", null, "output folder"), OutputFolder.OVERWRITE,
+        FlagSpec.value("like", null, "a released model's widths in its hub layout (bf16 shards): "
+            + String.join(", ", presets().keySet()) + "; size flags given beside it override its depths"),
         FlagSpec.value("hidden_size", String.valueOf(d.hiddenSize()), "decoder hidden size"),
         FlagSpec.value("num_layers", String.valueOf(d.numLayers()), "decoder layers"),
         FlagSpec.value("num_heads", String.valueOf(d.numHeads()), "attention heads"),
@@ -49,6 +51,16 @@ final class InitTinyCommand implements Command {
     return out;
   }
 
+  /** Preset name to the family (model_type) that writes it and its sizes. */
+  private static Map<String, Map.Entry<String, TinySpec>> presets() {
+    Map<String, Map.Entry<String, TinySpec>> all = new java.util.TreeMap<>();
+    for (VlmModuleProvider p : VlmModules.providers()) {
+      p.tinyPresets().forEach((name, spec) -> all.put(name, Map.entry(p.modelTypes().get(
+          p.modelTypes().size() - 1), spec)));
+    }
+    return all;
+  }
+
   private static TreeSet<String> modelTypes() {
     TreeSet<String> all = new TreeSet<>();
     VlmModules.providers().forEach(p -> all.addAll(p.modelTypes()));
@@ -60,7 +72,15 @@ final class InitTinyCommand implements Command {
     if (f.get("out") == null) {
       throw new UsageException("init-tiny needs --out DIR");
     }
-    String family = f.get("family");
+    Map.Entry<String, TinySpec> like = null;
+    if (f.has("like")) {
+      like = presets().get(f.get("like"));
+      if (like == null) {
+        throw new UsageException("init-tiny --like " + f.get("like") + " is unknown; known: "
+            + String.join(", ", presets().keySet()));
+      }
+    }
+    String family = like != null && !f.has("family") ? like.getKey() : f.get("family");
     VlmModuleProvider provider = VlmModules.providers().stream().filter(p -> p.modelTypes().contains(family))
         .findFirst().orElseThrow(() -> new UsageException("init-tiny --family " + family + " is unknown; known: "
             + String.join(", ", modelTypes())));
@@ -77,15 +97,26 @@ final class InitTinyCommand implements Command {
       }
     }
     OutputFolder.check(Path.of(f.get("out")), f);
-    TinySpec spec = new TinySpec(f.getInt("hidden_size"), f.getInt("num_layers"), f.getInt("num_heads"),
-        f.getInt("num_kv_heads"), f.getInt("intermediate_size"), f.getInt("vision_depth"),
-        f.getInt("vision_hidden_size"), f.getLong("seed"), options);
+    TinySpec base = like != null ? like.getValue() : TinySpec.DEFAULTS;
+    if (like != null) {
+      options.putAll(base.options());
+    }
+    TinySpec spec = new TinySpec(size(f, "hidden_size", base.hiddenSize(), like), size(f, "num_layers",
+        base.numLayers(), like), size(f, "num_heads", base.numHeads(), like), size(f, "num_kv_heads",
+        base.numKvHeads(), like), size(f, "intermediate_size", base.intermediateSize(), like), size(f,
+        "vision_depth", base.visionDepth(), like), size(f, "vision_hidden_size", base.visionHidden(), like),
+        f.getLong("seed"), options);
     try {
       provider.writeTiny(family, spec, Path.of(f.get("out")));
     } catch (IllegalArgumentException e) {
       throw new UsageException(e.getMessage());
     }
-    System.out.println("wrote a tiny " + family + " checkpoint to " + f.get("out"));
+    System.out.println("wrote a " + (like != null ? f.get("like") + "-shaped " : "tiny ") + family + " checkpoint to " + f.get("out"));
     return 0;
+  }
+
+  /** A size flag: the value given, else the preset's under --like, else the flag's default. */
+  private static int size(Flags f, String name, int preset, Map.Entry<String, TinySpec> like) {
+    return like == null || f.has(name) ? f.getInt(name) : preset;
   }
 }

@@ -9,10 +9,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.function.Function;
 import org.bytedeco.pytorch.Tensor;
 
 /** Writes checkpoints. */
@@ -68,6 +70,50 @@ public final class Checkpoints {
         weightMap.put(k, name);
       }
     }
+    writeIndex(out, total, weightMap);
+  }
+
+  /**
+   * Writes the planned tensors as {@link #save} shards them (name order, at most {@code shardBytes} a shard, an index
+   * above one shard), making each with {@code make} only when its turn comes: memory holds one tensor, not the model.
+   */
+  public static void saveStreaming(List<SafeTensorsWriter.Planned> planned, Function<SafeTensorsWriter.Planned,
+      Tensor> make, Path out, long shardBytes) throws IOException {
+    Files.createDirectories(out);
+    List<SafeTensorsWriter.Planned> sorted = new ArrayList<>(planned);
+    sorted.sort(Comparator.comparing(SafeTensorsWriter.Planned::name));
+    List<List<SafeTensorsWriter.Planned>> shards = new ArrayList<>();
+    List<SafeTensorsWriter.Planned> cur = new ArrayList<>();
+    long size = 0;
+    long total = 0;
+    for (SafeTensorsWriter.Planned p : sorted) {
+      if (!cur.isEmpty() && size + p.nbytes() > shardBytes) {
+        shards.add(cur);
+        cur = new ArrayList<>();
+        size = 0;
+      }
+      cur.add(p);
+      size += p.nbytes();
+      total += p.nbytes();
+    }
+    shards.add(cur);
+    if (shards.size() == 1) {
+      SafeTensorsWriter.writeStreaming(out.resolve("model.safetensors"), shards.get(0), make);
+      Files.deleteIfExists(out.resolve("model.safetensors.index.json"));
+      return;
+    }
+    Map<String, String> weightMap = new TreeMap<>();
+    for (int i = 0; i < shards.size(); i++) {
+      String name = String.format("model-%05d-of-%05d.safetensors", i + 1, shards.size());
+      SafeTensorsWriter.writeStreaming(out.resolve(name), shards.get(i), make);
+      for (SafeTensorsWriter.Planned p : shards.get(i)) {
+        weightMap.put(p.name(), name);
+      }
+    }
+    writeIndex(out, total, weightMap);
+  }
+
+  private static void writeIndex(Path out, long total, Map<String, String> weightMap) throws IOException {
     Map<String, Object> index = new LinkedHashMap<>();
     index.put("metadata", Map.of("total_size", total));
     index.put("weight_map", weightMap);

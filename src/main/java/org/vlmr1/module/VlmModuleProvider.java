@@ -4,6 +4,7 @@ package org.vlmr1.module;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 
 /** Creates a family's {@link VlmModule} for a checkpoint. */
 public interface VlmModuleProvider {
@@ -23,6 +24,14 @@ public interface VlmModuleProvider {
   /** Options of this family's tiny checkpoints beyond {@link TinySpec}'s sizes (name and help; none by default). */
   default List<ProcessingKeyword> tinyOptions() {
     return List.of();
+  }
+
+  /**
+   * The sizes of a released model this family can write at full width for {@code init-tiny --like NAME} (with
+   * {@code "like" -> NAME} among the options, so {@link #writeTiny} writes it as the hub ships it); none by default.
+   */
+  default Map<String, TinySpec> tinyPresets() {
+    return Map.of();
   }
 
   /** Writes a tiny random checkpoint of config.json {@code modelType} (one of {@link #modelTypes}) into {@code out}. */

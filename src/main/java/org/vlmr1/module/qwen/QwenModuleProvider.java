@@ -4,6 +4,7 @@ package org.vlmr1.module.qwen;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import org.vlmr1.data.RgbImage;
 import org.vlmr1.module.FamilyProvider;
 import org.vlmr1.module.PreprocessCheck;
@@ -27,9 +28,34 @@ public final class QwenModuleProvider extends FamilyProvider {
     }));
   }
 
+  /** init-tiny --like: Qwen2.5-VL-3B-Instruct's widths (docs/ARCHITECTURES.md A1). */
+  static final String QWEN2_5_VL_3B = "qwen2_5_vl_3b";
+
+  @Override
+  public Map<String, TinySpec> tinyPresets() {
+    QwenTiny.Spec q = QwenTiny.Spec.qwen25Vl3b(36, 32, 0);
+    return Map.of(QWEN2_5_VL_3B, new TinySpec(q.hiddenSize(), q.numLayers(), q.numHeads(), q.numKvHeads(),
+        q.intermediateSize(), q.visionDepth(), q.visionHidden(), 0, Map.of("like", QWEN2_5_VL_3B)));
+  }
+
   @Override
   public void writeTiny(String modelType, TinySpec s, Path out) throws IOException {
-    QwenTiny.write(new QwenTiny.Spec(s.hiddenSize(), s.numLayers(), s.numHeads(), s.numKvHeads(),
-        s.intermediateSize(), s.visionDepth(), s.visionHidden(), 2, s.seed()), out, modelType);
+    String like = s.options().get("like");
+    if (like == null) {
+      QwenTiny.write(new QwenTiny.Spec(s.hiddenSize(), s.numLayers(), s.numHeads(), s.numKvHeads(),
+          s.intermediateSize(), s.visionDepth(), s.visionHidden(), 2, s.seed()), out, modelType);
+      return;
+    }
+    TinySpec preset = tinyPresets().get(like);
+    if (preset == null || !modelType.equals("qwen2_5_vl")) {
+      throw new IllegalArgumentException("--like " + like + " is not a qwen2_5_vl preset; known: " + QWEN2_5_VL_3B);
+    }
+    if (s.hiddenSize() != preset.hiddenSize() || s.numHeads() != preset.numHeads()
+        || s.numKvHeads() != preset.numKvHeads() || s.intermediateSize() != preset.intermediateSize()
+        || s.visionHidden() != preset.visionHidden()) {
+      throw new IllegalArgumentException("--like " + like + " keeps the model's widths; only --num_layers, "
+          + "--vision_depth and --seed change");
+    }
+    QwenTiny.write(QwenTiny.Spec.qwen25Vl3b(s.numLayers(), s.visionDepth(), s.seed()), out, modelType);
   }
 }

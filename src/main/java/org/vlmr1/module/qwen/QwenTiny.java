@@ -8,6 +8,8 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -16,30 +18,64 @@ import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
+import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.vlmr1.kernels.TorchRuntime;
+import org.vlmr1.model.Checkpoints;
 import org.vlmr1.model.SafeTensorsWriter;
 
 /** Writes tiny random Qwen2.5-VL checkpoints. */
 public final class QwenTiny {
   private QwenTiny() {}
 
-  /** Sizes of a tiny model; validated at construction. */
+  /**
+   * How the weights are written. TINY: float32, one model.safetensors, made in memory in layout order (the values every
+   * existing tiny test was written against). HUB: bf16 shards of at most {@link Checkpoints#SHARD_BYTES} as the hub
+   * ships them, made one tensor at a time in file order, so a 7.5 GB model never sits in memory whole.
+   */
+  public enum Layout { TINY, HUB }
+
+  /** Sizes of a model; validated at construction. */
   public record Spec(int hiddenSize, int numLayers, int numHeads, int numKvHeads, int intermediateSize,
-      int visionDepth, int visionHidden, int visionHeads, long seed) {
+      int visionDepth, int visionHidden, int visionHeads, int visionIntermediate, List<Integer> fullAttBlocks,
+      Layout layout, long seed) {
     public Spec {
       if (hiddenSize % numHeads != 0 || numHeads % numKvHeads != 0 || (hiddenSize / numHeads) % 8 != 0) {
         throw new IllegalArgumentException("hidden_size " + hiddenSize + " must split into " + numHeads
             + " heads of a multiple of 8 dims, and heads into " + numKvHeads + " KV heads");
       }
       if (visionHidden % visionHeads != 0 || (visionHidden / visionHeads) % 4 != 0 || numLayers < 1
-          || visionDepth < 1) {
+          || visionDepth < 1 || visionIntermediate < 1) {
         throw new IllegalArgumentException("vision hidden " + visionHidden + " must split into " + visionHeads
-            + " heads of a multiple of 4 dims; layers and vision depth >= 1");
+            + " heads of a multiple of 4 dims; layers, vision depth and vision MLP >= 1");
       }
+      fullAttBlocks = List.copyOf(fullAttBlocks);
+      for (int b : fullAttBlocks) {
+        if (b < 0 || b >= visionDepth) {
+          throw new IllegalArgumentException("fullatt block " + b + " is outside the " + visionDepth
+              + " vision blocks");
+        }
+      }
+    }
+
+    /** A tiny float32 model: vision MLP twice the vision width, full attention in the last vision block. */
+    public Spec(int hiddenSize, int numLayers, int numHeads, int numKvHeads, int intermediateSize, int visionDepth,
+        int visionHidden, int visionHeads, long seed) {
+      this(hiddenSize, numLayers, numHeads, numKvHeads, intermediateSize, visionDepth, visionHidden, visionHeads,
+          2 * visionHidden, List.of(visionDepth - 1), Layout.TINY, seed);
     }
 
     public static Spec defaults() {
       return new Spec(64, 2, 4, 2, 128, 2, 32, 2, 0);
+    }
+
+    /**
+     * Qwen/Qwen2.5-VL-3B-Instruct's dimensions (docs/ARCHITECTURES.md A1) in the hub's bf16 shards, with
+     * {@code numLayers} decoder layers and {@code visionDepth} vision blocks (36 and 32 for the real model; fewer
+     * keep the width for a cheap test); fullatt blocks 7/15/23/31 kept where they exist.
+     */
+    public static Spec qwen25Vl3b(int numLayers, int visionDepth, long seed) {
+      List<Integer> full = List.of(7, 15, 23, 31).stream().filter(b -> b < visionDepth).toList();
+      return new Spec(2048, numLayers, 16, 2, 11008, visionDepth, 1280, 16, 3420, full, Layout.HUB, seed);
     }
   }
 
@@ -57,6 +93,7 @@ public final class QwenTiny {
    */
   public static void write(Spec s, Path out, String modelType) throws IOException {
     boolean qwen2 = modelType.equals("qwen2_vl");
+    boolean hub = s.layout() == Layout.HUB;
     if (!qwen2 && !modelType.equals("qwen2_5_vl")) {
       throw new IllegalArgumentException("tiny Qwen checkpoints are qwen2_5_vl or qwen2_vl, not " + modelType);
     }
@@ -78,11 +115,11 @@ public final class QwenTiny {
       vision.put("model_type", "qwen2_vl");
       vision.put("num_heads", s.visionHeads());
     } else {
-      vision.put("fullatt_block_indexes", List.of(s.visionDepth() - 1));
+      vision.put("fullatt_block_indexes", s.fullAttBlocks());
       vision.put("hidden_act", "silu");
       vision.put("hidden_size", s.visionHidden());
-      vision.put("in_channels", 3);
-      vision.put("intermediate_size", s.visionHidden() * 2);
+      vision.put(hub ? "in_chans" : "in_channels", 3); // the 3B's config.json spells it in_chans
+      vision.put("intermediate_size", s.visionIntermediate());
       vision.put("model_type", "qwen2_5_vl");
       vision.put("num_heads", s.visionHeads());
       vision.put("out_hidden_size", s.hiddenSize());
@@ -90,6 +127,9 @@ public final class QwenTiny {
       vision.put("window_size", 112);
     }
     vision.put("patch_size", 14);
+    if (hub) {
+      vision.put("spatial_patch_size", 14);
+    }
     vision.put("spatial_merge_size", 2);
     vision.put("temporal_patch_size", 2);
     Map<String, Object> cfg = new LinkedHashMap<>();
@@ -103,7 +143,7 @@ public final class QwenTiny {
     cfg.put("initializer_range", 0.02);
     cfg.put("intermediate_size", s.intermediateSize());
     cfg.put("max_position_embeddings", 128000);
-    cfg.put("max_window_layers", s.numLayers());
+    cfg.put("max_window_layers", hub ? 70 : s.numLayers()); // the 3B's value; ignored without use_sliding_window
     cfg.put("model_type", modelType);
     cfg.put("num_attention_heads", s.numHeads());
     cfg.put("num_hidden_layers", s.numLayers());
@@ -113,7 +153,7 @@ public final class QwenTiny {
     cfg.put("rope_theta", 1000000.0);
     cfg.put("sliding_window", 32768);
     cfg.put("tie_word_embeddings", true);
-    cfg.put("torch_dtype", "float32");
+    cfg.put("torch_dtype", hub ? "bfloat16" : "float32");
     cfg.put("transformers_version", "4.50.0");
     cfg.put("use_cache", true);
     cfg.put("use_sliding_window", false);
@@ -130,9 +170,19 @@ public final class QwenTiny {
     gen.put("eos_token_id", List.of(151645, 151643));
     gen.put("pad_token_id", 151643);
     json.writeValue(out.resolve("generation_config.json").toFile(), gen);
-    try (PointerScope scope = new PointerScope()) {
-      torch.manual_seed(s.seed());
-      SafeTensorsWriter.write(out.resolve("model.safetensors"), weights(s, qwen2));
+    torch.manual_seed(s.seed());
+    if (hub) {
+      List<SafeTensorsWriter.Planned> plan = layout(s, qwen2).stream()
+          .map(w -> new SafeTensorsWriter.Planned(w.name(), "BF16", w.shape())).toList();
+      Map<String, Init> kinds = new HashMap<>();
+      layout(s, qwen2).forEach(w -> kinds.put(w.name(), w.init()));
+      // made in float32 and rounded, as torch_dtype=bfloat16 weights saved from a float32 init would be
+      Checkpoints.saveStreaming(plan, p -> kinds.get(p.name()).make(p.shape()).to(ScalarType.BFloat16), out,
+          Checkpoints.SHARD_BYTES);
+    } else {
+      try (PointerScope scope = new PointerScope()) {
+        SafeTensorsWriter.write(out.resolve("model.safetensors"), weights(s, qwen2));
+      }
     }
     copyAsset("tokenizer.json.gz", out.resolve("tokenizer.json"), true);
     copyAsset("tokenizer_config.json", out.resolve("tokenizer_config.json"), false);
@@ -150,66 +200,92 @@ public final class QwenTiny {
     }
   }
 
-  /** HF-style init: matrices N(0, 0.02^2), norms 1, biases 0 (Qwen2.5-VL's _init_weights). */
-  static Map<String, Tensor> weights(Spec s, boolean qwen2) {
-    Map<String, Tensor> w = new LinkedHashMap<>();
+  /** HF-style init (Qwen2.5-VL's _init_weights): matrices N(0, 0.02^2), norms 1, biases 0. */
+  enum Init {
+    NORMAL, ONES, ZEROS;
+
+    Tensor make(long... shape) {
+      switch (this) {
+        case ONES: return torch.ones(shape);
+        case ZEROS: return torch.zeros(shape);
+        default: return torch.randn(shape).mul(new Scalar(0.02));
+      }
+    }
+  }
+
+  /** One checkpoint tensor before it exists. */
+  record Planned(String name, long[] shape, Init init) {}
+
+  /** Every tensor of the checkpoint in layout order (the order the TINY layout draws them in). */
+  static List<Planned> layout(Spec s, boolean qwen2) {
+    List<Planned> w = new ArrayList<>();
     long hh = s.hiddenSize();
     long kvDim = (long) s.numKvHeads() * (hh / s.numHeads());
     long vh = s.visionHidden();
-    w.put("visual.patch_embed.proj.weight", normal(vh, 3, 2, 14, 14));
+    long vi = s.visionIntermediate();
+    add(w, "visual.patch_embed.proj.weight", Init.NORMAL, vh, 3, 2, 14, 14);
     for (int l = 0; l < s.visionDepth(); l++) {
       String p = "visual.blocks." + l + ".";
-      w.put(p + "norm1.weight", torch.ones(vh));
-      w.put(p + "norm2.weight", torch.ones(vh));
-      w.put(p + "attn.qkv.weight", normal(3 * vh, vh));
-      w.put(p + "attn.qkv.bias", torch.zeros(3 * vh));
-      w.put(p + "attn.proj.weight", normal(vh, vh));
-      w.put(p + "attn.proj.bias", torch.zeros(vh));
+      add(w, p + "norm1.weight", Init.ONES, vh);
+      add(w, p + "norm2.weight", Init.ONES, vh);
+      add(w, p + "attn.qkv.weight", Init.NORMAL, 3 * vh, vh);
+      add(w, p + "attn.qkv.bias", Init.ZEROS, 3 * vh);
+      add(w, p + "attn.proj.weight", Init.NORMAL, vh, vh);
+      add(w, p + "attn.proj.bias", Init.ZEROS, vh);
       if (qwen2) {
-        w.put(p + "norm1.bias", torch.zeros(vh));
-        w.put(p + "norm2.bias", torch.zeros(vh));
-        w.put(p + "mlp.fc1.weight", normal(4 * vh, vh));
-        w.put(p + "mlp.fc1.bias", torch.zeros(4 * vh));
-        w.put(p + "mlp.fc2.weight", normal(vh, 4 * vh));
-        w.put(p + "mlp.fc2.bias", torch.zeros(vh));
+        add(w, p + "norm1.bias", Init.ZEROS, vh);
+        add(w, p + "norm2.bias", Init.ZEROS, vh);
+        add(w, p + "mlp.fc1.weight", Init.NORMAL, 4 * vh, vh);
+        add(w, p + "mlp.fc1.bias", Init.ZEROS, 4 * vh);
+        add(w, p + "mlp.fc2.weight", Init.NORMAL, vh, 4 * vh);
+        add(w, p + "mlp.fc2.bias", Init.ZEROS, vh);
       } else {
-        w.put(p + "mlp.gate_proj.weight", normal(2 * vh, vh));
-        w.put(p + "mlp.gate_proj.bias", torch.zeros(2 * vh));
-        w.put(p + "mlp.up_proj.weight", normal(2 * vh, vh));
-        w.put(p + "mlp.up_proj.bias", torch.zeros(2 * vh));
-        w.put(p + "mlp.down_proj.weight", normal(vh, 2 * vh));
-        w.put(p + "mlp.down_proj.bias", torch.zeros(vh));
+        add(w, p + "mlp.gate_proj.weight", Init.NORMAL, vi, vh);
+        add(w, p + "mlp.gate_proj.bias", Init.ZEROS, vi);
+        add(w, p + "mlp.up_proj.weight", Init.NORMAL, vi, vh);
+        add(w, p + "mlp.up_proj.bias", Init.ZEROS, vi);
+        add(w, p + "mlp.down_proj.weight", Init.NORMAL, vh, vi);
+        add(w, p + "mlp.down_proj.bias", Init.ZEROS, vh);
       }
     }
-    w.put("visual.merger.ln_q.weight", torch.ones(vh));
+    add(w, "visual.merger.ln_q.weight", Init.ONES, vh);
     if (qwen2) {
-      w.put("visual.merger.ln_q.bias", torch.zeros(vh));
+      add(w, "visual.merger.ln_q.bias", Init.ZEROS, vh);
     }
-    w.put("visual.merger.mlp.0.weight", normal(4 * vh, 4 * vh));
-    w.put("visual.merger.mlp.0.bias", torch.zeros(4 * vh));
-    w.put("visual.merger.mlp.2.weight", normal(hh, 4 * vh));
-    w.put("visual.merger.mlp.2.bias", torch.zeros(hh));
-    w.put("model.embed_tokens.weight", normal(VOCAB, hh));
+    add(w, "visual.merger.mlp.0.weight", Init.NORMAL, 4 * vh, 4 * vh);
+    add(w, "visual.merger.mlp.0.bias", Init.ZEROS, 4 * vh);
+    add(w, "visual.merger.mlp.2.weight", Init.NORMAL, hh, 4 * vh);
+    add(w, "visual.merger.mlp.2.bias", Init.ZEROS, hh);
+    add(w, "model.embed_tokens.weight", Init.NORMAL, VOCAB, hh);
     for (int l = 0; l < s.numLayers(); l++) {
       String p = "model.layers." + l + ".";
-      w.put(p + "input_layernorm.weight", torch.ones(hh));
-      w.put(p + "post_attention_layernorm.weight", torch.ones(hh));
-      w.put(p + "self_attn.q_proj.weight", normal(hh, hh));
-      w.put(p + "self_attn.q_proj.bias", torch.zeros(hh));
-      w.put(p + "self_attn.k_proj.weight", normal(kvDim, hh));
-      w.put(p + "self_attn.k_proj.bias", torch.zeros(kvDim));
-      w.put(p + "self_attn.v_proj.weight", normal(kvDim, hh));
-      w.put(p + "self_attn.v_proj.bias", torch.zeros(kvDim));
-      w.put(p + "self_attn.o_proj.weight", normal(hh, hh));
-      w.put(p + "mlp.gate_proj.weight", normal(s.intermediateSize(), hh));
-      w.put(p + "mlp.up_proj.weight", normal(s.intermediateSize(), hh));
-      w.put(p + "mlp.down_proj.weight", normal(hh, s.intermediateSize()));
+      add(w, p + "input_layernorm.weight", Init.ONES, hh);
+      add(w, p + "post_attention_layernorm.weight", Init.ONES, hh);
+      add(w, p + "self_attn.q_proj.weight", Init.NORMAL, hh, hh);
+      add(w, p + "self_attn.q_proj.bias", Init.ZEROS, hh);
+      add(w, p + "self_attn.k_proj.weight", Init.NORMAL, kvDim, hh);
+      add(w, p + "self_attn.k_proj.bias", Init.ZEROS, kvDim);
+      add(w, p + "self_attn.v_proj.weight", Init.NORMAL, kvDim, hh);
+      add(w, p + "self_attn.v_proj.bias", Init.ZEROS, kvDim);
+      add(w, p + "self_attn.o_proj.weight", Init.NORMAL, hh, hh);
+      add(w, p + "mlp.gate_proj.weight", Init.NORMAL, s.intermediateSize(), hh);
+      add(w, p + "mlp.up_proj.weight", Init.NORMAL, s.intermediateSize(), hh);
+      add(w, p + "mlp.down_proj.weight", Init.NORMAL, hh, s.intermediateSize());
     }
-    w.put("model.norm.weight", torch.ones(hh));
+    add(w, "model.norm.weight", Init.ONES, hh);
     return w;
   }
 
-  private static Tensor normal(long... shape) {
-    return torch.randn(shape).mul(new Scalar(0.02));
+  private static void add(List<Planned> w, String name, Init init, long... shape) {
+    w.add(new Planned(name, shape, init));
+  }
+
+  /** The TINY layout's tensors, drawn in layout order. */
+  static Map<String, Tensor> weights(Spec s, boolean qwen2) {
+    Map<String, Tensor> w = new LinkedHashMap<>();
+    for (Planned p : layout(s, qwen2)) {
+      w.put(p.name(), p.init().make(p.shape()));
+    }
+    return w;
   }
 }
