@@ -28,6 +28,8 @@ final class KernelsSuite implements BenchSuite {
   static final int GROUP = 8;
   /** Rows of a decode step's LM head: the issue 18 rollout, 4 prompts x 4 generations. */
   static final long DECODE_ROWS = 16;
+  /** Rows of the linear row: B x T = 2 x 256 training tokens. */
+  static final long LINEAR_ROWS = 512;
 
   @Override
   public String name() {
@@ -69,6 +71,11 @@ final class KernelsSuite implements BenchSuite {
     String headShape = "B=" + DECODE_ROWS + " H=" + h + " V=" + v;
     for (String impl : new String[] {"fused", "composite"}) {
       add(cases, o, "lmHead", impl, headShape, "f32", () -> new LmHeadRow(DECODE_ROWS, h, v, impl.equals("fused")));
+    }
+    // Qwen2.5-VL-3B's MLP gate/up projection: picks the CPU compute dtype (f32 and bf16 in the same run)
+    String linearShape = "N=" + LINEAR_ROWS + " IN=2048 OUT=11008";
+    for (String dtype : new String[] {"f32", "bf16"}) {
+      add(cases, o, "linear", "libtorch", linearShape, dtype, () -> new LinearRow(LINEAR_ROWS, 2048, 11008, dtype));
     }
     return cases;
   }

@@ -4,10 +4,17 @@ package org.vlmr1.cli;
 import java.util.List;
 import org.vlmr1.bench.BenchOptions;
 import org.vlmr1.bench.BenchRunner;
+import org.vlmr1.bench.MemoryModel;
 import org.vlmr1.bench.Suites;
 
 /** The benchmark command. */
 final class BenchCommand implements Command {
+  static final String MEMORY = "memory";
+  /** A GRPO group (num_generations 8) of 1024-token sequences, LoRA r64: the issue 16 setting. */
+  static final int MEMORY_BATCH = 8;
+  static final long MEMORY_SEQ = 1024;
+  static final int MEMORY_LORA_RANK = 64;
+
   @Override
   public String name() {
     return "bench";
@@ -15,7 +22,8 @@ final class BenchCommand implements Command {
 
   @Override
   public String summary() {
-    return "run a benchmark suite (" + String.join(", ", Suites.names()) + ") and write target/bench/<suite>.csv";
+    return "run a benchmark suite (" + String.join(", ", Suites.names()) + ") and write target/bench/<suite>.csv; "
+        + "'bench memory' prints the training-memory estimate";
   }
 
   @Override
@@ -56,6 +64,13 @@ final class BenchCommand implements Command {
     if (pos.size() != 1 || !raw.get(0).equals(pos.get(0))) {
       throw new UsageException("usage: vlmr1 bench <suite> [flags], with one suite: " + String.join(", ",
           Suites.names()));
+    }
+    if (pos.get(0).equals(MEMORY)) {
+      // an estimate, not a measurement: nothing to time, so no suite and no CSV
+      System.out.printf("Training memory estimate (GiB), B x T = %d x %d, LoRA on every decoder linear, AdamW%n%n",
+          MEMORY_BATCH, MEMORY_SEQ);
+      System.out.print(MemoryModel.table(MEMORY_BATCH, MEMORY_SEQ, MEMORY_LORA_RANK));
+      return 0;
     }
     BenchOptions options = options(flags);
     org.vlmr1.bench.BenchSuite suite;
