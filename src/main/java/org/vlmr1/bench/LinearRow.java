@@ -1,5 +1,6 @@
 // A decoder MLP projection (x @ W^T, Qwen2.5-VL-3B's gate/up: 2048 -> 11008) in f32 and bf16 side by side, to choose
-// the CPU compute dtype: libtorch's bf16 matmul on CPUs without native bf16 units (AVX2) is far slower than f32.
+// the CPU compute dtype: libtorch's bf16 matmul is far slower than f32 on CPUs without native bf16 units (AVX2 only)
+// and faster on those with AVX512-BF16/AMX, so the choice is measured on the machine, not assumed.
 package org.vlmr1.bench;
 
 import org.bytedeco.javacpp.PointerScope;

@@ -1,5 +1,6 @@
 // bin/vlmr1 init-tiny: a tiny random checkpoint of a family for tests and the demo, written by the family found in the
-// registry for --family (a config.json model_type); the command names no family.
+// registry for --family (a config.json model_type); the command names no family. --like NAME starts from a released
+// model's sizes that a family offers (its tinyPresets), written as the hub ships them; size flags beside it override.
 package org.vlmr1.cli;
 
 import java.nio.file.Path;
@@ -52,12 +53,9 @@ final class InitTinyCommand implements Command {
   }
 
   /** Preset name to the family (model_type) that writes it and its sizes. */
-  private static Map<String, Map.Entry<String, TinySpec>> presets() {
-    Map<String, Map.Entry<String, TinySpec>> all = new java.util.TreeMap<>();
-    for (VlmModuleProvider p : VlmModules.providers()) {
-      p.tinyPresets().forEach((name, spec) -> all.put(name, Map.entry(p.modelTypes().get(
-          p.modelTypes().size() - 1), spec)));
-    }
+  private static Map<String, TinySpec.Preset> presets() {
+    Map<String, TinySpec.Preset> all = new java.util.TreeMap<>();
+    VlmModules.providers().forEach(p -> all.putAll(p.tinyPresets()));
     return all;
   }
 
@@ -72,7 +70,7 @@ final class InitTinyCommand implements Command {
     if (f.get("out") == null) {
       throw new UsageException("init-tiny needs --out DIR");
     }
-    Map.Entry<String, TinySpec> like = null;
+    TinySpec.Preset like = null;
     if (f.has("like")) {
       like = presets().get(f.get("like"));
       if (like == null) {
@@ -80,7 +78,7 @@ final class InitTinyCommand implements Command {
             + String.join(", ", presets().keySet()));
       }
     }
-    String family = like != null && !f.has("family") ? like.getKey() : f.get("family");
+    String family = like != null && !f.has("family") ? like.modelType() : f.get("family");
     VlmModuleProvider provider = VlmModules.providers().stream().filter(p -> p.modelTypes().contains(family))
         .findFirst().orElseThrow(() -> new UsageException("init-tiny --family " + family + " is unknown; known: "
             + String.join(", ", modelTypes())));
@@ -97,7 +95,7 @@ final class InitTinyCommand implements Command {
       }
     }
     OutputFolder.check(Path.of(f.get("out")), f);
-    TinySpec base = like != null ? like.getValue() : TinySpec.DEFAULTS;
+    TinySpec base = like != null ? like.sizes() : TinySpec.DEFAULTS;
     if (like != null) {
       options.putAll(base.options());
     }
@@ -111,12 +109,13 @@ final class InitTinyCommand implements Command {
     } catch (IllegalArgumentException e) {
       throw new UsageException(e.getMessage());
     }
-    System.out.println("wrote a " + (like != null ? f.get("like") + "-shaped " : "tiny ") + family + " checkpoint to " + f.get("out"));
+    System.out.println("wrote a " + (like != null ? f.get("like") + "-shaped " : "tiny ") + family + " checkpoint to "
+        + f.get("out"));
     return 0;
   }
 
   /** A size flag: the value given, else the preset's under --like, else the flag's default. */
-  private static int size(Flags f, String name, int preset, Map.Entry<String, TinySpec> like) {
+  private static int size(Flags f, String name, int preset, TinySpec.Preset like) {
     return like == null || f.has(name) ? f.getInt(name) : preset;
   }
 }

@@ -16,6 +16,9 @@ public record TinySpec(int hiddenSize, int numLayers, int numHeads, int numKvHea
   /** The defaults init-tiny shows (hidden 64, 2 layers, 4 heads, 2 KV heads, MLP 128, vision 2 x 32). */
   public static final TinySpec DEFAULTS = new TinySpec(64, 2, 4, 2, 128, 2, 32, 0, Map.of());
 
+  /** A released model's sizes for init-tiny --like, and the config.json model_type it is written as. */
+  public record Preset(String modelType, TinySpec sizes) {}
+
   public TinySpec {
     options = Map.copyOf(options);
   }

@@ -30,7 +30,7 @@ public interface VlmModuleProvider {
    * The sizes of a released model this family can write at full width for {@code init-tiny --like NAME} (with
    * {@code "like" -> NAME} among the options, so {@link #writeTiny} writes it as the hub ships it); none by default.
    */
-  default Map<String, TinySpec> tinyPresets() {
+  default Map<String, TinySpec.Preset> tinyPresets() {
     return Map.of();
   }
 

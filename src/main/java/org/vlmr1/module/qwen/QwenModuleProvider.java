@@ -32,10 +32,11 @@ public final class QwenModuleProvider extends FamilyProvider {
   static final String QWEN2_5_VL_3B = "qwen2_5_vl_3b";
 
   @Override
-  public Map<String, TinySpec> tinyPresets() {
+  public Map<String, TinySpec.Preset> tinyPresets() {
     QwenTiny.Spec q = QwenTiny.Spec.qwen25Vl3b(36, 32, 0);
-    return Map.of(QWEN2_5_VL_3B, new TinySpec(q.hiddenSize(), q.numLayers(), q.numHeads(), q.numKvHeads(),
-        q.intermediateSize(), q.visionDepth(), q.visionHidden(), 0, Map.of("like", QWEN2_5_VL_3B)));
+    return Map.of(QWEN2_5_VL_3B, new TinySpec.Preset("qwen2_5_vl", new TinySpec(q.hiddenSize(), q.numLayers(),
+        q.numHeads(), q.numKvHeads(), q.intermediateSize(), q.visionDepth(), q.visionHidden(), 0,
+        Map.of("like", QWEN2_5_VL_3B))));
   }
 
   @Override
@@ -46,10 +47,12 @@ public final class QwenModuleProvider extends FamilyProvider {
           s.intermediateSize(), s.visionDepth(), s.visionHidden(), 2, s.seed()), out, modelType);
       return;
     }
-    TinySpec preset = tinyPresets().get(like);
-    if (preset == null || !modelType.equals("qwen2_5_vl")) {
-      throw new IllegalArgumentException("--like " + like + " is not a qwen2_5_vl preset; known: " + QWEN2_5_VL_3B);
+    TinySpec.Preset found = tinyPresets().get(like);
+    if (found == null || !modelType.equals(found.modelType())) {
+      throw new IllegalArgumentException("--like " + like + " is not a " + modelType + " preset; known: "
+          + tinyPresets().keySet());
     }
+    TinySpec preset = found.sizes();
     if (s.hiddenSize() != preset.hiddenSize() || s.numHeads() != preset.numHeads()
         || s.numKvHeads() != preset.numKvHeads() || s.intermediateSize() != preset.intermediateSize()
         || s.visionHidden() != preset.visionHidden()) {

@@ -1,5 +1,6 @@
 // Tiny random Qwen2.5-VL checkpoints for tests and the demo (bin/vlmr1 init-tiny): the real vocabulary (151,936
-// rows) and special ids, a small decoder and vision tower, Hugging Face layout with the Qwen2.5-VL tokenizer files.
+// rows) and special ids, a small decoder and vision tower, Hugging Face layout with the Qwen2.5-VL tokenizer files;
+// and (init-tiny --like qwen2_5_vl_3b) random ones at Qwen2.5-VL-3B's widths in the hub's bf16 shards.
 package org.vlmr1.module.qwen;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
