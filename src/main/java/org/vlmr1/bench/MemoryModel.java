@@ -47,7 +47,9 @@ public final class MemoryModel {
 
     /**
      * Elements one decoder layer keeps per token for its backward: norm inputs and outputs (4H), q/k/v (H + 2 kv),
-     * attention output (H), gate/up/activation/product (4I) and the eager attention probabilities (heads x T).
+     * attention output (H), gate/up/activation/product (4I) and the attention probabilities (heads x T), which SDPA's
+     * math path keeps; its flash CPU kernel keeps only a logsumexp, so that term is an upper bound. Vision-tower
+     * activations (image tokens only) are left out.
      */
     public long layerActivationElements(long seqLen) {
       return 6 * hidden + 2 * kvDim() + 4 * intermediate + heads * seqLen;
