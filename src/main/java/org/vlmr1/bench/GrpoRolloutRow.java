@@ -298,10 +298,6 @@ final class GrpoRolloutRow implements Measured {
   @Override
   public void close() {
     model.close();
-    try (var files = Files.walk(dir)) {
-      files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-    } catch (IOException ignored) {
-      // a temp folder left behind is harmless
-    }
+    TempFolders.delete(dir);
   }
 }

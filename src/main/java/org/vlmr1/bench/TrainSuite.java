@@ -11,7 +11,6 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Comparator;
 import java.util.List;
 import org.vlmr1.data.Example;
 import org.vlmr1.data.JsonlDataset;
@@ -279,11 +278,7 @@ final class TrainSuite implements BenchSuite {
       trainer.close();
       policy.close();
       ref.close();
-      try (var files = Files.walk(dir)) {
-        files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-      } catch (IOException ignored) {
-        // a temp folder left behind is harmless
-      }
+      TempFolders.delete(dir);
     }
   }
 
