@@ -76,7 +76,7 @@ final class RolloutStage implements AutoCloseable {
         frames.add(v.inputFrames());
       }
       Map<String, Tensor> mm = in.multimodal(module.customMultimodalKeywords()); // what every pass takes
-      if (cfg.freezeVisionModules()) {
+      if (frozenTower()) {
         // The frozen tower's features are the same in every pass of this rollout (the reference shares the frozen
         // tower), so the tower runs once here and the policy, old and reference passes reuse them.
         Tensor embeds = policy.imageEmbeds(mm);
@@ -115,7 +115,7 @@ final class RolloutStage implements AutoCloseable {
         // the batch's own tensors when it is the whole micro-batch with no prompt twice; else the slice's prompts
         ModelInputs gen = whole ? in : module.prepareModelInputs(groups.pick(p), groups.pick(im));
         Map<String, Tensor> genMm = whole ? mm : gen.multimodal(module.customMultimodalKeywords());
-        if (!whole && cfg.freezeVisionModules()) {
+        if (!whole && frozenTower()) {
           Tensor embeds = policy.imageEmbeds(genMm);
           if (embeds != null) {
             genMm.put(VlmModel.IMAGE_EMBEDS, embeds);
@@ -129,6 +129,14 @@ final class RolloutStage implements AutoCloseable {
       }
     }
     return new VlmModel.Generation(ids, mask);
+  }
+
+  /**
+   * Whether the vision tower's output cannot change within a rollout: --freeze_vision_modules, or LoRA (the base is
+   * frozen and the tower has no adapters; trainable parts after it, such as InternVL's mlp1 adapters, still run).
+   */
+  private boolean frozenTower() {
+    return cfg.freezeVisionModules() || policy.lora() != null;
   }
 
   @Override

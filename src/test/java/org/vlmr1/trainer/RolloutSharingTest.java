@@ -77,6 +77,34 @@ class RolloutSharingTest {
     }
   }
 
+  /**
+   * With LoRA the tower is frozen (no adapters, base frozen) even without --freeze_vision_modules, so a rollout
+   * carries the tower's features once for every pass; before, each pass ran the tower again.
+   */
+  @Test
+  void loraRolloutsCarryTheTowerOutputOnce(@TempDir Path dir) throws Exception {
+    Path ckpt = dir.resolve("tiny");
+    QwenTiny.write(new QwenTiny.Spec(32, 1, 4, 2, 64, 1, 32, 2, 12), ckpt);
+    VlmModule module = VlmModules.forCheckpoint(ckpt, null, ModuleOptions.DEFAULTS.withProcessing("min_pixels", 3136L)
+        .withProcessing("max_pixels", 12544L));
+    List<Example> batch = new ArrayList<>();
+    for (Example e : GrpoTrainerTest.boxes(dir, 2)) {
+      batch.add(e);
+      batch.add(e);
+    }
+    GrpoConfig cfg = GrpoConfig.builder().numGenerations(2).perDeviceTrainBatchSize(4).maxCompletionLength(4)
+        .maxSteps(1).seed(5).outputDir(dir.resolve("run")).build();
+    try (VlmModel policy = module.loadModel(ckpt)) {
+      module.postModelInit(policy);
+      assertTrue(!rollouts(cfg, module, policy, batch).get(0).multimodal().containsKey(VlmModel.IMAGE_EMBEDS),
+          "a trainable tower's features are not cached");
+      policy.addLora(new org.vlmr1.model.LoraConfig(4, 8, 0, org.vlmr1.model.LoraConfig.TaskType.CAUSAL_LM, null),
+          module.visionModulesKeywords(), 3);
+      assertTrue(rollouts(cfg, module, policy, batch).get(0).multimodal().containsKey(VlmModel.IMAGE_EMBEDS),
+          "with LoRA the frozen tower's features travel with the rollout");
+    }
+  }
+
   @Test
   void groupsAreByPromptTextAndDecodedImages() {
     RgbImage a = new RgbImage(1, 1, new byte[3]);
