@@ -46,10 +46,6 @@ public record GenerationOptions(boolean compactFinished, Sampler sampler, LogitB
     return new GenerationOptions(on, sampler, logitBias);
   }
 
-  public GenerationOptions withSampler(Sampler s) {
-    return new GenerationOptions(compactFinished, s, logitBias);
-  }
-
   public GenerationOptions withLogitBias(LogitBias bias) {
     return new GenerationOptions(compactFinished, sampler, bias);
   }

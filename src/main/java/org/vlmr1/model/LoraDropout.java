@@ -54,11 +54,16 @@ public record LoraDropout(long seed, long step, long[] samples, Tensor positions
     return h;
   }
 
-  /** The draw u of one element, in Java (the tests' reference for {@link #keep}). */
+  /** The draw u of one element, in Java (the tests' reference for {@link #mask}). */
   public static double uniform(long seed, long step, long sample, String module, long element) {
-    long h = TokenSampler.splitmix64(TokenSampler.splitmix64(TokenSampler.splitmix64(TokenSampler.splitmix64(
-        TokenSampler.splitmix64(seed) ^ step) ^ sample) ^ moduleKey(module)) ^ element);
+    long h = TokenSampler.splitmix64(rowKey(seed, step, sample, module) ^ element);
     return (h >>> 11) * 0x1.0p-53;
+  }
+
+  /** The hash chain before the element: splitmix64 over (seed, step, sample, module key). */
+  private static long rowKey(long seed, long step, long sample, String module) {
+    return TokenSampler.splitmix64(TokenSampler.splitmix64(TokenSampler.splitmix64(TokenSampler.splitmix64(seed)
+        ^ step) ^ sample) ^ moduleKey(module));
   }
 
   /**
@@ -68,8 +73,7 @@ public record LoraDropout(long seed, long step, long[] samples, Tensor positions
   public Tensor mask(String module, long in, double p, ScalarType dtype) {
     long[] base = new long[samples.length];
     for (int b = 0; b < base.length; b++) {
-      base[b] = TokenSampler.splitmix64(TokenSampler.splitmix64(TokenSampler.splitmix64(TokenSampler.splitmix64(
-          seed) ^ step) ^ samples[b]) ^ moduleKey(module));
+      base[b] = rowKey(seed, step, samples[b], module);
     }
     Tensor dev = positions;
     Tensor features = torch.arange(new Scalar(in), new TensorOptions(ScalarType.Long)

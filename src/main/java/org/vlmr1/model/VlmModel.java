@@ -75,9 +75,7 @@ public interface VlmModel extends AutoCloseable {
 
     /** Row r of the row-major (B, l) {@code prompt} followed by {@code rows[r]}. */
     public static long[][] prefixed(long[] prompt, long[][] rows, int l) {
-      int[] self = new int[rows.length];
-      java.util.Arrays.setAll(self, i -> i);
-      return prefixed(prompt, self, rows, l);
+      return prefixed(prompt, Generator.identity(rows.length), rows, l);
     }
 
     /** Row {@code rowPrompt[r]} of the row-major (P, l) {@code prompt} followed by {@code rows[r]}. */
@@ -99,10 +97,8 @@ public interface VlmModel extends AutoCloseable {
    */
   default Generation generate(Tensor inputIds, Tensor attentionMask, Map<String, Tensor> multimodal,
       SamplingConfig cfg, long[] eosIds, long padId, long step, long firstSampleIndex) {
-    int[] self = new int[(int) inputIds.size(0)];
-    java.util.Arrays.setAll(self, i -> i);
-    return generate(inputIds, attentionMask, multimodal, cfg, eosIds, padId, step, firstSampleIndex, self,
-        GenerationOptions.DEFAULT);
+    return generate(inputIds, attentionMask, multimodal, cfg, eosIds, padId, step, firstSampleIndex,
+        Generator.identity((int) inputIds.size(0)), GenerationOptions.DEFAULT);
   }
 
   /**

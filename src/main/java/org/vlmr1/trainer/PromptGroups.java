@@ -7,6 +7,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.vlmr1.data.RgbImage;
+import org.vlmr1.model.Generator;
 
 /**
  * The distinct prompts of a batch of rows, in order of first appearance, and each row's prompt.
@@ -39,9 +40,7 @@ record PromptGroups(int[] distinct, int[] rowPrompt) {
 
   /** One prompt per row (no sharing). */
   static PromptGroups perRow(int rows) {
-    int[] self = new int[rows];
-    java.util.Arrays.setAll(self, i -> i);
-    return new PromptGroups(self, self.clone());
+    return new PromptGroups(Generator.identity(rows), Generator.identity(rows));
   }
 
   /** Whether every row is its own prompt. */
