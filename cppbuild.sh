@@ -7,7 +7,11 @@
 #
 # CPU: g++ -O3 -fopenmp for the x86-64 baseline; the hot row kernels carry target clones (AVX-512, AVX2+FMA, baseline)
 # chosen at load time, so the library is fast on the build machine's class of CPU and safe on any x86-64.
-# -extension=-gpu is reserved for the CUDA twins of a later issue. Environment: CXX (default g++), CXXFLAGS (appended).
+# -extension=-gpu builds the same CPU library into cppbuild/<platform>-gpu/ and, with nvcc, the CUDA twins of
+# src/main/native/cuda: lib/libvlmr1kernels_cuda.a (static, for the JavaCPP link) and lib/libvlmr1cuda.so (shared,
+# CUDA runtime linked statically, for the ctypes GPU checks), for sm_80 and sm_90 plus compute_90 PTX.
+# Environment: CXX (default g++), CXXFLAGS (appended); with -gpu also NVCC (default nvcc), CUDA_ARCHS (default
+# "80 90": SASS for each, PTX for the last) and NVCCFLAGS (appended).
 set -euo pipefail
 
 operation=install
@@ -18,7 +22,7 @@ for arg in "$@"; do
     -platform=*) platform="${arg#-platform=}" ;;
     -extension=*) extension="${arg#-extension=}" ;;
     install|clean) operation="$arg" ;;
-    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
     *) echo "cppbuild.sh: unknown argument '$arg' (expected -platform=..., -extension=..., install or clean)" >&2; exit 2 ;;
   esac
 done
@@ -42,7 +46,14 @@ fi
 
 case "$extension" in
   "") ;;
-  -gpu) echo "cppbuild.sh: -extension=-gpu (the CUDA twins of the kernels) is not built yet; build the CPU flavour" >&2; exit 2 ;;
+  -gpu)
+    NVCC="${NVCC:-nvcc}"
+    if ! command -v "$NVCC" >/dev/null 2>&1; then
+      echo "cppbuild.sh: -extension=-gpu needs the CUDA toolkit's nvcc ('$NVCC' is not on PATH;" \
+        "set NVCC=/path/to/nvcc), or build the CPU flavour without -extension" >&2
+      exit 2
+    fi
+    ;;
   *) echo "cppbuild.sh: unknown extension '$extension' (expected none or -gpu)" >&2; exit 2 ;;
 esac
 
@@ -65,18 +76,65 @@ cp "$src/vlmr1_kernels.h" "$out/include/"
 # Rebuild only when a source, a header or this script is newer than the library.
 if [[ -f "$lib" ]] && [[ -z "$(find "$src" "$0" -newer "$lib" -print -quit)" ]]; then
   echo "cppbuild.sh: $lib is up to date"
+else
+  flags=(-std=c++17 -O3 -fPIC -fopenmp -fno-math-errno -Wall -Wextra -Wno-psabi "${arch_flags[@]}" -I"$src")
+  read -r -a extra <<< "${CXXFLAGS:-}"
+  objs=()
+  for cpp in "$src"/*.cpp; do
+    obj="$out/obj/$(basename "${cpp%.cpp}").o"
+    echo "cppbuild.sh: $CXX ${flags[*]} ${extra[*]:-} -c $(basename "$cpp")"
+    "$CXX" "${flags[@]}" "${extra[@]}" -c "$cpp" -o "$obj"
+    objs+=("$obj")
+  done
+  rm -f "$lib"
+  ar rcs "$lib" "${objs[@]}"
+  echo "cppbuild.sh: built $lib"
+fi
+[[ "$extension" == -gpu ]] || exit 0
+
+# The CUDA twins (-extension=-gpu). Whole-program device code per file (no -rdc), so the objects link as plain host
+# objects: into a static archive for JavaCPP's link, and into a shared library with the CUDA runtime inside for ctypes.
+cuda_src="$src/cuda"
+cuda_lib="$out/lib/libvlmr1kernels_cuda.a"
+cuda_so="$out/lib/libvlmr1cuda.so"
+mkdir -p "$out/obj/cuda"
+cp "$cuda_src/vlmr1_cuda.h" "$out/include/"
+# Rebuild when a CUDA source or this script is newer than a library, or the architectures / flags changed (stamp).
+stamp="$out/obj/cuda/build.stamp"
+config="CUDA_ARCHS=${CUDA_ARCHS:-80 90} NVCCFLAGS=${NVCCFLAGS:-} NVCC=$NVCC"
+cuda_stale() { find "$cuda_src" "$0" \( -newer "$cuda_lib" -o -newer "$cuda_so" \) -print -quit; }
+if [[ -f "$cuda_lib" && -f "$cuda_so" && -f "$stamp" ]] && [[ "$(cat "$stamp")" == "$config" ]] &&
+  [[ -z "$(cuda_stale)" ]]; then
+  echo "cppbuild.sh: $cuda_lib and $cuda_so are up to date"
   exit 0
 fi
-
-flags=(-std=c++17 -O3 -fPIC -fopenmp -fno-math-errno -Wall -Wextra -Wno-psabi "${arch_flags[@]}" -I"$src")
-read -r -a extra <<< "${CXXFLAGS:-}"
-objs=()
-for cpp in "$src"/*.cpp; do
-  obj="$out/obj/$(basename "${cpp%.cpp}").o"
-  echo "cppbuild.sh: $CXX ${flags[*]} ${extra[*]:-} -c $(basename "$cpp")"
-  "$CXX" "${flags[@]}" "${extra[@]}" -c "$cpp" -o "$obj"
-  objs+=("$obj")
+read -r -a archs <<< "${CUDA_ARCHS:-80 90}"
+if [[ ${#archs[@]} -eq 0 ]]; then
+  echo "cppbuild.sh: CUDA_ARCHS is empty (expected compute capabilities such as '80 90')" >&2
+  exit 2
+fi
+gencode=()
+for a in "${archs[@]}"; do
+  if [[ ! "$a" =~ ^[0-9]+[a-z]?$ ]]; then
+    echo "cppbuild.sh: bad CUDA_ARCHS entry '$a' (expected compute capabilities such as '80 90')" >&2
+    exit 2
+  fi
+  gencode+=(-gencode "arch=compute_$a,code=sm_$a")
 done
-rm -f "$lib"
-ar rcs "$lib" "${objs[@]}"
-echo "cppbuild.sh: built $lib"
+# PTX of the newest architecture listed lets the driver JIT the kernels for GPUs newer than any SASS here.
+gencode+=(-gencode "arch=compute_${archs[-1]},code=compute_${archs[-1]}")
+nvflags=(-std=c++17 -O3 -Xcompiler -fPIC -Xcompiler -Wall,-Wextra "${gencode[@]}" -I"$cuda_src")
+read -r -a nvextra <<< "${NVCCFLAGS:-}"
+cuda_objs=()
+for cu in "$cuda_src"/*.cu; do
+  obj="$out/obj/cuda/$(basename "${cu%.cu}").o"
+  echo "cppbuild.sh: $NVCC ${nvflags[*]} ${nvextra[*]:-} -c $(basename "$cu")"
+  "$NVCC" "${nvflags[@]}" "${nvextra[@]}" -c "$cu" -o "$obj"
+  cuda_objs+=("$obj")
+done
+rm -f "$cuda_lib" "$cuda_so"
+ar rcs "$cuda_lib" "${cuda_objs[@]}"
+echo "cppbuild.sh: built $cuda_lib"
+"$NVCC" -shared -cudart static "${gencode[@]}" -o "$cuda_so" "${cuda_objs[@]}"
+echo "$config" > "$stamp"
+echo "cppbuild.sh: built $cuda_so"

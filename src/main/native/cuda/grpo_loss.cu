@@ -143,7 +143,8 @@ __device__ void write_grad(const T* row, T* grad, int64_t vocab, float inv_t, co
       } else {
         Elem<T>::load_vec(row, i, v);
 #pragma unroll
-        for (int j = 0; j < VEC; ++j) v[j] = (i * VEC + j == plan.target) ? plan.target_g : grad_term(v[j], inv_t, plan);
+        for (int j = 0; j < VEC; ++j)
+          v[j] = (i * VEC + j == plan.target) ? plan.target_g : grad_term(v[j], inv_t, plan);
       }
       Elem<T>::store_vec(grad, i, v);
     }

@@ -8,15 +8,14 @@
 
 namespace vlmr1cuda {
 
+// Internal to the library: hidden, so only the vlmr1_cuda_* functions of the ABI are exported from libvlmr1cuda.so.
+#define VLMR1_CUDA_INTERNAL __attribute__((visibility("hidden")))
+
 /** Records msg (printf-style) as this thread's last error and returns code; never throws. */
-int fail(int code, const char* fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 2, 3)))
-#endif
-    ;
+VLMR1_CUDA_INTERNAL int fail(int code, const char* fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /** VLMR1_CUDA_OK, or VLMR1_CUDA_LAUNCH_FAILED naming `what` when the runtime refused the launch just made. */
-int launched(const char* what);
+VLMR1_CUDA_INTERNAL int launched(const char* what);
 
 /** A host stream argument of the ABI as the runtime's type (null: the legacy default stream). */
 inline cudaStream_t as_stream(void* stream) { return static_cast<cudaStream_t>(stream); }
@@ -87,7 +86,8 @@ struct Elem<uint16_t> {
     uint32_t w[4];
 #pragma unroll
     for (int j = 0; j < 4; ++j)
-      w[j] = static_cast<uint32_t>(float_to_bf16(in[2 * j])) | (static_cast<uint32_t>(float_to_bf16(in[2 * j + 1])) << 16);
+      w[j] = static_cast<uint32_t>(float_to_bf16(in[2 * j])) |
+             (static_cast<uint32_t>(float_to_bf16(in[2 * j + 1])) << 16);
     reinterpret_cast<uint4*>(p)[v] = make_uint4(w[0], w[1], w[2], w[3]);
   }
 };
