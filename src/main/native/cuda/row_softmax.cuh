@@ -2,7 +2,10 @@
 // CUDA counterpart of src/main/native/row_softmax.h. One block of ROW_THREADS reads a (vocab) row of logits once:
 // each thread keeps an online (max, sum-exp, sum-exp * shift) of its elements in float, 16-byte vector loads when the
 // row is 16-byte aligned and a scalar tail; the per-thread states are then merged in double by a fixed tree (warp
-// shuffles, then warp 0 over the warp results), so a row's log-sum-exp has the same bits on every run.
+// shuffles, then warp 0 over the warp results), so a row's log-sum-exp has the same bits on every run. (The element
+// to thread split depends on whether the row is 16-byte aligned, so the bits are those of the same buffers: torch's
+// allocators hand out 256-byte aligned storage, and a contiguous f32 row with vocab % 4 == 0 keeps that.)
+// The values are not the CPU kernel's bits (its Cephes exp and 16-lane order differ); they agree to f32 rounding.
 // Edge cases as on the CPU: a NaN anywhere gives NaN lse and entropy; a row of -inf gives lse -inf and entropy 0;
 // terms below EXP_LO count 0, which also keeps 0 * (-inf) out of the entropy sum.
 #pragma once
