@@ -121,7 +121,7 @@ for a in "${archs[@]}"; do
   fi
   gencode+=(-gencode "arch=compute_$a,code=sm_$a")
 done
-# PTX of the newest architecture listed lets the driver JIT the kernels for GPUs newer than any SASS here.
+# PTX of the last (by convention the newest) architecture lets the driver JIT the kernels for newer GPUs.
 gencode+=(-gencode "arch=compute_${archs[-1]},code=compute_${archs[-1]}")
 nvflags=(-std=c++17 -O3 -Xcompiler -fPIC -Xcompiler -Wall,-Wextra "${gencode[@]}" -I"$cuda_src")
 read -r -a nvextra <<< "${NVCCFLAGS:-}"
