@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# The GPU check of vlmr1's CUDA twins: the one command run on the GPU machine (one H200, nvcc 13.x, Python 3 with
+# PyTorch; no Java, no Maven, no network), from the repository root, results in $OUT. It compiles
+# src/main/native/cuda/*.cu for sm_90 only into a shared library, runs the smoke test (one tiny call of each kernel,
+# in its own process), then the goldens, the large-shape oracle comparison and the timings (src/test/cuda/check.py),
+# writing $OUT/{build.log, smoke.*, check.log, check.json, check.md} as it goes. Finishes in under 4 minutes.
+#   OUT=/tmp/out src/test/cuda/check.sh                 # the GPU run
+#   src/test/cuda/check.sh --oracle-only                # no GPU: the PyTorch oracle against the goldens, on the CPU
+#   src/test/cuda/check.sh --compile-only [SRC_DIR]     # no GPU: nvcc only (catches ABI / compile errors)
+# Environment: OUT (default tmp/cuda-check), PYTHON (default python3), NVCC (default nvcc), CUDA_ARCH (default
+# sm_90), CHECK_BUDGET_S (seconds for check.py's phases, default 170).
+# Exit status: 0 all passed; 1 a correctness check failed; 2 a kernel errored or crashed; 3 the build failed.
+set -u
+cd "$(dirname "$0")/../../.."
+OUT="${OUT:-$PWD/tmp/cuda-check}"
+PYTHON="${PYTHON:-python3}"
+NVCC="${NVCC:-nvcc}"
+ARCH="${CUDA_ARCH:-sm_90}"
+BUDGET="${CHECK_BUDGET_S:-170}"
+mkdir -p "$OUT"
+LOG="$OUT/check.log"
+say() { echo "[check.sh $(date -u +%H:%M:%S)] $*" | tee -a "$LOG"; }
+
+if [ "${1:-}" = "--oracle-only" ]; then
+  exec "$PYTHON" src/test/cuda/check.py --oracle-only --out "$OUT"
+fi
+
+SRC="src/main/native/cuda"
+if [ "${1:-}" = "--compile-only" ]; then
+  SRC="${2:-$SRC}"
+fi
+LIB="$OUT/libvlmr1cuda.so"
+shopt -s nullglob
+CU=("$SRC"/*.cu)
+if [ ${#CU[@]} -eq 0 ]; then
+  say "no CUDA sources in $SRC"
+  exit 3
+fi
+say "nvcc: $("$NVCC" --version | tail -1)"
+say "building $LIB from ${#CU[@]} sources for $ARCH"
+T0=$(date +%s)
+# One nvcc line, no cppbuild.sh: -O3, position-independent host code, sm_90 SASS only (the device is an H200).
+if ! "$NVCC" -shared -Xcompiler -fPIC -O3 -std=c++17 -arch="$ARCH" -I"$SRC" -I src/main/native "${CU[@]}" \
+    -o "$LIB" >"$OUT/build.log" 2>&1; then
+  cat "$OUT/build.log" | tee -a "$LOG"
+  say "BUILD FAILED"
+  exit 3
+fi
+say "built in $(( $(date +%s) - T0 )) s: $(stat -c %s "$LIB") bytes"
+if [ "${1:-}" = "--compile-only" ]; then
+  nm -D --defined-only "$LIB" | grep ' T vlmr1_cuda_' | tee -a "$LOG"
+  exit 0
+fi
+
+"$PYTHON" -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda,
+  torch.cuda.get_device_name(0) if torch.cuda.is_available() else "NO GPU")' 2>&1 | tee -a "$LOG"
+say "smoke test"
+timeout 60 "$PYTHON" src/test/cuda/check.py --lib "$LIB" --out "$OUT" --phases smoke
+RC=$?
+if [ $RC -ne 0 ]; then
+  say "smoke test failed (exit $RC): see $OUT/smoke.log"
+  exit 2
+fi
+say "goldens, large shapes, timing (budget ${BUDGET} s)"
+timeout $((BUDGET + 30)) "$PYTHON" src/test/cuda/check.py --lib "$LIB" --out "$OUT" --budget-s "$BUDGET" \
+  --phases goldens,large,timing
+RC=$?
+say "check.py exit $RC; results: $OUT/check.md"
+[ -f "$OUT/check.md" ] && cat "$OUT/check.md"
+exit $RC
