@@ -41,6 +41,7 @@ CLIP = (0.0, 1e-6)
 GRAD = {torch.float32: 2e-5, torch.bfloat16: 1e-2}
 ADV = (1e-5, 1e-6)
 IMAGE = (0.0, 1e-6)
+DEVICE = "cuda"  # the kernels' device (a CPU dry run of the harness's control flow may rebind it)
 CFG_KEYS = ("epsilon_low", "epsilon_high", "beta", "temperature", "loss_type", "max_completion_length",
             "dapo_token_count", "loss_scale")
 
@@ -57,16 +58,21 @@ class OracleBackend:
 
     def __init__(self, device):
         self.device = torch.device(device)
+        # The composites' chunks (2^19 / 2^20 logits) on the CPU; on a GPU 2^26 (256 MiB of float32) per chunk
+        # keeps the launch count down at V = 151,936 without changing the math.
+        self.chunk = None if self.device.type == "cpu" else 1 << 26
 
     def to(self, t):
         return None if t is None else t.to(self.device)
 
     def token_logprobs(self, logits, targets, temperature):
-        return oracle.token_logprobs(self.to(logits), self.to(targets), temperature)
+        kw = {"chunk_elements": self.chunk} if self.chunk else {}
+        return oracle.token_logprobs(self.to(logits), self.to(targets), temperature, **kw)
 
     def loss(self, logits, ids, mask, adv, old, ref, cfg, **_):
+        kw = {"chunk_elements": self.chunk} if self.chunk else {}
         loss, metrics, logp, grad = oracle.grpo_loss(self.to(logits), self.to(ids), self.to(mask), self.to(adv),
-                                                     self.to(old), self.to(ref), cfg)
+                                                     self.to(old), self.to(ref), cfg, **kw)
         return loss, metrics, 0, logp, grad
 
     def advantages(self, rewards, group_size, scale):
@@ -87,7 +93,7 @@ class CudaBackend:
 
     def __init__(self, lib):
         self.lib = lib
-        self.device = torch.device("cuda")
+        self.device = torch.device(DEVICE)
 
     def to(self, t):
         return None if t is None else t.to(self.device).contiguous()
@@ -101,7 +107,7 @@ class CudaBackend:
 
     def loss(self, logits, ids, mask, adv, old, ref, cfg, in_place=False, splits=1):
         import cuda_lib
-        x = self.to(logits)
+        x = self.to(logits).clone() if in_place else self.to(logits)  # never overwrite the caller's logits
         grad = x if in_place else torch.empty_like(x)
         return cuda_lib.grpo_loss(self.lib, x, self.to(ids), self.to(mask), self.to(adv), self.to(old),
                                   self.to(ref), cfg, grad=grad, splits=splits)
@@ -294,9 +300,9 @@ def contract_checks(report, lib, goldens):
     guarded(report, phase, "grpoLoss non-finite count", nonfinite_count)
 
     def bad_arguments():
-        x = torch.zeros(2, 5, device="cuda")
-        ids = torch.zeros(2, dtype=torch.int64, device="cuda")
-        lp = torch.empty(2, device="cuda")
+        x = torch.zeros(2, 5, device=DEVICE)
+        ids = torch.zeros(2, dtype=torch.int64, device=DEVICE)
+        lp = torch.empty(2, device=DEVICE)
         ok = True
         for what, call in (
                 ("dtype 7", lambda: lib._call("vlmr1_cuda_token_logprobs", cuda_lib._ptr(x), 7, cuda_lib._ptr(ids),
@@ -364,9 +370,10 @@ def smoke(report, lib):
 # ------------------------------------------------------------------------------------------------ large shapes
 
 
-def random_batch(b, t, v, dtype, seed, device="cuda"):
+def random_batch(b, t, v, dtype, seed):
     """Logits N(0, 4) with 0.1% -inf (never at an unmasked target), ragged masks (the last sequence fully masked),
     old log-probs within +-0.5 of the policy's (ratios on both sides of the clip range), reference within 0.3."""
+    device = DEVICE
     gen = torch.Generator(device=device).manual_seed(seed)
     x = torch.randn(b, t, v, device=device, generator=gen, dtype=torch.float32) * 2
     ids = torch.randint(0, v, (b, t), device=device, generator=gen)
@@ -382,49 +389,52 @@ def random_batch(b, t, v, dtype, seed, device="cuda"):
 
 
 def large_checks(report, lib, seed):
-    phase = "large"
     be = CudaBackend(lib)
-    orc = OracleBackend("cuda")
+    orc = OracleBackend(DEVICE)
     b, t, v = 2, 1024, 151936
     report.log("large: B=%d T=%d V=%d seed %d" % (b, t, v, seed))
     for dtype in (torch.float32, torch.bfloat16):
-        dn = "f32" if dtype == torch.float32 else "bf16"
-        x, ids, mask, adv, gen = random_batch(b, t, v, dtype, seed)
-
-        def tokens(temperature):
-            lp_o, ent_o = orc.token_logprobs(x.view(b * t, v), ids.view(-1), temperature)
-            lp, ent = be.token_logprobs(x.view(b * t, v), ids.view(-1), temperature)
-            sync_or_lose(report)
-            ok = report.check(phase, "tokenLogProbs %s T=%g logp" % (dn, temperature), compare(lp_o, lp, *LOGP))
-            return ok & report.check(phase, "tokenLogProbs %s T=%g entropy" % (dn, temperature),
-                                     compare(ent_o, ent, 1e-4, 1e-4))
-        for temperature in (1.0, 0.7):
-            guarded(report, phase, "tokenLogProbs %s" % dn, lambda temperature=temperature: tokens(temperature))
-        lp, _ = oracle.token_logprobs(x.view(b * t, v), ids.view(-1), 0.9)
-        lp = lp.view(b, t)
-        old = lp + torch.rand(b, t, device="cuda", generator=gen) - 0.5
-        ref = lp + torch.randn(b, t, device="cuda", generator=gen) * 0.3
-        old = torch.where(torch.isfinite(old), old, torch.zeros_like(old))
-        ref = torch.where(torch.isfinite(ref), ref, torch.zeros_like(ref))
-        loss_types = (0, 1, 2, 3) if dtype == torch.float32 else (0, 3)
-        for lt in loss_types:
-            cfg = {"epsilon_low": 0.2, "epsilon_high": 0.28, "beta": 0.04, "temperature": 0.9, "loss_type": lt,
-                   "max_completion_length": t, "dapo_token_count": 0.0, "loss_scale": 1.0}
-
-            def run(cfg=cfg, lt=lt):
-                lo, mo, _, lpo, go = orc.loss(x, ids, mask, adv, old, ref, cfg)
-                r = be.loss(x, ids, mask, adv, old, ref, cfg)
-                sync_or_lose(report)
-                name = "grpoLoss %s type %d" % (dn, lt)
-                ok = report.check(phase, name + " loss", compare_scalars([lo], [r[0]], 1e-4, 1e-6))
-                ok &= report.check(phase, name + " kl,entropy", compare_scalars(mo[0:2], r[1][0:2], 1e-4, 1e-6))
-                ok &= report.check(phase, name + " clip fractions", compare_scalars(mo[2:5], r[1][2:5], 0, 2e-3))
-                ok &= report.check(phase, name + " logp", compare(lpo, r[3], *LOGP))
-                ok &= report.check(phase, name + " grad", compare(go, r[4], GRAD[dtype], 1e-9, scale_relative=True))
-                return ok
-            guarded(report, phase, "grpoLoss %s type %d" % (dn, lt), run)
-        del x, old, ref
+        large_dtype(report, be, orc, b, t, v, dtype, seed)
         torch.cuda.empty_cache()
+
+
+def large_dtype(report, be, orc, b, t, v, dtype, seed):
+    phase = "large"
+    dn = "f32" if dtype == torch.float32 else "bf16"
+    x, ids, mask, adv, gen = random_batch(b, t, v, dtype, seed)
+
+    def tokens(temperature):
+        lp_o, ent_o = orc.token_logprobs(x.view(b * t, v), ids.view(-1), temperature)
+        lp, ent = be.token_logprobs(x.view(b * t, v), ids.view(-1), temperature)
+        sync_or_lose(report)
+        ok = report.check(phase, "tokenLogProbs %s T=%g logp" % (dn, temperature), compare(lp_o, lp, *LOGP))
+        return ok & report.check(phase, "tokenLogProbs %s T=%g entropy" % (dn, temperature),
+                                 compare(ent_o, ent, 1e-4, 1e-4))
+    for temperature in (1.0, 0.7):
+        guarded(report, phase, "tokenLogProbs %s" % dn, lambda temperature=temperature: tokens(temperature))
+    lp, _ = oracle.token_logprobs(x.view(b * t, v), ids.view(-1), 0.9)
+    lp = lp.view(b, t)
+    old = lp + torch.rand(b, t, device=DEVICE, generator=gen) - 0.5
+    ref = lp + torch.randn(b, t, device=DEVICE, generator=gen) * 0.3
+    old = torch.where(torch.isfinite(old), old, torch.zeros_like(old))
+    ref = torch.where(torch.isfinite(ref), ref, torch.zeros_like(ref))
+    loss_types = (0, 1, 2, 3) if dtype == torch.float32 else (0, 3)
+    for lt in loss_types:
+        cfg = {"epsilon_low": 0.2, "epsilon_high": 0.28, "beta": 0.04, "temperature": 0.9, "loss_type": lt,
+               "max_completion_length": t, "dapo_token_count": 0.0, "loss_scale": 1.0}
+
+        def run(cfg=cfg, lt=lt):
+            lo, mo, _, lpo, go = orc.loss(x, ids, mask, adv, old, ref, cfg)
+            r = be.loss(x, ids, mask, adv, old, ref, cfg)
+            sync_or_lose(report)
+            name = "grpoLoss %s type %d" % (dn, lt)
+            ok = report.check(phase, name + " loss", compare_scalars([lo], [r[0]], 1e-4, 1e-6))
+            ok &= report.check(phase, name + " kl,entropy", compare_scalars(mo[0:2], r[1][0:2], 1e-4, 1e-6))
+            ok &= report.check(phase, name + " clip fractions", compare_scalars(mo[2:5], r[1][2:5], 0, 2e-3))
+            ok &= report.check(phase, name + " logp", compare(lpo, r[3], *LOGP))
+            ok &= report.check(phase, name + " grad", compare(go, r[4], GRAD[dtype], 1e-9, scale_relative=True))
+            return ok
+        guarded(report, phase, "grpoLoss %s type %d" % (dn, lt), run)
 
 
 # ------------------------------------------------------------------------------------------------ timing
@@ -466,87 +476,87 @@ def mib(n):
     return "%.1f MiB" % (n / 2 ** 20)
 
 
-def timing(report, lib, seed, deadline):
-    import cuda_lib
-    b, t, v = 16, 1024, 151936
-    n = b * t
-    reps = 10
+def timing(report, lib, seed, deadline, shape):
     for dtype in (torch.float32, torch.bfloat16):
         left = deadline - time.time()
         if left < 20:
             report.notes.append("timing %s skipped: %.0f s left of the budget" % (dtype, left))
             report.log(report.notes[-1])
             continue
-        if left < 60:
-            reps = 3
-        dn = "f32" if dtype == torch.float32 else "bf16"
-        x, ids, mask, adv, gen = random_batch(b, t, v, dtype, seed)
-        nbytes = x.numel() * x.element_size()
-        report.log("timing %s: B=%d T=%d V=%d logits %.2f GB, %d reps" % (dn, b, t, v, nbytes / 1e9, reps))
-        dst = torch.empty_like(x)
-        copy_ms = cuda_ms(lambda: dst.copy_(x), 2, reps)
-        del dst
-        bw = 2 * nbytes / (copy_ms / 1e3)  # bytes/s, read + write
-        read_floor = nbytes / bw * 1e3
-        rw_floor = 2 * nbytes / bw * 1e3
-        report.timing({"dtype": dn, "op": "device copy (read + write)", "ms": copy_ms, "floor_ms": rw_floor,
-                       "x_floor": copy_ms / rw_floor, "target": "%.0f GB/s" % (bw / 1e9)})
-        rows = x.view(n, v)
-        flat_ids = ids.view(n)
-        lp = torch.empty(n, device="cuda")
-        ent = torch.empty(n, device="cuda")
-        temperature = 1.0
-        ours_lp = cuda_ms(lambda: lib.token_logprobs(rows, flat_ids, temperature, lp), 2, reps)
-        ours_lp_ent = cuda_ms(lambda: lib.token_logprobs(rows, flat_ids, temperature, lp, ent), 2, reps)
-        eager_lp = cuda_ms(lambda: eager.token_logprobs(x, ids, temperature), 1, max(2, reps // 2))
-
-        def tokens_call():
-            o = torch.empty(n, device="cuda")
-            e = torch.empty(n, device="cuda")
-            lib.token_logprobs(rows, flat_ids, temperature, o, e)
-        mem_lp = extra_memory(tokens_call)
-        mem_lp_eager = extra_memory(lambda: eager.token_logprobs(x, ids, temperature))
-        for name, ms in (("tokenLogProbs", ours_lp), ("tokenLogProbs + entropy", ours_lp_ent)):
-            report.timing({"dtype": dn, "op": name, "ms": ms, "floor_ms": read_floor, "x_floor": ms / read_floor,
-                           "target": "<= 1.5x floor: %s" % ("met" if ms <= 1.5 * read_floor else "MISSED"),
-                           "eager_ms": eager_lp, "speedup": eager_lp / ms,
-                           "extra_memory": "%s (+%s outside torch); eager %s" % (
-                               mib(mem_lp[0]), mib(mem_lp[1]), mib(mem_lp_eager[0]))})
-        lpv, _ = oracle.token_logprobs(rows, flat_ids, temperature, chunk_elements=1 << 27)
-        lpv = lpv.view(b, t)
-        old = torch.where(torch.isfinite(lpv), lpv + torch.rand(b, t, device="cuda", generator=gen) - 0.5,
-                          torch.zeros_like(lpv))
-        ref = torch.where(torch.isfinite(lpv), lpv + torch.randn(b, t, device="cuda", generator=gen) * 0.3,
-                          torch.zeros_like(lpv))
-        cfg = {"epsilon_low": 0.2, "epsilon_high": 0.28, "beta": 0.04, "temperature": temperature, "loss_type": 0,
-               "max_completion_length": t, "dapo_token_count": 0.0, "loss_scale": 1.0}
-        grad = torch.empty_like(x)
-        ours_loss = cuda_ms(lambda: cuda_lib.grpo_loss(lib, x, ids, mask, adv, old, ref, cfg, grad=grad), 2, reps)
-        mem_loss = extra_memory(lambda: cuda_lib.grpo_loss(lib, x, ids, mask, adv, old, ref, cfg, grad=grad))
-        del grad
+        timing_dtype(report, lib, seed, dtype, 10 if left >= 60 else 3, shape)
         torch.cuda.empty_cache()
-        leaf = x.detach().requires_grad_(True)
 
-        def eager_step():
-            eager.grpo_loss_backward(leaf, ids, mask, adv, old, ref, 0.04, 0.2, 0.28, temperature)
-            leaf.grad = None
-        eager_loss = cuda_ms(eager_step, 1, max(2, reps // 2))
-        mem_eager = extra_memory(eager_step)
-        report.timing({"dtype": dn, "op": "grpoLoss fwd+bwd (grad to a buffer)", "ms": ours_loss,
-                       "floor_ms": rw_floor, "x_floor": ours_loss / rw_floor,
-                       "target": "<= 2x floor: %s; >= 5x eager: %s" % (
-                           "met" if ours_loss <= 2 * rw_floor else "MISSED",
-                           "met" if eager_loss >= 5 * ours_loss else "MISSED"),
-                       "eager_ms": eager_loss, "speedup": eager_loss / ours_loss,
-                       "extra_memory": "%s (+%s outside torch); eager %s incl. its (N, V) grad" % (
-                           mib(mem_loss[0]), mib(mem_loss[1]), mib(mem_eager[0]))})
-        del leaf
-        in_place = cuda_ms(lambda: cuda_lib.grpo_loss(lib, x, ids, mask, adv, old, ref, cfg, grad=x), 1, 3)
-        report.timing({"dtype": dn, "op": "grpoLoss fwd+bwd (grad over the logits)", "ms": in_place,
-                       "floor_ms": rw_floor, "x_floor": in_place / rw_floor,
-                       "target": "<= 2x floor: %s" % ("met" if in_place <= 2 * rw_floor else "MISSED")})
-        del x, old, ref, rows
-        torch.cuda.empty_cache()
+
+def timing_dtype(report, lib, seed, dtype, reps, shape):
+    import cuda_lib
+    b, t, v = shape
+    n = b * t
+    dn = "f32" if dtype == torch.float32 else "bf16"
+    x, ids, mask, adv, gen = random_batch(b, t, v, dtype, seed)
+    nbytes = x.numel() * x.element_size()
+    report.log("timing %s: B=%d T=%d V=%d logits %.2f GB, %d reps" % (dn, b, t, v, nbytes / 1e9, reps))
+    dst = torch.empty_like(x)
+    copy_ms = cuda_ms(lambda: dst.copy_(x), 2, reps)
+    dst = None
+    bw = 2 * nbytes / (copy_ms / 1e3)  # bytes/s, read + write
+    read_floor = nbytes / bw * 1e3
+    rw_floor = 2 * nbytes / bw * 1e3
+    report.timing({"dtype": dn, "op": "device copy (read + write)", "ms": copy_ms, "floor_ms": rw_floor,
+                   "x_floor": copy_ms / rw_floor, "target": "%.0f GB/s" % (bw / 1e9)})
+    rows = x.view(n, v)
+    flat_ids = ids.view(n)
+    lp = torch.empty(n, device=DEVICE)
+    ent = torch.empty(n, device=DEVICE)
+    temperature = 1.0
+    ours_lp = cuda_ms(lambda: lib.token_logprobs(rows, flat_ids, temperature, lp), 2, reps)
+    ours_lp_ent = cuda_ms(lambda: lib.token_logprobs(rows, flat_ids, temperature, lp, ent), 2, reps)
+    eager_lp = cuda_ms(lambda: eager.token_logprobs(x, ids, temperature), 1, max(2, reps // 2))
+
+    def tokens_call():
+        o = torch.empty(n, device=DEVICE)
+        e = torch.empty(n, device=DEVICE)
+        lib.token_logprobs(rows, flat_ids, temperature, o, e)
+    mem_lp = extra_memory(tokens_call)
+    mem_lp_eager = extra_memory(lambda: eager.token_logprobs(x, ids, temperature))
+    for name, ms in (("tokenLogProbs", ours_lp), ("tokenLogProbs + entropy", ours_lp_ent)):
+        report.timing({"dtype": dn, "op": name, "ms": ms, "floor_ms": read_floor, "x_floor": ms / read_floor,
+                       "target": "<= 1.5x floor: %s" % ("met" if ms <= 1.5 * read_floor else "MISSED"),
+                       "eager_ms": eager_lp, "speedup": eager_lp / ms,
+                       "extra_memory": "%s (+%s outside torch); eager %s" % (
+                           mib(mem_lp[0]), mib(mem_lp[1]), mib(mem_lp_eager[0]))})
+    lpv, _ = oracle.token_logprobs(rows, flat_ids, temperature, chunk_elements=1 << 27)
+    lpv = lpv.view(b, t)
+    old = torch.where(torch.isfinite(lpv), lpv + torch.rand(b, t, device=DEVICE, generator=gen) - 0.5,
+                      torch.zeros_like(lpv))
+    ref = torch.where(torch.isfinite(lpv), lpv + torch.randn(b, t, device=DEVICE, generator=gen) * 0.3,
+                      torch.zeros_like(lpv))
+    cfg = {"epsilon_low": 0.2, "epsilon_high": 0.28, "beta": 0.04, "temperature": temperature, "loss_type": 0,
+           "max_completion_length": t, "dapo_token_count": 0.0, "loss_scale": 1.0}
+    grad = torch.empty_like(x)
+    ours_loss = cuda_ms(lambda: cuda_lib.grpo_loss(lib, x, ids, mask, adv, old, ref, cfg, grad=grad), 2, reps)
+    mem_loss = extra_memory(lambda: cuda_lib.grpo_loss(lib, x, ids, mask, adv, old, ref, cfg, grad=grad))
+    grad = None
+    torch.cuda.empty_cache()
+    leaf = x.detach().requires_grad_(True)
+
+    def eager_step():
+        eager.grpo_loss_backward(leaf, ids, mask, adv, old, ref, 0.04, 0.2, 0.28, temperature)
+        leaf.grad = None
+    eager_loss = cuda_ms(eager_step, 1, max(2, reps // 2))
+    mem_eager = extra_memory(eager_step)
+    report.timing({"dtype": dn, "op": "grpoLoss fwd+bwd (grad to a buffer)", "ms": ours_loss,
+                   "floor_ms": rw_floor, "x_floor": ours_loss / rw_floor,
+                   "target": "<= 2x floor: %s; >= 5x eager: %s" % (
+                       "met" if ours_loss <= 2 * rw_floor else "MISSED",
+                       "met" if eager_loss >= 5 * ours_loss else "MISSED"),
+                   "eager_ms": eager_loss, "speedup": eager_loss / ours_loss,
+                   "extra_memory": "%s (+%s outside torch); eager %s incl. its (N, V) grad" % (
+                       mib(mem_loss[0]), mib(mem_loss[1]), mib(mem_eager[0]))})
+    leaf = None
+    in_place = cuda_ms(lambda: cuda_lib.grpo_loss(lib, x, ids, mask, adv, old, ref, cfg, grad=x), 1, 3)
+    report.timing({"dtype": dn, "op": "grpoLoss fwd+bwd (grad over the logits)", "ms": in_place,
+                   "floor_ms": rw_floor, "x_floor": in_place / rw_floor,
+                   "target": "<= 2x floor: %s" % ("met" if in_place <= 2 * rw_floor else "MISSED")})
 
 
 # ------------------------------------------------------------------------------------------------ main
@@ -559,6 +569,7 @@ def main():
     ap.add_argument("--oracle-only", action="store_true", help="the oracle against the goldens on the CPU")
     ap.add_argument("--phases", default="smoke,goldens,large,timing")
     ap.add_argument("--budget-s", type=float, default=190, help="seconds for all phases; timing shrinks to fit")
+    ap.add_argument("--timing-shape", default="16,1024,151936", help="B,T,V of the timings")
     ap.add_argument("--seed", type=int, default=int(time.time()) % 100000)
     args = ap.parse_args()
     deadline = time.time() + args.budget_s
@@ -591,12 +602,13 @@ def main():
                 return 2
         if "goldens" in phases:
             golden_checks(report, "goldens", CudaBackend(lib), goldens)
-            golden_checks(report, "oracle@cuda", OracleBackend("cuda"), goldens, kinds=("tokens", "loss"))
+            golden_checks(report, "oracle@cuda", OracleBackend(DEVICE), goldens, kinds=("tokens", "loss"))
             contract_checks(report, lib, goldens)
         if "large" in phases:
             large_checks(report, lib, args.seed)
         if "timing" in phases:
-            guarded(report, "timing", "timing", lambda: timing(report, lib, args.seed, deadline))
+            shape = tuple(int(x) for x in args.timing_shape.split(","))
+            guarded(report, "timing", "timing", lambda: timing(report, lib, args.seed, deadline, shape))
     except ContextLost as e:
         report.log("CUDA context lost (%s): later phases skipped" % e)
         return 2
