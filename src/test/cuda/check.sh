@@ -8,7 +8,7 @@
 #   src/test/cuda/check.sh --oracle-only                # no GPU: the PyTorch oracle against the goldens, on the CPU
 #   src/test/cuda/check.sh --compile-only [SRC_DIR]     # no GPU: nvcc only (catches ABI / compile errors)
 # Environment: OUT (default tmp/cuda-check), PYTHON (default python3), NVCC (default nvcc), CUDA_ARCH (default
-# sm_90), CHECK_BUDGET_S (seconds for check.py's phases, default 170).
+# sm_90), CHECK_BUDGET_S (seconds for check.py's phases, default 170), CUDA_SRC (default src/main/native/cuda).
 # Exit status: 0 all passed; 1 a correctness check failed; 2 a kernel errored or crashed; 3 the build failed.
 set -u
 cd "$(dirname "$0")/../../.."
@@ -25,7 +25,7 @@ if [ "${1:-}" = "--oracle-only" ]; then
   exec "$PYTHON" src/test/cuda/check.py --oracle-only --out "$OUT"
 fi
 
-SRC="src/main/native/cuda"
+SRC="${CUDA_SRC:-src/main/native/cuda}"
 if [ "${1:-}" = "--compile-only" ]; then
   SRC="${2:-$SRC}"
 fi
