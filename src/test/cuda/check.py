@@ -26,6 +26,7 @@ import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 
 import torch  # noqa: E402
 
@@ -570,7 +571,7 @@ def timing_dtype(report, lib, seed, dtype, reps, shape):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--out", default=os.environ.get("OUT") or os.path.join(os.getcwd(), "tmp", "cuda-check"))
+    ap.add_argument("--out", default=os.environ.get("OUT") or "/tmp/vlmr1-cuda-check")
     ap.add_argument("--lib", help="path of libvlmr1cuda.so")
     ap.add_argument("--oracle-only", action="store_true", help="the oracle against the goldens on the CPU")
     ap.add_argument("--phases", default="smoke,goldens,large,timing")

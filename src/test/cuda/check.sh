@@ -7,12 +7,13 @@
 #   OUT=/tmp/out src/test/cuda/check.sh                 # the GPU run
 #   src/test/cuda/check.sh --oracle-only                # no GPU: the PyTorch oracle against the goldens, on the CPU
 #   src/test/cuda/check.sh --compile-only [SRC_DIR]     # no GPU: nvcc only (catches ABI / compile errors)
-# Environment: OUT (default tmp/cuda-check), PYTHON (default python3), NVCC (default nvcc), CUDA_ARCH (default
+# Environment: OUT (default /tmp/vlmr1-cuda-check), PYTHON (default python3), NVCC (default nvcc), CUDA_ARCH (default
 # sm_90), CHECK_BUDGET_S (seconds for check.py's phases, default 170), CUDA_SRC (default src/main/native/cuda).
 # Exit status: 0 all passed; 1 a correctness check failed; 2 a kernel errored or crashed; 3 the build failed.
 set -u
 cd "$(dirname "$0")/../../.."
-OUT="${OUT:-$PWD/tmp/cuda-check}"
+OUT="${OUT:-/tmp/vlmr1-cuda-check}"
+export PYTHONDONTWRITEBYTECODE=1
 PYTHON="${PYTHON:-python3}"
 NVCC="${NVCC:-nvcc}"
 ARCH="${CUDA_ARCH:-sm_90}"

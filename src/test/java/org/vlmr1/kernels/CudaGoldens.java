@@ -2,8 +2,7 @@
 // libtorch composites (CompositeKernels), TensorSampler and the Java image references, which the GPU harness
 // (src/test/cuda/check.py) compares our CUDA twins and its PyTorch oracle against. Inputs come from fixed seeds, so
 // CudaGoldensTest can regenerate them and hold the committed files to them.
-// Run: mvn -B -o test-compile && java -cp "$(cat target/test-classpath.txt)" ... or, simpler, the test with
-// -Dvlmr1.cudaGoldens.write=true (CudaGoldensTest rewrites src/test/cuda/goldens then).
+// Regenerate after a composite changes: mvn -B -o test -Dtest=CudaGoldensTest -Dvlmr1.cudaGoldens.write=true
 package org.vlmr1.kernels;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
