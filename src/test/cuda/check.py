@@ -575,7 +575,7 @@ def main():
     ap.add_argument("--lib", help="path of libvlmr1cuda.so")
     ap.add_argument("--oracle-only", action="store_true", help="the oracle against the goldens on the CPU")
     ap.add_argument("--phases", default="smoke,goldens,large,timing")
-    ap.add_argument("--budget-s", type=float, default=190, help="seconds for all phases; timing shrinks to fit")
+    ap.add_argument("--budget-s", type=float, default=140, help="seconds for all phases; timing shrinks to fit")
     ap.add_argument("--timing-shape", default="16,1024,151936", help="B,T,V of the timings")
     ap.add_argument("--seed", type=int, default=int(time.time()) % 100000)
     args = ap.parse_args()
@@ -616,7 +616,11 @@ def main():
             golden_checks(report, "oracle@cuda", OracleBackend(DEVICE), goldens, kinds=("tokens", "loss"))
             contract_checks(report, lib, goldens)
         if "large" in phases:
-            large_checks(report, lib, args.seed)
+            if deadline - time.time() > 45:
+                large_checks(report, lib, args.seed)
+            else:
+                report.notes.append("large-shape checks skipped: %.0f s left of the budget" % (deadline - time.time()))
+                report.log(report.notes[-1])
         if "timing" in phases:
             shape = tuple(int(x) for x in args.timing_shape.split(","))
             guarded(report, "timing", "timing", lambda: timing(report, lib, args.seed, deadline, shape))

@@ -8,7 +8,7 @@
 #   src/test/cuda/check.sh --oracle-only                # no GPU: the PyTorch oracle against the goldens, on the CPU
 #   src/test/cuda/check.sh --compile-only [SRC_DIR]     # no GPU: nvcc only (catches ABI / compile errors)
 # Environment: OUT (default /tmp/vlmr1-cuda-check), PYTHON (default python3), NVCC (default nvcc), CUDA_ARCH (default
-# sm_90), CHECK_BUDGET_S (seconds for check.py's phases, default 170), CUDA_SRC (default src/main/native/cuda).
+# sm_90), CHECK_BUDGET_S (seconds for check.py's phases, default 140), CUDA_SRC (default src/main/native/cuda).
 # Exit status: 0 all passed; 1 a correctness check failed; 2 a kernel errored or crashed; 3 the build failed.
 set -u
 cd "$(dirname "$0")/../../.."
@@ -17,7 +17,7 @@ export PYTHONDONTWRITEBYTECODE=1
 PYTHON="${PYTHON:-python3}"
 NVCC="${NVCC:-nvcc}"
 ARCH="${CUDA_ARCH:-sm_90}"
-BUDGET="${CHECK_BUDGET_S:-170}"
+BUDGET="${CHECK_BUDGET_S:-140}"
 mkdir -p "$OUT"
 LOG="$OUT/check.log"
 say() { echo "[check.sh $(date -u +%H:%M:%S)] $*" | tee -a "$LOG"; }
@@ -56,14 +56,14 @@ fi
 "$PYTHON" -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda,
   torch.cuda.get_device_name(0) if torch.cuda.is_available() else "NO GPU")' 2>&1 | tee -a "$LOG"
 say "smoke test"
-timeout 60 "$PYTHON" src/test/cuda/check.py --lib "$LIB" --out "$OUT" --phases smoke
+timeout 45 "$PYTHON" src/test/cuda/check.py --lib "$LIB" --out "$OUT" --phases smoke
 RC=$?
 if [ $RC -ne 0 ]; then
   say "smoke test failed (exit $RC): see $OUT/smoke.log"
   exit 2
 fi
 say "goldens, large shapes, timing (budget ${BUDGET} s)"
-timeout $((BUDGET + 30)) "$PYTHON" src/test/cuda/check.py --lib "$LIB" --out "$OUT" --budget-s "$BUDGET" \
+timeout $((BUDGET + 20)) "$PYTHON" src/test/cuda/check.py --lib "$LIB" --out "$OUT" --budget-s "$BUDGET" \
   --phases goldens,large,timing
 RC=$?
 say "check.py exit $RC; results: $OUT/check.md"

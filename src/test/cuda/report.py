@@ -113,6 +113,13 @@ class Report:
             lines.append("- %s: %s" % (k, v))
         lines += ["", "Correctness: %d passed, %d failed." % (len(self.checks) - len(self.failed()),
                                                             len(self.failed())), ""]
+        phases = {}
+        for c in self.checks:
+            p = phases.setdefault(c["phase"], [0, 0])
+            p[0 if c.get("ok") else 1] += 1
+        if phases:
+            lines += ["| phase | passed | failed |", "|---|---|---|"]
+            lines += ["| %s | %d | %d |" % (k, v[0], v[1]) for k, v in phases.items()] + [""]
         if self.failed():
             lines += ["| phase | check | detail |", "|---|---|---|"]
             for c in self.failed():
