@@ -41,6 +41,15 @@ def token_logprobs(logits, targets, temperature, chunk_elements=1 << 19):
     return lp, ent
 
 
+def _std(x, dim=None, keepdim=False):
+    """Unbiased (n - 1) std: `correction` where this PyTorch has it (2.x), else the older `unbiased` flag."""
+    dims = {} if dim is None else {"dim": dim, "keepdim": keepdim}
+    try:
+        return torch.std(x, correction=1, **dims)
+    except TypeError:
+        return torch.std(x, unbiased=True, **dims)
+
+
 def group_advantages(rewards, group_size, scale):
     """CompositeKernels.groupAdvantages: torch's mean and unbiased std, + 1e-4."""
     r = rewards.float().reshape(-1, group_size)
@@ -48,9 +57,9 @@ def group_advantages(rewards, group_size, scale):
         return torch.zeros_like(rewards.float())
     centred = r - r.mean(1, keepdim=True)
     if scale == SCALE_GROUP:
-        a = centred / (torch.std(r, 1, unbiased=True, keepdim=True) + 1e-4)
+        a = centred / (_std(r, 1, keepdim=True) + 1e-4)
     elif scale == SCALE_BATCH:
-        a = centred / (torch.std(r.flatten(), unbiased=True) + 1e-4)
+        a = centred / (_std(r.flatten()) + 1e-4)
     else:
         a = centred
     return a.reshape(-1).contiguous()
