@@ -7,7 +7,8 @@ Phases, each writing to --out as it goes (check.log, check.json, check.md):
             plus the contract checks: determinism, in-place gradient, row ranges, bad arguments, the non-finite count
   large     our kernels against the PyTorch oracle on the GPU at V = 151,936
   timing    CUDA-event timings at B = 16, T = 1024, V = 151,936 against the copy bandwidth and PyTorch eager
---oracle-only runs just the oracle against the goldens on the CPU (validates the oracle without a GPU):
+--oracle-only runs just the oracle against the goldens on the CPU (validates the oracle without a GPU), and checks
+the ctypes bindings against src/main/native/cuda/vlmr1_cuda.h:
   /usr/bin/python3 src/test/cuda/check.py --oracle-only --out /tmp/oracle
 Exit status: 0 all correctness checks passed, 1 a correctness check failed, 2 a kernel errored or crashed the context.
 
@@ -568,6 +569,17 @@ def timing_dtype(report, lib, seed, dtype, reps, shape):
 
 # ------------------------------------------------------------------------------------------------ main
 
+HEADER = os.path.join(HERE, "..", "..", "main", "native", "cuda", "vlmr1_cuda.h")
+
+
+def abi_check(report):
+    """The ctypes bindings against the C ABI's header (no GPU needed)."""
+    import cuda_lib
+    problems = cuda_lib.abi_mismatches(HEADER)
+    return report.check("abi", "ctypes bindings match vlmr1_cuda.h", {"ok": not problems, "why": problems,
+                                                                      "tol": "same prototypes"})
+
+
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -584,6 +596,7 @@ def main():
     if args.oracle_only:
         report = Report(args.out, "oracle")
         report.info.update(torch=torch.__version__, device="cpu")
+        abi_check(report)
         golden_checks(report, "oracle@cpu", OracleBackend("cpu"), goldens)
         bad = report.failed()
         report.log("oracle: all %d comparisons passed" % len(report.checks) if not bad else
@@ -593,6 +606,7 @@ def main():
     import cuda_lib
     phases = args.phases.split(",")
     report = Report(args.out, "smoke" if phases == ["smoke"] else "check")
+    abi_check(report)
     if DEVICE == "cuda" and not torch.cuda.is_available():
         report.failure("setup", "CUDA device", "torch %s sees no CUDA device" % torch.__version__)
         return 2

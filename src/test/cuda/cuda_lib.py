@@ -138,3 +138,25 @@ def grpo_loss(lib, logits, ids, mask, adv, old, ref, cfg, grad=None, splits=1):
     lib.grpo_loss_reduce(mask_f, stats, out7)
     o = out7.cpu().tolist()
     return o[0], o[1:6], int(o[6]), out_logp.view(b, t), grad
+
+
+def abi_mismatches(header_path):
+    """The differences between _SIGNATURES and the prototypes of vlmr1_cuda.h (argument and return types), so a
+    change of the C ABI fails the CPU-side check before any GPU run. An empty list means they agree."""
+    import re
+    with open(header_path) as f:
+        text = re.sub(r"/\*.*?\*/|//[^\n]*", "", f.read(), flags=re.S)
+    kinds = {"int64_t": _i64, "int": _int, "double": _dbl}
+    found = {}
+    for ret, name, params in re.findall(r"(const char\s*\*|int)\s+(vlmr1_cuda_\w+)\s*\(([^)]*)\)\s*;", text):
+        args = []
+        for p in [p.strip() for p in params.split(",") if p.strip() and p.strip() != "void"]:
+            base = re.sub(r"\b(const|unsigned)\b", "", p.rsplit(None, 1)[0] if "*" not in p else p.split("*")[0])
+            args.append(_p if "*" in p else kinds.get(base.strip()))
+        found[name] = (args, ctypes.c_char_p if "char" in ret else _int)
+    problems = ["%s is in the header but not bound" % n for n in found if n not in _SIGNATURES]
+    problems += ["%s is bound but not in the header" % n for n in _SIGNATURES if n not in found]
+    for n in set(found) & set(_SIGNATURES):
+        if found[n] != _SIGNATURES[n]:
+            problems.append("%s: header %s, bound %s" % (n, found[n], _SIGNATURES[n]))
+    return problems
