@@ -34,7 +34,7 @@ import torch  # noqa: E402
 import eager  # noqa: E402
 import oracle  # noqa: E402
 from goldens import load_all  # noqa: E402
-from report import Report, compare, compare_exact, compare_scalars  # noqa: E402
+from report import Report, compare, compare_exact, compare_scalars, compare_scaled_on_device  # noqa: E402
 
 LOGP = (1e-5, 1e-5)
 ENTROPY = (5e-5, 1e-5)
@@ -490,11 +490,11 @@ def timing(report, lib, seed, deadline, shape):
             report.notes.append("timing %s skipped: %.0f s left of the budget" % (dtype, left))
             report.log(report.notes[-1])
             continue
-        timing_dtype(report, lib, seed, dtype, 10 if left >= 60 else 3, shape)
+        timing_dtype(report, lib, seed, dtype, 10 if left >= 60 else 3, shape, deadline)
         torch.cuda.empty_cache()
 
 
-def timing_dtype(report, lib, seed, dtype, reps, shape):
+def timing_dtype(report, lib, seed, dtype, reps, shape, deadline):
     import cuda_lib
     b, t, v = shape
     n = b * t
@@ -533,6 +533,8 @@ def timing_dtype(report, lib, seed, dtype, reps, shape):
                        "extra_memory": "%s (+%s outside torch); eager %s" % (
                            mib(mem_lp[0]), mib(mem_lp[1]), mib(mem_lp_eager[0]))})
     lpv, _ = oracle.token_logprobs(rows, flat_ids, temperature, chunk_elements=1 << 27)
+    # At this shape N x V passes 2^31: a 32-bit offset anywhere in a kernel shows here, not in the smaller phases.
+    report.check("timing shape", "tokenLogProbs %s logp vs oracle" % dn, compare(lpv, lp, *LOGP))
     lpv = lpv.view(b, t)
     old = torch.where(torch.isfinite(lpv), lpv + torch.rand(b, t, device=DEVICE, generator=gen) - 0.5,
                       torch.zeros_like(lpv))
@@ -543,6 +545,15 @@ def timing_dtype(report, lib, seed, dtype, reps, shape):
     grad = torch.empty_like(x)
     ours_loss = cuda_ms(lambda: cuda_lib.grpo_loss(lib, x, ids, mask, adv, old, ref, cfg, grad=grad), 2, reps)
     mem_loss = extra_memory(lambda: cuda_lib.grpo_loss(lib, x, ids, mask, adv, old, ref, cfg, grad=grad))
+    if deadline - time.time() > 30:
+        ours = cuda_lib.grpo_loss(lib, x, ids, mask, adv, old, ref, cfg, grad=grad)
+        want = oracle.grpo_loss(x, ids, mask, adv, old, ref, cfg, chunk_elements=1 << 26)
+        name = "grpoLoss %s" % dn
+        report.check("timing shape", name + " loss", compare_scalars([want[0]], [ours[0]], 1e-4, 1e-6))
+        report.check("timing shape", name + " logp", compare(want[2], ours[3], *LOGP))
+        report.check("timing shape", name + " grad",
+                     compare_scaled_on_device(want[3], grad, GRAD[dtype], 1e-9))
+        want = ours = None
     grad = None
     torch.cuda.empty_cache()
     leaf = x.detach().requires_grad_(True)
