@@ -8,7 +8,8 @@
 #   src/test/cuda/check.sh --oracle-only                # no GPU: the PyTorch oracle against the goldens, on the CPU
 #   src/test/cuda/check.sh --compile-only [SRC_DIR]     # no GPU: nvcc only (catches ABI / compile errors)
 # Environment: OUT (default /tmp/vlmr1-cuda-check), PYTHON (default python3), NVCC (default nvcc), CUDA_ARCH (default
-# sm_90), CHECK_BUDGET_S (seconds for check.py's phases, default 140), CUDA_SRC (default src/main/native/cuda).
+# sm_90), CHECK_BUDGET_S (seconds for check.py's phases, default 140), CUDA_SRC (default src/main/native/cuda),
+# DUMP_TORCH_SYMBOLS=1 (also write $OUT/torch-symbols: the device PyTorch's exported symbols, for jni_symbols.sh).
 # Exit status: 0 all passed; 1 a correctness check failed; 2 a kernel errored or crashed; 3 the build failed.
 set -u
 cd "$(dirname "$0")/../../.."
@@ -77,6 +78,18 @@ RC=$?
 if [ $RC -ne 0 ]; then
   say "smoke test failed (exit $RC): see $OUT/smoke.log"
   exit 2
+fi
+if [ "${DUMP_TORCH_SYMBOLS:-0}" = "1" ]; then
+  # Opt-in, about a second: the dynamic symbols this PyTorch's libraries define, for the dev-side check of whether
+  # JavaCPP's JNI libraries could run against them (src/test/cuda/jni_symbols.sh; issue 17's carry-the-JVM question).
+  TORCH_LIB="$("$PYTHON" -c 'import os, torch; print(os.path.join(os.path.dirname(torch.__file__), "lib"))')"
+  mkdir -p "$OUT/torch-symbols"
+  for so in libtorch_cpu.so libc10.so libtorch_cuda.so libc10_cuda.so libtorch.so; do
+    [ -f "$TORCH_LIB/$so" ] && nm -D --defined-only "$TORCH_LIB/$so" | awk '{print $3}' | sort -u \
+      | gzip -9 >"$OUT/torch-symbols/$so.txt.gz"
+  done
+  ldd --version 2>&1 | head -1 >"$OUT/torch-symbols/glibc.txt"
+  say "torch symbols: $(ls "$OUT/torch-symbols" | tr '\n' ' ')"
 fi
 say "goldens, large shapes, timing (budget ${BUDGET} s)"
 timeout $((BUDGET + 20)) "$PYTHON" src/test/cuda/check.py --lib "$LIB" --out "$OUT" --budget-s "$BUDGET" \
