@@ -290,16 +290,33 @@ def contract_checks(report, lib, goldens):
         return report.check(phase, "grpoLoss bit-identical run to run", {"ok": same, "tol": "exact"})
     guarded(report, phase, "grpoLoss determinism", loss_deterministic)
 
-    def nonfinite_count():
-        p = dict(g.params("f32_grpo_old"))
+    def bad_tokens():
+        """Tokens the CPU kernel throws on get clip code 3, a zero gradient row, and are counted by the reduce."""
+        case = "f32_grpo_old"
+        p = g.params(case)
         logits, ids, mask, adv, old, ref = loss_inputs(g, p)
-        mask = mask.clone()
-        mask[1, 3] = 1  # its target logit is -inf: the CPU kernel throws, the twin counts it
-        r = be.loss(logits, ids, mask, adv, old, ref, loss_cfg(p))
+        mask2 = mask.clone()
+        mask2[1, 3] = 1  # its target logit is -inf
+        r = be.loss(logits, ids, mask2, adv, old, ref, loss_cfg(p))
         sync_or_lose(report)
-        return report.check(phase, "grpoLoss counts an unmasked -inf log-prob",
-                            {"ok": r[2] == 1, "why": "count %d, expected 1" % r[2], "tol": "exact"})
-    guarded(report, phase, "grpoLoss non-finite count", nonfinite_count)
+        ok = report.check(phase, "grpoLoss counts an unmasked -inf log-prob",
+                          {"ok": r[2] == 1, "why": "count %d, expected 1" % r[2], "tol": "exact"})
+        ok &= report.check(phase, "grpoLoss zero gradient row for it",
+                           compare_exact(torch.zeros(logits.shape[2]), r[4][1, 3].cpu()))
+        ids2 = ids.clone()
+        ids2[0, 1] = logits.shape[2]  # one past the vocabulary, unmasked
+        r = be.loss(logits, ids2, mask, adv, old, ref, loss_cfg(p))
+        sync_or_lose(report)
+        ok &= report.check(phase, "grpoLoss counts an unmasked out-of-range target",
+                           {"ok": r[2] == 1, "why": "count %d, expected 1" % r[2], "tol": "exact"})
+        ok &= report.check(phase, "grpoLoss zero gradient row for it",
+                           compare_exact(torch.zeros(logits.shape[2]), r[4][0, 1].cpu()))
+        keep = torch.ones(ids.shape, dtype=torch.bool)
+        keep[0, 1] = False  # the other tokens' gradients are untouched (same mask, so same normalisers)
+        return ok & report.check(phase, "grpoLoss other rows unaffected",
+                                 compare(g.get(case, "grad")[keep], r[4].cpu()[keep], GRAD[torch.float32], 1e-9,
+                                         scale_relative=True))
+    guarded(report, phase, "grpoLoss bad tokens", bad_tokens)
 
     def bad_arguments():
         x = torch.zeros(2, 5, device=DEVICE)
