@@ -51,14 +51,25 @@ public final class KernelProviders {
     }
   }
 
-  /** One line on what runs tensors on CUDA (loads the -gpu natives when present): for doctor. */
+  /**
+   * One line on what runs tensors on CUDA (loads the -gpu natives when present): for doctor. With
+   * -Dvlmr1.kernels=native and no -gpu natives it says so instead of throwing (a CUDA tensor would throw).
+   */
   public static String describeCuda() {
-    return CUDA.describe();
+    try {
+      return CUDA.describe();
+    } catch (IllegalStateException e) {
+      return e.getMessage();
+    }
   }
 
   /** Whether our CUDA kernels (the -gpu natives) are loaded and run tensors on CUDA. */
   public static boolean cudaKernelsLoaded() {
-    return CUDA.provider() == CudaProvider.INSTANCE;
+    try {
+      return CUDA.provider() == CudaProvider.INSTANCE;
+    } catch (IllegalStateException e) {
+      return false; // -Dvlmr1.kernels=native without the -gpu natives
+    }
   }
 
   /** The device type of a tensor as libtorch names it ("cpu", "cuda", "meta", ...). */
