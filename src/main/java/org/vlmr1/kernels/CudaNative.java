@@ -1,8 +1,10 @@
-// The native contract of our CUDA kernels (src/main/native/cuda/vlmr1_cuda.h), -gpu flavour only: its one @Platform
-// carries extension "-gpu", so the JavaCPP plugin builds it only in the -gpu build (mvn -Pgpu, which lists it), linked
-// against cppbuild/linux-x86_64-gpu/lib/libvlmr1kernels_cuda.a and the CUDA runtime, and at run time the loader looks
-// for it under org/vlmr1/kernels/linux-x86_64-gpu/ (the -gpu classifier jar). In the CPU flavour the class exists but
-// its library does not: loading it throws UnsatisfiedLinkError, and CudaKernels falls back to the composites.
+// The native contract of our CUDA kernels (src/main/native/cuda/vlmr1_cuda.h), -gpu flavour only. The JavaCPP plugin
+// builds it only in the -gpu build (mvn -Pgpu lists it; the CPU build never compiles it and needs no CUDA), where its
+// "-gpu" @Platform adds the header and links cppbuild/linux-x86_64-gpu/lib/libvlmr1kernels_cuda.a and the CUDA
+// runtime; the library lands under org/vlmr1/kernels/linux-x86_64-gpu/ (the -gpu classifier jar). The extension-less
+// @Platform is there so that JavaCPP 1.5.13's Loader tries to load the class in every flavour (a class whose only
+// @Platform has an extension is skipped unless -Dorg.bytedeco.javacpp.platform.extension=-gpu is set); without the
+// -gpu natives the load fails with UnsatisfiedLinkError and the composites run CUDA tensors (CudaKernelChoice).
 package org.vlmr1.kernels;
 
 import org.bytedeco.javacpp.DoublePointer;
@@ -20,14 +22,19 @@ import org.bytedeco.javacpp.annotation.Properties;
  * legacy default stream), an int status ({@link #OK} or the code of {@code vlmr1_cuda_last_error()}'s failure). Use
  * {@link CudaProvider}, which validates, allocates on the device and turns statuses into exceptions; not this class.
  */
-@Properties(value = @Platform(value = "linux-x86_64", extension = "-gpu", include = "vlmr1_cuda.h",
-    // cudart is the dynamic runtime libtorch's -gpu build has already loaded (same soname, so one runtime).
-    link = {"vlmr1kernels_cuda", "cudart"}, compiler = "cpp17"))
+@Properties(value = {
+    @Platform(value = "linux-x86_64"),
+    @Platform(value = "linux-x86_64", extension = "-gpu", include = "vlmr1_cuda.h",
+        // cudart is the dynamic runtime libtorch's -gpu build has already loaded (same soname, so one runtime).
+        link = {"vlmr1kernels_cuda", "cudart"}, compiler = "cpp17")})
 final class CudaNative {
   static {
     // libtorch first: its -gpu build preloads the CUDA runtime that our library's libcudart.so.13 resolves to.
     TorchRuntime.load();
-    Loader.load();
+    if (Loader.load() == null && Loader.isLoadLibraries()) {
+      // JavaCPP skips a class it deems not for this platform and leaves its native methods unbound
+      throw new UnsatisfiedLinkError("vlmr1 CUDA kernels: no -gpu natives for " + Loader.getPlatform());
+    }
   }
 
   private CudaNative() {}
