@@ -35,6 +35,7 @@ final class DoctorCommand implements Command {
     TorchRuntime.load();
     KernelBackend backend = GrpoKernels.backend(); // loads the native library when it can
     KernelBackend imageBackend = ImageKernels.backend(); // its own JNI library, so decided separately
+    boolean cudaKernels = KernelProviders.cudaKernelsLoaded(); // the -gpu natives, when this is the -gpu flavour
     System.out.println("platform      " + Loader.getPlatform() + ", Java " + System.getProperty("java.version")
         + ", " + Runtime.getRuntime().availableProcessors() + " CPUs");
     System.out.println("javacpp cache " + Loader.getCacheDir());
@@ -46,7 +47,7 @@ final class DoctorCommand implements Command {
     System.out.println("kernels       " + GrpoKernels.describeBackend());
     System.out.println("image kernels " + (imageBackend == KernelBackend.NATIVE ? "native" : "Java reference"));
     CudaFacts cuda = CudaFacts.probe();
-    cudaLines(cuda, KernelProviders.cudaKernelsLoaded()).forEach(System.out::println);
+    cudaLines(cuda, cudaKernels).forEach(System.out::println);
     System.out.println("cuda kernels  " + KernelProviders.describeCuda().replaceFirst("^vlmr1: ", ""));
     String hint = org.vlmr1.kernels.TorchRuntime.threadEnvHint();
     System.out.println("threads       " + org.bytedeco.pytorch.global.torch.get_num_threads() + " intra-op, "
