@@ -1,5 +1,6 @@
-// What this process's libtorch says about CUDA, read without touching the -gpu-only classes of the preset (they cannot
-// load in the CPU flavour): whether libtorch was built with CUDA, how many devices it sees, and the versions it reports.
+// What this process's libtorch says about CUDA, read without touching the -gpu-only classes of the preset (they
+// cannot load in the CPU flavour): whether libtorch was built with CUDA, how many devices it sees, and the versions
+// it reports.
 package org.vlmr1.kernels;
 
 import java.io.IOException;
