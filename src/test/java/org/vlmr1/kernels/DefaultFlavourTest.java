@@ -18,6 +18,7 @@ class DefaultFlavourTest {
   @Test
   void cpuNativesOnlyInThePlatformFolder() {
     assumeTrue(NativeLoadingTest.expectNative(), "this build skipped the native library (-Djavacpp.skip=true)");
+    assumeTrue(System.getProperty("vlmr1.platformExtension", "").isEmpty(), "the -gpu flavour's build");
     assertEquals(KernelBackend.NATIVE, GrpoKernels.backend(), GrpoKernels.describeBackend());
     List<Path> jni = TorchRuntime.mappedLibraries("libjniGrpoNative");
     assertEquals(1, jni.size(), jni.toString());
