@@ -11,7 +11,8 @@ final class DeviceFlag {
 
   static final FlagSpec SPEC = FlagSpec.value("device", "cpu", "where the models and kernels run: cpu, cuda, "
       + "cuda:N or auto (cuda:0 when libtorch reports a CUDA device, else cpu). CUDA needs the -gpu flavour (README "
-      + "\"--device\"); it is built and unit-tested without a GPU, not yet run on GPU hardware");
+      + "\"--device\"); this build refuses a CUDA device by name (the commands do not place models on it yet) and "
+      + "auto stays on the cpu, saying why");
 
   /** The requested device, checked for spelling only (nothing loads). */
   static DeviceSpec parse(Flags f) {
