@@ -33,7 +33,8 @@ final class EvalCommand implements Command {
         FlagSpec.value("max_new_tokens", "256", "completion length limit"),
         FlagSpec.value("batch_size", "8", "examples per generation batch"),
         FlagSpec.value("output_path", null, "write {accuracy, mean_iou, results: [per example]} as JSON here"),
-        FlagSpec.bool("allow_image_paths_outside_folders", "accept image paths outside their image folder")));
+        FlagSpec.bool("allow_image_paths_outside_folders", "accept image paths outside their image folder"),
+        DeviceFlag.SPEC));
   }
 
   @Override
@@ -43,6 +44,7 @@ final class EvalCommand implements Command {
         throw new UsageException("eval needs --" + n);
       }
     }
+    DeviceFlag.resolve(f, "eval"); // the CPU, or refused with what is missing
     Path model = HubCache.resolve(f.get("model"), f.env());
     TorchRuntime.load();
     VlmModule module = VlmModules.forCheckpoint(model, null, ModuleFlags.options(f));

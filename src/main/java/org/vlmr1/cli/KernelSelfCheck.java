@@ -78,4 +78,36 @@ record KernelSelfCheck(String what, boolean skipped, double maxDiff, double tole
     }
     return new KernelSelfCheck(c.what(), false, c.maxDiff().getAsDouble(), 0);
   }
+
+  /**
+   * The CUDA provider against the composites on the GPU (the same inputs as {@link #grpoLoss}, made on the CPU and
+   * copied once): none without a CUDA device; skipped when the -gpu natives did not load.
+   */
+  static List<KernelSelfCheck> cuda(org.vlmr1.kernels.CudaFacts facts) {
+    if (facts.deviceCount() == 0) {
+      return List.of();
+    }
+    String what = "grpoLoss on cuda:0 vs composite";
+    if (!org.vlmr1.kernels.KernelProviders.cudaKernelsLoaded()) {
+      return List.of(new KernelSelfCheck(what, true, Double.NaN, 1e-4));
+    }
+    try (PointerScope s = new PointerScope()) {
+      org.bytedeco.pytorch.Device gpu = new org.bytedeco.pytorch.Device(torch.DeviceType.CUDA, (byte) 0);
+      torch.manual_seed(7);
+      long b = 2;
+      long t = 3;
+      long v = 97;
+      Tensor logits = torch.randn(b, t, v).to(gpu, ScalarType.Float); // (B, T, V)
+      Tensor ids = torch.randint(v, new long[] {b, t}, new TensorOptions(ScalarType.Long)).to(gpu, ScalarType.Long);
+      Tensor mask = torch.ones(b, t).to(gpu, ScalarType.Float);
+      Tensor adv = torch.randn(b).to(gpu, ScalarType.Float);
+      Tensor ref = torch.randn(b, t).sub(new Scalar(5)).to(gpu, ScalarType.Float);
+      GrpoLossConfig cfg = GrpoLossConfig.builder().build();
+      GrpoLossResult a = GrpoKernels.grpoLoss(logits, ids, mask, adv, null, ref, cfg);
+      GrpoLossResult c = CompositeKernels.grpoLoss(logits, ids, mask, adv, null, ref, cfg, null);
+      double diff = Math.max(Math.abs(a.loss() - c.loss()),
+          a.gradLogits().sub(c.gradLogits()).abs().max().item_double());
+      return List.of(new KernelSelfCheck(what, false, diff, 1e-4));
+    }
+  }
 }

@@ -35,7 +35,8 @@ final class ModelCommands {
         FlagSpec.value("pad_token_id", null, "explicit pad id"),
         FlagSpec.value("image_token_id", null, "explicit <|image_pad|> id (Qwen)"),
         FlagSpec.value("img_context_token_id", null, "explicit <IMG_CONTEXT> id (InternVL)"),
-        FlagSpec.value("vlm", null, "family override (qwen, internvl); default: config.json's model_type"));
+        FlagSpec.value("vlm", null, "family override (qwen, internvl); default: config.json's model_type"),
+        DeviceFlag.SPEC);
   }
 
   /**
@@ -98,6 +99,7 @@ final class ModelCommands {
     @Override
     public int run(Flags f) throws Exception {
       need(f, "model", "inputs", "out");
+      DeviceFlag.resolve(f, "forward"); // the CPU, or refused with what is missing
       Path model = HubCache.resolve(f.get("model"), f.env());
       TorchRuntime.load();
       VlmModule module = module(f, model);
@@ -138,6 +140,7 @@ final class ModelCommands {
     @Override
     public int run(Flags f) throws Exception {
       need(f, "model", "inputs", "out");
+      DeviceFlag.resolve(f, "generate"); // the CPU, or refused with what is missing
       Path model = HubCache.resolve(f.get("model"), f.env());
       TorchRuntime.load();
       VlmModule module = module(f, model);

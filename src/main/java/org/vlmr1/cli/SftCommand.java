@@ -41,7 +41,8 @@ final class SftCommand implements Command {
         FlagSpec.value("seed", "42", "batch sampling seed"),
         DataFlags.ON_BAD_SAMPLE,
         DataFlags.ALLOW_OUTSIDE,
-        FlagSpec.value("output_dir", null, "where the checkpoint goes")));
+        FlagSpec.value("output_dir", null, "where the checkpoint goes"),
+        DeviceFlag.SPEC));
   }
 
   @Override
@@ -56,6 +57,7 @@ final class SftCommand implements Command {
       throw new UsageException("--answer_template must contain {solution}");
     }
     OutputFolder.requireNotAFile(Path.of(f.get("output_dir")), "output_dir");
+    DeviceFlag.resolve(f, "sft"); // the CPU, or refused with what is missing
     Path model = HubCache.resolve(f.get("model_name_or_path"), f.env());
     TorchRuntime.load();
     VlmModule module = VlmModules.forCheckpoint(model, null, ModuleFlags.options(f));

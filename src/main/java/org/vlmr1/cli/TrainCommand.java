@@ -17,6 +17,7 @@ import org.vlmr1.distributed.GlooGroup;
 import org.vlmr1.distributed.Launcher;
 import org.vlmr1.distributed.NcclGroup;
 import org.vlmr1.distributed.SingleProcess;
+import org.vlmr1.kernels.DeviceSpec;
 import org.vlmr1.kernels.LossType;
 import org.vlmr1.kernels.ScaleRewards;
 import org.vlmr1.kernels.TorchRuntime;
@@ -131,10 +132,9 @@ final class TrainCommand implements Command {
         FlagSpec.value("master_addr", "127.0.0.1", "rendezvous host (rank 0's node)"),
         FlagSpec.value("master_port", "29500", "rendezvous TCP port"),
         FlagSpec.value("dist_timeout", "600", "seconds a worker waits for a peer before the run fails"),
-        FlagSpec.value("dist_backend", "auto", "gloo (CPU), nccl (CUDA, one device per local rank) or auto: gloo "
-            + "while models run on the CPU"),
-        FlagSpec.value("device", "cpu", "where the models and kernels run: cpu (CUDA devices come with the CUDA "
-            + "issue; the kernels already dispatch by the tensors' device)"),
+        FlagSpec.value("dist_backend", "auto", "gloo (CPU), nccl (CUDA, one device per local rank) or auto: nccl "
+            + "when --device is a CUDA device, else gloo"),
+        DeviceFlag.SPEC,
         new FlagSpec("check_devices", FlagSpec.Kind.BOOLEAN, String.valueOf(Boolean.getBoolean("vlmr1.checkDevices")),
             "debug: after every step check that every parameter, gradient and master weight is on --device (on in "
             + "the test suite)"),
@@ -170,10 +170,8 @@ final class TrainCommand implements Command {
             + "built-in demo)");
       }
     }
-    if (!f.get("device").equals("cpu")) {
-      throw new UsageException("--device " + f.get("device") + " is not supported yet: this release trains on the "
-          + "CPU only (--device cpu)");
-    }
+    // Checked before anything is written or any worker starts (cuda without a device names what is missing).
+    DeviceSpec.Resolved device = DeviceFlag.resolve(f, "train");
     // Checked before anything loads (and in the launcher, before workers start).
     OutputFolder.requireNotAFile(Path.of(f.get("output_dir")), "output_dir");
     if (f.getInt("max_steps") == 0 || f.getInt("max_steps") < -1) {
@@ -208,8 +206,9 @@ final class TrainCommand implements Command {
     // One run per folder: rank 0 locks it before any rank reads or deletes its checkpoints, until the run ends.
     try (RunLock lock = env.isMain() ? RunLock.acquire(Path.of(f.get("output_dir"))) : null) {
       TorchRuntime.load();
-      try (Collectives dist = env.worldSize() == 1 ? SingleProcess.INSTANCE : join(env, f.get("dist_backend"))) {
-        return train(f, dist);
+      try (Collectives dist = env.worldSize() == 1 ? SingleProcess.INSTANCE
+          : join(env, f.get("dist_backend"), device)) {
+        return train(f, dist, device);
       }
     }
   }
@@ -231,13 +230,14 @@ final class TrainCommand implements Command {
   }
 
   /**
-   * The process group of a worker: Gloo while the models run on the CPU (auto too: NCCL only moves CUDA tensors);
-   * NCCL on CUDA devices.
+   * The process group of a worker: NCCL on CUDA devices (one per local rank), Gloo while the models run on the CPU;
+   * auto picks by --device.
    */
-  private static Collectives join(DistEnv env, String backend) {
+  private static Collectives join(DistEnv env, String backend, DeviceSpec.Resolved device) {
     switch (backend) {
-      case "gloo":
       case "auto":
+        return device.isCuda() ? NcclGroup.join(env) : GlooGroup.join(env);
+      case "gloo":
         return GlooGroup.join(env);
       case "nccl": return NcclGroup.join(env);
       default: throw new UsageException("--dist_backend must be gloo, nccl or auto, got " + backend);
@@ -248,7 +248,7 @@ final class TrainCommand implements Command {
    * One worker's run (rank 0 of 1 without data parallelism): only rank 0 prints, logs and writes checkpoints and
    * plots.
    */
-  private int train(Flags f, Collectives dist) throws Exception {
+  private int train(Flags f, Collectives dist, DeviceSpec.Resolved device) throws Exception {
     boolean main = dist.isMain();
     Path model = resolveModel(f.get("model_name_or_path"), f.env());
     VlmModule module;
@@ -403,7 +403,7 @@ final class TrainCommand implements Command {
             trainer.checkReplicasIdentical();
           }
           if (checkDevices) {
-            trainer.checkDevices(f.get("device"));
+            trainer.checkDevices(device.type());
           }
           if (main) {
             if (loggingStep) {

@@ -21,10 +21,7 @@ final class CompositeProvider implements KernelProvider {
 
   @Override
   public Tensor groupAdvantages(Tensor rewards, int groupSize, ScaleRewards scale) {
-    long bad = TensorChecks.firstTrue(torch.isfinite(rewards).logical_not());
-    if (bad >= 0) {
-      throw new IllegalArgumentException("group_advantages: reward " + bad + " is not finite");
-    }
+    checkFiniteRewards(rewards);
     return CompositeKernels.groupAdvantages(rewards, groupSize, scale);
   }
 
@@ -42,8 +39,19 @@ final class CompositeProvider implements KernelProvider {
     return CompositeKernels.grpoLossFromHidden(hidden, lmHeadWeight, ids, mask, adv, old, ref, cfg);
   }
 
-  /** The native kernels check id ranges themselves; the composites would give libtorch's less helpful message. */
-  private static void checkIdRange(String name, Tensor ids, long vocab) {
+  /** The CPU kernel's check of the rewards, for providers whose kernels cannot throw (composites, CUDA). */
+  static void checkFiniteRewards(Tensor rewards) {
+    long bad = TensorChecks.firstTrue(torch.isfinite(rewards).logical_not());
+    if (bad >= 0) {
+      throw new IllegalArgumentException("group_advantages: reward " + bad + " is not finite");
+    }
+  }
+
+  /**
+   * The native CPU kernels check id ranges themselves; the composites would give libtorch's less helpful message,
+   * and a CUDA kernel cannot throw.
+   */
+  static void checkIdRange(String name, Tensor ids, long vocab) {
     long bad = TensorChecks.firstTrue(ids.lt(new Scalar(0)).logical_or(ids.ge(new Scalar(vocab))));
     if (bad >= 0) {
       throw new IllegalArgumentException(name + ": id " + ids.flatten().get(bad).item_long() + " at index " + bad

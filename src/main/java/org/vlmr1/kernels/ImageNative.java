@@ -8,9 +8,14 @@ import org.bytedeco.javacpp.annotation.Cast;
 import org.bytedeco.javacpp.annotation.Const;
 import org.bytedeco.javacpp.annotation.Namespace;
 import org.bytedeco.javacpp.annotation.Platform;
+import org.bytedeco.javacpp.annotation.Properties;
 
 /** Use {@link ImageKernels}, which validates and falls back; not this class. */
-@Platform(include = "vlmr1_kernels.h", link = "vlmr1kernels", compiler = "cpp17")
+// The "-gpu" entry adds nothing to the build; at run time it makes the loader look under <platform>-gpu/ first,
+// where the -gpu build (mvn -Pgpu) writes this library beside the CUDA one, then under <platform>/.
+@Properties(value = {
+    @Platform(include = "vlmr1_kernels.h", link = "vlmr1kernels", compiler = "cpp17"),
+    @Platform(value = "linux-x86_64", extension = "-gpu")})
 @Namespace("vlmr1")
 final class ImageNative {
   static {

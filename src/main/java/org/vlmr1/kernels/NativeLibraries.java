@@ -20,6 +20,11 @@ final class NativeLibraries {
    * @param fallback what runs without them, for the warning
    */
   static Choice choose(String peerClass, String what, String fallback) {
+    return choose(peerClass, what, fallback, true);
+  }
+
+  /** {@link #choose(String, String, String)}; {@code warn} false leaves saying what was chosen to the caller. */
+  static Choice choose(String peerClass, String what, String fallback, boolean warn) {
     String mode = System.getProperty("vlmr1.kernels", "auto").trim().toLowerCase(Locale.ROOT);
     if (!mode.equals("auto") && !mode.equals("native") && !mode.equals("composite")) {
       throw new IllegalArgumentException("vlmr1.kernels must be auto, native or composite, got '" + mode + "'");
@@ -35,8 +40,10 @@ final class NativeLibraries {
       if (mode.equals("native")) {
         throw new IllegalStateException("the " + what + " cannot load (-Dvlmr1.kernels=native): " + cause, cause);
       }
-      LOG.log(System.Logger.Level.WARNING, "vlmr1 " + what + " unavailable on " + System.getProperty("os.name") + "/"
-          + System.getProperty("os.arch") + " (" + cause + "); " + fallback);
+      if (warn) {
+        LOG.log(System.Logger.Level.WARNING, "vlmr1 " + what + " unavailable on " + System.getProperty("os.name")
+            + "/" + System.getProperty("os.arch") + " (" + cause + "); " + fallback);
+      }
       return new Choice(KernelBackend.COMPOSITE, what + " unavailable: " + cause);
     }
   }

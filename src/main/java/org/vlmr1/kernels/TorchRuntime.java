@@ -81,6 +81,8 @@ public final class TorchRuntime {
       try {
         Loader.cacheResources("/org/bytedeco/openblas/" + platform + "/");
         Loader.cacheResources("/org/bytedeco/pytorch/" + platform + "/");
+        // the -gpu flavour's libtorch (pytorch-platform-gpu) lives under <platform>-gpu/; none there is a no-op
+        Loader.cacheResources("/org/bytedeco/pytorch/" + platform + "-gpu/");
       } catch (IOException e) {
         throw new UncheckedIOException("could not extract the libtorch natives for " + platform
             + " into the JavaCPP cache (org.bytedeco.javacpp.cachedir, default ~/.javacpp/cache)", e);

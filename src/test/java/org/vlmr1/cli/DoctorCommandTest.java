@@ -43,6 +43,37 @@ class DoctorCommandTest {
     }
   }
 
+  /**
+   * Issue 17: doctor says what it found of CUDA. Here (the CPU natives of the pytorch preset, no -gpu natives, no
+   * driver) that is none of it, and no CUDA self-check runs. The old doctor printed no CUDA line at all.
+   */
+  @Test
+  void saysThereIsNoCudaHere() {
+    Assumptions.assumeFalse(org.vlmr1.kernels.KernelProviders.cudaKernelsLoaded(), "this classpath has -gpu natives");
+    PrintStream old = System.out;
+    ByteArrayOutputStream buf = new ByteArrayOutputStream();
+    int rc;
+    try {
+      System.setOut(new PrintStream(buf, true, StandardCharsets.UTF_8));
+      rc = MainAccess.run("doctor");
+    } finally {
+      System.setOut(old);
+    }
+    String out = buf.toString(StandardCharsets.UTF_8);
+    System.out.println(out);
+    assertEquals(0, rc, out);
+    for (String line : List.of("cuda          none: this libtorch build has no CUDA (CPU natives of the pytorch "
+        + "preset)", "cuda devices  no CUDA device", "cudnn         not available",
+        "-gpu natives  not loaded (no -gpu natives: tensors on CUDA would run the libtorch composites)",
+        "libjniCudaNative (not loaded)")) {
+      assertTrue(out.lines().anyMatch(line::equals), "'" + line + "' in: " + out);
+    }
+    assertTrue(out.lines().anyMatch(l -> l.startsWith("nvidia driver ")), out);
+    assertTrue(out.lines().anyMatch(l -> l.startsWith("cuda kernels  tensors on CUDA run the libtorch composites "
+        + "on their device (")), out);
+    assertFalse(out.contains("on cuda:0"), "no CUDA self-check without a device: " + out);
+  }
+
   @Test
   void forcedCompositeSaysSkipped() throws Exception {
     List<String> cmd = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),

@@ -55,7 +55,8 @@ class TrainOptionsTest {
     assertFalse(Files.exists(dir.resolve("x")));
     ScoreCommandTest.Run cuda = train(model, dir.resolve("cuda"), "--max_steps", "1", "--device", "cuda");
     assertEquals(2, cuda.rc(), cuda.err());
-    assertTrue(cuda.err().contains("--device cuda is not supported yet"), cuda.err());
+    assertTrue(cuda.err().contains("--device cuda: this libtorch build has no CUDA"), cuda.err());
+    assertFalse(Files.exists(dir.resolve("cuda")), "refused before the output folder is made");
     // Processing keywords come from the registry: train --help lists every family's, a checkpoint takes only its own.
     ScoreCommandTest.Run help = ScoreCommandTest.run("train", "--help");
     assertTrue(help.out().contains("--max_pixels") && help.out().contains("qwen: most pixels")
