@@ -108,17 +108,29 @@ public final class LoraAdapters implements AutoCloseable {
     return y.add(torch.linear(down, ab[1]).mul(new Scalar(cfg.scaling())));                 // (..., out)
   }
 
+  /**
+   * {@code y} plus the LoRA term of the piece {@code part} of a PEFT module ({@link LoraPart}): the module's dropout
+   * and A, and the piece's rows of B, so the pieces together add exactly the packed module's term.
+   *
+   * @param x (..., in) the layer's input; y (..., part rows) its base output
+   */
+  public Tensor apply(LoraPart part, Tensor x, Tensor y) {
+    String module = part.module();
+    if (!active(module)) {
+      return y;
+    }
+    Tensor[] ab = byModule.get(module);
+    Tensor down = torch.linear(dropout(module, x), ab[0]);                                   // (..., r)
+    return y.add(torch.linear(down, part.rows(ab[1])).mul(new Scalar(cfg.scaling())));     // (..., part rows)
+  }
+
   /** x with this thread's training-pass dropout applied (x itself outside training passes or with p = 0). */
   private Tensor dropout(String module, Tensor x) {
     LoraDropout keys = training.get();
     if (keys == null || cfg.dropout() == 0) {
       return x;
     }
-    if (x.dim() != 3 || x.size(0) != keys.samples().length || x.size(1) != keys.positions().size(1)) {
-      throw new IllegalStateException("LoRA dropout on " + module + ": its input " + java.util.Arrays.toString(
-          x.sizes().vec().get()) + " is not the pass's (B, L) tokens, so its mask has no keys (not implemented)");
-    }
-    return x.mul(keys.mask(module, x.size(2), cfg.dropout(), x.scalar_type().intern()));
+    return x.mul(keys.maskFor(module, x, cfg.dropout()));
   }
 
   /**
