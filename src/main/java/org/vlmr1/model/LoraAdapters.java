@@ -26,6 +26,7 @@ public final class LoraAdapters implements AutoCloseable {
   private final Map<String, Tensor[]> byModule; // module path -> {A (r, in), B (out, r)}, name order
   private final ThreadLocal<Boolean> off = ThreadLocal.withInitial(() -> false);
   private final ThreadLocal<LoraDropout> training = new ThreadLocal<>(); // keys of this thread's training pass
+  private final ThreadLocal<Down> lastDown = new ThreadLocal<>(); // until a packed module's last piece ran
 
   private LoraAdapters(LoraConfig cfg, Map<String, Tensor[]> byModule) {
     this.cfg = cfg;
@@ -120,9 +121,16 @@ public final class LoraAdapters implements AutoCloseable {
       return y;
     }
     Tensor[] ab = byModule.get(module);
-    Tensor down = torch.linear(dropout(module, x), ab[0]);                                   // (..., r)
+    // the pieces of one module run on the same input one after another (q, k, v): one dropout mask, one x A^T
+    Down last = lastDown.get();
+    Tensor down = last != null && last.module().equals(module) && last.x() == x && last.keys() == training.get()
+        ? last.down() : torch.linear(dropout(module, x), ab[0]);                            // (..., r)
+    lastDown.set(part.last() ? null : new Down(module, x, training.get(), down));
     return y.add(torch.linear(down, part.rows(ab[1])).mul(new Scalar(cfg.scaling())));     // (..., part rows)
   }
+
+  /** The down projection of the piece just computed, for the module's next piece on the same input. */
+  private record Down(String module, Tensor x, LoraDropout keys, Tensor down) {}
 
   /** x with this thread's training-pass dropout applied (x itself outside training passes or with p = 0). */
   private Tensor dropout(String module, Tensor x) {

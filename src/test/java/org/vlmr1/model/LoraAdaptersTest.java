@@ -132,6 +132,57 @@ class LoraAdaptersTest {
   }
 
   /**
+   * A packed module computed in pieces (InternLM2's wqkv as q, k, v: 2 KV groups of [2 q heads, k, v] x head_dim 3
+   * rows): put back in packed row order, the pieces' outputs are x W^T + (alpha / r) (drop(x) A^T) B^T of the one
+   * adapter, with one dropout mask (the module's) in a training pass, as PEFT computes it on the packed layer.
+   */
+  @Test
+  void packedPiecesAddThePackedModulesTerm() {
+    TorchRuntime.load();
+    long seed = new Random().nextLong();
+    System.out.println("LoraAdaptersTest pieces seed " + seed);
+    Random rnd = new Random(seed);
+    try (PointerScope s = new PointerScope(); NoGradGuard ng = new NoGradGuard()) {
+      int r = 2;
+      double alpha = 3;
+      double p = 0.5;
+      long kv = 2;
+      long hd = 3;
+      long rows = 4 * hd;                                                                     // (g + 2) x hd, g = 2
+      Tensor x = randn(rnd, 2, 5, 6);                                                         // (B, L, in)
+      Tensor w = randn(rnd, kv * rows, 6);                                                    // (packed out, in)
+      Tensor a = randn(rnd, r, 6);
+      Tensor bb = randn(rnd, kv * rows, r);
+      String m = "model.layers.0.attention.wqkv";
+      LoraPart[] parts = {new LoraPart(m, (int) kv, rows, 0, 2 * hd), new LoraPart(m, (int) kv, rows, 2 * hd, hd),
+          new LoraPart(m, (int) kv, rows, 3 * hd, hd)};
+      LoraDropout keys = LoraDropout.of(rnd.nextLong(), 1, 9, torch.ones(new long[] {2, 5},
+          new org.bytedeco.pytorch.TensorOptions(ScalarType.Long)));
+      try (LoraAdapters ad = LoraAdapters.of(new LoraConfig(r, alpha, p, LoraConfig.TaskType.CAUSAL_LM, null),
+          Map.of(m, new Tensor[] {a, bb}))) {
+        for (boolean train : new boolean[] {false, true}) {
+          Tensor[] out = new Tensor[3];
+          try (LoraAdapters.Off t = train ? ad.train(keys) : null) {
+            for (int i = 0; i < 3; i++) {
+              out[i] = ad.apply(parts[i], x, Layers.linear(x, parts[i].rows(w), null));    // (B, L, kv x len)
+            }
+          }
+          // back to packed order: per KV group [q rows, k rows, v rows]
+          Tensor packed = torch.cat(new org.bytedeco.pytorch.TensorVector(out[0].reshape(2, 5, kv, 2 * hd),
+              out[1].reshape(2, 5, kv, hd), out[2].reshape(2, 5, kv, hd)), 3).reshape(2, 5, kv * rows);
+          Tensor in = train ? x.mul(keys.mask(m, 6, p, ScalarType.Float)) : x;
+          Tensor want = torch.matmul(x.to(ScalarType.Double), w.to(ScalarType.Double).t()).add(torch.matmul(
+              in.to(ScalarType.Double), torch.matmul(bb.to(ScalarType.Double), a.to(ScalarType.Double)).t())
+              .mul(new org.bytedeco.pytorch.Scalar(alpha / r)));
+          double d = maxDiff(want, packed);
+          System.out.printf("pieces (%s) vs packed max |diff| %.3g%n", train ? "training" : "eval", d);
+          assertTrue(d < 1e-4, (train ? "training" : "eval") + " pass: " + d);
+        }
+      }
+    }
+  }
+
+  /**
    * InternVL with LoRA dropout on its default targets (mlp1 included, the VLM-R1 default that used to be refused):
    * in a training pass each sample's hidden states are the same whether it runs in a padded batch or alone as that global
    * sample (its mlp1 masks are keyed by the sample and the image tokens' positions, not by the batch's tiles), and

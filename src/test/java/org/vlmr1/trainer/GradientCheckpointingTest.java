@@ -71,13 +71,19 @@ class GradientCheckpointingTest {
     assertSameGradients(dir, ckpt, module, null, seed, InternVlTrainerTest.LENGTH);
   }
 
-  /** LoRA with dropout on InternVL's default targets: mlp1's masks (keyed by image slot) replay in the recompute. */
-  @Test
-  void internVlLoraWithDropoutOnMlp1(@TempDir Path dir) throws Exception {
+  /**
+   * LoRA with dropout on InternVL's default targets: mlp1's masks (keyed by image slot) replay in the recompute; with
+   * an InternLM2 language model, so do the packed wqkv's (one mask and one x A^T shared by the q, k, v pieces).
+   */
+  @org.junit.jupiter.params.ParameterizedTest
+  @org.junit.jupiter.params.provider.EnumSource(org.vlmr1.module.internvl.InternVlConfig.LlmArch.class)
+  void internVlLoraWithDropoutOnMlp1(org.vlmr1.module.internvl.InternVlConfig.LlmArch llm, @TempDir Path dir)
+      throws Exception {
     long seed = new java.util.Random().nextLong();
-    System.out.println("GradientCheckpointingTest internvl lora seed " + seed);
+    System.out.println("GradientCheckpointingTest internvl " + llm + " lora seed " + seed);
     Path ckpt = dir.resolve("tiny");
-    InternVlTiny.write(new InternVlTiny.Spec(32, 2, 4, 2, 64, 1, 32, 2, 56, 2, seed), ckpt);
+    InternVlTiny.write(new InternVlTiny.Spec(32, 2, 4, 2, 64, 1, 32, 2, 56, 2, seed), ckpt,
+        org.vlmr1.module.internvl.InternVlConfig.NormType.LAYER_NORM, llm);
     VlmModule module = VlmModules.forCheckpoint(ckpt, null, ModuleOptions.DEFAULTS);
     assertSameGradients(dir, ckpt, module, new LoraConfig(4, 8, 0.05, LoraConfig.TaskType.CAUSAL_LM, null), seed,
         InternVlTrainerTest.LENGTH);

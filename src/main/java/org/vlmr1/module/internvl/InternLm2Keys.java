@@ -48,9 +48,10 @@ final class InternLm2Keys {
     for (int i = 0; i < llm.numLayers(); i++) {
       String p = M + "layers." + i + ".";
       String wqkv = p + "attention.wqkv";
-      out.put(p + "self_attn.q_proj", new LoraPart(wqkv, kv, 0, g * hd));
-      out.put(p + "self_attn.k_proj", new LoraPart(wqkv, kv, g * hd, hd));
-      out.put(p + "self_attn.v_proj", new LoraPart(wqkv, kv, (g + 1) * hd, hd));
+      long rows = (g + 2) * hd;
+      out.put(p + "self_attn.q_proj", new LoraPart(wqkv, kv, rows, 0, g * hd));
+      out.put(p + "self_attn.k_proj", new LoraPart(wqkv, kv, rows, g * hd, hd));
+      out.put(p + "self_attn.v_proj", new LoraPart(wqkv, kv, rows, (g + 1) * hd, hd));
       for (String[] r : LAYER) {
         if (r[1].endsWith("_proj.weight")) {
           out.put(p + strip(r[1]), LoraPart.whole(p + strip(r[0])));

@@ -116,9 +116,10 @@ class InternLm2LoraTest {
         Tensor want = merged.forward(ids, null, mm, true).logits();
         Tensor want0 = base.forward(ids, null, mm, true).logits();
         double d = maxDiff(want, got);
-        System.out.printf("InternLM2 adapters vs packed merge max |diff| %.3g, vs base %.3g%n", d,
-            maxDiff(want0, got));
-        assertTrue(d < 1e-4, "adapters vs the packed W + (alpha / r) B A: " + d);
+        System.out.printf("InternLM2 adapters vs packed merge max |diff| %.3g (max |logit| %.3g), vs base %.3g%n",
+            d, want.abs().max().item_double(), maxDiff(want0, got));
+        double scale = want.abs().max().item_double();
+        assertTrue(d < 1e-5 * scale, "adapters vs the packed W + (alpha / r) B A: " + d + " at max |logit| " + scale);
         assertTrue(maxDiff(want0, got) > 1e-2, "the adapters change the logits");
         try (LoraAdapters.Off off = ad.off()) {
           assertEquals(0.0, maxDiff(want0, model.forward(ids, null, mm, true).logits()), "adapters off = base");
