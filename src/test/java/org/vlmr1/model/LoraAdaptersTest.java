@@ -184,9 +184,9 @@ class LoraAdaptersTest {
 
   /**
    * InternVL with LoRA dropout on its default targets (mlp1 included, the VLM-R1 default that used to be refused):
-   * in a training pass each sample's hidden states are the same whether it runs in a padded batch or alone as that global
-   * sample (its mlp1 masks are keyed by the sample and the image tokens' positions, not by the batch's tiles), and
-   * mlp1's dropout acts (with only mlp1's B non-zero, the training pass differs from an evaluation pass).
+   * in a training pass each sample's hidden states are the same whether it runs in a padded batch or alone as that
+   * global sample (its mlp1 masks are keyed by the sample and the image tokens' positions, not by the batch's tiles),
+   * and mlp1's dropout acts (with only mlp1's B non-zero, the training pass differs from an evaluation pass).
    */
   @Test
   void internVlMlp1DropoutIsKeyedBySampleAndPosition(@TempDir Path dir) throws Exception {
