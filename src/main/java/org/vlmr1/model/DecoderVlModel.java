@@ -145,7 +145,7 @@ public abstract class DecoderVlModel implements VlmModel {
         : torch.ones(new long[] {b, l}, new TensorOptions(ScalarType.Long)
             .device(new DeviceOptional(inputIds.device())));                                 // (B, L)
     Tensor promptIds = promptOnly(inputIds, from);                                             // (B, L)
-    Tensor vis = imageFeatures(multimodal);
+    Tensor vis = onImageSlots(promptIds, () -> imageFeatures(multimodal));
     Tensor emb = placeImages(decoder.embed(inputIds), promptIds, vis);                         // (B, L, H)
     Positions pos = positions(promptIds, mask, multimodal);
     Tensor[] cs = cosSin(pos.ids());
@@ -187,9 +187,11 @@ public abstract class DecoderVlModel implements VlmModel {
     List<CheckpointedPass.Segment> vision = multimodal.containsKey(IMAGE_EMBEDS) ? null
         : imageFeatureSegments(multimodal);
     if (vision == null) {
-      segments.add(none -> placeImages(decoder.embed(inputIds), promptIds, imageFeatures(multimodal)));  // (B, L, H)
+      segments.add(none -> placeImages(decoder.embed(inputIds), promptIds,
+          onImageSlots(promptIds, () -> imageFeatures(multimodal))));                         // (B, L, H)
     } else {
-      segments.addAll(vision);                                                               // ... -> features
+      // each segment keys its own dropout, so the recompute (which replays the pass's row keys) does so again
+      vision.forEach(v -> segments.add(x -> onImageSlots(promptIds, () -> v.apply(x))));    // ... -> features
       segments.add(vis -> placeImages(decoder.embed(inputIds), promptIds, vis));            // (B, L, H)
     }
     for (int i = 0; i < decoder.config().numLayers(); i++) {
@@ -198,6 +200,22 @@ public abstract class DecoderVlModel implements VlmModel {
     }
     segments.add(x -> decoder.finalNorm(x, from));                                             // (B, L - from, H)
     return CheckpointedPass.run(segments, weights.lora());
+  }
+
+  /**
+   * {@code features} computed with this thread's LoRA dropout keys moved to the image slots (LoraDropout#atSlots):
+   * adapters after the vision tower (InternVL's mlp1) see the features in slot order, not the batch's (B, L) tokens.
+   * Outside a training pass with dropout it just runs {@code features}.
+   */
+  private Tensor onImageSlots(Tensor promptIds, java.util.function.Supplier<Tensor> features) {
+    LoraAdapters a = weights.lora();
+    LoraAdapters.Pass pass = a == null ? null : a.pass();
+    if (pass == null || pass.keys() == null || !a.hasDropout() || imageSlotId() < 0) {
+      return features.get();
+    }
+    try (LoraAdapters.Off slots = a.train(pass.keys().atSlots(promptIds.eq(new Scalar(imageSlotId()))))) {
+      return features.get();
+    }
   }
 
   /** {@code emb} with the features (any leading shape, H last) scattered into the prompt's image slots, in order. */
@@ -423,8 +441,17 @@ public abstract class DecoderVlModel implements VlmModel {
     }
     LoraAdapters a = LoraAdapters.init(cfg, LoraTargets.select(linearModules(), visionKeywords, cfg.targetModules()),
         seed);
-    weights.attachLora(a);
+    weights.attachLora(a, loraParts());
     return a;
+  }
+
+  /**
+   * The internal linear modules that compute a PEFT module in pieces or under another name (internal path -> part),
+   * for families whose weights are kept in another layout than their PEFT module names (InternLM2). Empty by default:
+   * every internal module is its own PEFT module.
+   */
+  protected Map<String, LoraPart> loraParts() {
+    return Map.of();
   }
 
   @Override
@@ -437,13 +464,27 @@ public abstract class DecoderVlModel implements VlmModel {
             + (shape == null ? "no such linear layer" : "layer (out, in) = " + java.util.Arrays.toString(shape)));
       }
     }
-    weights.attachLora(a);
+    weights.attachLora(a, loraParts());
   }
 
-  /** The linear modules, path (transformers 4.49 layout) -> (out, in), the LM head included even when tied. */
+  /**
+   * The linear modules under their PEFT names, path (transformers 4.49 layout, or the family's own) -> (out, in), the
+   * LM head included even when tied; modules computed in pieces appear once, with the packed output size.
+   */
   public Map<String, long[]> linearModules() {
     Tensor head = decoder.lmHeadBase();
-    return weights.linearModules(Map.of(decoder.lmHeadModule(), new long[] {head.size(0), head.size(1)}));
+    Map<String, LoraPart> parts = loraParts();
+    Map<String, long[]> out = new java.util.TreeMap<>();
+    weights.linearModules(Map.of()).forEach((m, shape) -> {
+      LoraPart p = parts.get(m);
+      if (p == null) {
+        out.put(m, shape);
+      } else {
+        out.merge(p.module(), shape.clone(), (was, add) -> new long[] {was[0] + add[0], was[1]});
+      }
+    });
+    out.put(decoder.lmHeadModule(), new long[] {head.size(0), head.size(1)});
+    return out;
   }
 
   @Override
@@ -472,16 +513,26 @@ public abstract class DecoderVlModel implements VlmModel {
     boolean untied = false;
     try (org.bytedeco.javacpp.PointerScope s = new org.bytedeco.javacpp.PointerScope();
         org.bytedeco.pytorch.NoGradGuard ng = new org.bytedeco.pytorch.NoGradGuard()) {
+      Map<String, List<Map.Entry<String, LoraPart>>> pieces = new LinkedHashMap<>(); // PEFT module -> pieces
+      loraParts().forEach((internal, p) -> pieces.computeIfAbsent(p.module(), k -> new ArrayList<>())
+          .add(Map.entry(internal, p)));
       for (String m : a.modules()) {
-        boolean head = m.equals(decoder.lmHeadModule());
-        Tensor w = head ? decoder.lmHeadBase() : weights.get(m + ".weight");
-        Tensor merged = w.to(ScalarType.Double).add(torch.matmul(a.b(m).to(ScalarType.Double),
-            a.a(m).to(ScalarType.Double)).mul(new Scalar(a.config().scaling()))).to(w.scalar_type());  // (out, in)
-        if (head && decoder.tied()) {
-          weights.replace(Map.of(m + ".weight", merged), List.of());
-          untied = true;
-        } else {
-          w.copy_(merged);
+        Tensor delta = torch.matmul(a.b(m).to(ScalarType.Double), a.a(m).to(ScalarType.Double))
+            .mul(new Scalar(a.config().scaling()));                                           // (out, in)
+        if (m.equals(decoder.lmHeadModule())) {
+          Tensor w = decoder.lmHeadBase();
+          Tensor merged = w.to(ScalarType.Double).add(delta).to(w.scalar_type());
+          if (decoder.tied()) {
+            weights.replace(Map.of(m + ".weight", merged), List.of());
+            untied = true;
+          } else {
+            w.copy_(merged);
+          }
+          continue;
+        }
+        for (Map.Entry<String, LoraPart> e : pieces.getOrDefault(m, List.of(Map.entry(m, LoraPart.whole(m))))) {
+          Tensor w = weights.get(e.getKey() + ".weight");                                      // (part rows, in)
+          w.copy_(w.to(ScalarType.Double).add(e.getValue().rows(delta)).to(w.scalar_type()));
         }
       }
     }

@@ -26,6 +26,7 @@ public final class LoraAdapters implements AutoCloseable {
   private final Map<String, Tensor[]> byModule; // module path -> {A (r, in), B (out, r)}, name order
   private final ThreadLocal<Boolean> off = ThreadLocal.withInitial(() -> false);
   private final ThreadLocal<LoraDropout> training = new ThreadLocal<>(); // keys of this thread's training pass
+  private final ThreadLocal<Down> lastDown = new ThreadLocal<>(); // until a packed module's last piece ran
 
   private LoraAdapters(LoraConfig cfg, Map<String, Tensor[]> byModule) {
     this.cfg = cfg;
@@ -108,17 +109,36 @@ public final class LoraAdapters implements AutoCloseable {
     return y.add(torch.linear(down, ab[1]).mul(new Scalar(cfg.scaling())));                 // (..., out)
   }
 
+  /**
+   * {@code y} plus the LoRA term of the piece {@code part} of a PEFT module ({@link LoraPart}): the module's dropout
+   * and A, and the piece's rows of B, so the pieces together add exactly the packed module's term.
+   *
+   * @param x (..., in) the layer's input; y (..., part rows) its base output
+   */
+  public Tensor apply(LoraPart part, Tensor x, Tensor y) {
+    String module = part.module();
+    if (!active(module)) {
+      return y;
+    }
+    Tensor[] ab = byModule.get(module);
+    // the pieces of one module run on the same input one after another (q, k, v): one dropout mask, one x A^T
+    Down last = lastDown.get();
+    Tensor down = last != null && last.module().equals(module) && last.x() == x && last.keys() == training.get()
+        ? last.down() : torch.linear(dropout(module, x), ab[0]);                            // (..., r)
+    lastDown.set(part.last() ? null : new Down(module, x, training.get(), down));
+    return y.add(torch.linear(down, part.rows(ab[1])).mul(new Scalar(cfg.scaling())));     // (..., part rows)
+  }
+
+  /** The down projection of the piece just computed, for the module's next piece on the same input. */
+  private record Down(String module, Tensor x, LoraDropout keys, Tensor down) {}
+
   /** x with this thread's training-pass dropout applied (x itself outside training passes or with p = 0). */
   private Tensor dropout(String module, Tensor x) {
     LoraDropout keys = training.get();
     if (keys == null || cfg.dropout() == 0) {
       return x;
     }
-    if (x.dim() != 3 || x.size(0) != keys.samples().length || x.size(1) != keys.positions().size(1)) {
-      throw new IllegalStateException("LoRA dropout on " + module + ": its input " + java.util.Arrays.toString(
-          x.sizes().vec().get()) + " is not the pass's (B, L) tokens, so its mask has no keys (not implemented)");
-    }
-    return x.mul(keys.mask(module, x.size(2), cfg.dropout(), x.scalar_type().intern()));
+    return x.mul(keys.maskFor(module, x, cfg.dropout()));
   }
 
   /**

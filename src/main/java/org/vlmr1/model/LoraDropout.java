@@ -20,13 +20,20 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
  * with TokenSampler's splitmix64 and key(m) the 64-bit FNV-1a hash of the module path's UTF-8 bytes (the path names
  * the layer); kept features are scaled by 1 / (1 - p), as torch.nn.Dropout does.
  *
- * @param samples the global sample index of each row (B)
- * @param positions (B, L) int64 token index from the row's first real token (cumsum(mask) - 1; pads negative)
+ * <p>A module that runs on image features rather than on the tokens (InternVL's mlp1, over (tiles, tokens per tile))
+ * uses the keys {@link #atSlots} gives: feature row k is the k-th image slot of the batch in row-major order (the
+ * order the features are placed in), keyed by the sample that owns the slot and the slot's token position. So its
+ * masks, too, depend on neither the other samples of the batch nor the padding.
+ *
+ * @param samples the global sample index of each row (B), or of each image slot (S)
+ * @param positions (B, L) int64 token index from the row's first real token (cumsum(mask) - 1; pads negative), or
+ *     (S) the token index of each image slot
  */
 public record LoraDropout(long seed, long step, long[] samples, Tensor positions) {
   public LoraDropout {
-    if (positions.dim() != 2 || positions.size(0) != samples.length) {
-      throw new IllegalArgumentException("positions must be (B, L) for B = " + samples.length + " samples");
+    if (positions.dim() < 1 || positions.dim() > 2 || positions.size(0) != samples.length) {
+      throw new IllegalArgumentException("positions must be (B, L) for B = " + samples.length + " samples, or (S) "
+          + "for S image slots");
     }
   }
 
@@ -42,7 +49,48 @@ public record LoraDropout(long seed, long step, long[] samples, Tensor positions
 
   /** The same keys for positions {@code from..from+len-1} only (the LM head sees the completion positions). */
   public LoraDropout narrow(long from, long len) {
+    requireRows("narrow");
     return new LoraDropout(seed, step, samples, positions.narrow(1, from, len));
+  }
+
+  /**
+   * The keys of the image slots, one per slot in row-major order: slot k at (b, l) keeps the sample of row b and the
+   * token position of (b, l), so feature j of slot k is dropped exactly when feature j of a token module's input at
+   * that position would be (with the module's own key).
+   *
+   * @param isSlot (B, L) boolean, true at the positions that receive image features
+   */
+  public LoraDropout atSlots(Tensor isSlot) {
+    requireRows("atSlots");
+    Tensor rows = isSlot.nonzero().select(1, 0);                                              // (S)
+    long[] row = org.vlmr1.kernels.TensorChecks.longs(rows.cpu());
+    long[] s = new long[row.length];
+    for (int k = 0; k < s.length; k++) {
+      s[k] = samples[(int) row[k]];
+    }
+    return new LoraDropout(seed, step, s, positions.masked_select(isSlot));                   // (S)
+  }
+
+  /**
+   * The scaled keep mask for the input {@code x} of module {@code module}, shaped like x: (B, L, in) for row keys;
+   * any (..., in) holding the S slots in order for slot keys (InternVL's (tiles, tokens per tile, in)).
+   */
+  public Tensor maskFor(String module, Tensor x, double p) {
+    long in = x.size(-1);
+    boolean fits = positions.dim() == 2 ? x.dim() == 3 && x.size(0) == samples.length
+        && x.size(1) == positions.size(1) : x.numel() == samples.length * in;
+    if (!fits) {
+      throw new IllegalStateException("LoRA dropout on " + module + ": its input " + java.util.Arrays.toString(
+          x.sizes().vec().get()) + " is neither the pass's (B, L) tokens nor its image slots, so its mask has no "
+          + "keys (not implemented)");
+    }
+    return mask(module, in, p, x.scalar_type().intern()).reshape(x.sizes().vec().get());
+  }
+
+  private void requireRows(String what) {
+    if (positions.dim() != 2) {
+      throw new IllegalStateException(what + " needs the (B, L) keys of a pass, not image-slot keys");
+    }
   }
 
   /** FNV-1a over the UTF-8 bytes of a module path. */
@@ -67,8 +115,8 @@ public record LoraDropout(long seed, long step, long[] samples, Tensor positions
   }
 
   /**
-   * The scaled keep mask (B, L, in) of module {@code module}: 1 / (1 - p) where kept, 0 where dropped, in
-   * {@code dtype}.
+   * The scaled keep mask (B, L, in) of module {@code module} ((S, in) for slot keys): 1 / (1 - p) where kept, 0 where
+   * dropped, in {@code dtype}.
    */
   public Tensor mask(String module, long in, double p, ScalarType dtype) {
     long[] base = new long[samples.length];
@@ -78,9 +126,12 @@ public record LoraDropout(long seed, long step, long[] samples, Tensor positions
     Tensor dev = positions;
     Tensor features = torch.arange(new Scalar(in), new TensorOptions(ScalarType.Long)
         .device(new org.bytedeco.pytorch.DeviceOptional(dev.device())));                       // (in)
-    Tensor element = positions.mul(new Scalar(in)).unsqueeze(2).add(features.reshape(1, 1, in)); // (B, L, in)
-    Tensor keys = torch.tensor(base).to(dev.device(), ScalarType.Long).reshape(-1, 1, 1);       // (B, 1, 1)
-    Tensor h = splitmix64(keys.bitwise_xor(element));                                          // (B, L, in)
+    boolean rows = positions.dim() == 2;
+    Tensor element = positions.mul(new Scalar(in)).unsqueeze(-1)
+        .add(rows ? features.reshape(1, 1, in) : features.reshape(1, in));                    // (B, L, in) or (S, in)
+    Tensor keys = torch.tensor(base).to(dev.device(), ScalarType.Long)
+        .reshape(rows ? new long[] {-1, 1, 1} : new long[] {-1, 1});                            // (B, 1, 1) or (S, 1)
+    Tensor h = splitmix64(keys.bitwise_xor(element));                                          // like element
     Tensor u = shiftRight(h, 11).to(ScalarType.Double).mul(new Scalar(0x1.0p-53));
     return u.ge(new Scalar(p)).to(dtype).mul(new Scalar(1 / (1 - p)));
   }

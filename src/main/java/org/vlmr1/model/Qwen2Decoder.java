@@ -24,16 +24,26 @@ public final class Qwen2Decoder {
   private final Weights w;
   private final String prefix;
   private final String lmHeadKey;
+  private final String lmHeadModule;
 
   /**
    * @param prefix "model." (Qwen2-VL / Qwen2.5-VL) or "language_model.model." (InternVL)
    * @param lmHeadKey the untied head's key; the embedding serves when tied or when the key is absent
    */
   public Qwen2Decoder(DecoderConfig cfg, Weights w, String prefix, String lmHeadKey) {
+    this(cfg, w, prefix, lmHeadKey, lmHeadKey.substring(0, lmHeadKey.length() - ".weight".length()));
+  }
+
+  /**
+   * @param lmHeadModule the head's module path as PEFT names it (a LoRA adapter on it is keyed by it), when the
+   *     family's own name differs from the key's (InternLM2's {@code language_model.output})
+   */
+  public Qwen2Decoder(DecoderConfig cfg, Weights w, String prefix, String lmHeadKey, String lmHeadModule) {
     this.cfg = cfg;
     this.w = w;
     this.prefix = prefix;
     this.lmHeadKey = lmHeadKey;
+    this.lmHeadModule = lmHeadModule;
     long h = cfg.hiddenSize();
     long kvDim = cfg.numKvHeads() * cfg.headDim();
     w.get(prefix + "embed_tokens.weight", cfg.vocabSize(), h);
@@ -84,7 +94,7 @@ public final class Qwen2Decoder {
 
   /** The LM head's module path (a tied head is a module of its own in transformers, so LoRA can target it). */
   public String lmHeadModule() {
-    return lmHeadKey.substring(0, lmHeadKey.length() - ".weight".length());
+    return lmHeadModule;
   }
 
   /** Whether the head is the embedding matrix (tied, or no untied head in the checkpoint). */

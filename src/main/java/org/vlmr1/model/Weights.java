@@ -30,6 +30,7 @@ public final class Weights implements AutoCloseable {
   private final Path source;
   private final Set<String> touched = java.util.concurrent.ConcurrentHashMap.newKeySet();
   private volatile LoraAdapters lora; // null without --use_peft; closed with the weights
+  private volatile Map<String, LoraPart> loraParts = Map.of(); // internal module -> its PEFT module piece
 
   private Weights(Map<String, Tensor> tensors, Path source) {
     this.tensors = tensors;
@@ -169,6 +170,17 @@ public final class Weights implements AutoCloseable {
 
   /** Attaches LoRA adapters, which the weights then own (closed with them); null detaches. */
   public void attachLora(LoraAdapters adapters) {
+    attachLora(adapters, Map.of());
+  }
+
+  /**
+   * Attaches LoRA adapters keyed by PEFT module names, with the internal modules that compute a PEFT module in pieces
+   * or under another name (InternLM2: q_proj is part of attention.wqkv); null detaches.
+   *
+   * @param parts internal module path -> its part of a PEFT module; modules not in it are their own PEFT module
+   */
+  public void attachLora(LoraAdapters adapters, Map<String, LoraPart> parts) {
+    this.loraParts = Map.copyOf(parts);
     this.lora = adapters;
   }
 
@@ -184,7 +196,11 @@ public final class Weights implements AutoCloseable {
   public Tensor linear(Tensor x, String module, Tensor weight, Tensor bias) {
     Tensor y = Layers.linear(x, weight, bias);
     LoraAdapters a = lora;
-    return a == null ? y : a.apply(module, x, y);
+    if (a == null) {
+      return y;
+    }
+    LoraPart part = loraParts.get(module);
+    return part == null ? a.apply(module, x, y) : a.apply(part, x, y);
   }
 
   /**

@@ -114,6 +114,45 @@ class LoraCommandsTest {
     }
   }
 
+  /**
+   * InternVL with VLM-R1's LoRA flags and TRL's defaults otherwise (dropout 0.05 on every default target, mlp1
+   * included, which was refused), with a Qwen2 and an InternLM2 language model: train writes PEFT checkpoints under
+   * the family's module names, and merge-lora writes the base layout back (InternLM2's packed keys).
+   */
+  @org.junit.jupiter.params.ParameterizedTest
+  @org.junit.jupiter.params.provider.EnumSource(org.vlmr1.module.internvl.InternVlConfig.LlmArch.class)
+  void internVlTrainsWithTheDefaultLoraFlags(org.vlmr1.module.internvl.InternVlConfig.LlmArch llm, @TempDir Path dir)
+      throws Exception {
+    Path data = dir.resolve("data");
+    Path model = dir.resolve("tiny");
+    assertEquals(0, ScoreCommandTest.run("make-synthetic", "--out", data.toString(), "--n", "4", "--width", "84",
+        "--height", "56").rc());
+    org.vlmr1.module.internvl.InternVlTiny.write(new org.vlmr1.module.internvl.InternVlTiny.Spec(32, 1, 4, 2, 64, 1,
+        32, 2, 56, 2, 5), model, org.vlmr1.module.internvl.InternVlConfig.NormType.LAYER_NORM, llm);
+    Path out = dir.resolve("run");
+    ScoreCommandTest.Run r = ScoreCommandTest.run("train", "--model_name_or_path", model.toString(),
+        "--data_file_paths", data.resolve("data.jsonl").toString(), "--image_folders", data.toString(),
+        "--task_type", "rec", "--is_reward_customized_from_vlm_module", "--reward_funcs", "accuracy", "format",
+        "--num_generations", "2", "--per_device_train_batch_size", "2", "--max_completion_length", "4",
+        "--max_steps", "1", "--save_steps", "1", "--output_dir", out.toString(), "--use_peft", "true",
+        "--gradient_checkpointing", "true", "--freeze_vision_modules", "true");
+    assertEquals(0, r.rc(), r.err());
+    Path c1 = out.resolve("checkpoint-1");
+    Map<String, Object> config = Json.readObject(c1.resolve(LoraCheckpoint.CONFIG));
+    assertEquals(0.05, ((Number) config.get("lora_dropout")).doubleValue());
+    String qkv = llm == org.vlmr1.module.internvl.InternVlConfig.LlmArch.INTERNLM2
+        ? "language_model.model.layers.0.attention.wqkv" : "language_model.model.layers.0.self_attn.q_proj";
+    assertTrue(((List<?>) config.get("target_modules")).containsAll(List.of("mlp1.1", "mlp1.3", qkv)),
+        config.toString());
+    Path merged = dir.resolve("merged");
+    ScoreCommandTest.Run m = ScoreCommandTest.run("merge-lora", "--model", model.toString(), "--adapter",
+        c1.toString(), "--out", merged.toString());
+    assertEquals(0, m.rc(), m.err());
+    assertEquals(org.vlmr1.model.SafeTensorsFile.open(model.resolve("model.safetensors")).entries().keySet(),
+        org.vlmr1.model.SafeTensorsFile.open(merged.resolve("model.safetensors")).entries().keySet(),
+        "merged weights in the base checkpoint's layout");
+  }
+
   /** Bad LoRA flags are usage errors naming the flag, before training starts. */
   @Test
   void badLoraFlagsAreUsageErrors(@TempDir Path dir) throws Exception {

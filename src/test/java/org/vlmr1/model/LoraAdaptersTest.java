@@ -131,16 +131,132 @@ class LoraAdaptersTest {
     }
   }
 
+  /**
+   * A packed module computed in pieces (InternLM2's wqkv as q, k, v: 2 KV groups of [2 q heads, k, v] x head_dim 3
+   * rows): put back in packed row order, the pieces' outputs are x W^T + (alpha / r) (drop(x) A^T) B^T of the one
+   * adapter, with one dropout mask (the module's) in a training pass, as PEFT computes it on the packed layer.
+   */
   @Test
-  void internVlRefusesDropoutOnMlp1(@TempDir Path dir) throws Exception {
-    InternVlTiny.write(new InternVlTiny.Spec(32, 1, 4, 2, 64, 1, 32, 2, 56, 2, 4), dir);
-    try (InternVlModel model = InternVlModel.load(dir)) {
-      IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> model.addLora(
-          LoraConfig.defaults(), INTERNVL_VISION, 1));
-      assertTrue(e.getMessage().contains("mlp1"), e.getMessage());
-      assertEquals(8, model.addLora(new LoraConfig(4, 8, 0.1, LoraConfig.TaskType.CAUSAL_LM, List.of("q_proj", "k_proj",
-          "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj", "lm_head")), INTERNVL_VISION, 1).modules().size());
+  void packedPiecesAddThePackedModulesTerm() {
+    TorchRuntime.load();
+    long seed = new Random().nextLong();
+    System.out.println("LoraAdaptersTest pieces seed " + seed);
+    Random rnd = new Random(seed);
+    try (PointerScope s = new PointerScope(); NoGradGuard ng = new NoGradGuard()) {
+      int r = 2;
+      double alpha = 3;
+      double p = 0.5;
+      long kv = 2;
+      long hd = 3;
+      long rows = 4 * hd;                                                                     // (g + 2) x hd, g = 2
+      Tensor x = randn(rnd, 2, 5, 6);                                                         // (B, L, in)
+      Tensor w = randn(rnd, kv * rows, 6);                                                    // (packed out, in)
+      Tensor a = randn(rnd, r, 6);
+      Tensor bb = randn(rnd, kv * rows, r);
+      String m = "model.layers.0.attention.wqkv";
+      LoraPart[] parts = {new LoraPart(m, (int) kv, rows, 0, 2 * hd), new LoraPart(m, (int) kv, rows, 2 * hd, hd),
+          new LoraPart(m, (int) kv, rows, 3 * hd, hd)};
+      LoraDropout keys = LoraDropout.of(rnd.nextLong(), 1, 9, torch.ones(new long[] {2, 5},
+          new org.bytedeco.pytorch.TensorOptions(ScalarType.Long)));
+      try (LoraAdapters ad = LoraAdapters.of(new LoraConfig(r, alpha, p, LoraConfig.TaskType.CAUSAL_LM, null),
+          Map.of(m, new Tensor[] {a, bb}))) {
+        for (boolean train : new boolean[] {false, true}) {
+          Tensor[] out = new Tensor[3];
+          try (LoraAdapters.Off t = train ? ad.train(keys) : null) {
+            for (int i = 0; i < 3; i++) {
+              out[i] = ad.apply(parts[i], x, Layers.linear(x, parts[i].rows(w), null));    // (B, L, kv x len)
+            }
+          }
+          // back to packed order: per KV group [q rows, k rows, v rows]
+          Tensor packed = torch.cat(new org.bytedeco.pytorch.TensorVector(out[0].reshape(2, 5, kv, 2 * hd),
+              out[1].reshape(2, 5, kv, hd), out[2].reshape(2, 5, kv, hd)), 3).reshape(2, 5, kv * rows);
+          Tensor in = train ? x.mul(keys.mask(m, 6, p, ScalarType.Float)) : x;
+          Tensor want = torch.matmul(x.to(ScalarType.Double), w.to(ScalarType.Double).t()).add(torch.matmul(
+              in.to(ScalarType.Double), torch.matmul(bb.to(ScalarType.Double), a.to(ScalarType.Double)).t())
+              .mul(new org.bytedeco.pytorch.Scalar(alpha / r)));
+          double d = maxDiff(want, packed);
+          System.out.printf("pieces (%s) vs packed max |diff| %.3g%n", train ? "training" : "eval", d);
+          assertTrue(d < 1e-4, (train ? "training" : "eval") + " pass: " + d);
+        }
+      }
     }
+  }
+
+  /**
+   * InternVL with LoRA dropout on its default targets (mlp1 included, the VLM-R1 default that used to be refused):
+   * in a training pass each sample's hidden states are the same whether it runs in a padded batch or alone as that
+   * global sample (its mlp1 masks are keyed by the sample and the image tokens' positions, not by the batch's tiles),
+   * and mlp1's dropout acts (with only mlp1's B non-zero, the training pass differs from an evaluation pass).
+   */
+  @Test
+  void internVlMlp1DropoutIsKeyedBySampleAndPosition(@TempDir Path dir) throws Exception {
+    long seed = new Random().nextLong();
+    System.out.println("LoraAdaptersTest internvl dropout seed " + seed);
+    Random rnd = new Random(seed);
+    InternVlTiny.write(new InternVlTiny.Spec(32, 1, 4, 2, 64, 1, 32, 2, 56, 2, rnd.nextLong()), dir);
+    try (InternVlModel model = InternVlModel.load(dir)) {
+      LoraAdapters ad = model.addLora(new LoraConfig(2, 5, 0.5, LoraConfig.TaskType.CAUSAL_LM, null),
+          INTERNVL_VISION, rnd.nextLong());
+      assertTrue(ad.modules().containsAll(List.of("mlp1.1", "mlp1.3")), ad.modules().toString());
+      try (PointerScope s = new PointerScope(); NoGradGuard ng = new NoGradGuard()) {
+        long slot = 151_667; // <IMG_CONTEXT>
+        model.setImageSlotId(slot);
+        // row 0: 2 pads, 2 tokens, one tile's 4 image tokens, 4 tokens; row 1: 5 tokens, 4 image tokens, 3 tokens
+        Tensor ids = ids(rnd, 2, 13, 151_643);
+        for (int t = 0; t < 4; t++) {
+          ids.select(0, 0).select(0, 4 + t).fill_(new org.bytedeco.pytorch.Scalar(slot));
+          ids.select(0, 1).select(0, 5 + t).fill_(new org.bytedeco.pytorch.Scalar(slot));
+        }
+        Tensor mask = torch.ones(new long[] {2, 13}, new org.bytedeco.pytorch.TensorOptions(ScalarType.Long));
+        mask.select(0, 0).narrow(0, 0, 2).fill_(new org.bytedeco.pytorch.Scalar(0));
+        Tensor pixels = randn(rnd, 2, 3, 56, 56);                                             // (tiles, 3, S, S)
+        long runSeed = rnd.nextLong();
+        long first = 40 + rnd.nextInt(100);
+        randomiseB(ad, rnd);
+        assertBatchEqualsRowsAlone(model, ad, ids, mask, pixels, runSeed, first, "every adapter");
+        for (String m : ad.modules()) {
+          if (!m.startsWith("mlp1.")) {
+            ad.b(m).zero_();
+          }
+        }
+        double acts = assertBatchEqualsRowsAlone(model, ad, ids, mask, pixels, runSeed, first, "mlp1 only");
+        assertTrue(acts > 1e-4, "mlp1's dropout changes the training pass: " + acts);
+      }
+    }
+  }
+
+  /**
+   * Training-pass final hidden states (the head's merged weight has no dropout, the trainer widens it instead) of a
+   * 2-row batch against each row alone (unpadded, as its global sample); returns the largest difference between the
+   * batch's training and evaluation passes.
+   */
+  private static double assertBatchEqualsRowsAlone(InternVlModel model, LoraAdapters ad, Tensor ids, Tensor mask,
+      Tensor pixels, long seed, long first, String what) {
+    Map<String, Tensor> mm = Map.of("pixel_values", pixels, "image_flags", torch.ones(new long[] {2},
+        new org.bytedeco.pytorch.TensorOptions(ScalarType.Long)));
+    Tensor batch;
+    try (LoraAdapters.Off t = ad.train(LoraDropout.of(seed, 7, first, mask))) {
+      batch = model.forward(ids, mask, mm, false).lastHidden();                              // (2, L, H)
+    }
+    Tensor eval = model.forward(ids, mask, mm, false).lastHidden();
+    long l = ids.size(1);
+    for (int b = 0; b < 2; b++) {
+      long pad = b == 0 ? 2 : 0;
+      Tensor rowIds = ids.narrow(0, b, 1).narrow(1, pad, l - pad);
+      Tensor rowMask = torch.ones(new long[] {1, l - pad}, new org.bytedeco.pytorch.TensorOptions(ScalarType.Long));
+      Map<String, Tensor> rowMm = Map.of("pixel_values", pixels.narrow(0, b, 1), "image_flags",
+          torch.ones(new long[] {1}, new org.bytedeco.pytorch.TensorOptions(ScalarType.Long)));
+      Tensor alone;
+      try (LoraAdapters.Off t = ad.train(LoraDropout.of(seed, 7, first + b, rowMask))) {
+        alone = model.forward(rowIds, rowMask, rowMm, false).lastHidden();                    // (1, L - pad, H)
+      }
+      double d = maxDiff(alone, batch.narrow(0, b, 1).narrow(1, pad, l - pad));
+      System.out.printf("%s: row %d in the batch vs alone max |diff| %.3g%n", what, b, d);
+      assertTrue(d < 1e-5, what + ": row " + b + " batch vs alone " + d);
+    }
+    double acts = maxDiff(batch.narrow(0, 1, 1), eval.narrow(0, 1, 1));
+    System.out.printf("%s: training vs evaluation pass max |diff| %.3g%n", what, acts);
+    return acts;
   }
 
   /** Random B for every adapter, so every targeted layer contributes. */

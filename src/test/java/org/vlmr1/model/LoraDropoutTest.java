@@ -1,6 +1,7 @@
 // The keyed LoRA dropout mask: the tensor version equals the documented Java function element by element, left
 // padding does not move a token's mask, and the kept fraction matches 1 - p (binomial bounds) with masks of other
-// steps, samples and modules independent of each other.
+// steps, samples and modules independent of each other; image-slot keys (InternVL's mlp1) are the token keys of
+// the slot positions, so a sample's slots get the same mask whatever batch or padding carries it.
 package org.vlmr1.model;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -83,6 +84,56 @@ class LoraDropoutTest {
         double sdBoth = Math.sqrt(p * p * (1 - p * p) / n);
         assertTrue(Math.abs(both - p * p) < 5 * sdBoth, "joint drop rate " + both + " vs " + p * p);
       }
+    }
+  }
+
+  /**
+   * Slot keys: feature j of image slot k (row-major over the batch, the order features are placed in) is kept when
+   * the Java function of (sample of its row, its token position from the row's first real token, j) says so, shaped
+   * like the mlp1 input (tiles, tokens per tile, in); the same slots in another batch with other padding give the
+   * same mask.
+   */
+  @Test
+  void imageSlotKeysAreTheTokenKeysOfTheSlots() {
+    TorchRuntime.load();
+    long seed = new Random().nextLong();
+    System.out.println("LoraDropoutTest slots seed " + seed);
+    Random rnd = new Random(seed);
+    try (PointerScope s = new PointerScope()) {
+      // row 0: 2 pads, then 8 tokens with 4 slots at positions 1..4; row 1: 10 tokens with 4 slots at 3..6
+      long[] m = {0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+      long[] slot = new long[20];
+      for (int t = 1; t <= 4; t++) {
+        slot[2 + t] = 1;
+        slot[10 + 2 + t] = 1;
+      }
+      Tensor mask = torch.tensor(m).reshape(2, 10);
+      Tensor isSlot = torch.tensor(slot).reshape(2, 10).ne(new Scalar(0));             // (B, L)
+      long runSeed = rnd.nextLong();
+      long step = rnd.nextInt(1000);
+      long first = rnd.nextInt(1000);
+      double p = 0.4;
+      int in = 5;
+      LoraDropout keys = LoraDropout.of(runSeed, step, first, mask).atSlots(isSlot);
+      Tensor x = torch.ones(new long[] {2, 4, in});                                           // (tiles, T, in)
+      float[] got = TensorChecksAccess.floats(keys.maskFor("mlp1.1", x, p));
+      long[][] positions = {{1, 2, 3, 4}, {3, 4, 5, 6}};
+      for (int tile = 0; tile < 2; tile++) {
+        for (int t = 0; t < 4; t++) {
+          for (int j = 0; j < in; j++) {
+            double u = LoraDropout.uniform(runSeed, step, first + tile, "mlp1.1", positions[tile][t] * in + j);
+            assertEquals(u >= p ? (float) (1 / (1 - p)) : 0f, got[(tile * 4 + t) * in + j],
+                "tile " + tile + " token " + t + " j " + j);
+          }
+        }
+      }
+      // row 1 alone, unpadded, as global sample first + 1: its tile's mask is unchanged
+      LoraDropout alone = LoraDropout.of(runSeed, step, first + 1, mask.narrow(0, 1, 1))
+          .atSlots(isSlot.narrow(0, 1, 1));
+      Tensor one = alone.maskFor("mlp1.1", torch.ones(new long[] {1, 4, in}), p);
+      assertTrue(torch.equal(one, keys.maskFor("mlp1.1", x, p).narrow(0, 1, 1)), "batch-independent");
+      org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class,
+          () -> keys.maskFor("mlp1.1", torch.ones(new long[] {3, 4, in}), p), "3 tiles for 8 slots");
     }
   }
 }

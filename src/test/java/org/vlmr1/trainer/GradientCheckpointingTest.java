@@ -1,7 +1,7 @@
 // --gradient_checkpointing in the GRPO trainer: one optimizer step with and without it, on the same checkpoint, seed
 // and data, leaves the same gradient on every trainable tensor (float32, relative 1e-5): full fine-tuning with the
 // vision tower training (Qwen2.5-VL and InternVL tiny), and LoRA with dropout 0.05 (the recompute replays the keyed
-// masks).
+// masks, InternVL's mlp1 ones, keyed by the image slots, included).
 package org.vlmr1.trainer;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -69,6 +69,24 @@ class GradientCheckpointingTest {
     InternVlTiny.write(new InternVlTiny.Spec(32, 2, 4, 2, 64, 1, 32, 2, 56, 2, seed), ckpt);
     VlmModule module = VlmModules.forCheckpoint(ckpt, null, ModuleOptions.DEFAULTS);
     assertSameGradients(dir, ckpt, module, null, seed, InternVlTrainerTest.LENGTH);
+  }
+
+  /**
+   * LoRA with dropout on InternVL's default targets: mlp1's masks (keyed by image slot) replay in the recompute; with
+   * an InternLM2 language model, so do the packed wqkv's (one mask and one x A^T shared by the q, k, v pieces).
+   */
+  @org.junit.jupiter.params.ParameterizedTest
+  @org.junit.jupiter.params.provider.EnumSource(org.vlmr1.module.internvl.InternVlConfig.LlmArch.class)
+  void internVlLoraWithDropoutOnMlp1(org.vlmr1.module.internvl.InternVlConfig.LlmArch llm, @TempDir Path dir)
+      throws Exception {
+    long seed = new java.util.Random().nextLong();
+    System.out.println("GradientCheckpointingTest internvl " + llm + " lora seed " + seed);
+    Path ckpt = dir.resolve("tiny");
+    InternVlTiny.write(new InternVlTiny.Spec(32, 2, 4, 2, 64, 1, 32, 2, 56, 2, seed), ckpt,
+        org.vlmr1.module.internvl.InternVlConfig.NormType.LAYER_NORM, llm);
+    VlmModule module = VlmModules.forCheckpoint(ckpt, null, ModuleOptions.DEFAULTS);
+    assertSameGradients(dir, ckpt, module, new LoraConfig(4, 8, 0.05, LoraConfig.TaskType.CAUSAL_LM, null), seed,
+        InternVlTrainerTest.LENGTH);
   }
 
   private static void assertSameGradients(Path dir, Path ckpt, VlmModule module, LoraConfig lora, long seed,

@@ -151,6 +151,51 @@ class LoraTrainingTest {
     }
   }
 
+  /**
+   * InternVL with an InternLM2 language model, TRL's default dropout 0.05 on VLM-R1's default targets (mlp1 and the
+   * packed attention.wqkv included): 2 steps change every adapter and no base weight.
+   */
+  @Test
+  void internLm2AdaptersUnderPeftNamesTrainWithDropout(@TempDir Path dir) throws Exception {
+    long seed = new java.util.Random().nextLong();
+    System.out.println("LoraTrainingTest internlm2 seed " + seed);
+    Path ckpt = dir.resolve("tiny");
+    org.vlmr1.module.internvl.InternVlTiny.write(new org.vlmr1.module.internvl.InternVlTiny.Spec(32, 1, 4, 2, 64, 1,
+        32, 2, 56, 2, seed), ckpt, org.vlmr1.module.internvl.InternVlConfig.NormType.LAYER_NORM,
+        org.vlmr1.module.internvl.InternVlConfig.LlmArch.INTERNLM2);
+    VlmModule module = VlmModules.forCheckpoint(ckpt, null, ModuleOptions.DEFAULTS);
+    GrpoConfig cfg = GrpoConfig.builder().numGenerations(2).perDeviceTrainBatchSize(4).gradientAccumulationSteps(2)
+        .maxCompletionLength(6).maxSteps(2).learningRate(1e-2).beta(0.04).seed(seed).outputDir(dir.resolve("run"))
+        .build();
+    try (org.vlmr1.model.VlmModel policy = module.loadModel(ckpt)) {
+      LoraAdapters ad = policy.addLora(new LoraConfig(4, 8, LoraConfig.DEFAULT_DROPOUT, LoraConfig.TaskType.CAUSAL_LM,
+          null), module.visionModulesKeywords(), seed);
+      assertTrue(ad.modules().containsAll(List.of("mlp1.1", "language_model.output",
+          "language_model.model.layers.0.attention.wqkv", "language_model.model.layers.0.feed_forward.w2")),
+          ad.modules().toString());
+      Map<String, Tensor> baseBefore = copies(policy.namedParameters());
+      Map<String, Tensor> adaptersBefore = copies(ad.namedParameters());
+      List<StepMetrics> metrics;
+      try (GrpoTrainer t = new GrpoTrainer(cfg, module, policy, null, List.of(new AccuracyReward(),
+          InternVlTrainerTest.LENGTH), GrpoTrainerTest.boxes(dir, 6), "rec")) {
+        metrics = t.train();
+      }
+      assertEquals(0.0, metrics.get(0).kl(), "step 1: policy = base = reference");
+      try (PointerScope s = new PointerScope()) {
+        policy.namedParameters().forEach((k, v) -> assertTrue(torch.equal(baseBefore.get(k), v.detach()), k));
+        List<String> unchanged = new ArrayList<>();
+        ad.namedParameters().forEach((k, v) -> {
+          if (torch.equal(adaptersBefore.get(k), v.detach())) {
+            unchanged.add(k);
+          }
+        });
+        assertTrue(unchanged.isEmpty(), "adapter tensors left unchanged: " + unchanged);
+      }
+      baseBefore.values().forEach(Tensor::releaseReference);
+      adaptersBefore.values().forEach(Tensor::releaseReference);
+    }
+  }
+
   /** Adapters after 2 steps with dropout p, LoRA on every default target (the LM head's widened pair included). */
   private static Map<String, Tensor> trainWithDropout(Path dir, Path ckpt, VlmModule module, double p, int run)
       throws Exception {

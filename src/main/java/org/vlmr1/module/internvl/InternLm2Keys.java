@@ -11,6 +11,7 @@ import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
 import org.vlmr1.model.DecoderConfig;
+import org.vlmr1.model.LoraPart;
 import org.vlmr1.model.Weights;
 
 /** Key and layout conversion between InternLM2 and the shared Qwen2 decoder. */
@@ -30,6 +31,40 @@ final class InternLm2Keys {
       {LM + "output.weight", LM + "lm_head.weight"}};
 
   private InternLm2Keys() {}
+
+  /** The LM head's module path in InternLM2ForCausalLM (what PEFT names its adapter by). */
+  static final String HEAD_MODULE = LM + "output";
+
+  /**
+   * The unpacked modules as pieces of InternLM2's PEFT modules (LoraPart): q_proj is rows 0..g*hd-1 of every KV
+   * group of wqkv's (kv, (g + 2) * hd) rows, k_proj rows g*hd.., v_proj rows (g+1)*hd.. (the layout {@link #unpack}
+   * reads); wo, w1, w3, w2 and output are renames.
+   */
+  static Map<String, LoraPart> loraParts(DecoderConfig llm) {
+    Map<String, LoraPart> out = new LinkedHashMap<>();
+    int kv = llm.numKvHeads();
+    int g = llm.numHeads() / kv;
+    long hd = llm.headDim();
+    for (int i = 0; i < llm.numLayers(); i++) {
+      String p = M + "layers." + i + ".";
+      String wqkv = p + "attention.wqkv";
+      long rows = (g + 2) * hd;
+      out.put(p + "self_attn.q_proj", new LoraPart(wqkv, kv, rows, 0, g * hd));
+      out.put(p + "self_attn.k_proj", new LoraPart(wqkv, kv, rows, g * hd, hd));
+      out.put(p + "self_attn.v_proj", new LoraPart(wqkv, kv, rows, (g + 1) * hd, hd));
+      for (String[] r : LAYER) {
+        if (r[1].endsWith("_proj.weight")) {
+          out.put(p + strip(r[1]), LoraPart.whole(p + strip(r[0])));
+        }
+      }
+    }
+    out.put(LM + "lm_head", LoraPart.whole(HEAD_MODULE));
+    return out;
+  }
+
+  private static String strip(String weightKey) {
+    return weightKey.substring(0, weightKey.length() - ".weight".length());
+  }
 
   /** Renames and unpacks in place: wqkv (kv, g + 2, hd, H) -> q (heads*hd, H), k and v (kv*hd, H). */
   static void unpack(Weights w, DecoderConfig llm) {

@@ -24,8 +24,9 @@ public final class InternVlModel extends DecoderVlModel {
 
   public InternVlModel(InternVlConfig cfg, Weights w) {
     // generates from inputs_embeds: generate returns the new tokens only
-    super(w, new Qwen2Decoder(cfg.llm(), w, "language_model.model.", "language_model.lm_head.weight"), true,
-        "<IMG_CONTEXT>");
+    super(w, new Qwen2Decoder(cfg.llm(), w, "language_model.model.", "language_model.lm_head.weight",
+        cfg.llmArch() == InternVlConfig.LlmArch.INTERNLM2 ? InternLm2Keys.HEAD_MODULE : "language_model.lm_head"),
+        true, "<IMG_CONTEXT>");
     this.cfg = cfg;
     this.vision = new InternVision(cfg, w);
     w.rejectUnexpected();
@@ -145,24 +146,12 @@ public final class InternVlModel extends DecoderVlModel {
   }
 
   /**
-   * LoRA over the Qwen2-layout language model and mlp1; InternLM2 language models are refused (their PEFT module
-   * names are the packed wqkv / wo / w1-w3 ones, which the unpacked layout here does not have), and so is dropout on
-   * mlp1's adapters.
+   * LoRA modules under PEFT's names: an InternLM2 language model's unpacked q/k/v are pieces of its packed
+   * attention.wqkv, and o_proj, gate/up/down_proj and lm_head are wo, w1/w3/w2 and output.
    */
   @Override
-  public org.vlmr1.model.LoraAdapters addLora(org.vlmr1.model.LoraConfig lora, java.util.List<String> visionKeywords,
-      long seed) {
-    if (cfg.llmArch() == InternVlConfig.LlmArch.INTERNLM2) {
-      throw new IllegalArgumentException("LoRA on InternVL with an InternLM2 language model is not implemented yet");
-    }
-    if (lora.dropout() > 0 && org.vlmr1.model.LoraTargets.select(linearModules(), visionKeywords,
-        lora.targetModules()).keySet().stream().anyMatch(m -> m.startsWith("mlp1."))) {
-      // mlp1 sees image tiles, not the batch's tokens, so its dropout mask has no (sample, position) keys yet
-      throw new IllegalArgumentException("lora_dropout " + lora.dropout() + " on InternVL's mlp1 adapters is not "
-          + "implemented yet: pass --lora_dropout 0, or --lora_target_modules without mlp1 (e.g. q_proj k_proj "
-          + "v_proj o_proj gate_proj up_proj down_proj lm_head)");
-    }
-    return super.addLora(lora, visionKeywords, seed);
+  protected Map<String, org.vlmr1.model.LoraPart> loraParts() {
+    return cfg.llmArch() == InternVlConfig.LlmArch.INTERNLM2 ? InternLm2Keys.loraParts(cfg.llm()) : Map.of();
   }
 
   /** InternLM2 language models go back to their packed wqkv layout. */
