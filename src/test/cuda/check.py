@@ -10,6 +10,9 @@ Phases, each writing to --out as it goes (check.log, check.json, check.md):
 --oracle-only runs just the oracle against the goldens on the CPU (validates the oracle without a GPU), and checks
 the ctypes bindings against src/main/native/cuda/vlmr1_cuda.h:
   /usr/bin/python3 src/test/cuda/check.py --oracle-only --out /tmp/oracle
+--emulated runs the kernels' own source on the CPU: --lib is the emulation (src/test/cuda/emu/build.sh), tensors
+stay on the CPU, the large shape shrinks (--large-shape), and there is no timing phase (CPU times mean nothing):
+  src/test/cuda/check.sh --emulate
 Exit status: 0 all correctness checks passed, 1 a correctness check failed, 2 a kernel errored or crashed the context.
 
 Tolerances (|actual - expected| <= rtol * |expected| + atol unless "scale": rtol * max|expected| + atol):
@@ -407,10 +410,10 @@ def random_batch(b, t, v, dtype, seed):
     return x, ids, mask, adv, gen
 
 
-def large_checks(report, lib, seed):
+def large_checks(report, lib, seed, shape=(2, 1024, 151936)):
     be = CudaBackend(lib)
     orc = OracleBackend(DEVICE)
-    b, t, v = 2, 1024, 151936
+    b, t, v = shape
     report.log("large: B=%d T=%d V=%d seed %d" % (b, t, v, seed))
     for dtype in (torch.float32, torch.bfloat16):
         large_dtype(report, be, orc, b, t, v, dtype, seed)
@@ -617,6 +620,8 @@ def main():
     ap.add_argument("--phases", default="smoke,goldens,large,timing")
     ap.add_argument("--budget-s", type=float, default=140, help="seconds for all phases; timing shrinks to fit")
     ap.add_argument("--timing-shape", default="16,1024,151936", help="B,T,V of the timings")
+    ap.add_argument("--large-shape", help="B,T,V of the large phase (default 2,1024,151936; emulated 2,4,151936)")
+    ap.add_argument("--emulated", action="store_true", help="--lib is the CPU emulation: CPU tensors, no timing")
     ap.add_argument("--seed", type=int, default=int(time.time()) % 100000)
     args = ap.parse_args()
     deadline = time.time() + args.budget_s
@@ -632,13 +637,23 @@ def main():
         report.flush()
         return 1 if bad else 0
     import cuda_lib
+    global DEVICE
     phases = args.phases.split(",")
     report = Report(args.out, "smoke" if phases == ["smoke"] else "check")
     abi_check(report)
+    if args.emulated:
+        DEVICE = "cpu"
+        cuda_lib.HOST = True
+        if "timing" in phases:
+            phases.remove("timing")
+            report.notes.append("emulated: no timing phase (CPU times say nothing about the GPU)")
     if DEVICE == "cuda" and not torch.cuda.is_available():
         report.failure("setup", "CUDA device", "torch %s sees no CUDA device" % torch.__version__)
         return 2
-    report.info.update(torch=torch.__version__, cuda=torch.version.cuda, device=torch.cuda.get_device_name(0),
+    large_shape = tuple(int(x) for x in (args.large_shape or ("2,4,151936" if args.emulated else
+                                                               "2,1024,151936")).split(","))
+    report.info.update(torch=torch.__version__, cuda=torch.version.cuda,
+                       device="CPU emulation" if args.emulated else torch.cuda.get_device_name(0),
                        seed=args.seed, python=sys.version.split()[0])
     report.log("info: %s" % report.info)
     try:
@@ -655,11 +670,12 @@ def main():
                 return 2
         if "goldens" in phases:
             golden_checks(report, "goldens", CudaBackend(lib), goldens)
-            golden_checks(report, "oracle@cuda", OracleBackend(DEVICE), goldens, kinds=("tokens", "loss"))
+            if DEVICE == "cuda":
+                golden_checks(report, "oracle@cuda", OracleBackend(DEVICE), goldens, kinds=("tokens", "loss"))
             contract_checks(report, lib, goldens)
         if "large" in phases:
             if deadline - time.time() > 45:
-                large_checks(report, lib, args.seed)
+                large_checks(report, lib, args.seed, large_shape)
             else:
                 report.notes.append("large-shape checks skipped: %.0f s left of the budget" % (deadline - time.time()))
                 report.log(report.notes[-1])

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Builds the CPU emulation of the CUDA twins: src/main/native/cuda/*.cu compiled by g++ as C++ against this
+# directory's cuda_runtime.h, linked with the fiber scheduler (cuda_emu.cpp) into a host shared library exporting the
+# same vlmr1_cuda_* ABI as the nvcc build. -ffp-contract=off keeps every a*b+c two roundings, as the _rn intrinsics
+# promise on the GPU; warnings are errors, as in the nvcc compile test.
+#   src/test/cuda/emu/build.sh /tmp/emu/libvlmr1cuda_emu.so
+# Environment: CXX (default g++), CUDA_SRC (default src/main/native/cuda).
+set -eu
+cd "$(dirname "$0")/../../../.."
+LIB="${1:?usage: build.sh OUTPUT.so}"
+CXX="${CXX:-g++}"
+SRC="${CUDA_SRC:-src/main/native/cuda}"
+EMU=src/test/cuda/emu
+OBJ="$(mktemp -d)"
+trap 'rm -rf "$OBJ"' EXIT
+FLAGS=(-std=c++17 -O2 -ffp-contract=off -fno-fast-math -fPIC -pthread -Wall -Wextra -Werror
+  -Wno-unknown-pragmas -I"$EMU" -I"$SRC" -I src/main/native)
+PIDS=()
+for f in "$SRC"/*.cu "$EMU"/cuda_emu.cpp; do
+  "$CXX" "${FLAGS[@]}" -x c++ -c "$f" -o "$OBJ/$(basename "$f").o" &
+  PIDS+=($!)
+done
+for pid in "${PIDS[@]}"; do
+  wait "$pid"
+done
+mkdir -p "$(dirname "$LIB")"
+"$CXX" -shared -pthread "$OBJ"/*.o -o "$LIB"
