@@ -70,6 +70,23 @@ class CudaEmulationTest {
     return sb.length() > 0 ? sb.toString() : log;
   }
 
+  /** The emulator's own checks (selftest.cu), so a pass below means the kernels passed, not a blind emulator. */
+  @Test
+  void emulatorReducesShufflesAndCatchesBarrierBugs() throws Exception {
+    Path bin = dir.resolve("selftest");
+    CudaSourcesCompileTest.Run built = CudaSourcesCompileTest.run(Path.of("."), Map.of(), 300, "bash",
+        "src/test/cuda/emu/build.sh", "--selftest", bin.toString());
+    assertEquals(0, built.exitCode(), built.output());
+    for (String order : new String[] {"forward", "reverse"}) {
+      CudaSourcesCompileTest.Run r = CudaSourcesCompileTest.run(Path.of("."), Map.of("VLMR1_EMU_ORDER", order), 60,
+          bin.toString());
+      System.out.println(r.output());
+      assertEquals(0, r.exitCode(), "emulator self-test (" + order + "):\n" + r.output());
+      assertTrue(r.output().contains("PASS a full-mask shuffle half the warp skips is a reported launch failure"),
+          r.output());
+    }
+  }
+
   @Test
   void goldensContractAndLargeShapesPassOnTheEmulatedKernels() throws Exception {
     // 7 smoke + 1 ABI + every golden and contract comparison + the large phase at B=2 T=4 V=151,936.
