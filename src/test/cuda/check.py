@@ -451,6 +451,35 @@ def large_checks(report, lib, seed, shape=(2, 1024, 151936)):
     for dtype in (torch.float32, torch.bfloat16):
         large_dtype(report, be, orc, b, t, v, dtype, seed)
         torch.cuda.empty_cache()
+    many_blocks(report, be, orc, seed)
+
+
+def many_blocks(report, be, orc, seed):
+    """The one-thread-per-item kernels past one block (the goldens fit in one): advantages with each thread looping
+    over several groups, the draw over 8 blocks with a partial last one, the image kernels over ~1000 blocks."""
+    phase = "large"
+    gen = torch.Generator().manual_seed(seed)
+    rewards = torch.randn(8 * 700, generator=gen)  # 700 groups of 8: threads 0..187 take 3 groups
+    for scale in (0, 1, 2):
+        guarded(report, phase, "groupAdvantages 700x8 scale %d" % scale, lambda scale=scale: report.check(
+            phase, "groupAdvantages 700x8 scale %d" % scale,
+            compare(orc.advantages(rewards, 8, scale), be.advantages(rewards, 8, scale), *ADV)))
+    w = torch.rand(1000, 64, generator=gen, dtype=torch.float64)
+    w[torch.rand(1000, 64, generator=gen) < 0.3] = 0
+    w[7] = 0  # a row with no weight: position 0
+    u = torch.rand(1000, generator=gen, dtype=torch.float64)
+    u[::97] = 1 - 2 ** -53  # u * W rounding up to W
+    guarded(report, phase, "sampleDraw 1000x64", lambda: report.check(
+        phase, "sampleDraw 1000x64", compare_exact(orc.draw(w, u).cpu(), be.draw(w, u).cpu())))
+    rgb = torch.randint(0, 256, (168, 224, 3), dtype=torch.uint8, generator=gen)
+    mean = torch.tensor([0.48145466, 0.4578275, 0.40821073])
+    std = torch.tensor([0.26862954, 0.26130258, 0.27577711])
+    guarded(report, phase, "qwenPatchify 224x168", lambda: report.check(
+        phase, "qwenPatchify 224x168", compare(orc.qwen(rgb, mean, std), be.qwen(rgb, mean, std), *IMAGE)))
+    tiles = torch.randint(0, 256, (2 * 96, 3 * 96, 3), dtype=torch.uint8, generator=gen)
+    guarded(report, phase, "internvlTiles 3x2 of 96", lambda: report.check(
+        phase, "internvlTiles 3x2 of 96", compare(orc.internvl(tiles, 3, 2, 96, mean, std),
+                                                  be.internvl(tiles, 3, 2, 96, mean, std), *IMAGE)))
 
 
 def large_dtype(report, be, orc, b, t, v, dtype, seed):
