@@ -5,14 +5,15 @@
 # promise on the GPU; warnings are errors, as in the nvcc compile test.
 #   src/test/cuda/emu/build.sh /tmp/emu/libvlmr1cuda_emu.so
 #   src/test/cuda/emu/build.sh --selftest /tmp/emu/selftest     # the emulator's own test program (selftest.cu)
-# Environment: CXX (default g++), CUDA_SRC (default src/main/native/cuda).
+# Environment: CXX (default g++), CUDA_SRC (default src/main/native/cuda), SANITIZE (e.g. address: build with
+# -fsanitize=address; the process must then preload the sanitizer runtime, as check.sh --emulate does).
 set -eu
 cd "$(dirname "$0")/../../../.."
 CXX="${CXX:-g++}"
 SRC="${CUDA_SRC:-src/main/native/cuda}"
 EMU=src/test/cuda/emu
-FLAGS=(-std=c++17 -O2 -ffp-contract=off -fno-fast-math -fPIC -pthread -Wall -Wextra -Werror
-  -Wno-unknown-pragmas -I"$EMU" -I"$SRC" -I src/main/native)
+FLAGS=(-std=c++17 -O2 -ffp-contract=off -fno-fast-math -fPIC -pthread -Wall -Wextra -Werror -Wno-unknown-pragmas
+  -I"$EMU" -I"$SRC" -I src/main/native ${SANITIZE:+-fsanitize=$SANITIZE -fno-omit-frame-pointer})
 if [ "${1:-}" = "--selftest" ]; then
   BIN="${2:?usage: build.sh --selftest BINARY}"
   mkdir -p "$(dirname "$BIN")"
@@ -30,4 +31,4 @@ for pid in "${PIDS[@]}"; do
   wait "$pid"
 done
 mkdir -p "$(dirname "$LIB")"
-"$CXX" -shared -pthread "$OBJ"/*.o -o "$LIB"
+"$CXX" ${SANITIZE:+-fsanitize=$SANITIZE} -shared -pthread "$OBJ"/*.o -o "$LIB"
