@@ -7,6 +7,11 @@
 #   OUT=/tmp/out src/test/cuda/check.sh                 # the GPU run
 #   src/test/cuda/check.sh --oracle-only                # no GPU: the PyTorch oracle against the goldens, on the CPU
 #   src/test/cuda/check.sh --compile-only [SRC_DIR]     # no GPU: nvcc only (catches ABI / compile errors)
+#   src/test/cuda/check.sh --emulate                    # no GPU: the kernels' own source run on the CPU (g++ and the
+#                                                       # shim in src/test/cuda/emu): smoke, goldens, contract, and
+#                                                       # the large phase at B=2 T=4 (LARGE_SHAPE); no timing. With
+#                                                       # SANITIZE=address: under AddressSanitizer (out-of-bounds
+#                                                       # reads / writes in the kernels), smoke + goldens only
 # Environment: OUT (default /tmp/vlmr1-cuda-check), PYTHON (default python3), NVCC (default nvcc), CUDA_ARCH (default
 # sm_90), CHECK_BUDGET_S (seconds for check.py's phases, default 140), CUDA_SRC (default src/main/native/cuda),
 # DUMP_TORCH_SYMBOLS=1 (also write $OUT/torch-symbols: the device PyTorch's exported symbols, for jni_symbols.sh).
@@ -25,6 +30,28 @@ say() { echo "[check.sh $(date -u +%H:%M:%S)] $*" | tee -a "$LOG"; }
 
 if [ "${1:-}" = "--oracle-only" ]; then
   exec "$PYTHON" src/test/cuda/check.py --oracle-only --out "$OUT"
+fi
+
+if [ "${1:-}" = "--emulate" ]; then
+  # VLMR1_EMU_ORDER (forward, reverse, shuffle) picks the emulator's thread interleaving; see emu/cuda_emu.cpp.
+  LIB="$OUT/libvlmr1cuda_emu.so"
+  say "building $LIB (CPU emulation, ${VLMR1_EMU_ORDER:-forward} order)"
+  if ! src/test/cuda/emu/build.sh "$LIB" >"$OUT/build.log" 2>&1; then
+    tee -a "$LOG" <"$OUT/build.log"
+    say "BUILD FAILED"
+    exit 3
+  fi
+  PHASES=goldens,large
+  if [ -n "${SANITIZE:-}" ]; then
+    # The sanitizer's runtime must come first in the process; torch's own C++ exceptions (raised by the oracle's
+    # fallbacks in the large phase) trip its __cxa_throw interceptor, so that phase is left out.
+    LD_PRELOAD="$(${CXX:-g++} -print-file-name="lib${SANITIZE/address/asan}.so")"
+    export LD_PRELOAD ASAN_OPTIONS=detect_leaks=0
+    PHASES=goldens
+  fi
+  timeout 45 "$PYTHON" src/test/cuda/check.py --emulated --lib "$LIB" --out "$OUT" --phases smoke || exit 2
+  exec timeout 600 "$PYTHON" src/test/cuda/check.py --emulated --lib "$LIB" --out "$OUT" --phases "$PHASES" \
+    ${LARGE_SHAPE:+--large-shape "$LARGE_SHAPE"}
 fi
 
 SRC="${CUDA_SRC:-src/main/native/cuda}"

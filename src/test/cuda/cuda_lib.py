@@ -2,6 +2,7 @@
 
 Every array argument is a device pointer (tensor.data_ptr()); each call enqueues on the current PyTorch stream and
 returns without synchronising; a nonzero return raises KernelError with vlmr1_cuda_last_error()'s message.
+With HOST = True the library is the CPU emulation (src/test/cuda/emu): arguments are CPU tensors, the stream null.
 """
 import ctypes
 
@@ -13,6 +14,8 @@ _p = ctypes.c_void_p
 _i64 = ctypes.c_int64
 _int = ctypes.c_int
 _dbl = ctypes.c_double
+
+HOST = False  # True: the library is the CPU emulation of the kernels, which takes host pointers
 
 _SIGNATURES = {
     "vlmr1_cuda_last_error": ([], ctypes.c_char_p),
@@ -39,7 +42,7 @@ def _ptr(t):
 
 
 def _stream():
-    return ctypes.c_void_p(torch.cuda.current_stream().cuda_stream)
+    return None if HOST else ctypes.c_void_p(torch.cuda.current_stream().cuda_stream)
 
 
 class CudaLib:
@@ -66,8 +69,8 @@ class CudaLib:
     @staticmethod
     def _dev(*tensors):
         for t in tensors:
-            if t is not None and (not t.is_cuda or not t.is_contiguous()):
-                raise ValueError("kernel arguments must be contiguous CUDA tensors")
+            if t is not None and (t.is_cuda == HOST or not t.is_contiguous()):
+                raise ValueError("kernel arguments must be contiguous %s tensors" % ("CPU" if HOST else "CUDA"))
 
     def token_logprobs(self, logits, targets, temperature, out_logp, out_entropy=None):
         self._dev(logits, targets, out_logp, out_entropy)

@@ -10,15 +10,27 @@ import torch
 LOSS_GRPO, LOSS_BNPO, LOSS_DR_GRPO, LOSS_DAPO = 0, 1, 2, 3
 SCALE_GROUP, SCALE_BATCH, SCALE_NONE = 0, 1, 2
 
+# False: x / T, as the composites. True: x * float32(1 / T), as the native kernels (CPU and CUDA) scale. The two round
+# differently where |x / T| is large (one float32 ulp of 1e4 is 1e-3), which check.py's scaling_slack measures.
+INVERSE_SCALING = False
+
 
 def _chunk_rows(elements, v):
     return max(1, elements // max(1, v))
 
 
+def _scale(z, temperature):
+    """float32 z / T (CompositeKernels.scaledRows), or z * float32(1 / T) under INVERSE_SCALING."""
+    if temperature == 1.0:
+        return z
+    if INVERSE_SCALING:
+        return z * torch.tensor(1.0 / temperature, dtype=torch.float32, device=z.device)
+    return z / temperature
+
+
 def _scaled(rows, temperature):
     """(len, V) float32 logits / T (CompositeKernels.scaledRows)."""
-    z = rows.float()
-    return z if temperature == 1.0 else z / temperature
+    return _scale(rows.float(), temperature)
 
 
 def _entropy(lsm):
@@ -137,7 +149,7 @@ def grpo_loss(logits, ids, mask, adv, old, ref, cfg, grad_out=None, chunk_elemen
         r1 = min(n, r0 + step)
         xc = rows[r0:r1].float() if rows.dtype != torch.float32 else rows[r0:r1].detach()
         xc.requires_grad_(True)
-        z = xc if temperature == 1.0 else xc / temperature
+        z = _scale(xc, temperature)
         lpc = torch.log_softmax(z, 1).gather(1, flat_ids[r0:r1].unsqueeze(1)).squeeze(1)
         lpc.backward(dlogp[r0:r1])
         out_rows[r0:r1] = xc.grad

@@ -14,6 +14,8 @@ def compare(expected, actual, rtol, atol, scale_relative=False):
     must match exactly and no NaN is allowed. Returns a dict: ok, max_abs, tol, first_bad, n."""
     e = expected.detach().double().cpu().flatten()
     a = actual.detach().double().cpu().flatten()
+    if torch.is_tensor(atol):
+        atol = atol.double().cpu().flatten()
     if e.numel() != a.numel():
         return {"ok": False, "why": "%d elements, expected %d" % (a.numel(), e.numel()), "n": e.numel()}
     fin = torch.isfinite(e)
@@ -26,11 +28,18 @@ def compare(expected, actual, rtol, atol, scale_relative=False):
     n_bad = int(bad.sum())
     d = diff[fin & torch.isfinite(a)]
     r = {"ok": n_bad == 0, "n": e.numel(), "max_abs": float(d.max()) if d.numel() else 0.0,
-         "tol": "%g*%s+%g" % (rtol, "max|e|" if scale_relative else "|e|", atol), "bad": n_bad}
+         "tol": "%g*%s+%s" % (rtol, "max|e|" if scale_relative else "|e|", _atol_text(atol)), "bad": n_bad}
     if n_bad:
         i = int(bad.nonzero()[0])
         r["first_bad"] = {"index": i, "expected": float(e[i]), "actual": float(a[i])}
     return r
+
+
+def _atol_text(atol):
+    """A scalar atol, or an elementwise one (a base plus check.py's scaling slack) by its largest entry."""
+    if torch.is_tensor(atol):
+        return "%g (elementwise max)" % float(atol.max()) if atol.numel() else "0"
+    return "%g" % atol
 
 
 def compare_scaled_on_device(expected, actual, rtol, atol, rows=4096):

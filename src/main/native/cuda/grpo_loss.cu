@@ -283,11 +283,11 @@ extern "C" int vlmr1_cuda_grpo_loss_rows(const void* logits, int dtype, void* gr
   p.loss_scale = loss_scale;
   const unsigned grid = row_blocks(row_count);
   if (dtype == 1)
-    grpo_rows_kernel<uint16_t><<<grid, ROW_THREADS, 0, as_stream(stream)>>>(
+    VLMR1_LAUNCH(grpo_rows_kernel<uint16_t>, grid, ROW_THREADS, 0, as_stream(stream))(
         p, static_cast<const uint16_t*>(logits), static_cast<uint16_t*>(grad), targets, mask, adv, old_logp, ref_logp,
         out_logp, token_stats);
   else
-    grpo_rows_kernel<float><<<grid, ROW_THREADS, 0, as_stream(stream)>>>(
+    VLMR1_LAUNCH(grpo_rows_kernel<float>, grid, ROW_THREADS, 0, as_stream(stream))(
         p, static_cast<const float*>(logits), static_cast<float*>(grad), targets, mask, adv, old_logp, ref_logp,
         out_logp, token_stats);
   return launched("grpo_loss_rows");
@@ -300,6 +300,6 @@ extern "C" int vlmr1_cuda_grpo_loss_reduce(int64_t tokens, const float* mask, co
   if (!out || (tokens > 0 && (!mask || !token_stats)))
     return fail(VLMR1_CUDA_BAD_ARGUMENT, "grpo_loss_reduce: mask, token_stats and out must not be null");
   // Launched even for 0 tokens: the outputs are then the CPU's zeros.
-  grpo_reduce_kernel<<<1, ROW_THREADS, 0, as_stream(stream)>>>(tokens, mask, token_stats, out);
+  VLMR1_LAUNCH(grpo_reduce_kernel, 1, ROW_THREADS, 0, as_stream(stream))(tokens, mask, token_stats, out);
   return launched("grpo_loss_reduce");
 }

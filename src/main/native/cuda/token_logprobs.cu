@@ -48,10 +48,10 @@ extern "C" int vlmr1_cuda_token_logprobs(const void* logits, int dtype, const in
   const float inv_t = static_cast<float>(1.0 / temperature);  // the CPU's float inverse, applied by a float product
   const unsigned grid = row_blocks(rows);
   if (dtype == 1)
-    token_logprobs_kernel<uint16_t><<<grid, ROW_THREADS, 0, as_stream(stream)>>>(
+    VLMR1_LAUNCH(token_logprobs_kernel<uint16_t>, grid, ROW_THREADS, 0, as_stream(stream))(
         static_cast<const uint16_t*>(logits), targets, rows, vocab, inv_t, out_logp, out_entropy);
   else
-    token_logprobs_kernel<float><<<grid, ROW_THREADS, 0, as_stream(stream)>>>(
+    VLMR1_LAUNCH(token_logprobs_kernel<float>, grid, ROW_THREADS, 0, as_stream(stream))(
         static_cast<const float*>(logits), targets, rows, vocab, inv_t, out_logp, out_entropy);
   return launched("token_logprobs");
 }

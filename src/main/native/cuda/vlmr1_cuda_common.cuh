@@ -8,6 +8,17 @@
 
 namespace vlmr1cuda {
 
+/**
+ * kernel<<<grid, block, smem, stream>>>(args...) written as VLMR1_LAUNCH(kernel, grid, block, smem, stream)(args...):
+ * the same launch under nvcc; under a host compiler, the CPU emulation's launch (src/test/cuda/emu/cuda_runtime.h,
+ * which then stands in for the CUDA runtime header), so the harness can run this very source without a GPU.
+ */
+#ifdef __CUDACC__
+#define VLMR1_LAUNCH(kernel, grid, block, smem, stream) kernel<<<grid, block, smem, stream>>>
+#else
+#define VLMR1_LAUNCH(kernel, grid, block, smem, stream) ::vlmr1emu::launch(kernel, grid, block, smem, stream)
+#endif
+
 // Internal to the library: hidden, so only the vlmr1_cuda_* functions of the ABI are exported from libvlmr1cuda.so.
 #define VLMR1_CUDA_INTERNAL __attribute__((visibility("hidden")))
 

@@ -2,7 +2,7 @@
 // (vlmr1_cuda.h) has a definition, each .cu compiles with nvcc for sm_80 and sm_90 with no error and no warning, and
 // `cppbuild.sh -extension=-gpu` builds the static and the shared library exporting that ABI. The nvcc tests skip
 // themselves when no nvcc is installed; whether the kernels compute the right values is the GPU harness's question
-// (src/test/cuda), since nothing here can launch them.
+// (src/test/cuda), which CudaEmulationTest also runs on the CPU over this source built with g++ and an emulation shim.
 package org.vlmr1.kernels;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
