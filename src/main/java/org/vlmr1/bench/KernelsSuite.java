@@ -245,11 +245,12 @@ final class KernelsSuite implements BenchSuite {
     @Override
     public void run() {
       try (PointerScope s = new PointerScope()) {
+        int chunkRows = GrpoKernels.chunkRows(hidden.size(0) * hidden.size(1), weight); // the trainers' chunks
         if (fused) {
-          GrpoKernels.grpoLossFromHidden(hidden, weight, in.ids, in.mask, in.adv, null, in.ref, in.cfg,
-              GrpoKernels.chunkRows(hidden.size(0) * hidden.size(1), weight)); // the trainers' chunks
+          GrpoKernels.grpoLossFromHidden(hidden, weight, in.ids, in.mask, in.adv, null, in.ref, in.cfg, chunkRows);
         } else {
-          CompositeKernels.grpoLossFromHidden(hidden, weight, in.ids, in.mask, in.adv, null, in.ref, in.cfg);
+          CompositeKernels.grpoLossFromHidden(hidden, weight, in.ids, in.mask, in.adv, null, in.ref, in.cfg,
+              chunkRows);
         }
       }
     }

@@ -39,7 +39,7 @@ final class CompositeProvider implements KernelProvider {
   public GrpoHiddenLossResult grpoLossFromHidden(Tensor hidden, Tensor lmHeadWeight, Tensor ids, Tensor mask,
       Tensor adv, Tensor old, Tensor ref, GrpoLossConfig cfg, int chunkRows) {
     checkIdRange("completionIds", ids, lmHeadWeight.size(0));
-    return CompositeKernels.grpoLossFromHidden(hidden, lmHeadWeight, ids, mask, adv, old, ref, cfg);
+    return CompositeKernels.grpoLossFromHidden(hidden, lmHeadWeight, ids, mask, adv, old, ref, cfg, chunkRows);
   }
 
   /** The native kernels check id ranges themselves; the composites would give libtorch's less helpful message. */
