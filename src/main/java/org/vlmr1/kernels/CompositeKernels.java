@@ -26,9 +26,11 @@ public final class CompositeKernels {
   /**
    * Logits in the token log-probs' row scratch at most (4 MiB of float32, six Qwen rows). A chunk is one row per
    * intra-op thread ({@link #tokenChunkRows}): libtorch's last-dim log-softmax splits a chunk by rows, so fewer rows
-   * leave threads idle and more only add memory. Measured on a 2-core machine at N = 2048, V = 151,936 (`bench kernels
-   * --ops tokenLogProbs`; see the README for the run): gather minus logsumexp in three-row chunks allocated per chunk
-   * took 416 ms / +14.3 MiB; log_softmax_out into this kept scratch, two rows per chunk, takes less of both.
+   * leave threads idle and more only add memory. The scratch is kept between calls: allocated per call it landed on
+   * fresh pages each time. Measured on a shared 2-core machine at N = 2048, V = 151,936, f32, old and new builds run
+   * back to back three times (`bench kernels --ops tokenLogProbs,grpoLoss --dtypes f32`): gather minus logsumexp in
+   * three-row chunks allocated per chunk 413-627 ms / +12.5-19.4 MiB; log_softmax_out into this scratch, two rows per
+   * chunk, 307-324 ms / +5.3-5.4 MiB (TRL's PyTorch code: 439 ms / 9 MB).
    */
   static final long ROW_SCRATCH_ELEMENTS = 1L << 20;
 
