@@ -8,7 +8,7 @@
 namespace vlmr1 {
 
 /** Element type of a logits / gradient buffer. */
-enum DType : int { DTYPE_F32 = 0, DTYPE_BF16 = 1 };
+enum DType : int { DTYPE_F32 = 0, DTYPE_BF16 = 1, DTYPE_F64 = 2 };  // f64: lora_dropout_mask only
 
 /** GRPO loss aggregation, TRL's loss_type (ANCHORS.md 1.2). */
 enum LossType : int { LOSS_GRPO = 0, LOSS_BNPO = 1, LOSS_DR_GRPO = 2, LOSS_DAPO = 3 };
@@ -68,6 +68,16 @@ void grpo_loss_reduce(int64_t tokens, const float* mask, const float* token_stat
  */
 void lm_head_logits(const float* hidden, const float* weight, int64_t rows, int64_t vocab, int64_t hidden_size,
                     float* out);
+
+/**
+ * The LoRA adapters' keyed dropout mask (model/LoraDropout.java), bit for bit: for row r of rows x len token rows
+ * and feature j < in, out[r * in + j] = 1 / (1 - p) if (splitmix64(row_keys[r / len] ^ (positions[r] * in + j))
+ * >>> 11) * 2^-53 >= p, else 0, in wrapping 64-bit arithmetic. row_keys: (rows) the hash chain of (seed, step,
+ * sample, module); positions: (rows * len) token indices (negative for pads); p in [0, 1); out: (rows * len * in) of
+ * dtype f32, bf16 or f64, the scale rounded as libtorch's float op math rounds it.
+ */
+void lora_dropout_mask(const int64_t* row_keys, const int64_t* positions, int64_t rows, int64_t len, int64_t in,
+                       double p, int dtype, void* out);
 
 /**
  * Pillow's 8-bit bicubic resize (libImaging/Resample.c: separable, horizontal pass first when the width changes,

@@ -1,7 +1,8 @@
 // bin/vlmr1 bench kernels: the fused GRPO kernels against their libtorch composites at the real Qwen vocabulary
 // (N = 2048 rows, V = 151,936; --quick: N = 512). Loss rows time forward + backward with lossType GRPO, beta 0.04
 // and reference log-probs, no old log-probs (issue: the native bridge). The lmHead rows time a decode step's LM head
-// (B = 16, H = --hidden, default 1024): our streaming kernel against torch.linear.
+// (B = 16, H = --hidden, default 1024): our streaming kernel against torch.linear. The loraDropout rows time one
+// LoRA dropout mask (B 4, L 800, in 2048): our kernel against LoraDropout's libtorch composite.
 package org.vlmr1.bench;
 
 import java.util.ArrayList;
@@ -20,6 +21,7 @@ import org.vlmr1.kernels.GrpoLossConfig;
 import org.vlmr1.kernels.KernelBackend;
 import org.vlmr1.kernels.LmHeadKernels;
 import org.vlmr1.kernels.ScaleRewards;
+import org.vlmr1.model.LoraDropout;
 
 /** The kernels suite. */
 final class KernelsSuite implements BenchSuite {
@@ -28,6 +30,9 @@ final class KernelsSuite implements BenchSuite {
   static final int GROUP = 8;
   /** Rows of a decode step's LM head: the issue 18 rollout, 4 prompts x 4 generations. */
   static final long DECODE_ROWS = 16;
+  /** Rows and tokens of the LoRA dropout row (issue 16's measurement: B 4, L 800, in 2048). */
+  static final long DROPOUT_ROWS = 4;
+  static final long DROPOUT_LEN = 800;
   /** Rows of the linear row: B x T = 2 x 256 training tokens. */
   static final long LINEAR_ROWS = 512;
 
@@ -71,6 +76,12 @@ final class KernelsSuite implements BenchSuite {
     String headShape = "B=" + DECODE_ROWS + " H=" + h + " V=" + v;
     for (String impl : new String[] {"fused", "composite"}) {
       add(cases, o, "lmHead", impl, headShape, "f32", () -> new LmHeadRow(DECODE_ROWS, h, v, impl.equals("fused")));
+    }
+    // LoRA's keyed dropout mask of one adapter input (issue 16): Qwen2.5-VL-3B's width, 4 rows of 800 tokens
+    String dropoutShape = "B=" + DROPOUT_ROWS + " L=" + DROPOUT_LEN + " IN=2048";
+    for (String impl : new String[] {"fused", "composite"}) {
+      add(cases, o, "loraDropout", impl, dropoutShape, "f32",
+          () -> new LoraDropoutRow(DROPOUT_ROWS, DROPOUT_LEN, 2048, impl.equals("fused")));
     }
     // Qwen2.5-VL-3B's MLP gate/up projection: picks the CPU compute dtype (f32 and bf16 in the same run)
     String linearShape = "N=" + LINEAR_ROWS + " IN=2048 OUT=11008";
@@ -245,11 +256,12 @@ final class KernelsSuite implements BenchSuite {
     @Override
     public void run() {
       try (PointerScope s = new PointerScope()) {
+        int chunkRows = GrpoKernels.chunkRows(hidden.size(0) * hidden.size(1), weight); // the trainers' chunks
         if (fused) {
-          GrpoKernels.grpoLossFromHidden(hidden, weight, in.ids, in.mask, in.adv, null, in.ref, in.cfg,
-              GrpoKernels.chunkRows(hidden.size(0) * hidden.size(1), weight)); // the trainers' chunks
+          GrpoKernels.grpoLossFromHidden(hidden, weight, in.ids, in.mask, in.adv, null, in.ref, in.cfg, chunkRows);
         } else {
-          CompositeKernels.grpoLossFromHidden(hidden, weight, in.ids, in.mask, in.adv, null, in.ref, in.cfg);
+          CompositeKernels.grpoLossFromHidden(hidden, weight, in.ids, in.mask, in.adv, null, in.ref, in.cfg,
+              chunkRows);
         }
       }
     }
@@ -311,6 +323,40 @@ final class KernelsSuite implements BenchSuite {
     }
   }
 
+  /** LoRA's keyed dropout mask (TRL's p 0.05): our kernel against LoraDropout's libtorch composite, same bits. */
+  static final class LoraDropoutRow extends Row {
+    final LoraDropout keys;
+    final long in;
+
+    LoraDropoutRow(long b, long l, long in, boolean fused) {
+      super(b * l, fused);
+      this.in = in;
+      keys = LoraDropout.of(1234, 7, 0, keep(torch.ones(new long[] {b, l}, new TensorOptions(ScalarType.Long))));
+      keep(keys.positions());
+    }
+
+    @Override
+    public void run() {
+      try (PointerScope s = new PointerScope()) {
+        if (fused) {
+          keys.mask("model.layers.0.mlp.up_proj", in, 0.05, ScalarType.Float);
+        } else {
+          keys.maskComposite("model.layers.0.mlp.up_proj", in, 0.05, ScalarType.Float);
+        }
+      }
+    }
+
+    @Override
+    public String unit() {
+      return "tokens/s";
+    }
+
+    @Override
+    public long floorBytes() {
+      return n * in * 4; // the mask written
+    }
+  }
+
   @Override
   public List<String> summary(List<BenchResult> results, double bandwidth) {
     List<String> lines = new ArrayList<>();
@@ -318,7 +364,7 @@ final class KernelsSuite implements BenchSuite {
     lines.add(String.format(Locale.ROOT, "copy bandwidth %.1f GB/s (read + write)", bandwidth / 1e9));
     lines.add("fused vs composite (same run):");
     for (String op : new String[] {"tokenLogProbs", "grpoLoss", "grpoLossFromHidden", "groupAdvantages",
-        "lmHead"}) {
+        "lmHead", "loraDropout"}) {
       for (String dtype : new String[] {"f32", "bf16"}) {
         Optional<BenchResult> f = find(results, op, "fused", dtype);
         Optional<BenchResult> c = find(results, op, "composite", dtype);

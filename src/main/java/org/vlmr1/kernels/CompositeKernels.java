@@ -1,12 +1,14 @@
-// The libtorch-composite references of the fused kernels: log_softmax / logsumexp / gather / autograd, exactly the
-// math of VLM-R1-SPEC.md 4.3-4.4 and TRL. They are the test oracle of the native kernels and their fallback when the
-// native library cannot load (and on devices without native twins). They run in row chunks of about 2^18-2^20
-// logits, so beyond their inputs and outputs they hold O(chunk x V) memory, never an (N, V) temporary (issue 18: the
-// full-logits versions took 2.4 GB / 4.8 GB at N = 2048, V = 151,936, more than TRL's PyTorch code).
+// The libtorch-composite references of the fused kernels: log_softmax / gather / autograd, exactly the math of
+// VLM-R1-SPEC.md 4.3-4.4 and TRL. They are the test oracle of the native kernels and their fallback when the native
+// library cannot load (and on devices without native twins). They run in row chunks, so beyond their inputs and
+// outputs they hold O(chunk x V) memory, never an (N, V) temporary (issue 18: the full-logits versions took 2.4 GB /
+// 4.8 GB at N = 2048, V = 151,936, more than TRL's PyTorch code); the token log-probs' chunk is a few rows of a
+// scratch kept between calls (LogitsBuffer), one log_softmax_out and one gather per chunk.
 // bf16 inputs are upcast to float32 chunk by chunk (VLM-R1 runs its log-softmax in bf16; we deliberately do not).
 package org.vlmr1.kernels;
 
 import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.AutoGradMode;
 import org.bytedeco.pytorch.BoolOptional;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Scalar;
@@ -22,12 +24,15 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
  */
 public final class CompositeKernels {
   /**
-   * Logits per row chunk of the token log-probs (2 MiB of float32, three Qwen rows): their chunk temporaries are all
-   * of their extra memory. A one-row chunk reduces on one thread (libtorch splits a row-wise logsumexp by rows), so
-   * it was 2x slower; measured on a quiet 2-core machine at N = 2048, V = 151,936 (`bench kernels --ops
-   * tokenLogProbs`): one row 802 ms / +9.7 MiB, three rows 416 ms / +14.3 MiB, six rows 377 ms / +30 MiB.
+   * Logits in the token log-probs' row scratch at most (4 MiB of float32, six Qwen rows). A chunk is one row per
+   * intra-op thread ({@link #tokenChunkRows}): libtorch's last-dim log-softmax splits a chunk by rows, so fewer rows
+   * leave threads idle and more only add memory. The scratch is kept between calls: allocated per call it landed on
+   * fresh pages each time. Measured on a shared 2-core machine at N = 2048, V = 151,936, f32, old and new builds run
+   * back to back three times (`bench kernels --ops tokenLogProbs,grpoLoss --dtypes f32`): gather minus logsumexp in
+   * three-row chunks allocated per chunk 413-627 ms / +12.5-19.4 MiB; log_softmax_out into this scratch, two rows per
+   * chunk, 307-324 ms / +5.3-5.4 MiB (TRL's PyTorch code: 439 ms / 9 MB).
    */
-  static final long CHUNK_ELEMENTS = 1L << 19;
+  static final long ROW_SCRATCH_ELEMENTS = 1L << 20;
 
   /**
    * Logits per row chunk of the loss (4 MiB of float32): its per-chunk autograd costs more ops, and one-row chunks
@@ -42,45 +47,66 @@ public final class CompositeKernels {
     return Math.max(1, elements / Math.max(1, v));
   }
 
+  /** Rows per chunk of the token log-probs: one per intra-op thread, within {@link #ROW_SCRATCH_ELEMENTS}. */
+  static long tokenChunkRows(long v) {
+    return Math.max(1, Math.min(torch.get_num_threads(), chunkRows(ROW_SCRATCH_ELEMENTS, v)));
+  }
+
   /**
-   * log_softmax(logits.float() / T).gather(targets) and, optionally, the row entropy, in row chunks without autograd:
-   * without entropy as gather - logsumexp (TRL's selective_log_softmax), with it through the chunk's log-softmax.
+   * log_softmax(logits.float() / T).gather(targets) and, optionally, the row entropy, in row chunks without autograd.
    */
   public static TokenLogProbs tokenLogProbs(Tensor logits, Tensor targets, double temperature, boolean withEntropy) {
     PointerScope outer = PointerScope.getInnerScope();
     try (PointerScope scope = new PointerScope(); NoGradGuard ng = new NoGradGuard()) {
       long n = logits.size(0);
-      long step = chunkRows(CHUNK_ELEMENTS, logits.size(1));
       Tensor lp = floatRows(logits, n);                                        // (N)
       Tensor ent = withEntropy ? floatRows(logits, n) : null;                 // (N)
-      for (long r0 = 0; r0 < n; r0 += step) {
-        try (PointerScope cs = new PointerScope()) { // frees the chunk's temporaries before the next chunk
-          long len = Math.min(step, n - r0);
-          Tensor z = scaledRows(logits, r0, len, temperature);                // (len, V) float32
-          Tensor idx = targets.narrow(0, r0, len).unsqueeze(1);               // (len, 1)
-          if (withEntropy) {
-            Tensor lsm = torch.log_softmax(z, 1);                              // (len, V)
-            lp.narrow(0, r0, len).copy_(lsm.gather(1, idx).squeeze(1));
-            ent.narrow(0, r0, len).copy_(entropyRows(lsm));
-          } else {
-            lp.narrow(0, r0, len).copy_(z.gather(1, idx).squeeze(1).sub(torch.logsumexp(z, new long[] {1}, false)));
-          }
-        }
-      }
+      logProbRows(logits, targets, temperature, lp, ent);
       return new TokenLogProbs(Scopes.escape(lp, outer), Scopes.escape(ent, outer));
     }
   }
 
   /**
-   * Rows [r0, r0 + len) of (N, V) logits as float32 divided by the temperature: a view when they already are float32
-   * and T = 1 (no copy), else one chunk-sized tensor.
+   * Writes log_softmax(logits.float() / T).gather(targets) of the (N, V) logits into {@code lp} (N) and, when
+   * {@code ent} is given, -sum p log p of each row into it (0 log 0 counts as 0). Each chunk is a log_softmax_out
+   * into this thread's kept scratch and a gather_out into the result, so the chunk loop allocates no (rows, V)
+   * tensor; a second half of the scratch holds the float32 logits / T (bf16 logits or T != 1) and then p.
+   * Call without autograd.
    */
-  private static Tensor scaledRows(Tensor logits, long r0, long len, double temperature) {
-    Tensor x = logits.narrow(0, r0, len);                                      // (len, V)
-    if (TensorChecks.dtype(x) != ScalarType.Float) {
-      x = x.to(ScalarType.Float);
+  private static void logProbRows(Tensor logits, Tensor targets, double temperature, Tensor lp, Tensor ent) {
+    long n = logits.size(0);
+    long v = logits.size(1);
+    if (n == 0) {
+      return;
     }
-    return temperature == 1.0 ? x : x.div(new Scalar(temperature));
+    long step = Math.min(n, tokenChunkRows(v));
+    boolean upcast = TensorChecks.dtype(logits) != ScalarType.Float || temperature != 1.0;
+    boolean twoHalves = upcast || ent != null;
+    Tensor scratch = LogitsBuffer.COMPOSITE_ROWS.rows((twoHalves ? 2 : 1) * step, v, ScalarType.Float, logits);
+    for (long r0 = 0; r0 < n; r0 += step) {
+      try (PointerScope cs = new PointerScope()) { // frees the chunk's views before the next chunk
+        long len = Math.min(step, n - r0);
+        Tensor x = logits.narrow(0, r0, len);                                 // (len, V)
+        Tensor lsm = scratch.narrow(0, 0, len);                               // (len, V) float32
+        Tensor work = twoHalves ? scratch.narrow(0, step, len) : null;        // (len, V) float32
+        if (upcast) {
+          work.copy_(x);
+          if (temperature != 1.0) {
+            work.div_(new Scalar(temperature));
+          }
+          x = work;
+        }
+        torch.log_softmax_out(lsm, x, 1);
+        torch.gather_out(lp.narrow(0, r0, len).unsqueeze(1), lsm, 1, targets.narrow(0, r0, len).unsqueeze(1));
+        if (ent != null) {
+          torch.exp_out(work, lsm);                                           // p
+          torch.special_xlogy_out(work, work, work);                          // p log p, 0 where p = 0
+          Tensor e = ent.narrow(0, r0, len);                                   // (len)
+          torch.sum_out(e, work, 1);
+          e.neg_();
+        }
+      }
+    }
   }
 
   /**
@@ -90,12 +116,6 @@ public final class CompositeKernels {
    */
   private static Tensor floatRows(Tensor like, long n) {
     return like.new_empty(new long[] {n}, new TensorOptions(ScalarType.Float));
-  }
-
-  /** -sum p log p of each row of a (len, V) log-softmax chunk; 0 * log 0 counts as 0. */
-  private static Tensor entropyRows(Tensor lsm) {
-    Tensor p = lsm.exp();                                                     // (len, V)
-    return torch.special_xlogy(p, p).sum(1).neg();                            // (len)
   }
 
   /** Group advantages with torch's mean and unbiased std, as VLM-R1 and TRL compute them. */
@@ -142,72 +162,19 @@ public final class CompositeKernels {
       double temperature = cfg.temperature();
       Tensor rows = logits.detach().reshape(n, v);                             // (N, V) view
       Tensor ids = completionIds.reshape(n);                                   // (N)
-      long step = chunkRows(LOSS_CHUNK_ELEMENTS, v);
-      Tensor lpRows;
-      Tensor entRows;
+      Tensor lpRows = floatRows(logits, n);                                    // (N)
+      Tensor entRows = floatRows(logits, n);                                   // (N)
       try (NoGradGuard ng = new NoGradGuard()) {
-        lpRows = floatRows(logits, n);                                         // (N)
-        entRows = floatRows(logits, n);                                        // (N)
-        for (long r0 = 0; r0 < n; r0 += step) {
-          try (PointerScope cs = new PointerScope()) {
-            long len = Math.min(step, n - r0);
-            Tensor lsm = torch.log_softmax(scaledRows(rows, r0, len, temperature), 1); // (len, V)
-            lpRows.narrow(0, r0, len).copy_(lsm.gather(1, ids.narrow(0, r0, len).unsqueeze(1)).squeeze(1));
-            entRows.narrow(0, r0, len).copy_(entropyRows(lsm));
-          }
-        }
+        logProbRows(rows, ids, temperature, lpRows, entRows);
       }
       Tensor lp = lpRows.reshape(b, t).detach();                               // (B, T) leaf of the loss graph
       lp.set_requires_grad(true);
-      Tensor m = completionMask.to(ScalarType.Float);                          // (B, T)
-      Tensor on = m.ne(new Scalar(0));
-      checkFinite("policy", lp.detach(), on, completionIds);
-      if (oldLogps != null) {
-        checkFinite("old", oldLogps, on, completionIds);
-      }
-      if (refLogps != null) {
-        checkFinite("reference", refLogps, on, completionIds);
-      }
-      // Masked positions may hold -inf (e.g. a pad id); keep them out of every term so no 0 * inf appears.
-      Tensor lpSafe = torch.where(on, lp, new Scalar(0));
-      Tensor old = oldLogps != null ? torch.where(on, oldLogps, new Scalar(0)) : lpSafe.detach();
-      Tensor ratio = lpSafe.sub(old).exp();
-      Tensor clipped = torch.clamp(ratio, new ScalarOptional(new Scalar(1 - cfg.epsilonLow())),
-          new ScalarOptional(new Scalar(1 + cfg.epsilonHigh())));
-      Tensor a = advantages.to(ScalarType.Float).unsqueeze(1);                 // (B, 1)
-      Tensor l1 = ratio.mul(a);
-      Tensor l2 = clipped.mul(a);
-      Tensor perToken = torch.minimum(l1, l2).neg();
-      Tensor kl = null;
-      if (cfg.beta() != 0) {
-        Tensor delta = torch.where(on, refLogps, new Scalar(0)).sub(lpSafe);
-        kl = delta.exp().sub(delta).sub(new Scalar(1));
-        perToken = perToken.add(kl.mul(new Scalar(cfg.beta())));
-      }
-      Tensor masked = perToken.mul(m);
-      Tensor loss;
-      switch (cfg.lossType()) {
-        case GRPO:
-          loss = masked.sum(1).div(m.sum(1).clamp_min(new Scalar(1))).mean();
-          break;
-        case BNPO:
-          loss = masked.sum().div(m.sum().clamp_min(new Scalar(1)));
-          break;
-        case DR_GRPO:
-          loss = masked.sum().div(new Scalar((double) b * cfg.maxCompletionLength()));
-          break;
-        case DAPO:
-          loss = masked.sum().div(cfg.dapoTokenCount() > 0 ? torch.scalar_tensor(new Scalar(cfg.dapoTokenCount()))
-              : m.sum().clamp_min(new Scalar(1)));
-          break;
-        default:
-          throw new IllegalStateException("unhandled " + cfg.lossType());
-      }
-      loss = loss.mul(new Scalar(cfg.lossScale()));
-      loss.backward();
+      LossGraph graph = lossGraph(lp, completionIds, completionMask, advantages, oldLogps, refLogps, cfg);
+      graph.loss().backward();
       Tensor dLogp = lp.grad().reshape(n);                                      // (N) dLoss/dlogp
       Tensor out = gradOut != null ? gradOut : torch.empty_like(logits);        // (B, T, V) in the logits' dtype
       Tensor outRows = out.view(n, v);                                         // (N, V)
+      long step = chunkRows(LOSS_CHUNK_ELEMENTS, v);
       for (long r0 = 0; r0 < n; r0 += step) {
         try (PointerScope cs = new PointerScope()) {
           long len = Math.min(step, n - r0);
@@ -222,40 +189,178 @@ public final class CompositeKernels {
           outRows.narrow(0, r0, len).copy_(xc.grad());
         }
       }
+      return new GrpoLossResult(graph.loss().item_double(), gradOut != null ? gradOut : Scopes.escape(out, outer),
+          Scopes.escape(lp.detach().contiguous(), outer), graph.metrics(entRows.reshape(b, t)));
+    }
+  }
+
+  /**
+   * The GRPO loss graph over (B, T) token log-probs, as VLM-R1 and TRL build it, with what the metrics need.
+   *
+   * @param loss the scalar loss (times cfg.lossScale())
+   * @param ratio (B, T) exp(logp - old)
+   * @param kl (B, T) the k3 estimator, or null when beta = 0
+   * @param a (B, 1) float32 advantages
+   * @param m (B, T) float32 mask
+   */
+  private record LossGraph(Tensor loss, Tensor ratio, Tensor kl, Tensor a, Tensor m, GrpoLossConfig cfg) {
+    /** TRL's metrics: KL and entropy means over unmasked tokens, and the clip ratios. */
+    GrpoLossMetrics metrics(Tensor entropy) {
       Tensor msum = m.sum().clamp_min(new Scalar(1));
-      double ent = entRows.reshape(b, t).mul(m).sum().div(msum).item_double();
+      double ent = entropy.mul(m).sum().div(msum).item_double();
       double klMean = kl == null ? 0 : kl.detach().mul(m).sum().div(msum).item_double();
       Tensor low = ratio.detach().lt(new Scalar(1 - cfg.epsilonLow())).logical_and(a.lt(new Scalar(0)));
       Tensor high = ratio.detach().gt(new Scalar(1 + cfg.epsilonHigh())).logical_and(a.gt(new Scalar(0)));
       double lowMean = low.to(ScalarType.Float).mul(m).sum().div(msum).item_double();
       double highMean = high.to(ScalarType.Float).mul(m).sum().div(msum).item_double();
       double regionMean = low.logical_or(high).to(ScalarType.Float).mul(m).sum().div(msum).item_double();
-      GrpoLossMetrics metrics = new GrpoLossMetrics(klMean, ent, lowMean, highMean, regionMean);
-      return new GrpoLossResult(loss.item_double(), gradOut != null ? gradOut : Scopes.escape(out, outer),
-          Scopes.escape(lp.detach().contiguous(), outer), metrics);
+      return new GrpoLossMetrics(klMean, ent, lowMean, highMean, regionMean);
     }
   }
 
   /**
-   * The full-logits composite of {@link GrpoKernels#grpoLossFromHidden}: logits = hidden @ W^T materialised, the
-   * composite loss with the gradient written over them, then dHidden = dLogits @ W and dW = dLogits^T @ hidden.
+   * Builds the loss graph from {@code lp} (B, T), a leaf that requires grad; throws on a non-finite log-prob at an
+   * unmasked token. Every LossType sums per-token terms whose weights depend only on the mask and cfg, so
+   * dLoss/dlogp of a token depends on that token's log-probs alone.
+   */
+  private static LossGraph lossGraph(Tensor lp, Tensor completionIds, Tensor completionMask, Tensor advantages,
+      Tensor oldLogps, Tensor refLogps, GrpoLossConfig cfg) {
+    long b = lp.size(0);
+    Tensor m = completionMask.to(ScalarType.Float);                            // (B, T)
+    Tensor on = m.ne(new Scalar(0));
+    checkFinite("policy", lp.detach(), on, completionIds);
+    if (oldLogps != null) {
+      checkFinite("old", oldLogps, on, completionIds);
+    }
+    if (refLogps != null) {
+      checkFinite("reference", refLogps, on, completionIds);
+    }
+    // Masked positions may hold -inf (e.g. a pad id); keep them out of every term so no 0 * inf appears.
+    Tensor lpSafe = torch.where(on, lp, new Scalar(0));
+    Tensor old = oldLogps != null ? torch.where(on, oldLogps, new Scalar(0)) : lpSafe.detach();
+    Tensor ratio = lpSafe.sub(old).exp();
+    Tensor clipped = torch.clamp(ratio, new ScalarOptional(new Scalar(1 - cfg.epsilonLow())),
+        new ScalarOptional(new Scalar(1 + cfg.epsilonHigh())));
+    Tensor a = advantages.to(ScalarType.Float).unsqueeze(1);                   // (B, 1)
+    Tensor l1 = ratio.mul(a);
+    Tensor l2 = clipped.mul(a);
+    Tensor perToken = torch.minimum(l1, l2).neg();
+    Tensor kl = null;
+    if (cfg.beta() != 0) {
+      Tensor delta = torch.where(on, refLogps, new Scalar(0)).sub(lpSafe);
+      kl = delta.exp().sub(delta).sub(new Scalar(1));
+      perToken = perToken.add(kl.mul(new Scalar(cfg.beta())));
+    }
+    Tensor masked = perToken.mul(m);
+    Tensor loss;
+    switch (cfg.lossType()) {
+      case GRPO:
+        loss = masked.sum(1).div(m.sum(1).clamp_min(new Scalar(1))).mean();
+        break;
+      case BNPO:
+        loss = masked.sum().div(m.sum().clamp_min(new Scalar(1)));
+        break;
+      case DR_GRPO:
+        loss = masked.sum().div(new Scalar((double) b * cfg.maxCompletionLength()));
+        break;
+      case DAPO:
+        loss = masked.sum().div(cfg.dapoTokenCount() > 0 ? torch.scalar_tensor(new Scalar(cfg.dapoTokenCount()))
+            : m.sum().clamp_min(new Scalar(1)));
+        break;
+      default:
+        throw new IllegalStateException("unhandled " + cfg.lossType());
+    }
+    return new LossGraph(loss.mul(new Scalar(cfg.lossScale())), ratio, kl, a, m, cfg);
+  }
+
+  /**
+   * The composite of {@link GrpoKernels#grpoLossFromHidden}, chunked like the native path and without autograd over
+   * any (rows, V) tensor. Per chunk of rows: logits = hidden @ W^T (in the hidden states' dtype, then float32 / T in
+   * a buffer kept between calls); their log-probs and entropies; dLoss/dlogp of the chunk's tokens from the (B, T)
+   * loss graph over the log-probs so far (exact: a token's gradient depends on its own log-probs only, see
+   * {@link #lossGraph}); the logits' gradient written over the buffer, which is autograd's log-softmax backward
+   * (grad - exp(lsm) * sum(grad), grad being dLoss/dlogp at the target) and the division's; then
+   * dHidden = dLogits @ W and dW += dLogits^T @ hidden, accumulated in float32 (bf16 gradients rounded to bf16 first,
+   * as the logits' dtype holds them). The chunk's float32 logits take about {@code chunkRows} x V x the hidden
+   * states' element size bytes (bf16 inputs get half the rows).
    */
   public static GrpoHiddenLossResult grpoLossFromHidden(Tensor hidden, Tensor lmHeadWeight, Tensor completionIds,
-      Tensor completionMask, Tensor advantages, Tensor oldLogps, Tensor refLogps, GrpoLossConfig cfg) {
+      Tensor completionMask, Tensor advantages, Tensor oldLogps, Tensor refLogps, GrpoLossConfig cfg,
+      int chunkRows) {
     PointerScope outer = PointerScope.getInnerScope();
-    try (PointerScope s = new PointerScope()) {
+    try (PointerScope s = new PointerScope(); NoGradGuard ng = new NoGradGuard()) {
       long b = hidden.size(0);
       long t = hidden.size(1);
       long h = hidden.size(2);
-      Tensor h2 = hidden.reshape(b * t, h);                                      // (N, H)
-      Tensor logits = h2.mm(lmHeadWeight.t()).reshape(b, t, -1);                 // (B, T, V)
-      // The logits are dead once the loss has read them: their buffer takes the gradient (one (N, V) less).
-      GrpoLossResult r = grpoLoss(logits, completionIds, completionMask, advantages, oldLogps, refLogps, cfg, logits);
-      Tensor g = r.gradLogits().reshape(b * t, -1);                             // (N, V)
-      Tensor gradHidden = g.mm(lmHeadWeight).reshape(b, t, h);                   // (B, T, H)
-      Tensor gradWeight = g.t().mm(h2);                                          // (V, H)
-      return new GrpoHiddenLossResult(r.loss(), Scopes.escape(gradHidden, outer), Scopes.escape(gradWeight, outer),
-          Scopes.escape(r.perTokenLogps(), outer), r.metrics());
+      long v = lmHeadWeight.size(0);
+      long n = b * t;
+      ScalarType dtype = TensorChecks.dtype(hidden);
+      boolean f32 = dtype == ScalarType.Float;
+      double temperature = cfg.temperature();
+      Tensor h2 = hidden.reshape(n, h);                                        // (N, H)
+      Tensor ids = completionIds.reshape(n);                                   // (N)
+      Tensor weightT = lmHeadWeight.t();                                       // (H, V) view
+      Tensor gradHidden = torch.empty_like(h2);                                // (N, H)
+      Tensor gradWeight = null;                                                // (V, H) float32, from the 1st chunk
+      Tensor lpRows = floatRows(hidden, n).zero_();                            // (N) rows not yet computed: 0
+      Tensor entRows = floatRows(hidden, n);                                   // (N)
+      long step = Math.max(1, Math.min(n, (long) chunkRows * hidden.element_size() / 4));
+      Tensor buffer = n == 0 ? null : LogitsBuffer.COMPOSITE_CHUNK.rows(step, v, ScalarType.Float, hidden);
+      for (long r0 = 0; r0 < n; r0 += step) {
+        try (PointerScope cs = new PointerScope()) {
+          long len = Math.min(step, n - r0);
+          Tensor hc = h2.narrow(0, r0, len);                                   // (len, H)
+          Tensor idx = ids.narrow(0, r0, len).unsqueeze(1);                    // (len, 1)
+          Tensor z = buffer.narrow(0, 0, len);                                 // (len, V) float32
+          if (f32) {
+            torch.mm_out(z, hc, weightT);
+          } else {
+            z.copy_(hc.mm(weightT)); // the logits in bf16, as the full-logits composite and the native path have them
+          }
+          if (temperature != 1.0) {
+            z.div_(new Scalar(temperature));
+          }
+          logProbRows(z, ids.narrow(0, r0, len), 1.0, lpRows.narrow(0, r0, len), entRows.narrow(0, r0, len));
+          Tensor dLogp = logpGrad(lpRows, b, t, completionIds, completionMask, advantages, oldLogps, refLogps, cfg)
+              .narrow(0, r0, len).unsqueeze(1);                                // (len, 1)
+          torch.log_softmax_out(z, z, 1);
+          z.exp_().mul_(dLogp.neg()).scatter_add_(1, idx, dLogp);              // dLoss/d(logits / T)
+          if (temperature != 1.0) {
+            z.div_(new Scalar(temperature));                                   // dLoss/dlogits
+          }
+          Tensor g = z;                                                        // (len, V) in the hidden dtype
+          if (!f32) {
+            g = z.to(dtype);
+            z.copy_(g); // the float32 copy now holds the bf16 values, for the float32 dW below
+          }
+          torch.mm_out(gradHidden.narrow(0, r0, len), g, lmHeadWeight);       // (len, H)
+          Tensor hf = f32 ? hc : hc.to(ScalarType.Float);                      // (len, H)
+          if (gradWeight == null) {
+            gradWeight = Scopes.escape(z.t().mm(hf), s);                       // (V, H) = (V, len) @ (len, H)
+          } else {
+            gradWeight.addmm_(z.t(), hf);
+          }
+        }
+      }
+      if (gradWeight == null) { // no rows
+        gradWeight = hidden.new_zeros(new long[] {v, h}, new TensorOptions(ScalarType.Float));
+      }
+      Tensor lp = lpRows.reshape(b, t);                                        // (B, T)
+      LossGraph graph = lossGraph(lp, completionIds, completionMask, advantages, oldLogps, refLogps, cfg);
+      Tensor gw = f32 ? gradWeight : gradWeight.to(dtype);
+      return new GrpoHiddenLossResult(graph.loss().item_double(), Scopes.escape(gradHidden.reshape(b, t, h), outer),
+          Scopes.escape(gw, outer), Scopes.escape(lp, outer), graph.metrics(entRows.reshape(b, t)));
+    }
+  }
+
+  /** dLoss/dlogp (N) of the loss graph over {@code lpRows} (N) as (B, T): autograd over (B, T) only. */
+  private static Tensor logpGrad(Tensor lpRows, long b, long t, Tensor completionIds, Tensor completionMask,
+      Tensor advantages, Tensor oldLogps, Tensor refLogps, GrpoLossConfig cfg) {
+    try (AutoGradMode on = new AutoGradMode(true)) {
+      Tensor lp = lpRows.reshape(b, t).detach().clone();                       // (B, T) leaf
+      lp.set_requires_grad(true);
+      lossGraph(lp, completionIds, completionMask, advantages, oldLogps, refLogps, cfg).loss().backward();
+      return lp.grad().reshape(b * t);                                         // (N)
     }
   }
 

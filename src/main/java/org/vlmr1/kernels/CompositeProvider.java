@@ -36,7 +36,7 @@ final class CompositeProvider implements KernelProvider {
   public GrpoHiddenLossResult grpoLossFromHidden(Tensor hidden, Tensor lmHeadWeight, Tensor ids, Tensor mask,
       Tensor adv, Tensor old, Tensor ref, GrpoLossConfig cfg, int chunkRows) {
     checkIdRange("completionIds", ids, lmHeadWeight.size(0));
-    return CompositeKernels.grpoLossFromHidden(hidden, lmHeadWeight, ids, mask, adv, old, ref, cfg);
+    return CompositeKernels.grpoLossFromHidden(hidden, lmHeadWeight, ids, mask, adv, old, ref, cfg, chunkRows);
   }
 
   /** The CPU kernel's check of the rewards, for providers whose kernels cannot throw (composites, CUDA). */

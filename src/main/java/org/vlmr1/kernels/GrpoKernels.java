@@ -69,7 +69,7 @@ public final class GrpoKernels {
     }
     TorchRuntime.load();
     NativeLibraries.Choice c = NativeLibraries.choose("org.vlmr1.kernels.GrpoNative", "native kernels",
-        "every kernel falls back to its libtorch composite (slower; the from-hidden loss holds N x V logits)");
+        "every kernel falls back to its libtorch composite (slower)");
     description = c.backend() == KernelBackend.NATIVE ? NativeProvider.INSTANCE.describe()
         : "libtorch composite (" + c.reason() + ")";
     backend = c.backend();

@@ -32,6 +32,7 @@ final class GrpoNative {
 
   static final int DTYPE_F32 = 0;
   static final int DTYPE_BF16 = 1;
+  static final int DTYPE_F64 = 2;
   static final int TOKEN_STATS = 4;
 
   static native @Cast("const char*") String kernel_isa();
@@ -52,6 +53,9 @@ final class GrpoNative {
 
   static native void lm_head_logits(@Const FloatPointer hidden, @Const FloatPointer weight, long rows, long vocab,
       long hiddenSize, FloatPointer out);
+
+  static native void lora_dropout_mask(@Cast("const int64_t*") LongPointer rowKeys,
+      @Cast("const int64_t*") LongPointer positions, long rows, long len, long in, double p, int dtype, Pointer out);
 
   static native void grpo_loss_reduce(long tokens, @Const FloatPointer mask, @Const FloatPointer tokenStats,
       DoublePointer out);

@@ -74,7 +74,7 @@ final class NativeKernels {
     Tensor stats = emptyFloat(n, GrpoNative.TOKEN_STATS);                    // (N, 4)
     Tensor weightT = weight.t();                                             // (H, V) view
     PointerScope outer = PointerScope.getInnerScope();
-    Tensor buffer = LogitsBuffer.rows(Math.min(chunkRows, n), v, weight);   // (chunk, V), reused across calls
+    Tensor buffer = LogitsBuffer.FUSED_CHUNK.rows(Math.min(chunkRows, n), v, weight); // (chunk, V), kept
     for (long r0 = 0; r0 < n; r0 += chunkRows) {
       long rows = Math.min(chunkRows, n - r0);
       try (PointerScope chunk = new PointerScope()) {

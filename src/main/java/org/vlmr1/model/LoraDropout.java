@@ -9,6 +9,7 @@ import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
+import org.vlmr1.kernels.DropoutKernels;
 
 /**
  * One training pass's dropout keys. Feature j of token t (its index from the row's first real token, so left padding
@@ -116,24 +117,42 @@ public record LoraDropout(long seed, long step, long[] samples, Tensor positions
 
   /**
    * The scaled keep mask (B, L, in) of module {@code module} ((S, in) for slot keys): 1 / (1 - p) where kept, 0 where
-   * dropped, in {@code dtype}.
+   * dropped, in {@code dtype}, on the positions' device. Our native kernel when {@link DropoutKernels#usesNative}
+   * holds (the CPU), else {@link #maskComposite}; both give the same bits.
    */
   public Tensor mask(String module, long in, double p, ScalarType dtype) {
-    long[] base = new long[samples.length];
-    for (int b = 0; b < base.length; b++) {
-      base[b] = rowKey(seed, step, samples[b], module);
+    if (DropoutKernels.usesNative(positions, dtype)) {
+      if (positions.dim() == 2) {
+        return DropoutKernels.loraMask(rowKeys(module), positions, in, p, dtype);               // (B, L, in)
+      }
+      return DropoutKernels.loraMask(rowKeys(module), positions.unsqueeze(1), in, p, dtype)
+          .reshape(positions.size(0), in);                                                      // (S, in)
     }
+    return maskComposite(module, in, p, dtype);
+  }
+
+  /** The libtorch composite of {@link #mask} on any device: the native kernel's oracle and fallback. */
+  public Tensor maskComposite(String module, long in, double p, ScalarType dtype) {
     Tensor dev = positions;
     Tensor features = torch.arange(new Scalar(in), new TensorOptions(ScalarType.Long)
         .device(new org.bytedeco.pytorch.DeviceOptional(dev.device())));                       // (in)
     boolean rows = positions.dim() == 2;
     Tensor element = positions.mul(new Scalar(in)).unsqueeze(-1)
         .add(rows ? features.reshape(1, 1, in) : features.reshape(1, in));                    // (B, L, in) or (S, in)
-    Tensor keys = torch.tensor(base).to(dev.device(), ScalarType.Long)
+    Tensor keys = torch.tensor(rowKeys(module)).to(dev.device(), ScalarType.Long)
         .reshape(rows ? new long[] {-1, 1, 1} : new long[] {-1, 1});                            // (B, 1, 1) or (S, 1)
     Tensor h = splitmix64(keys.bitwise_xor(element));                                          // like element
     Tensor u = shiftRight(h, 11).to(ScalarType.Double).mul(new Scalar(0x1.0p-53));
     return u.ge(new Scalar(p)).to(dtype).mul(new Scalar(1 / (1 - p)));
+  }
+
+  /** The hash chain of each row for {@code module} (B). */
+  private long[] rowKeys(String module) {
+    long[] base = new long[samples.length];
+    for (int b = 0; b < base.length; b++) {
+      base[b] = rowKey(seed, step, samples[b], module);
+    }
+    return base;
   }
 
   /** TokenSampler.splitmix64 elementwise on int64 (libtorch's int64 arithmetic wraps like Java's long). */

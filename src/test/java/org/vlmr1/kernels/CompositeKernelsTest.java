@@ -92,6 +92,33 @@ class CompositeKernelsTest {
     }
   }
 
+  /**
+   * The row scratch is kept between calls (per thread, regrown for a new dtype or device): a result must not be a
+   * view of it, and a call after one on another device must still be right.
+   */
+  @Test
+  void tokenLogProbsResultsOutliveTheKeptScratch() {
+    TensorAssert.seed("composite tokenLogProbs kept scratch");
+    try (PointerScope s = new PointerScope()) {
+      long n = 7;
+      long v = 3000;
+      Tensor ids = GrpoKernelsTest.randIds(v, n);
+      Tensor first = GrpoKernelsTest.randLogits(n, v, "bf16", 3);
+      TokenLogProbs a = CompositeKernels.tokenLogProbs(first, ids, 0.7, true);
+      Tensor lp = a.logProbs().clone();
+      Tensor ent = a.entropy().clone();
+      Device meta = new Device("meta");
+      CompositeKernels.tokenLogProbs(torch.randn(n, 2 * v).to(meta, ScalarType.Float), ids.to(meta, ScalarType.Long),
+          1.0, true);
+      TokenLogProbs b = CompositeKernels.tokenLogProbs(GrpoKernelsTest.randLogits(n, 2 * v, "f32", 3), ids, 1.0, true);
+      assertTrue(torch.equal(lp, a.logProbs()) && torch.equal(ent, a.entropy()), "first results unchanged");
+      TokenLogProbs again = CompositeKernels.tokenLogProbs(first, ids, 0.7, true);
+      assertClose("same logits again", lp, again.logProbs(), 0, 0);
+      assertClose("same entropy again", ent, again.entropy(), 0, 0);
+      assertEquals(n, b.logProbs().numel());
+    }
+  }
+
   @ParameterizedTest(name = "{0} {1} B={2} T={3} V={4} temp={5} old={6} gradOut={7}")
   @CsvSource({"f32, GRPO, 3, 5, 151936, 1.0, false, none", "f32, DAPO, 3, 5, 151936, 0.7, true, logits",
       "bf16, BNPO, 3, 5, 151936, 1.0, true, none", "bf16, DR_GRPO, 4, 9, 4096, 0.7, true, logits",
@@ -137,10 +164,17 @@ class CompositeKernelsTest {
     }
   }
 
-  @ParameterizedTest(name = "{0}")
-  @CsvSource({"f32", "bf16"})
-  void grpoLossFromHiddenEqualsTheMaterialisedLogitsLoss(String dtype) {
-    TensorAssert.seed("composite grpoLossFromHidden " + dtype);
+  /**
+   * The chunked from-hidden composite against the unchunked math it replaced: all (N, V) logits materialised, one
+   * autograd graph over them, dHidden and dW by one matmul each. Chunks of one row, of uneven rows (a short tail) and
+   * of all rows; bf16 chunks get half the rows (their float32 logits take the caller's byte budget).
+   */
+  @ParameterizedTest(name = "{0} chunkRows={1} T={2} {3}")
+  @CsvSource({"f32, 12, 1.0, GRPO", "f32, 5, 0.7, GRPO", "f32, 1, 1.0, BNPO", "bf16, 12, 1.0, GRPO",
+      "bf16, 8, 1.3, DR_GRPO", "bf16, 2, 1.0, DAPO"})
+  void grpoLossFromHiddenEqualsTheMaterialisedLogitsLoss(String dtype, int chunkRows, double temperature,
+      LossType lossType) {
+    TensorAssert.seed("composite grpoLossFromHidden " + dtype + " chunkRows " + chunkRows);
     try (PointerScope s = new PointerScope()) {
       long b = 3;
       long t = 4;
@@ -149,19 +183,25 @@ class CompositeKernelsTest {
       ScalarType st = TensorAssert.dtypeOf(dtype);
       Tensor hidden = torch.randn(b, t, h).to(st).contiguous();                    // (B, T, H)
       Tensor w = torch.randn(v, h).mul(new Scalar(0.3)).to(st).contiguous();      // (V, H)
-      GrpoKernelsTest.Batch x = GrpoKernelsTest.Batch.random(b, t, v, dtype, 1);
-      GrpoLossConfig cfg = GrpoLossConfig.builder().beta(0.04).build();
+      GrpoKernelsTest.Batch x = GrpoKernelsTest.Batch.random(b, t, v, dtype, temperature);
+      GrpoLossConfig cfg = GrpoLossConfig.builder().beta(0.04).temperature(temperature).lossType(lossType)
+          .maxCompletionLength((int) t + 1).build();
       Tensor h2 = hidden.reshape(b * t, h);                                        // (N, H)
       Tensor logits = h2.mm(w.t()).reshape(b, t, v);                               // (B, T, V)
       GrpoLossResult want = oneGraphLoss(logits, x.ids(), x.mask(), x.adv(), x.old(), x.ref(), cfg);
       Tensor g = want.gradLogits().reshape(b * t, v);                              // (N, V)
       GrpoHiddenLossResult got = CompositeKernels.grpoLossFromHidden(hidden, w, x.ids(), x.mask(), x.adv(), x.old(),
-          x.ref(), cfg);
+          x.ref(), cfg, chunkRows);
       double rtol = dtype.equals("bf16") ? 1e-2 : 1e-5;
       assertClose("loss", want.loss(), got.loss(), 1e-6, 1e-7);
       assertClose("gradHidden", g.mm(w).reshape(b, t, h), got.gradHidden(), rtol, 0);
+      // float32 accumulation over chunks (the unchunked bf16 matmul rounded once in bf16)
       assertClose("gradWeight", g.t().mm(h2), got.gradWeight(), rtol, 0);
+      assertEquals(st, TensorChecks.dtype(got.gradWeight()));
       assertClose("perTokenLogps", want.perTokenLogps(), got.perTokenLogps(), 0, 0);
+      assertClose("kl", want.metrics().kl(), got.metrics().kl(), 1e-6, 1e-7);
+      assertClose("entropy", want.metrics().entropy(), got.metrics().entropy(), 1e-6, 1e-7);
+      assertEquals(want.metrics().clipRatioRegion(), got.metrics().clipRatioRegion());
     }
   }
 

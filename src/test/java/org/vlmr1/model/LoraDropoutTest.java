@@ -13,7 +13,10 @@ import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
+import org.vlmr1.kernels.GrpoKernels;
+import org.vlmr1.kernels.KernelBackend;
 import org.vlmr1.kernels.TorchRuntime;
 
 class LoraDropoutTest {
@@ -47,6 +50,61 @@ class LoraDropoutTest {
         }
       }
     }
+  }
+
+  /**
+   * The native kernel against the libtorch composite (its oracle): random keys, shapes, left padding, narrowed
+   * positions and p, in every dtype the kernel writes, bit for bit; one p sits exactly on a drawn u (kept, as
+   * u >= p) and one just above it (dropped), the boundary of the kernel's integer comparison.
+   */
+  @Test
+  void nativeMaskEqualsTheCompositeBitForBit() {
+    TorchRuntime.load();
+    Assumptions.assumeTrue(GrpoKernels.backend() == KernelBackend.NATIVE, "native kernels not loaded");
+    long seed = new Random().nextLong();
+    System.out.println("LoraDropoutTest native seed " + seed);
+    Random rnd = new Random(seed);
+    ScalarType[] dtypes = {ScalarType.Float, ScalarType.BFloat16, ScalarType.Double};
+    ScalarType[] bits = {ScalarType.Int, ScalarType.Short, ScalarType.Long};
+    for (int trial = 0; trial < 12; trial++) {
+      try (PointerScope s = new PointerScope()) {
+        int b = 1 + rnd.nextInt(4);
+        int l = 1 + rnd.nextInt(40);
+        long in = 1 + rnd.nextInt(300);
+        long[] m = new long[b * l];
+        for (int i = 0; i < b; i++) {
+          int pad = rnd.nextInt(l);
+          for (int j = pad; j < l; j++) {
+            m[i * l + j] = 1;
+          }
+        }
+        LoraDropout d = LoraDropout.of(rnd.nextLong(), rnd.nextInt(1 << 20), rnd.nextInt(1 << 20),
+            torch.tensor(m).reshape(b, l));
+        if (trial % 3 == 1 && l > 2) {
+          d = d.narrow(1, l - 2); // non-contiguous positions, as the LM head's completion positions are
+        }
+        String module = "model.layers." + rnd.nextInt(36) + ".mlp.up_proj";
+        double p = trial == 0 ? 0 : rnd.nextDouble();
+        if (trial >= 10) { // a drawn u of this very mask: kept at p = u, dropped at the next double
+          long pos = d.positions().get(0).get(d.positions().size(1) - 1).item_long();
+          double u = LoraDropout.uniform(d.seed(), d.step(), d.samples()[0], module, pos * in + in - 1);
+          p = trial == 10 ? u : Math.nextUp(u);
+        }
+        for (int k = 0; k < dtypes.length; k++) {
+          Tensor want = d.maskComposite(module, in, p, dtypes[k]);
+          Tensor got = d.mask(module, in, p, dtypes[k]);
+          assertEquals(dtypes[k], got.scalar_type().intern());
+          assertTrue(torch.equal(want.view(bits[k]), got.view(bits[k])), "trial " + trial + " " + dtypes[k]
+              + " B " + b + " L " + l + " in " + in + " p " + p + ": first mismatch at flat index "
+              + firstMismatch(want, got));
+        }
+      }
+    }
+  }
+
+  private static long firstMismatch(Tensor a, Tensor b) {
+    Tensor ne = a.to(ScalarType.Double).ne(b.to(ScalarType.Double)).flatten().nonzero();
+    return ne.numel() == 0 ? -1 : ne.get(0).item_long();
   }
 
   @Test
