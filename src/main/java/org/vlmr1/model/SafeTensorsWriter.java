@@ -147,7 +147,8 @@ public final class SafeTensorsWriter {
     return out;
   }
 
-  private static void copy(Tensor t, OutputStream out, byte[] buf) throws IOException {
+  private static void copy(Tensor device, OutputStream out, byte[] buf) throws IOException {
+    Tensor t = Devices.host(device).contiguous(); // written from the host: a CUDA tensor is copied once
     BytePointer p = new BytePointer(t.data_ptr()).capacity(t.nbytes());
     for (long pos = 0; pos < t.nbytes(); pos += buf.length) {
       int n = (int) Math.min(buf.length, t.nbytes() - pos);
