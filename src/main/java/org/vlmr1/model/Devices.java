@@ -17,9 +17,10 @@ public final class Devices {
     return d.str().getString();
   }
 
-  /** Whether {@code t} lies on {@code device}. */
+  /** Whether {@code t} lies on {@code device} (any index of its type when the device names none, e.g. "lazy"). */
   public static boolean on(Tensor t, Device device) {
-    return name(t.device()).equals(name(device));
+    Device d = t.device();
+    return device.has_index() ? name(d).equals(name(device)) : d.type().intern() == device.type().intern();
   }
 
   /**
@@ -42,11 +43,15 @@ public final class Devices {
 
   /** {@code t} itself on the CPU, else its copy there: what a host read (data_ptr) needs. */
   public static Tensor host(Tensor t) {
-    return on(t, CPU) ? t : t.cpu();
+    return on(t, cpu()) ? t : t.cpu();
   }
 
-  /** The CPU. */
-  public static final Device CPU = new Device(org.bytedeco.pytorch.global.torch.DeviceType.CPU);
+  /**
+   * The CPU: a new Device each call (a static one would be freed by the first PointerScope that sees it created).
+   */
+  public static Device cpu() {
+    return new Device(org.bytedeco.pytorch.global.torch.DeviceType.CPU);
+  }
 
   /** Every tensor of {@code named} moved onto {@code device} ({@link #moved}), in the same order. */
   public static Map<String, Tensor> moved(Map<String, Tensor> named, Device device) {
