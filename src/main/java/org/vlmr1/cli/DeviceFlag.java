@@ -27,21 +27,24 @@ final class DeviceFlag {
    * The device this command runs on: the parsed request resolved against what libtorch reaches (loads libtorch). An
    * auto choice is said on stdout. A CUDA device that does not exist is refused, naming what is missing.
    */
-  static DeviceSpec.Resolved resolve(Flags f, String command) {
+  static DeviceSpec.Resolved resolve(Flags f) {
     DeviceSpec spec = parse(f);
-    if (spec.kind() == DeviceSpec.Kind.CPU) {
-      return spec.resolve(new CudaFacts(false, 0, null, null, null)); // the CPU needs no probe
-    }
-    DeviceSpec.Resolved r;
-    try {
-      r = spec.resolve(CudaFacts.probe());
-    } catch (IllegalArgumentException e) {
-      throw new UsageException(e.getMessage());
-    }
+    // the CPU needs no probe
+    DeviceSpec.Resolved r = resolve(spec, spec.kind() == DeviceSpec.Kind.CPU ? new CudaFacts(false, 0, null, null,
+        null) : CudaFacts.probe());
     if (spec.kind() == DeviceSpec.Kind.AUTO) {
       System.out.println("device " + r.how());
     }
     return r;
+  }
+
+  /** {@link #resolve(Flags)} against given facts: a device that is there is taken, one that is not is refused. */
+  static DeviceSpec.Resolved resolve(DeviceSpec spec, CudaFacts cuda) {
+    try {
+      return spec.resolve(cuda);
+    } catch (IllegalArgumentException e) {
+      throw new UsageException(e.getMessage());
+    }
   }
 
   /**
@@ -50,17 +53,22 @@ final class DeviceFlag {
    * the processes of a node would share it.
    */
   static DeviceSpec.Resolved forRank(Flags f, DeviceSpec.Resolved r, int localRank, int worldSize) {
+    return !r.isCuda() || worldSize == 1 ? r : forRank(f.get("device"), r, localRank, worldSize, CudaFacts.probe());
+  }
+
+  /** {@link #forRank(Flags, DeviceSpec.Resolved, int, int)} for the --device text and what libtorch reaches. */
+  static DeviceSpec.Resolved forRank(String device, DeviceSpec.Resolved r, int localRank, int worldSize,
+      CudaFacts cuda) {
     if (!r.isCuda() || worldSize == 1) {
       return r;
     }
-    if (parse(f).kind() == DeviceSpec.Kind.CUDA && f.get("device").trim().toLowerCase(java.util.Locale.ROOT)
-        .startsWith("cuda:") && r.index() != localRank) {
-      throw new UsageException("--device " + f.get("device") + " on the process of LOCAL_RANK " + localRank + " of "
+    if (device.trim().toLowerCase(java.util.Locale.ROOT).startsWith("cuda:") && r.index() != localRank) {
+      throw new UsageException("--device " + device + " on the process of LOCAL_RANK " + localRank + " of "
           + worldSize + ": the processes of a node would share that device; pass --device cuda, which gives each "
           + "process cuda:LOCAL_RANK");
     }
     try {
-      return new DeviceSpec(DeviceSpec.Kind.CUDA, localRank).resolve(CudaFacts.probe());
+      return new DeviceSpec(DeviceSpec.Kind.CUDA, localRank).resolve(cuda);
     } catch (IllegalArgumentException e) {
       throw new UsageException("LOCAL_RANK " + localRank + ": " + e.getMessage());
     }

@@ -45,7 +45,7 @@ final class EvalCommand implements Command {
         throw new UsageException("eval needs --" + n);
       }
     }
-    DeviceSpec.Resolved device = DeviceFlag.resolve(f, "eval"); // a missing CUDA device is refused here
+    DeviceSpec.Resolved device = DeviceFlag.resolve(f); // a missing CUDA device is refused here
     Path model = HubCache.resolve(f.get("model"), f.env());
     TorchRuntime.load();
     VlmModule module = VlmModules.forCheckpoint(model, null, ModuleFlags.options(f));

@@ -107,7 +107,7 @@ final class ModelCommands {
     @Override
     public int run(Flags f) throws Exception {
       need(f, "model", "inputs", "out");
-      DeviceSpec.Resolved device = DeviceFlag.resolve(f, "forward"); // a missing CUDA device is refused here
+      DeviceSpec.Resolved device = DeviceFlag.resolve(f); // a missing CUDA device is refused here
       Path model = HubCache.resolve(f.get("model"), f.env());
       TorchRuntime.load();
       VlmModule module = module(f, model);
@@ -148,7 +148,7 @@ final class ModelCommands {
     @Override
     public int run(Flags f) throws Exception {
       need(f, "model", "inputs", "out");
-      DeviceSpec.Resolved device = DeviceFlag.resolve(f, "generate"); // a missing CUDA device is refused here
+      DeviceSpec.Resolved device = DeviceFlag.resolve(f); // a missing CUDA device is refused here
       Path model = HubCache.resolve(f.get("model"), f.env());
       TorchRuntime.load();
       VlmModule module = module(f, model);

@@ -58,7 +58,7 @@ final class SftCommand implements Command {
       throw new UsageException("--answer_template must contain {solution}");
     }
     OutputFolder.requireNotAFile(Path.of(f.get("output_dir")), "output_dir");
-    DeviceSpec.Resolved device = DeviceFlag.resolve(f, "sft"); // a missing CUDA device is refused here
+    DeviceSpec.Resolved device = DeviceFlag.resolve(f); // a missing CUDA device is refused here
     Path model = HubCache.resolve(f.get("model_name_or_path"), f.env());
     TorchRuntime.load();
     VlmModule module = VlmModules.forCheckpoint(model, null, ModuleFlags.options(f));

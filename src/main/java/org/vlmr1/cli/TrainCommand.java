@@ -171,7 +171,7 @@ final class TrainCommand implements Command {
       }
     }
     // Checked before anything is written or any worker starts (cuda without a device names what is missing).
-    DeviceSpec.Resolved device = DeviceFlag.resolve(f, "train");
+    DeviceSpec.Resolved device = DeviceFlag.resolve(f);
     // Checked before anything loads (and in the launcher, before workers start).
     OutputFolder.requireNotAFile(Path.of(f.get("output_dir")), "output_dir");
     if (f.getInt("max_steps") == 0 || f.getInt("max_steps") < -1) {
