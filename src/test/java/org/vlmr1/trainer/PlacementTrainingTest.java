@@ -122,4 +122,30 @@ class PlacementTrainingTest {
       }
     }
   }
+
+  /** eval (RecEvaluator) on the device: its greedy generations and scores are the CPU's. */
+  @org.junit.jupiter.api.Test
+  void evaluationOnAnotherDeviceMatchesTheCpu(@TempDir Path dir) throws Exception {
+    Device lazy = LazyDevice.get();
+    Assumptions.assumeTrue(lazy != null, "this libtorch does not export the lazy TorchScript backend");
+    long seed = new java.util.Random().nextLong();
+    System.out.println("PlacementTrainingTest eval seed " + seed);
+    Path ckpt = dir.resolve("tiny");
+    QwenTiny.write(new QwenTiny.Spec(32, 1, 4, 2, 64, 1, 32, 2, seed), ckpt);
+    VlmModule module = VlmModules.forCheckpoint(ckpt, null, ModuleOptions.DEFAULTS.withProcessing("min_pixels", 3136L)
+        .withProcessing("max_pixels", 12544L));
+    List<Example> data = GrpoTrainerTest.boxes(dir, 3);
+    RecEvaluator.Result cpu;
+    RecEvaluator.Result there;
+    try (VlmModel m = policy(ckpt, false, Devices.cpu())) {
+      cpu = RecEvaluator.evaluate(module, m, data, "rec", 2, 5, true);
+    }
+    try (VlmModel m = policy(ckpt, false, lazy)) {
+      there = RecEvaluator.evaluate(module, m, data, "rec", 2, 5, true);
+    }
+    assertEquals(cpu.n(), there.n());
+    for (int i = 0; i < cpu.samples().size(); i++) {
+      assertEquals(cpu.samples().get(i).toJson(), there.samples().get(i).toJson(), "example " + i);
+    }
+  }
 }
