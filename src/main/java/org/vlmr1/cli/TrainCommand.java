@@ -231,7 +231,7 @@ final class TrainCommand implements Command {
   }
 
   /**
-   * The process group of a worker: NCCL on CUDA devices (one per local rank), Gloo while the models run on the CPU;
+   * The process group of a worker: NCCL when the models run on CUDA (one device per local rank), Gloo on the CPU;
    * auto picks by --device.
    */
   private static Collectives join(DistEnv env, String backend, DeviceSpec.Resolved device) {
