@@ -1,11 +1,12 @@
 // GRPO training placed on a device that is not the CPU (issue 17's --device), on libtorch's lazy device as the
 // stand-in for CUDA (model/LazyDevice): policy and reference (or the LoRA adapters, the reference then being the
-// adapters-off pass) moved there before the trainer builds AdamW, the rollout batches, the loss inputs, the
-// advantages and the GRPO loss on the device, rewards on the host. Every parameter and gradient stays there
-// (--check_devices), the steps give the CPU's completions, rewards and losses, and the weights save from the device.
-// Not covered by this stand-in: AdamW's state in a checkpoint (the lazy backend can neither serialise it nor be an
-// InputArchive's map_location, which takes CPU, CUDA, HPU and privateuseone; TrainerCheckpoint.restore maps it onto
-// the parameters' device).
+// adapters-off pass) moved there before the trainer builds AdamW; the rollout batches, the loss inputs, the
+// advantages, the old log-probs (num_iterations 2) and the GRPO loss on the device, rewards on the host. Every
+// parameter and gradient stays there (--check_devices), the steps give the CPU's completions, rewards and losses,
+// eval gives the CPU's answers, and the weights save from the device. The vision tower is frozen: the lazy backend
+// cannot run its backward (a view op it does not implement), which CUDA runs. Not covered by this stand-in: AdamW's
+// state in a checkpoint (the lazy backend can neither serialise it nor be an InputArchive's map_location, which takes
+// CPU, CUDA, HPU and privateuseone; TrainerCheckpoint.restore maps it onto the parameters' device).
 package org.vlmr1.trainer;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -72,7 +73,8 @@ class PlacementTrainingTest {
         .withProcessing("max_pixels", 12544L));
     List<Example> data = GrpoTrainerTest.boxes(dir, 5);
     GrpoConfig cfg = GrpoConfig.builder().numGenerations(2).perDeviceTrainBatchSize(4).maxCompletionLength(4)
-        .maxSteps(2).learningRate(5e-3).beta(0.04).seed(seed).freezeVisionModules(true).build();
+        .maxSteps(2).learningRate(5e-3).beta(0.04).seed(seed).freezeVisionModules(true)
+        .numIterations(lora ? 2 : 1).build(); // 2: step 2 reuses step 1's rollouts with their old log-probs
     List<RewardFunction> rewards = List.of(new AccuracyReward(), InternVlTrainerTest.LENGTH);
     List<StepMetrics> cpu = new ArrayList<>();
     try (VlmModel policy = policy(ckpt, lora, Devices.cpu()); VlmModel ref = reference(ckpt, lora, Devices.cpu());
