@@ -4,6 +4,7 @@ package org.vlmr1.cli;
 import java.nio.file.Path;
 import java.util.List;
 import org.vlmr1.data.JsonlDataset;
+import org.vlmr1.kernels.DeviceSpec;
 import org.vlmr1.kernels.TorchRuntime;
 import org.vlmr1.module.HubCache;
 import org.vlmr1.module.VlmModule;
@@ -44,14 +45,14 @@ final class EvalCommand implements Command {
         throw new UsageException("eval needs --" + n);
       }
     }
-    DeviceFlag.resolve(f, "eval"); // the CPU, or refused with what is missing
+    DeviceSpec.Resolved device = DeviceFlag.resolve(f); // a missing CUDA device is refused here
     Path model = HubCache.resolve(f.get("model"), f.env());
     TorchRuntime.load();
     VlmModule module = VlmModules.forCheckpoint(model, null, ModuleFlags.options(f));
     JsonlDataset.Loaded data = JsonlDataset.load(new JsonlDataset.Spec(TrainCommand.paths(f.get("data_file_paths")),
         TrainCommand.paths(f.get("image_folders")), null, JsonlDataset.OnBadSample.FAIL,
         f.getBoolean("allow_image_paths_outside_folders")), TrainCommand.ACCURACY_METHODS);
-    try (org.vlmr1.model.VlmModel m = module.loadModel(model)) {
+    try (org.vlmr1.model.VlmModel m = DeviceFlag.placed(module.loadModel(model), device)) {
       RecEvaluator.Result r = RecEvaluator.evaluate(module, m, data.examples(), f.get("task_type"),
           f.getInt("batch_size"), f.getInt("max_new_tokens"), true);
       System.out.printf("REC accuracy (IoU > 0.5) %.4f, mean IoU %.4f over %d examples%n", r.accuracy(), r.meanIou(),

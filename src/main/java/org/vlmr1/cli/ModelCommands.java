@@ -10,7 +10,9 @@ import java.util.Map;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
+import org.vlmr1.kernels.DeviceSpec;
 import org.vlmr1.kernels.TorchRuntime;
+import org.vlmr1.model.Devices;
 import org.vlmr1.model.SafeTensorsFile;
 import org.vlmr1.model.SafeTensorsWriter;
 import org.vlmr1.model.SamplingConfig;
@@ -45,6 +47,12 @@ final class ModelCommands {
    * @param multimodal every tensor besides input_ids and attention_mask, by name (pixel_values, image_flags, ...)
    */
   record Batch(Tensor inputIds, Tensor attentionMask, Map<String, Tensor> multimodal) {
+    /** This batch copied onto the model's device (itself on the CPU). */
+    Batch to(org.bytedeco.pytorch.Device device) {
+      return new Batch(Devices.moved(inputIds, device), Devices.moved(attentionMask, device),
+          Devices.moved(multimodal, device));
+    }
+
     Tensor pixelValues() {
       return multimodal.get("pixel_values");
     }
@@ -99,13 +107,13 @@ final class ModelCommands {
     @Override
     public int run(Flags f) throws Exception {
       need(f, "model", "inputs", "out");
-      DeviceFlag.resolve(f, "forward"); // the CPU, or refused with what is missing
+      DeviceSpec.Resolved device = DeviceFlag.resolve(f); // a missing CUDA device is refused here
       Path model = HubCache.resolve(f.get("model"), f.env());
       TorchRuntime.load();
       VlmModule module = module(f, model);
-      try (VlmModel vm = module.loadModel(model); PointerScope s = new PointerScope()) {
+      try (VlmModel vm = DeviceFlag.placed(module.loadModel(model), device); PointerScope s = new PointerScope()) {
         module.postModelInit(vm);
-        Batch b = readInputs(Path.of(f.get("inputs")));
+        Batch b = readInputs(Path.of(f.get("inputs"))).to(vm.device());
         Map<String, Tensor> out = vm.forwardOutputs(b.inputIds(), b.attentionMask(), b.multimodal());
         SafeTensorsWriter.write(Path.of(f.get("out")), out);
       }
@@ -140,15 +148,15 @@ final class ModelCommands {
     @Override
     public int run(Flags f) throws Exception {
       need(f, "model", "inputs", "out");
-      DeviceFlag.resolve(f, "generate"); // the CPU, or refused with what is missing
+      DeviceSpec.Resolved device = DeviceFlag.resolve(f); // a missing CUDA device is refused here
       Path model = HubCache.resolve(f.get("model"), f.env());
       TorchRuntime.load();
       VlmModule module = module(f, model);
       SamplingConfig cfg = new SamplingConfig(f.getBoolean("greedy"), f.getDouble("temperature"), f.getInt("top_k"),
           f.getDouble("top_p"), Long.parseLong(f.get("seed")), f.getInt("max_new_tokens"));
-      try (VlmModel m = module.loadModel(model); PointerScope s = new PointerScope()) {
+      try (VlmModel m = DeviceFlag.placed(module.loadModel(model), device); PointerScope s = new PointerScope()) {
         module.postModelInit(m);
-        Batch b = readInputs(Path.of(f.get("inputs")));
+        Batch b = readInputs(Path.of(f.get("inputs"))).to(m.device());
         long t0 = System.nanoTime();
         VlmModel.Generation r = module.completions(m.generate(b.inputIds(), b.attentionMask(), b.multimodal(), cfg,
             module.eosTokenIds(), module.padTokenId(), 0, 0), (int) b.inputIds().size(1));

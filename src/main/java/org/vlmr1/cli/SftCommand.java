@@ -5,6 +5,7 @@ package org.vlmr1.cli;
 import java.nio.file.Path;
 import java.util.List;
 import org.vlmr1.data.JsonlDataset;
+import org.vlmr1.kernels.DeviceSpec;
 import org.vlmr1.kernels.TorchRuntime;
 import org.vlmr1.module.HubCache;
 import org.vlmr1.module.VlmModule;
@@ -57,7 +58,7 @@ final class SftCommand implements Command {
       throw new UsageException("--answer_template must contain {solution}");
     }
     OutputFolder.requireNotAFile(Path.of(f.get("output_dir")), "output_dir");
-    DeviceFlag.resolve(f, "sft"); // the CPU, or refused with what is missing
+    DeviceSpec.Resolved device = DeviceFlag.resolve(f); // a missing CUDA device is refused here
     Path model = HubCache.resolve(f.get("model_name_or_path"), f.env());
     TorchRuntime.load();
     VlmModule module = VlmModules.forCheckpoint(model, null, ModuleFlags.options(f));
@@ -68,7 +69,7 @@ final class SftCommand implements Command {
     data.skipped().forEach(s -> System.out.println("  skipped " + s));
     int steps = f.getInt("max_steps");
     LrSchedulerType schedule = f.getChoice("lr_scheduler_type", LrSchedulerType.class, LrSchedulerType::parse);
-    try (org.vlmr1.model.VlmModel m = module.loadModel(model);
+    try (org.vlmr1.model.VlmModel m = DeviceFlag.placed(module.loadModel(model), device);
         SftTrainer sft = new SftTrainer(module, m, data.examples(), f.get("task_type"),
             e -> template.replace("{solution}", e.solution()), f.getDouble("learning_rate"),
             f.getInt("per_device_train_batch_size"), Long.parseLong(f.get("seed")), schedule, steps,

@@ -171,7 +171,7 @@ final class TrainCommand implements Command {
       }
     }
     // Checked before anything is written or any worker starts (cuda without a device names what is missing).
-    DeviceSpec.Resolved device = DeviceFlag.resolve(f, "train");
+    DeviceSpec.Resolved device = DeviceFlag.resolve(f);
     // Checked before anything loads (and in the launcher, before workers start).
     OutputFolder.requireNotAFile(Path.of(f.get("output_dir")), "output_dir");
     if (f.getInt("max_steps") == 0 || f.getInt("max_steps") < -1) {
@@ -203,12 +203,13 @@ final class TrainCommand implements Command {
     if (env == null) {
       env = DistEnv.single();
     }
+    DeviceSpec.Resolved placement = DeviceFlag.forRank(f, device, env.localRank(), env.worldSize());
     // One run per folder: rank 0 locks it before any rank reads or deletes its checkpoints, until the run ends.
     try (RunLock lock = env.isMain() ? RunLock.acquire(Path.of(f.get("output_dir"))) : null) {
       TorchRuntime.load();
       try (Collectives dist = env.worldSize() == 1 ? SingleProcess.INSTANCE
-          : join(env, f.get("dist_backend"), device)) {
-        return train(f, dist, device);
+          : join(env, f.get("dist_backend"), placement)) {
+        return train(f, dist, placement);
       }
     }
   }
@@ -230,7 +231,7 @@ final class TrainCommand implements Command {
   }
 
   /**
-   * The process group of a worker: NCCL on CUDA devices (one per local rank), Gloo while the models run on the CPU;
+   * The process group of a worker: NCCL when the models run on CUDA (one device per local rank), Gloo on the CPU;
    * auto picks by --device.
    */
   private static Collectives join(DistEnv env, String backend, DeviceSpec.Resolved device) {
@@ -373,10 +374,11 @@ final class TrainCommand implements Command {
           + " processes" : ""));
     }
     // The policy continues from the checkpoint; the reference is always the initial model. With LoRA the policy is
-    // the initial model plus adapters, and the reference is that model with its adapters off (no second copy).
-    try (VlmModel policy = lora != null ? withLora(module.loadModel(model), lora, module, cfg.seed(), resume)
-            : module.loadModel(resume != null ? resume : model);
-        VlmModel ref = cfg.beta() > 0 && lora == null ? module.loadModel(model) : null;
+    // the initial model plus adapters, and the reference is that model with its adapters off (no second copy). Both
+    // load on the host and move onto --device once (adapters included), before the trainer builds AdamW over them.
+    try (VlmModel policy = DeviceFlag.placed(lora != null ? withLora(module.loadModel(model), lora, module,
+            cfg.seed(), resume) : module.loadModel(resume != null ? resume : model), device);
+        VlmModel ref = cfg.beta() > 0 && lora == null ? DeviceFlag.placed(module.loadModel(model), device) : null;
         GrpoTrainer trainer = new GrpoTrainer(cfg, module, policy, ref, rewards, data.examples(), task, dist)) {
       if (resume != null) {
         trainer.restoreState(resume);
@@ -403,7 +405,7 @@ final class TrainCommand implements Command {
             trainer.checkReplicasIdentical();
           }
           if (checkDevices) {
-            trainer.checkDevices(device.type());
+            trainer.checkDevices(device.toString());
           }
           if (main) {
             if (loggingStep) {

@@ -1,6 +1,7 @@
-// The CUDA transport: ProcessGroupNCCL from the preset's -gpu build, one device per local rank. The models run on the
-// CPU until the CUDA issue lands, so each collective stages its CPU tensor through the rank's device. Wired and
-// compiled here; it needs the pytorch -gpu natives and a CUDA device to run (not checked on this CPU-only machine).
+// The CUDA transport: ProcessGroupNCCL from the preset's -gpu build, one device per local rank (--device cuda places
+// the rank's model on cuda:LOCAL_RANK). Gradients on that device are reduced in place; host tensors (metrics, flags)
+// are staged through it. Wired and compiled here; it needs the pytorch -gpu natives and a CUDA device to run (not
+// checked on this CPU-only machine).
 package org.vlmr1.distributed;
 
 import org.bytedeco.javacpp.chrono.Milliseconds;
@@ -54,6 +55,10 @@ public final class NcclGroup extends TimedGroup {
   @Override
   public void allReduceSum(Tensor t, String what) {
     timedRun(what + " (NCCL)", () -> {
+      if (org.vlmr1.model.Devices.on(t, device)) {
+        pg.allreduce(new TensorVector(t))._wait(); // a gradient of the rank's model: in place
+        return;
+      }
       Tensor d = t.to(device, t.scalar_type());
       pg.allreduce(new TensorVector(d))._wait();
       t.copy_(d.to(new Device(torch.DeviceType.CPU), t.scalar_type()));

@@ -11,7 +11,9 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
 public final class TensorChecks {
   /** The values of an integer tensor (any shape, row-major) as int64. */
   public static long[] longs(Tensor t) {
-    Tensor c = t.to(org.bytedeco.pytorch.global.torch.ScalarType.Long).contiguous();
+    // onto the host first: a CUDA tensor's data pointer is device memory (a CPU tensor is not copied)
+    Tensor c = t.to(new org.bytedeco.pytorch.Device(org.bytedeco.pytorch.global.torch.DeviceType.CPU),
+        org.bytedeco.pytorch.global.torch.ScalarType.Long).contiguous();
     long[] out = new long[(int) c.numel()];
     if (out.length > 0) { // an empty tensor has no data pointer
       c.data_ptr_long().get(out);

@@ -289,9 +289,11 @@ public abstract class DecoderVlModel implements VlmModel {
   public Tensor decode(Tensor tokens, long[] fullMask, Tensor decodeOffset, KvCache cache) {
     int b = (int) tokens.size(0);
     long c = cache.length();
-    Tensor emb = decoder.embed(tokens);                                                       // (B, 1, H)
+    // the sampled ids and the mask come from the host each step: one small copy each onto the model's device
+    Tensor emb = decoder.embed(Devices.moved(tokens, decodeOffset.device()));                   // (B, 1, H)
     Tensor[] cs = cosSin(decodePositionIds(decodeOffset.add(new Scalar(c))));
-    Tensor attnMask = Qwen2Decoder.decodeMask(fullMask, b, (int) (c + 1), emb.scalar_type().intern());
+    Tensor attnMask = Devices.moved(Qwen2Decoder.decodeMask(fullMask, b, (int) (c + 1), emb.scalar_type().intern()),
+        emb.device());                                                                          // (B, 1, 1, c + 1)
     Tensor normed = decoder.run(emb, cs[0].to(emb.scalar_type()), cs[1].to(emb.scalar_type()), attnMask, cache,
         null);
     // The head weight streams once (no per-token re-packing) on float32 CPU tensors; torch.linear elsewhere.
@@ -558,6 +560,16 @@ public abstract class DecoderVlModel implements VlmModel {
   @Override
   public void save(Path out) throws IOException {
     Checkpoints.save(checkpointTensors(), weights.source(), out, Checkpoints.SHARD_BYTES);
+  }
+
+  @Override
+  public void moveTo(org.bytedeco.pytorch.Device device) {
+    weights.moveTo(device); // the decoder and vision modules look their weights up by name at every pass
+  }
+
+  @Override
+  public org.bytedeco.pytorch.Device device() {
+    return decoder.lmHeadBase().device();
   }
 
   @Override

@@ -231,7 +231,7 @@ public final class Generator {
 
   /** (B, V) logits as float rows (the float32 cast transformers applies before the processors). */
   static float[][] rows(Tensor logits) {
-    Tensor c = logits.to(ScalarType.Float).contiguous();
+    Tensor c = Devices.host(logits).to(ScalarType.Float).contiguous();
     int b = (int) c.size(0);
     int v = (int) c.size(1);
     float[] flat = new float[b * v];

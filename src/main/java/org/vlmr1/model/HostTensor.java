@@ -25,7 +25,7 @@ public record HostTensor(long[] shape, float[] floats, long[] longs) {
   public static HostTensor of(Tensor t) {
     long[] shape = t.sizes().vec().get();
     if (t.is_floating_point()) {
-      Tensor c = t.to(ScalarType.Float).contiguous();
+      Tensor c = Devices.host(t).to(ScalarType.Float).contiguous();
       float[] v = new float[(int) c.numel()];
       if (v.length > 0) { // an empty tensor (no images in the batch) has no data pointer
         c.data_ptr_float().get(v);

@@ -261,6 +261,21 @@ public final class LoraAdapters implements AutoCloseable {
     }
   }
 
+  /** Moves every adapter tensor onto {@code device} (--device), keeping whether it requires grad. */
+  public void moveTo(org.bytedeco.pytorch.Device device) {
+    for (Tensor[] ab : byModule.values()) {
+      for (int i = 0; i < 2; i++) {
+        Tensor moved = Devices.moved(ab[i], device);
+        if (moved != ab[i]) {
+          Tensor old = ab[i];
+          ab[i] = moved;
+          ab[i].retainReference();
+          old.releaseReference();
+        }
+      }
+    }
+  }
+
   @Override
   public void close() {
     List<Tensor> all = new ArrayList<>();

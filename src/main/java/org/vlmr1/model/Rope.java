@@ -35,7 +35,7 @@ public final class Rope {
         theta = theta * Math.pow(f * len / cfg.maxPositionEmbeddings() - (f - 1), (double) hd / (hd - 2));
       }
     }
-    Tensor inv = invFreq(theta, hd);                                                    // (hd/2)
+    Tensor inv = Devices.moved(invFreq(theta, hd), positionIds.device());               // (hd/2)
     Tensor freqs = positionIds.to(ScalarType.Float).unsqueeze(-1).mul(inv);             // (B, L, hd/2)
     Tensor emb = torch.cat(new TensorVector(freqs, freqs), -1).unsqueeze(1);            // (B, 1, L, hd)
     return new Tensor[] {emb.cos(), emb.sin()};

@@ -55,10 +55,7 @@ public final class SafeTensorsWriter {
     long offset = 0;
     Map<String, Tensor> contiguous = new LinkedHashMap<>();
     for (Map.Entry<String, Tensor> e : sorted.entrySet()) {
-      Tensor t = e.getValue().contiguous();
-      if (!t.is_cpu()) {
-        throw new IllegalArgumentException(e.getKey() + " is not a CPU tensor");
-      }
+      Tensor t = e.getValue().contiguous(); // a device tensor is copied to the host in copy(), one at a time
       contiguous.put(e.getKey(), t);
       long bytes = t.nbytes();
       Map<String, Object> entry = new LinkedHashMap<>();
@@ -71,7 +68,9 @@ public final class SafeTensorsWriter {
     try (OutputStream out = open(path, header)) {
       byte[] buf = new byte[1 << 20];
       for (Tensor t : contiguous.values()) {
-        copy(t, out, buf);
+        try (PointerScope scope = new PointerScope()) { // frees the host copy of a device tensor
+          copy(t, out, buf);
+        }
       }
     }
   }
@@ -118,7 +117,7 @@ public final class SafeTensorsWriter {
       byte[] buf = new byte[1 << 20];
       for (Planned p : sorted) {
         try (PointerScope scope = new PointerScope()) {
-          Tensor t = make.apply(p).contiguous();
+          Tensor t = Devices.host(make.apply(p)).contiguous();
           if (!t.is_cpu() || !dtypeName(t).equals(p.dtype()) || !Arrays.equals(TensorChecks.shape(t), p.shape())) {
             throw new IllegalStateException(p.name() + " was planned as " + p.dtype() + " " + Arrays.toString(
                 p.shape()) + " but made as " + dtypeName(t) + " " + Arrays.toString(TensorChecks.shape(t)));
@@ -147,7 +146,8 @@ public final class SafeTensorsWriter {
     return out;
   }
 
-  private static void copy(Tensor t, OutputStream out, byte[] buf) throws IOException {
+  private static void copy(Tensor device, OutputStream out, byte[] buf) throws IOException {
+    Tensor t = Devices.host(device).contiguous(); // written from the host: a CUDA tensor is copied once
     BytePointer p = new BytePointer(t.data_ptr()).capacity(t.nbytes());
     for (long pos = 0; pos < t.nbytes(); pos += buf.length) {
       int n = (int) Math.min(buf.length, t.nbytes() - pos);

@@ -115,6 +115,23 @@ public interface VlmModel extends AutoCloseable {
    */
   void save(java.nio.file.Path out) throws java.io.IOException;
 
+  /**
+   * Moves the weights and any LoRA adapters onto {@code device} (--device), before training or generation starts;
+   * every pass then places its batch, masks, positions and KV cache on {@link #device}. Families without placement
+   * refuse any device but the CPU.
+   */
+  default void moveTo(org.bytedeco.pytorch.Device device) {
+    if (!Devices.name(device).equals("cpu")) {
+      throw new UnsupportedOperationException(getClass().getSimpleName() + " cannot be placed on "
+          + Devices.name(device) + " (it runs on the CPU only)");
+    }
+  }
+
+  /** The device the weights lie on (the LM head's): where this model's batches go. */
+  default org.bytedeco.pytorch.Device device() {
+    return lmHead().device();
+  }
+
   /** Converts the floating weights (e.g. to bf16 for training). */
   void castTo(org.bytedeco.pytorch.global.torch.ScalarType dtype);
 

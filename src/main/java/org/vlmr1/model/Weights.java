@@ -246,6 +246,26 @@ public final class Weights implements AutoCloseable {
     }
   }
 
+  /**
+   * Moves every tensor, and the attached LoRA adapters, onto {@code device} (--device; a tensor already there stays
+   * the same tensor, so a CPU run is unchanged). Loading reads the file into host memory first (the safetensors
+   * reader fills a host buffer), so a CUDA model is loaded, then moved once, before any training or generation.
+   */
+  public void moveTo(org.bytedeco.pytorch.Device device) {
+    for (Map.Entry<String, Tensor> e : tensors.entrySet()) {
+      Tensor moved = Devices.moved(e.getValue(), device);
+      if (moved != e.getValue()) {
+        Tensor old = e.getValue();
+        moved.retainReference();
+        e.setValue(moved);
+        old.releaseReference();
+      }
+    }
+    if (lora != null) {
+      lora.moveTo(device);
+    }
+  }
+
   @Override
   public void close() {
     if (lora != null) {

@@ -40,6 +40,21 @@ public record ModelInputs(Tensor inputIds, Tensor attentionMask, Map<String, Ten
   }
 
   /**
+   * This batch on {@code device} (--device): every tensor copied there once (images are decoded and preprocessed on
+   * the CPU); the same record when it is already there, so a CPU run keeps its very tensors.
+   */
+  public ModelInputs to(org.bytedeco.pytorch.Device device) {
+    Tensor ids = org.vlmr1.model.Devices.moved(inputIds, device);
+    Tensor mask = org.vlmr1.model.Devices.moved(attentionMask, device);
+    Map<String, Tensor> mm = org.vlmr1.model.Devices.moved(multimodal, device);
+    boolean same = ids == inputIds && mask == attentionMask;
+    for (Map.Entry<String, Tensor> e : mm.entrySet()) {
+      same &= e.getValue() == multimodal.get(e.getKey());
+    }
+    return same ? this : new ModelInputs(ids, mask, mm, perExample);
+  }
+
+  /**
    * The vision facts of one example the rewards need.
    *
    * @param inputFrames the frames the model sees of the example's images, in order, when the family writes absolute

@@ -31,6 +31,7 @@ import org.vlmr1.distributed.SingleProcess;
 import org.vlmr1.kernels.GrpoHiddenLossResult;
 import org.vlmr1.kernels.GrpoKernels;
 import org.vlmr1.model.CheckpointedPass;
+import org.vlmr1.model.Devices;
 import org.vlmr1.model.LoraAdapters;
 import org.vlmr1.model.LoraDropout;
 import org.vlmr1.model.VlmModel;
@@ -205,10 +206,10 @@ public final class GrpoTrainer implements AutoCloseable {
 
   /**
    * Debug check (--check_devices): every parameter and gradient of the policy (its LoRA adapters included), the
-   * reference's parameters and the float32 masters are on {@code deviceType} ("cpu", "cuda", ...); the error names
-   * the first tensor that is not.
+   * reference's parameters and the float32 masters are on {@code device} ("cpu", "cuda:1", libtorch's device name);
+   * the error names the first tensor that is not.
    */
-  public void checkDevices(String deviceType) {
+  public void checkDevices(String device) {
     List<Map.Entry<String, Tensor>> all = new ArrayList<>();
     Map<String, Tensor> own = new LinkedHashMap<>(policy.namedParameters());
     if (lora != null) {
@@ -227,10 +228,10 @@ public final class GrpoTrainer implements AutoCloseable {
       masters.tensors().forEach(t -> all.add(Map.entry("a float32 master weight", t)));
     }
     for (Map.Entry<String, Tensor> e : all) {
-      String type = org.vlmr1.kernels.KernelProviders.deviceType(e.getValue());
-      if (!type.equals(deviceType)) {
-        throw new IllegalStateException("after step " + step + ": " + e.getKey() + " is on " + type + ", not on the "
-            + "configured device " + deviceType + " (--check_devices)");
+      String on = Devices.name(e.getValue().device());
+      if (!on.equals(device)) {
+        throw new IllegalStateException("after step " + step + ": " + e.getKey() + " is on " + on + ", not on the "
+            + "configured device " + device + " (--check_devices)");
       }
     }
   }
@@ -400,10 +401,11 @@ public final class GrpoTrainer implements AutoCloseable {
   /** The rollout-time policy log-probs of a micro-batch's completion tokens, (B * C) row-major. */
   private float[] policyLogps(Rollout r) {
     try (PointerScope s = new PointerScope(); NoGradGuard ng = new NoGradGuard()) {
-      Rollout.LossInputs in = Rollout.lossInputs(r);
+      Rollout.LossInputs in = Rollout.lossInputs(r, policy.device());
       // keyed like the round's first loss pass, so its ratio is exactly 1; no backward, so nothing to checkpoint
       PolicyHead head = policyHead(r, in, false);
-      Tensor lp = tokenLogps(head.hidden().contiguous(), head.head(), in.completionIds()).contiguous();   // (B, C)
+      Tensor lp = Devices.host(tokenLogps(head.hidden().contiguous(), head.head(), in.completionIds()))
+          .contiguous();                                                                           // (B, C)
       float[] out = new float[(int) lp.numel()];
       lp.data_ptr_float().get(out);
       return out;
@@ -478,7 +480,7 @@ public final class GrpoTrainer implements AutoCloseable {
   private GrpoHiddenLossResult lossAndBackward(Rollout r, float[] adv, float[] oldLogps, long dapoTokens,
       Runnable afterHead) {
     try (PointerScope s = new PointerScope()) {
-      Rollout.LossInputs in = Rollout.lossInputs(r);
+      Rollout.LossInputs in = Rollout.lossInputs(r, policy.device());
       int p = in.promptLength();
       int c = in.completionLength();
       Tensor refLogps = null;
@@ -491,12 +493,14 @@ public final class GrpoTrainer implements AutoCloseable {
           refLogps = tokenLogps(rh, ref.lmHead(), in.completionIds());
         }
       }
-      Tensor old = oldLogps == null ? null : torch.tensor(oldLogps).reshape(r.completionIds().length, c); // (B, C)
+      Tensor old = oldLogps == null ? null : Devices.moved(torch.tensor(oldLogps), in.ids().device())
+          .reshape(r.completionIds().length, c);                                                      // (B, C)
       PolicyHead head = policyHead(r, in, cfg.gradientCheckpointing());
       Tensor hidden = head.hidden();
       Tensor lm = head.head();
+      Tensor advantages = Devices.moved(torch.tensor(adv), in.ids().device());                        // (B)
       GrpoHiddenLossResult res = GrpoKernels.grpoLossFromHidden(hidden.detach().contiguous(), lm.detach(),
-          in.completionIds(), in.completionMask(), torch.tensor(adv), old, refLogps, cfg.lossConfig(dapoTokens),
+          in.completionIds(), in.completionMask(), advantages, old, refLogps, cfg.lossConfig(dapoTokens),
           GrpoKernels.chunkRows(hidden.size(0) * c, lm)); // one pass over the head when it fits
       if (Double.isFinite(res.loss())) {
         // The head's gradient first, so an untied head's all-reduce can start before the backward through the model.
@@ -573,7 +577,8 @@ public final class GrpoTrainer implements AutoCloseable {
     long c = hidden.size(1);
     Tensor h2 = hidden.reshape(b * c, -1);
     Tensor flatIds = ids.reshape(b * c);
-    Tensor out = torch.empty(b * c);
+    Tensor out = torch.empty(new long[] {b * c}, new org.bytedeco.pytorch.TensorOptions(torch.ScalarType.Float)
+        .device(new org.bytedeco.pytorch.DeviceOptional(hidden.device())), null);                   // (B * C)
     long step = GrpoKernels.chunkRows(b * c, head);
     for (long r0 = 0; r0 < b * c; r0 += step) {
       long n = Math.min(step, b * c - r0);

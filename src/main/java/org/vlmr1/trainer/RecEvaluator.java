@@ -63,7 +63,7 @@ public final class RecEvaluator {
       List<Conversation> conv = Prompts.conversations(module, batch, taskType);
       List<List<RgbImage>> images = Prompts.images(batch);
       try (PointerScope s = new PointerScope(); NoGradGuard ng = new NoGradGuard()) {
-        ModelInputs in = module.prepareModelInputs(module.preparePrompt(conv), images);
+        ModelInputs in = module.prepareModelInputs(module.preparePrompt(conv), images).to(model.device());
         VlmModel.Generation g = module.completions(model.generate(in.inputIds(), in.attentionMask(),
             module.generateInputs(in.multimodal(module.customMultimodalKeywords())),
             SamplingConfig.greedy(maxNewTokens), module.eosTokenIds(), module.padTokenId(), 0, 0),

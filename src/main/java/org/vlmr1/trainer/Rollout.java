@@ -9,6 +9,7 @@ import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
 import org.vlmr1.data.Example;
+import org.vlmr1.model.Devices;
 import org.vlmr1.model.HostTensor;
 import org.vlmr1.util.InputFrame;
 
@@ -30,14 +31,18 @@ record Rollout(List<Example> examples, long firstSample, List<String> prompts, l
   record LossInputs(Tensor ids, Tensor mask, Map<String, Tensor> multimodal,
       Tensor completionIds, Tensor completionMask, int promptLength, int completionLength) {}
 
-  /** New tensors (in the caller's PointerScope) for one forward pass over prompt + completion. */
-  static LossInputs lossInputs(Rollout r) {
+  /**
+   * New tensors (in the caller's PointerScope) for one forward pass over prompt + completion, on {@code device} (the
+   * model's: the rollout keeps host copies, so each pass copies its batch there once).
+   */
+  static LossInputs lossInputs(Rollout r, org.bytedeco.pytorch.Device device) {
     int p = r.promptIds()[0].length;
     int c = r.completionIds()[0].length;
     Tensor ids = torch.cat(new TensorVector(tensor(r.promptIds()), tensor(r.completionIds())), 1);     // (B, P+C)
     Tensor mask = torch.cat(new TensorVector(tensor(r.promptMask()), tensor(r.completionMask())), 1);
-    Map<String, Tensor> mm = HostTensor.toTensors(r.multimodal());
-    return new LossInputs(ids, mask, mm, tensor(r.completionIds()), tensor(r.completionMask()), p, c);
+    Map<String, Tensor> mm = Devices.moved(HostTensor.toTensors(r.multimodal()), device);
+    return new LossInputs(Devices.moved(ids, device), Devices.moved(mask, device), mm,
+        Devices.moved(tensor(r.completionIds()), device), Devices.moved(tensor(r.completionMask()), device), p, c);
   }
 
   static Tensor tensor(long[][] rows) {
@@ -54,7 +59,7 @@ record Rollout(List<Example> examples, long firstSample, List<String> prompts, l
     int b = (int) t.size(0);
     int n = (int) t.size(1);
     long[] flat = new long[b * n];
-    t.contiguous().data_ptr_long().get(flat);
+    org.vlmr1.model.Devices.host(t).contiguous().data_ptr_long().get(flat);
     long[][] out = new long[b][n];
     for (int i = 0; i < b; i++) {
       System.arraycopy(flat, i * n, out[i], 0, n);

@@ -70,7 +70,8 @@ final class RolloutStage implements AutoCloseable {
     List<List<RgbImage>> images = b.images();
     try (PointerScope s = new PointerScope(); NoGradGuard ng = new NoGradGuard()) {
       List<String> prompts = module.preparePrompt(conv);
-      ModelInputs in = module.prepareModelInputs(prompts, images);
+      // images decoded and preprocessed on the CPU; the batch is copied to the policy's device once
+      ModelInputs in = module.prepareModelInputs(prompts, images).to(policy.device());
       List<List<InputFrame>> frames = new ArrayList<>();
       for (ModelInputs.ExampleVision v : in.perExample()) {
         frames.add(v.inputFrames());
@@ -113,7 +114,8 @@ final class RolloutStage implements AutoCloseable {
       boolean whole = from == 0 && to == rows && groups.allDistinct();
       try (PointerScope s = new PointerScope()) {
         // the batch's own tensors when it is the whole micro-batch with no prompt twice; else the slice's prompts
-        ModelInputs gen = whole ? in : module.prepareModelInputs(groups.pick(p), groups.pick(im));
+        ModelInputs gen = whole ? in
+            : module.prepareModelInputs(groups.pick(p), groups.pick(im)).to(policy.device());
         Map<String, Tensor> genMm = whole ? mm : gen.multimodal(module.customMultimodalKeywords());
         if (!whole && frozenTower()) {
           Tensor embeds = policy.imageEmbeds(genMm);

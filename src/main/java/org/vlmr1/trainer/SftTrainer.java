@@ -20,6 +20,7 @@ import org.vlmr1.kernels.GrpoHiddenLossResult;
 import org.vlmr1.kernels.GrpoKernels;
 import org.vlmr1.kernels.GrpoLossConfig;
 import org.vlmr1.kernels.LossType;
+import org.vlmr1.model.Devices;
 import org.vlmr1.model.VlmModel;
 import org.vlmr1.module.Conversation;
 import org.vlmr1.module.ModelInputs;
@@ -119,7 +120,7 @@ public final class SftTrainer implements AutoCloseable {
     optimizer.zero_grad();
     double lossValue;
     try (PointerScope s = new PointerScope()) {
-      ModelInputs in = module.prepareModelInputs(texts, decoded.images());
+      ModelInputs in = module.prepareModelInputs(texts, decoded.images()).to(model.device()); // copied once
       Tensor hidden = model.lastHidden(in.inputIds(), in.attentionMask(),
           in.multimodal(module.customMultimodalKeywords()));                                    // (B, L, H)
       int b = batch.size();
@@ -138,13 +139,13 @@ public final class SftTrainer implements AutoCloseable {
           mask[r * maxN + k] = 1f;
         }
       }
-      Tensor m = torch.tensor(mask).reshape(b, maxN);
+      Tensor m = Devices.moved(torch.tensor(mask), model.device()).reshape(b, maxN);                   // (B, N)
       Tensor head = model.lmHead();
       // Cross-entropy through the fused GRPO kernel: with advantage 1, beta 0 and no old log-probs the per-token loss
       // is -1 with gradient -dlogp, and BNPO averages over the answer tokens: exactly the mean CE's gradient, without
       // B x N x V logits.
       GrpoHiddenLossResult res = GrpoKernels.grpoLossFromHidden(h.detach().contiguous(), head.detach(), targets, m,
-          torch.ones(b), null, null, CE, GrpoKernels.chunkRows((long) b * maxN, head));
+          Devices.moved(torch.ones(b), model.device()), null, null, CE, GrpoKernels.chunkRows((long) b * maxN, head));
       h.backward(res.gradHidden(), new BoolOptional(), false, null);
       HeadGradient.accumulate(head, res.gradWeight());
       lossValue = -res.perTokenLogps().mul(m).sum().item_double() / m.sum().item_double(); // NaN: all skipped

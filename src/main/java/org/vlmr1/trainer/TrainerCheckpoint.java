@@ -89,7 +89,10 @@ final class TrainerCheckpoint {
           + "--zero_stage 1"));
     }
     InputArchive ia = new InputArchive();
-    ia.load_from(file.toString());
+    // onto the device of the parameters it steps (a resumed CUDA run; the CPU as before), whatever it was saved from
+    org.bytedeco.pytorch.TensorVector stepped = optimizer.parameters();
+    ia.load_from(file.toString(), new org.bytedeco.pytorch.DeviceOptional(stepped.size() > 0
+        ? stepped.get(0).device() : org.vlmr1.model.Devices.cpu()));
     optimizer.load(ia);
     if (masters != null) {
       Path mf = dir.resolve(masterFile());

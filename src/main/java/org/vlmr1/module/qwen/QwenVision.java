@@ -11,6 +11,7 @@ import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.vlmr1.model.CheckpointedPass;
+import org.vlmr1.model.Devices;
 import org.vlmr1.model.Layers;
 import org.vlmr1.model.Weights;
 
@@ -185,8 +186,9 @@ public final class QwenVision {
     long hidden = cfg.hiddenSize();
     int unit = cfg.spatialMergeSize() * cfg.spatialMergeSize();
     WindowIndex wi = cfg.qwen2() ? identity(s / unit) : windowIndex(grids);
-    Tensor widx = torch.tensor(wi.index());                                             // (S/4)
-    Tensor rot = rotPosEmb(grids);
+    // the window order and rotary table are built on the host from the grids, then copied to the pixels' device once
+    Tensor widx = Devices.moved(torch.tensor(wi.index()), pixelValues.device());        // (S/4)
+    Tensor rot = Devices.moved(rotPosEmb(grids), pixelValues.device());
     rot = torch.index_select(rot.reshape(s / unit, unit, -1), 0, widx).reshape(s, -1);
     Tensor emb = torch.cat(new TensorVector(rot, rot), -1);                            // (S, headDim)
     Tensor cos = emb.cos().unsqueeze(1);                                                // (S, 1, headDim)
@@ -271,7 +273,7 @@ public final class QwenVision {
     y = Layers.linear(y, w.get("visual.merger.mlp.0.weight"), w.get("visual.merger.mlp.0.bias"));
     y = torch.gelu(y);
     y = Layers.linear(y, w.get("visual.merger.mlp.2.weight"), w.get("visual.merger.mlp.2.bias"));
-    Tensor reverse = torch.argsort(torch.tensor(wi.index()));
+    Tensor reverse = torch.argsort(Devices.moved(torch.tensor(wi.index()), y.device()));
     return torch.index_select(y, 0, reverse);                                               // (S/4, out_hidden)
   }
 }
