@@ -4,6 +4,7 @@
 package org.vlmr1.model;
 
 import java.nio.charset.StandardCharsets;
+import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptions;
@@ -68,13 +69,61 @@ public record LoraDropout(long seed, long step, long[] samples, Tensor positions
 
   /**
    * The scaled keep mask (B, L, in) of module {@code module}: 1 / (1 - p) where kept, 0 where dropped, in
-   * {@code dtype}.
+   * {@code dtype}. Its temporaries live in a scope of their own (a training pass calls this once per adapter and
+   * layer inside one step's scope, which would otherwise hold every layer's int64 hashes to the end of the step); the
+   * mask itself belongs to the caller's scope.
    */
   public Tensor mask(String module, long in, double p, ScalarType dtype) {
+    PointerScope outer = PointerScope.getInnerScope();
+    try (PointerScope s = new PointerScope()) {
+      Tensor keep = positions.device().is_cpu() ? hostKeep(module, in, p) : tensorKeep(module, in, p); // (B, L, in)
+      Tensor out = keep.to(dtype).mul(new Scalar(1 / (1 - p)));
+      if (outer != null) {
+        outer.attach(out);
+      } else {
+        out.retainReference();
+      }
+      return out;
+    }
+  }
+
+  private long[] rowKeys(String module) {
     long[] base = new long[samples.length];
     for (int b = 0; b < base.length; b++) {
       base[b] = rowKey(seed, step, samples[b], module);
     }
+    return base;
+  }
+
+  /**
+   * The keep mask (B, L, in) as 0/1 bytes computed on the host in one pass per element (TokenSampler's splitmix64 in
+   * Java, rows in parallel): about 20x fewer passes over memory than the elementwise int64 ops of
+   * {@link #tensorKeep}, which stays the path for tensors on other devices and this one's test oracle.
+   */
+  Tensor hostKeep(String module, long in, double p) {
+    long[] base = rowKeys(module);
+    int rows = samples.length;
+    int len = (int) positions.size(1);
+    long[] pos = new long[rows * len];
+    positions.contiguous().data_ptr_long().get(pos);
+    Tensor keep = torch.empty(new long[] {rows, len, in}, new TensorOptions(ScalarType.Byte), null); // (B, L, in)
+    org.bytedeco.javacpp.BytePointer data = new org.bytedeco.javacpp.BytePointer(keep.data_ptr());
+    java.util.stream.IntStream.range(0, rows * len).parallel().forEach(bl -> {
+      byte[] token = new byte[(int) in]; // one token's features (in < 2^31: a layer's width)
+      long key = base[bl / len];
+      long first = pos[bl] * in;
+      for (int j = 0; j < token.length; j++) {
+        long h = TokenSampler.splitmix64(key ^ (first + j));
+        token[j] = (h >>> 11) * 0x1.0p-53 >= p ? (byte) 1 : (byte) 0;
+      }
+      new org.bytedeco.javacpp.BytePointer(data).position((long) bl * in).put(token, 0, token.length);
+    });
+    return keep;
+  }
+
+  /** The keep mask (B, L, in) as a bool tensor from libtorch's int64 ops, on the positions' device. */
+  Tensor tensorKeep(String module, long in, double p) {
+    long[] base = rowKeys(module);
     Tensor dev = positions;
     Tensor features = torch.arange(new Scalar(in), new TensorOptions(ScalarType.Long)
         .device(new org.bytedeco.pytorch.DeviceOptional(dev.device())));                       // (in)
@@ -82,7 +131,7 @@ public record LoraDropout(long seed, long step, long[] samples, Tensor positions
     Tensor keys = torch.tensor(base).to(dev.device(), ScalarType.Long).reshape(-1, 1, 1);       // (B, 1, 1)
     Tensor h = splitmix64(keys.bitwise_xor(element));                                          // (B, L, in)
     Tensor u = shiftRight(h, 11).to(ScalarType.Double).mul(new Scalar(0x1.0p-53));
-    return u.ge(new Scalar(p)).to(dtype).mul(new Scalar(1 / (1 - p)));
+    return u.ge(new Scalar(p));
   }
 
   /** TokenSampler.splitmix64 elementwise on int64 (libtorch's int64 arithmetic wraps like Java's long). */

@@ -48,6 +48,68 @@ class LoraDropoutTest {
     }
   }
 
+  /** The host path (CPU) against the libtorch int64 path (other devices) on random keys, padding and widths. */
+  @Test
+  void hostMaskEqualsTheTensorMask() {
+    TorchRuntime.load();
+    long seed = new Random().nextLong();
+    System.out.println("LoraDropoutTest seed " + seed);
+    Random rnd = new Random(seed);
+    try (PointerScope s = new PointerScope()) {
+      for (int trial = 0; trial < 5; trial++) {
+        int rows = 1 + rnd.nextInt(4);
+        int len = 1 + rnd.nextInt(40);
+        long in = 1 + rnd.nextInt(300);
+        long[] m = new long[rows * len];
+        for (int b = 0; b < rows; b++) {
+          int pad = rnd.nextInt(len);
+          for (int l = pad; l < len; l++) {
+            m[b * len + l] = 1;
+          }
+        }
+        double p = rnd.nextDouble();
+        LoraDropout d = LoraDropout.of(rnd.nextLong(), rnd.nextInt(1 << 20), rnd.nextInt(1 << 20),
+            torch.tensor(m).reshape(rows, len));
+        String module = "model.layers." + rnd.nextInt(36) + ".mlp.down_proj";
+        Tensor host = d.hostKeep(module, in, p).to(ScalarType.Bool);                          // (B, L, in)
+        Tensor ref = d.tensorKeep(module, in, p);                                              // (B, L, in)
+        assertTrue(torch.equal(host, ref), "trial " + trial + ": B " + rows + " L " + len + " in " + in + " p " + p
+            + ", differing elements " + host.ne(ref).sum().item_long());
+      }
+    }
+  }
+
+  /**
+   * A training pass builds one mask per adapter and layer inside the step's scope: each call may leave only its mask
+   * there, not its int64 temporaries (which made a 2-layer 3B-wide step peak at 11 GiB).
+   */
+  @Test
+  void maskLeavesOnlyItsResultInTheCallersScope() throws Exception {
+    TorchRuntime.load();
+    try (PointerScope s = new PointerScope()) {
+      LoraDropout d = LoraDropout.of(3, 1, 0, torch.ones(new long[] {1, 256},
+          new org.bytedeco.pytorch.TensorOptions(ScalarType.Long)));
+      d.mask("model.layers.0.mlp.down_proj", 4096, 0.05, ScalarType.BFloat16); // allocator warm-up
+      long before = rssBytes();
+      for (int i = 0; i < 10; i++) {
+        d.mask("model.layers." + i + ".mlp.down_proj", 4096, 0.05, ScalarType.BFloat16);       // (1, 256, 4096)
+      }
+      long grown = rssBytes() - before;
+      // 10 bf16 masks are 20 MiB; one call's int64 temporaries alone are over 100 MiB
+      System.out.printf("RSS grew %.1f MiB over 10 masks%n", grown / 1048576.0);
+      assertTrue(grown < 100L << 20, "RSS grew " + grown / 1048576 + " MiB over 10 masks of 2 MiB");
+    }
+  }
+
+  private static long rssBytes() throws java.io.IOException {
+    for (String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/self/status"))) {
+      if (line.startsWith("VmRSS:")) {
+        return Long.parseLong(line.substring(6).trim().split("\\s+")[0]) * 1024;
+      }
+    }
+    throw new IllegalStateException("no VmRSS");
+  }
+
   @Test
   void leftPaddingDoesNotMoveATokensMask() {
     TorchRuntime.load();
