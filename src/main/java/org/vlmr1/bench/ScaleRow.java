@@ -197,33 +197,6 @@ final class ScaleRow implements Measured {
 
   @Override
   public void run() {
-    if (System.getenv("VLMR1_SCALE_PROBE") != null) {
-      Thread main = Thread.currentThread();
-      Thread t = new Thread(() -> {
-        long max = 0;
-        while (true) {
-          long rss = ProcMemory.rssBytes();
-          if (rss > max + (200L << 20)) {
-            max = rss;
-            StringBuilder sb = new StringBuilder();
-            for (StackTraceElement e : main.getStackTrace()) {
-              if (e.getClassName().startsWith("org.vlmr1") && sb.length() < 600) {
-                sb.append(e.getClassName().replace("org.vlmr1.", "")).append('.').append(e.getMethodName())
-                    .append(':').append(e.getLineNumber()).append(" < ");
-              }
-            }
-            System.err.printf("PROBE rss %.2f GiB at %s%n", rss / GIB, sb);
-          }
-          try {
-            Thread.sleep(20);
-          } catch (InterruptedException e) {
-            return;
-          }
-        }
-      });
-      t.setDaemon(true);
-      t.start();
-    }
     step++;
     BenchWorker.progress("step " + step + "/" + steps + " ...");
     StepMetrics m = trainer.step();
