@@ -1,7 +1,9 @@
 // bin/vlmr1 bench scale end to end on issue 16's CI checkpoint (init-tiny --like qwen2_5_vl_3b, 2 layers, 1 vision
-// block: 3B-wide, ~1 GB of bf16 shards): the same path as the hand-run 36-layer report. Timings and memory are
+// block: 3B-wide, ~1 GB of bf16 shards): the same path as the hand-run 36-layer report, with one GRPO step instead of
+// two (--iterations 1: one 3B-wide step takes 35-55 s on 2 cores). Timings and memory are
 // reported, not asserted against targets; the test checks that the run is the one the issue describes (LoRA r 64 on
-// VLM-R1's targets, two finite steps, 448x448 prompt) and that the measured peak holds at least the weights.
+// VLM-R1's targets, bf16 adapters, a finite step with a reference pass, 448x448 prompt) and that the measured peak
+// holds at least the weights.
 package org.vlmr1.bench;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -25,7 +27,7 @@ class ScaleSuiteTest {
 
   @Test
   @Tag("slow")
-  void benchScaleRunsTwoLoraStepsOnTheThreeBWideTwoLayerCheckpoint(@TempDir Path tmp) throws Exception {
+  void benchScaleRunsALoraStepOnTheThreeBWideTwoLayerCheckpoint(@TempDir Path tmp) throws Exception {
     long seed = new Random().nextInt(1 << 30);
     System.out.println("ScaleSuiteTest seed " + seed);
     Path model = tmp.resolve("q3b-2layer");
@@ -38,7 +40,7 @@ class ScaleSuiteTest {
     System.setProperty("vlmr1.home", tmp.toString());
     try {
       System.setOut(new PrintStream(buf, true, StandardCharsets.UTF_8));
-      rc = MainAccess.run("bench", "scale", "--model", model.toString());
+      rc = MainAccess.run("bench", "scale", "--model", model.toString(), "--iterations", "1");
     } finally {
       System.setOut(previousOut);
       if (previousHome == null) {
@@ -73,15 +75,13 @@ class ScaleSuiteTest {
     assertEquals("1", x.get("vision_depth"));
     // 448x448 is 32 x 32 patches, 256 tokens after the 2x2 merge, plus the chat template around them
     assertTrue(Long.parseLong(x.get("prompt_tokens")) > 256, x.get("prompt_tokens"));
-    for (int step = 1; step <= 2; step++) {
-      assertTrue(Double.isFinite(Double.parseDouble(x.get("step" + step + "_loss"))), x.toString());
-      for (String s : ScaleSuite.STAGES) {
-        assertTrue(Double.parseDouble(x.get("step" + step + "_" + s + "_s")) >= 0, s + " of step " + step);
-      }
-      assertTrue(Double.parseDouble(x.get("step" + step + "_reference_s")) > 0, "beta 0.04: a reference pass");
-      assertTrue(Double.parseDouble(x.get("step" + step + "_generate_s")) > 0, "one prompt per step: each generates");
-      assertTrue(out.contains("| step " + step + "/2 done"), "progress of step " + step);
+    assertTrue(Double.isFinite(Double.parseDouble(x.get("step1_loss"))), x.toString());
+    for (String s : ScaleSuite.STAGES) {
+      assertTrue(Double.parseDouble(x.get("step1_" + s + "_s")) >= 0, s);
     }
+    assertTrue(Double.parseDouble(x.get("step1_reference_s")) > 0, "beta 0.04: a reference pass");
+    assertTrue(Double.parseDouble(x.get("step1_generate_s")) > 0, "the step generates");
+    assertTrue(out.contains("| step 1/1 done"), "progress of the step");
     // the weights are resident: the peak cannot be below the shards' bytes
     double shardsGib = Double.parseDouble(x.get("checkpoint_gb")) * 1e9 / (1L << 30);
     assertTrue(Double.parseDouble(x.get("peak_rss_gib")) > shardsGib, x.get("peak_rss_gib") + " GiB peak, "
