@@ -238,7 +238,11 @@ final class ScaleRow implements Measured {
       }
     }
     out.put("heap_hwm_gib", ScaleSuite.fmt(heap / GIB));
-    out.put("wall_s", ScaleSuite.fmt(ManagementFactory.getRuntimeMXBean().getUptime() / 1e3));
+    double wall = ManagementFactory.getRuntimeMXBean().getUptime() / 1e3;
+    out.put("wall_s", ScaleSuite.fmt(wall));
+    // what a training run would take: the row's JVM without the bench's own two reads of the shards
+    out.put("run_s", ScaleSuite.fmt(wall - Double.parseDouble(extras.get("read1_s"))
+        - Double.parseDouble(extras.get("read2_s"))));
     return out;
   }
 

@@ -85,11 +85,12 @@ final class ScaleSuite implements BenchSuite {
         + ", adapter grads + AdamW " + x.get("estimate_optimizer_gib") + ", activations "
         + x.get("estimate_activations_gib") + ", logits " + x.get("estimate_logits_gib") + ")");
     double rss = Double.parseDouble(x.get("peak_rss_gib"));
-    double wall = Double.parseDouble(x.get("wall_s"));
+    double run = Double.parseDouble(x.get("run_s"));
     lines.add(String.format(Locale.ROOT, "  fits in %.0f GiB: %s (peak RSS %.2f GiB)", LIMIT_RSS_GIB,
         rss <= LIMIT_RSS_GIB ? "PASS" : "FAIL", rss));
-    lines.add(String.format(Locale.ROOT, "  ends within %.0f minutes: %s (the row's JVM ran %.1f s, load and steps "
-        + "included)", LIMIT_WALL_S / 60, wall <= LIMIT_WALL_S ? "PASS" : "FAIL", wall));
+    lines.add(String.format(Locale.ROOT, "  ends within %.0f minutes: %s (JVM start, load, setup and steps %.1f s; "
+        + "with the bench's two reads of the shards %s s)", LIMIT_WALL_S / 60, run <= LIMIT_WALL_S ? "PASS" : "FAIL",
+        run, x.get("wall_s")));
     return lines;
   }
 
