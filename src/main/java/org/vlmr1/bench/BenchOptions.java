@@ -15,9 +15,10 @@ import java.util.Map;
  * @param ops only these ops (empty = all)
  * @param dtypes only these dtypes (empty = all)
  * @param nprocPerNode train: also time 1 and N data-parallel processes
+ * @param model scale: the checkpoint folder to train ("" = none; the suites with their own tiny models ignore it)
  */
 public record BenchOptions(boolean quick, long rows, long vocab, long hidden, int warmup, int iterations,
-    List<String> ops, List<String> dtypes, int nprocPerNode) {
+    List<String> ops, List<String> dtypes, int nprocPerNode, String model) {
 
   public BenchOptions {
     if (rows < 0 || vocab < 0 || hidden < 0) {
@@ -31,6 +32,20 @@ public record BenchOptions(boolean quick, long rows, long vocab, long hidden, in
     }
     ops = List.copyOf(ops);
     dtypes = List.copyOf(dtypes);
+    if (model == null || model.contains("\n")) {
+      throw new IllegalArgumentException("model must be a folder path (\"\" = none)");
+    }
+  }
+
+  /** Options without a model folder. */
+  public BenchOptions(boolean quick, long rows, long vocab, long hidden, int warmup, int iterations,
+      List<String> ops, List<String> dtypes, int nprocPerNode) {
+    this(quick, rows, vocab, hidden, warmup, iterations, ops, dtypes, nprocPerNode, "");
+  }
+
+  /** These options with another warm-up and timed-run count (a suite's own defaults). */
+  public BenchOptions withRuns(int newWarmup, int newIterations) {
+    return new BenchOptions(quick, rows, vocab, hidden, newWarmup, newIterations, ops, dtypes, nprocPerNode, model);
   }
 
   /**
@@ -40,7 +55,7 @@ public record BenchOptions(boolean quick, long rows, long vocab, long hidden, in
   public List<String> toArgs() {
     return List.of("quick=" + quick, "rows=" + rows, "vocab=" + vocab, "hidden=" + hidden, "warmup=" + warmup,
         "iterations=" + iterations, "ops=" + String.join(",", ops), "dtypes=" + String.join(",", dtypes),
-        "nproc_per_node=" + nprocPerNode);
+        "nproc_per_node=" + nprocPerNode, "model=" + model);
   }
 
   /** Reads {@link #toArgs}. */
@@ -56,7 +71,7 @@ public record BenchOptions(boolean quick, long rows, long vocab, long hidden, in
     return new BenchOptions(Boolean.parseBoolean(kv.get("quick")), Long.parseLong(kv.get("rows")),
         Long.parseLong(kv.get("vocab")), Long.parseLong(kv.get("hidden")), Integer.parseInt(kv.get("warmup")),
         Integer.parseInt(kv.get("iterations")), words(kv.get("ops")), words(kv.get("dtypes")),
-        Integer.parseInt(kv.get("nproc_per_node")));
+        Integer.parseInt(kv.get("nproc_per_node")), kv.getOrDefault("model", ""));
   }
 
   private static List<String> words(String commaSeparated) {

@@ -18,6 +18,7 @@ import java.util.Locale;
 /** The benchmark harness. */
 public final class BenchRunner {
   private final PrintStream out;
+  private int progressLines; // progress lines the current row printed
 
   public BenchRunner(PrintStream out) {
     this.out = out;
@@ -40,9 +41,11 @@ public final class BenchRunner {
       out.printf(Locale.ROOT, "[%d/%d] %s %s %s %s ... ", i + 1, cases.size(), c.op(), c.impl(), c.dtype(), c.shape());
       out.flush();
       try {
+        progressLines = 0;
         BenchResult r = fork(suite, c, o);
         results.add(r);
-        out.printf(Locale.ROOT, "%.1f ms, +%s%n", r.msMedian(), mib(r.peakExtraBytes()));
+        out.printf(Locale.ROOT, "%s%.1f ms, +%s%n", progressLines > 0 ? "      done: " : "", r.msMedian(),
+            mib(r.peakExtraBytes()));
         if (!r.extras().isEmpty()) {
           out.println("      " + r.extrasText().replace(";", "  "));
         }
@@ -93,6 +96,11 @@ public final class BenchRunner {
       for (String line; (line = r.readLine()) != null; ) {
         if (line.startsWith("VLMR1_BENCH_RESULT")) {
           result = BenchResult.parseWire(line);
+        } else if (line.startsWith(BenchWorker.PROGRESS)) {
+          // a long row's progress (loading, each step), shown as it comes
+          out.print((progressLines++ == 0 ? System.lineSeparator() : "") + "      | "
+              + line.substring(BenchWorker.PROGRESS.length()) + System.lineSeparator());
+          out.flush();
         } else {
           tail.addLast(line);
           if (tail.size() > 15) {

@@ -8,7 +8,16 @@ import org.vlmr1.kernels.TorchRuntime;
 
 /** Entry point of a forked benchmark row. */
 public final class BenchWorker {
+  /** A worker's output line that its parent shows at once (the rest only when the worker fails). */
+  static final String PROGRESS = "VLMR1_BENCH_PROGRESS ";
+
   private BenchWorker() {}
+
+  /** Shows {@code message} in the parent's output while the row still runs (loading, each step of a long row). */
+  static void progress(String message) {
+    System.out.println(PROGRESS + message);
+    System.out.flush();
+  }
 
   public static void main(String[] args) {
     try {

@@ -14,6 +14,7 @@ public final class Suites {
     register(new PreprocessSuite());
     register(new GenerateSuite());
     register(new TrainSuite());
+    register(new ScaleSuite());
   }
 
   private Suites() {}

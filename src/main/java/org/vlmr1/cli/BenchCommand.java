@@ -38,20 +38,23 @@ final class BenchCommand implements Command {
         FlagSpec.value("rows", "0", "N, the token rows (0 = the suite's default: 2048, or 512 with --quick)"),
         FlagSpec.value("vocab", "0", "V, the vocabulary (0 = Qwen's 151936)"),
         FlagSpec.value("hidden", "0", "H, the hidden size of the fused linear rows (0 = 1024)"),
-        FlagSpec.value("warmup", "1", "untimed runs before the timed ones"),
-        FlagSpec.value("iterations", "3", "timed runs per row; the median is reported"),
+        FlagSpec.value("warmup", "1", "untimed runs before the timed ones (scale: 0)"),
+        FlagSpec.value("iterations", "3", "timed runs per row; the median is reported (scale: 2, its GRPO steps)"),
         FlagSpec.list("ops", null, "only these ops (e.g. tokenLogProbs,grpoLoss)"),
         FlagSpec.list("dtypes", null, "only these dtypes (f32, bf16)"),
         FlagSpec.value("nproc_per_node", "1", "train: also time the step on 1 and N data-parallel processes (Gloo on "
-            + "loopback, same global batch) and the gradient all-reduce"));
+            + "loopback, same global batch) and the gradient all-reduce"),
+        FlagSpec.value("model", null, "scale: the checkpoint folder to train (e.g. from init-tiny --like "
+            + "qwen2_5_vl_3b)"));
   }
 
-  /** The suite-independent options of parsed bench flags. */
-  static BenchOptions options(Flags f) {
+  /** The options of parsed bench flags; warm-up and timed runs not given are the suite's own defaults. */
+  static BenchOptions options(Flags f, org.vlmr1.bench.BenchSuite suite) {
     try {
+      int[] runs = suite.defaultRuns();
       return new BenchOptions(f.getBoolean("quick"), f.getInt("rows"), f.getInt("vocab"), f.getInt("hidden"),
-          f.getInt("warmup"), f.getInt("iterations"), f.getList("ops"), f.getList("dtypes"),
-          f.getInt("nproc_per_node"));
+          f.has("warmup") ? f.getInt("warmup") : runs[0], f.has("iterations") ? f.getInt("iterations") : runs[1],
+          f.getList("ops"), f.getList("dtypes"), f.getInt("nproc_per_node"), f.has("model") ? f.get("model") : "");
     } catch (IllegalArgumentException e) {
       throw new UsageException(e.getMessage());
     }
@@ -72,10 +75,15 @@ final class BenchCommand implements Command {
       System.out.print(MemoryModel.table(MEMORY_BATCH, MEMORY_SEQ, MEMORY_LORA_RANK));
       return 0;
     }
-    BenchOptions options = options(flags);
     org.vlmr1.bench.BenchSuite suite;
     try {
       suite = Suites.get(pos.get(0));
+    } catch (IllegalArgumentException e) {
+      throw new UsageException(e.getMessage());
+    }
+    BenchOptions options = options(flags, suite);
+    try {
+      suite.cases(options); // a missing or bad flag of the suite is a usage error, before any row forks
     } catch (IllegalArgumentException e) {
       throw new UsageException(e.getMessage());
     }

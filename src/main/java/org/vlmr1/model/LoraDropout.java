@@ -4,6 +4,7 @@
 package org.vlmr1.model;
 
 import java.nio.charset.StandardCharsets;
+import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptions;
@@ -131,8 +132,26 @@ public record LoraDropout(long seed, long step, long[] samples, Tensor positions
     return maskComposite(module, in, p, dtype);
   }
 
-  /** The libtorch composite of {@link #mask} on any device: the native kernel's oracle and fallback. */
+  /**
+   * The libtorch composite of {@link #mask} on any device: the native kernel's oracle and fallback. Its int64
+   * temporaries live in a scope of their own (a training pass calls this once per adapter and layer inside one step's
+   * scope, which would otherwise hold every layer's hashes to the end of the step); the mask belongs to the caller's.
+   */
   public Tensor maskComposite(String module, long in, double p, ScalarType dtype) {
+    PointerScope outer = PointerScope.getInnerScope();
+    try (PointerScope s = new PointerScope()) {
+      Tensor out = keepComposite(module, in, p).to(dtype).mul(new Scalar(1 / (1 - p)));
+      if (outer != null) {
+        outer.attach(out);
+      } else {
+        out.retainReference();
+      }
+      return out;
+    }
+  }
+
+  /** The keep mask as a bool tensor from libtorch's int64 ops, on the positions' device: (B, L, in) or (S, in). */
+  private Tensor keepComposite(String module, long in, double p) {
     Tensor dev = positions;
     Tensor features = torch.arange(new Scalar(in), new TensorOptions(ScalarType.Long)
         .device(new org.bytedeco.pytorch.DeviceOptional(dev.device())));                       // (in)
@@ -143,7 +162,7 @@ public record LoraDropout(long seed, long step, long[] samples, Tensor positions
         .reshape(rows ? new long[] {-1, 1, 1} : new long[] {-1, 1});                            // (B, 1, 1) or (S, 1)
     Tensor h = splitmix64(keys.bitwise_xor(element));                                          // like element
     Tensor u = shiftRight(h, 11).to(ScalarType.Double).mul(new Scalar(0x1.0p-53));
-    return u.ge(new Scalar(p)).to(dtype).mul(new Scalar(1 / (1 - p)));
+    return u.ge(new Scalar(p));
   }
 
   /** The hash chain of each row for {@code module} (B). */

@@ -133,8 +133,19 @@ public final class Qwen2Decoder {
    */
   public Tensor run(Tensor x, Tensor cos, Tensor sin, Tensor attnMask, KvCache cache, List<Tensor> hidden,
       int from) {
+    // Each layer's temporaries go with a scope of its own, so a pass holds one layer's at a time, not every layer's
+    // until the caller's scope closes (a 36-layer reference pass kept ~7 GB). Only the layer's output moves to the
+    // caller's scope; autograd keeps what a backward needs, and the KV cache retains its own tensors.
+    org.bytedeco.javacpp.PointerScope outer = org.bytedeco.javacpp.PointerScope.getInnerScope();
     for (int i = 0; i < cfg.numLayers(); i++) {
-      x = layer(i, x, cos, sin, attnMask, cache);
+      if (outer == null) {
+        x = layer(i, x, cos, sin, attnMask, cache);
+      } else {
+        try (org.bytedeco.javacpp.PointerScope s = new org.bytedeco.javacpp.PointerScope()) {
+          x = layer(i, x, cos, sin, attnMask, cache);                                        // (B, L, H)
+          outer.attach(x);
+        }
+      }
       if (hidden != null && i < cfg.numLayers() - 1) {
         hidden.add(x);
       }

@@ -66,6 +66,7 @@ public final class GrpoTrainer implements AutoCloseable {
   private int step;
   private Round round; // the current generation round; null before the first step and after a mid-round resume
   private int roundStart; // the step that generated the current round
+  private long referenceNanos; // this step's reference log-prob passes (part of the loss stage)
 
   /**
    * @param reference a frozen copy of the initial policy, or null when beta = 0 or when the policy has LoRA adapters
@@ -325,6 +326,7 @@ public final class GrpoTrainer implements AutoCloseable {
     long t0 = System.nanoTime();
     long t1 = t0;
     long t2 = t0;
+    referenceNanos = 0;
     int roundSteps = cfg.stepsPerRound() * cfg.numIterations();
     boolean fresh = round == null || step - roundStart >= roundSteps;
     if (fresh) {
@@ -364,6 +366,7 @@ public final class GrpoTrainer implements AutoCloseable {
     seconds.put("generate", (t1 - t0) / 1e9);
     seconds.put("score", (t2 - t1) / 1e9);
     seconds.put("loss", (t3 - t2) / 1e9);
+    seconds.put("reference", referenceNanos / 1e9); // inside "loss": what beta > 0 adds to it
     seconds.put("optimizer", (t4 - t3) / 1e9);
     if (cfg.worldSize() > 1) {
       seconds.put("allreduce", dist.takeCommSeconds());
@@ -487,11 +490,13 @@ public final class GrpoTrainer implements AutoCloseable {
       if (cfg.beta() > 0) {
         // with LoRA: the policy with its adapters off is the base model (PEFT's disable_adapter)
         VlmModel ref = reference != null ? reference : policy;
+        long r0 = System.nanoTime();
         try (NoGradGuard ng = new NoGradGuard(); LoraAdapters.Off off = lora != null ? lora.off() : null) {
           Tensor rh = ref.lastHidden(in.ids(), in.mask(), in.multimodal(), p - 1)
               .narrow(1, 0, c).contiguous();                                                           // (B, C, H)
           refLogps = tokenLogps(rh, ref.lmHead(), in.completionIds());
         }
+        referenceNanos += System.nanoTime() - r0;
       }
       Tensor old = oldLogps == null ? null : Devices.moved(torch.tensor(oldLogps), in.ids().device())
           .reshape(r.completionIds().length, c);                                                      // (B, C)

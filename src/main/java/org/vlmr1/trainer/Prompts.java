@@ -13,10 +13,10 @@ import org.vlmr1.module.Conversation;
 import org.vlmr1.module.VlmModule;
 
 /** Conversations and images of examples. */
-final class Prompts {
+public final class Prompts {
   private Prompts() {}
 
-  static List<Conversation> conversations(VlmModule module, List<Example> examples, String taskType) {
+  public static List<Conversation> conversations(VlmModule module, List<Example> examples, String taskType) {
     return conversations(module, examples, taskType, new boolean[examples.size()]);
   }
 
@@ -36,7 +36,7 @@ final class Prompts {
     return out;
   }
 
-  static List<List<RgbImage>> images(List<Example> examples) {
+  public static List<List<RgbImage>> images(List<Example> examples) {
     List<List<RgbImage>> out = new ArrayList<>(examples.size());
     for (Example e : examples) {
       List<RgbImage> im = new ArrayList<>();

@@ -13,7 +13,8 @@ import java.util.Map;
  * @param completionLength mean completion length in tokens
  * @param gradNorm the norm before clipping; learningRate the rate the step used
  * @param skipped the step was skipped (non-finite rewards, loss or gradients)
- * @param seconds wall time per stage: generate, score, loss (forward, reference, fused loss, backward), optimizer
+ * @param seconds wall time per stage: generate, score, loss (forward, reference, fused loss, backward), optimizer;
+ *     reference is the part of loss spent on the reference log-probs (0 when beta = 0)
  * @param completionTokens tokens generated in the step (for tokens/s)
  * @param skippedPrompts prompts of the step's generation round skipped because an image failed to decode
  *     (--on_bad_sample skip; counted on the step that generated the round); they are left out of reward,

@@ -107,6 +107,38 @@ class LoraDropoutTest {
     return ne.numel() == 0 ? -1 : ne.get(0).item_long();
   }
 
+  /**
+   * A training pass builds one mask per adapter and layer inside the step's scope: each call of the composite (the
+   * path off the CPU) may leave only its mask there, not its int64 temporaries (which made a 2-layer 3B-wide step
+   * peak at 11 GiB).
+   */
+  @Test
+  void maskLeavesOnlyItsResultInTheCallersScope() throws Exception {
+    TorchRuntime.load();
+    try (PointerScope s = new PointerScope()) {
+      LoraDropout d = LoraDropout.of(3, 1, 0, torch.ones(new long[] {1, 256},
+          new org.bytedeco.pytorch.TensorOptions(ScalarType.Long)));
+      d.maskComposite("model.layers.0.mlp.down_proj", 4096, 0.05, ScalarType.BFloat16); // allocator warm-up
+      long before = rssBytes();
+      for (int i = 0; i < 10; i++) {
+        d.maskComposite("model.layers." + i + ".mlp.down_proj", 4096, 0.05, ScalarType.BFloat16);       // (1, 256, 4096)
+      }
+      long grown = rssBytes() - before;
+      // 10 bf16 masks are 20 MiB; one call's int64 temporaries alone are over 100 MiB
+      System.out.printf("RSS grew %.1f MiB over 10 masks%n", grown / 1048576.0);
+      assertTrue(grown < 100L << 20, "RSS grew " + grown / 1048576 + " MiB over 10 masks of 2 MiB");
+    }
+  }
+
+  private static long rssBytes() throws java.io.IOException {
+    for (String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/self/status"))) {
+      if (line.startsWith("VmRSS:")) {
+        return Long.parseLong(line.substring(6).trim().split("\\s+")[0]) * 1024;
+      }
+    }
+    throw new IllegalStateException("no VmRSS");
+  }
+
   @Test
   void leftPaddingDoesNotMoveATokensMask() {
     TorchRuntime.load();

@@ -170,8 +170,17 @@ public final class QwenVision {
   /** (S, 1176) rows, their grids -> (S/4, out_hidden) merged embeddings in processor order. */
   public Tensor forward(Tensor pixelValues, List<GridThw> grids) {
     Tensor x = null;
+    // One scope per block, as Qwen2Decoder.run does: 32 blocks' temporaries at once were gigabytes at 448x448.
+    org.bytedeco.javacpp.PointerScope outer = org.bytedeco.javacpp.PointerScope.getInnerScope();
     for (CheckpointedPass.Segment seg : segments(pixelValues, grids)) {
-      x = seg.apply(x);
+      if (outer == null) {
+        x = seg.apply(x);
+      } else {
+        try (org.bytedeco.javacpp.PointerScope s = new org.bytedeco.javacpp.PointerScope()) {
+          x = seg.apply(x);                                                                   // (S, hidden)
+          outer.attach(x);
+        }
+      }
     }
     return x;
   }
