@@ -70,6 +70,23 @@ void lm_head_logits(const float* hidden, const float* weight, int64_t rows, int6
                     float* out);
 
 /**
+ * Up to three projections of the same decode-step input in one parallel region: out_j (rows, n_j) = x (rows, in) @
+ * w_j (n_j, in)^T (+ b_j (n_j) when not null) for each j whose w_j is not null, every array float32 and contiguous.
+ * Work is split over the weight rows of all of them, so small projections (K/V) keep every thread busy. Each output is
+ * a fixed-order dot product (the same as lm_head_logits'), the same bits for any thread count.
+ */
+void decode_projections(const float* x, int64_t rows, int64_t in, const float* w0, const float* b0, int64_t n0,
+                        float* out0, const float* w1, const float* b1, int64_t n1, float* out1, const float* w2,
+                        const float* b2, int64_t n2, float* out2);
+
+/**
+ * SwiGLU's gate and up projections fused with their product: out (rows, n) = silu(x @ w_gate^T) * (x @ w_up^T), with
+ * x (rows, in), rows <= 64, w_gate and w_up (n, in), float32 and contiguous; silu(g) = g / (1 + exp(-g)) in float.
+ */
+void decode_swiglu(const float* x, int64_t rows, int64_t in, const float* w_gate, const float* w_up, int64_t n,
+                   float* out);
+
+/**
  * Pillow's 8-bit bicubic resize (libImaging/Resample.c: separable, horizontal pass first when the width changes,
  * Keys a = -0.5 widened by the scale when downscaling, 22-bit fixed point, uint8 intermediate), bit for bit.
  * in: (in_h, in_w, 3) uint8; out: (out_h, out_w, 3) uint8. Same size copies.

@@ -48,6 +48,13 @@ final class GrpoNative {
   static native void lm_head_logits(@Const FloatPointer hidden, @Const FloatPointer weight, long rows, long vocab,
       long hiddenSize, FloatPointer out);
 
+  static native void decode_projections(@Const FloatPointer x, long rows, long in, @Const FloatPointer w0,
+      @Const FloatPointer b0, long n0, FloatPointer out0, @Const FloatPointer w1, @Const FloatPointer b1, long n1,
+      FloatPointer out1, @Const FloatPointer w2, @Const FloatPointer b2, long n2, FloatPointer out2);
+
+  static native void decode_swiglu(@Const FloatPointer x, long rows, long in, @Const FloatPointer wGate,
+      @Const FloatPointer wUp, long n, FloatPointer out);
+
   static native void grpo_loss_reduce(long tokens, @Const FloatPointer mask, @Const FloatPointer tokenStats,
       DoublePointer out);
 }
