@@ -35,13 +35,29 @@ VLMR1_INLINE float hsum(vw v) {
               __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15));
 }
 
+/**
+ * The weight rows that the next tile reads, prefetched into L2 while this tile computes: [next, end) in steps of
+ * `lines` cache lines per k step. The weights stream from memory once, and a row of 1024 floats is one 4 KiB page, where
+ * the hardware prefetcher stops; without this each tile's first pass waits on memory.
+ */
+struct Prefetch {
+  const float* next;
+  const float* end;
+  int lines;
+};
+
+VLMR1_INLINE void prefetch_step(Prefetch& pf) {
+  for (int i = 0; i < pf.lines && pf.next < pf.end; ++i, pf.next += 16) __builtin_prefetch(pf.next, 0, 2);
+}
+
 /** out[c * vocab + r] = dot(w + r * h, x + c * h) for r < RV, c < CB. */
 template <class VT, int RV, int CB>
-VLMR1_INLINE void tile(const float* w, const float* x, int64_t h, float* out, int64_t vocab) {
+VLMR1_INLINE void tile(const float* w, const float* x, int64_t h, float* out, int64_t vocab, Prefetch& pf) {
   constexpr int L = sizeof(VT) / sizeof(float);
   VT acc[RV][CB] = {};
   int64_t k = 0;
   for (; k + L <= h; k += L) {
+    prefetch_step(pf);
     VT wv[RV];
     for (int r = 0; r < RV; ++r) wv[r] = loadt<VT>(w + r * h + k);
     for (int c = 0; c < CB; ++c) {
@@ -60,24 +76,35 @@ VLMR1_INLINE void tile(const float* w, const float* x, int64_t h, float* out, in
 
 /** The last rem < TB hidden rows against the weight tile. */
 template <class VT, int RV, int N>
-VLMR1_INLINE void tile_tail(const float* w, const float* x, int64_t rem, int64_t h, float* out, int64_t vocab) {
+VLMR1_INLINE void tile_tail(const float* w, const float* x, int64_t rem, int64_t h, float* out, int64_t vocab,
+                            Prefetch& pf) {
   if constexpr (N > 0) {
     if (rem == N) {
-      tile<VT, RV, N>(w, x, h, out, vocab);
+      tile<VT, RV, N>(w, x, h, out, vocab, pf);
     } else {
-      tile_tail<VT, RV, N - 1>(w, x, rem, h, out, vocab);
+      tile_tail<VT, RV, N - 1>(w, x, rem, h, out, vocab, pf);
     }
   }
 }
 
-/** Every hidden row against weight rows [v0, v0 + RV). */
+/**
+ * Every hidden row against weight rows [v0, v0 + RV), prefetching rows [v0 + RV, pf_end) (the next tile, within the
+ * caller's block) spread over the passes.
+ */
 template <class VT, int RV, int TB>
 VLMR1_INLINE void tile_rows(const float* x, const float* w, int64_t rows, int64_t v0, int64_t vocab, int64_t h,
-                            float* out) {
+                            float* out, int64_t pf_end) {
+  constexpr int L = sizeof(VT) / sizeof(float);
   const float* wr = w + v0 * h;
+  const int64_t passes = (rows + TB - 1) / TB;
+  const int64_t k_steps = h / L;
+  const int64_t pf_rows = pf_end - (v0 + RV);
+  const int64_t lines = pf_rows > 0 ? (pf_rows * h + 15) / 16 : 0;
+  const int64_t per_step = passes > 0 && k_steps > 0 ? (lines + passes * k_steps - 1) / (passes * k_steps) : 0;
+  Prefetch pf{wr + RV * h, pf_rows > 0 ? w + pf_end * h : wr, static_cast<int>(per_step)};
   int64_t c = 0;
-  for (; c + TB <= rows; c += TB) tile<VT, RV, TB>(wr, x + c * h, h, out + c * vocab + v0, vocab);
-  tile_tail<VT, RV, TB - 1>(wr, x + c * h, rows - c, h, out + c * vocab + v0, vocab);
+  for (; c + TB <= rows; c += TB) tile<VT, RV, TB>(wr, x + c * h, h, out + c * vocab + v0, vocab, pf);
+  tile_tail<VT, RV, TB - 1>(wr, x + c * h, rows - c, h, out + c * vocab + v0, vocab, pf);
 }
 
 /** out[c * vocab + v] for every input row c and weight rows v in [v_begin, v_end) (vocab: the output stride). */
@@ -85,8 +112,11 @@ template <class VT, int TB>
 VLMR1_INLINE void head_block_impl(const float* x, const float* w, int64_t rows, int64_t v_begin, int64_t v_end,
                                   int64_t vocab, int64_t h, float* out) {
   int64_t v = v_begin;
-  for (; v + TILE_V <= v_end; v += TILE_V) tile_rows<VT, TILE_V, TB>(x, w, rows, v, vocab, h, out);
-  for (; v < v_end; ++v) tile_rows<VT, 1, TB>(x, w, rows, v, vocab, h, out);
+  for (; v + TILE_V <= v_end; v += TILE_V) {
+    const int64_t pf_end = v + 2 * TILE_V < v_end ? v + 2 * TILE_V : v_end;
+    tile_rows<VT, TILE_V, TB>(x, w, rows, v, vocab, h, out, pf_end);
+  }
+  for (; v < v_end; ++v) tile_rows<VT, 1, TB>(x, w, rows, v, vocab, h, out, v_end < v + 2 ? v_end : v + 2);
 }
 
 }  // namespace detail

@@ -87,6 +87,16 @@ void decode_swiglu(const float* x, int64_t rows, int64_t in, const float* w_gate
                    float* out);
 
 /**
+ * The top-k candidates of each row of float32 logits (rows, vocab), 0 < k < vocab, k <= cap <= vocab, TensorSampler's
+ * rule: kth[r] is the k-th largest value counted with multiplicity; ids (rows, cap) holds first every id whose value is
+ * >= kth[r], in id order (counts[r] of them: more than k when values tie with the k-th), then ids whose value is below
+ * kth[r], in id order, up to cap. Returns the largest count (call again with that cap when it exceeds cap), or -1 when
+ * a row holds a NaN (its count is -1; the caller falls back to libtorch's ordering of NaN).
+ */
+int64_t topk_candidates(const float* logits, int64_t rows, int64_t vocab, int64_t k, int64_t cap, int64_t* ids,
+                        float* kth, int64_t* counts);
+
+/**
  * Pillow's 8-bit bicubic resize (libImaging/Resample.c: separable, horizontal pass first when the width changes,
  * Keys a = -0.5 widened by the scale when downscaling, 22-bit fixed point, uint8 intermediate), bit for bit.
  * in: (in_h, in_w, 3) uint8; out: (out_h, out_w, 3) uint8. Same size copies.

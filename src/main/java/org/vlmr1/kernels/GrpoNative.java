@@ -55,6 +55,9 @@ final class GrpoNative {
   static native void decode_swiglu(@Const FloatPointer x, long rows, long in, @Const FloatPointer wGate,
       @Const FloatPointer wUp, long n, FloatPointer out);
 
+  static native long topk_candidates(@Const FloatPointer logits, long rows, long vocab, long k, long cap,
+      @Cast("int64_t*") LongPointer ids, FloatPointer kth, @Cast("int64_t*") LongPointer counts);
+
   static native void grpo_loss_reduce(long tokens, @Const FloatPointer mask, @Const FloatPointer tokenStats,
       DoublePointer out);
 }
