@@ -14,92 +14,16 @@
 #include <stdexcept>
 #include <string>
 
-#include "row_softmax.h"
+#include "row_dot.h"
 
 namespace vlmr1 {
 namespace {
 
+using detail::head_block_impl;
 using detail::vf;
+using detail::vw;
 
-// The weight tile of TILE_V rows stays in L1 while every hidden row passes over it, TB hidden rows at a time.
-// Narrow: 8-lane vectors, 4 x 3 accumulators + 4 weight vectors + 1 hidden vector fit AVX2's 16 registers.
-// Wide (AVX-512 only): 16-lane vectors, 4 x 4 accumulators + 5 of 32 registers, twice the multiply-adds per cycle.
-typedef float vw __attribute__((vector_size(64)));
-constexpr int TILE_V = 4;
 constexpr int64_t BLOCK_V = 256;  // weight rows per OpenMP work item
-
-template <class VT>
-VLMR1_INLINE VT loadt(const float* p) {
-  VT v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
-
-VLMR1_INLINE float hsum(vf v) {
-  vf s = v + __builtin_shufflevector(v, v, 4, 5, 6, 7, 0, 1, 2, 3);
-  s = s + __builtin_shufflevector(s, s, 2, 3, 0, 1, 6, 7, 4, 5);
-  s = s + __builtin_shufflevector(s, s, 1, 0, 3, 2, 5, 4, 7, 6);
-  return s[0];
-}
-
-VLMR1_INLINE float hsum(vw v) {
-  return hsum(__builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7) +
-              __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15));
-}
-
-/** out[c * vocab + r] = dot(w + r * h, x + c * h) for r < RV, c < CB. */
-template <class VT, int RV, int CB>
-VLMR1_INLINE void tile(const float* w, const float* x, int64_t h, float* out, int64_t vocab) {
-  constexpr int L = sizeof(VT) / sizeof(float);
-  VT acc[RV][CB] = {};
-  int64_t k = 0;
-  for (; k + L <= h; k += L) {
-    VT wv[RV];
-    for (int r = 0; r < RV; ++r) wv[r] = loadt<VT>(w + r * h + k);
-    for (int c = 0; c < CB; ++c) {
-      const VT xv = loadt<VT>(x + c * h + k);
-      for (int r = 0; r < RV; ++r) acc[r][c] += wv[r] * xv;
-    }
-  }
-  for (int r = 0; r < RV; ++r) {
-    for (int c = 0; c < CB; ++c) {
-      float s = hsum(acc[r][c]);
-      for (int64_t j = k; j < h; ++j) s += w[r * h + j] * x[c * h + j];
-      out[c * vocab + r] = s;
-    }
-  }
-}
-
-/** The last rem < TB hidden rows against the weight tile. */
-template <class VT, int RV, int N>
-VLMR1_INLINE void tile_tail(const float* w, const float* x, int64_t rem, int64_t h, float* out, int64_t vocab) {
-  if constexpr (N > 0) {
-    if (rem == N) {
-      tile<VT, RV, N>(w, x, h, out, vocab);
-    } else {
-      tile_tail<VT, RV, N - 1>(w, x, rem, h, out, vocab);
-    }
-  }
-}
-
-/** Every hidden row against weight rows [v0, v0 + RV). */
-template <class VT, int RV, int TB>
-VLMR1_INLINE void tile_rows(const float* x, const float* w, int64_t rows, int64_t v0, int64_t vocab, int64_t h,
-                            float* out) {
-  const float* wr = w + v0 * h;
-  int64_t c = 0;
-  for (; c + TB <= rows; c += TB) tile<VT, RV, TB>(wr, x + c * h, h, out + c * vocab + v0, vocab);
-  tile_tail<VT, RV, TB - 1>(wr, x + c * h, rows - c, h, out + c * vocab + v0, vocab);
-}
-
-/** Logits of every hidden row for weight rows [v_begin, v_end). */
-template <class VT, int TB>
-VLMR1_INLINE void head_block_impl(const float* x, const float* w, int64_t rows, int64_t v_begin, int64_t v_end,
-                                  int64_t vocab, int64_t h, float* out) {
-  int64_t v = v_begin;
-  for (; v + TILE_V <= v_end; v += TILE_V) tile_rows<VT, TILE_V, TB>(x, w, rows, v, vocab, h, out);
-  for (; v < v_end; ++v) tile_rows<VT, 1, TB>(x, w, rows, v, vocab, h, out);
-}
 
 VLMR1_CLONES void head_block(const float* x, const float* w, int64_t rows, int64_t v_begin, int64_t v_end,
                              int64_t vocab, int64_t h, float* out) {

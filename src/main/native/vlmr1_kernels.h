@@ -80,6 +80,33 @@ void lora_dropout_mask(const int64_t* row_keys, const int64_t* positions, int64_
                        double p, int dtype, void* out);
 
 /**
+ * Up to three projections of the same decode-step input in one parallel region: out_j (rows, n_j) = x (rows, in) @
+ * w_j (n_j, in)^T (+ b_j (n_j) when not null) for each j whose w_j is not null, every array float32 and contiguous.
+ * Work is split over the weight rows of all of them, so small projections (K/V) keep every thread busy. Each output is
+ * a fixed-order dot product (the same as lm_head_logits'), the same bits for any thread count.
+ */
+void decode_projections(const float* x, int64_t rows, int64_t in, const float* w0, const float* b0, int64_t n0,
+                        float* out0, const float* w1, const float* b1, int64_t n1, float* out1, const float* w2,
+                        const float* b2, int64_t n2, float* out2);
+
+/**
+ * SwiGLU's gate and up projections fused with their product: out (rows, n) = silu(x @ w_gate^T) * (x @ w_up^T), with
+ * x (rows, in), rows <= 64, w_gate and w_up (n, in), float32 and contiguous; silu(g) = g / (1 + exp(-g)) in float.
+ */
+void decode_swiglu(const float* x, int64_t rows, int64_t in, const float* w_gate, const float* w_up, int64_t n,
+                   float* out);
+
+/**
+ * The top-k candidates of each row of float32 logits (rows, vocab), 0 < k < vocab, k <= cap <= vocab, TensorSampler's
+ * rule: kth[r] is the k-th largest value counted with multiplicity; ids (rows, cap) holds first every id whose value is
+ * >= kth[r], in id order (counts[r] of them: more than k when values tie with the k-th), then ids whose value is below
+ * kth[r], in id order, up to cap. Returns the largest count (call again with that cap when it exceeds cap), or -1 when
+ * a row holds a NaN (its count is -1; the caller falls back to libtorch's ordering of NaN).
+ */
+int64_t topk_candidates(const float* logits, int64_t rows, int64_t vocab, int64_t k, int64_t cap, int64_t* ids,
+                        float* kth, int64_t* counts);
+
+/**
  * Pillow's 8-bit bicubic resize (libImaging/Resample.c: separable, horizontal pass first when the width changes,
  * Keys a = -0.5 widened by the scale when downscaling, 22-bit fixed point, uint8 intermediate), bit for bit.
  * in: (in_h, in_w, 3) uint8; out: (out_h, out_w, 3) uint8. Same size copies.

@@ -57,6 +57,16 @@ final class GrpoNative {
   static native void lora_dropout_mask(@Cast("const int64_t*") LongPointer rowKeys,
       @Cast("const int64_t*") LongPointer positions, long rows, long len, long in, double p, int dtype, Pointer out);
 
+  static native void decode_projections(@Const FloatPointer x, long rows, long in, @Const FloatPointer w0,
+      @Const FloatPointer b0, long n0, FloatPointer out0, @Const FloatPointer w1, @Const FloatPointer b1, long n1,
+      FloatPointer out1, @Const FloatPointer w2, @Const FloatPointer b2, long n2, FloatPointer out2);
+
+  static native void decode_swiglu(@Const FloatPointer x, long rows, long in, @Const FloatPointer wGate,
+      @Const FloatPointer wUp, long n, FloatPointer out);
+
+  static native long topk_candidates(@Const FloatPointer logits, long rows, long vocab, long k, long cap,
+      @Cast("int64_t*") LongPointer ids, FloatPointer kth, @Cast("int64_t*") LongPointer counts);
+
   static native void grpo_loss_reduce(long tokens, @Const FloatPointer mask, @Const FloatPointer tokenStats,
       DoublePointer out);
 }

@@ -31,12 +31,28 @@ public final class Layers {
    * handful of rows costs more than the product); everything else through torch.linear.
    */
   public static Tensor linear(Tensor x, Tensor w, Tensor b) {
-    if (x.dim() == 3 && x.size(1) == 1 && x.size(0) <= DECODE_ROWS && LmHeadKernels.usesNative(x, w)
-        && (b == null || !b.requires_grad())) {
+    if (decodeRows(x, new Tensor[] {w}, new Tensor[] {b})) {
       Tensor y = LmHeadKernels.logits(x.select(1, 0), w).unsqueeze(1);                       // (B, 1, out)
       return b == null ? y : y.add(b);
     }
     return b == null ? torch.linear(x, w) : torch.linear(x, w, new TensorOptional(b));
+  }
+
+  /**
+   * Whether x (B, 1, in) is a decode step's input that {@link #linear} sends through our kernel with each of these
+   * weights and biases (biases may be null, or hold nulls): few rows, float32 CPU operands, no gradient wanted.
+   */
+  static boolean decodeRows(Tensor x, Tensor[] weights, Tensor[] biases) {
+    if (x.dim() != 3 || x.size(1) != 1 || x.size(0) > DECODE_ROWS) {
+      return false;
+    }
+    for (int j = 0; j < weights.length; j++) {
+      Tensor b = biases == null ? null : biases[j];
+      if (!LmHeadKernels.usesNative(x, weights[j]) || (b != null && b.requires_grad())) {
+        return false;
+      }
+    }
+    return true;
   }
 
   /** [-x2, x1] of the two halves of the last dimension. */

@@ -14,6 +14,7 @@ import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.TensorOptional;
 import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
+import org.vlmr1.kernels.DecodeKernels;
 
 /**
  * A decoder over weights named {@code <prefix>embed_tokens.weight}, {@code <prefix>layers.N.*},
@@ -181,12 +182,10 @@ public final class Qwen2Decoder {
     int heads = cfg.numHeads();
     int kv = cfg.numKvHeads();
     Tensor h = Layers.rmsNorm(x, w.get(p + "input_layernorm.weight"), cfg.rmsNormEps());
-    Tensor q = proj(h, p + "self_attn.q_proj")
-        .reshape(b, l, heads, hd).transpose(1, 2);                                           // (B, heads, L, hd)
-    Tensor k = proj(h, p + "self_attn.k_proj")
-        .reshape(b, l, kv, hd).transpose(1, 2);                                              // (B, kv, L, hd)
-    Tensor v = proj(h, p + "self_attn.v_proj")
-        .reshape(b, l, kv, hd).transpose(1, 2);
+    Tensor[] qkv = qkv(h, p);                                                                // (B, L, out) each
+    Tensor q = qkv[0].reshape(b, l, heads, hd).transpose(1, 2);                              // (B, heads, L, hd)
+    Tensor k = qkv[1].reshape(b, l, kv, hd).transpose(1, 2);                                 // (B, kv, L, hd)
+    Tensor v = qkv[2].reshape(b, l, kv, hd).transpose(1, 2);
     q = q.mul(cos).add(Layers.rotateHalf(q).mul(sin));
     k = k.mul(cos).add(Layers.rotateHalf(k).mul(sin));
     if (cache != null) {
@@ -213,9 +212,52 @@ public final class Qwen2Decoder {
     o = o.transpose(1, 2).reshape(b, l, heads * hd);
     x = x.add(proj(o, p + "self_attn.o_proj"));
     h = Layers.rmsNorm(x, w.get(p + "post_attention_layernorm.weight"), cfg.rmsNormEps());
-    Tensor gate = torch.silu(proj(h, p + "mlp.gate_proj"));
-    Tensor up = proj(h, p + "mlp.up_proj");
-    return x.add(proj(gate.mul(up), p + "mlp.down_proj"));
+    return x.add(proj(swiGlu(h, p), p + "mlp.down_proj"));
+  }
+
+  /**
+   * The q, k and v projections of h (B, L, H), LoRA terms included. A decode step on our kernels (Layers.linear's
+   * rule) computes all three in one native call, its work split over their rows; otherwise one projection each.
+   */
+  private Tensor[] qkv(Tensor h, String p) {
+    String[] modules = {p + "self_attn.q_proj", p + "self_attn.k_proj", p + "self_attn.v_proj"};
+    Tensor[] weights = new Tensor[3];
+    Tensor[] biases = new Tensor[3];
+    for (int j = 0; j < 3; j++) {
+      weights[j] = w.get(modules[j] + ".weight");
+      biases[j] = bias(modules[j] + ".bias");
+    }
+    Tensor[] out = new Tensor[3];
+    if (!Layers.decodeRows(h, weights, biases)) {
+      for (int j = 0; j < 3; j++) {
+        out[j] = proj(h, modules[j]);
+      }
+      return out;
+    }
+    Tensor x = h.select(1, 0);                                                               // (B, H)
+    Tensor[] y = DecodeKernels.projections(x, weights, biases);                              // (B, out) each
+    LoraAdapters a = w.lora();
+    for (int j = 0; j < 3; j++) {
+      out[j] = (a == null ? y[j] : a.apply(modules[j], x, y[j])).unsqueeze(1);               // (B, 1, out)
+    }
+    return out;
+  }
+
+  /**
+   * silu(gate(h)) * up(h) of h (B, L, H): a decode step on our kernels, without biases or active LoRA adapters on
+   * gate and up, runs the fused kernel (one pass, no gate and up tensors); otherwise the two projections.
+   */
+  private Tensor swiGlu(Tensor h, String p) {
+    String gate = p + "mlp.gate_proj";
+    String up = p + "mlp.up_proj";
+    Tensor[] weights = {w.get(gate + ".weight"), w.get(up + ".weight")};
+    LoraAdapters a = w.lora();
+    boolean plain = bias(gate + ".bias") == null && bias(up + ".bias") == null
+        && (a == null || !a.active(gate) && !a.active(up));
+    if (plain && Layers.decodeRows(h, weights, null) && h.size(0) <= DecodeKernels.MAX_ROWS) {
+      return DecodeKernels.swiGlu(h.select(1, 0), weights[0], weights[1]).unsqueeze(1);      // (B, 1, I)
+    }
+    return torch.silu(proj(h, gate)).mul(proj(h, up));                                       // (B, L, I)
   }
 
   /** The linear module {@code module} (weight, bias when the config has q/k/v biases) with its LoRA term if any. */

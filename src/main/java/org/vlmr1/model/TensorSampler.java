@@ -13,6 +13,7 @@ import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
+import org.vlmr1.kernels.TopKKernels;
 
 /**
  * Next-token selection for a whole batch on the logits' device. Stateless; never touches libtorch's generators.
@@ -96,6 +97,11 @@ public final class TensorSampler {
    * @return (B) int64 on the logits' device
    */
   public static Tensor next(Tensor logits, SamplingConfig cfg, Tensor u) {
+    return next(logits, cfg, u, true);
+  }
+
+  /** {@link #next}; {@code nativeTopK} false keeps the libtorch composite for the top-k step (its test oracle). */
+  static Tensor next(Tensor logits, SamplingConfig cfg, Tensor u, boolean nativeTopK) {
     if (logits.dim() != 2) {
       throw new IllegalArgumentException("logits must be (B, V), got " + java.util.Arrays.toString(
           logits.sizes().vec().get()));
@@ -112,11 +118,21 @@ public final class TensorSampler {
       // sums over the kept ids in id order are the reference's. K is the widest row's kept count (ties with the
       // k-th value widen a row); the K largest of a row hold all of its kept ids.
       int k = cfg.topK();
-      T_TensorTensor_T top = x.topk(k, 1, true, true);
-      Tensor kth = top.get0().narrow(1, k - 1, 1);                                          // (B, 1) float
-      long wide = x.ge(kth).sum(new long[] {1}, false, new ScalarTypeOptional(ScalarType.Long)).amax().item_long();
-      Tensor idx = wide == k ? top.get1() : x.topk(wide, 1, true, true).get1();             // (B, K)
-      cand = torch.sort(idx, 1, false).get0();                                              // (B, K) id order
+      TopKKernels.Candidates c = nativeTopK && TopKKernels.usesNative(x) ? TopKKernels.candidates(x, k) : null;
+      Tensor kth;
+      if (c != null) {
+        // our kernel: the kept ids in id order, then ids below the k-th value (weight 0, so they add nothing to
+        // any running sum and are never picked; where they sit in the row does not change the chosen id)
+        kth = c.kth();                                                                      // (B, 1) float
+        cand = c.ids();                                                                     // (B, K)
+      } else {
+        T_TensorTensor_T top = x.topk(k, 1, true, true);
+        kth = top.get0().narrow(1, k - 1, 1);                                               // (B, 1) float
+        long wide = x.ge(kth).sum(new long[] {1}, false, new ScalarTypeOptional(ScalarType.Long)).amax()
+            .item_long();
+        Tensor idx = wide == k ? top.get1() : x.topk(wide, 1, true, true).get1();           // (B, K)
+        cand = torch.sort(idx, 1, false).get0();                                            // (B, K) id order
+      }
       x = x.gather(1, cand);                                                                // (B, K)
       kthS = kth.to(ScalarType.Double).div(new Scalar(cfg.temperature()));                  // (B, 1) as s
     }

@@ -64,6 +64,33 @@ class TensorSamplerTest {
   }
 
   @Test
+  void nativeTopKPicksTheCompositesIds() {
+    long seed = System.nanoTime();
+    System.out.println("TensorSamplerTest native top-k seed " + seed);
+    Random rnd = new Random(seed);
+    for (int v : new int[] {64, 1000, 151936}) {
+      int b = 12;
+      float[][] rows = new float[b][];
+      for (int r = 0; r < b; r++) {
+        rows[r] = row(rnd, v, r % 6);
+      }
+      for (double p : TOP_PS) {
+        SamplingConfig cfg = new SamplingConfig(false, 1.0, 50, p, rnd.nextLong(), 1);
+        try (PointerScope s = new PointerScope()) {
+          Tensor logits = torch.tensor(flat(rows)).reshape(b, v);                         // (B, V)
+          Tensor u = TensorSampler.uniforms(cfg, 3, 0, b, 5, logits);                    // (B)
+          long[] composite = ids(TensorSampler.next(logits, cfg, u, false));
+          long[] fused = ids(TensorSampler.next(logits, cfg, u, true));
+          for (int r = 0; r < b; r++) {
+            assertEquals(composite[r], fused[r], "V " + v + " row " + r + " kind " + r % 6 + " " + cfg + " seed "
+                + seed);
+          }
+        }
+      }
+    }
+  }
+
+  @Test
   void uniformsOnExactBoundariesAndTopPMassOnTheThreshold() {
     // Flat rows: w_i = 1, so the cdf is 1..V and u = j / V puts u * W exactly on a running sum (the pick must be
     // the id after it: "exceeds", not "reaches"); top-p masses are multiples of 1 / V and reach 0.5 exactly, and
