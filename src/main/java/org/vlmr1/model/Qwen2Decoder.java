@@ -236,9 +236,8 @@ public final class Qwen2Decoder {
     }
     Tensor x = h.select(1, 0);                                                               // (B, H)
     Tensor[] y = DecodeKernels.projections(x, weights, biases);                              // (B, out) each
-    LoraAdapters a = w.lora();
     for (int j = 0; j < 3; j++) {
-      out[j] = (a == null ? y[j] : a.apply(modules[j], x, y[j])).unsqueeze(1);               // (B, 1, out)
+      out[j] = w.addLora(x, modules[j], y[j]).unsqueeze(1);                                  // (B, 1, out)
     }
     return out;
   }
@@ -251,9 +250,9 @@ public final class Qwen2Decoder {
     String gate = p + "mlp.gate_proj";
     String up = p + "mlp.up_proj";
     Tensor[] weights = {w.get(gate + ".weight"), w.get(up + ".weight")};
-    LoraAdapters a = w.lora();
+    // (InternLM2's LoRA targets feed_forward.w1 / w3: loraActive maps the internal names to those)
     boolean plain = bias(gate + ".bias") == null && bias(up + ".bias") == null
-        && (a == null || !a.active(gate) && !a.active(up));
+        && !w.loraActive(gate) && !w.loraActive(up);
     if (plain && Layers.decodeRows(h, weights, null) && h.size(0) <= DecodeKernels.MAX_ROWS) {
       return DecodeKernels.swiGlu(h.select(1, 0), weights[0], weights[1]).unsqueeze(1);      // (B, 1, I)
     }

@@ -194,13 +194,31 @@ public final class Weights implements AutoCloseable {
    * {@code model.layers.0.self_attn.q_proj}), plus its LoRA term when an attached adapter targets it and is on.
    */
   public Tensor linear(Tensor x, String module, Tensor weight, Tensor bias) {
-    Tensor y = Layers.linear(x, weight, bias);
+    return addLora(x, module, Layers.linear(x, weight, bias));
+  }
+
+  /**
+   * {@code y}, the base output of the linear module {@code module} on {@code x}, plus its LoRA term when it has one:
+   * its own adapter, or its rows of a packed PEFT module's ({@link LoraPart}). For callers that compute the base
+   * projection themselves (the fused decode kernels).
+   */
+  public Tensor addLora(Tensor x, String module, Tensor y) {
     LoraAdapters a = lora;
     if (a == null) {
       return y;
     }
     LoraPart part = loraParts.get(module);
     return part == null ? a.apply(module, x, y) : a.apply(part, x, y);
+  }
+
+  /** Whether {@link #addLora} adds a term for {@code module} in this thread (directly or as a packed piece). */
+  public boolean loraActive(String module) {
+    LoraAdapters a = lora;
+    if (a == null) {
+      return false;
+    }
+    LoraPart part = loraParts.get(module);
+    return a.active(part == null ? module : part.module());
   }
 
   /**

@@ -124,6 +124,22 @@ class InternLm2LoraTest {
         try (LoraAdapters.Off off = ad.off()) {
           assertEquals(0.0, maxDiff(want0, model.forward(ids, null, mm, true).logits()), "adapters off = base");
         }
+        // the decode steps (fused q/k/v and SwiGLU kernels) add the packed adapters' pieces too
+        Tensor mask = torch.ones(new long[] {1, 12}, new TensorOptions(ScalarType.Long));
+        org.vlmr1.model.SamplingConfig greedy = org.vlmr1.model.SamplingConfig.greedy(4);
+        org.vlmr1.model.Generator.Result gotGen = model.generateCompletions(ids, mask, mm, greedy, new long[] {-1}, 0,
+            0, 0, true);
+        org.vlmr1.model.Generator.Result wantGen = merged.generateCompletions(ids, mask, mm, greedy, new long[] {-1},
+            0, 0, 0, true);
+        for (int t = 0; t < wantGen.stepLogits().size(); t++) {
+          float[] a = wantGen.stepLogits().get(t)[0];
+          float[] b = gotGen.stepLogits().get(t)[0];
+          double dt = 0;
+          for (int v = 0; v < a.length; v++) {
+            dt = Math.max(dt, Math.abs(a[v] - b[v]));
+          }
+          assertTrue(dt < 1e-5 * scale + 1e-5, "decode step " + t + ": adapters vs packed merge max |diff| " + dt);
+        }
       }
       LoraCheckpoint.save(ad, ckpt.toString(), adapterDir);
     }
