@@ -12,7 +12,7 @@ import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 import org.vlmr1.kernels.DeviceSpec;
 import org.vlmr1.kernels.TorchRuntime;
-import org.vlmr1.model.Devices;
+import org.vlmr1.kernels.Devices;
 import org.vlmr1.model.SafeTensorsFile;
 import org.vlmr1.model.SafeTensorsWriter;
 import org.vlmr1.model.SamplingConfig;

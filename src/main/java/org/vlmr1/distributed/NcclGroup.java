@@ -55,7 +55,7 @@ public final class NcclGroup extends TimedGroup {
   @Override
   public void allReduceSum(Tensor t, String what) {
     timedRun(what + " (NCCL)", () -> {
-      if (org.vlmr1.model.Devices.on(t, device)) {
+      if (org.vlmr1.kernels.Devices.on(t, device)) {
         pg.allreduce(new TensorVector(t))._wait(); // a gradient of the rank's model: in place
         return;
       }

@@ -25,7 +25,7 @@ public final class Replicas {
     CRC32 crc = new CRC32();
     try (PointerScope s = new PointerScope()) {
       for (Tensor p : params) {
-        Tensor c = org.vlmr1.model.Devices.host(p.detach()).contiguous();
+        Tensor c = org.vlmr1.kernels.Devices.host(p.detach()).contiguous();
         // Chunked views of the native memory: no heap copy, and no int size (a parameter may exceed 2 GiB).
         for (long pos = 0; pos < c.nbytes(); pos += CHUNK) {
           long end = Math.min(c.nbytes(), pos + CHUNK);

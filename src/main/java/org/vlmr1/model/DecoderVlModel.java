@@ -4,6 +4,7 @@
 // close over the weights. A family writes only its vision features, its positions and its extra outputs.
 package org.vlmr1.model;
 
+import org.vlmr1.kernels.Devices;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;

@@ -4,6 +4,7 @@
 // (seed, step, global sample index, position), so which process or batch a row lands in does not matter.
 package org.vlmr1.model;
 
+import org.vlmr1.kernels.Devices;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;

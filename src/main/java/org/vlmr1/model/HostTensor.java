@@ -2,6 +2,7 @@
 // back as fresh tensors for each later pass (policy, reference, old log-probs) without the trainer knowing the family.
 package org.vlmr1.model;
 
+import org.vlmr1.kernels.Devices;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.bytedeco.pytorch.Tensor;

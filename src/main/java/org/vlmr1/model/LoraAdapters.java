@@ -2,6 +2,7 @@
 // output as (alpha / r) (x A^T) B^T, with a per-thread switch that gives the base model back (PEFT's disable_adapter).
 package org.vlmr1.model;
 
+import org.vlmr1.kernels.Devices;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;

@@ -2,6 +2,7 @@
 // inverse frequencies in float32, angles position * inv_freq, cat(freqs, freqs), cos and sin.
 package org.vlmr1.model;
 
+import org.vlmr1.kernels.Devices;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorVector;

@@ -2,6 +2,7 @@
 // multiple of 8 with spaces, raw little-endian data, as the Hugging Face library writes it.
 package org.vlmr1.model;
 
+import org.vlmr1.kernels.Devices;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.BufferedOutputStream;
 import java.io.IOException;

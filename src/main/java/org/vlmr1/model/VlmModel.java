@@ -1,6 +1,7 @@
 // What the trainer needs from a family's model: hidden states for a batch, the LM head, generation and parameters.
 package org.vlmr1.model;
 
+import org.vlmr1.kernels.Devices;
 import java.util.Map;
 import org.bytedeco.pytorch.Tensor;
 

@@ -2,6 +2,7 @@
 // into libtorch tensors, with key normalisation for the transformers >= 4.52 naming and clear errors.
 package org.vlmr1.model;
 
+import org.vlmr1.kernels.Devices;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.nio.channels.FileChannel;

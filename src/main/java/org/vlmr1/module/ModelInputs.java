@@ -44,9 +44,9 @@ public record ModelInputs(Tensor inputIds, Tensor attentionMask, Map<String, Ten
    * the CPU); the same record when it is already there, so a CPU run keeps its very tensors.
    */
   public ModelInputs to(org.bytedeco.pytorch.Device device) {
-    Tensor ids = org.vlmr1.model.Devices.moved(inputIds, device);
-    Tensor mask = org.vlmr1.model.Devices.moved(attentionMask, device);
-    Map<String, Tensor> mm = org.vlmr1.model.Devices.moved(multimodal, device);
+    Tensor ids = org.vlmr1.kernels.Devices.moved(inputIds, device);
+    Tensor mask = org.vlmr1.kernels.Devices.moved(attentionMask, device);
+    Map<String, Tensor> mm = org.vlmr1.kernels.Devices.moved(multimodal, device);
     boolean same = ids == inputIds && mask == attentionMask;
     for (Map.Entry<String, Tensor> e : mm.entrySet()) {
       same &= e.getValue() == multimodal.get(e.getKey());

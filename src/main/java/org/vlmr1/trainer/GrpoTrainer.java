@@ -31,7 +31,7 @@ import org.vlmr1.distributed.SingleProcess;
 import org.vlmr1.kernels.GrpoHiddenLossResult;
 import org.vlmr1.kernels.GrpoKernels;
 import org.vlmr1.model.CheckpointedPass;
-import org.vlmr1.model.Devices;
+import org.vlmr1.kernels.Devices;
 import org.vlmr1.model.LoraAdapters;
 import org.vlmr1.model.LoraDropout;
 import org.vlmr1.model.VlmModel;

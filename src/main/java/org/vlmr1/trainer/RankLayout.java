@@ -67,7 +67,7 @@ record RankLayout(int worldSize, int rank, int micro, int gas) {
   /** This rank's advantages (its micro-batches, in order) out of the step's global advantages. */
   float[] localSlice(Tensor globalAdv) {
     float[] all = new float[(int) globalAdv.numel()];
-    org.vlmr1.model.Devices.host(globalAdv).contiguous().data_ptr_float().get(all);
+    org.vlmr1.kernels.Devices.host(globalAdv).contiguous().data_ptr_float().get(all);
     return localSlice(all);
   }
 

@@ -9,7 +9,7 @@ import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
 import org.vlmr1.data.Example;
-import org.vlmr1.model.Devices;
+import org.vlmr1.kernels.Devices;
 import org.vlmr1.model.HostTensor;
 import org.vlmr1.util.InputFrame;
 
@@ -59,7 +59,7 @@ record Rollout(List<Example> examples, long firstSample, List<String> prompts, l
     int b = (int) t.size(0);
     int n = (int) t.size(1);
     long[] flat = new long[b * n];
-    org.vlmr1.model.Devices.host(t).contiguous().data_ptr_long().get(flat);
+    org.vlmr1.kernels.Devices.host(t).contiguous().data_ptr_long().get(flat);
     long[][] out = new long[b][n];
     for (int i = 0; i < b; i++) {
       System.arraycopy(flat, i * n, out[i], 0, n);

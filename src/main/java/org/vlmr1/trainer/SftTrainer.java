@@ -20,7 +20,7 @@ import org.vlmr1.kernels.GrpoHiddenLossResult;
 import org.vlmr1.kernels.GrpoKernels;
 import org.vlmr1.kernels.GrpoLossConfig;
 import org.vlmr1.kernels.LossType;
-import org.vlmr1.model.Devices;
+import org.vlmr1.kernels.Devices;
 import org.vlmr1.model.VlmModel;
 import org.vlmr1.module.Conversation;
 import org.vlmr1.module.ModelInputs;

@@ -92,7 +92,7 @@ final class TrainerCheckpoint {
     // onto the device of the parameters it steps (a resumed CUDA run; the CPU as before), whatever it was saved from
     org.bytedeco.pytorch.TensorVector stepped = optimizer.parameters();
     ia.load_from(file.toString(), new org.bytedeco.pytorch.DeviceOptional(stepped.size() > 0
-        ? stepped.get(0).device() : org.vlmr1.model.Devices.cpu()));
+        ? stepped.get(0).device() : org.vlmr1.kernels.Devices.cpu()));
     optimizer.load(ia);
     if (masters != null) {
       Path mf = dir.resolve(masterFile());

@@ -36,14 +36,15 @@ class BenchHarnessTest {
       assertEquals("op,impl,shape,dtype,ms_median,peak_extra_bytes,throughput,unit", csv.get(0));
       List<String[]> rows = csv.subList(1, csv.size()).stream().map(l -> l.split(",", -1))
           .collect(Collectors.toList());
-      assertEquals(1 + 2 * 2 * 2 + 2 + 2 + 2 + 2, rows.size(),
-          "copy + 2 ops x 2 impls x 2 dtypes + fused-linear f32 x 2 + advantages x 2 + lmHead f32 x 2 + linear x 2");
+      assertEquals(1 + 2 * 2 * 2 + 2 + 2 + 2 + 2 + 2, rows.size(), "copy + 2 ops x 2 impls x 2 dtypes + fused-linear "
+          + "f32 x 2 + advantages x 2 + lmHead f32 x 2 + linear x 2 + loraDropout x 2");
       Set<String> ops = rows.stream().map(r -> r[0]).collect(Collectors.toSet());
       assertEquals(Set.of("copy", "tokenLogProbs", "grpoLoss", "grpoLossFromHidden", "groupAdvantages", "lmHead",
-          "linear"), ops);
+          "linear", "loraDropout"), ops);
       for (String[] r : rows) {
         assertEquals(8, r.length, String.join(",", r));
-        String rowsPrefix = r[0].equals("lmHead") ? "B=16 " : r[0].equals("linear") ? "N=512 " : "N=256 ";
+        String rowsPrefix = r[0].equals("lmHead") ? "B=16 " : r[0].equals("linear") ? "N=512 "
+            : r[0].equals("loraDropout") ? "B=" : "N=256 ";
         assertTrue(r[0].equals("copy") || r[2].startsWith(rowsPrefix),
             "shape starts with " + rowsPrefix + "(--rows, or the row's own count): " + r[2]);
         assertTrue(Double.parseDouble(r[4]) > 0, "a measured time");

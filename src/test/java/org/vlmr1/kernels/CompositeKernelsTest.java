@@ -198,7 +198,9 @@ class CompositeKernelsTest {
       // float32 accumulation over chunks (the unchunked bf16 matmul rounded once in bf16)
       assertClose("gradWeight", g.t().mm(h2), got.gradWeight(), rtol, 0);
       assertEquals(st, TensorChecks.dtype(got.gradWeight()));
-      assertClose("perTokenLogps", want.perTokenLogps(), got.perTokenLogps(), 0, 0);
+      // a chunk's logits matmul may block differently from the whole batch's (bf16 rounds each product sum once):
+      // one float32 ulp of the log-prob (seen: 4.8e-7 at -7.95 with 2-row bf16 chunks)
+      assertClose("perTokenLogps", want.perTokenLogps(), got.perTokenLogps(), 1e-6, 0);
       assertClose("kl", want.metrics().kl(), got.metrics().kl(), 1e-6, 1e-7);
       assertClose("entropy", want.metrics().entropy(), got.metrics().entropy(), 1e-6, 1e-7);
       assertEquals(want.metrics().clipRatioRegion(), got.metrics().clipRatioRegion());

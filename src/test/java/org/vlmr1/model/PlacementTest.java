@@ -6,6 +6,7 @@
 // on the same device". Moving to the CPU keeps the model's very tensors, so a --device cpu run is unchanged.
 package org.vlmr1.model;
 
+import org.vlmr1.kernels.Devices;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;

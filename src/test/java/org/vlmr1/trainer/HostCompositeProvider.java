@@ -13,7 +13,7 @@ import org.vlmr1.kernels.KernelProvider;
 import org.vlmr1.kernels.KernelProviders;
 import org.vlmr1.kernels.ScaleRewards;
 import org.vlmr1.kernels.TokenLogProbs;
-import org.vlmr1.model.Devices;
+import org.vlmr1.kernels.Devices;
 
 /** The composites, run on the host for tensors that must all lie on one device. */
 final class HostCompositeProvider implements KernelProvider {

@@ -26,7 +26,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 import org.vlmr1.data.Example;
 import org.vlmr1.kernels.KernelProvider;
 import org.vlmr1.kernels.KernelProviders;
-import org.vlmr1.model.Devices;
+import org.vlmr1.kernels.Devices;
 import org.vlmr1.model.LazyDevice;
 import org.vlmr1.model.LoraConfig;
 import org.vlmr1.model.VlmModel;

@@ -104,7 +104,7 @@ public final class QwenRope {
    * frequency sections [T, H, W] (doubled) taken from their streams.
    */
   public static Tensor[] cosSin(Tensor positionIds, double theta, long headDim, int[] section) {
-    Tensor inv = org.vlmr1.model.Devices.moved(org.vlmr1.model.Rope.invFreq(theta, headDim),
+    Tensor inv = org.vlmr1.kernels.Devices.moved(org.vlmr1.model.Rope.invFreq(theta, headDim),
         positionIds.device());                                                            // (hd/2)
     Tensor freqs = positionIds.to(ScalarType.Float).unsqueeze(-1).mul(inv);              // (3, B, L, hd/2)
     Tensor emb = torch.cat(new TensorVector(freqs, freqs), -1);                          // (3, B, L, hd)

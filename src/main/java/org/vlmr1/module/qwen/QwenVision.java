@@ -11,7 +11,7 @@ import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.vlmr1.model.CheckpointedPass;
-import org.vlmr1.model.Devices;
+import org.vlmr1.kernels.Devices;
 import org.vlmr1.model.Layers;
 import org.vlmr1.model.Weights;
 

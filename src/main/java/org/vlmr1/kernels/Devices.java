@@ -1,6 +1,6 @@
 // Placement on the --device: moving a tensor onto a device once (weights, adapters, a batch), and the tensors the
 // model creates itself (decode tokens and masks, rotary tables, index tensors) made on the device of what they meet.
-package org.vlmr1.model;
+package org.vlmr1.kernels;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
