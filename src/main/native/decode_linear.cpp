@@ -20,48 +20,10 @@
 namespace vlmr1 {
 namespace {
 
-using detail::head_block_impl;
-using detail::vf;
-using detail::vw;
+using detail::dots;
 
 constexpr int64_t BLOCK = 64;  // weight rows per OpenMP work item: 2 items even for a 128-row K/V projection
 constexpr int MAX_ROWS = 64;   // input rows decode_swiglu accepts (its per-item scratch lives on the stack)
-
-VLMR1_CLONES void dot_block(const float* x, const float* w, int64_t rows, int64_t r_begin, int64_t r_end,
-                            int64_t stride, int64_t in, float* out) {
-  head_block_impl<vf, 3>(x, w, rows, r_begin, r_end, stride, in, out);
-}
-
-#if defined(__x86_64__) && !defined(VLMR1_NO_CLONES)
-__attribute__((target("arch=x86-64-v4"))) void dot_block_wide(const float* x, const float* w, int64_t rows,
-                                                                int64_t r_begin, int64_t r_end, int64_t stride,
-                                                                int64_t in, float* out) {
-  head_block_impl<vw, 4>(x, w, rows, r_begin, r_end, stride, in, out);
-}
-
-bool wide_cpu() {
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("x86-64-v4");
-}
-#else
-void dot_block_wide(const float* x, const float* w, int64_t rows, int64_t r_begin, int64_t r_end, int64_t stride,
-                    int64_t in, float* out) {
-  dot_block(x, w, rows, r_begin, r_end, stride, in, out);
-}
-
-bool wide_cpu() { return false; }
-#endif
-
-/** out[c * stride + r] = dot(w row r, x row c) for r in [r_begin, r_end), on the widest code the CPU has. */
-void dots(const float* x, const float* w, int64_t rows, int64_t r_begin, int64_t r_end, int64_t stride, int64_t in,
-          float* out) {
-  static const bool wide = wide_cpu();
-  if (wide) {
-    dot_block_wide(x, w, rows, r_begin, r_end, stride, in, out);
-  } else {
-    dot_block(x, w, rows, r_begin, r_end, stride, in, out);
-  }
-}
 
 void check(bool ok, const char* op, const std::string& what) {
   if (!ok) throw std::invalid_argument(std::string(op) + ": " + what);

@@ -19,36 +19,7 @@
 namespace vlmr1 {
 namespace {
 
-using detail::head_block_impl;
-using detail::vf;
-using detail::vw;
-
 constexpr int64_t BLOCK_V = 256;  // weight rows per OpenMP work item
-
-VLMR1_CLONES void head_block(const float* x, const float* w, int64_t rows, int64_t v_begin, int64_t v_end,
-                             int64_t vocab, int64_t h, float* out) {
-  head_block_impl<vf, 3>(x, w, rows, v_begin, v_end, vocab, h, out);
-}
-
-#if defined(__x86_64__) && !defined(VLMR1_NO_CLONES)
-__attribute__((target("arch=x86-64-v4"))) void head_block_wide(const float* x, const float* w, int64_t rows,
-                                                                 int64_t v_begin, int64_t v_end, int64_t vocab,
-                                                                 int64_t h, float* out) {
-  head_block_impl<vw, 4>(x, w, rows, v_begin, v_end, vocab, h, out);
-}
-
-bool wide_cpu() {
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("x86-64-v4");
-}
-#else
-void head_block_wide(const float* x, const float* w, int64_t rows, int64_t v_begin, int64_t v_end, int64_t vocab,
-                     int64_t h, float* out) {
-  head_block(x, w, rows, v_begin, v_end, vocab, h, out);
-}
-
-bool wide_cpu() { return false; }
-#endif
 
 }  // namespace
 
@@ -58,17 +29,12 @@ void lm_head_logits(const float* hidden, const float* weight, int64_t rows, int6
     throw std::invalid_argument("lm_head_logits: bad shape rows=" + std::to_string(rows) + " vocab=" +
                                 std::to_string(vocab) + " hidden=" + std::to_string(hidden_size));
   if (rows == 0) return;
-  static const bool wide = wide_cpu();
   const int64_t blocks = (vocab + BLOCK_V - 1) / BLOCK_V;
 #pragma omp parallel for schedule(dynamic)
   for (int64_t blk = 0; blk < blocks; ++blk) {
     const int64_t v0 = blk * BLOCK_V;
     const int64_t v1 = v0 + BLOCK_V < vocab ? v0 + BLOCK_V : vocab;
-    if (wide) {
-      head_block_wide(hidden, weight, rows, v0, v1, vocab, hidden_size, out);
-    } else {
-      head_block(hidden, weight, rows, v0, v1, vocab, hidden_size, out);
-    }
+    detail::dots(hidden, weight, rows, v0, v1, vocab, hidden_size, out);
   }
 }
 

@@ -120,5 +120,12 @@ VLMR1_INLINE void head_block_impl(const float* x, const float* w, int64_t rows, 
   for (; v < v_end; ++v) tile_rows<VT, 1, TB>(x, w, rows, v, vocab, h, out, v_end < v + 2 ? v_end : v + 2);
 }
 
+/**
+ * out[c * stride + r] = dot(w row r, x row c) for c < rows and r in [r_begin, r_end), on the widest code the CPU has
+ * (row_dot.cpp): the entry point of lm_head.cpp and decode_linear.cpp.
+ */
+void dots(const float* x, const float* w, int64_t rows, int64_t r_begin, int64_t r_end, int64_t stride, int64_t in,
+          float* out);
+
 }  // namespace detail
 }  // namespace vlmr1
