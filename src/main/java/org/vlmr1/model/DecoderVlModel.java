@@ -140,11 +140,7 @@ public abstract class DecoderVlModel implements VlmModel {
    */
   public Output forward(Tensor inputIds, Tensor attentionMask, Map<String, Tensor> multimodal, boolean withLogits,
       KvCache cache, int from) {
-    long b = inputIds.size(0);
-    long l = inputIds.size(1);
-    Tensor mask = attentionMask != null ? attentionMask
-        : torch.ones(new long[] {b, l}, new TensorOptions(ScalarType.Long)
-            .device(new DeviceOptional(inputIds.device())));                                 // (B, L)
+    Tensor mask = maskOrAll(inputIds, attentionMask);                                          // (B, L)
     Tensor promptIds = promptOnly(inputIds, from);                                             // (B, L)
     Tensor vis = onImageSlots(promptIds, () -> imageFeatures(multimodal));
     Tensor emb = placeImages(decoder.embed(inputIds), promptIds, vis);                         // (B, L, H)
@@ -161,6 +157,12 @@ public abstract class DecoderVlModel implements VlmModel {
     return new Output(logits, hidden, vis, pos);
   }
 
+  /** {@code attentionMask}, or all ones (B, L) on the ids' device when there is none. */
+  private static Tensor maskOrAll(Tensor inputIds, Tensor attentionMask) {
+    return attentionMask != null ? attentionMask : torch.ones(new long[] {inputIds.size(0), inputIds.size(1)},
+        new TensorOptions(ScalarType.Long).device(new DeviceOptional(inputIds.device())));     // (B, L)
+  }
+
   /**
    * {@link #lastHidden(Tensor, Tensor, Map, int)} as a checkpointed training pass ({@code --gradient_checkpointing}):
    * the segments are the vision modules' (per block where the family splits them, see
@@ -172,11 +174,7 @@ public abstract class DecoderVlModel implements VlmModel {
   @Override
   public CheckpointedPass lastHiddenCheckpointed(Tensor inputIds, Tensor attentionMask,
       Map<String, Tensor> multimodal, int from) {
-    long b = inputIds.size(0);
-    long l = inputIds.size(1);
-    Tensor mask = attentionMask != null ? attentionMask
-        : torch.ones(new long[] {b, l}, new TensorOptions(ScalarType.Long)
-            .device(new DeviceOptional(inputIds.device())));                                 // (B, L)
+    Tensor mask = maskOrAll(inputIds, attentionMask);                                          // (B, L)
     Tensor promptIds = promptOnly(inputIds, from);                                             // (B, L)
     Positions pos = positions(promptIds, mask, multimodal);
     Tensor[] cs = cosSin(pos.ids());
