@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.vlmr1.kernels.ProcessExit;
 import org.vlmr1.util.StopSignals;
 
 /** The vlmr1 command line. Run through bin/vlmr1, or {@code java -cp ... org.vlmr1.cli.Main <command> ...}. */
@@ -27,7 +28,17 @@ public final class Main {
 
   public static void main(String[] args) {
     StopSignals.install();
-    System.exit(run(List.of(args), System.out, System.err));
+    int code = run(List.of(args), System.out, System.err);
+    ProcessExit.exit(code, launchedWorker(System.getenv()));
+  }
+
+  /** Whether this process is one worker of a data-parallel run (a launcher set WORLD_SIZE > 1 and RANK). */
+  static boolean launchedWorker(Map<String, String> env) {
+    try {
+      return env.containsKey("RANK") && Integer.parseInt(env.getOrDefault("WORLD_SIZE", "1").trim()) > 1;
+    } catch (NumberFormatException e) {
+      return false;
+    }
   }
 
   /** The arguments after the command name, as given (for commands that re-parse them). */

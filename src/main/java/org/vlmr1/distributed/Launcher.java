@@ -4,11 +4,13 @@
 // non-zero exit code. A worker ended by a signal (exit > 128: SIGTERM, SIGINT, SIGKILL) and a stop signal to the
 // launcher itself end the whole job at once instead: the launcher sends SIGTERM to the workers, waits STOP_GRACE for
 // them, then kills what is left, and exits with the signal's code. The last complete checkpoint stays usable for
-// resume.
+// resume. Each worker's stderr passes through the launcher (WorkerStderr), so a worker that fails is reported with its
+// exit code, the signal that ended it, and the last lines it wrote.
 package org.vlmr1.distributed;
 
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -54,12 +56,14 @@ public final class Launcher {
    */
   public static int launch(Spec spec, String mainClass, List<String> args) throws IOException, InterruptedException {
     List<Process> workers = new CopyOnWriteArrayList<>();
+    List<WorkerStderr> stderr = new ArrayList<>();
     Thread reaper = new Thread(() -> stop(workers));
     Runtime.getRuntime().addShutdownHook(reaper);
     try (StopSignals.Registration forward = StopSignals.onStop(() -> stop(workers))) {
       for (int local = 0; local < spec.nprocPerNode(); local++) {
         int rank = spec.nodeRank() * spec.nprocPerNode() + local;
-        ProcessBuilder pb = new ProcessBuilder(command(mainClass, args)).inheritIO();
+        ProcessBuilder pb = new ProcessBuilder(command(mainClass, args)).redirectInput(ProcessBuilder.Redirect.INHERIT)
+            .redirectOutput(ProcessBuilder.Redirect.INHERIT);
         Map<String, String> env = pb.environment();
         env.put("RANK", String.valueOf(rank));
         env.put("LOCAL_RANK", String.valueOf(local));
@@ -72,13 +76,15 @@ public final class Launcher {
           // As torchrun does: N workers share the node's cores instead of each starting one thread per core.
           env.put("OMP_NUM_THREADS", String.valueOf(threadsPerWorker(spec.nprocPerNode())));
         }
-        workers.add(pb.start());
+        Process p = pb.start();
+        workers.add(p);
+        stderr.add(WorkerStderr.start(p.getErrorStream(), System.err, rank));
       }
       System.err.printf("launcher: %d worker(s) on node %d of %d, world size %d, rendezvous %s:%d, "
           + "OMP_NUM_THREADS %s%n", spec.nprocPerNode(), spec.nodeRank(), spec.nnodes(), spec.worldSize(),
           spec.masterAddr(), spec.masterPort(), System.getenv().getOrDefault("OMP_NUM_THREADS",
               String.valueOf(threadsPerWorker(spec.nprocPerNode()))));
-      return supervise(workers, spec);
+      return supervise(workers, stderr, spec);
     } finally {
       workers.forEach(Process::destroyForcibly);
       try {
@@ -112,7 +118,7 @@ public final class Launcher {
     return Math.max(1, Runtime.getRuntime().availableProcessors() / nproc);
   }
 
-  static int supervise(List<Process> workers, Spec spec) throws InterruptedException {
+  static int supervise(List<Process> workers, List<WorkerStderr> stderr, Spec spec) throws InterruptedException {
     int code = 0;
     long deadline = Long.MAX_VALUE;
     while (true) {
@@ -128,15 +134,16 @@ public final class Launcher {
         } else if (p.exitValue() > 128 && code == 0) {
           // Stopped by a signal (a scheduler, Ctrl-C, the OOM killer): the job is being stopped, not failing.
           code = p.exitValue();
-          System.err.printf("launcher: worker rank %d ended by a signal (exit %d); stopping the others%n",
-              spec.nodeRank() * spec.nprocPerNode() + i, code);
+          System.err.printf("launcher: worker rank %d ended by %s (exit %d); stopping the others%n%s",
+              spec.nodeRank() * spec.nprocPerNode() + i, WorkerStderr.signalName(code), code,
+              lastWords(stderr.get(i), spec.nodeRank() * spec.nprocPerNode() + i) + crashLog(p));
           stop(workers);
           return code;
         } else if (p.exitValue() != 0 && code == 0) {
           code = p.exitValue();
           int rank = spec.nodeRank() * spec.nprocPerNode() + i;
-          System.err.printf("launcher: worker rank %d exited with code %d; the others get %d s to stop%n", rank, code,
-              spec.timeout().toSeconds() + 30);
+          System.err.printf("launcher: worker rank %d exited with code %d; the others get %d s to stop%n%s", rank,
+              code, spec.timeout().toSeconds() + 30, lastWords(stderr.get(i), rank) + crashLog(p));
           deadline = System.nanoTime() + spec.timeout().plusSeconds(30).toNanos();
         }
       }
@@ -149,6 +156,33 @@ public final class Launcher {
         return code;
       }
       Thread.sleep(100);
+    }
+  }
+
+  /** The end of a failed worker's stderr, framed, for the launcher's report. */
+  private static String lastWords(WorkerStderr err, int rank) {
+    String tail = err.tail(2000).strip();
+    if (tail.isEmpty()) {
+      return "launcher: worker rank " + rank + " wrote nothing to stderr\n";
+    }
+    return "launcher: the last " + WorkerStderr.TAIL_BYTES + " bytes or fewer of worker rank " + rank
+        + "'s stderr:\n" + tail.indent(2);
+  }
+
+  /**
+   * The head of the JVM's crash log for a worker that crashed (a fatal signal in native code: the JVM writes
+   * hs_err_pid&lt;pid&gt;.log in its working directory and aborts, exit 134), or "" when there is none.
+   */
+  static String crashLog(Process p) {
+    Path log = Path.of(System.getProperty("user.dir"), "hs_err_pid" + p.pid() + ".log");
+    if (!Files.isRegularFile(log)) {
+      return "";
+    }
+    try (java.util.stream.Stream<String> lines = Files.lines(log, java.nio.charset.StandardCharsets.ISO_8859_1)) {
+      return "launcher: the JVM crash log " + log + " begins:\n"
+          + String.join("\n", lines.limit(40).toList()).indent(2);
+    } catch (IOException | java.io.UncheckedIOException e) {
+      return "launcher: the JVM crash log " + log + " is there but unreadable: " + e.getMessage() + "\n";
     }
   }
 

@@ -30,6 +30,39 @@ class DataParallelTest {
     return org.vlmr1.cli.MainAccess.run(args);
   }
 
+  /**
+   * Runs a data-parallel {@code train} (the launcher and its workers) and fails unless it exits 0; the failure message
+   * carries the end of what was written to stderr meanwhile (the launcher repeats a failed worker's last words), so a
+   * report shows why a worker died, not just its exit code.
+   */
+  static void runLaunched(List<String> args) {
+    PrintStream err = System.err;
+    ByteArrayOutputStream seen = new ByteArrayOutputStream();
+    int rc;
+    java.io.OutputStream both = new java.io.OutputStream() {
+      @Override
+      public void write(int b) {
+        err.write(b);
+        seen.write(b);
+      }
+
+      @Override
+      public void write(byte[] b, int off, int len) {
+        err.write(b, off, len);
+        seen.write(b, off, len);
+      }
+    };
+    try (PrintStream tee = new PrintStream(both, true, StandardCharsets.UTF_8)) {
+      System.setErr(tee);
+      rc = run(args.toArray(String[]::new));
+    } finally {
+      System.setErr(err);
+    }
+    String text = seen.toString(StandardCharsets.UTF_8);
+    assertEquals(0, rc, "the launcher's exit code; the end of stderr:\n"
+        + text.substring(Math.max(0, text.length() - 6000)));
+  }
+
   static void fixture(Path dir) {
     assertEquals(0, run("make-synthetic", "--out", dir.resolve("data").toString(), "--n", "12", "--width", "84",
         "--height", "56"));
@@ -103,7 +136,7 @@ class DataParallelTest {
     List<String> args = judgedArgs(dir, dp, perDevice, 1);
     args.addAll(List.of("--nproc_per_node", String.valueOf(world), "--master_port", String.valueOf(freePort()),
         "--dist_timeout", "60", "--check_replicas_steps", "1"));
-    assertEquals(0, run(args.toArray(String[]::new)), "the launcher's exit code");
+    runLaunched(args);
     List<Map<String, Object>> a = metrics(single);
     List<Map<String, Object>> b = metrics(dp);
     assertEquals(2, a.size());
@@ -153,7 +186,7 @@ class DataParallelTest {
     args.addAll(lora);
     args.addAll(List.of("--nproc_per_node", "2", "--master_port", String.valueOf(freePort()), "--dist_timeout", "60",
         "--check_replicas_steps", "1", "--zero_stage", "1"));
-    assertEquals(0, run(args.toArray(String[]::new)), "the launcher's exit code");
+    runLaunched(args);
     List<Map<String, Object>> a = metrics(single);
     List<Map<String, Object>> b = metrics(dp);
     for (int s = 0; s < 2; s++) {
@@ -206,7 +239,7 @@ class DataParallelTest {
     List<String> two = trainArgs(dir, dp, 2, 1);
     two.addAll(List.of("--num_generations", "8", "--nproc_per_node", "2", "--master_port",
         String.valueOf(freePort()), "--dist_timeout", "60"));
-    assertEquals(0, run(two.toArray(String[]::new)));
+    runLaunched(two);
     List<Map<String, Object>> a = metrics(single);
     List<Map<String, Object>> b = metrics(dp);
     assertEquals(2, a.size());
@@ -227,7 +260,7 @@ class DataParallelTest {
       List<String> args = trainArgs(dir, out, 3, 1);
       args.addAll(List.of("--nproc_per_node", "2", "--master_port", String.valueOf(freePort()), "--dist_timeout",
           "60", "--zero_stage", out == zero ? "1" : "0"));
-      assertEquals(0, run(args.toArray(String[]::new)));
+      runLaunched(args);
     }
     assertTrue(Files.isRegularFile(zero.resolve("checkpoint-2/optimizer-rank0-of-2.pt")));
     assertTrue(Files.isRegularFile(zero.resolve("checkpoint-2/optimizer-rank1-of-2.pt")));
@@ -242,7 +275,7 @@ class DataParallelTest {
     more.set(more.indexOf("--max_steps") + 1, "3");
     more.addAll(List.of("--nproc_per_node", "2", "--master_port", String.valueOf(freePort()), "--dist_timeout", "60",
         "--zero_stage", "1"));
-    assertEquals(0, run(more.toArray(String[]::new)));
+    runLaunched(more);
     assertEquals(3, metrics(zero).size());
     assertTrue(Files.isRegularFile(zero.resolve("checkpoint-3/optimizer-rank1-of-2.pt")));
     // The unsharded run resumes on another world size that keeps the global batch: 1 process x 2 accumulation steps.
@@ -274,7 +307,7 @@ class DataParallelTest {
       List<String> args = internVl(trainArgs(dir, out, 3, 1));
       args.addAll(List.of("--nproc_per_node", "2", "--master_port", String.valueOf(freePort()), "--dist_timeout",
           "60", "--overlap_grad_reduce", String.valueOf(out == dp[0]), "--check_replicas_steps", "1"));
-      assertEquals(0, run(args.toArray(String[]::new)));
+      runLaunched(args);
     }
     SafeTensorsFile a = SafeTensorsFile.open(dp[0].resolve("checkpoint-2/model.safetensors"));
     SafeTensorsFile b = SafeTensorsFile.open(dp[1].resolve("checkpoint-2/model.safetensors"));
@@ -361,7 +394,7 @@ class DataParallelTest {
     List<String> two = trainArgs(dir, dp, 3, 1);
     two.addAll(List.of("--on_bad_sample", "skip", "--log_completions", "--nproc_per_node", "2", "--master_port",
         String.valueOf(freePort()), "--dist_timeout", "60"));
-    assertEquals(0, run(two.toArray(String[]::new)));
+    runLaunched(two);
     List<Map<String, Object>> a = metrics(single);
     List<Map<String, Object>> b = metrics(dp);
     double skipped = 0;

@@ -1,0 +1,25 @@
+// How a data-parallel worker process ends. System.exit runs the C library's exit(), whose teardown of libtorch's and
+// Gloo's static objects races with the threads still alive in a worker (Gloo's event loop waking on the sockets its
+// peers close as they exit, JavaCPP's deallocator thread freeing tensors the garbage collector released): a rare
+// SIGABRT (exit 134) after a complete run, seen only in launched workers. A worker has closed its files and its process
+// group by the time it returns, so it ends with _exit after flushing instead, as PyTorch's own worker processes do
+// (os._exit). Other commands keep System.exit (their shutdown hooks, e.g. deleteOnExit, still run).
+package org.vlmr1.kernels;
+
+/** Ends the process. */
+public final class ProcessExit {
+  private ProcessExit() {}
+
+  /**
+   * Flushes System.out and System.err and ends the process with {@code code}: at once, without exit()'s teardown,
+   * when {@code skipTeardown} and the native library is loaded, else through {@link System#exit}.
+   */
+  public static void exit(int code, boolean skipTeardown) {
+    System.out.flush();
+    System.err.flush();
+    if (skipTeardown && GrpoKernels.backend() == KernelBackend.NATIVE) {
+      GrpoNative.exit_process(code);
+    }
+    System.exit(code);
+  }
+}
