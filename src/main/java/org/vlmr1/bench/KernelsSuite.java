@@ -397,9 +397,9 @@ final class KernelsSuite implements BenchSuite {
   /**
    * The targets, f32 rows (bf16 figures are reported only). The fused kernels against the floor of moving their bytes
    * once, and the fused loss-from-hidden's working memory (its peak less the gradients it returns) against the
-   * logits it never builds (the full N x V float32 logits and their gradient); the composites (issue 18) against the PyTorch peer at the peer's shape. The fused kernels were once
-   * also held to a speed-up over the composites, which stopped meaning anything when the composites were rewritten
-   * to run in row chunks; the ratio is still printed.
+   * logits it never builds (the full N x V float32 logits and their gradient); the composites (issue 18) against the
+   * PyTorch peer at the peer's shape. The fused kernels were once also held to a speed-up over the composites, which
+   * stopped meaning anything when the composites were rewritten to run in row chunks; the ratio is still printed.
    */
   private static String target(String op, String dtype, BenchResult f, BenchResult c, double bw) {
     if (!dtype.equals("f32")) {

@@ -45,6 +45,11 @@ public final class MemoryModel {
       return (long) r * perLayer * layers;
     }
 
+    /** {@link #loraParams(int)} plus, with {@code head}, the LM head's adapter r x (H + V) (VLM-R1's default rule). */
+    public long loraParams(int r, boolean head) {
+      return loraParams(r) + (head ? (long) r * (hidden + vocab) : 0);
+    }
+
     /**
      * Elements one decoder layer keeps per token for its backward: norm inputs and outputs (4H), q/k/v (H + 2 kv),
      * attention output (H), gate/up/activation/product (4I) and the attention probabilities (heads x T), which SDPA's
@@ -90,53 +95,88 @@ public final class MemoryModel {
   public enum Mode { FULL, LORA }
 
   /**
-   * A step's memory.
+   * What a step is estimated for.
    *
-   * @param weightBytes bytes per base weight element (2 for bf16, 4 for f32)
+   * @param loraRank r (LORA only); loraHead whether the LM head carries an adapter (VLM-R1's default targets do)
+   * @param weightBytes bytes per base weight element (2 for bf16, 4 for f32); actBytes per activation element
    * @param tokens B x T tokens of the micro-batch; seqLen T (for the attention probabilities)
+   * @param lossRows the rows of the fused loss, B x C (the completion positions only)
+   * @param reference beta > 0: the reference model (FULL: a second frozen copy; LORA: the policy with adapters off)
    */
-  public record Estimate(long weights, long gradients, long adamMoments, long masters, long activations,
-      long logits) {
-    public long total() {
-      return weights + gradients + adamMoments + masters + activations + logits;
+  public record Setup(Mode mode, int loraRank, boolean loraHead, boolean checkpointing, int weightBytes, int actBytes,
+      long tokens, long seqLen, long lossRows, boolean reference) {
+    public Setup {
+      if ((weightBytes != 2 && weightBytes != 4) || (actBytes != 2 && actBytes != 4) || tokens < 1 || seqLen < 1
+          || lossRows < 0 || (mode == Mode.LORA && loraRank < 1)) {
+        throw new IllegalArgumentException("weightBytes and actBytes 2 or 4, tokens and seqLen >= 1, lossRows >= 0, "
+            + "LoRA rank >= 1");
+      }
     }
   }
 
   /**
-   * Weights at {@code weightBytes}; trainable parameters get gradients at {@code weightBytes} (LoRA: f32), AdamW's two
-   * f32 moments and, when the weights are not f32, f32 masters; activations at {@code actBytes} per element for every
-   * layer, or (checkpointing) each layer's input plus one layer's full set during its recompute; the f32 logits and
-   * their gradient, (tokens, V) each.
+   * A step's memory at its peak, the loss stage (generation holds less: the same weights and optimizer state, a KV
+   * cache far smaller than the activations here, no gradients in flight). Not counted: the runtime (JVM, libtorch),
+   * allocator slack, the vision tower's activations.
+   *
+   * @param reference FULL with beta > 0: the frozen second copy
+   * @param head the fused loss's LM-head working set: its float32 dW (V x H', H' = H + r for a LoRA head used
+   *     widened with its dropout pair), dW cast to the weight dtype for autograd, and the widened head itself
+   * @param logits the fused loss's float32 logits chunk (rows per chunk as GrpoKernels.chunkRows picks them)
    */
-  public static Estimate estimate(Arch a, Mode mode, int loraRank, boolean checkpointing, int weightBytes,
-      int actBytes, long tokens, long seqLen) {
-    long p = a.params();
-    long trainable = mode == Mode.FULL ? p : a.loraParams(loraRank);
-    int gradBytes = mode == Mode.FULL ? weightBytes : 4;
-    long weights = p * weightBytes + (mode == Mode.LORA ? trainable * 4 : 0);
-    long masters = mode == Mode.FULL && weightBytes != 4 ? trainable * 4 : 0;
-    long perLayer = a.layerActivationElements(seqLen) * tokens * actBytes;
-    long acts = checkpointing ? a.layers() * a.hidden() * tokens * actBytes + perLayer : a.layers() * perLayer;
-    long logits = 2 * tokens * a.vocab() * 4;
-    return new Estimate(weights, trainable * gradBytes, trainable * 8, masters, acts, logits);
+  public record Estimate(long weights, long reference, long gradients, long adamMoments, long masters,
+      long activations, long head, long logits) {
+    public long total() {
+      return weights + reference + gradients + adamMoments + masters + activations + head + logits;
+    }
   }
 
-  /** The table bin/vlmr1 bench memory prints (GiB), at B x T = {@code batch} x {@code seqLen}. */
+  /**
+   * Weights at {@code weightBytes} (LoRA adapters too, in the model's dtype); trainable parameters get gradients at
+   * {@code weightBytes}, and when the weights are not f32, f32 masters and the masters' f32 gradients; AdamW's two f32
+   * moments; activations at {@code actBytes} per element for every layer, or (checkpointing) each layer's input plus
+   * one layer's full set during its recompute; the fused loss's head working set and logits chunk.
+   */
+  public static Estimate estimate(Arch a, Setup s) {
+    long p = a.params();
+    boolean lora = s.mode() == Mode.LORA;
+    long trainable = lora ? a.loraParams(s.loraRank(), s.loraHead()) : p;
+    int wb = s.weightBytes();
+    long weights = p * wb + (lora ? trainable * wb : 0);
+    long reference = !lora && s.reference() ? p * wb : 0;
+    long masters = wb != 4 ? trainable * 4 : 0;
+    long gradients = trainable * wb + masters;
+    long perLayer = a.layerActivationElements(s.seqLen()) * s.tokens() * s.actBytes();
+    long acts = s.checkpointing() ? a.layers() * a.hidden() * s.tokens() * s.actBytes() + perLayer
+        : a.layers() * perLayer;
+    boolean widened = lora && s.loraHead();
+    long headCols = a.hidden() + (widened ? s.loraRank() : 0);
+    long head = a.vocab() * headCols * (4L + (wb != 4 ? wb : 0) + (widened ? wb : 0));
+    long chunk = Math.min(s.lossRows(), org.vlmr1.kernels.GrpoKernels.chunkRows(s.lossRows(), a.vocab(), wb,
+        org.vlmr1.kernels.GrpoKernels.LOGITS_BUDGET_BYTES));
+    return new Estimate(weights, reference, gradients, trainable * 8, masters, acts, head, chunk * a.vocab() * 4);
+  }
+
+  /**
+   * The table bin/vlmr1 bench memory prints (GiB), at B x T = {@code batch} x {@code seqLen} with half of T completion
+   * (the fused loss's rows), beta > 0 (a reference), LoRA on VLM-R1's default targets (the LM head included).
+   */
   public static String table(int batch, long seqLen, int loraRank) {
     StringBuilder sb = new StringBuilder();
-    sb.append(String.format("| model | params | mode | dtype | weights | grads | AdamW | masters | acts (no ckpt) "
-        + "| acts (ckpt) | logits | total (no ckpt) | total (ckpt) |%n"));
-    sb.append(String.format("|---|---|---|---|---|---|---|---|---|---|---|---|---|%n"));
+    sb.append(String.format("| model | params | mode | dtype | weights | reference | grads | AdamW | masters "
+        + "| acts (no ckpt) | acts (ckpt) | head | logits | total (no ckpt) | total (ckpt) |%n"));
+    sb.append(String.format("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|%n"));
     long tokens = (long) batch * seqLen;
     for (Arch a : List.of(QWEN2_5_VL_3B, QWEN2_5_VL_7B, INTERNVL3_8B)) {
       for (Mode mode : Mode.values()) {
         for (int wb : new int[] {4, 2}) {
-          Estimate off = estimate(a, mode, loraRank, false, wb, wb, tokens, seqLen);
-          Estimate on = estimate(a, mode, loraRank, true, wb, wb, tokens, seqLen);
-          sb.append(String.format("| %s | %.2f B | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |%n", a.name(),
-              a.params() / 1e9, mode == Mode.FULL ? "full" : "LoRA r" + loraRank, wb == 4 ? "f32" : "bf16",
-              gib(off.weights()), gib(off.gradients()), gib(off.adamMoments()), gib(off.masters()),
-              gib(off.activations()), gib(on.activations()), gib(off.logits()), gib(off.total()), gib(on.total())));
+          Estimate off = estimate(a, new Setup(mode, loraRank, true, false, wb, wb, tokens, seqLen, tokens / 2, true));
+          Estimate on = estimate(a, new Setup(mode, loraRank, true, true, wb, wb, tokens, seqLen, tokens / 2, true));
+          sb.append(String.format("| %s | %.2f B | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |%n",
+              a.name(), a.params() / 1e9, mode == Mode.FULL ? "full" : "LoRA r" + loraRank, wb == 4 ? "f32" : "bf16",
+              gib(off.weights()), gib(off.reference()), gib(off.gradients()), gib(off.adamMoments()),
+              gib(off.masters()), gib(off.activations()), gib(on.activations()), gib(off.head()), gib(off.logits()),
+              gib(off.total()), gib(on.total())));
         }
       }
     }

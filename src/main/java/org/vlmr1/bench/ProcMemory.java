@@ -7,6 +7,9 @@ import java.nio.file.Path;
 
 /** VmRSS / VmHWM of this process, and the reset of VmHWM through /proc/self/clear_refs. */
 final class ProcMemory {
+  /** The highest VmHWM that {@link #stagePeak} reset away since the last {@link #resetPeak}. */
+  private static long folded;
+
   private ProcMemory() {}
 
   static boolean available() {
@@ -17,12 +20,29 @@ final class ProcMemory {
     return statusKb("VmRSS:") * 1024;
   }
 
-  static long peakBytes() {
-    return statusKb("VmHWM:") * 1024;
+  /** The peak RSS since the last {@link #resetPeak} (stage resets included). */
+  static synchronized long peakBytes() {
+    return Math.max(folded, statusKb("VmHWM:") * 1024);
   }
 
   /** Resets VmHWM to the current RSS (writing 5 to clear_refs, Linux >= 4.0). */
-  static void resetPeak() {
+  static synchronized void resetPeak() {
+    folded = 0;
+    clearPeak();
+  }
+
+  /**
+   * The peak RSS since the previous stage ended (or the last reset), and the start of the next stage's: VmHWM is reset,
+   * while {@link #peakBytes} keeps the overall peak.
+   */
+  static synchronized long stagePeak() {
+    long p = statusKb("VmHWM:") * 1024;
+    folded = Math.max(folded, p);
+    clearPeak();
+    return p;
+  }
+
+  private static void clearPeak() {
     try {
       Files.writeString(Path.of("/proc/self/clear_refs"), "5");
     } catch (IOException e) {

@@ -47,6 +47,7 @@ final class ScaleRow implements Measured {
   static final long SEED = 1;
   private static final double GIB = 1L << 30;
 
+  private final boolean full;
   private final Path data;
   private final VlmModel policy;
   private final GrpoTrainer trainer;
@@ -55,8 +56,13 @@ final class ScaleRow implements Measured {
   private int step;
   private long lastTokens;
 
-  /** @param steps the optimizer steps the harness will run (warm-up and timed), for the progress lines */
-  ScaleRow(Path model, int steps) {
+  /**
+   * @param full full fine-tuning (every weight trains, the vision tower included; the reference a second, frozen copy)
+   *     instead of VLM-R1's LoRA configuration
+   * @param steps the optimizer steps the harness will run (warm-up and timed), for the progress lines
+   */
+  ScaleRow(Path model, boolean full, int steps) {
+    this.full = full;
     this.steps = steps;
     try {
       List<Path> shards;
@@ -91,6 +97,8 @@ final class ScaleRow implements Measured {
             + "GB/s, page cache grew %.2f GB", pass, shards.size(), bytes / 1e9, s, bytes / 1e9 / s, growth));
       }
       VlmModule module = VlmModules.forCheckpoint(model, null, ModuleOptions.DEFAULTS);
+      // What the process holds before any weight: the JVM and libtorch (what MemoryModel does not count).
+      extras.put("runtime_rss_gib", ScaleSuite.fmt(ProcMemory.rssBytes() / GIB));
       BenchWorker.progress("loading " + model + " ...");
       long t0 = System.nanoTime();
       policy = module.loadModel(model);
@@ -99,7 +107,9 @@ final class ScaleRow implements Measured {
       BenchWorker.progress(String.format(java.util.Locale.ROOT, "loaded in %.1f s, RSS %.2f GiB", load,
           ProcMemory.rssBytes() / GIB));
       long t1 = System.nanoTime();
-      LoraAdapters lora = policy.addLora(LORA, module.visionModulesKeywords(), SEED);
+      LoraAdapters lora = full ? null : policy.addLora(LORA, module.visionModulesKeywords(), SEED);
+      // Full fine-tuning with beta > 0 keeps the reference as a second, frozen copy of the base (TRL's way).
+      VlmModel reference = full ? module.loadModel(model) : null;
       data = Files.createTempDirectory("vlmr1-bench-scale");
       Path jsonl = SyntheticRec.write(data, STEPS, IMAGE, IMAGE, SEED);
       List<Example> examples = JsonlDataset.load(new JsonlDataset.Spec(List.of(jsonl), List.of(data), null,
@@ -109,24 +119,32 @@ final class ScaleRow implements Measured {
       // reference pass (the policy with its adapters off) runs.
       GrpoConfig cfg = GrpoConfig.builder().numGenerations(GENERATIONS).perDeviceTrainBatchSize(GENERATIONS)
           .gradientAccumulationSteps(1).maxCompletionLength(COMPLETION).maxSteps(Math.max(steps, 1))
-          .learningRate(1e-5).bf16(true).gradientCheckpointing(true).freezeVisionModules(true).seed(SEED).build();
-      trainer = new GrpoTrainer(cfg, module, policy, null, List.of(module.selectRewardFunction("accuracy", "rec"),
+          .learningRate(1e-5).bf16(true).gradientCheckpointing(true).freezeVisionModules(!full).seed(SEED).build();
+      trainer = new GrpoTrainer(cfg, module, policy, reference, List.of(module.selectRewardFunction("accuracy", "rec"),
           module.selectRewardFunction("format", "rec")), examples, "rec");
+      // Each stage's peak RSS (VmHWM since the previous stage ended), the highest over a step's micro-batches.
+      trainer.stageProbe(stage -> {
+        String key = "step" + step + "_" + stage + "_peak_rss_gib";
+        double gib = ProcMemory.stagePeak() / GIB;
+        extras.merge(key, ScaleSuite.fmt(gib), (a, b) -> Double.parseDouble(a) >= Double.parseDouble(b) ? a : b);
+      });
       long trainable = 0;
       for (long i = 0; i < trainer.parameters().size(); i++) {
         trainable += trainer.parameters().get(i).numel();
       }
       extras.put("setup_s", ScaleSuite.fmt((System.nanoTime() - t1) / 1e9));
-      extras.put("lora_modules", String.valueOf(lora.modules().size()));
+      extras.put("mode", full ? "full" : "lora");
+      extras.put("lora_modules", full ? "0" : String.valueOf(lora.modules().size()));
       extras.put("trainable_params", String.valueOf(trainable));
-      extras.put("adapter_dtype", String.valueOf(lora.namedParameters().values().iterator().next().scalar_type()));
+      extras.put("adapter_dtype", String.valueOf(trainer.parameters().get(0).scalar_type()));
       long prompt = promptTokens(module, examples.get(0));
       extras.put("prompt_tokens", String.valueOf(prompt));
       estimate(model, prompt);
       extras.put("load_peak_rss_gib", ScaleSuite.fmt(ProcMemory.peakBytes() / GIB));
-      BenchWorker.progress(String.format(java.util.Locale.ROOT, "LoRA r %d on %d modules (%d trainable "
-          + "parameters, %s), trainer ready; RSS %.2f GiB, peak so far %.2f GiB", LORA.r(), lora.modules().size(),
-          trainable, extras.get("adapter_dtype"), ProcMemory.rssBytes() / GIB, ProcMemory.peakBytes() / GIB));
+      BenchWorker.progress(String.format(java.util.Locale.ROOT, "%s (%d trainable parameters, %s), trainer ready; "
+          + "RSS %.2f GiB, peak so far %.2f GiB", full ? "full fine-tuning" : "LoRA r " + LORA.r() + " on "
+          + lora.modules().size() + " modules", trainable, extras.get("adapter_dtype"), ProcMemory.rssBytes() / GIB,
+          ProcMemory.peakBytes() / GIB));
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
@@ -186,11 +204,14 @@ final class ScaleRow implements Measured {
     }
     long seq = prompt + COMPLETION;
     long tokens = GENERATIONS * seq;
-    MemoryModel.Estimate e = MemoryModel.estimate(a, MemoryModel.Mode.LORA, LORA.r(), true, 2, 2, tokens, seq);
+    MemoryModel.Estimate e = MemoryModel.estimate(a, new MemoryModel.Setup(full ? MemoryModel.Mode.FULL
+        : MemoryModel.Mode.LORA, LORA.r(), true, true, 2, 2, tokens, seq, (long) GENERATIONS * COMPLETION, true));
     extras.put("estimate_tokens", GENERATIONS + "x" + seq);
     extras.put("estimate_gib", ScaleSuite.fmt(e.total() / GIB));
     extras.put("estimate_weights_gib", ScaleSuite.fmt(e.weights() / GIB));
+    extras.put("estimate_reference_gib", ScaleSuite.fmt(e.reference() / GIB));
     extras.put("estimate_optimizer_gib", ScaleSuite.fmt((e.gradients() + e.adamMoments() + e.masters()) / GIB));
+    extras.put("estimate_head_gib", ScaleSuite.fmt(e.head() / GIB));
     extras.put("estimate_activations_gib", ScaleSuite.fmt(e.activations() / GIB));
     extras.put("estimate_logits_gib", ScaleSuite.fmt(e.logits() / GIB));
   }
@@ -199,6 +220,7 @@ final class ScaleRow implements Measured {
   public void run() {
     step++;
     BenchWorker.progress("step " + step + "/" + steps + " ...");
+    ProcMemory.stagePeak(); // the first stage's peak starts here
     StepMetrics m = trainer.step();
     lastTokens = m.completionTokens();
     Map<String, String> stages = ScaleSuite.stageExtras(step, m.seconds());

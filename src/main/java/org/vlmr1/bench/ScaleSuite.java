@@ -20,6 +20,9 @@ final class ScaleSuite implements BenchSuite {
   static final double LIMIT_WALL_S = 15 * 60;
   /** The stages of a step as the summary lists them (StepMetrics seconds; loss_fwd_bwd is loss minus reference). */
   static final List<String> STAGES = List.of("generate", "score", "reference", "loss_fwd_bwd", "optimizer", "total");
+  /** The stages GrpoTrainer's stage probe names, in order (the peak RSS of each). */
+  static final List<String> STAGE_PEAKS = List.of("generate", "score", "reference", "forward", "fused_loss", "backward",
+      "optimizer");
 
   @Override
   public String name() {
@@ -41,8 +44,21 @@ final class ScaleSuite implements BenchSuite {
     String shape = "N=" + ScaleRow.GENERATIONS + " G=" + ScaleRow.GENERATIONS + " completion="
         + ScaleRow.COMPLETION + " image=" + ScaleRow.IMAGE + "x" + ScaleRow.IMAGE + " model="
         + dir.toAbsolutePath().normalize().getFileName();
-    return List.of(new BenchCase("grpo-scale", OP, "lora-r" + ScaleRow.LORA.r() + "-ckpt", shape, "bf16",
-        () -> new ScaleRow(dir, o.warmup() + o.iterations())));
+    // --ops lora (the default), full, or both: VLM-R1's LoRA configuration, or full fine-tuning (whose memory the
+    // issue has checked on the 2-layer model against MemoryModel's formula, not run at 36 layers)
+    List<BenchCase> cases = new ArrayList<>();
+    if (o.ops().isEmpty() || o.ops().contains("lora")) {
+      cases.add(new BenchCase("grpo-scale", OP, "lora-r" + ScaleRow.LORA.r() + "-ckpt", shape, "bf16",
+          () -> new ScaleRow(dir, false, o.warmup() + o.iterations())));
+    }
+    if (o.ops().contains("full")) {
+      cases.add(new BenchCase("grpo-scale", OP, "full-ckpt", shape, "bf16",
+          () -> new ScaleRow(dir, true, o.warmup() + o.iterations())));
+    }
+    if (cases.isEmpty()) {
+      throw new IllegalArgumentException("bench scale --ops takes lora and/or full, got " + o.ops());
+    }
+    return cases;
   }
 
   @Override
@@ -61,9 +77,10 @@ final class ScaleSuite implements BenchSuite {
     List<String> lines = new ArrayList<>();
     lines.add("");
     lines.add("scale run: " + x.get("model") + " (" + x.get("layers") + " layers, vision " + x.get("vision_depth")
-        + " blocks, " + x.get("params_b") + " B parameters, " + x.get("checkpoint_gb") + " GB of shards), LoRA r "
-        + ScaleRow.LORA.r() + " on " + x.get("lora_modules") + " modules (" + x.get("trainable_params")
-        + " trainable), prompt " + x.get("prompt_tokens") + " tokens");
+        + " blocks, " + x.get("params_b") + " B parameters, " + x.get("checkpoint_gb") + " GB of shards), "
+        + ("full".equals(x.get("mode")) ? "full fine-tuning" : "LoRA r " + ScaleRow.LORA.r() + " on "
+        + x.get("lora_modules") + " modules") + " (" + x.get("trainable_params") + " trainable), prompt "
+        + x.get("prompt_tokens") + " tokens");
     lines.add(String.format(Locale.ROOT, "  %-5s %s", "step", String.join(" ", STAGES.stream()
         .map(s -> String.format(Locale.ROOT, "%12s", s + " s")).toList())));
     for (int step = 1; x.containsKey("step" + step + "_total_s"); step++) {
@@ -80,10 +97,26 @@ final class ScaleSuite implements BenchSuite {
     lines.add("  peak RSS " + x.get("peak_rss_gib") + " GiB (while loading " + x.get("load_peak_rss_gib")
         + ", during the steps " + x.get("steps_peak_rss_gib") + "; Java heap capped at " + x.get("xmx_gib")
         + " GiB, its high-water mark " + x.get("heap_hwm_gib") + " GiB)");
-    lines.add("  MemoryModel estimate for this configuration (LoRA, checkpointing, bf16, B x T = "
-        + x.get("estimate_tokens") + "): " + x.get("estimate_gib") + " GiB (weights " + x.get("estimate_weights_gib")
-        + ", adapter grads + AdamW " + x.get("estimate_optimizer_gib") + ", activations "
-        + x.get("estimate_activations_gib") + ", logits " + x.get("estimate_logits_gib") + ")");
+    for (int step = 1; x.containsKey("step" + step + "_total_s"); step++) {
+      StringBuilder sb = new StringBuilder("  step " + step + " peak RSS by stage (GiB):");
+      for (String stage : STAGE_PEAKS) {
+        String v = x.get("step" + step + "_" + stage + "_peak_rss_gib");
+        if (v != null) {
+          sb.append(' ').append(stage).append(' ').append(v);
+        }
+      }
+      lines.add(sb.toString());
+    }
+    double runtime = Double.parseDouble(x.getOrDefault("runtime_rss_gib", "0"));
+    double estimate = Double.parseDouble(x.getOrDefault("estimate_gib", "NaN"));
+    lines.add("  MemoryModel estimate for this configuration (" + ("full".equals(x.get("mode")) ? "full fine-tuning"
+        : "LoRA") + ", checkpointing, bf16, B x T = " + x.get("estimate_tokens") + "): " + x.get("estimate_gib")
+        + " GiB (weights " + x.get("estimate_weights_gib") + ", reference " + x.get("estimate_reference_gib")
+        + ", grads + masters + AdamW " + x.get("estimate_optimizer_gib") + ", activations "
+        + x.get("estimate_activations_gib") + ", LM head in the loss " + x.get("estimate_head_gib") + ", logits "
+        + x.get("estimate_logits_gib") + ")");
+    lines.add(String.format(Locale.ROOT, "  plus the runtime measured before loading (JVM, libtorch) %.2f GiB = %.2f "
+        + "GiB against the measured peak %s GiB", runtime, estimate + runtime, x.get("peak_rss_gib")));
     double rss = Double.parseDouble(x.get("peak_rss_gib"));
     double run = Double.parseDouble(x.get("run_s"));
     lines.add(String.format(Locale.ROOT, "  fits in %.0f GiB: %s (peak RSS %.2f GiB)", LIMIT_RSS_GIB,

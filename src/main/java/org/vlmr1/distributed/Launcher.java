@@ -131,8 +131,11 @@ public final class Launcher {
         Process p = workers.get(i);
         if (p.isAlive()) {
           alive = true;
-        } else if (p.exitValue() > 128 && code == 0) {
-          // Stopped by a signal (a scheduler, Ctrl-C, the OOM killer): the job is being stopped, not failing.
+        } else if (p.exitValue() > 128 && code <= 128) {
+          // Stopped by a signal (a scheduler, Ctrl-C, the OOM killer): the job is being stopped, not failing. Also
+          // when another worker already failed: its peers notice a dead worker's closed sockets and fail at once (an
+          // exit that skips exit()'s teardown can come before the signalled worker's own end), but the job's cause
+          // and exit code are the signal's.
           code = p.exitValue();
           System.err.printf("launcher: worker rank %d ended by %s (exit %d); stopping the others%n%s",
               spec.nodeRank() * spec.nprocPerNode() + i, WorkerStderr.signalName(code), code,

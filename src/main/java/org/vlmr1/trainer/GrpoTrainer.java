@@ -67,6 +67,7 @@ public final class GrpoTrainer implements AutoCloseable {
   private Round round; // the current generation round; null before the first step and after a mid-round resume
   private int roundStart; // the step that generated the current round
   private long referenceNanos; // this step's reference log-prob passes (part of the loss stage)
+  private java.util.function.Consumer<String> stageProbe = stage -> { };
 
   /**
    * @param reference a frozen copy of the initial policy, or null when beta = 0 or when the policy has LoRA adapters
@@ -321,6 +322,16 @@ public final class GrpoTrainer implements AutoCloseable {
     return cfg;
   }
 
+  /**
+   * Called as each stage of a step ends, with its name: "generate", "score" (a round's first step only), then per
+   * micro-batch "reference" (beta > 0), "forward" (the policy up to its head), "fused_loss" and "backward", then
+   * "optimizer" (reduce, clip, AdamW). For measurements between stages (bench scale's per-stage peak memory); the
+   * default does nothing.
+   */
+  public void stageProbe(java.util.function.Consumer<String> probe) {
+    this.stageProbe = java.util.Objects.requireNonNull(probe);
+  }
+
   /** One optimizer step: generate and score (first step of a round), loss and backward, reduce, clip, AdamW. */
   public StepMetrics step() {
     long t0 = System.nanoTime();
@@ -338,9 +349,11 @@ public final class GrpoTrainer implements AutoCloseable {
       List<Rollout> rollouts = generation.generate(stream.subList(0, cfg.generationBatch()), step);
       float[][] oldLogps = oldLogps(rollouts);
       t1 = System.nanoTime();
+      stageProbe.accept("generate");
       round = scoreRound(rollouts, oldLogps);
       roundStart = step;
       t2 = System.nanoTime();
+      stageProbe.accept("score");
     }
     Round rd = round;
     int slice = (step - roundStart) % cfg.stepsPerRound(); // this step trains on the round's slice-th global batch
@@ -362,6 +375,7 @@ public final class GrpoTrainer implements AutoCloseable {
     }
     step++;
     long t4 = System.nanoTime();
+    stageProbe.accept("optimizer");
     Map<String, Double> seconds = new LinkedHashMap<>();
     seconds.put("generate", (t1 - t0) / 1e9);
     seconds.put("score", (t2 - t1) / 1e9);
@@ -497,16 +511,19 @@ public final class GrpoTrainer implements AutoCloseable {
           refLogps = tokenLogps(rh, ref.lmHead(), in.completionIds());
         }
         referenceNanos += System.nanoTime() - r0;
+        stageProbe.accept("reference");
       }
       Tensor old = oldLogps == null ? null : Devices.moved(torch.tensor(oldLogps), in.ids().device())
           .reshape(r.completionIds().length, c);                                                      // (B, C)
       PolicyHead head = policyHead(r, in, cfg.gradientCheckpointing());
+      stageProbe.accept("forward");
       Tensor hidden = head.hidden();
       Tensor lm = head.head();
       Tensor advantages = Devices.moved(torch.tensor(adv), in.ids().device());                        // (B)
       GrpoHiddenLossResult res = GrpoKernels.grpoLossFromHidden(hidden.detach().contiguous(), lm.detach(),
           in.completionIds(), in.completionMask(), advantages, old, refLogps, cfg.lossConfig(dapoTokens),
           GrpoKernels.chunkRows(hidden.size(0) * c, lm)); // one pass over the head when it fits
+      stageProbe.accept("fused_loss");
       if (Double.isFinite(res.loss())) {
         // The head's gradient first, so an untied head's all-reduce can start before the backward through the model.
         HeadGradient.apply(lm, res.gradWeight());
@@ -518,6 +535,7 @@ public final class GrpoTrainer implements AutoCloseable {
           head.checkpointed().backward(); // the layers, recomputed one at a time, last first
         }
       }
+      stageProbe.accept("backward");
       return res;
     }
   }

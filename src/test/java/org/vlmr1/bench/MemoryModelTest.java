@@ -25,28 +25,36 @@ class MemoryModelTest {
   void fullFineTuningInBf16() {
     long p = 796;
     long tokens = 3 * 4;
-    MemoryModel.Estimate e = MemoryModel.estimate(SMALL, MemoryModel.Mode.FULL, 0, false, 2, 2, tokens, 4);
+    MemoryModel.Estimate e = MemoryModel.estimate(SMALL, new MemoryModel.Setup(MemoryModel.Mode.FULL, 0, false, false,
+        2, 2, tokens, 4, 6, true));
     assertEquals(2 * p, e.weights());
-    assertEquals(2 * p, e.gradients());
-    assertEquals(8 * p, e.adamMoments());
+    assertEquals(2 * p, e.reference(), "beta > 0: a frozen second copy");
     assertEquals(4 * p, e.masters());
+    assertEquals(2 * p + 4 * p, e.gradients(), "bf16 gradients and the masters' f32 ones");
+    assertEquals(8 * p, e.adamMoments());
     assertEquals(1 * 128 * tokens * 2, e.activations());
-    assertEquals(2 * tokens * 10 * 4, e.logits());
-    assertEquals(16 * p + 128 * 12 * 2 + 960, e.total());
+    assertEquals(10 * 8 * (4 + 2), e.head(), "the fused loss's f32 dW (V x H) and its bf16 cast");
+    assertEquals(6 * 10 * 4, e.logits(), "one chunk of the 6 loss rows, float32");
+    assertEquals(22 * p + 128 * 12 * 2 + 480 + 240, e.total());
   }
 
   @Test
   void loraWithCheckpointingInF32() {
     long p = 796;
-    long lora = 256;
+    long lora = 256 + 2 * (8 + 10); // the decoder's adapters and the head's, r x (H + V)
     long tokens = 12;
-    MemoryModel.Estimate e = MemoryModel.estimate(SMALL, MemoryModel.Mode.LORA, 2, true, 4, 4, tokens, 4);
+    assertEquals(lora, SMALL.loraParams(2, true));
+    MemoryModel.Estimate e = MemoryModel.estimate(SMALL, new MemoryModel.Setup(MemoryModel.Mode.LORA, 2, true, true,
+        4, 4, tokens, 4, 6, true));
     assertEquals(4 * p + 4 * lora, e.weights());
+    assertEquals(0, e.reference(), "the reference is the policy with its adapters off");
     assertEquals(4 * lora, e.gradients());
     assertEquals(8 * lora, e.adamMoments());
     assertEquals(0, e.masters(), "f32 weights need no masters");
     // each layer's input (1 x 8 per token) plus one layer's full set during its recompute
     assertEquals(8 * tokens * 4 + 128 * tokens * 4, e.activations());
+    // the widened head (V x (H + r)): its f32 dW and the widened copy
+    assertEquals(10 * (8 + 2) * (4 + 4), e.head());
   }
 
   @Test

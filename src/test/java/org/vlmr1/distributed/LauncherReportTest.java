@@ -51,6 +51,34 @@ class LauncherReportTest {
     assertTrue(workers.get(0).waitFor(10, TimeUnit.SECONDS), "the other worker was stopped");
   }
 
+  /**
+   * A worker ended by a signal after its peer already failed because of it (the peer saw its sockets close first): the
+   * job's exit code is the signal's (old code: the peer's 1, as in a CI run of StopSignalsTest).
+   */
+  @Test
+  void aSignalAfterAPeersFailureIsTheJobsExitCode() throws Exception {
+    List<Process> workers = new ArrayList<>();
+    List<WorkerStderr> stderr = new ArrayList<>();
+    PrintStream err = System.err;
+    System.setErr(new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));
+    int code;
+    try {
+      String[][] cmds = {{"sh", "-c", "echo 'Connection reset by peer' >&2; exit 1"},
+          {"sh", "-c", "sleep 0.5; kill -TERM $$"}};
+      for (int r = 0; r < cmds.length; r++) {
+        Process p = new ProcessBuilder(cmds[r]).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        workers.add(p);
+        stderr.add(WorkerStderr.start(p.getErrorStream(), System.err, r));
+      }
+      code = Launcher.supervise(workers, stderr,
+          new Launcher.Spec(2, 1, 0, "127.0.0.1", 29500, Duration.ofSeconds(5)));
+    } finally {
+      System.setErr(err);
+      workers.forEach(Process::destroyForcibly);
+    }
+    assertEquals(143, code);
+  }
+
   @Test
   void signalNames() {
     assertEquals("SIGABRT", WorkerStderr.signalName(134));
