@@ -115,19 +115,24 @@ public final class MemoryModel {
   }
 
   /**
-   * A step's memory at its peak, the loss stage (generation holds less: the same weights and optimizer state, a KV
-   * cache far smaller than the activations here, no gradients in flight). Not counted: the runtime (JVM, libtorch),
-   * allocator slack, the vision tower's activations.
+   * A step's memory at its peak: what lives through the step (weights, the reference copy, gradients, masters, AdamW
+   * state) plus the larger of the loss stage's working set (activations, the LM head in the fused loss, the logits
+   * chunk) and the optimizer step's (libtorch's AdamW makes two temporaries the size of the parameter it updates,
+   * float32 under masters: measured, the full fine-tuning peak comes there). Generation holds less than either: a KV
+   * cache far smaller than the activations, no gradients in flight. Not counted: the runtime (JVM, libtorch), the
+   * allocator's retained free memory, the vision tower's activations.
    *
    * @param reference FULL with beta > 0: the frozen second copy
    * @param head the fused loss's LM-head working set: its float32 dW (V x H', H' = H + r for a LoRA head used
    *     widened with its dropout pair), dW cast to the weight dtype for autograd, and the widened head itself
    * @param logits the fused loss's float32 logits chunk (rows per chunk as GrpoKernels.chunkRows picks them)
+   * @param optimizerStep AdamW's two temporaries for the largest trainable tensor
    */
   public record Estimate(long weights, long reference, long gradients, long adamMoments, long masters,
-      long activations, long head, long logits) {
+      long activations, long head, long logits, long optimizerStep) {
     public long total() {
-      return weights + reference + gradients + adamMoments + masters + activations + head + logits;
+      return weights + reference + gradients + adamMoments + masters
+          + Math.max(activations + head + logits, optimizerStep);
     }
   }
 
@@ -154,7 +159,12 @@ public final class MemoryModel {
     long head = a.vocab() * headCols * (4L + (wb != 4 ? wb : 0) + (widened ? wb : 0));
     long chunk = Math.min(s.lossRows(), org.vlmr1.kernels.GrpoKernels.chunkRows(s.lossRows(), a.vocab(), wb,
         org.vlmr1.kernels.GrpoKernels.LOGITS_BUDGET_BYTES));
-    return new Estimate(weights, reference, gradients, trainable * 8, masters, acts, head, chunk * a.vocab() * 4);
+    // the largest trainable tensor: the embedding / head (V x H) under full fine-tuning, else the head adapter's B
+    // (V x r) or the MLP adapters' (I x r)
+    long largest = !lora ? a.vocab() * a.hidden()
+        : (long) s.loraRank() * (s.loraHead() ? Math.max(a.vocab(), a.intermediate()) : a.intermediate());
+    return new Estimate(weights, reference, gradients, trainable * 8, masters, acts, head, chunk * a.vocab() * 4,
+        2 * largest * 4);
   }
 
   /**

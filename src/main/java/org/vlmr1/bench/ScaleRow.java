@@ -212,6 +212,7 @@ final class ScaleRow implements Measured {
     extras.put("estimate_reference_gib", ScaleSuite.fmt(e.reference() / GIB));
     extras.put("estimate_optimizer_gib", ScaleSuite.fmt((e.gradients() + e.adamMoments() + e.masters()) / GIB));
     extras.put("estimate_head_gib", ScaleSuite.fmt(e.head() / GIB));
+    extras.put("estimate_optimizer_step_gib", ScaleSuite.fmt(e.optimizerStep() / GIB));
     extras.put("estimate_activations_gib", ScaleSuite.fmt(e.activations() / GIB));
     extras.put("estimate_logits_gib", ScaleSuite.fmt(e.logits() / GIB));
   }

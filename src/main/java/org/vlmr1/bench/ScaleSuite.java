@@ -52,7 +52,7 @@ final class ScaleSuite implements BenchSuite {
           () -> new ScaleRow(dir, false, o.warmup() + o.iterations())));
     }
     if (o.ops().contains("full")) {
-      cases.add(new BenchCase("grpo-scale", OP, "full-ckpt", shape, "bf16",
+      cases.add(new BenchCase("grpo-scale-full", OP, "full-ckpt", shape, "bf16",
           () -> new ScaleRow(dir, true, o.warmup() + o.iterations())));
     }
     if (cases.isEmpty()) {
@@ -114,7 +114,8 @@ final class ScaleSuite implements BenchSuite {
         + " GiB (weights " + x.get("estimate_weights_gib") + ", reference " + x.get("estimate_reference_gib")
         + ", grads + masters + AdamW " + x.get("estimate_optimizer_gib") + ", activations "
         + x.get("estimate_activations_gib") + ", LM head in the loss " + x.get("estimate_head_gib") + ", logits "
-        + x.get("estimate_logits_gib") + ")");
+        + x.get("estimate_logits_gib") + "; or instead of those three AdamW's temporaries "
+        + x.get("estimate_optimizer_step_gib") + ")");
     lines.add(String.format(Locale.ROOT, "  plus the runtime measured before loading (JVM, libtorch) %.2f GiB = %.2f "
         + "GiB against the measured peak %s GiB", runtime, estimate + runtime, x.get("peak_rss_gib")));
     double rss = Double.parseDouble(x.get("peak_rss_gib"));
