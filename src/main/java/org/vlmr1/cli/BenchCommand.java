@@ -70,8 +70,10 @@ final class BenchCommand implements Command {
     }
     if (pos.get(0).equals(MEMORY)) {
       // an estimate, not a measurement: nothing to time, so no suite and no CSV
-      System.out.printf("Training memory estimate (GiB), B x T = %d x %d, LoRA on every decoder linear, AdamW%n%n",
-          MEMORY_BATCH, MEMORY_SEQ);
+      System.out.printf("Training memory estimate (GiB) of one step's peak, B x T = %d x %d (half of T completion), "
+          + "AdamW, beta > 0, LoRA on VLM-R1's default targets (every decoder linear and the LM head); the runtime "
+          + "(JVM, libtorch: about 0.4 GiB) and the allocator's retained memory come on top%n%n", MEMORY_BATCH,
+          MEMORY_SEQ);
       System.out.print(MemoryModel.table(MEMORY_BATCH, MEMORY_SEQ, MEMORY_LORA_RANK));
       return 0;
     }
