@@ -22,7 +22,7 @@ namespace {
 
 using detail::dots;
 
-constexpr int64_t BLOCK = 64;  // weight rows per OpenMP work item: 2 items even for a 128-row K/V projection
+constexpr int64_t BLOCK = 60;  // weight rows per work item: whole 4- and 6-row tiles, 3 for a 128-row K/V projection
 constexpr int MAX_ROWS = 64;   // input rows decode_swiglu accepts (its per-item scratch lives on the stack)
 
 void check(bool ok, const char* op, const std::string& what) {

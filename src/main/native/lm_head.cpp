@@ -1,8 +1,8 @@
 // lm_head_logits: the decode step's LM head, logits (B, V) = hidden (B, H) @ weight (V, H)^T, streaming the weight
 // once per call. libtorch's CPU matmul (OpenBLAS) re-packs the whole (V, H) weight into its panel layout at every
 // call (sgemm_incopy was 10% of a GRPO step's CPU at V = 151,936, issue 18); here each tile of
-// TILE_V weight rows is read from memory once and reused, from L1, against every hidden row.
-// Forward only (decode needs no gradient). OpenMP over blocks of 256 vocabulary rows, scheduled dynamically so that
+// weight rows is read from memory once and reused, from L1, against every hidden row.
+// Forward only (decode needs no gradient). OpenMP over blocks of 252 vocabulary rows, scheduled dynamically so that
 // on a shared machine a descheduled thread's blocks go to the others; each logit is one thread's dot product in a
 // fixed order (16 lanes on AVX-512 CPUs, else 8; then the lanes pairwise; then the scalar tail), so results do not
 // depend on the thread count. The AVX2/AVX-512 code fuses multiply-adds (fp-contract below), the baseline clone
@@ -19,7 +19,7 @@
 namespace vlmr1 {
 namespace {
 
-constexpr int64_t BLOCK_V = 256;  // weight rows per OpenMP work item
+constexpr int64_t BLOCK_V = 252;  // weight rows per OpenMP work item: whole 4- and 6-row tiles
 
 }  // namespace
 

@@ -25,9 +25,9 @@ const char* kernel_isa();
 /** Threads an OpenMP parallel region of ours uses. */
 int kernel_threads();
 
-// Ends the process at once with `code` after flushing C stdio: no atexit handlers, no static destructors. A data-
-// parallel worker ends this way once its run is complete, because exit()'s teardown of libtorch's and Gloo's statics
-// runs while their threads (Gloo's event loop, the JVM's native deallocator) may still be working.
+// Ends the process at once with `code` after flushing C stdio: no atexit handlers, no static destructors. A
+// data-parallel worker ends this way once its run is complete, because exit()'s teardown of libtorch's and Gloo's
+// statics runs while their threads (Gloo's event loop, the JVM's native deallocator) may still be working.
 [[noreturn]] void exit_process(int code);
 
 /**
