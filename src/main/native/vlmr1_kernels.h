@@ -25,10 +25,6 @@ const char* kernel_isa();
 /** Threads an OpenMP parallel region of ours uses. */
 int kernel_threads();
 
-// Ends the process at once with `code` after flushing C stdio: no atexit handlers, no static destructors. A
-// data-parallel worker ends this way once its run is complete, because exit()'s teardown of libtorch's and Gloo's
-// statics runs while their threads (Gloo's event loop, the JVM's native deallocator) may still be working.
-[[noreturn]] void exit_process(int code);
 
 /**
  * Per-row log-softmax of logits/temperature at the target, and optionally the row entropy, in one streaming pass per

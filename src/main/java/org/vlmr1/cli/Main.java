@@ -7,7 +7,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import org.vlmr1.kernels.ProcessExit;
+import org.vlmr1.util.NativeProcess;
 import org.vlmr1.util.StopSignals;
 
 /** The vlmr1 command line. Run through bin/vlmr1, or {@code java -cp ... org.vlmr1.cli.Main <command> ...}. */
@@ -29,7 +29,20 @@ public final class Main {
   public static void main(String[] args) {
     StopSignals.install();
     int code = run(List.of(args), System.out, System.err);
-    ProcessExit.exit(code, launchedWorker(System.getenv()));
+    if (launchedWorker(System.getenv())) {
+      // System.exit runs the C library's exit(), whose teardown of libtorch's and Gloo's static objects can race with
+      // the threads still alive in a worker (Gloo's event loop waking on the sockets its peers close as they exit,
+      // JavaCPP's deallocator thread freeing tensors the garbage collector released). Launched workers died with
+      // SIGABRT (exit 134) 3 times in about 20 full test runs, under load; about 140 launched runs here (330 workers)
+      // did not reproduce it and the native kernels run clean under AddressSanitizer, so this race is the suspect,
+      // not a proven cause. The same kind of race was seen directly once: a JVM stopped by SIGTERM while its main
+      // thread sat in a libtorch matrix product (StopSignalsTest's embedded case) crashed with SIGSEGV inside
+      // OpenBLAS's sgemm kernel during exit. A worker has closed its files and its process group by the time run
+      // returns, so it ends with _exit after flushing (as the stop handlers do, and as PyTorch's own workers use
+      // os._exit); if a worker still dies, the launcher's report carries its last words.
+      NativeProcess.exitNow(code);
+    }
+    System.exit(code);
   }
 
   /** Whether this process is one worker of a data-parallel run (a launcher set WORLD_SIZE > 1 and RANK). */

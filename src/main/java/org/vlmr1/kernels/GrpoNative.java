@@ -39,8 +39,6 @@ final class GrpoNative {
 
   static native int kernel_threads();
 
-  static native void exit_process(int code);
-
   static native void token_logprobs(@Const Pointer logits, int dtype, @Cast("const int64_t*") LongPointer targets,
       long rows, long vocab, double temperature, FloatPointer outLogp, FloatPointer outEntropy);
 
