@@ -17,38 +17,45 @@ import org.junit.jupiter.api.Test;
 
 class LauncherReportTest {
 
-  @Test
-  void aWorkerEndedBySigabrtIsReportedWithItsLastWords() throws Exception {
+  /** The launcher's supervision of shell "workers" (one command each): its exit code and what it wrote to stderr. */
+  static Object[] supervise(String[]... cmds) throws Exception {
     List<Process> workers = new ArrayList<>();
     List<WorkerStderr> stderr = new ArrayList<>();
     ByteArrayOutputStream seen = new ByteArrayOutputStream();
     PrintStream err = System.err;
-    PrintStream capture = new PrintStream(seen, true, StandardCharsets.UTF_8);
-    System.setErr(capture);
-    int code;
+    System.setErr(new PrintStream(seen, true, StandardCharsets.UTF_8));
     try {
-      String[][] cmds = {{"sh", "-c", "sleep 30"},
-          {"sh", "-c", "i=0; while [ $i -lt 300 ]; do echo filler line $i >&2; i=$((i+1)); done; "
-              + "echo 'free(): corrupted unsorted chunks' >&2; kill -ABRT $$"}};
       for (int r = 0; r < cmds.length; r++) {
         Process p = new ProcessBuilder(cmds[r]).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
         workers.add(p);
         stderr.add(WorkerStderr.start(p.getErrorStream(), System.err, r));
       }
-      code = Launcher.supervise(workers, stderr,
-          new Launcher.Spec(2, 1, 0, "127.0.0.1", 29500, Duration.ofSeconds(5)));
+      int code = Launcher.supervise(workers, stderr,
+          new Launcher.Spec(cmds.length, 1, 0, "127.0.0.1", 29500, Duration.ofSeconds(5)));
+      boolean othersStopped = true;
+      for (Process p : workers) {
+        othersStopped &= p.waitFor(10, TimeUnit.SECONDS);
+      }
+      return new Object[] {code, seen.toString(StandardCharsets.UTF_8), othersStopped};
     } finally {
       System.setErr(err);
       workers.forEach(Process::destroyForcibly);
     }
-    String out = seen.toString(StandardCharsets.UTF_8);
+  }
+
+  @Test
+  void aWorkerEndedBySigabrtIsReportedWithItsLastWords() throws Exception {
+    Object[] r = supervise(new String[] {"sh", "-c", "sleep 30"},
+        new String[] {"sh", "-c", "i=0; while [ $i -lt 300 ]; do echo filler line $i >&2; i=$((i+1)); done; "
+            + "echo 'free(): corrupted unsorted chunks' >&2; kill -ABRT $$"});
+    String out = (String) r[1];
     System.out.println(out.substring(out.indexOf("launcher:")));
-    assertEquals(134, code);
+    assertEquals(134, r[0]);
     assertTrue(out.contains("launcher: worker rank 1 ended by SIGABRT (exit 134)"), out);
     String report = out.substring(out.indexOf("launcher: worker rank 1"));
     assertTrue(report.contains("  free(): corrupted unsorted chunks"), "the last words, indented: " + report);
     assertTrue(report.contains("filler line 299") && !report.contains("filler line 10\n"), "only the tail: " + report);
-    assertTrue(workers.get(0).waitFor(10, TimeUnit.SECONDS), "the other worker was stopped");
+    assertTrue((Boolean) r[2], "the other worker was stopped");
   }
 
   /**
@@ -57,26 +64,9 @@ class LauncherReportTest {
    */
   @Test
   void aSignalAfterAPeersFailureIsTheJobsExitCode() throws Exception {
-    List<Process> workers = new ArrayList<>();
-    List<WorkerStderr> stderr = new ArrayList<>();
-    PrintStream err = System.err;
-    System.setErr(new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));
-    int code;
-    try {
-      String[][] cmds = {{"sh", "-c", "echo 'Connection reset by peer' >&2; exit 1"},
-          {"sh", "-c", "sleep 0.5; kill -TERM $$"}};
-      for (int r = 0; r < cmds.length; r++) {
-        Process p = new ProcessBuilder(cmds[r]).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
-        workers.add(p);
-        stderr.add(WorkerStderr.start(p.getErrorStream(), System.err, r));
-      }
-      code = Launcher.supervise(workers, stderr,
-          new Launcher.Spec(2, 1, 0, "127.0.0.1", 29500, Duration.ofSeconds(5)));
-    } finally {
-      System.setErr(err);
-      workers.forEach(Process::destroyForcibly);
-    }
-    assertEquals(143, code);
+    Object[] r = supervise(new String[] {"sh", "-c", "echo 'Connection reset by peer' >&2; exit 1"},
+        new String[] {"sh", "-c", "sleep 0.5; kill -TERM $$"});
+    assertEquals(143, r[0], (String) r[1]);
   }
 
   @Test
