@@ -73,8 +73,8 @@ lib="$out/lib/libvlmr1kernels.a"
 mkdir -p "$out/include" "$out/lib" "$out/obj"
 cp "$src/vlmr1_kernels.h" "$out/include/"
 
-# Rebuild only when a source, a header or this script is newer than the library.
-if [[ -f "$lib" ]] && [[ -z "$(find "$src" "$0" -newer "$lib" -print -quit)" ]]; then
+# Rebuild only when a source, a header or this script is newer than the library (cuda/ has its own check below).
+if [[ -f "$lib" ]] && [[ -z "$(find "$src" "$0" -path "$src/cuda" -prune -o -newer "$lib" -print -quit)" ]]; then
   echo "cppbuild.sh: $lib is up to date"
 else
   flags=(-std=c++17 -O3 -fPIC -fopenmp -fno-math-errno -Wall -Wextra -Wno-psabi "${arch_flags[@]}" -I"$src")

@@ -42,9 +42,9 @@ int vlmr1_cuda_group_advantages(const float* rewards, int64_t n, int64_t group_s
  * [row_begin, row_begin + row_count) (loss_type: 0 GRPO, 1 BNPO, 2 DR_GRPO, 3 DAPO). logits / grad: (row_count,
  * vocab) of dtype, grad may alias logits or be null. targets, mask, old_logp, ref_logp, out_logp: (batch * seq_len);
  * adv: (batch); token_stats: (batch * seq_len, 4) f32 as on the CPU. It is also the chunk kernel under the fused
- * linear + loss (the matmuls stay cuBLAS). Unlike the CPU kernel it cannot throw on a non-finite log-prob (or an
- * out-of-range target): such an unmasked token gets clip code 3, stats [0, 0, entropy, 3] and a zero gradient row,
- * and the reduce below counts those tokens.
+ * linear + loss (the matmuls stay cuBLAS). Unlike the CPU kernel it cannot throw on an out-of-range target (any
+ * token, masked or not) or an unmasked non-finite log-prob: such a token gets clip code 3, stats [0, 0, entropy, 3]
+ * and a zero gradient row, and the reduce below counts those tokens.
  */
 int vlmr1_cuda_grpo_loss_rows(const void* logits, int dtype, void* grad, int64_t row_begin, int64_t row_count,
                               int64_t vocab, int64_t batch, int64_t seq_len, const int64_t* targets, const float* mask,
@@ -55,8 +55,8 @@ int vlmr1_cuda_grpo_loss_rows(const void* logits, int dtype, void* grad, int64_t
 
 /**
  * Twin of vlmr1::grpo_loss_reduce, summing in a fixed order. out: 7 doubles in device memory: loss, masked means of
- * KL, entropy, low clip, high clip, region clip, then the count of unmasked tokens with clip code 3 (the
- * caller raises the CPU kernel's error when it is nonzero).
+ * KL, entropy, low clip, high clip, region clip, then the count of tokens with clip code 3 (the caller raises the
+ * CPU kernel's error when it is nonzero).
  */
 int vlmr1_cuda_grpo_loss_reduce(int64_t tokens, const float* mask, const float* token_stats, double* out,
                                 void* stream);

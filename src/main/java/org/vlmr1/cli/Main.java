@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.vlmr1.distributed.DistEnv;
 import org.vlmr1.util.NativeProcess;
 import org.vlmr1.util.StopSignals;
 
@@ -48,9 +49,10 @@ public final class Main {
   /** Whether this process is one worker of a data-parallel run (a launcher set WORLD_SIZE > 1 and RANK). */
   static boolean launchedWorker(Map<String, String> env) {
     try {
-      return env.containsKey("RANK") && Integer.parseInt(env.getOrDefault("WORLD_SIZE", "1").trim()) > 1;
-    } catch (NumberFormatException e) {
-      return false;
+      DistEnv d = DistEnv.fromEnv(env, DistEnv.DEFAULT_TIMEOUT);
+      return d != null && d.worldSize() > 1;
+    } catch (IllegalArgumentException e) {
+      return false; // train reported the malformed variables already
     }
   }
 

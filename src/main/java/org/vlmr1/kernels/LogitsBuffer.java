@@ -37,8 +37,7 @@ final class LogitsBuffer {
   Tensor rows(long rows, long v, ScalarType dtype, Tensor like) {
     long need = rows * v;
     Tensor buf = buffer.get();
-    if (buf == null || buf.numel() < need || TensorChecks.dtype(buf) != dtype
-        || !buf.device().str().getString().equals(like.device().str().getString())) {
+    if (buf == null || buf.numel() < need || TensorChecks.dtype(buf) != dtype || !Devices.on(buf, like.device())) {
       if (buf != null) {
         buffer.remove();
         buf.releaseReference(); // the previous buffer's memory goes back before the larger one is taken

@@ -54,6 +54,7 @@ public final class TopKKernels {
       if (widest <= cap) {
         return new Candidates(widest == cap ? ids : ids.narrow(1, 0, widest).contiguous(), kth);
       }
+      ids.close(); // too narrow: freed now rather than with the caller's scope
       cap = widest; // ties with the k-th value widen a row past k: again with room for the widest
     }
   }

@@ -65,7 +65,7 @@ public record LoraDropout(long seed, long step, long[] samples, Tensor positions
   public LoraDropout atSlots(Tensor isSlot) {
     requireRows("atSlots");
     Tensor rows = isSlot.nonzero().select(1, 0);                                              // (S)
-    long[] row = org.vlmr1.kernels.TensorChecks.longs(rows.cpu());
+    long[] row = org.vlmr1.kernels.TensorChecks.longs(rows); // onto the host there
     long[] s = new long[row.length];
     for (int k = 0; k < s.length; k++) {
       s[k] = samples[(int) row[k]];

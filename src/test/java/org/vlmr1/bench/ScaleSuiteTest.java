@@ -89,6 +89,13 @@ class ScaleSuiteTest {
     assertTrue(Double.parseDouble(x.get("estimate_weights_gib")) > 0.9 * shardsGib, x.toString());
     assertTrue(List.of("cold", "warm", "partly-warm").contains(x.get("page_cache")), x.get("page_cache"));
     assertTrue(Double.parseDouble(x.get("load_s")) > 0 && Double.parseDouble(x.get("read2_s")) > 0, x.toString());
+    // each stage's peak RSS, none above the run's (the stage resets keep the overall peak)
+    for (String stage : ScaleSuite.STAGE_PEAKS) {
+      double p = Double.parseDouble(x.get("step1_" + stage + "_peak_rss_gib"));
+      assertTrue(p > 0 && p <= Double.parseDouble(x.get("peak_rss_gib")), stage + " " + p + ": " + x);
+    }
+    assertTrue(out.contains("step 1 peak RSS by stage (GiB): generate "), out);
+    assertTrue(Double.parseDouble(x.get("runtime_rss_gib")) > 0, "the runtime's RSS before loading: " + x);
     assertTrue(out.contains("fits in 24 GiB: PASS"), out);
     assertTrue(out.contains("ends within 15 minutes: PASS"), out);
   }
