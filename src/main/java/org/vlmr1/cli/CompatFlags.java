@@ -44,9 +44,7 @@ final class CompatFlags {
           + "here activations are kept (more memory), results identical", null, true, null)),
       Map.entry("use_peft", new Rule(null, LORA + " (--use_peft true)", true, null)),
       refuse("lora_r"), refuse("lora_alpha"), refuse("lora_dropout"), refuse("lora_task_type"),
-      refuse("lora_target_modules"), Map.entry("lora_modules_to_save", new Rule(null, "LoRA's modules_to_save is "
-          + "not implemented yet: refusing rather than training without those modules (drop the flag)", false,
-          null)));
+      refuse("lora_target_modules"), refuse("lora_modules_to_save"));
 
   private static Map.Entry<String, Rule> note(String name, String note) {
     return Map.entry(name, new Rule(note, null, false, null));

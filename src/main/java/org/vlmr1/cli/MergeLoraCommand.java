@@ -26,8 +26,8 @@ final class MergeLoraCommand implements Command {
 
   @Override
   public String summary() {
-    return "merge a LoRA adapter folder into its base model: full weights W + (alpha / r) B A in the Hugging Face "
-        + "layout";
+    return "merge a LoRA adapter folder into its base model: full weights W + (alpha / r) B A (and any "
+        + "modules_to_save copies) in the Hugging Face layout";
   }
 
   @Override
@@ -63,14 +63,15 @@ final class MergeLoraCommand implements Command {
         throw new UsageException(adapter + " does not fit " + base + ": " + e.getMessage());
       }
       int layers = a.modules().size();
+      List<String> copies = a.savedParameters();
       boolean untied = dm.mergeLora();
       dm.save(out);
       if (untied) {
         untie(out.resolve("config.json"));
       }
       System.out.println("merged " + layers + " LoRA layers (r " + a.config().r() + ", alpha " + a.config().alpha()
-          + ") into " + out + (untied ? "; the tied LM head's adapter made lm_head.weight its own "
-          + "(tie_word_embeddings false)" : ""));
+          + ")" + (copies.isEmpty() ? "" : " and the trained copies of " + copies + " (modules_to_save)") + " into "
+          + out + (untied ? "; the tied LM head became lm_head.weight of its own (tie_word_embeddings false)" : ""));
     }
     return 0;
   }

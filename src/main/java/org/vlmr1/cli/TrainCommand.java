@@ -113,6 +113,9 @@ final class TrainCommand implements Command {
             + "input in training passes (masks keyed by seed, step, sample, module, position)"),
         FlagSpec.list("lora_target_modules", null, "module names or suffixes (PEFT's matching; default: every "
             + "linear layer outside the vision modules except embed_tokens, lm_head included)"),
+        FlagSpec.list("lora_modules_to_save", null, "modules that train in full beside the adapters (PEFT's "
+            + "modules_to_save: a module path ending with an entry, e.g. lm_head; saved in the adapter file, off in the "
+            + "reference pass)"),
         FlagSpec.value("lora_task_type", "CAUSAL_LM", "PEFT task type (CAUSAL_LM)"),
         FlagSpec.value("save_steps", "500", "checkpoint every N steps (0 = only at the end)"),
         FlagSpec.value("save_total_limit", "0", "keep the newest N checkpoints (0 = all)"),
@@ -562,7 +565,8 @@ final class TrainCommand implements Command {
     try {
       return new LoraConfig(f.getInt("lora_r"), f.getDouble("lora_alpha"), f.getDouble("lora_dropout"),
           LoraConfig.TaskType.parse(f.get("lora_task_type")),
-          f.has("lora_target_modules") ? f.getList("lora_target_modules") : null);
+          f.has("lora_target_modules") ? f.getList("lora_target_modules") : null,
+          f.has("lora_modules_to_save") ? f.getList("lora_modules_to_save") : null);
     } catch (IllegalArgumentException e) {
       throw new UsageException(e.getMessage());
     }
@@ -579,18 +583,21 @@ final class TrainCommand implements Command {
       if (resume != null) {
         LoraAdapters saved = LoraCheckpoint.read(resume);
         LoraConfig s = saved.config();
-        if (s.r() != lora.r() || s.alpha() != lora.alpha() || !saved.modules().equals(a.modules())) {
+        if (s.r() != lora.r() || s.alpha() != lora.alpha() || !saved.modules().equals(a.modules())
+            || !saved.savedParameters().equals(a.savedParameters())) {
           saved.close();
           throw new IllegalArgumentException(resume + " holds LoRA adapters with r " + s.r() + ", alpha "
-              + s.alpha() + " on " + saved.modules().size() + " layers; the flags ask for r " + lora.r() + ", alpha "
-              + lora.alpha() + " on " + a.modules().size() + " (resume with the run's LoRA flags)");
+              + s.alpha() + " on " + saved.modules().size() + " layers and " + s.modulesToSave()
+              + " trained in full; the flags ask for r " + lora.r() + ", alpha " + lora.alpha() + " on "
+              + a.modules().size() + " and " + lora.modulesToSave() + " (resume with the run's LoRA flags)");
         }
         base.attachLora(saved); // replaces the fresh ones
         a.close();
         a = saved;
       }
       System.out.println("LoRA r " + lora.r() + ", alpha " + lora.alpha() + " on " + a.modules().size()
-          + " linear layers; trainable parameters " + a.namedParameters().values().stream()
+          + " linear layers" + (a.savedParameters().isEmpty() ? "" : "; trained in full (modules_to_save): "
+          + a.savedParameters()) + "; trainable parameters " + a.namedParameters().values().stream()
           .mapToLong(org.bytedeco.pytorch.Tensor::numel).sum());
       return base;
     } catch (IllegalArgumentException | UnsupportedOperationException e) {

@@ -440,10 +440,41 @@ public abstract class DecoderVlModel implements VlmModel {
     if (weights.lora() != null) {
       throw new IllegalStateException("the model already has LoRA adapters");
     }
-    LoraAdapters a = LoraAdapters.init(cfg, LoraTargets.select(linearModules(), visionKeywords, cfg.targetModules()),
-        seed);
+    Map<String, List<String>> saved = Map.of(); // PEFT's modules_to_save: module path -> its parameters
+    if (cfg.modulesToSave() != null) {
+      if (!loraParts().isEmpty()) {
+        throw new UnsupportedOperationException("lora_modules_to_save is not implemented for " + this + ": its "
+            + "language model is kept in another layout than its PEFT module names");
+      }
+      saved = LoraTargets.modulesToSave(trainableKeys(), decoder.tied() ? decoder.lmHeadModule() : null,
+          visionKeywords, cfg.modulesToSave());
+    }
+    Map<String, Tensor> toSave = new java.util.TreeMap<>();
+    saved.values().forEach(keys -> keys.forEach(k -> toSave.put(k, savedBase(k))));
+    LoraAdapters a = LoraAdapters.init(cfg, LoraTargets.select(linearModules(), visionKeywords, cfg.targetModules(),
+        saved.keySet()), toSave, seed);
     weights.attachLora(a, loraParts());
     return a;
+  }
+
+  /** The floating parameters' names (what a modules_to_save entry can copy). */
+  private java.util.Set<String> trainableKeys() {
+    java.util.Set<String> out = new java.util.TreeSet<>();
+    weights.asMap().forEach((k, t) -> {
+      if (t.is_floating_point() && !k.endsWith(".inv_freq")) {
+        out.add(k);
+      }
+    });
+    return out;
+  }
+
+  /** The base tensor a trained copy starts from: the checkpoint's, or the embedding for a tied head's copy. */
+  private Tensor savedBase(String key) {
+    return weights.base(isTiedHeadKey(key) ? decoder.tiedHeadSource() : key);
+  }
+
+  private boolean isTiedHeadKey(String key) {
+    return decoder.tied() && key.equals(decoder.lmHeadModule() + ".weight");
   }
 
   /**
@@ -463,6 +494,18 @@ public abstract class DecoderVlModel implements VlmModel {
       if (shape == null || a.a(m).size(1) != shape[1] || a.b(m).size(0) != shape[0]) {
         throw new IllegalArgumentException("LoRA adapter " + m + " does not fit this model: "
             + (shape == null ? "no such linear layer" : "layer (out, in) = " + java.util.Arrays.toString(shape)));
+      }
+    }
+    if (!a.savedParameters().isEmpty() && !loraParts().isEmpty()) {
+      throw new IllegalArgumentException("modules_to_save copies are not implemented for " + this);
+    }
+    for (String k : a.savedParameters()) {
+      Tensor base = isTiedHeadKey(k) || weights.has(k) ? savedBase(k) : null;
+      Tensor copy = a.copyOf(k);
+      if (base == null || !java.util.Arrays.equals(TensorChecks.shape(base), TensorChecks.shape(copy))) {
+        throw new IllegalArgumentException("modules_to_save tensor " + k + " does not fit this model: " + (base == null
+            ? "no such parameter" : "shape " + java.util.Arrays.toString(TensorChecks.shape(copy)) + ", the model's "
+            + java.util.Arrays.toString(TensorChecks.shape(base))));
       }
     }
     weights.attachLora(a, loraParts());
@@ -500,7 +543,8 @@ public abstract class DecoderVlModel implements VlmModel {
 
   /**
    * Folds the attached adapters into the weights, W + (alpha / r) B A computed in float64 and rounded once to W's
-   * dtype (PEFT's merge_and_unload), then detaches and closes them. A tied LM head with an adapter becomes an untied
+   * dtype (PEFT's merge_and_unload), and puts the modules_to_save copies in place of their base parameters, then
+   * detaches and closes them. A tied LM head with an adapter or a trained copy becomes an untied
    * {@code lm_head.weight} of its own, so the embedding lookup stays the base one as during training; the caller
    * then saves with tie_word_embeddings false.
    *
@@ -534,6 +578,24 @@ public abstract class DecoderVlModel implements VlmModel {
         for (Map.Entry<String, LoraPart> e : pieces.getOrDefault(m, List.of(Map.entry(m, LoraPart.whole(m))))) {
           Tensor w = weights.get(e.getKey() + ".weight");                                      // (part rows, in)
           w.copy_(w.to(ScalarType.Double).add(e.getValue().rows(delta)).to(w.scalar_type()));
+        }
+      }
+      // modules_to_save: the trained copies replace their base parameters (PEFT's merge_and_unload keeps the copy)
+      String headKey = decoder.lmHeadModule() + ".weight";
+      Tensor embedding = decoder.tied() ? weights.base(decoder.tiedHeadSource()) : null;
+      if (embedding != null && !untied && a.copyOf(decoder.tiedHeadSource()) != null && a.copyOf(headKey) == null) {
+        // a trained embedding under a tied head: the head stayed the base embedding in training, so it keeps it
+        weights.replace(Map.of(headKey, embedding.clone()), List.of());
+        untied = true;
+      }
+      for (String k : a.savedParameters()) {
+        Tensor copy = a.copyOf(k);
+        if (isTiedHeadKey(k)) {
+          weights.replace(Map.of(k, copy.detach().to(embedding.scalar_type()).clone()), List.of());
+          untied = true;
+        } else {
+          Tensor w = weights.base(k);
+          w.copy_(copy.detach());
         }
       }
     }

@@ -1,5 +1,6 @@
 // LoRA adapters (PEFT's LoraLayer for nn.Linear): per targeted module A (r, in) and B (out, r), added to the layer's
-// output as (alpha / r) (x A^T) B^T, with a per-thread switch that gives the base model back (PEFT's disable_adapter).
+// output as (alpha / r) (x A^T) B^T, plus PEFT's modules_to_save (trained copies of whole modules, used in place of
+// the base parameters), with a per-thread switch that gives the base model back (PEFT's disable_adapter).
 package org.vlmr1.model;
 
 import org.vlmr1.kernels.Devices;
@@ -25,13 +26,15 @@ public final class LoraAdapters implements AutoCloseable {
 
   private final LoraConfig cfg;
   private final Map<String, Tensor[]> byModule; // module path -> {A (r, in), B (out, r)}, name order
+  private final Map<String, Tensor> saved; // modules_to_save: parameter name -> its trained copy, name order
   private final ThreadLocal<Boolean> off = ThreadLocal.withInitial(() -> false);
   private final ThreadLocal<LoraDropout> training = new ThreadLocal<>(); // keys of this thread's training pass
   private final ThreadLocal<Down> lastDown = new ThreadLocal<>(); // until a packed module's last piece ran
 
-  private LoraAdapters(LoraConfig cfg, Map<String, Tensor[]> byModule) {
+  private LoraAdapters(LoraConfig cfg, Map<String, Tensor[]> byModule, Map<String, Tensor> saved) {
     this.cfg = cfg;
     this.byModule = byModule;
+    this.saved = saved;
   }
 
   /**
@@ -42,6 +45,17 @@ public final class LoraAdapters implements AutoCloseable {
    * @param targets module path -> (out, in), from {@link LoraTargets#select}
    */
   public static LoraAdapters init(LoraConfig cfg, Map<String, long[]> targets, long seed) {
+    return init(cfg, targets, Map.of(), seed);
+  }
+
+  /**
+   * {@link #init} plus the modules_to_save copies: each base parameter cloned (PEFT's ModulesToSaveWrapper deep-copies
+   * the module), so training starts from the base values.
+   *
+   * @param toSave parameter name (module path + "." + parameter) -> the base tensor it copies
+   */
+  public static LoraAdapters init(LoraConfig cfg, Map<String, long[]> targets, Map<String, Tensor> toSave,
+      long seed) {
     Map<String, Tensor[]> m = new LinkedHashMap<>();
     try (org.bytedeco.javacpp.PointerScope s = new org.bytedeco.javacpp.PointerScope()) {
       for (Map.Entry<String, long[]> e : targets.entrySet()) {
@@ -56,7 +70,11 @@ public final class LoraAdapters implements AutoCloseable {
         m.put(e.getKey(), new Tensor[] {torch.tensor(a).reshape(cfg.r(), in),
             torch.zeros(new long[] {out, cfg.r()}, new org.bytedeco.pytorch.TensorOptions(ScalarType.Float))});
       }
-      return of(cfg, m); // its references outlive the scope's
+      Map<String, Tensor> copies = new LinkedHashMap<>();
+      try (org.bytedeco.pytorch.NoGradGuard ng = new org.bytedeco.pytorch.NoGradGuard()) {
+        toSave.forEach((k, base) -> copies.put(k, base.detach().clone()));
+      }
+      return of(cfg, m, copies); // its references outlive the scope's
     }
   }
 
@@ -65,6 +83,18 @@ public final class LoraAdapters implements AutoCloseable {
    * of its own (create them inside a PointerScope, as for any long-lived tensor).
    */
   public static LoraAdapters of(LoraConfig cfg, Map<String, Tensor[]> adapters) {
+    return of(cfg, adapters, Map.of());
+  }
+
+  /**
+   * {@link #of} plus modules_to_save copies (parameter name -> tensor), each given a reference of its own; the model
+   * checks their names and shapes when they are attached.
+   */
+  public static LoraAdapters of(LoraConfig cfg, Map<String, Tensor[]> adapters, Map<String, Tensor> copies) {
+    if (copies.isEmpty() != (cfg.modulesToSave() == null)) {
+      throw new IllegalArgumentException(copies.isEmpty() ? "modules_to_save " + cfg.modulesToSave() + " but no "
+          + "trained copy of them" : "trained copies of " + copies.keySet() + " but no modules_to_save");
+    }
     Map<String, Tensor[]> m = new LinkedHashMap<>();
     for (Map.Entry<String, Tensor[]> e : new java.util.TreeMap<>(adapters).entrySet()) {
       Tensor a = e.getValue()[0];
@@ -78,7 +108,12 @@ public final class LoraAdapters implements AutoCloseable {
       b.retainReference();
       m.put(e.getKey(), new Tensor[] {a, b});
     }
-    return new LoraAdapters(cfg, m);
+    Map<String, Tensor> c = new LinkedHashMap<>();
+    new java.util.TreeMap<>(copies).forEach((k, t) -> {
+      t.retainReference();
+      c.put(k, t);
+    });
+    return new LoraAdapters(cfg, m, c);
   }
 
   public LoraConfig config() {
@@ -88,6 +123,24 @@ public final class LoraAdapters implements AutoCloseable {
   /** The targeted module paths, in name order. */
   public List<String> modules() {
     return List.copyOf(byModule.keySet());
+  }
+
+  /** The modules_to_save copies' parameter names (module path + "." + parameter), in name order. */
+  public List<String> savedParameters() {
+    return List.copyOf(saved.keySet());
+  }
+
+  /** The trained copy of parameter {@code name} (modules_to_save), whether or not adapters are on; null if none. */
+  public Tensor copyOf(String name) {
+    return saved.get(name);
+  }
+
+  /**
+   * The trained copy that stands for parameter {@code name} in this thread: its modules_to_save copy while adapters
+   * are on (PEFT's ModulesToSaveWrapper with its adapter active), null otherwise (the base parameter serves).
+   */
+  public Tensor saved(String name) {
+    return saved.isEmpty() || off.get() ? null : saved.get(name);
   }
 
   /** Whether {@code module} has an adapter and adapters are on in this thread. */
@@ -237,7 +290,9 @@ public final class LoraAdapters implements AutoCloseable {
 
   /**
    * The adapter tensors under PEFT's state-dict names, {@code base_model.model.<module>.lora_A.weight} and
-   * {@code .lora_B.weight}, in name order (what adapter_model.safetensors holds and what trains).
+   * {@code .lora_B.weight}, then the modules_to_save copies as PEFT saves them, {@code base_model.model.<parameter>}
+   * (get_peft_model_state_dict drops the wrapper's {@code modules_to_save.default}), in name order: what
+   * adapter_model.safetensors holds and what trains.
    */
   public Map<String, Tensor> namedParameters() {
     Map<String, Tensor> out = new LinkedHashMap<>();
@@ -245,10 +300,11 @@ public final class LoraAdapters implements AutoCloseable {
       out.put(PEFT_PREFIX + m + ".lora_A.weight", ab[0]);
       out.put(PEFT_PREFIX + m + ".lora_B.weight", ab[1]);
     });
+    saved.forEach((k, t) -> out.put(PEFT_PREFIX + k, t));
     return Collections.unmodifiableMap(out);
   }
 
-  /** Converts every adapter tensor to {@code dtype}. */
+  /** Converts every adapter tensor and trained copy to {@code dtype}. */
   public void castTo(ScalarType dtype) {
     for (Tensor[] ab : byModule.values()) {
       for (int i = 0; i < 2; i++) {
@@ -260,10 +316,27 @@ public final class LoraAdapters implements AutoCloseable {
         }
       }
     }
+    saved.replaceAll((k, t) -> {
+      if (!t.is_floating_point() || t.scalar_type().intern() == dtype) {
+        return t;
+      }
+      Tensor cast = t.to(dtype);
+      cast.retainReference();
+      t.releaseReference();
+      return cast;
+    });
   }
 
-  /** Moves every adapter tensor onto {@code device} (--device), keeping whether it requires grad. */
+  /** Moves every adapter tensor and trained copy onto {@code device} (--device), keeping whether it requires grad. */
   public void moveTo(org.bytedeco.pytorch.Device device) {
+    saved.replaceAll((k, t) -> {
+      Tensor moved = Devices.moved(t, device);
+      if (moved != t) {
+        moved.retainReference();
+        t.releaseReference();
+      }
+      return moved;
+    });
     for (Tensor[] ab : byModule.values()) {
       for (int i = 0; i < 2; i++) {
         Tensor moved = Devices.moved(ab[i], device);
@@ -281,7 +354,9 @@ public final class LoraAdapters implements AutoCloseable {
   public void close() {
     List<Tensor> all = new ArrayList<>();
     byModule.values().forEach(ab -> all.addAll(List.of(ab)));
+    all.addAll(saved.values());
     all.forEach(Tensor::releaseReference);
     byModule.clear();
+    saved.clear();
   }
 }

@@ -1,6 +1,7 @@
 // LoRA adapters on disk in PEFT's layout (PeftModel.save_pretrained of a LoraConfig): adapter_model.safetensors with
-// base_model.model.<module>.lora_A.weight (r, in) and .lora_B.weight (out, r), and adapter_config.json, so PEFT's
-// PeftModel.from_pretrained(base, dir) loads what vlmr1 trained, and vlmr1 resumes from it bit for bit.
+// base_model.model.<module>.lora_A.weight (r, in) and .lora_B.weight (out, r), plus base_model.model.<parameter> for
+// the modules_to_save copies, and adapter_config.json, so PEFT's PeftModel.from_pretrained(base, dir) loads what
+// vlmr1 trained, and vlmr1 resumes from it bit for bit.
 package org.vlmr1.model;
 
 import java.io.IOException;
@@ -57,7 +58,7 @@ public final class LoraCheckpoint {
     m.put("layers_to_transform", null);
     m.put("lora_alpha", c.alpha() == Math.rint(c.alpha()) ? (Object) (long) c.alpha() : (Object) c.alpha());
     m.put("lora_dropout", c.dropout());
-    m.put("modules_to_save", null);
+    m.put("modules_to_save", c.modulesToSave());
     m.put("peft_type", "LORA");
     m.put("r", c.r());
     m.put("rank_pattern", Map.of());
@@ -90,26 +91,53 @@ public final class LoraCheckpoint {
   }
 
   private static LoraAdapters read(Path dir, Map<String, Object> cfg, SafeTensorsFile st) throws IOException {
+    List<String> toSave = stringList(dir, cfg, "modules_to_save");
     Map<String, Tensor[]> byModule = new TreeMap<>();
+    Map<String, Tensor> copies = new TreeMap<>();
     for (String key : st.entries().keySet()) {
       boolean isA = key.endsWith(A);
-      require(dir, key.startsWith(LoraAdapters.PEFT_PREFIX) && (isA || key.endsWith(B)), "unexpected tensor " + key
-          + " (expected " + LoraAdapters.PEFT_PREFIX + "<module>" + A + " or " + B + ")");
-      String module = key.substring(LoraAdapters.PEFT_PREFIX.length(), key.length() - A.length());
+      boolean lora = isA || key.endsWith(B);
+      require(dir, key.startsWith(LoraAdapters.PEFT_PREFIX) && (lora || toSave != null), "unexpected tensor " + key
+          + " (expected " + LoraAdapters.PEFT_PREFIX + "<module>" + A + " or " + B
+          + (toSave == null ? "; modules_to_save is null" : "") + ")");
       Tensor t = Weights.tensor(st, key);
-      byModule.computeIfAbsent(module, k -> new Tensor[2])[isA ? 0 : 1] = t;
+      if (lora) {
+        String module = key.substring(LoraAdapters.PEFT_PREFIX.length(), key.length() - A.length());
+        byModule.computeIfAbsent(module, k -> new Tensor[2])[isA ? 0 : 1] = t;
+      } else {
+        // PEFT saves a modules_to_save copy as base_model.model.<module>.<parameter> (its wrapper's names dropped)
+        copies.put(key.substring(LoraAdapters.PEFT_PREFIX.length()), t);
+      }
     }
+    require(dir, toSave == null || !copies.isEmpty(), "modules_to_save " + toSave + " but no trained copy of them");
     for (Map.Entry<String, Tensor[]> e : byModule.entrySet()) {
       require(dir, e.getValue()[0] != null && e.getValue()[1] != null, e.getKey() + " lacks lora_A or lora_B");
     }
-    @SuppressWarnings("unchecked")
-    List<String> targets = cfg.get("target_modules") instanceof List<?> l ? new ArrayList<>((List<String>) l) : null;
+    // PEFT may also write target_modules as one regex string: then the file's module names are the targets
+    List<String> targets = cfg.get("target_modules") instanceof List<?> ? stringList(dir, cfg, "target_modules")
+        : null;
     boolean ruleChosen = targets != null && new java.util.TreeSet<>(targets).equals(byModule.keySet());
     LoraConfig lc = new LoraConfig(((Number) cfg.get("r")).intValue(), ((Number) cfg.get("lora_alpha")).doubleValue(),
         ((Number) cfg.getOrDefault("lora_dropout", 0.0)).doubleValue(),
         LoraConfig.TaskType.parse(String.valueOf(cfg.getOrDefault("task_type", "CAUSAL_LM"))),
-        ruleChosen ? null : targets);
-    return LoraAdapters.of(lc, byModule);
+        ruleChosen ? null : targets, toSave);
+    return LoraAdapters.of(lc, byModule, copies);
+  }
+
+  /** A config field that is a list of names (or a single name, as PEFT also accepts), or null. */
+  private static List<String> stringList(Path dir, Map<String, Object> cfg, String field) throws IOException {
+    Object v = cfg.get(field);
+    if (v == null) {
+      return null;
+    }
+    if (v instanceof String one) {
+      return List.of(one);
+    }
+    require(dir, v instanceof List<?> l && l.stream().allMatch(String.class::isInstance), field + " must be a list of "
+        + "module names, got " + v);
+    List<String> out = new ArrayList<>();
+    ((List<?>) v).forEach(x -> out.add((String) x));
+    return out;
   }
 
   private static void require(Path dir, boolean ok, String what) throws IOException {

@@ -13,8 +13,11 @@ import java.util.List;
  * @param taskType PEFT's task type (CAUSAL_LM)
  * @param targetModules module names or suffixes (PEFT's matching), or null for VLM-R1's rule: every linear layer
  *     outside the vision modules except embed_tokens
+ * @param modulesToSave PEFT's modules_to_save (TRL's --lora_modules_to_save): modules that train in full as copies
+ *     used while the adapters are on, matched by PEFT's rule (a module path ending with the entry); null for none
  */
-public record LoraConfig(int r, double alpha, double dropout, TaskType taskType, List<String> targetModules) {
+public record LoraConfig(int r, double alpha, double dropout, TaskType taskType, List<String> targetModules,
+    List<String> modulesToSave) {
   /** PEFT's TaskType values a causal language model can be wrapped as; vlmr1 trains CAUSAL_LM only. */
   public enum TaskType {
     CAUSAL_LM;
@@ -53,6 +56,17 @@ public record LoraConfig(int r, double alpha, double dropout, TaskType taskType,
       }
       targetModules = List.copyOf(targetModules);
     }
+    if (modulesToSave != null) {
+      if (modulesToSave.isEmpty() || modulesToSave.stream().anyMatch(t -> t == null || t.isBlank())) {
+        throw new IllegalArgumentException("lora_modules_to_save must list module names, got " + modulesToSave);
+      }
+      modulesToSave = List.copyOf(modulesToSave);
+    }
+  }
+
+  /** No modules_to_save. */
+  public LoraConfig(int r, double alpha, double dropout, TaskType taskType, List<String> targetModules) {
+    this(r, alpha, dropout, taskType, targetModules, null);
   }
 
   /** TRL 0.17's defaults: r 16, alpha 32, dropout 0.05, CAUSAL_LM, VLM-R1's target rule. */

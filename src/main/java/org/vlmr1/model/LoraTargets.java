@@ -3,9 +3,12 @@
 package org.vlmr1.model;
 
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 
 /** Target selection over a model's linear modules (module path -> (out, in)). */
 public final class LoraTargets {
@@ -24,6 +27,84 @@ public final class LoraTargets {
    * @param linear every linear module of the model, path (transformers 4.49 layout) -> (out, in)
    */
   public static Map<String, long[]> select(Map<String, long[]> linear, List<String> visionKeywords,
+      List<String> targets) {
+    return select(linear, visionKeywords, targets, Set.of());
+  }
+
+  /**
+   * {@link #select} without the modules that train in full ({@code saved}, from {@link #modulesToSave}) and anything
+   * inside them: PEFT wraps a modules_to_save match instead of adapting it.
+   */
+  public static Map<String, long[]> select(Map<String, long[]> linear, List<String> visionKeywords,
+      List<String> targets, Collection<String> saved) {
+    Map<String, long[]> out = selectAll(linear, visionKeywords, targets);
+    out.keySet().removeIf(m -> saved.stream().anyMatch(s -> m.equals(s) || m.startsWith(s + ".")));
+    if (out.isEmpty()) {
+      throw new IllegalArgumentException("no LoRA target is left: every targeted linear layer is in "
+          + "lora_modules_to_save " + new TreeSet<>(saved) + " (those train in full)");
+    }
+    return out;
+  }
+
+  /**
+   * PEFT's modules_to_save matching: every module whose path ends with an entry (plain suffix, as PEFT's
+   * {@code key.endswith(name)}), among the modules outside the vision modules (a frozen tower's features are shared
+   * by the policy and reference passes, so copies there are not implemented; an entry matching only vision modules is
+   * refused, as one matching nothing).
+   *
+   * @param paramKeys the model's floating parameter names, module path + "." + parameter name (transformers 4.49
+   *     layout)
+   * @param tiedHead the tied LM head's module path (a module of its own in transformers, holding no tensor of the
+   *     checkpoint), or null when the head is untied
+   * @return matched module path -> the parameter names that train in full (the tied head's: its path + ".weight")
+   */
+  public static Map<String, List<String>> modulesToSave(Collection<String> paramKeys, String tiedHead,
+      List<String> visionKeywords, List<String> entries) {
+    Map<String, List<String>> params = new TreeMap<>(); // every module path -> the parameters under it
+    for (String k : paramKeys) {
+      for (int dot = k.indexOf('.'); dot > 0; dot = k.indexOf('.', dot + 1)) {
+        params.computeIfAbsent(k.substring(0, dot), m -> new ArrayList<>()).add(k);
+      }
+    }
+    if (tiedHead != null) {
+      params.computeIfAbsent(tiedHead, m -> new ArrayList<>()).add(tiedHead + ".weight");
+    }
+    Map<String, List<String>> out = new TreeMap<>();
+    List<String> unmatched = new ArrayList<>();
+    for (String t : entries) {
+      List<String> vision = new ArrayList<>();
+      boolean found = false;
+      for (Map.Entry<String, List<String>> e : params.entrySet()) {
+        String m = e.getKey();
+        if (!m.endsWith(t)) {
+          continue;
+        }
+        if (visionKeywords.stream().anyMatch(m::contains)) {
+          vision.add(m);
+        } else {
+          out.put(m, List.copyOf(new TreeSet<>(e.getValue())));
+          found = true;
+        }
+      }
+      if (!found && !vision.isEmpty()) {
+        throw new IllegalArgumentException("lora_modules_to_save entry " + t + " matches only modules inside the "
+            + "vision modules " + visionKeywords + " (" + vision.get(0) + (vision.size() > 1 ? ", ..." : "")
+            + "): trained copies inside the vision tower are not implemented yet");
+      }
+      if (!found) {
+        unmatched.add(t);
+      }
+    }
+    if (!unmatched.isEmpty()) {
+      throw new IllegalArgumentException("lora_modules_to_save " + unmatched + " match no module of the model "
+          + "(PEFT's rule: a module path ending with the entry; e.g. lm_head, embed_tokens, model.norm)");
+    }
+    // a module inside another matched one is covered by it: keep the outermost
+    out.keySet().removeIf(m -> out.keySet().stream().anyMatch(o -> m.startsWith(o + ".")));
+    return out;
+  }
+
+  private static Map<String, long[]> selectAll(Map<String, long[]> linear, List<String> visionKeywords,
       List<String> targets) {
     Map<String, long[]> out = new TreeMap<>();
     if (targets == null) {

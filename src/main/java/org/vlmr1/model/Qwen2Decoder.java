@@ -88,9 +88,23 @@ public final class Qwen2Decoder {
     return a == null ? head : a.weight(lmHeadModule(), head);
   }
 
-  /** The LM head's own weight (V, H), without any adapter. */
+  /**
+   * The LM head's own weight (V, H), without any LoRA adapter: a trained copy when the head is in modules_to_save and
+   * adapters are on. A tied head is a module of its own: its copy is keyed by its own path, and a copy of the
+   * embedding alone leaves it the base embedding (PEFT copies the embedding module; lm_head keeps the original).
+   */
   public Tensor lmHeadBase() {
-    return !cfg.tieWordEmbeddings() && w.has(lmHeadKey) ? w.get(lmHeadKey) : w.get(prefix + "embed_tokens.weight");
+    if (!tied()) {
+      return w.get(lmHeadKey);
+    }
+    LoraAdapters a = w.lora();
+    Tensor copy = a == null ? null : a.saved(lmHeadModule + ".weight");
+    return copy != null ? copy : w.base(prefix + "embed_tokens.weight");
+  }
+
+  /** The embedding matrix a tied head reads (the checkpoint's, never a trained copy), or null when untied. */
+  public String tiedHeadSource() {
+    return tied() ? prefix + "embed_tokens.weight" : null;
   }
 
   /** The LM head's module path (a tied head is a module of its own in transformers, so LoRA can target it). */

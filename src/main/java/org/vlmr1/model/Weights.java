@@ -152,8 +152,19 @@ public final class Weights implements AutoCloseable {
     return tensors.containsKey(name);
   }
 
-  /** The tensor, checked against the expected shape. */
+  /**
+   * The tensor, checked against the expected shape: the attached adapters' trained copy of it while they are on in
+   * this thread (LoRA's modules_to_save), else the checkpoint's.
+   */
   public Tensor get(String name, long... shape) {
+    LoraAdapters a = lora;
+    Tensor copy = a == null ? null : a.saved(name);
+    Tensor t = base(name, shape); // the checks and the declared key (a copy has its base's shape: attachLora)
+    return copy != null ? copy : t;
+  }
+
+  /** The checkpoint's tensor, never a trained copy (merging, and a tied head whose embedding alone is copied). */
+  public Tensor base(String name, long... shape) {
     Tensor t = tensors.get(name);
     if (shape.length > 0) {
       touched.add(name); // a shape-checked get declares the key expected (load time, not every forward)
