@@ -118,6 +118,27 @@ public final class CompositeKernels {
     return like.new_empty(new long[] {n}, new TensorOptions(ScalarType.Float));
   }
 
+  /**
+   * The sampler's inverse-CDF draw ({@link KernelProvider#sampleDraw}): libtorch's CPU cumsum accumulates each row
+   * sequentially in double, left to right, like TokenSampler's loop (a {@code sum} would pair and vectorise).
+   *
+   * @param w (B, K) double weights, 0 for dropped entries; u (B) double uniforms
+   * @return (B) int64 positions
+   */
+  public static Tensor sampleDraw(Tensor w, Tensor u) {
+    long k = w.size(1);
+    Tensor cdf = w.cumsum(1);                                                               // (B, K) sequential
+    Tensor target = u.unsqueeze(1).mul(cdf.narrow(1, k - 1, 1));                            // (B, 1) u * W
+    Tensor first = cdf.le(target).sum(new long[] {1}, false,
+        new org.bytedeco.pytorch.ScalarTypeOptional(ScalarType.Long));                     // (B)
+    Tensor ids = torch.arange(new Scalar(k), new TensorOptions(ScalarType.Long)
+        .device(new org.bytedeco.pytorch.DeviceOptional(w.device())));                      // (K)
+    Tensor last = ids.unsqueeze(0).masked_fill(w.le(new Scalar(0.0)), new Scalar(-1L))
+        .amax(new long[] {1}, false).clamp_min(new Scalar(0L));                             // (B) last id with w > 0
+    // (0 when no weight is positive, a row of -inf/NaN logits: the reference then returns its first kept id, 0)
+    return torch.where(first.lt(new Scalar(k)), first, last);                               // (B)
+  }
+
   /** Group advantages with torch's mean and unbiased std, as VLM-R1 and TRL compute them. */
   public static Tensor groupAdvantages(Tensor rewards, int groupSize, ScaleRewards scale) {
     PointerScope outer = PointerScope.getInnerScope();

@@ -59,6 +59,15 @@ final class CudaProvider implements KernelProvider {
   }
 
   @Override
+  public Tensor sampleDraw(Tensor w, Tensor u) {
+    long rows = w.size(0);
+    Tensor pos = empty(ScalarType.Long, w, rows);                              // (B)
+    check(CudaNative.vlmr1_cuda_sample_draw(w.data_ptr_double(), u.data_ptr_double(), rows, w.size(1),
+        pos.data_ptr_long(), stream(w)), "sample_draw");
+    return pos;
+  }
+
+  @Override
   public Tensor groupAdvantages(Tensor rewards, int groupSize, ScaleRewards scale) {
     CompositeProvider.checkFiniteRewards(rewards);
     Tensor out = empty(ScalarType.Float, rewards, rewards.numel());          // (B*G)

@@ -22,4 +22,18 @@ public interface KernelProvider {
 
   GrpoHiddenLossResult grpoLossFromHidden(Tensor hidden, Tensor lmHeadWeight, Tensor ids, Tensor mask, Tensor adv,
       Tensor old, Tensor ref, GrpoLossConfig cfg, int chunkRows);
+
+  /**
+   * The sampler's inverse-CDF draw after its top-k / top-p filtering (TensorSampler): each row's cdf is the running
+   * sum of {@code w} accumulated sequentially left to right in double (the CPU reference's order; a parallel scan
+   * rounds differently), and the pick is the count of cdf entries {@code <= u * W}, or, when that is every entry,
+   * the last index with {@code w > 0} (0 when none is). The default is the libtorch composite, whose CPU cumsum is
+   * sequential; a provider whose device's cumsum is a parallel scan (CUDA) overrides it.
+   *
+   * @param w (B, K) double weights, 0 for dropped entries; u (B) double uniforms in [0, 1)
+   * @return (B) int64 positions in [0, K)
+   */
+  default Tensor sampleDraw(Tensor w, Tensor u) {
+    return CompositeKernels.sampleDraw(w, u);
+  }
 }

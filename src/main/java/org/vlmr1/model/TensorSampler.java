@@ -13,6 +13,7 @@ import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
+import org.vlmr1.kernels.KernelProviders;
 import org.vlmr1.kernels.TopKKernels;
 
 /**
@@ -143,9 +144,8 @@ public final class TensorSampler {
     if (kthS != null) {
       w = w.masked_fill(s.lt(kthS), new Scalar(0.0));                                       // the reference's s >= kth
     }
-    Tensor cdf = w.cumsum(1);                                                               // (B, K) sequential
     if (cfg.topP() < 1) {
-      Tensor total = cdf.narrow(1, kw - 1, 1);                                               // (B, 1)
+      Tensor total = w.cumsum(1).narrow(1, kw - 1, 1);                                       // (B, 1) sequential
       T_TensorTensor_T sorted = torch.sort(w, new BoolOptional(true), 1, false);            // ascending, stable
       Tensor desc = sorted.get0().flip(1);                                            // (B, K) ties: larger id first
       Tensor order = sorted.get1().flip(1);                                                 // (B, K)
@@ -157,17 +157,11 @@ public final class TensorSampler {
       Tensor keepSorted = before.lt(new Scalar(cfg.topP()));                                // (B, K)
       Tensor keep = torch.zeros_like(keepSorted).scatter(1, order, keepSorted);             // (B, K) id order
       w = w.masked_fill(keep.logical_not(), new Scalar(0.0));
-      cdf = w.cumsum(1);
     }
-    Tensor target = u.to(ScalarType.Double).unsqueeze(1).mul(cdf.narrow(1, kw - 1, 1));     // (B, 1) u * W
-    Tensor first = cdf.le(target).sum(new long[] {1}, false,
-        new ScalarTypeOptional(ScalarType.Long));                                           // (B)
-    Tensor ids = torch.arange(new Scalar(kw), new TensorOptions(ScalarType.Long)
-        .device(new DeviceOptional(x.device())));                                           // (K)
-    Tensor last = ids.unsqueeze(0).masked_fill(w.le(new Scalar(0.0)), new Scalar(-1L))
-        .amax(new long[] {1}, false).clamp_min(new Scalar(0L));                             // (B) last id with w > 0
-    // (0 when no weight is positive, a row of -inf/NaN logits: the reference then returns its first kept id, 0)
-    Tensor pos = torch.where(first.lt(new Scalar(kw)), first, last);                        // (B)
+    // the draw itself by the device's kernel provider: on CUDA our twin keeps the sequential sum that libtorch's
+    // parallel-scan cumsum would not
+    Tensor pos = KernelProviders.forTensor(w).sampleDraw(w.contiguous(),
+        u.to(w.device(), ScalarType.Double).contiguous());                                  // (B)
     return cand == null ? pos : cand.gather(1, pos.unsqueeze(1)).squeeze(1);                // (B) ids
   }
 }

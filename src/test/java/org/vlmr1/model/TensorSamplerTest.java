@@ -16,6 +16,81 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.junit.jupiter.api.Test;
 
 class TensorSamplerTest {
+  /**
+   * The inverse-CDF draw runs through the kernel provider of the logits' device (so a CUDA run uses our twin with its
+   * sequential sum), with its operands on that device, and picks the CPU's ids. On libtorch's lazy device as the
+   * stand-in for a GPU; the old code computed the draw with composite ops wherever the logits were.
+   */
+  @Test
+  void theDrawIsTheDeviceProvidersOnThatDevice() {
+    org.bytedeco.pytorch.Device lazy = LazyDevice.get();
+    org.junit.jupiter.api.Assumptions.assumeTrue(lazy != null, "no lazy backend in this libtorch");
+    long seed = System.nanoTime();
+    System.out.println("TensorSamplerTest draw seed " + seed);
+    Random rnd = new Random(seed);
+    int b = 6;
+    int v = 1000;
+    float[][] rows = new float[b][];
+    for (int r = 0; r < b; r++) {
+      rows[r] = row(rnd, v, r % 6);
+    }
+    List<String> calls = new ArrayList<>();
+    org.vlmr1.kernels.KernelProvider draws = new DrawOnlyProvider(calls);
+    org.vlmr1.kernels.KernelProvider before = org.vlmr1.kernels.KernelProviders.register("lazy", draws);
+    try (PointerScope s = new PointerScope()) {
+      for (SamplingConfig cfg : List.of(new SamplingConfig(false, 1.0, 50, 1.0, seed, 1),
+          new SamplingConfig(false, 0.7, 0, 0.9, seed, 1))) {
+        Tensor logits = torch.tensor(flat(rows)).reshape(b, v);                               // (B, V)
+        Tensor u = TensorSampler.uniforms(cfg, 3, 100, b, 7, logits);                          // (B)
+        long[] cpu = ids(TensorSampler.next(logits, cfg, u));
+        Tensor there = logits.to(lazy, ScalarType.Float);
+        long[] got = ids(TensorSampler.next(there, cfg, TensorSampler.uniforms(cfg, 3, 100, b, 7, there)).cpu());
+        assertEquals(java.util.Arrays.toString(cpu), java.util.Arrays.toString(got), cfg.toString());
+      }
+      assertEquals(List.of("sampleDraw lazy lazy", "sampleDraw lazy lazy"), calls);
+    } finally {
+      org.vlmr1.kernels.KernelProviders.register("lazy", before);
+    }
+  }
+
+  /** Records where sampleDraw's operands lie and draws with the composite on host copies; nothing else. */
+  private record DrawOnlyProvider(List<String> calls) implements org.vlmr1.kernels.KernelProvider {
+    @Override
+    public String describe() {
+      return "sampleDraw recorder (test)";
+    }
+
+    @Override
+    public Tensor sampleDraw(Tensor w, Tensor u) {
+      calls.add("sampleDraw " + org.vlmr1.kernels.KernelProviders.deviceType(w) + " "
+          + org.vlmr1.kernels.KernelProviders.deviceType(u));
+      return org.vlmr1.kernels.CompositeKernels.sampleDraw(w.cpu(), u.cpu()).to(w.device(), ScalarType.Long);
+    }
+
+    @Override
+    public org.vlmr1.kernels.TokenLogProbs tokenLogProbs(Tensor logits, Tensor targets, double temperature,
+        boolean withEntropy) {
+      throw new UnsupportedOperationException();
+    }
+
+    @Override
+    public Tensor groupAdvantages(Tensor rewards, int groupSize, org.vlmr1.kernels.ScaleRewards scale) {
+      throw new UnsupportedOperationException();
+    }
+
+    @Override
+    public org.vlmr1.kernels.GrpoLossResult grpoLoss(Tensor logits, Tensor ids, Tensor mask, Tensor adv, Tensor old,
+        Tensor ref, org.vlmr1.kernels.GrpoLossConfig cfg, Tensor gradOut) {
+      throw new UnsupportedOperationException();
+    }
+
+    @Override
+    public org.vlmr1.kernels.GrpoHiddenLossResult grpoLossFromHidden(Tensor hidden, Tensor lmHeadWeight, Tensor ids,
+        Tensor mask, Tensor adv, Tensor old, Tensor ref, org.vlmr1.kernels.GrpoLossConfig cfg, int chunkRows) {
+      throw new UnsupportedOperationException();
+    }
+  }
+
   private static final double[] TEMPERATURES = {0.7, 1.0, 1.3};
   private static final int[] TOP_KS = {0, 1, 50};
   private static final double[] TOP_PS = {1.0, 0.9, 0.5};

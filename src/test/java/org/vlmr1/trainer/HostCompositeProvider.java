@@ -45,6 +45,11 @@ final class HostCompositeProvider implements KernelProvider {
   }
 
   @Override
+  public Tensor sampleDraw(Tensor w, Tensor u) {
+    return out(KernelProviders.COMPOSITE.sampleDraw(in("w", w), in("u", u)));
+  }
+
+  @Override
   public TokenLogProbs tokenLogProbs(Tensor logits, Tensor targets, double temperature, boolean withEntropy) {
     TokenLogProbs r = KernelProviders.COMPOSITE.tokenLogProbs(in("logits", logits), in("targets", targets),
         temperature, withEntropy);
