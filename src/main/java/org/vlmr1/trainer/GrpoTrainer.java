@@ -285,7 +285,7 @@ public final class GrpoTrainer implements AutoCloseable {
   /** Restores {@link #saveState}; the policy must already hold that checkpoint's weights. */
   public void restoreState(Path dir) throws IOException {
     step = checkpoint.restore(dir);
-    round = null;
+    dropRound();
     int roundSteps = cfg.stepsPerRound() * cfg.numIterations();
     if (step % roundSteps != 0) {
       // The buffered rollouts are not checkpointed, and the sampler stands after the round's prompts: the next step
@@ -346,11 +346,17 @@ public final class GrpoTrainer implements AutoCloseable {
       // now (a checkpoint's sampler position is always a round boundary: whole groups) and generates from the first
       // repetition.
       List<Example> stream = nextBatch(cfg.generationBatch() * cfg.numIterations());
+      dropRound(); // its device tensors go before the new round's arrive
       List<Rollout> rollouts = generation.generate(stream.subList(0, cfg.generationBatch()), step);
-      float[][] oldLogps = oldLogps(rollouts);
-      t1 = System.nanoTime();
-      stageProbe.accept("generate");
-      round = scoreRound(rollouts, oldLogps);
+      try {
+        float[][] oldLogps = oldLogps(rollouts);
+        t1 = System.nanoTime();
+        stageProbe.accept("generate");
+        round = scoreRound(rollouts, oldLogps);
+      } catch (RuntimeException | Error e) {
+        rollouts.forEach(Rollout::close);
+        throw e;
+      }
       roundStart = step;
       t2 = System.nanoTime();
       stageProbe.accept("score");
@@ -638,8 +644,18 @@ public final class GrpoTrainer implements AutoCloseable {
     }
   }
 
+  /** Closes the current round, if any (its rollouts' device tensors), and forgets it. */
+  private void dropRound() {
+    if (round != null) {
+      Round r = round;
+      round = null;
+      r.close();
+    }
+  }
+
   @Override
   public void close() {
+    dropRound();
     generation.close();
     if (masters != null) {
       masters.close();

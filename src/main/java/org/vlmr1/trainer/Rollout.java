@@ -1,5 +1,6 @@
 // One rollout (generated completions) of a micro-batch, kept in Java arrays across a step's stages, and its prompt +
-// completion rebuilt as tensors for each forward pass (policy, reference, rollout-time log-probs).
+// completion rebuilt as tensors for each forward pass (policy, reference, rollout-time log-probs). Its multimodal
+// tensors stay on the model's device from generation until the round ends, so the images cross to the device once.
 package org.vlmr1.trainer;
 
 import java.util.ArrayList;
@@ -10,12 +11,12 @@ import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
 import org.vlmr1.data.Example;
 import org.vlmr1.kernels.Devices;
-import org.vlmr1.model.HostTensor;
 import org.vlmr1.util.InputFrame;
 
 /**
  * @param frames each example's image input frames (the rewards' box rescale), empty where the family has none
- * @param multimodal the family's tensors (and frozen-vision outputs) on the Java heap
+ * @param multimodal the family's tensors (and frozen-vision outputs) on the model's device, as generation used them;
+ *     each holds a reference the rollout owns until {@link #close}
  * @param completionIds (B, C), the pad id after a row's EOS; completionMask (B, C) through the first EOS
  * @param firstSample the global sample index of row 0 (row b is firstSample + b)
  * @param prompts the rendered prompt texts
@@ -24,25 +25,46 @@ import org.vlmr1.util.InputFrame;
  */
 record Rollout(List<Example> examples, long firstSample, List<String> prompts, long[][] promptIds,
     long[][] promptMask, List<List<InputFrame>> frames,
-    Map<String, HostTensor> multimodal, long[][] completionIds, long[][] completionMask, List<String> texts,
-    boolean[] imageFailed) {
+    Map<String, Tensor> multimodal, long[][] completionIds, long[][] completionMask, List<String> texts,
+    boolean[] imageFailed) implements AutoCloseable {
+
+  /**
+   * {@code tensors} kept for a rollout's lifetime: each gets a reference of its own (so the PointerScope that made
+   * them can close), in an unmodifiable map.
+   */
+  static Map<String, Tensor> keep(Map<String, Tensor> tensors) {
+    Map<String, Tensor> out = new java.util.LinkedHashMap<>();
+    tensors.forEach((k, t) -> {
+      t.retainReference();
+      out.put(k, t);
+    });
+    return java.util.Collections.unmodifiableMap(out);
+  }
+
+  /** Releases the multimodal tensors' references (once: the round that holds the rollout closes it). */
+  @Override
+  public void close() {
+    multimodal.values().forEach(Tensor::releaseReference);
+  }
 
   /** A micro-batch's prompt + completion as the forward pass takes it. */
   record LossInputs(Tensor ids, Tensor mask, Map<String, Tensor> multimodal,
       Tensor completionIds, Tensor completionMask, int promptLength, int completionLength) {}
 
   /**
-   * New tensors (in the caller's PointerScope) for one forward pass over prompt + completion, on {@code device} (the
-   * model's: the rollout keeps host copies, so each pass copies its batch there once).
+   * Tensors for one forward pass over prompt + completion, on {@code device} (the model's): the ids and mask are new
+   * (in the caller's PointerScope) and cross to the device once, the completion's being views of them; the
+   * multimodal tensors are the rollout's own, already there.
    */
   static LossInputs lossInputs(Rollout r, org.bytedeco.pytorch.Device device) {
     int p = r.promptIds()[0].length;
     int c = r.completionIds()[0].length;
-    Tensor ids = torch.cat(new TensorVector(tensor(r.promptIds()), tensor(r.completionIds())), 1);     // (B, P+C)
-    Tensor mask = torch.cat(new TensorVector(tensor(r.promptMask()), tensor(r.completionMask())), 1);
-    Map<String, Tensor> mm = Devices.moved(HostTensor.toTensors(r.multimodal()), device);
-    return new LossInputs(Devices.moved(ids, device), Devices.moved(mask, device), mm,
-        Devices.moved(tensor(r.completionIds()), device), Devices.moved(tensor(r.completionMask()), device), p, c);
+    Tensor ids = Devices.moved(torch.cat(new TensorVector(tensor(r.promptIds()), tensor(r.completionIds())), 1),
+        device);                                                                                       // (B, P+C)
+    Tensor mask = Devices.moved(torch.cat(new TensorVector(tensor(r.promptMask()), tensor(r.completionMask())), 1),
+        device);                                                                                       // (B, P+C)
+    Map<String, Tensor> mm = Devices.moved(new java.util.LinkedHashMap<>(r.multimodal()), device);
+    return new LossInputs(ids, mask, mm, ids.narrow(1, p, c).contiguous(), mask.narrow(1, p, c).contiguous(), p, c);
   }
 
   static Tensor tensor(long[][] rows) {

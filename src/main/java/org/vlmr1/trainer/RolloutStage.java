@@ -15,7 +15,6 @@ import org.vlmr1.data.Example;
 import org.vlmr1.data.ImageDecoder;
 import org.vlmr1.data.RgbImage;
 import org.vlmr1.distributed.Collectives;
-import org.vlmr1.model.HostTensor;
 import org.vlmr1.model.VlmModel;
 import org.vlmr1.module.Conversation;
 import org.vlmr1.module.ModelInputs;
@@ -88,7 +87,7 @@ final class RolloutStage implements AutoCloseable {
       VlmModel.Generation g = generateRows(prompts, images, in, mm, firstSampleIndex, step);
       return new Rollout(examples, firstSampleIndex, prompts, Rollout.rows(in.inputIds()),
           Rollout.rows(in.attentionMask()), frames,
-          HostTensor.of(mm), g.ids(), g.mask(), module.decodeCompletions(g.ids(), g.mask()), b.failed());
+          Rollout.keep(mm), g.ids(), g.mask(), module.decodeCompletions(g.ids(), g.mask()), b.failed());
     }
   }
 

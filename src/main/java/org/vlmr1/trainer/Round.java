@@ -19,7 +19,14 @@ import org.vlmr1.reward.RewardScorer;
  * @param skippedPrompts the prompts skipped in this round
  */
 record Round(List<Rollout> rollouts, RewardScorer.Scores scores, float[] adv, double rewardStd, boolean finite,
-    long[] stepTokens, float[][] oldLogps, Map<String, Double> counters, boolean[] skipped, int skippedPrompts) {
+    long[] stepTokens, float[][] oldLogps, Map<String, Double> counters, boolean[] skipped, int skippedPrompts)
+    implements AutoCloseable {
+
+  /** Frees the rollouts' device tensors; the trainer calls it once, when the round is replaced or dropped. */
+  @Override
+  public void close() {
+    rollouts.forEach(Rollout::close);
+  }
 
   /** The mean of one value per completion of the round, over the completions not skipped. */
   double mean(double[] perCompletion) {

@@ -123,6 +123,46 @@ class RolloutSharingTest {
     assertTrue(e.getMessage().contains("--max_generation_rows"), e.getMessage());
   }
 
+  /**
+   * A rollout's multimodal tensors are the ones generation put on the model's device, reused by every later pass:
+   * each loss pass gets those very tensors (the same storage), so the images cross to the device once per rollout.
+   * The old code kept them on the Java heap and made new ones (a copy to the device) for each pass.
+   */
+  @Test
+  void everyPassReusesTheRolloutsDeviceTensors(@TempDir Path dir) throws Exception {
+    Path ckpt = dir.resolve("tiny");
+    QwenTiny.write(new QwenTiny.Spec(32, 1, 4, 2, 64, 1, 32, 2, 13), ckpt);
+    VlmModule module = VlmModules.forCheckpoint(ckpt, null, ModuleOptions.DEFAULTS.withProcessing("min_pixels", 3136L)
+        .withProcessing("max_pixels", 12544L));
+    GrpoConfig cfg = GrpoConfig.builder().numGenerations(2).perDeviceTrainBatchSize(4).maxCompletionLength(3)
+        .maxSteps(1).seed(5).freezeVisionModules(true).outputDir(dir.resolve("run")).build();
+    List<Example> batch = new ArrayList<>();
+    for (Example e : GrpoTrainerTest.boxes(dir, 2)) {
+      batch.add(e);
+      batch.add(e);
+    }
+    try (VlmModel policy = module.loadModel(ckpt)) {
+      module.postModelInit(policy);
+      List<Rollout> rs = rollouts(cfg, module, policy, batch);
+      Rollout r = rs.get(0);
+      assertTrue(r.multimodal().containsKey(VlmModel.IMAGE_EMBEDS) && r.multimodal().containsKey("pixel_values"),
+          r.multimodal().keySet().toString());
+      for (int pass = 0; pass < 3; pass++) {
+        try (org.bytedeco.javacpp.PointerScope s = new org.bytedeco.javacpp.PointerScope()) {
+          Rollout.LossInputs in = Rollout.lossInputs(r, policy.device());
+          for (String k : r.multimodal().keySet()) {
+            assertEquals(r.multimodal().get(k).data_ptr().address(), in.multimodal().get(k).data_ptr().address(),
+                "pass " + pass + ": " + k + " is the rollout's own tensor");
+          }
+          int p = in.promptLength();
+          assertTrue(org.bytedeco.pytorch.global.torch.equal(in.completionIds(), in.ids().narrow(1, p,
+              in.completionLength())), "the completion ids are the pass's ids after the prompt");
+        }
+      }
+      rs.forEach(Rollout::close);
+    }
+  }
+
   private static List<Rollout> rollouts(GrpoConfig cfg, VlmModule module, VlmModel policy, List<Example> batch) {
     try (RolloutStage stage = new RolloutStage(cfg, module, policy, "rec", SingleProcess.INSTANCE)) {
       return stage.generate(batch, 0);
