@@ -447,7 +447,7 @@ public abstract class DecoderVlModel implements VlmModel {
             + "language model is kept in another layout than its PEFT module names");
       }
       saved = LoraTargets.modulesToSave(trainableKeys(), decoder.tied() ? decoder.lmHeadModule() : null,
-          visionKeywords, cfg.modulesToSave());
+          decoder.tiedHeadSource(), visionKeywords, cfg.modulesToSave());
     }
     Map<String, Tensor> toSave = new java.util.TreeMap<>();
     saved.values().forEach(keys -> keys.forEach(k -> toSave.put(k, savedBase(k))));

@@ -56,18 +56,20 @@ public final class LoraTargets {
    *     layout)
    * @param tiedHead the tied LM head's module path (a module of its own in transformers, holding no tensor of the
    *     checkpoint), or null when the head is untied
+   * @param tiedEmbedding the embedding weight a tied head reads, or null when the head is untied
    * @return matched module path -> the parameter names that train in full (the tied head's: its path + ".weight")
    */
   public static Map<String, List<String>> modulesToSave(Collection<String> paramKeys, String tiedHead,
-      List<String> visionKeywords, List<String> entries) {
+      String tiedEmbedding, List<String> visionKeywords, List<String> entries) {
     Map<String, List<String>> params = new TreeMap<>(); // every module path -> the parameters under it
-    for (String k : paramKeys) {
+    List<String> keys = new ArrayList<>(paramKeys);
+    if (tiedHead != null) {
+      keys.add(tiedHead + ".weight");
+    }
+    for (String k : keys) {
       for (int dot = k.indexOf('.'); dot > 0; dot = k.indexOf('.', dot + 1)) {
         params.computeIfAbsent(k.substring(0, dot), m -> new ArrayList<>()).add(k);
       }
-    }
-    if (tiedHead != null) {
-      params.computeIfAbsent(tiedHead, m -> new ArrayList<>()).add(tiedHead + ".weight");
     }
     Map<String, List<String>> out = new TreeMap<>();
     List<String> unmatched = new ArrayList<>();
@@ -101,6 +103,14 @@ public final class LoraTargets {
     }
     // a module inside another matched one is covered by it: keep the outermost
     out.keySet().removeIf(m -> out.keySet().stream().anyMatch(o -> m.startsWith(o + ".")));
+    for (Map.Entry<String, List<String>> e : out.entrySet()) {
+      if (tiedHead != null && e.getValue().contains(tiedHead + ".weight") && e.getValue().contains(tiedEmbedding)) {
+        // PEFT's deep copy would keep one tied matrix for both inside the copy; two copies here would drift apart
+        throw new IllegalArgumentException("lora_modules_to_save entry " + e.getKey() + " holds both the tied LM head "
+            + tiedHead + " and its embedding " + tiedEmbedding + ": a tied pair trained in full is not implemented "
+            + "(list the head or the embedding alone)");
+      }
+    }
     return out;
   }
 

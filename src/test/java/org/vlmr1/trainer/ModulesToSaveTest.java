@@ -23,6 +23,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.vlmr1.model.LoraAdapters;
 import org.vlmr1.model.LoraCheckpoint;
 import org.vlmr1.model.LoraConfig;
+import org.vlmr1.model.LoraTargets;
 import org.vlmr1.model.SafeTensorsFile;
 import org.vlmr1.module.ModuleOptions;
 import org.vlmr1.module.VlmModule;
@@ -79,6 +80,20 @@ class ModulesToSaveTest {
       assertTrue(all.getMessage().contains("no LoRA target is left"), all.getMessage());
       assertThrows(IllegalArgumentException.class, () -> lora(0, List.of()), "an empty list is not 'none'");
     }
+    // a tied head under a container (InternVL's language_model.lm_head): the container would hold the head and its
+    // embedding, which PEFT's deep copy keeps as one matrix; refused rather than trained as two drifting copies
+    List<String> keys = List.of("language_model.model.embed_tokens.weight", "language_model.model.norm.weight",
+        "vision_model.embeddings.patch_embedding.weight");
+    String head = "language_model.lm_head";
+    String embedding = "language_model.model.embed_tokens.weight";
+    IllegalArgumentException pair = assertThrows(IllegalArgumentException.class, () -> LoraTargets.modulesToSave(
+        keys, head, embedding, List.of("vision_model"), List.of("language_model")));
+    assertTrue(pair.getMessage().contains("holds both the tied LM head"), pair.getMessage());
+    assertEquals(Map.of(head, List.of(head + ".weight")), LoraTargets.modulesToSave(keys, head, embedding,
+        List.of("vision_model"), List.of("lm_head")));
+    assertEquals(Map.of("language_model.model", List.of(embedding, "language_model.model.norm.weight")),
+        LoraTargets.modulesToSave(keys, null, null, List.of("vision_model"), List.of("language_model.model")),
+        "untied: the container's own parameters");
   }
 
   @Test
