@@ -26,24 +26,32 @@ import org.vlmr1.module.qwen.QwenVlModel;
 import org.vlmr1.util.Json;
 
 class LoraCommandsTest {
-  private static ScoreCommandTest.Run train(Path model, Path data, Path out, int steps, String r) throws Exception {
-    return ScoreCommandTest.run("train", "--model_name_or_path", model.toString(),
+  private static ScoreCommandTest.Run train(Path model, Path data, Path out, int steps, String r, String... more)
+      throws Exception {
+    List<String> args = new ArrayList<>(List.of("train", "--model_name_or_path", model.toString(),
         "--data_file_paths", data.resolve("data.jsonl").toString(), "--image_folders", data.toString(),
         "--task_type", "rec", "--is_reward_customized_from_vlm_module", "--reward_funcs", "accuracy", "format",
         "--num_generations", "2", "--per_device_train_batch_size", "4", "--max_completion_length", "4",
         "--max_steps", String.valueOf(steps), "--learning_rate", "1e-2", "--save_steps", "1",
         "--max_pixels", "12544", "--output_dir", out.toString(), "--use_peft", "true", "--lora_r", r,
-        "--lora_alpha", "8", "--lora_dropout", "0", "--lora_task_type", "CAUSAL_LM");
+        "--lora_alpha", "8", "--lora_dropout", "0", "--lora_task_type", "CAUSAL_LM"));
+    args.addAll(List.of(more));
+    return ScoreCommandTest.run(args.toArray(String[]::new));
+  }
+
+  /** The synthetic REC data (n examples) in {@code data} and a 1-layer tiny Qwen2.5-VL (tied head) in {@code model}. */
+  private static void tinyQwenAndData(Path data, Path model, int n) throws Exception {
+    assertEquals(0, ScoreCommandTest.run("make-synthetic", "--out", data.toString(), "--n", String.valueOf(n),
+        "--width", "84", "--height", "56").rc());
+    assertEquals(0, ScoreCommandTest.run("init-tiny", "--out", model.toString(), "--hidden_size", "32",
+        "--num_layers", "1", "--vision_depth", "1").rc());
   }
 
   @Test
   void trainResumeAndMerge(@TempDir Path dir) throws Exception {
     Path data = dir.resolve("data");
     Path model = dir.resolve("tiny");
-    assertEquals(0, ScoreCommandTest.run("make-synthetic", "--out", data.toString(), "--n", "6", "--width", "84",
-        "--height", "56").rc());
-    assertEquals(0, ScoreCommandTest.run("init-tiny", "--out", model.toString(), "--hidden_size", "32",
-        "--num_layers", "1", "--vision_depth", "1").rc());
+    tinyQwenAndData(data, model, 6);
     Path out = dir.resolve("run");
     ScoreCommandTest.Run r = train(model, data, out, 2, "4");
     assertEquals(0, r.rc(), r.err());
@@ -163,35 +171,19 @@ class LoraCommandsTest {
   void modulesToSaveTrainResumeAndMerge(@TempDir Path dir) throws Exception {
     Path data = dir.resolve("data");
     Path model = dir.resolve("tiny");
-    assertEquals(0, ScoreCommandTest.run("make-synthetic", "--out", data.toString(), "--n", "6", "--width", "84",
-        "--height", "56").rc());
-    assertEquals(0, ScoreCommandTest.run("init-tiny", "--out", model.toString(), "--hidden_size", "32",
-        "--num_layers", "1", "--vision_depth", "1").rc());
+    tinyQwenAndData(data, model, 6);
     Path out = dir.resolve("run");
-    java.util.function.BiFunction<Integer, String, ScoreCommandTest.Run> train = (steps, save) -> {
-      try {
-        return ScoreCommandTest.run("train", "--model_name_or_path", model.toString(), "--data_file_paths",
-            data.resolve("data.jsonl").toString(), "--image_folders", data.toString(), "--task_type", "rec",
-            "--is_reward_customized_from_vlm_module", "--reward_funcs", "accuracy", "format", "--num_generations",
-            "2", "--per_device_train_batch_size", "4", "--max_completion_length", "4", "--max_steps",
-            String.valueOf(steps), "--learning_rate", "1e-2", "--save_steps", "1", "--max_pixels", "12544",
-            "--output_dir", out.toString(), "--use_peft", "true", "--lora_r", "4", "--lora_alpha", "8",
-            "--lora_modules_to_save", save);
-      } catch (Exception e) {
-        throw new IllegalStateException(e);
-      }
-    };
-    ScoreCommandTest.Run r = train.apply(1, "lm_head");
+    ScoreCommandTest.Run r = train(model, data, out, 1, "4", "--lora_modules_to_save", "lm_head");
     assertEquals(0, r.rc(), r.err());
     assertTrue(r.out().contains("on 7 linear layers; trained in full (modules_to_save): [lm_head.weight]"), r.out());
     Path c1 = out.resolve("checkpoint-1");
     assertTrue(org.vlmr1.model.SafeTensorsFile.open(c1.resolve(LoraCheckpoint.WEIGHTS)).entries()
         .containsKey("base_model.model.lm_head.weight"));
     assertEquals(List.of("lm_head"), Json.readObject(c1.resolve(LoraCheckpoint.CONFIG)).get("modules_to_save"));
-    ScoreCommandTest.Run other = train.apply(2, "model.norm");
+    ScoreCommandTest.Run other = train(model, data, out, 2, "4", "--lora_modules_to_save", "model.norm");
     assertEquals(2, other.rc(), other.out());
     assertTrue(other.err().contains("resume with the run's LoRA flags"), other.err());
-    ScoreCommandTest.Run more = train.apply(2, "lm_head");
+    ScoreCommandTest.Run more = train(model, data, out, 2, "4", "--lora_modules_to_save", "lm_head");
     assertEquals(0, more.rc(), more.err());
     assertTrue(more.out().contains("resuming from") && more.out().contains("checkpoint-1"), more.out());
     Path c2 = out.resolve("checkpoint-2");
@@ -219,10 +211,7 @@ class LoraCommandsTest {
   void badLoraFlagsAreUsageErrors(@TempDir Path dir) throws Exception {
     Path data = dir.resolve("data");
     Path model = dir.resolve("tiny");
-    assertEquals(0, ScoreCommandTest.run("make-synthetic", "--out", data.toString(), "--n", "4", "--width", "84",
-        "--height", "56").rc());
-    assertEquals(0, ScoreCommandTest.run("init-tiny", "--out", model.toString(), "--hidden_size", "32",
-        "--num_layers", "1", "--vision_depth", "1").rc());
+    tinyQwenAndData(data, model, 4);
     Map<String, List<String>> cases = new java.util.LinkedHashMap<>();
     cases.put("lora_r must be positive", List.of("--lora_r", "0"));
     cases.put("lora_task_type must be one of [CAUSAL_LM]", List.of("--lora_task_type", "SEQ_CLS"));
