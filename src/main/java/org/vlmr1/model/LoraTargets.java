@@ -48,9 +48,9 @@ public final class LoraTargets {
 
   /**
    * PEFT's modules_to_save matching: every module whose path ends with an entry (plain suffix, as PEFT's
-   * {@code key.endswith(name)}), among the modules outside the vision modules (a frozen tower's features are shared
-   * by the policy and reference passes, so copies there are not implemented; an entry matching only vision modules is
-   * refused, as one matching nothing).
+   * {@code key.endswith(name)}). An entry that matches any module inside the vision modules is refused (a frozen
+   * tower's features are shared by the policy and reference passes, so copies there are not implemented, and copying
+   * only the rest would train something else than PEFT), as is one matching nothing.
    *
    * @param paramKeys the model's floating parameter names, module path + "." + parameter name (transformers 4.49
    *     layout)
@@ -88,10 +88,12 @@ public final class LoraTargets {
           found = true;
         }
       }
-      if (!found && !vision.isEmpty()) {
-        throw new IllegalArgumentException("lora_modules_to_save entry " + t + " matches only modules inside the "
-            + "vision modules " + visionKeywords + " (" + vision.get(0) + (vision.size() > 1 ? ", ..." : "")
-            + "): trained copies inside the vision tower are not implemented yet");
+      if (!vision.isEmpty()) {
+        // PEFT would copy these too; leaving them out would train something else than asked, so refuse
+        throw new IllegalArgumentException("lora_modules_to_save entry " + t + " matches " + (found ? "" : "only ")
+            + "modules inside the vision modules " + visionKeywords + " (" + vision.get(0)
+            + (vision.size() > 1 ? ", ..." : "") + "): trained copies inside the vision tower are not implemented yet"
+            + (found ? " (give a longer suffix that names language-model modules only, e.g. layers.0.mlp)" : ""));
       }
       if (!found) {
         unmatched.add(t);

@@ -145,7 +145,8 @@ public final class TensorSampler {
       w = w.masked_fill(s.lt(kthS), new Scalar(0.0));                                       // the reference's s >= kth
     }
     if (cfg.topP() < 1) {
-      Tensor total = w.cumsum(1).narrow(1, kw - 1, 1);                                       // (B, 1) sequential
+      // sequential on the CPU; on CUDA a parallel scan, so a nucleus boundary can round differently there
+      Tensor total = w.cumsum(1).narrow(1, kw - 1, 1);                                       // (B, 1)
       T_TensorTensor_T sorted = torch.sort(w, new BoolOptional(true), 1, false);            // ascending, stable
       Tensor desc = sorted.get0().flip(1);                                            // (B, K) ties: larger id first
       Tensor order = sorted.get1().flip(1);                                                 // (B, K)

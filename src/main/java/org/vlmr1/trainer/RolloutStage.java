@@ -54,10 +54,15 @@ final class RolloutStage implements AutoCloseable {
       decoded.add(images.submit(batch.subList(j * micro, (j + 1) * micro)));
     }
     List<Rollout> rollouts = new ArrayList<>();
-    for (int m = 0; m < cfg.stepsPerGeneration(); m++) {
-      int j = m * world + dist.rank();
-      rollouts.add(rollout(batch.subList(j * micro, (j + 1) * micro),
-          (long) step * cfg.globalBatch() + (long) j * micro, decoded.get(m), step));
+    try {
+      for (int m = 0; m < cfg.stepsPerGeneration(); m++) {
+        int j = m * world + dist.rank();
+        rollouts.add(rollout(batch.subList(j * micro, (j + 1) * micro),
+            (long) step * cfg.globalBatch() + (long) j * micro, decoded.get(m), step));
+      }
+    } catch (RuntimeException | Error e) {
+      rollouts.forEach(Rollout::close); // their device tensors; the caller never sees them
+      throw e;
     }
     return rollouts;
   }
@@ -85,9 +90,12 @@ final class RolloutStage implements AutoCloseable {
         }
       }
       VlmModel.Generation g = generateRows(prompts, images, in, mm, firstSampleIndex, step);
-      return new Rollout(examples, firstSampleIndex, prompts, Rollout.rows(in.inputIds()),
-          Rollout.rows(in.attentionMask()), frames,
-          Rollout.keep(mm), g.ids(), g.mask(), module.decodeCompletions(g.ids(), g.mask()), b.failed());
+      List<String> texts = module.decodeCompletions(g.ids(), g.mask());
+      long[][] promptIds = Rollout.rows(in.inputIds());
+      long[][] promptMask = Rollout.rows(in.attentionMask());
+      // last, so nothing can throw between taking the tensors' references and handing them to the rollout
+      return new Rollout(examples, firstSampleIndex, prompts, promptIds, promptMask, frames, Rollout.keep(mm),
+          g.ids(), g.mask(), texts, b.failed());
     }
   }
 

@@ -71,6 +71,10 @@ class ModulesToSaveTest {
           () -> m.addLora(lora(0, List.of("merger")), vision, 1));
       assertTrue(tower.getMessage().contains("matches only modules inside the vision modules [visual] "
           + "(visual.merger)"), tower.getMessage());
+      IllegalArgumentException both = assertThrows(IllegalArgumentException.class,
+          () -> m.addLora(lora(0, List.of("mlp")), vision, 1));
+      assertTrue(both.getMessage().contains("matches modules inside the vision modules [visual] (visual.blocks.0.mlp")
+          && both.getMessage().contains("longer suffix"), "PEFT would copy the tower's mlp too: " + both.getMessage());
       IllegalArgumentException none = assertThrows(IllegalArgumentException.class,
           () -> m.addLora(lora(0, List.of("nope")), vision, 1));
       assertTrue(none.getMessage().contains("lora_modules_to_save [nope] match no module"), none.getMessage());
@@ -94,6 +98,29 @@ class ModulesToSaveTest {
     assertEquals(Map.of("language_model.model", List.of(embedding, "language_model.model.norm.weight")),
         LoraTargets.modulesToSave(keys, null, null, List.of("vision_model"), List.of("language_model.model")),
         "untied: the container's own parameters");
+  }
+
+  /**
+   * A trained embedding under a tied head: the policy's head stays the base embedding (PEFT copies the embedding
+   * module; lm_head keeps the original matrix), so the merge writes the copy as the embedding and the base matrix as an
+   * untied lm_head.weight.
+   */
+  @Test
+  void aTrainedEmbeddingLeavesTheTiedHeadBaseAndMergesUntied(@TempDir Path dir) throws Exception {
+    Path ckpt = dir.resolve("tiny");
+    QwenTiny.write(new QwenTiny.Spec(32, 1, 4, 2, 64, 1, 32, 2, 4), ckpt);
+    try (QwenVlModel m = QwenVlModel.load(ckpt); PointerScope s = new PointerScope();
+        NoGradGuard ng = new NoGradGuard()) {
+      Tensor base = m.namedParameters().get("model.embed_tokens.weight").clone();
+      LoraAdapters a = m.addLora(lora(0, List.of("embed_tokens")), List.of("visual"), 1);
+      assertEquals(List.of("model.embed_tokens.weight"), a.savedParameters());
+      a.copyOf("model.embed_tokens.weight").add_(new org.bytedeco.pytorch.Scalar(0.5));  // a "trained" copy
+      assertTrue(torch.equal(base, m.lmHead()), "the tied head reads the base embedding, not the copy");
+      Tensor trained = a.copyOf("model.embed_tokens.weight").clone();
+      assertTrue(m.mergeLora(), "the head keeps the base matrix as lm_head.weight of its own");
+      assertTrue(torch.equal(base, m.namedParameters().get("lm_head.weight")));
+      assertTrue(torch.equal(trained, m.namedParameters().get("model.embed_tokens.weight")));
+    }
   }
 
   @Test

@@ -96,12 +96,16 @@ class RolloutSharingTest {
         .maxSteps(1).seed(5).outputDir(dir.resolve("run")).build();
     try (VlmModel policy = module.loadModel(ckpt)) {
       module.postModelInit(policy);
-      assertTrue(!rollouts(cfg, module, policy, batch).get(0).multimodal().containsKey(VlmModel.IMAGE_EMBEDS),
+      List<Rollout> trainable = rollouts(cfg, module, policy, batch);
+      assertTrue(!trainable.get(0).multimodal().containsKey(VlmModel.IMAGE_EMBEDS),
           "a trainable tower's features are not cached");
+      trainable.forEach(Rollout::close);
       policy.addLora(new org.vlmr1.model.LoraConfig(4, 8, 0, org.vlmr1.model.LoraConfig.TaskType.CAUSAL_LM, null),
           module.visionModulesKeywords(), 3);
-      assertTrue(rollouts(cfg, module, policy, batch).get(0).multimodal().containsKey(VlmModel.IMAGE_EMBEDS),
+      List<Rollout> frozen = rollouts(cfg, module, policy, batch);
+      assertTrue(frozen.get(0).multimodal().containsKey(VlmModel.IMAGE_EMBEDS),
           "with LoRA the frozen tower's features travel with the rollout");
+      frozen.forEach(Rollout::close);
     }
   }
 
@@ -159,7 +163,19 @@ class RolloutSharingTest {
               in.completionLength())), "the completion ids are the pass's ids after the prompt");
         }
       }
-      rs.forEach(Rollout::close);
+      // the round owns those references: closing it releases each exactly once
+      Map<String, Integer> before = new java.util.LinkedHashMap<>();
+      for (Rollout x : rs) {
+        x.multimodal().forEach((k, t) -> before.put(x.firstSample() + " " + k, t.referenceCount()));
+      }
+      new Round(rs, null, null, 0, true, null, null, Map.of(), null, 0).close();
+      for (Rollout x : rs) {
+        x.multimodal().forEach((k, t) -> {
+          int was = before.get(x.firstSample() + " " + k);
+          int now = t.referenceCount(); // JavaCPP: -1 once the last reference went and the tensor was freed
+          assertTrue(now == was - 1 || was == 1 && now == -1, k + " released once: " + was + " -> " + now);
+        });
+      }
     }
   }
 
