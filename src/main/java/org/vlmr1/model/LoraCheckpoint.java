@@ -105,8 +105,9 @@ public final class LoraCheckpoint {
         String module = key.substring(LoraAdapters.PEFT_PREFIX.length(), key.length() - A.length());
         byModule.computeIfAbsent(module, k -> new Tensor[2])[isA ? 0 : 1] = t;
       } else {
-        // PEFT saves a modules_to_save copy as base_model.model.<module>.<parameter> (its wrapper's names dropped)
-        copies.put(key.substring(LoraAdapters.PEFT_PREFIX.length()), t);
+        // PEFT saves a modules_to_save copy as base_model.model.<module>.<parameter> (its wrapper's names dropped);
+        // a state dict taken from the live model still has them (<module>.modules_to_save.default.<parameter>)
+        copies.put(key.substring(LoraAdapters.PEFT_PREFIX.length()).replace(".modules_to_save.default.", "."), t);
       }
     }
     require(dir, toSave == null || !copies.isEmpty(), "modules_to_save " + toSave + " but no trained copy of them");

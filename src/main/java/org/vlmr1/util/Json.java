@@ -30,10 +30,8 @@ public final class Json {
     try {
       Object v = MAPPER.readValue(text, Object.class);
       return normalise(v);
-    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+    } catch (com.fasterxml.jackson.core.JsonProcessingException e) { // readValue(String) throws no other IOException
       throw new IllegalArgumentException("malformed JSON: " + e.getOriginalMessage(), e);
-    } catch (java.io.IOException e) {
-      throw new IllegalArgumentException("malformed JSON: " + e.getMessage(), e);
     }
   }
 

@@ -195,6 +195,23 @@ class ModulesToSaveTest {
     assertEquals(want, keys);
     assertEquals(List.of("lm_head", "model.norm"), org.vlmr1.util.Json.readObject(adapter.resolve(
         LoraCheckpoint.CONFIG)).get("modules_to_save"));
+    // the same file with the live model's names (<module>.modules_to_save.default.<parameter>) reads the same
+    Path live = dir.resolve("live");
+    java.nio.file.Files.createDirectories(live);
+    java.nio.file.Files.copy(adapter.resolve(LoraCheckpoint.CONFIG), live.resolve(LoraCheckpoint.CONFIG));
+    try (PointerScope s = new PointerScope(); LoraAdapters plain = LoraCheckpoint.read(adapter)) {
+      SafeTensorsFile st = SafeTensorsFile.open(adapter.resolve(LoraCheckpoint.WEIGHTS));
+      Map<String, Tensor> renamed = new java.util.LinkedHashMap<>();
+      for (String k : st.entries().keySet()) {
+        renamed.put(k.equals("base_model.model.lm_head.weight")
+            ? "base_model.model.lm_head.modules_to_save.default.weight" : k, org.vlmr1.model.Weights.tensor(st, k));
+      }
+      org.vlmr1.model.SafeTensorsWriter.write(live.resolve(LoraCheckpoint.WEIGHTS), renamed);
+      try (LoraAdapters read = LoraCheckpoint.read(live)) {
+        assertEquals(savedWant, read.savedParameters());
+        assertTrue(torch.equal(plain.copyOf("lm_head.weight"), read.copyOf("lm_head.weight")));
+      }
+    }
     // read back, attached to a fresh base: the same policy; merged: full weights with an untied head
     try (QwenVlModel fresh = QwenVlModel.load(ckpt); QwenVlModel merged = QwenVlModel.load(ckpt);
         PointerScope s = new PointerScope(); NoGradGuard ng = new NoGradGuard()) {
