@@ -61,6 +61,22 @@ class GradientCheckpointingTest {
         InternVlTrainerTest.LENGTH);
   }
 
+  /**
+   * LoRA with modules_to_save: a decoder layer's MLP trained in full as a copy (so the recompute of that layer must
+   * read the copies, as the first pass did) and the tied head's copy, beside the adapters with dropout.
+   */
+  @Test
+  void qwenLoraWithModulesToSaveInACheckpointedLayer(@TempDir Path dir) throws Exception {
+    long seed = new java.util.Random().nextLong();
+    System.out.println("GradientCheckpointingTest qwen modules_to_save seed " + seed);
+    Path ckpt = dir.resolve("tiny");
+    QwenTiny.write(new QwenTiny.Spec(32, 3, 4, 2, 64, 1, 32, 2, seed), ckpt);
+    VlmModule module = VlmModules.forCheckpoint(ckpt, null, ModuleOptions.DEFAULTS.withProcessing("min_pixels", 3136L)
+        .withProcessing("max_pixels", 12544L));
+    assertSameGradients(dir, ckpt, module, new LoraConfig(4, 8, 0.05, LoraConfig.TaskType.CAUSAL_LM, null,
+        List.of("lm_head", "layers.1.mlp")), seed, InternVlTrainerTest.LENGTH);
+  }
+
   @Test
   void internVlFullFineTuning(@TempDir Path dir) throws Exception {
     long seed = new java.util.Random().nextLong();
