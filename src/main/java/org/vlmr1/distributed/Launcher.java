@@ -129,6 +129,7 @@ public final class Launcher {
       boolean alive = false;
       for (int i = 0; i < workers.size(); i++) {
         Process p = workers.get(i);
+        int rank = spec.nodeRank() * spec.nprocPerNode() + i;
         if (p.isAlive()) {
           alive = true;
         } else if (p.exitValue() > 128 && code <= 128) {
@@ -137,14 +138,13 @@ public final class Launcher {
           // exit that skips exit()'s teardown can come before the signalled worker's own end), but the job's cause
           // and exit code are the signal's.
           code = p.exitValue();
-          System.err.printf("launcher: worker rank %d ended by %s (exit %d); stopping the others%n%s",
-              spec.nodeRank() * spec.nprocPerNode() + i, WorkerStderr.signalName(code), code,
-              lastWords(stderr.get(i), spec.nodeRank() * spec.nprocPerNode() + i) + crashLog(p));
+          String signal = WorkerStderr.signalName(code);
+          System.err.printf("launcher: worker rank %d ended by %s (exit %d); stopping the others%n%s", rank,
+              signal.isEmpty() ? "a signal" : signal, code, lastWords(stderr.get(i), rank) + crashLog(p));
           stop(workers);
           return code;
         } else if (p.exitValue() != 0 && code == 0) {
           code = p.exitValue();
-          int rank = spec.nodeRank() * spec.nprocPerNode() + i;
           System.err.printf("launcher: worker rank %d exited with code %d; the others get %d s to stop%n%s", rank,
               code, spec.timeout().toSeconds() + 30, lastWords(stderr.get(i), rank) + crashLog(p));
           deadline = System.nanoTime() + spec.timeout().plusSeconds(30).toNanos();

@@ -10,9 +10,11 @@ package org.vlmr1.kernels;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.AutoGradMode;
 import org.bytedeco.pytorch.BoolOptional;
+import org.bytedeco.pytorch.DeviceOptional;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.ScalarOptional;
+import org.bytedeco.pytorch.ScalarTypeOptional;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch;
@@ -129,10 +131,9 @@ public final class CompositeKernels {
     long k = w.size(1);
     Tensor cdf = w.cumsum(1);                                                               // (B, K) sequential
     Tensor target = u.unsqueeze(1).mul(cdf.narrow(1, k - 1, 1));                            // (B, 1) u * W
-    Tensor first = cdf.le(target).sum(new long[] {1}, false,
-        new org.bytedeco.pytorch.ScalarTypeOptional(ScalarType.Long));                     // (B)
+    Tensor first = cdf.le(target).sum(new long[] {1}, false, new ScalarTypeOptional(ScalarType.Long)); // (B)
     Tensor ids = torch.arange(new Scalar(k), new TensorOptions(ScalarType.Long)
-        .device(new org.bytedeco.pytorch.DeviceOptional(w.device())));                      // (K)
+        .device(new DeviceOptional(w.device())));                                           // (K)
     Tensor last = ids.unsqueeze(0).masked_fill(w.le(new Scalar(0.0)), new Scalar(-1L))
         .amax(new long[] {1}, false).clamp_min(new Scalar(0L));                             // (B) last id with w > 0
     // (0 when no weight is positive, a row of -inf/NaN logits: the reference then returns its first kept id, 0)

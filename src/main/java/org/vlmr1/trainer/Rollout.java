@@ -63,7 +63,7 @@ record Rollout(List<Example> examples, long firstSample, List<String> prompts, l
         device);                                                                                       // (B, P+C)
     Tensor mask = Devices.moved(torch.cat(new TensorVector(tensor(r.promptMask()), tensor(r.completionMask())), 1),
         device);                                                                                       // (B, P+C)
-    Map<String, Tensor> mm = Devices.moved(new java.util.LinkedHashMap<>(r.multimodal()), device);
+    Map<String, Tensor> mm = Devices.moved(r.multimodal(), device); // a new map of the same tensors
     return new LossInputs(ids, mask, mm, ids.narrow(1, p, c).contiguous(), mask.narrow(1, p, c).contiguous(), p, c);
   }
 

@@ -39,6 +39,30 @@ class LoraTrainingTest {
     return s;
   }
 
+  /**
+   * Every base tensor bit-identical to its copy in {@code baseBefore}, and every tensor of {@code trained} changed from
+   * its copy in {@code trainedBefore}.
+   */
+  static void assertOnlyTrainedMoved(Map<String, Tensor> baseBefore, Map<String, Tensor> base,
+      Map<String, Tensor> trainedBefore, Map<String, Tensor> trained) {
+    try (PointerScope s = new PointerScope()) {
+      List<String> changedBase = new ArrayList<>();
+      base.forEach((k, v) -> {
+        if (!torch.equal(baseBefore.get(k), v.detach())) {
+          changedBase.add(k);
+        }
+      });
+      assertTrue(changedBase.isEmpty(), "base weights changed: " + changedBase);
+      List<String> unchanged = new ArrayList<>();
+      trained.forEach((k, v) -> {
+        if (torch.equal(trainedBefore.get(k), v.detach())) {
+          unchanged.add(k);
+        }
+      });
+      assertTrue(unchanged.isEmpty(), "trained tensors left unchanged: " + unchanged);
+    }
+  }
+
   @Test
   void onlyAdaptersTrainAndTheReferenceIsTheBaseModel(@TempDir Path dir) throws Exception {
     long seed = new java.util.Random().nextLong();
@@ -71,20 +95,7 @@ class LoraTrainingTest {
       assertEquals(0.0, metrics.get(0).kl(), "step 1: policy = base = reference");
       assertTrue(metrics.get(1).kl() > 0, "step 2: the adapted policy differs from the reference (the base model)");
       try (PointerScope s = new PointerScope(); NoGradGuard ng = new NoGradGuard()) {
-        List<String> changedBase = new ArrayList<>();
-        policy.namedParameters().forEach((k, v) -> {
-          if (!torch.equal(baseBefore.get(k), v.detach())) {
-            changedBase.add(k);
-          }
-        });
-        assertTrue(changedBase.isEmpty(), "base weights changed: " + changedBase);
-        List<String> unchanged = new ArrayList<>();
-        ad.namedParameters().forEach((k, v) -> {
-          if (torch.equal(adaptersBefore.get(k), v.detach())) {
-            unchanged.add(k);
-          }
-        });
-        assertTrue(unchanged.isEmpty(), "adapter tensors left unchanged: " + unchanged);
+        assertOnlyTrainedMoved(baseBefore, policy.namedParameters(), adaptersBefore, ad.namedParameters());
         // the reference pass (adapters off) is the base model's forward, bit for bit
         Tensor ids = torch.tensor(new long[] {151644, 872, 198, 3838, 374, 279, 3691, 30}).reshape(1, 8);
         Tensor want = base.forward(ids, null, Map.of(), true).logits();
@@ -140,22 +151,7 @@ class LoraTrainingTest {
       metrics = t.train();
     }
     assertEquals(0.0, metrics.get(0).kl(), "step 1: policy = base = reference");
-    try (PointerScope s = new PointerScope()) {
-      List<String> changedBase = new ArrayList<>();
-      policy.namedParameters().forEach((k, v) -> {
-        if (!torch.equal(baseBefore.get(k), v.detach())) {
-          changedBase.add(k);
-        }
-      });
-      assertTrue(changedBase.isEmpty(), "base weights changed: " + changedBase);
-      List<String> unchanged = new ArrayList<>();
-      ad.namedParameters().forEach((k, v) -> {
-        if (torch.equal(adaptersBefore.get(k), v.detach())) {
-          unchanged.add(k);
-        }
-      });
-      assertTrue(unchanged.isEmpty(), "adapter tensors left unchanged: " + unchanged);
-    }
+    assertOnlyTrainedMoved(baseBefore, policy.namedParameters(), adaptersBefore, ad.namedParameters());
     baseBefore.values().forEach(Tensor::releaseReference);
     adaptersBefore.values().forEach(Tensor::releaseReference);
     return metrics;
