@@ -93,6 +93,9 @@ class OracleBackend:
     def draw(self, w, u):
         return oracle.sample_draw(self.to(w), self.to(u))
 
+    def top_p(self, w, top_p):
+        return oracle.top_p_filter(self.to(w), top_p)
+
 
 class CudaBackend:
     """Our CUDA kernels through cuda_lib (inputs copied to the GPU)."""
@@ -138,6 +141,14 @@ class CudaBackend:
     def draw(self, w, u):
         out = torch.empty(w.shape[0], dtype=torch.int64, device=self.device)
         self.lib.sample_draw(self.to(w), self.to(u), out)
+        return out
+
+    def top_p(self, w, top_p, in_place=False):
+        """As CudaProvider.topPFilter: torch's stable sort on the device, flipped, then our kernel's sums."""
+        x = self.to(w).clone() if in_place else self.to(w)
+        values, order = torch.sort(x, dim=1, stable=True)
+        out = x if in_place else torch.empty_like(x)
+        self.lib.top_p_filter(x, values.flip(1).contiguous(), order.flip(1).contiguous(), top_p, out)
         return out
 
 
@@ -220,7 +231,8 @@ def check_loss_result(report, phase, name, g, case, result, grad_dtype):
     return ok
 
 
-def golden_checks(report, phase, backend, goldens, kinds=("tokens", "loss", "advantages", "images", "draw")):
+def golden_checks(report, phase, backend, goldens,
+                  kinds=("tokens", "loss", "advantages", "images", "draw", "top_p")):
     if "tokens" in kinds:
         g = goldens["token_logprobs"]
         for case in g.cases:
@@ -279,6 +291,14 @@ def golden_checks(report, phase, backend, goldens, kinds=("tokens", "loss", "adv
                 sync_or_lose(report)
                 return report.check(phase, "sampleDraw %s" % case, compare_exact(g.get(case, "pos"), pos.cpu()))
             guarded(report, phase, "sampleDraw " + case, run)
+    if "top_p" in kinds:
+        g = goldens["top_p_filter"]
+        for case in g.cases:
+            def run(case=case):
+                out = backend.top_p(g.get(case, "w"), g.params(case)["top_p"])
+                sync_or_lose(report)
+                return report.check(phase, "topPFilter %s" % case, compare_exact(g.get(case, "out"), out.cpu()))
+            guarded(report, phase, "topPFilter " + case, run)
 
 
 # ------------------------------------------------------------------------------------------------ contract checks
@@ -366,7 +386,12 @@ def contract_checks(report, lib, goldens):
                 ("vocab 0", lambda: lib._call("vlmr1_cuda_token_logprobs", cuda_lib._ptr(x), 0, cuda_lib._ptr(ids),
                                               2, 0, 1.0, cuda_lib._ptr(lp), None, cuda_lib._stream())),
                 ("temperature 0", lambda: lib.token_logprobs(x, ids, 0.0, lp)),
-                ("scale 9", lambda: lib.group_advantages(lp, 2, 9, lp))):
+                ("scale 9", lambda: lib.group_advantages(lp, 2, 9, lp)),
+                ("top_p 0", lambda: lib.top_p_filter(x, x, ids, 0.0, x)),
+                ("top_p 1.5", lambda: lib.top_p_filter(x, x, ids, 1.5, x)),
+                ("top_p NaN", lambda: lib.top_p_filter(x, x, ids, float("nan"), x)),
+                ("top_p k 0", lambda: lib._call("vlmr1_cuda_top_p_filter", cuda_lib._ptr(x), cuda_lib._ptr(x),
+                                                cuda_lib._ptr(ids), 2, 0, 0.5, cuda_lib._ptr(x), cuda_lib._stream()))):
             try:
                 call()
                 ok &= report.check(phase, "rejects " + what, {"ok": False, "why": "returned 0"})
@@ -376,6 +401,16 @@ def contract_checks(report, lib, goldens):
         sync_or_lose(report)
         return ok
     guarded(report, phase, "bad arguments", bad_arguments)
+
+    def top_p_in_place():
+        t = goldens["top_p_filter"]
+        ok = True
+        for case in t.cases:
+            out = be.top_p(t.get(case, "w"), t.params(case)["top_p"], in_place=True)
+            sync_or_lose(report)
+            ok &= report.check(phase, "topPFilter %s in place" % case, compare_exact(t.get(case, "out"), out.cpu()))
+        return ok
+    guarded(report, phase, "topPFilter in place", top_p_in_place)
 
 
 # ------------------------------------------------------------------------------------------------ smoke
@@ -411,6 +446,9 @@ def smoke(report, lib):
                                      be.loss(lx, lids, lmask, ladv, None, lref, cfg)[4], GRAD[torch.float32], 1e-9,
                                      scale_relative=True)),
         ("sampleDraw", lambda: compare_exact(torch.tensor([1]), be.draw(w, u).cpu())),
+        ("topPFilter", lambda: compare_exact(torch.tensor([[0.0, 1.0, 2.0]], dtype=torch.float64),
+                                             be.top_p(torch.tensor([[1.0, 1.0, 2.0]], dtype=torch.float64), 0.6)
+                                             .cpu())),
         ("qwenPatchify", lambda: compare(cpu.qwen(rgb, mean, std), be.qwen(rgb, mean, std), *IMAGE)),
         ("internvlTiles", lambda: compare(cpu.internvl(rgb, 1, 1, 28, mean, std),
                                           be.internvl(rgb, 1, 1, 28, mean, std), *IMAGE)),
@@ -470,8 +508,18 @@ def many_blocks(report, be, orc, seed):
     w[7] = 0  # a row with no weight: position 0
     u = torch.rand(1000, generator=gen, dtype=torch.float64)
     u[::97] = 1 - 2 ** -53  # u * W rounding up to W
+    # the draw and top-p are defined by sequential sums: the oracle runs them on the CPU (torch's CUDA cumsum is a
+    # parallel scan, which may round differently)
     guarded(report, phase, "sampleDraw 1000x64", lambda: report.check(
-        phase, "sampleDraw 1000x64", compare_exact(orc.draw(w, u).cpu(), be.draw(w, u).cpu())))
+        phase, "sampleDraw 1000x64", compare_exact(oracle.sample_draw(w, u), be.draw(w, u).cpu())))
+    wq = torch.floor(w * 4) / 4  # quarter steps: many ties, and masses that land exactly on top_p
+    for top_p in (0.9, 0.5):
+        guarded(report, phase, "topPFilter 1000x64 p%g" % top_p, lambda top_p=top_p: report.check(
+            phase, "topPFilter 1000x64 p%g" % top_p, compare_exact(oracle.top_p_filter(wq, top_p),
+                                                                  be.top_p(wq, top_p).cpu())))
+    wide = torch.exp(torch.randn(3, 151936, generator=gen, dtype=torch.float64) * 2)  # no top-k: the whole vocabulary
+    guarded(report, phase, "topPFilter 3x151936 p0.95", lambda: report.check(
+        phase, "topPFilter 3x151936 p0.95", compare_exact(oracle.top_p_filter(wide, 0.95), be.top_p(wide, 0.95).cpu())))
     rgb = torch.randint(0, 256, (168, 224, 3), dtype=torch.uint8, generator=gen)
     mean = torch.tensor([0.48145466, 0.4578275, 0.40821073])
     std = torch.tensor([0.26862954, 0.26130258, 0.27577711])

@@ -26,6 +26,7 @@ _SIGNATURES = {
                                    _dbl, _int, _i64, _dbl, _dbl, _p, _p, _p], _int),
     "vlmr1_cuda_grpo_loss_reduce": ([_i64, _p, _p, _p, _p], _int),
     "vlmr1_cuda_sample_draw": ([_p, _p, _i64, _i64, _p, _p], _int),
+    "vlmr1_cuda_top_p_filter": ([_p, _p, _p, _i64, _i64, _dbl, _p, _p], _int),
     "vlmr1_cuda_qwen_patchify": ([_p, _i64, _i64, _p, _p, _p, _p], _int),
     "vlmr1_cuda_internvl_tiles": ([_p, _i64, _i64, _i64, _p, _p, _p, _p], _int),
 }
@@ -106,6 +107,12 @@ class CudaLib:
         self._dev(w, u, out_pos)
         rows, k = w.shape
         self._call("vlmr1_cuda_sample_draw", _ptr(w), _ptr(u), rows, k, _ptr(out_pos), _stream())
+
+    def top_p_filter(self, w, desc, order, top_p, out):
+        self._dev(w, desc, order, out)
+        rows, k = w.shape
+        self._call("vlmr1_cuda_top_p_filter", _ptr(w), _ptr(desc), _ptr(order), rows, k, float(top_p), _ptr(out),
+                   _stream())
 
     def qwen_patchify(self, rgb, mean, std, out):
         self._dev(rgb, mean, std, out)

@@ -59,6 +59,6 @@ class GoldenFile:
 
 
 def load_all():
-    """{file stem: GoldenFile} for the five golden files."""
-    names = ["token_logprobs", "grpo_loss", "group_advantages", "images", "sample_draw"]
+    """{file stem: GoldenFile} for the six golden files."""
+    names = ["token_logprobs", "grpo_loss", "group_advantages", "images", "sample_draw", "top_p_filter"]
     return {n: GoldenFile(n + ".safetensors") for n in names}

@@ -185,6 +185,21 @@ def internvl_tiles(rgb, cols, rows, size, mean, std):
     return t.reshape(rows * cols, 3, size, size).contiguous()
 
 
+def top_p_filter(w, top_p):
+    """TensorSampler.next's top-p step: w (rows, K) double in id order -> w with the entries outside each row's
+    nucleus set to 0. Sorted descending with ties larger id first (a stable ascending sort, flipped); an entry keeps
+    its weight while the running sum of desc / W before it is below top_p. Both sums are cumsums: sequential on the
+    CPU, which is the definition; on CUDA torch's cumsum is a parallel scan (compare the kernel with this on the CPU)."""
+    k = w.shape[1]
+    total = w.cumsum(1)[:, k - 1:k]
+    values, order = torch.sort(w, dim=1, stable=True)
+    desc, order = values.flip(1), order.flip(1)
+    cum = (desc / total).cumsum(1)
+    before = torch.cat([torch.zeros_like(cum[:, :1]), cum[:, :k - 1]], 1)
+    keep = torch.zeros_like(before, dtype=torch.bool).scatter(1, order, before < top_p)
+    return w.masked_fill(~keep, 0.0)
+
+
 def sample_draw(w, u):
     """TensorSampler.next's inverse-CDF step: w (rows, K) double, u (rows) double -> (rows) int64 positions."""
     k = w.shape[1]

@@ -39,9 +39,9 @@ extern "C" const char* vlmr1_cuda_version(void) {
   static const char* const version = [] {
     static char buf[64];
 #ifdef VLMR1_CUDA_EMULATED
-    snprintf(buf, sizeof buf, "vlmr1-cuda 1 (CPU emulation, src/test/cuda/emu)");
+    snprintf(buf, sizeof buf, "vlmr1-cuda 2 (CPU emulation, src/test/cuda/emu)");
 #else
-    snprintf(buf, sizeof buf, "vlmr1-cuda 1 (CUDA %d.%d)", CUDART_VERSION / 1000, (CUDART_VERSION % 1000) / 10);
+    snprintf(buf, sizeof buf, "vlmr1-cuda 2 (CUDA %d.%d)", CUDART_VERSION / 1000, (CUDART_VERSION % 1000) / 10);
 #endif
     return buf;
   }();

@@ -69,6 +69,16 @@ int vlmr1_cuda_grpo_loss_reduce(int64_t tokens, const float* mask, const float* 
  */
 int vlmr1_cuda_sample_draw(const double* w, const double* u, int64_t rows, int64_t k, int64_t* out_pos, void* stream);
 
+/**
+ * The top-p (nucleus) step of org.vlmr1.model.TensorSampler, before its draw: w (rows, k) double weights in id order;
+ * desc and order (rows, k): each row's weights sorted descending with ties larger id first, and their ids (a
+ * permutation of 0..k-1; an id outside it is skipped, never written). W is the sequential sum of the row of w; entry
+ * j of the sorted order keeps its weight in out (rows, k) when the sequential sum of desc[i] / W over i < j is below
+ * top_p in (0, 1], else gets 0. out may be w.
+ */
+int vlmr1_cuda_top_p_filter(const double* w, const double* desc, const int64_t* order, int64_t rows, int64_t k,
+                            double top_p, double* out, void* stream);
+
 /** Twin of vlmr1::qwen_patchify. rgb: (h, w, 3) uint8; mean, std: 3 f32; out: (h/14 * w/14, 1176) f32. */
 int vlmr1_cuda_qwen_patchify(const uint8_t* rgb, int64_t h, int64_t w, const float* mean, const float* std,
                              float* out, void* stream);

@@ -15,8 +15,10 @@ import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.ScalarOptional;
 import org.bytedeco.pytorch.ScalarTypeOptional;
+import org.bytedeco.pytorch.T_TensorTensor_T;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptions;
+import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 
@@ -138,6 +140,30 @@ public final class CompositeKernels {
         .amax(new long[] {1}, false).clamp_min(new Scalar(0L));                             // (B) last id with w > 0
     // (0 when no weight is positive, a row of -inf/NaN logits: the reference then returns its first kept id, 0)
     return torch.where(first.lt(new Scalar(k)), first, last);                               // (B)
+  }
+
+  /**
+   * The sampler's top-p step ({@link KernelProvider#topPFilter}), as transformers' TopPLogitsWarper orders it: an
+   * ascending stable sort flipped (so ties put the larger id first), the normalised weights accumulated in that
+   * order by libtorch's CPU cumsum (sequential in double, like TokenSampler's loop), and each entry kept while the
+   * mass before it is below {@code topP}.
+   *
+   * @param w (B, K) double weights in id order; topP in (0, 1)
+   * @return (B, K) double, the dropped entries 0
+   */
+  public static Tensor topPFilter(Tensor w, double topP) {
+    long k = w.size(1);
+    Tensor total = w.cumsum(1).narrow(1, k - 1, 1);                                        // (B, 1) sequential
+    T_TensorTensor_T sorted = torch.sort(w, new BoolOptional(true), 1, false);             // ascending, stable
+    Tensor desc = sorted.get0().flip(1);                                                   // (B, K) ties: larger id first
+    Tensor order = sorted.get1().flip(1);                                                  // (B, K) their ids
+    Tensor cum = desc.div(total).cumsum(1);                                                // (B, K) sequential
+    Tensor before = torch.cat(new TensorVector(torch.zeros(new long[] {w.size(0), 1},
+        new TensorOptions(ScalarType.Double).device(new DeviceOptional(w.device()))),
+        cum.narrow(1, 0, k - 1)), 1);                                                      // (B, K) mass before
+    Tensor keepSorted = before.lt(new Scalar(topP));                                       // (B, K)
+    Tensor keep = torch.zeros_like(keepSorted).scatter(1, order, keepSorted);              // (B, K) id order
+    return w.masked_fill(keep.logical_not(), new Scalar(0.0));
   }
 
   /** Group advantages with torch's mean and unbiased std, as VLM-R1 and TRL compute them. */

@@ -66,6 +66,9 @@ final class CudaNative {
   static native int vlmr1_cuda_sample_draw(@Const DoublePointer w, @Const DoublePointer u, long rows, long k,
       @Cast("int64_t*") LongPointer outPos, Pointer stream);
 
+  static native int vlmr1_cuda_top_p_filter(@Const DoublePointer w, @Const DoublePointer desc,
+      @Cast("const int64_t*") LongPointer order, long rows, long k, double topP, DoublePointer out, Pointer stream);
+
   static native int vlmr1_cuda_qwen_patchify(@Cast("const uint8_t*") Pointer rgb, long h, long w,
       @Const FloatPointer mean, @Const FloatPointer std, FloatPointer out, Pointer stream);
 

@@ -8,8 +8,10 @@ import org.bytedeco.javacpp.DoublePointer;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.Pointer;
 import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.BoolOptional;
 import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.DeviceOptional;
+import org.bytedeco.pytorch.T_TensorTensor_T;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch;
@@ -65,6 +67,21 @@ final class CudaProvider implements KernelProvider {
     check(CudaNative.vlmr1_cuda_sample_draw(w.data_ptr_double(), u.data_ptr_double(), rows, w.size(1),
         pos.data_ptr_long(), stream(w)), "sample_draw");
     return pos;
+  }
+
+  /**
+   * The sort stays libtorch's (stable, so exact: values copied, ties in id order before the flip); our kernel does
+   * the two running sums in order.
+   */
+  @Override
+  public Tensor topPFilter(Tensor w, double topP) {
+    T_TensorTensor_T sorted = torch.sort(w, new BoolOptional(true), 1, false);             // ascending, stable
+    Tensor desc = sorted.get0().flip(1).contiguous();                                      // (B, K) ties: larger id first
+    Tensor order = sorted.get1().flip(1).contiguous();                                     // (B, K) their ids
+    Tensor out = torch.empty_like(w);                                                      // (B, K)
+    check(CudaNative.vlmr1_cuda_top_p_filter(w.data_ptr_double(), desc.data_ptr_double(), order.data_ptr_long(),
+        w.size(0), w.size(1), topP, out.data_ptr_double(), stream(w)), "top_p_filter");
+    return out;
   }
 
   @Override

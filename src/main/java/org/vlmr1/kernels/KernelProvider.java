@@ -36,4 +36,18 @@ public interface KernelProvider {
   default Tensor sampleDraw(Tensor w, Tensor u) {
     return CompositeKernels.sampleDraw(w, u);
   }
+
+  /**
+   * The sampler's top-p (nucleus) step (TensorSampler), between top-k and the draw: with {@code W} the sequential
+   * left-to-right sum of a row of {@code w}, the entries sorted by weight descending (ties larger id first) keep
+   * their weight while the sequential sum of the weights before them, each divided by {@code W}, is below
+   * {@code topP} (the first always does); the rest become 0. The default is the libtorch composite, whose CPU
+   * cumsums are sequential; a provider whose device's cumsum is a parallel scan (CUDA) overrides it.
+   *
+   * @param w (B, K) double weights in id order, 0 for dropped entries; topP in (0, 1)
+   * @return (B, K) double: w with the entries outside each row's nucleus set to 0
+   */
+  default Tensor topPFilter(Tensor w, double topP) {
+    return CompositeKernels.topPFilter(w, topP);
+  }
 }

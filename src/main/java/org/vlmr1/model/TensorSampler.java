@@ -2,7 +2,6 @@
 // float -> double steps, the same top-k tie rule, the same top-p boundary and tie order, and the same sequential sums.
 package org.vlmr1.model;
 
-import org.bytedeco.pytorch.BoolOptional;
 import org.bytedeco.pytorch.DeviceOptional;
 import org.bytedeco.pytorch.LongOptional;
 import org.bytedeco.pytorch.Scalar;
@@ -10,9 +9,9 @@ import org.bytedeco.pytorch.ScalarTypeOptional;
 import org.bytedeco.pytorch.T_TensorTensor_T;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptions;
-import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
+import org.vlmr1.kernels.KernelProvider;
 import org.vlmr1.kernels.KernelProviders;
 import org.vlmr1.kernels.TopKKernels;
 
@@ -37,9 +36,11 @@ import org.vlmr1.kernels.TopKKernels;
  * </ul>
  * {@code exp} is {@link TokenSampler#exp(double)} spelled as libtorch ops (libtorch's own exp and {@code Math.exp}
  * round differently on about 6 % of inputs), so every intermediate is fixed by IEEE-754 and both samplers compute
- * bit-identical weights and sums (TensorSamplerTest checks the scaled logits and the weights bit for bit). A CUDA
- * twin must keep the sequential cumsum (libtorch's CUDA cumsum is a parallel scan), a true division by the
- * temperature, and no fma contraction in the exp.
+ * bit-identical weights and sums (TensorSamplerTest checks the scaled logits and the weights bit for bit). On CUDA
+ * the same ids follow: the division by the temperature is a true one there too ({@link #scaled}), the exp's ops are
+ * separate kernels (no fma contraction across them), and the two steps with running sums, top-p and the draw, are
+ * the device provider's ({@link KernelProvider#topPFilter}, {@link KernelProvider#sampleDraw}), whose CUDA twins
+ * sum sequentially where libtorch's CUDA cumsum is a parallel scan.
  */
 public final class TensorSampler {
   private TensorSampler() {}
@@ -62,9 +63,15 @@ public final class TensorSampler {
     return doubles(u).to(like.device(), ScalarType.Double);                                // (B)
   }
 
-  /** {@code (double) x / T} elementwise: a true division (CUDA's div by a host scalar multiplies by 1/T instead). */
+  /**
+   * {@code (double) x / T} elementwise, a true division on every device: the divisor is a 0-dim tensor on x's device,
+   * because libtorch's CUDA division by a host scalar (a {@code Scalar}, or any CPU 0-dim tensor) multiplies by
+   * {@code 1 / T} instead, which rounds differently (its BinaryDivTrueKernel.cu); the CPU divides either way.
+   */
   static Tensor scaled(Tensor x, double temperature) {
-    return x.to(ScalarType.Double).div(new Scalar(temperature));                            // (B, V)
+    Tensor d = x.to(ScalarType.Double);                                                     // (B, V)
+    return d.div(torch.full(new long[0], new Scalar(temperature),
+        new TensorOptions(ScalarType.Double).device(new DeviceOptional(d.device()))));      // (B, V)
   }
 
   /** {@link TokenSampler#exp(double)} elementwise on a double tensor, one libtorch op per basic operation. */
@@ -135,34 +142,21 @@ public final class TensorSampler {
         cand = torch.sort(idx, 1, false).get0();                                            // (B, K) id order
       }
       x = x.gather(1, cand);                                                                // (B, K)
-      kthS = kth.to(ScalarType.Double).div(new Scalar(cfg.temperature()));                  // (B, 1) as s
+      kthS = scaled(kth, cfg.temperature());                                                // (B, 1) as s
     }
-    long kw = x.size(1);
     Tensor s = scaled(x, cfg.temperature());                                                // (B, K)
     Tensor max = s.amax(new long[] {1}, true);                                              // (B, 1) the row's max
     Tensor w = exp(s.sub(max));                                                             // (B, K)
     if (kthS != null) {
       w = w.masked_fill(s.lt(kthS), new Scalar(0.0));                                       // the reference's s >= kth
     }
+    // top-p and the draw by the device's kernel provider: their sums are sequential (the reference's loops), which
+    // libtorch's CPU cumsum is and its CUDA cumsum (a parallel scan) is not, so on CUDA our twins do them
+    KernelProvider kernels = KernelProviders.forTensor(w);
     if (cfg.topP() < 1) {
-      // sequential on the CPU; on CUDA a parallel scan, so a nucleus boundary can round differently there
-      Tensor total = w.cumsum(1).narrow(1, kw - 1, 1);                                       // (B, 1)
-      T_TensorTensor_T sorted = torch.sort(w, new BoolOptional(true), 1, false);            // ascending, stable
-      Tensor desc = sorted.get0().flip(1);                                            // (B, K) ties: larger id first
-      Tensor order = sorted.get1().flip(1);                                                 // (B, K)
-      Tensor cum = desc.div(total).cumsum(1);                                               // (B, K) sequential
-      Tensor before = torch.cat(new TensorVector(
-          torch.zeros(new long[] {x.size(0), 1}, new TensorOptions(ScalarType.Double)
-              .device(new DeviceOptional(x.device()))),
-          cum.narrow(1, 0, kw - 1)), 1);                                                     // (B, K) mass before
-      Tensor keepSorted = before.lt(new Scalar(cfg.topP()));                                // (B, K)
-      Tensor keep = torch.zeros_like(keepSorted).scatter(1, order, keepSorted);             // (B, K) id order
-      w = w.masked_fill(keep.logical_not(), new Scalar(0.0));
+      w = kernels.topPFilter(w.contiguous(), cfg.topP());                                   // (B, K)
     }
-    // the draw itself by the device's kernel provider: on CUDA our twin keeps the sequential sum that libtorch's
-    // parallel-scan cumsum would not
-    Tensor pos = KernelProviders.forTensor(w).sampleDraw(w.contiguous(),
-        u.to(w.device(), ScalarType.Double).contiguous());                                  // (B)
+    Tensor pos = kernels.sampleDraw(w.contiguous(), u.to(w.device(), ScalarType.Double).contiguous()); // (B)
     return cand == null ? pos : cand.gather(1, pos.unsqueeze(1)).squeeze(1);                // (B) ids
   }
 }

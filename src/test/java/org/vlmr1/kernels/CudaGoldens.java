@@ -40,7 +40,7 @@ public final class CudaGoldens {
 
   /** The file names, in the order they are written. */
   public static final List<String> FILES = List.of("token_logprobs.safetensors", "grpo_loss.safetensors",
-      "group_advantages.safetensors", "images.safetensors", "sample_draw.safetensors");
+      "group_advantages.safetensors", "images.safetensors", "sample_draw.safetensors", "top_p_filter.safetensors");
 
   private static final long SEED = 17;
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -66,6 +66,7 @@ public final class CudaGoldens {
       out.add(save(dir.resolve(FILES.get(2)), groupAdvantages()));
       out.add(save(dir.resolve(FILES.get(3)), images()));
       out.add(save(dir.resolve(FILES.get(4)), sampleDraw()));
+      out.add(save(dir.resolve(FILES.get(5)), topPFilter()));
     }
     return out;
   }
@@ -362,6 +363,50 @@ public final class CudaGoldens {
     hand.get(3).fill_(new Scalar(1e-300));                                       // tiny but positive
     Tensor hu = doubles(0.5, 0.999, Math.nextDown(1.0), 0.3);
     g.add("hand", Map.of(), Map.of("w", hand, "u", hu, "pos", draw(hand, hu)));
+    return g;
+  }
+
+  // ------------------------------------------------------------------------------------------------ sampler top-p
+
+  /**
+   * The top-p step of TensorSampler.next (CompositeKernels.topPFilter) on its weights: sampled rows (ties from
+   * logits rounded to halves, -inf entries, a peaked row) at two top_p values, each checked here to give next()'s ids
+   * through the draw, plus hand-made rows: equal weights (ties keep the larger ids first), a mass landing exactly
+   * on top_p (the entry it reaches is dropped), an all-zero row (its total is 0, so only the first sorted entry,
+   * the last id, keeps its weight of 0) and one weight dominating the rest.
+   */
+  private static Golden topPFilter() {
+    torch.manual_seed(SEED + 5);
+    Golden g = new Golden();
+    long rows = 8;
+    long k = 67;
+    double temperature = 0.8;
+    Tensor logits = torch.randn(rows, k).mul(new Scalar(2));                    // (rows, K)
+    logits.narrow(0, 0, 3).copy_(logits.narrow(0, 0, 3).mul(new Scalar(2)).round().div(new Scalar(2))); // ties
+    logits.get(3).masked_fill_(torch.rand(k).lt(new Scalar(0.4)), new Scalar(Double.NEGATIVE_INFINITY));
+    logits.get(4).get(11).fill_(new Scalar(12.0));                              // peaked: one id holds the mass
+    Random rnd = new Random(SEED + 5);
+    double[] u = new double[(int) rows];
+    for (int i = 0; i < u.length; i++) {
+      u[i] = rnd.nextDouble();
+    }
+    Tensor ut = doubles(u);                                                      // (rows)
+    Tensor w = SamplerAccess.weights(logits, temperature);                       // (rows, K) double
+    for (double topP : new double[] {0.9, 0.5}) {
+      Tensor out = CompositeKernels.topPFilter(w, topP);
+      Tensor pos = TensorSampler.next(logits, new SamplingConfig(false, temperature, 0, topP, 0, 1), ut);
+      if (!torch.equal(pos, CompositeKernels.sampleDraw(out, ut))) {
+        throw new IllegalStateException("top-p " + topP + " then the draw disagrees with TensorSampler.next");
+      }
+      g.add("sampled_p" + topP, Map.of("top_p", topP), Map.of("w", w, "out", out));
+    }
+    Tensor hand = torch.zeros(new long[] {4, 6}, new TensorOptions(ScalarType.Double));
+    hand.get(0).fill_(new Scalar(1.0));                                          // ties: larger ids kept first
+    hand.get(1).narrow(0, 0, 3).copy_(doubles(0.25, 0.25, 0.5));                 // 0.5 lands exactly on top_p
+    hand.get(3).copy_(doubles(1e-3, 0.99, 1e-3, 2e-3, 3e-3, 3e-3));              // one dominates
+    for (double topP : new double[] {0.5, 0.75}) {
+      g.add("hand_p" + topP, Map.of("top_p", topP), Map.of("w", hand, "out", CompositeKernels.topPFilter(hand, topP)));
+    }
     return g;
   }
 

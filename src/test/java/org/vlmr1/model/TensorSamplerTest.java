@@ -17,12 +17,13 @@ import org.junit.jupiter.api.Test;
 
 class TensorSamplerTest {
   /**
-   * The inverse-CDF draw runs through the kernel provider of the logits' device (so a CUDA run uses our twin with its
-   * sequential sum), with its operands on that device, and picks the CPU's ids. On libtorch's lazy device as the
-   * stand-in for a GPU; the old code computed the draw with composite ops wherever the logits were.
+   * The top-p step and the inverse-CDF draw run through the kernel provider of the logits' device (so a CUDA run uses
+   * our twins with their sequential sums), with their operands on that device, and pick the CPU's ids. On libtorch's
+   * lazy device as the stand-in for a GPU; the old code computed top-p with composite ops wherever the logits were
+   * (so no topPFilter call was recorded), and before that the draw too.
    */
   @Test
-  void theDrawIsTheDeviceProvidersOnThatDevice() {
+  void theTopPStepAndTheDrawAreTheDeviceProvidersOnThatDevice() {
     org.bytedeco.pytorch.Device lazy = LazyDevice.get();
     org.junit.jupiter.api.Assumptions.assumeTrue(lazy != null, "no lazy backend in this libtorch");
     long seed = System.nanoTime();
@@ -35,7 +36,7 @@ class TensorSamplerTest {
       rows[r] = row(rnd, v, r % 6);
     }
     List<String> calls = new ArrayList<>();
-    org.vlmr1.kernels.KernelProvider draws = new DrawOnlyProvider(calls);
+    org.vlmr1.kernels.KernelProvider draws = new SamplerRecorder(calls);
     org.vlmr1.kernels.KernelProvider before = org.vlmr1.kernels.KernelProviders.register("lazy", draws);
     try (PointerScope s = new PointerScope()) {
       for (SamplingConfig cfg : List.of(new SamplingConfig(false, 1.0, 50, 1.0, seed, 1),
@@ -47,17 +48,17 @@ class TensorSamplerTest {
         long[] got = ids(TensorSampler.next(there, cfg, TensorSampler.uniforms(cfg, 3, 100, b, 7, there)).cpu());
         assertEquals(java.util.Arrays.toString(cpu), java.util.Arrays.toString(got), cfg.toString());
       }
-      assertEquals(List.of("sampleDraw lazy lazy", "sampleDraw lazy lazy"), calls);
+      assertEquals(List.of("sampleDraw lazy lazy", "topPFilter lazy", "sampleDraw lazy lazy"), calls);
     } finally {
       org.vlmr1.kernels.KernelProviders.register("lazy", before);
     }
   }
 
-  /** Records where sampleDraw's operands lie and draws with the composite on host copies; nothing else. */
-  private record DrawOnlyProvider(List<String> calls) implements org.vlmr1.kernels.KernelProvider {
+  /** Records where the sampler's operands lie and runs the composites on host copies; nothing else. */
+  private record SamplerRecorder(List<String> calls) implements org.vlmr1.kernels.KernelProvider {
     @Override
     public String describe() {
-      return "sampleDraw recorder (test)";
+      return "sampler recorder (test)";
     }
 
     @Override
@@ -65,6 +66,12 @@ class TensorSamplerTest {
       calls.add("sampleDraw " + org.vlmr1.kernels.KernelProviders.deviceType(w) + " "
           + org.vlmr1.kernels.KernelProviders.deviceType(u));
       return org.vlmr1.kernels.CompositeKernels.sampleDraw(w.cpu(), u.cpu()).to(w.device(), ScalarType.Long);
+    }
+
+    @Override
+    public Tensor topPFilter(Tensor w, double topP) {
+      calls.add("topPFilter " + org.vlmr1.kernels.KernelProviders.deviceType(w));
+      return org.vlmr1.kernels.CompositeKernels.topPFilter(w.cpu(), topP).to(w.device(), ScalarType.Double);
     }
 
     @Override

@@ -50,6 +50,11 @@ final class HostCompositeProvider implements KernelProvider {
   }
 
   @Override
+  public Tensor topPFilter(Tensor w, double topP) {
+    return out(KernelProviders.COMPOSITE.topPFilter(in("w", w), topP));
+  }
+
+  @Override
   public TokenLogProbs tokenLogProbs(Tensor logits, Tensor targets, double temperature, boolean withEntropy) {
     TokenLogProbs r = KernelProviders.COMPOSITE.tokenLogProbs(in("logits", logits), in("targets", targets),
         temperature, withEntropy);
