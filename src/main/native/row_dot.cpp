@@ -14,8 +14,19 @@ VLMR1_CLONES void dot_block(const float* x, const float* w, int64_t rows, int64_
   head_block_impl<vf, 3, 4>(x, w, rows, r_begin, r_end, stride, in, out);
 }
 
+VLMR1_CLONES void dot_block(const float* x, const uint16_t* w, int64_t rows, int64_t r_begin, int64_t r_end,
+                            int64_t stride, int64_t in, float* out) {
+  head_block_impl<vf, 3, 4>(x, w, rows, r_begin, r_end, stride, in, out);
+}
+
 #if defined(__x86_64__) && !defined(VLMR1_NO_CLONES)
 __attribute__((target("arch=x86-64-v4"))) void dot_block_wide(const float* x, const float* w, int64_t rows,
+                                                                int64_t r_begin, int64_t r_end, int64_t stride,
+                                                                int64_t in, float* out) {
+  head_block_impl<vw, 4, 6>(x, w, rows, r_begin, r_end, stride, in, out);
+}
+
+__attribute__((target("arch=x86-64-v4"))) void dot_block_wide(const float* x, const uint16_t* w, int64_t rows,
                                                                 int64_t r_begin, int64_t r_end, int64_t stride,
                                                                 int64_t in, float* out) {
   head_block_impl<vw, 4, 6>(x, w, rows, r_begin, r_end, stride, in, out);
@@ -31,6 +42,11 @@ void dot_block_wide(const float* x, const float* w, int64_t rows, int64_t r_begi
   dot_block(x, w, rows, r_begin, r_end, stride, in, out);
 }
 
+void dot_block_wide(const float* x, const uint16_t* w, int64_t rows, int64_t r_begin, int64_t r_end,
+                    int64_t stride, int64_t in, float* out) {
+  dot_block(x, w, rows, r_begin, r_end, stride, in, out);
+}
+
 bool wide_cpu() { return false; }
 #endif
 
@@ -39,6 +55,16 @@ bool wide_cpu() { return false; }
 /** out[c * stride + r] = dot(w row r, x row c) for r in [r_begin, r_end), on the widest code the CPU has. */
 void dots(const float* x, const float* w, int64_t rows, int64_t r_begin, int64_t r_end, int64_t stride, int64_t in,
           float* out) {
+  static const bool wide = wide_cpu();
+  if (wide) {
+    dot_block_wide(x, w, rows, r_begin, r_end, stride, in, out);
+  } else {
+    dot_block(x, w, rows, r_begin, r_end, stride, in, out);
+  }
+}
+
+void dots(const float* x, const uint16_t* w, int64_t rows, int64_t r_begin, int64_t r_end, int64_t stride,
+          int64_t in, float* out) {
   static const bool wide = wide_cpu();
   if (wide) {
     dot_block_wide(x, w, rows, r_begin, r_end, stride, in, out);

@@ -25,6 +25,28 @@ VLMR1_INLINE VT loadt(const float* p) {
   return v;
 }
 
+/** A vector of bf16 weights (the pruned head's copy) widened to float32: the bits shifted into the high half. */
+template <class VT>
+VLMR1_INLINE VT loadt(const uint16_t* p);
+
+template <>
+VLMR1_INLINE vf loadt<vf>(const uint16_t* p) {
+  return loadv(p);
+}
+
+typedef uint16_t vh16 __attribute__((vector_size(32)));
+typedef uint32_t vu16 __attribute__((vector_size(64)));
+
+template <>
+VLMR1_INLINE vw loadt<vw>(const uint16_t* p) {
+  vh16 h;
+  std::memcpy(&h, p, sizeof h);
+  const vu16 u = __builtin_convertvector(h, vu16) << 16;
+  vw v;
+  std::memcpy(&v, &u, sizeof v);
+  return v;
+}
+
 VLMR1_INLINE float hsum(vf v) {
   vf s = v + __builtin_shufflevector(v, v, 4, 5, 6, 7, 0, 1, 2, 3);
   s = s + __builtin_shufflevector(s, s, 2, 3, 0, 1, 6, 7, 4, 5);
@@ -43,19 +65,24 @@ VLMR1_INLINE float hsum(vw v) {
  * where the hardware prefetcher stops; without this each tile's first pass waits on memory (single-thread LM head
  * B = 16, V = 151,936, H = 1024: 91 -> 80 ms of CPU on this machine).
  */
+template <class W>
 struct Prefetch {
-  const float* next;
-  const float* end;
+  static constexpr int LINE = 64 / sizeof(W);  // elements per cache line
+  const W* next;
+  const W* end;
   int lines;
 };
 
-VLMR1_INLINE void prefetch_step(Prefetch& pf) {
-  for (int i = 0; i < pf.lines && pf.next < pf.end; ++i, pf.next += 16) __builtin_prefetch(pf.next, 0, 2);
+template <class W>
+VLMR1_INLINE void prefetch_step(Prefetch<W>& pf) {
+  for (int i = 0; i < pf.lines && pf.next < pf.end; ++i, pf.next += Prefetch<W>::LINE) {
+    __builtin_prefetch(pf.next, 0, 2);
+  }
 }
 
 /** out[c * vocab + r] = dot(w + r * h, x + c * h) for r < RV, c < CB. */
-template <class VT, int RV, int CB>
-VLMR1_INLINE void tile(const float* w, const float* x, int64_t h, float* out, int64_t vocab, Prefetch& pf) {
+template <class VT, int RV, int CB, class W>
+VLMR1_INLINE void tile(const W* w, const float* x, int64_t h, float* out, int64_t vocab, Prefetch<W>& pf) {
   constexpr int L = sizeof(VT) / sizeof(float);
   VT acc[RV][CB] = {};
   int64_t k = 0;
@@ -71,16 +98,16 @@ VLMR1_INLINE void tile(const float* w, const float* x, int64_t h, float* out, in
   for (int r = 0; r < RV; ++r) {
     for (int c = 0; c < CB; ++c) {
       float s = hsum(acc[r][c]);
-      for (int64_t j = k; j < h; ++j) s += w[r * h + j] * x[c * h + j];
+      for (int64_t j = k; j < h; ++j) s += load(w, r * h + j) * x[c * h + j];
       out[c * vocab + r] = s;
     }
   }
 }
 
 /** The last rem < TB hidden rows against the weight tile. */
-template <class VT, int RV, int N>
-VLMR1_INLINE void tile_tail(const float* w, const float* x, int64_t rem, int64_t h, float* out, int64_t vocab,
-                            Prefetch& pf) {
+template <class VT, int RV, int N, class W>
+VLMR1_INLINE void tile_tail(const W* w, const float* x, int64_t rem, int64_t h, float* out, int64_t vocab,
+                            Prefetch<W>& pf) {
   if constexpr (N > 0) {
     if (rem == N) {
       tile<VT, RV, N>(w, x, h, out, vocab, pf);
@@ -94,17 +121,18 @@ VLMR1_INLINE void tile_tail(const float* w, const float* x, int64_t rem, int64_t
  * Every hidden row against weight rows [v0, v0 + RV), prefetching rows [v0 + RV, pf_end) (the next tile, within the
  * caller's block) spread over the passes.
  */
-template <class VT, int RV, int TB>
-VLMR1_INLINE void tile_rows(const float* x, const float* w, int64_t rows, int64_t v0, int64_t vocab, int64_t h,
+template <class VT, int RV, int TB, class W>
+VLMR1_INLINE void tile_rows(const float* x, const W* w, int64_t rows, int64_t v0, int64_t vocab, int64_t h,
                             float* out, int64_t pf_end) {
   constexpr int L = sizeof(VT) / sizeof(float);
-  const float* wr = w + v0 * h;
+  constexpr int LINE = Prefetch<W>::LINE;
+  const W* wr = w + v0 * h;
   const int64_t passes = (rows + TB - 1) / TB;
   const int64_t k_steps = h / L;
   const int64_t pf_rows = pf_end - (v0 + RV);
-  const int64_t lines = pf_rows > 0 ? (pf_rows * h + 15) / 16 : 0;
+  const int64_t lines = pf_rows > 0 ? (pf_rows * h + LINE - 1) / LINE : 0;
   const int64_t per_step = passes > 0 && k_steps > 0 ? (lines + passes * k_steps - 1) / (passes * k_steps) : 0;
-  Prefetch pf{wr + RV * h, pf_rows > 0 ? w + pf_end * h : wr, static_cast<int>(per_step)};
+  Prefetch<W> pf{wr + RV * h, pf_rows > 0 ? w + pf_end * h : wr, static_cast<int>(per_step)};
   int64_t c = 0;
   for (; c + TB <= rows; c += TB) tile<VT, RV, TB>(wr, x + c * h, h, out + c * vocab + v0, vocab, pf);
   tile_tail<VT, RV, TB - 1>(wr, x + c * h, rows - c, h, out + c * vocab + v0, vocab, pf);
@@ -114,8 +142,8 @@ VLMR1_INLINE void tile_rows(const float* x, const float* w, int64_t rows, int64_
  * out[c * vocab + v] for every input row c and weight rows v in [v_begin, v_end) (vocab: the output stride), TILE_V
  * weight rows and TB input rows per tile.
  */
-template <class VT, int TB, int TILE_V>
-VLMR1_INLINE void head_block_impl(const float* x, const float* w, int64_t rows, int64_t v_begin, int64_t v_end,
+template <class VT, int TB, int TILE_V, class W>
+VLMR1_INLINE void head_block_impl(const float* x, const W* w, int64_t rows, int64_t v_begin, int64_t v_end,
                                   int64_t vocab, int64_t h, float* out) {
   int64_t v = v_begin;
   for (; v + TILE_V <= v_end; v += TILE_V) {
@@ -131,6 +159,10 @@ VLMR1_INLINE void head_block_impl(const float* x, const float* w, int64_t rows, 
  */
 void dots(const float* x, const float* w, int64_t rows, int64_t r_begin, int64_t r_end, int64_t stride, int64_t in,
           float* out);
+
+/** dots() against bf16 weight rows (each widened to float32 exactly), the same tiles and order. */
+void dots(const float* x, const uint16_t* w, int64_t rows, int64_t r_begin, int64_t r_end, int64_t stride,
+          int64_t in, float* out);
 
 }  // namespace detail
 }  // namespace vlmr1

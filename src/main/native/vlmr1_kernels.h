@@ -98,6 +98,34 @@ void decode_swiglu(const float* x, int64_t rows, int64_t in, const float* w_gate
                    float* out);
 
 /**
+ * The pruned head's inputs from a float32 head weight (vocab, hidden_size): out (vocab, hidden_size) its bf16 copy
+ * (round to nearest even) and norms (vocab) an upper bound of each row's 2-norm.
+ */
+void lm_head_pack_bf16(const float* weight, int64_t vocab, int64_t hidden_size, uint16_t* out, double* norms);
+
+/** lm_head_logits against the bf16 copy: the approximate logits of the pruned head, the same tiles and order. */
+void lm_head_logits_bf16(const float* hidden, const uint16_t* weight, int64_t rows, int64_t vocab,
+                         int64_t hidden_size, float* out);
+
+/**
+ * The factor f of the pruned head's bound: |approx - exact| <= f * ||w_v|| * ||x|| (+ subnormal terms) for bf16
+ * weights and float32 dot products of hidden_size terms.
+ */
+double lm_head_bound_factor(int64_t hidden_size);
+
+/**
+ * The pruned head's candidates (lm_head.cpp): for each hidden row (rows, hidden_size), every id whose approximate
+ * logit (approx (rows, vocab), from lm_head_logits_bf16) plus its bound reaches the k-th largest approximate logit
+ * minus its bound; exact_ids (n_exact) are ids whose approx value is exact (bound 0, kept as is). ids (rows, cap): the
+ * candidates in id order, logits (rows, cap): their exact logits (lm_head_logits' bits), then 0 / -inf up to cap;
+ * counts (rows). Returns the largest count (when it exceeds cap, the rows over cap are incomplete: compute every
+ * logit instead), or -1 when a row's approx or exact candidate logits are not finite (counts[r] = -1).
+ */
+int64_t lm_head_candidates(const float* hidden, int64_t rows, int64_t hidden_size, const float* weight,
+                           const double* norms, int64_t vocab, const float* approx, const int64_t* exact_ids,
+                           int64_t n_exact, int64_t k, int64_t cap, int64_t* ids, float* logits, int64_t* counts);
+
+/**
  * The top-k candidates of each row of float32 logits (rows, vocab), 0 < k < vocab, k <= cap <= vocab, TensorSampler's
  * rule: kth[r] is the k-th largest value counted with multiplicity; ids (rows, cap) holds first every id whose value is
  * >= kth[r], in id order (counts[r] of them: more than k when values tie with the k-th), then ids whose value is below

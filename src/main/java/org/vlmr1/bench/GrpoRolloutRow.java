@@ -179,17 +179,28 @@ final class GrpoRolloutRow implements Measured {
     return Arrays.stream(ids).filter(x -> x == slot).count();
   }
 
-  /** Forces EOS at each row's length and keeps it out before; records when each step's logits arrive. */
+  /**
+   * Forces EOS at each row's length and keeps it out before; records when each step's logits arrive. It overwrites
+   * the EOS column only, so the engine keeps its pruned head.
+   */
   private GenerationOptions.LogitBias bias(long eos) {
-    return (logits, rows, position) -> {
-      hookNanos[hookCalls++] = System.nanoTime();
-      float[] v = new float[rows.length];
-      for (int i = 0; i < rows.length; i++) {
-        v[i] = position == lengths[rows[i]] - 1 ? FORCE : -FORCE;
+    return new GenerationOptions.LogitBias() {
+      @Override
+      public Tensor apply(Tensor logits, int[] rows, int position) {
+        hookNanos[hookCalls++] = System.nanoTime();
+        float[] v = new float[rows.length];
+        for (int i = 0; i < rows.length; i++) {
+          v[i] = position == lengths[rows[i]] - 1 ? FORCE : -FORCE;
+        }
+        Tensor col = torch.tensor(v).to(logits.device(), logits.scalar_type().intern());     // (B')
+        logits.select(1, eos).copy_(col);
+        return logits;                                                                        // (B', V)
       }
-      Tensor col = torch.tensor(v).to(logits.device(), logits.scalar_type().intern());       // (B')
-      logits.select(1, eos).copy_(col);
-      return logits;                                                                          // (B', V)
+
+      @Override
+      public long[] overwrittenIds() {
+        return new long[] {eos};
+      }
     };
   }
 

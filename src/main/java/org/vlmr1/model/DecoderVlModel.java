@@ -286,6 +286,12 @@ public abstract class DecoderVlModel implements VlmModel {
    * @return (B, V) logits of the new position
    */
   public Tensor decode(Tensor tokens, long[] fullMask, Tensor decodeOffset, KvCache cache) {
+    // The head weight streams once (no per-token re-packing) on float32 CPU tensors; torch.linear elsewhere.
+    return generationLogits(decodeHidden(tokens, fullMask, decodeOffset, cache));             // (B, V)
+  }
+
+  /** {@link #decode} without the head: the (B, H) final-norm rows of the new position. */
+  Tensor decodeHidden(Tensor tokens, long[] fullMask, Tensor decodeOffset, KvCache cache) {
     int b = (int) tokens.size(0);
     long c = cache.length();
     // the sampled ids and the mask come from the host each step: one small copy each onto the model's device
@@ -295,8 +301,13 @@ public abstract class DecoderVlModel implements VlmModel {
         emb.device());                                                                          // (B, 1, 1, c + 1)
     Tensor normed = decoder.run(emb, cs[0].to(emb.scalar_type()), cs[1].to(emb.scalar_type()), attnMask, cache,
         null);
-    // The head weight streams once (no per-token re-packing) on float32 CPU tensors; torch.linear elsewhere.
-    return generationLogits(normed.select(1, 0));                                             // (B, V)
+    return normed.select(1, 0);                                                               // (B, H)
+  }
+
+  /** The head as a plain weight for generation (the pruned head), or null when a LoRA adapter on it is active. */
+  private Tensor plainGenerationHead() {
+    LoraAdapters a = weights.lora();
+    return a != null && a.active(decoder.lmHeadModule()) ? null : decoder.lmHeadBase();
   }
 
   /**
@@ -374,6 +385,16 @@ public abstract class DecoderVlModel implements VlmModel {
       @Override
       public Tensor step(Tensor tokens, long[] fullMask, KvCache cache) {
         return decode(tokens, fullMask, offset[0], cache);
+      }
+
+      @Override
+      public Tensor headWeight() {
+        return plainGenerationHead();
+      }
+
+      @Override
+      public Tensor stepHidden(Tensor tokens, long[] fullMask, KvCache cache) {
+        return decodeHidden(tokens, fullMask, offset[0], cache);
       }
 
       @Override

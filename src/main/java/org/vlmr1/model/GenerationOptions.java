@@ -8,13 +8,16 @@ package org.vlmr1.model;
  * @param sampler where each step's ids are chosen
  * @param logitBias changes each step's logits before the choice, or null (none): benchmarks and tests force EOS with
  *     it so that rows finish at chosen lengths; runs never set it
+ * @param pruneHead decode steps that choose among the top k ids (greedy, top-k sampling) compute exact logits only
+ *     for the ids that can be among them, from a bf16 copy of a float32 CPU head with a proven bound
+ *     (org.vlmr1.kernels.PrunedHead): the same ids, half the head's bytes per step
  */
-public record GenerationOptions(boolean compactFinished, Sampler sampler, LogitBias logitBias) {
-  /** The engine: finished rows leave the batch, ids chosen on the logits' device. */
-  public static final GenerationOptions DEFAULT = new GenerationOptions(true, Sampler.TENSOR, null);
+public record GenerationOptions(boolean compactFinished, Sampler sampler, LogitBias logitBias, boolean pruneHead) {
+  /** The engine: finished rows leave the batch, ids chosen on the logits' device, the head pruned where it can be. */
+  public static final GenerationOptions DEFAULT = new GenerationOptions(true, Sampler.TENSOR, null, true);
 
   /** The path before issue 15 (with a growing cache and per-row prompts from the caller): every row to the end. */
-  public static final GenerationOptions OLD_PATH = new GenerationOptions(false, Sampler.JAVA, null);
+  public static final GenerationOptions OLD_PATH = new GenerationOptions(false, Sampler.JAVA, null, false);
 
   public GenerationOptions {
     if (sampler == null) {
@@ -40,13 +43,27 @@ public record GenerationOptions(boolean compactFinished, Sampler sampler, LogitB
      * @return the logits to choose from, (B', V), same dtype and device
      */
     org.bytedeco.pytorch.Tensor apply(org.bytedeco.pytorch.Tensor logits, int[] rows, int position);
+
+    /**
+     * The only ids whose logits {@link #apply} changes, when it overwrites them with values that depend on neither
+     * the logits nor other ids (a forced or forbidden EOS), else null (the default: any change). With a list the
+     * decode loop keeps its pruned LM head (org.vlmr1.kernels.PrunedHead), applying the bias to approximate logits
+     * and taking those columns as exact.
+     */
+    default long[] overwrittenIds() {
+      return null;
+    }
   }
 
   public GenerationOptions withCompactFinished(boolean on) {
-    return new GenerationOptions(on, sampler, logitBias);
+    return new GenerationOptions(on, sampler, logitBias, pruneHead);
   }
 
   public GenerationOptions withLogitBias(LogitBias bias) {
-    return new GenerationOptions(compactFinished, sampler, bias);
+    return new GenerationOptions(compactFinished, sampler, bias, pruneHead);
+  }
+
+  public GenerationOptions withPruneHead(boolean on) {
+    return new GenerationOptions(compactFinished, sampler, logitBias, on);
   }
 }

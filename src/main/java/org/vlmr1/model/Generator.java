@@ -5,6 +5,7 @@
 package org.vlmr1.model;
 
 import org.vlmr1.kernels.Devices;
+import org.vlmr1.kernels.PrunedHead;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -36,6 +37,20 @@ public final class Generator {
      * per-row state keep the default.
      */
     default void selectRows(Tensor index) {}
+
+    /**
+     * The plain (V, H) head weight whose product with {@link #stepHidden}'s rows is {@link #step}'s logits, for the
+     * pruned head (org.vlmr1.kernels.PrunedHead); null (the default) when the head is not a plain weight (a LoRA
+     * term on it) or the decoding does not split its step, and every step then returns logits.
+     */
+    default Tensor headWeight() {
+      return null;
+    }
+
+    /** {@link #step} without the head: the (B, H) final-norm rows. Called only when {@link #headWeight} is set. */
+    default Tensor stepHidden(Tensor tokens, long[] fullMask, KvCache cache) {
+      throw new UnsupportedOperationException("this decoding has no separate head");
+    }
   }
 
   /**
@@ -83,11 +98,42 @@ public final class Generator {
     long[][] outMask = new long[b][n];
     boolean[] done = new boolean[b];
     List<float[][]> kept = keepLogits ? new ArrayList<>() : null;
-    int[] live = identity(b); // batch position -> completion row
     long[] mask = new long[b * l];
     for (int r = 0; r < b; r++) {
       System.arraycopy(promptMask, rowPrompt[r] * l, mask, r * l, l);
     }
+    PrunedHead pruned = prunedHead(d, cfg, opts, keepLogits);
+    try {
+      return decode(d, cache, l, rowPrompt, cfg, eosIds, padId, step, firstSampleIndex, opts, b, prompts, n, out,
+          outMask, done, kept, mask, pruned);
+    } finally {
+      if (pruned != null) {
+        pruned.close();
+      }
+    }
+  }
+
+  /**
+   * The pruned head for this loop, or null: when the steps' choices need only the top k ids (greedy, or top-k below
+   * the vocabulary), the tensor sampler chooses, no step's logits are kept, any logit bias declares the ids it
+   * overwrites, and the decoding exposes a head that {@link PrunedHead#applies} to.
+   */
+  private static PrunedHead prunedHead(Decoding d, SamplingConfig cfg, GenerationOptions opts, boolean keepLogits) {
+    if (keepLogits || !opts.pruneHead() || opts.sampler() != GenerationOptions.Sampler.TENSOR
+        || (opts.logitBias() != null && opts.logitBias().overwrittenIds() == null)) {
+      return null;
+    }
+    Tensor w = d.headWeight();
+    if (w == null || !PrunedHead.applies(w) || !(cfg.greedy() || (cfg.topK() > 0 && cfg.topK() < w.size(0)))) {
+      return null;
+    }
+    return PrunedHead.of(w);
+  }
+
+  private static Result decode(Decoding d, KvCache cache, int l, int[] rowPrompt, SamplingConfig cfg, long[] eosIds,
+      long padId, long step, long firstSampleIndex, GenerationOptions opts, int b, int prompts, int n, long[][] out,
+      long[][] outMask, boolean[] done, List<float[][]> kept, long[] mask, PrunedHead pruned) {
+    int[] live = identity(b); // batch position -> completion row
     long[] picked;
     try (PointerScope s = new PointerScope()) {
       Tensor logits = d.prefill(cache);                                                        // (P, V)
@@ -149,8 +195,14 @@ public final class Generator {
         }
         mask = grown;
         len++;
-        Tensor logits = d.step(torch.tensor(next).reshape(rows, 1), mask, cache);             // (B', V)
-        picked = pick(logits, cfg, step, samples(live, firstSampleIndex), t + 1, opts, kept, live, b);
+        Tensor tokens = torch.tensor(next).reshape(rows, 1);                                  // (B', 1)
+        if (pruned != null) {
+          Tensor hidden = d.stepHidden(tokens, mask, cache);                                 // (B', H)
+          picked = pickPruned(hidden, pruned, cfg, step, samples(live, firstSampleIndex), t + 1, opts, live);
+        } else {
+          Tensor logits = d.step(tokens, mask, cache);                                        // (B', V)
+          picked = pick(logits, cfg, step, samples(live, firstSampleIndex), t + 1, opts, kept, live, b);
+        }
       }
     }
     return new Result(out, outMask, kept, compactions);
@@ -188,6 +240,41 @@ public final class Generator {
     Tensor u = cfg.greedy() ? null : TensorSampler.uniforms(cfg, step, samples, t, logits);          // (B')
     Tensor ids = TensorSampler.next(logits, cfg, u).to(ScalarType.Long).cpu().contiguous();         // (B')
     ids.data_ptr_long().get(out);
+    return out;
+  }
+
+  /**
+   * {@link #pick} through the pruned head: approximate logits for every id, the logit bias on those, exact logits
+   * for the candidates only, and the tensor sampler over them, which picks the id it would pick from all the logits;
+   * every logit when the candidates are not safe or not worth it ({@link PrunedHead#candidates}).
+   *
+   * @param hidden (B', H) final-norm rows of the batch
+   */
+  static long[] pickPruned(Tensor hidden, PrunedHead head, SamplingConfig cfg, long step, long[] samples, long t,
+      GenerationOptions opts, int[] live) {
+    int rows = (int) hidden.size(0);
+    Tensor approx = head.approx(hidden);                                                     // (B', V)
+    long[] exactIds = null;
+    if (opts.logitBias() != null) {
+      approx = opts.logitBias().apply(approx, live, (int) t);
+      exactIds = opts.logitBias().overwrittenIds();
+    }
+    Tensor u = cfg.greedy() ? null : TensorSampler.uniforms(cfg, step, samples, t, hidden);       // (B')
+    PrunedHead.Candidates c = head.candidates(hidden, approx, cfg.greedy() ? 1 : cfg.topK(), exactIds);
+    Tensor ids;
+    if (c != null) {
+      ids = TensorSampler.nextAmong(c.logits(), c.ids(), cfg, u);                             // (B')
+    } else {
+      Tensor logits = head.exact(hidden);                                                    // (B', V)
+      if (exactIds != null && exactIds.length > 0) {
+        // the bias overwrote these columns with values of their own: copy them rather than call it twice
+        Tensor cols = torch.tensor(exactIds);                                                 // (E)
+        logits.index_copy_(1, cols, approx.index_select(1, cols));
+      }
+      ids = TensorSampler.next(logits, cfg, u);                                               // (B')
+    }
+    long[] out = new long[rows];
+    ids.to(ScalarType.Long).contiguous().data_ptr_long().get(out);
     return out;
   }
 

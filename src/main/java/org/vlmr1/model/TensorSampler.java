@@ -108,6 +108,21 @@ public final class TensorSampler {
     return next(logits, cfg, u, true);
   }
 
+  /**
+   * {@link #next} over candidate columns: the id {@link #next} would pick from the full logits, given the exact
+   * logits of a superset of each row's top-k ids (the pruned head's candidates, in id order, padded with -inf). Every
+   * step of next() sees the same values: the k largest (with ties) are among the candidates, and the other ids weigh
+   * 0 after top-k, so they add nothing to any sum; greedy's first maximum is the smallest id among the maxima.
+   *
+   * @param logits (B, C) float32 candidate logits, C >= top_k (>= 1 when greedy)
+   * @param ids (B, C) int64 their vocabulary ids, ascending in each row up to its padding
+   * @return (B) int64 vocabulary ids
+   */
+  public static Tensor nextAmong(Tensor logits, Tensor ids, SamplingConfig cfg, Tensor u) {
+    Tensor pos = next(logits, cfg, u, true);                                                  // (B) in [0, C)
+    return ids.gather(1, pos.to(ScalarType.Long).unsqueeze(1)).squeeze(1);                   // (B)
+  }
+
   /** {@link #next}; {@code nativeTopK} false keeps the libtorch composite for the top-k step (its test oracle). */
   static Tensor next(Tensor logits, SamplingConfig cfg, Tensor u, boolean nativeTopK) {
     if (logits.dim() != 2) {

@@ -178,6 +178,70 @@ class GenerationEngineTest {
   }
 
   /**
+   * The pruned head (bf16 approximate logits, exact ones for the candidates only) picks exactly the tokens of the full
+   * head, sampling with top-k and greedy, with a logit bias that declares the column it overwrites (EOS forced, so
+   * rows finish and compaction runs), and its steps did take the pruned path. The old code had no pruned head: every
+   * step computed every logit (and PrunedHead did not exist).
+   */
+  @Test
+  void prunedHeadPicksTheFullHeadsTokens(@TempDir Path dir) throws Exception {
+    long seed = new Random().nextLong();
+    System.out.println("GenerationEngineTest pruned head seed " + seed);
+    Random rnd = new Random(seed);
+    VlmModule module = qwen(dir, 4, 2, rnd);
+    Case c = threePrompts(module, rnd);
+    int n = 12;
+    int[] lengths = new int[c.rowPrompt().length];
+    for (int r = 0; r < lengths.length; r++) {
+      lengths[r] = 2 + rnd.nextInt(n - 2);
+    }
+    long eos = module.eosTokenIds()[0];
+    GenerationOptions.LogitBias force = forceEosColumn(lengths, eos);
+    try (DecoderVlModel model = (DecoderVlModel) module.loadModel(dir); PointerScope s = new PointerScope();
+        NoGradGuard ng = new NoGradGuard()) {
+      ModelInputs shared = module.prepareModelInputs(c.prompts(), c.images());
+      for (SamplingConfig sampling : List.of(new SamplingConfig(false, 1.0, 20, 1.0, rnd.nextLong(), n),
+          new SamplingConfig(false, 0.8, 5, 0.9, rnd.nextLong(), n), new SamplingConfig(true, 1.0, 0, 1.0, 0, n))) {
+        long before = org.vlmr1.kernels.PrunedHead.prunedSteps();
+        GenerationOptions pruned = GenerationOptions.DEFAULT.withLogitBias(force);
+        Generator.Result a = model.generateCompletions(shared.inputIds(), shared.attentionMask(),
+            shared.multimodal(), sampling, module.eosTokenIds(), module.padTokenId(), 1, 5, false, c.rowPrompt(),
+            pruned, null);
+        assertTrue(org.vlmr1.kernels.PrunedHead.prunedSteps() > before, "no step took the pruned head");
+        long after = org.vlmr1.kernels.PrunedHead.prunedSteps();
+        Generator.Result b = model.generateCompletions(shared.inputIds(), shared.attentionMask(),
+            shared.multimodal(), sampling, module.eosTokenIds(), module.padTokenId(), 1, 5, false, c.rowPrompt(),
+            pruned.withPruneHead(false), null);
+        assertEquals(after, org.vlmr1.kernels.PrunedHead.prunedSteps(), "pruneHead false still pruned");
+        assertTrue(a.compactions() > 0, "rows finished at different steps but never left the batch");
+        for (int r = 0; r < lengths.length; r++) {
+          assertArrayEquals(b.ids()[r], a.ids()[r], sampling + " row " + r);
+          assertArrayEquals(b.mask()[r], a.mask()[r], sampling + " row " + r);
+        }
+      }
+    }
+  }
+
+  /** Forces EOS at position lengths[row] - 1 and forbids it before by overwriting its column only (declared). */
+  static GenerationOptions.LogitBias forceEosColumn(int[] lengths, long eos) {
+    return new GenerationOptions.LogitBias() {
+      @Override
+      public Tensor apply(Tensor logits, int[] rows, int t) {
+        Tensor out = logits.clone();                                                        // (B', V)
+        for (int i = 0; i < rows.length; i++) {
+          out.select(0, i).narrow(0, eos, 1).fill_(new Scalar(t == lengths[rows[i]] - 1 ? 1e4 : -1e4));
+        }
+        return out;
+      }
+
+      @Override
+      public long[] overwrittenIds() {
+        return new long[] {eos};
+      }
+    };
+  }
+
+  /**
    * Every decode step's logits (grouped-query attention reading the cache where it lies: 2 query heads per KV head)
    * equal a full forward over prompt + generated tokens at the last position, on a left-padded image + text batch.
    */
