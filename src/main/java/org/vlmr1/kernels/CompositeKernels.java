@@ -155,7 +155,7 @@ public final class CompositeKernels {
     long k = w.size(1);
     Tensor total = w.cumsum(1).narrow(1, k - 1, 1);                                        // (B, 1) sequential
     T_TensorTensor_T sorted = torch.sort(w, new BoolOptional(true), 1, false);             // ascending, stable
-    Tensor desc = sorted.get0().flip(1);                                                   // (B, K) ties: larger id first
+    Tensor desc = sorted.get0().flip(1);                                          // (B, K) ties: larger id first
     Tensor order = sorted.get1().flip(1);                                                  // (B, K) their ids
     Tensor cum = desc.div(total).cumsum(1);                                                // (B, K) sequential
     Tensor before = torch.cat(new TensorVector(torch.zeros(new long[] {w.size(0), 1},

@@ -76,7 +76,7 @@ final class CudaProvider implements KernelProvider {
   @Override
   public Tensor topPFilter(Tensor w, double topP) {
     T_TensorTensor_T sorted = torch.sort(w, new BoolOptional(true), 1, false);             // ascending, stable
-    Tensor desc = sorted.get0().flip(1).contiguous();                                      // (B, K) ties: larger id first
+    Tensor desc = sorted.get0().flip(1).contiguous();                             // (B, K) ties: larger id first
     Tensor order = sorted.get1().flip(1).contiguous();                                     // (B, K) their ids
     Tensor out = torch.empty_like(w);                                                      // (B, K)
     check(CudaNative.vlmr1_cuda_top_p_filter(w.data_ptr_double(), desc.data_ptr_double(), order.data_ptr_long(),
