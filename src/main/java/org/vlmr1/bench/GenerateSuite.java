@@ -66,8 +66,9 @@ final class GenerateSuite implements BenchSuite {
   }
 
   /**
-   * Case (b): 2 groups of G = 8 over one image prompt each, 128 new tokens, on the wider and the tiny model, old path
-   * then engine. --quick: the tiny model only, a 224x224 image (64 image tokens) and 32 new tokens.
+   * Case (b): 2 groups of G = 8 over one image prompt each, 128 new tokens, on the wider and the tiny model: the old
+   * path, the engine, and the engine computing every logit (engine-fullhead: the pruned head's own gain). --quick:
+   * the tiny model only, a 224x224 image (64 image tokens) and 32 new tokens.
    */
   private static void addRollouts(List<BenchCase> cases, BenchOptions o) {
     if (!o.wants(ROLLOUT, "f32")) {
@@ -118,6 +119,14 @@ final class GenerateSuite implements BenchSuite {
     for (GrpoRolloutRow.Model m : GrpoRolloutRow.Model.values()) {
       Optional<BenchResult> old = find(rollouts, m, GrpoRolloutRow.Route.OLD);
       Optional<BenchResult> eng = find(rollouts, m, GrpoRolloutRow.Route.ENGINE);
+      Optional<BenchResult> full = find(rollouts, m, GrpoRolloutRow.Route.ENGINE_FULL_HEAD);
+      if (eng.isPresent() && full.isPresent()) {
+        lines.add(String.format(Locale.ROOT, "  %-10s pruned head: engine/engine-fullhead %.2fx tokens/s, step %.2f "
+            + "vs %.2f ms, token ids %s", m.label, eng.get().throughput() / full.get().throughput(),
+            num(eng.get(), "step_ms"), num(full.get(), "step_ms"),
+            eng.get().extras().get("ids").equals(full.get().extras().get("ids")) ? "identical"
+                : "DIFFER in rows " + differingRows(full.get(), eng.get())));
+      }
       if (old.isEmpty() || eng.isEmpty()) {
         continue;
       }

@@ -64,10 +64,11 @@ final class GrpoRolloutRow implements Measured {
     }
   }
 
-  /** Old path or engine. */
+  /** Old path, engine, or the engine computing every logit of its head (the pruned head's own gain). */
   enum Route {
     OLD("old"),
-    ENGINE("engine");
+    ENGINE("engine"),
+    ENGINE_FULL_HEAD("engine-fullhead");
 
     final String label;
 
@@ -220,7 +221,8 @@ final class GrpoRolloutRow implements Measured {
             growing);
       }
     } else {
-      GenerationOptions opts = GenerationOptions.DEFAULT.withLogitBias(bias(eos));
+      GenerationOptions opts = GenerationOptions.DEFAULT.withLogitBias(bias(eos))
+          .withPruneHead(path == Route.ENGINE);
       r = model.generateCompletions(inputs.inputIds(), inputs.attentionMask(), inputs.multimodal(), sampling,
           module.eosTokenIds(), module.padTokenId(), 0, 0, false, rowPrompt, opts, null);
     }

@@ -61,8 +61,9 @@ class BenchHarnessTest {
   }
 
   /**
-   * Issue 15 case (b) in quick form: the old path and the engine roll out the same GRPO-shaped batch with EOS forced
-   * at the same lengths, so their token ids must match row for row, and the summary reports both rows' figures.
+   * Issue 15 case (b) in quick form: the old path, the engine and the engine without its pruned head roll out the
+   * same GRPO-shaped batch with EOS forced at the same lengths, so their token ids must match row for row, and the
+   * summary reports the rows' figures.
    */
   @Test
   void generateSuiteRollsOutOldPathAndEngineWithTheSameTokens(@TempDir Path home) throws Exception {
@@ -76,10 +77,10 @@ class BenchHarnessTest {
       System.out.println(out);
       assertEquals(0, rc, out);
       List<String> csv = Files.readAllLines(home.resolve("target/bench/generate.csv"));
-      assertEquals(List.of("copy", "grpoRollout", "grpoRollout"), csv.subList(1, csv.size()).stream()
+      assertEquals(List.of("copy", "grpoRollout", "grpoRollout", "grpoRollout"), csv.subList(1, csv.size()).stream()
           .map(l -> l.split(",")[0]).collect(Collectors.toList()));
-      assertTrue(out.contains("token ids identical"), out);
-      assertTrue(out.contains("engine/old"), out);
+      assertTrue(out.contains("engine/old") && out.contains("token ids identical  [reported"), out);
+      assertTrue(out.contains("pruned head: engine/engine-fullhead") && !out.contains("DIFFER"), out);
     } finally {
       if (previous == null) {
         System.clearProperty("vlmr1.home");
