@@ -142,6 +142,11 @@ class PrunedHeadTest {
           Tensor bound = xn.mul(wn.unsqueeze(0)).mul(new Scalar(PrunedHead.boundFactor(96))); // (B, V)
           double worst = err.div(bound).max().item_double();
           System.out.println("PrunedHeadTest worst error / bound " + worst);
+          // the kernel's oracle: torch.linear on the bf16-rounded weights, within float32 dot-product rounding
+          Tensor composite = torch.linear(x, wt.to(ScalarType.BFloat16).to(ScalarType.Float));  // (B, V)
+          double off = ph.approx(x).sub(composite).abs().to(ScalarType.Double).div(bound).max().item_double();
+          assertTrue(off < 2 * 96 * Math.pow(2, -24) / PrunedHead.boundFactor(96),
+              "approx is not the bf16 weights' product: " + off + " of the bound away from torch.linear");
           assertTrue(worst <= 1.0, "approximation error exceeds the bound: " + worst + " of it");
           assertTrue(worst > 1e-3, "the bound is implausibly loose or the approximation is not bf16: " + worst);
         }
