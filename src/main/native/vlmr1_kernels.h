@@ -97,33 +97,40 @@ void decode_projections(const float* x, int64_t rows, int64_t in, const float* w
 void decode_swiglu(const float* x, int64_t rows, int64_t in, const float* w_gate, const float* w_up, int64_t n,
                    float* out);
 
-/**
- * The pruned head's inputs from a float32 head weight (vocab, hidden_size): out (vocab, hidden_size) its bf16 copy
- * (round to nearest even) and norms (vocab) an upper bound of each row's 2-norm.
- */
-void lm_head_pack_bf16(const float* weight, int64_t vocab, int64_t hidden_size, uint16_t* out, double* norms);
+/** Whether the pruned head's AMX layout (layout 1) runs here: AMX-BF16 and the kernel's permission to use it. */
+bool lm_head_amx_available();
 
-/** lm_head_logits against the bf16 copy: the approximate logits of the pruned head, the same tiles and order. */
+/** The bf16 elements of a packed head: vocab x hidden_size (layout 0, rows), or padded to 16 x 32 tiles (layout 1). */
+int64_t lm_head_packed_elements(int64_t vocab, int64_t hidden_size, int layout);
+
+/**
+ * The pruned head's inputs from a float32 head weight (vocab, hidden_size): out (lm_head_packed_elements) its bf16
+ * copy (round to nearest even), row-major (layout 0) or in AMX tiles (layout 1), and norms (vocab, 2) upper bounds of
+ * each row's 2-norm and of its rounding residual's (w - bf16(w)).
+ */
+void lm_head_pack_bf16(const float* weight, int64_t vocab, int64_t hidden_size, uint16_t* out, double* norms,
+                       int layout);
+
+/**
+ * The approximate logits of the pruned head from the bf16 copy: layout 0 widens the weights to float32 in the tiles
+ * of lm_head_logits; layout 1 rounds the hidden rows to bf16 too and multiplies on AMX (TDPBF16PS).
+ */
 void lm_head_logits_bf16(const float* hidden, const uint16_t* weight, int64_t rows, int64_t vocab,
-                         int64_t hidden_size, float* out);
-
-/**
- * The factor f of the pruned head's bound: |approx - exact| <= f * ||w_v|| * ||x|| (+ subnormal terms) for bf16
- * weights and float32 dot products of hidden_size terms.
- */
-double lm_head_bound_factor(int64_t hidden_size);
+                         int64_t hidden_size, float* out, int layout);
 
 /**
  * The pruned head's candidates (lm_head.cpp): for each hidden row (rows, hidden_size), every id whose approximate
- * logit (approx (rows, vocab), from lm_head_logits_bf16) plus its bound reaches the k-th largest approximate logit
- * minus its bound; exact_ids (n_exact) are ids whose approx value is exact (bound 0, kept as is). ids (rows, cap): the
- * candidates in id order, logits (rows, cap): their exact logits (lm_head_logits' bits), then 0 / -inf up to cap;
- * counts (rows). Returns the largest count (when it exceeds cap, the rows over cap are incomplete: compute every
- * logit instead), or -1 when a row's approx or exact candidate logits are not finite (counts[r] = -1).
+ * logit (approx (rows, vocab), from lm_head_logits_bf16 with this layout, whose bound applies) plus its bound reaches
+ * the k-th largest approximate logit minus its bound; exact_ids (n_exact) are ids whose approx value is exact (bound
+ * 0, kept as is). ids (rows, cap): the candidates in id order, logits (rows, cap): their exact logits (lm_head_logits'
+ * bits), then 0 / -inf up to cap; counts (rows). Returns the largest count (when it exceeds cap, the rows over cap are
+ * incomplete: compute every logit instead), or -1 when a row's approx or exact candidate logits are not finite
+ * (counts[r] = -1).
  */
 int64_t lm_head_candidates(const float* hidden, int64_t rows, int64_t hidden_size, const float* weight,
                            const double* norms, int64_t vocab, const float* approx, const int64_t* exact_ids,
-                           int64_t n_exact, int64_t k, int64_t cap, int64_t* ids, float* logits, int64_t* counts);
+                           int64_t n_exact, int64_t k, int64_t cap, int64_t* ids, float* logits, int64_t* counts,
+                           int layout);
 
 /**
  * The top-k candidates of each row of float32 logits (rows, vocab), 0 < k < vocab, k <= cap <= vocab, TensorSampler's

@@ -67,7 +67,7 @@ final class GenerateSuite implements BenchSuite {
 
   /**
    * Case (b): 2 groups of G = 8 over one image prompt each, 128 new tokens, on the wider and the tiny model: the old
-   * path, the engine, and the engine computing every logit (engine-fullhead: the pruned head's own gain). --quick:
+   * path, the engine, and the engine with its opt-in pruned head (engine-pruned: its own gain). --quick:
    * the tiny model only, a 224x224 image (64 image tokens) and 32 new tokens.
    */
   private static void addRollouts(List<BenchCase> cases, BenchOptions o) {
@@ -119,13 +119,13 @@ final class GenerateSuite implements BenchSuite {
     for (GrpoRolloutRow.Model m : GrpoRolloutRow.Model.values()) {
       Optional<BenchResult> old = find(rollouts, m, GrpoRolloutRow.Route.OLD);
       Optional<BenchResult> eng = find(rollouts, m, GrpoRolloutRow.Route.ENGINE);
-      Optional<BenchResult> full = find(rollouts, m, GrpoRolloutRow.Route.ENGINE_FULL_HEAD);
-      if (eng.isPresent() && full.isPresent()) {
-        lines.add(String.format(Locale.ROOT, "  %-10s pruned head: engine/engine-fullhead %.2fx tokens/s, step %.2f "
-            + "vs %.2f ms, token ids %s", m.label, eng.get().throughput() / full.get().throughput(),
-            num(eng.get(), "step_ms"), num(full.get(), "step_ms"),
-            eng.get().extras().get("ids").equals(full.get().extras().get("ids")) ? "identical"
-                : "DIFFER in rows " + differingRows(full.get(), eng.get())));
+      Optional<BenchResult> pruned = find(rollouts, m, GrpoRolloutRow.Route.ENGINE_PRUNED);
+      if (eng.isPresent() && pruned.isPresent()) {
+        lines.add(String.format(Locale.ROOT, "  %-10s pruned head: engine-pruned/engine %.2fx tokens/s, step %.2f "
+            + "vs %.2f ms, token ids %s", m.label, pruned.get().throughput() / eng.get().throughput(),
+            num(pruned.get(), "step_ms"), num(eng.get(), "step_ms"),
+            pruned.get().extras().get("ids").equals(eng.get().extras().get("ids")) ? "identical"
+                : "DIFFER in rows " + differingRows(eng.get(), pruned.get())));
       }
       if (old.isEmpty() || eng.isEmpty()) {
         continue;

@@ -64,11 +64,11 @@ final class GrpoRolloutRow implements Measured {
     }
   }
 
-  /** Old path, engine, or the engine computing every logit of its head (the pruned head's own gain). */
+  /** Old path, engine, or the engine with its pruned head (opt-in; its own gain beside the engine). */
   enum Route {
     OLD("old"),
     ENGINE("engine"),
-    ENGINE_FULL_HEAD("engine-fullhead");
+    ENGINE_PRUNED("engine-pruned");
 
     final String label;
 
@@ -222,7 +222,7 @@ final class GrpoRolloutRow implements Measured {
       }
     } else {
       GenerationOptions opts = GenerationOptions.DEFAULT.withLogitBias(bias(eos))
-          .withPruneHead(path == Route.ENGINE);
+          .withPruneHead(path == Route.ENGINE_PRUNED);
       r = model.generateCompletions(inputs.inputIds(), inputs.attentionMask(), inputs.multimodal(), sampling,
           module.eosTokenIds(), module.padTokenId(), 0, 0, false, rowPrompt, opts, null);
     }

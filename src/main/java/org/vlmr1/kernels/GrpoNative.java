@@ -64,18 +64,20 @@ final class GrpoNative {
   static native void decode_swiglu(@Const FloatPointer x, long rows, long in, @Const FloatPointer wGate,
       @Const FloatPointer wUp, long n, FloatPointer out);
 
+  static native @Cast("bool") boolean lm_head_amx_available();
+
+  static native long lm_head_packed_elements(long vocab, long hiddenSize, int layout);
+
   static native void lm_head_pack_bf16(@Const FloatPointer weight, long vocab, long hiddenSize,
-      @Cast("uint16_t*") Pointer out, DoublePointer norms);
+      @Cast("uint16_t*") Pointer out, DoublePointer norms, int layout);
 
   static native void lm_head_logits_bf16(@Const FloatPointer hidden, @Cast("const uint16_t*") Pointer weight,
-      long rows, long vocab, long hiddenSize, FloatPointer out);
-
-  static native double lm_head_bound_factor(long hiddenSize);
+      long rows, long vocab, long hiddenSize, FloatPointer out, int layout);
 
   static native long lm_head_candidates(@Const FloatPointer hidden, long rows, long hiddenSize,
       @Const FloatPointer weight, @Const DoublePointer norms, long vocab, @Const FloatPointer approx,
       @Cast("const int64_t*") LongPointer exactIds, long nExact, long k, long cap, @Cast("int64_t*") LongPointer ids,
-      FloatPointer logits, @Cast("int64_t*") LongPointer counts);
+      FloatPointer logits, @Cast("int64_t*") LongPointer counts, int layout);
 
   static native long topk_candidates(@Const FloatPointer logits, long rows, long vocab, long k, long cap,
       @Cast("int64_t*") LongPointer ids, FloatPointer kth, @Cast("int64_t*") LongPointer counts);

@@ -14,18 +14,30 @@ import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 
 /**
- * A head weight's bf16 copy and row norms for one decode loop (built in one pass over the weight, about 50 ms for a
- * 151,936 x 1024 head, and freed by {@link #close}). Not thread-safe.
+ * A head weight's bf16 copy and row norms for one decode loop (built in one pass over the weight, 100-150 ms for a
+ * 151,936 x 1024 head on this project's 2-core machine, and freed by {@link #close}). Not thread-safe.
  */
 public final class PrunedHead implements AutoCloseable {
-  /** {@code -Dvlmr1.prunedHead=false} turns the pruned head off (every step computes every logit). */
+  /**
+   * {@code -Dvlmr1.prunedHead=true} turns the pruned head on wherever it applies, {@code false} off everywhere; unset,
+   * it runs where GenerationOptions.pruneHead asks for it (off by default).
+   */
   public static final String PROPERTY = "vlmr1.prunedHead";
 
   private static final java.util.concurrent.atomic.AtomicLong STEPS = new java.util.concurrent.atomic.AtomicLong();
 
+  /** {@code -Dvlmr1.prunedHead.amx=false} keeps the approximate logits off AMX where the CPU has it. */
+  public static final String AMX_PROPERTY = "vlmr1.prunedHead.amx";
+
+  /** Row-major bf16 copy, widened to float32 in the read-once tiles. */
+  static final int ROWS = 0;
+  /** bf16 copy in AMX tiles; the hidden rows are rounded to bf16 too (a wider bound), multiplied by TDPBF16PS. */
+  static final int AMX = 1;
+
   private final Tensor weight;  // (V, H) float32, the exact head (the caller's)
-  private final Tensor packed;  // (V, H) bf16 copy
-  private final Tensor norms;   // (V) float64, upper bounds of the rows' 2-norms
+  private final Tensor packed;  // lm_head_packed_elements bf16: the copy in its layout
+  private final Tensor norms;   // (V, 2) float64, upper bounds of each row's 2-norm and of its bf16 residual's
+  private final int layout;
   private boolean closed;
 
   /**
@@ -34,10 +46,21 @@ public final class PrunedHead implements AutoCloseable {
    */
   public record Candidates(Tensor ids, Tensor logits) {}
 
-  private PrunedHead(Tensor weight, Tensor packed, Tensor norms) {
+  private PrunedHead(Tensor weight, Tensor packed, Tensor norms, int layout) {
     this.weight = weight;
     this.packed = packed;
     this.norms = norms;
+    this.layout = layout;
+  }
+
+  /** Whether this CPU and kernel let the approximate logits run on AMX (AMX-BF16, and Linux's permission for it). */
+  public static boolean amxAvailable() {
+    return GrpoKernels.backend() == KernelBackend.NATIVE && GrpoNative.lm_head_amx_available();
+  }
+
+  /** "AMX" or "bf16 rows": where this head's approximate logits run. */
+  public String describe() {
+    return layout == AMX ? "AMX" : "bf16 rows";
   }
 
   /**
@@ -51,8 +74,19 @@ public final class PrunedHead implements AutoCloseable {
         && GrpoKernels.backend() == KernelBackend.NATIVE;
   }
 
-  /** The pruned head of {@code weight} (V, H), which must satisfy {@link #applies} and outlive this object. */
+  /**
+   * The pruned head of {@code weight} (V, H), which must satisfy {@link #applies} and outlive this object: on AMX
+   * where {@link #amxAvailable} and {@value #AMX_PROPERTY} is not false.
+   */
   public static PrunedHead of(Tensor weight) {
+    return of(weight, amxAvailable() && !"false".equals(System.getProperty(AMX_PROPERTY)) ? AMX : ROWS);
+  }
+
+  /** {@link #of} in a given layout ({@link #ROWS} or {@link #AMX}), for the tests of both. */
+  static PrunedHead of(Tensor weight, int layout) {
+    if (layout == AMX && !amxAvailable()) {
+      throw new IllegalArgumentException("the AMX layout needs AMX-BF16 and the kernel's permission for it");
+    }
     if (!applies(weight)) {
       throw new IllegalArgumentException("the pruned head needs a float32 contiguous CPU weight without autograd and "
           + "the native kernels, got " + TensorChecks.describe(weight) + " (" + GrpoKernels.describeBackend() + ")");
@@ -60,19 +94,15 @@ public final class PrunedHead implements AutoCloseable {
     long v = weight.size(0);
     long h = weight.size(1);
     try (PointerScope s = new PointerScope()) {
-      Tensor packed = torch.empty(new long[] {v, h}, new TensorOptions(ScalarType.BFloat16), null);   // (V, H)
-      Tensor norms = torch.empty(new long[] {v}, new TensorOptions(ScalarType.Double), null);         // (V)
+      long elements = GrpoNative.lm_head_packed_elements(v, h, layout);
+      Tensor packed = torch.empty(new long[] {elements}, new TensorOptions(ScalarType.BFloat16), null);
+      Tensor norms = torch.empty(new long[] {v, 2}, new TensorOptions(ScalarType.Double), null);      // (V, 2)
       GrpoNative.lm_head_pack_bf16(weight.data_ptr_float(), v, h, packed.data_ptr(),
-          new DoublePointer(norms.data_ptr()));
+          new DoublePointer(norms.data_ptr()), layout);
       packed.retainReference(); // outlive this scope until close()
       norms.retainReference();
-      return new PrunedHead(weight, packed, norms);
+      return new PrunedHead(weight, packed, norms, layout);
     }
-  }
-
-  /** The factor f of the bound |approx - exact| <= f ||w_v|| ||x|| for dot products of {@code hiddenSize} terms. */
-  public static double boundFactor(long hiddenSize) {
-    return GrpoNative.lm_head_bound_factor(hiddenSize);
   }
 
   /**
@@ -87,7 +117,8 @@ public final class PrunedHead implements AutoCloseable {
     long v = weight.size(0);
     Tensor out = torch.empty(new long[] {b, v}, new TensorOptions(ScalarType.Float), null);              // (B, V)
     if (b > 0) {
-      GrpoNative.lm_head_logits_bf16(x.data_ptr_float(), packed.data_ptr(), b, v, x.size(1), out.data_ptr_float());
+      GrpoNative.lm_head_logits_bf16(x.data_ptr_float(), packed.data_ptr(), b, v, x.size(1), out.data_ptr_float(),
+          layout);
     }
     return out;
   }
@@ -132,7 +163,7 @@ public final class PrunedHead implements AutoCloseable {
     long widest = b == 0 ? k : GrpoNative.lm_head_candidates(x.data_ptr_float(), b, x.size(1),
         weight.data_ptr_float(), new DoublePointer(norms.data_ptr()), v, a.data_ptr_float(), exactPtr,
         exact.length, k, cap, new LongPointer(ids.data_ptr()), logits.data_ptr_float(),
-        new LongPointer(counts.data_ptr()));
+        new LongPointer(counts.data_ptr()), layout);
     if (widest < 0 || widest > cap) {
       return null;
     }

@@ -10,11 +10,12 @@ package org.vlmr1.model;
  *     it so that rows finish at chosen lengths; runs never set it
  * @param pruneHead decode steps that choose among the top k ids (greedy, top-k sampling) compute exact logits only
  *     for the ids that can be among them, from a bf16 copy of a float32 CPU head with a proven bound
- *     (org.vlmr1.kernels.PrunedHead): the same ids, half the head's bytes per step
+ *     (org.vlmr1.kernels.PrunedHead): the same ids, half the head's bytes per step. Off by default (measured no
+ *     faster end to end on this project's machine); {@code -Dvlmr1.prunedHead=true} turns it on everywhere
  */
 public record GenerationOptions(boolean compactFinished, Sampler sampler, LogitBias logitBias, boolean pruneHead) {
-  /** The engine: finished rows leave the batch, ids chosen on the logits' device, the head pruned where it can be. */
-  public static final GenerationOptions DEFAULT = new GenerationOptions(true, Sampler.TENSOR, null, true);
+  /** The engine: finished rows leave the batch, ids chosen on the logits' device. */
+  public static final GenerationOptions DEFAULT = new GenerationOptions(true, Sampler.TENSOR, null, false);
 
   /** The path before issue 15 (with a growing cache and per-row prompts from the caller): every row to the end. */
   public static final GenerationOptions OLD_PATH = new GenerationOptions(false, Sampler.JAVA, null, false);

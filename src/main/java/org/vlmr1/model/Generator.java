@@ -114,12 +114,14 @@ public final class Generator {
   }
 
   /**
-   * The pruned head for this loop, or null: when the steps' choices need only the top k ids (greedy, or top-k below
-   * the vocabulary), the tensor sampler chooses, no step's logits are kept, any logit bias declares the ids it
-   * overwrites, and the decoding exposes a head that {@link PrunedHead#applies} to.
+   * The pruned head for this loop, or null: when it is asked for ({@link GenerationOptions#pruneHead}, or
+   * {@code -Dvlmr1.prunedHead=true}), the steps' choices need only the top k ids (greedy, or top-k below the
+   * vocabulary), the tensor sampler chooses, no step's logits are kept, any logit bias declares the ids it overwrites,
+   * and the decoding exposes a head that {@link PrunedHead#applies} to ({@code -Dvlmr1.prunedHead=false} refuses).
    */
   private static PrunedHead prunedHead(Decoding d, SamplingConfig cfg, GenerationOptions opts, boolean keepLogits) {
-    if (keepLogits || !opts.pruneHead() || opts.sampler() != GenerationOptions.Sampler.TENSOR
+    boolean wanted = opts.pruneHead() || "true".equals(System.getProperty(PrunedHead.PROPERTY));
+    if (keepLogits || !wanted || opts.sampler() != GenerationOptions.Sampler.TENSOR
         || (opts.logitBias() != null && opts.logitBias().overwrittenIds() == null)) {
       return null;
     }

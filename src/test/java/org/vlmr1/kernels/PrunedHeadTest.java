@@ -30,6 +30,13 @@ class PrunedHeadTest {
     assumeTrue(GrpoKernels.backend() == KernelBackend.NATIVE, "native kernels not loaded");
   }
 
+  /** The layouts this machine runs: bf16 rows always, AMX where the CPU and kernel allow it (printed). */
+  private static int[] layouts() {
+    boolean amx = PrunedHead.amxAvailable();
+    System.out.println("PrunedHeadTest layouts: rows" + (amx ? " and AMX" : " (no AMX here)"));
+    return amx ? new int[] {PrunedHead.ROWS, PrunedHead.AMX} : new int[] {PrunedHead.ROWS};
+  }
+
   /**
    * (V, H) weights N(0, 1) / sqrt(H), with blocks of rows that are copies of one row plus noise far below the bound
    * (their logits tie within it), and a block of exact duplicates (exact ties).
@@ -65,17 +72,20 @@ class PrunedHeadTest {
     long seed = new Random().nextLong();
     System.out.println("PrunedHeadTest candidates seed " + seed);
     Random rnd = new Random(seed);
-    for (int h : new int[] {64, 71}) { // 71: a scalar tail after the vector lanes
-      try (PointerScope s = new PointerScope()) {
-        Tensor w = head(rnd, 3001, h);
-        Tensor x = hidden(rnd, w, 7);
-        Tensor full = LmHeadKernels.logits(x, w);                                            // (B, V) exact
-        try (PrunedHead p = PrunedHead.of(w)) {
-          Tensor approx = p.approx(x);
-          for (int k : new int[] {1, 5, 50}) {
-            PrunedHead.Candidates c = p.candidates(x, approx, k, null);
-            assertNotNull(c, "k " + k + " h " + h);
-            checkCandidates(full, c, k, "h " + h + " k " + k);
+    for (int layout : layouts()) {
+      for (int h : new int[] {64, 71}) { // 71: a scalar tail after the vector lanes, padding in the AMX tiles
+        try (PointerScope s = new PointerScope()) {
+          Tensor w = head(rnd, 3001, h); // 3001: a partial last block of 16 rows
+          Tensor x = hidden(rnd, w, 19); // 19: two groups of hidden rows on AMX
+          Tensor full = LmHeadKernels.logits(x, w);                                          // (B, V) exact
+          try (PrunedHead p = PrunedHead.of(w, layout)) {
+            Tensor approx = p.approx(x);
+            for (int k : new int[] {1, 5, 50}) {
+              PrunedHead.Candidates c = p.candidates(x, approx, k, null);
+              String what = p.describe() + " h " + h + " k " + k;
+              assertNotNull(c, what);
+              checkCandidates(full, c, k, what);
+            }
           }
         }
       }
@@ -129,26 +139,42 @@ class PrunedHeadTest {
     long seed = new Random().nextLong();
     System.out.println("PrunedHeadTest bound seed " + seed);
     Random rnd = new Random(seed);
-    try (PointerScope s = new PointerScope()) {
-      Tensor[] heads = {head(rnd, 2003, 96), torch.randn(2003, 96).mul(new Scalar(1e3)).contiguous()};
-      for (Tensor wt : heads) {
-        try (PrunedHead ph = PrunedHead.of(wt)) {
-          Tensor x = torch.randn(5, 96).mul(new Scalar(rnd.nextDouble() * 100));             // (B, H)
-          Tensor err = ph.approx(x).sub(LmHeadKernels.logits(x, wt)).abs().to(ScalarType.Double); // (B, V)
-          Tensor xn = x.to(ScalarType.Double).square().sum(new long[] {1}, true, new ScalarTypeOptional(
-              ScalarType.Double)).sqrt();                                                      // (B, 1)
-          Tensor wn = wt.to(ScalarType.Double).square().sum(new long[] {1}, false, new ScalarTypeOptional(
-              ScalarType.Double)).sqrt();                                                      // (V)
-          Tensor bound = xn.mul(wn.unsqueeze(0)).mul(new Scalar(PrunedHead.boundFactor(96))); // (B, V)
-          double worst = err.div(bound).max().item_double();
-          System.out.println("PrunedHeadTest worst error / bound " + worst);
-          // the kernel's oracle: torch.linear on the bf16-rounded weights, within float32 dot-product rounding
-          Tensor composite = torch.linear(x, wt.to(ScalarType.BFloat16).to(ScalarType.Float));  // (B, V)
-          double off = ph.approx(x).sub(composite).abs().to(ScalarType.Double).div(bound).max().item_double();
-          assertTrue(off < 2 * 96 * Math.pow(2, -24) / PrunedHead.boundFactor(96),
-              "approx is not the bf16 weights' product: " + off + " of the bound away from torch.linear");
-          assertTrue(worst <= 1.0, "approximation error exceeds the bound: " + worst + " of it");
-          assertTrue(worst > 1e-3, "the bound is implausibly loose or the approximation is not bf16: " + worst);
+    for (int layout : layouts()) {
+      try (PointerScope s = new PointerScope()) {
+        Tensor[] heads = {head(rnd, 2003, 96), torch.randn(2003, 96).mul(new Scalar(1e3)).contiguous()};
+        for (Tensor wt : heads) {
+          try (PrunedHead ph = PrunedHead.of(wt, layout)) {
+            Tensor x = torch.randn(5, 96).mul(new Scalar(rnd.nextDouble() * 100));           // (B, H)
+            Tensor approx = ph.approx(x);                                                     // (B, V)
+            Tensor err = approx.sub(LmHeadKernels.logits(x, wt)).abs().to(ScalarType.Double);   // (B, V)
+            // the bound, from its derivation (lm_head.cpp), computed here with libtorch in double
+            boolean amx = layout == PrunedHead.AMX;
+            Tensor wd = wt.to(ScalarType.Double);                                              // (V, H)
+            Tensor wq = wt.to(ScalarType.BFloat16).to(ScalarType.Double);                      // (V, H) w'
+            Tensor xd = x.to(ScalarType.Double);                                               // (B, H)
+            Tensor xq = amx ? x.to(ScalarType.BFloat16).to(ScalarType.Double) : xd;           // (B, H) x'
+            double n = 96; // H, a whole number of AMX's 32-element steps (no padding)
+            double gamma = n * Math.pow(2, -24) / (1 - n * Math.pow(2, -24));
+            Tensor nw = rowNorm(wd, false);                                                    // (V)
+            Tensor nr = rowNorm(wd.sub(wq), false);                                            // (V)
+            Tensor nx = rowNorm(xd, true);                                                     // (B, 1)
+            Tensor nq = rowNorm(xq, true);                                                     // (B, 1)
+            Tensor nrx = rowNorm(xd.sub(xq), true);                                            // (B, 1)
+            Tensor bound = nq.mul(new Scalar(1 + gamma)).mul(nr.unsqueeze(0))
+                .add(nrx.add(nq.add(nx).mul(new Scalar(gamma))).mul(nw.unsqueeze(0)));         // (B, V)
+            double worst = err.div(bound).max().item_double();
+            System.out.println("PrunedHeadTest " + ph.describe() + " worst error / bound " + worst);
+            assertTrue(worst <= 1.0, ph.describe() + ": approximation error exceeds the bound: " + worst + " of it");
+            assertTrue(worst > 1e-2, ph.describe() + ": the bound is implausibly loose or the approximation is not "
+                + "bf16: " + worst);
+            // the kernel's oracle: torch.linear on the bf16-rounded weights (and hidden rows, on AMX), within float32
+            // dot-product rounding of both (gamma ||w'|| ||x'|| each)
+            Tensor composite = torch.linear(xq.to(ScalarType.Float), wq.to(ScalarType.Float));      // (B, V)
+            Tensor slack = nq.mul(rowNorm(wq, false).unsqueeze(0)).mul(new Scalar(2 * gamma));      // (B, V)
+            double off = approx.sub(composite).abs().to(ScalarType.Double).div(slack).max().item_double();
+            assertTrue(off <= 1.0, ph.describe() + ": approx is not the bf16 product: " + off
+                + " of float32 rounding away from torch.linear");
+          }
         }
       }
     }
@@ -159,25 +185,31 @@ class PrunedHeadTest {
     long seed = new Random().nextLong();
     System.out.println("PrunedHeadTest sampler seed " + seed);
     Random rnd = new Random(seed);
-    try (PointerScope s = new PointerScope()) {
-      Tensor w = head(rnd, 4099, 64);
-      Tensor x = hidden(rnd, w, 9).div(new Scalar(8));                                        // flatter rows
-      Tensor full = LmHeadKernels.logits(x, w);
-      try (PrunedHead p = PrunedHead.of(w)) {
-        Tensor approx = p.approx(x);
-        for (SamplingConfig cfg : new SamplingConfig[] {
-            new SamplingConfig(true, 1.0, 0, 1.0, seed, 1),
-            new SamplingConfig(false, 1.0, 50, 1.0, seed, 1),
-            new SamplingConfig(false, 0.7, 20, 0.9, seed, 1),
-            new SamplingConfig(false, 1.3, 3, 1.0, seed, 1)}) {
-          PrunedHead.Candidates c = p.candidates(x, approx, cfg.greedy() ? 1 : cfg.topK(), null);
-          assertNotNull(c);
-          for (int step = 0; step < 40; step++) {
-            Tensor u = cfg.greedy() ? null : TensorSampler.uniforms(cfg, step, 0, 9, 3, x);
-            long[] want = longs(TensorSampler.next(full, cfg, u));
-            long[] got = longs(TensorSampler.nextAmong(c.logits(), c.ids(), cfg, u));
-            assertEquals(java.util.Arrays.toString(want), java.util.Arrays.toString(got), cfg + " step " + step);
-          }
+    for (int layout : layouts()) {
+      try (PointerScope s = new PointerScope()) {
+        sameIds(rnd, seed, layout);
+      }
+    }
+  }
+
+  private static void sameIds(Random rnd, long seed, int layout) {
+    Tensor w = head(rnd, 4099, 64);
+    Tensor x = hidden(rnd, w, 9).div(new Scalar(8));                                        // flatter rows
+    Tensor full = LmHeadKernels.logits(x, w);
+    try (PrunedHead p = PrunedHead.of(w, layout)) {
+      Tensor approx = p.approx(x);
+      for (SamplingConfig cfg : new SamplingConfig[] {
+          new SamplingConfig(true, 1.0, 0, 1.0, seed, 1),
+          new SamplingConfig(false, 1.0, 50, 1.0, seed, 1),
+          new SamplingConfig(false, 0.7, 20, 0.9, seed, 1),
+          new SamplingConfig(false, 1.3, 3, 1.0, seed, 1)}) {
+        PrunedHead.Candidates c = p.candidates(x, approx, cfg.greedy() ? 1 : cfg.topK(), null);
+        assertNotNull(c);
+        for (int step = 0; step < 40; step++) {
+          Tensor u = cfg.greedy() ? null : TensorSampler.uniforms(cfg, step, 0, 9, 3, x);
+          long[] want = longs(TensorSampler.next(full, cfg, u));
+          long[] got = longs(TensorSampler.nextAmong(c.logits(), c.ids(), cfg, u));
+          assertEquals(java.util.Arrays.toString(want), java.util.Arrays.toString(got), cfg + " step " + step);
         }
       }
     }
@@ -186,11 +218,17 @@ class PrunedHeadTest {
   /** Columns a logit bias overwrote are taken as exact: the forced id alone when it dominates, its value kept. */
   @Test
   void overwrittenColumnsAreExactAndNonFiniteRowsFallBack() {
+    for (int layout : layouts()) {
+      overwritten(layout);
+    }
+  }
+
+  private static void overwritten(int layout) {
     Random rnd = new Random(7);
     try (PointerScope s = new PointerScope()) {
       Tensor w = head(rnd, 1500, 64);
       Tensor x = hidden(rnd, w, 4);
-      try (PrunedHead p = PrunedHead.of(w)) {
+      try (PrunedHead p = PrunedHead.of(w, layout)) {
         Tensor approx = p.approx(x);
         approx.select(1, 123).fill_(new Scalar(1e4));
         PrunedHead.Candidates c = p.candidates(x, approx, 1, new long[] {123});
@@ -204,6 +242,11 @@ class PrunedHeadTest {
         assertNull(p.candidates(x, approx, 5, null), "a NaN row must send the step to every logit");
       }
     }
+  }
+
+  /** Row 2-norms of a double matrix: (R, 1) with keepDim, else (R). */
+  private static Tensor rowNorm(Tensor m, boolean keepDim) {
+    return m.square().sum(new long[] {1}, keepDim, new ScalarTypeOptional(ScalarType.Double)).sqrt();
   }
 
   private static long[] longs(Tensor t) {

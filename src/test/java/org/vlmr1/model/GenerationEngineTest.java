@@ -203,7 +203,7 @@ class GenerationEngineTest {
       for (SamplingConfig sampling : List.of(new SamplingConfig(false, 1.0, 20, 1.0, rnd.nextLong(), n),
           new SamplingConfig(false, 0.8, 5, 0.9, rnd.nextLong(), n), new SamplingConfig(true, 1.0, 0, 1.0, 0, n))) {
         long before = org.vlmr1.kernels.PrunedHead.prunedSteps();
-        GenerationOptions pruned = GenerationOptions.DEFAULT.withLogitBias(force);
+        GenerationOptions pruned = GenerationOptions.DEFAULT.withLogitBias(force).withPruneHead(true);
         Generator.Result a = model.generateCompletions(shared.inputIds(), shared.attentionMask(),
             shared.multimodal(), sampling, module.eosTokenIds(), module.padTokenId(), 1, 5, false, c.rowPrompt(),
             pruned, null);
