@@ -33,6 +33,18 @@ namespace {
 
 constexpr int64_t BLOCK_V = 252;  // weight rows per OpenMP work item: whole 4- and 6-row tiles
 
+/** out (rows, vocab) = hidden @ weight^T over OpenMP work items of BLOCK_V weight rows (float32 or bf16 weights). */
+template <class W>
+void head_blocks(const float* hidden, const W* weight, int64_t rows, int64_t vocab, int64_t hidden_size, float* out) {
+  const int64_t blocks = (vocab + BLOCK_V - 1) / BLOCK_V;
+#pragma omp parallel for schedule(dynamic)
+  for (int64_t blk = 0; blk < blocks; ++blk) {
+    const int64_t v0 = blk * BLOCK_V;
+    const int64_t v1 = v0 + BLOCK_V < vocab ? v0 + BLOCK_V : vocab;
+    detail::dots(hidden, weight, rows, v0, v1, vocab, hidden_size, out);
+  }
+}
+
 }  // namespace
 
 void lm_head_logits(const float* hidden, const float* weight, int64_t rows, int64_t vocab, int64_t hidden_size,
@@ -41,13 +53,7 @@ void lm_head_logits(const float* hidden, const float* weight, int64_t rows, int6
     throw std::invalid_argument("lm_head_logits: bad shape rows=" + std::to_string(rows) + " vocab=" +
                                 std::to_string(vocab) + " hidden=" + std::to_string(hidden_size));
   if (rows == 0) return;
-  const int64_t blocks = (vocab + BLOCK_V - 1) / BLOCK_V;
-#pragma omp parallel for schedule(dynamic)
-  for (int64_t blk = 0; blk < blocks; ++blk) {
-    const int64_t v0 = blk * BLOCK_V;
-    const int64_t v1 = v0 + BLOCK_V < vocab ? v0 + BLOCK_V : vocab;
-    detail::dots(hidden, weight, rows, v0, v1, vocab, hidden_size, out);
-  }
+  head_blocks(hidden, weight, rows, vocab, hidden_size, out);
 }
 
 }  // namespace vlmr1
@@ -125,6 +131,7 @@ float kth_of(std::vector<float>& values, int64_t k) {
 
 /** float32 to bf16 bits, round to nearest even (libtorch's and the CPU kernels' rounding). */
 inline uint16_t to_bf16(float f) {
+  if (std::isnan(f)) return 0x7FC0;  // libtorch's NaN (rounding the bits could carry a NaN into an infinity or 0)
   uint32_t bits;
   std::memcpy(&bits, &f, sizeof bits);
   bits += 0x7FFFu + ((bits >> 16) & 1u);
@@ -331,13 +338,7 @@ void lm_head_logits_bf16(const float* hidden, const uint16_t* weight, int64_t ro
     return;
   }
 #endif
-  const int64_t blocks = (vocab + BLOCK_V - 1) / BLOCK_V;
-#pragma omp parallel for schedule(dynamic)
-  for (int64_t blk = 0; blk < blocks; ++blk) {
-    const int64_t v0 = blk * BLOCK_V;
-    const int64_t v1 = v0 + BLOCK_V < vocab ? v0 + BLOCK_V : vocab;
-    detail::dots(hidden, weight, rows, v0, v1, vocab, hidden_size, out);
-  }
+  head_blocks(hidden, weight, rows, vocab, hidden_size, out);
 }
 
 int64_t lm_head_candidates(const float* hidden, int64_t rows, int64_t hidden_size, const float* weight,
@@ -377,8 +378,9 @@ int64_t lm_head_candidates(const float* hidden, int64_t rows, int64_t hidden_siz
   double max_w = 0.0;
   double max_r = 0.0;
   for (int64_t v = 0; v < vocab; ++v) {
-    max_w = norms[2 * v] > max_w ? norms[2 * v] : max_w;
-    max_r = norms[2 * v + 1] > max_r ? norms[2 * v + 1] : max_r;
+    // written so that a NaN norm (a NaN weight) propagates: beta_max is then not finite and rows take every logit
+    max_w = norms[2 * v] <= max_w ? max_w : norms[2 * v];
+    max_r = norms[2 * v + 1] <= max_r ? max_r : norms[2 * v + 1];
   }
   int64_t widest = 0;
 #pragma omp parallel for schedule(dynamic) reduction(max : widest)
@@ -443,7 +445,9 @@ int64_t lm_head_candidates(const float* hidden, int64_t rows, int64_t hidden_siz
     std::vector<double>& lower = scratch(static_cast<int64_t>(near.size()));
     for (size_t j = 0; j < near.size(); ++j) {
       const int64_t v = near[j];
-      lower[j] = exact[v] ? a[v] : a[v] - (c_r * norms[2 * v + 1] + c_w * norms[2 * v] + floor);
+      // the double sum's own rounding (<= 2^-53 of its terms) is taken off, so the bound is directed
+      const double beta = c_r * norms[2 * v + 1] + c_w * norms[2 * v] + floor;
+      lower[j] = exact[v] ? a[v] : a[v] - beta - 0x1p-52 * (std::fabs(a[v]) + beta);
     }
     std::nth_element(lower.begin(), lower.begin() + (k - 1), lower.begin() + near.size(), std::greater<double>());
     const double bound = lower[k - 1];  // L
@@ -452,7 +456,8 @@ int64_t lm_head_candidates(const float* hidden, int64_t rows, int64_t hidden_siz
     int64_t n = 0;
     for (const int64_t v : near) {
       // an overwritten column's upper bound a + beta is above its exact a: a candidate more, never one fewer
-      if (a[v] + (c_r * norms[2 * v + 1] + c_w * norms[2 * v] + floor) >= bound) {
+      const double beta = c_r * norms[2 * v + 1] + c_w * norms[2 * v] + floor;
+      if (a[v] + beta + 0x1p-52 * (std::fabs(a[v]) + beta) >= bound) {
         if (n < cap) out_ids[n] = v;
         ++n;
       }

@@ -74,7 +74,8 @@ final class CudaProvider implements KernelProvider {
    * the two running sums in order.
    */
   @Override
-  public Tensor topPFilter(Tensor w, double topP) {
+  public Tensor topPFilter(Tensor weights, double topP) {
+    Tensor w = weights.to(ScalarType.Double).contiguous();                                 // (B, K)
     T_TensorTensor_T sorted = torch.sort(w, new BoolOptional(true), 1, false);             // ascending, stable
     Tensor desc = sorted.get0().flip(1).contiguous();                             // (B, K) ties: larger id first
     Tensor order = sorted.get1().flip(1).contiguous();                                     // (B, K) their ids

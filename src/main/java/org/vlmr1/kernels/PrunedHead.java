@@ -129,6 +129,19 @@ public final class PrunedHead implements AutoCloseable {
   }
 
   /**
+   * Whether the full head of these rows is our kernel ({@link LmHeadKernels#usesNative}), whose bits the candidates'
+   * exact logits are: not when grad mode is on and the rows require grad (torch.linear serves then).
+   */
+  public boolean matchesFullHead(Tensor hidden) {
+    return LmHeadKernels.usesNative(hidden, weight);
+  }
+
+  /** {@link LmHeadKernels#logits} of the rows under this head, for the steps {@link #matchesFullHead} refuses. */
+  public Tensor fullLogits(Tensor hidden) {
+    return LmHeadKernels.logits(hidden, weight);
+  }
+
+  /**
    * The candidates of each row for the top {@code k}: every id whose exact logit can be among the k largest
    * (counted with ties) is one, with its exact logit.
    *

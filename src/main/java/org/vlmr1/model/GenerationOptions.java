@@ -46,10 +46,11 @@ public record GenerationOptions(boolean compactFinished, Sampler sampler, LogitB
     org.bytedeco.pytorch.Tensor apply(org.bytedeco.pytorch.Tensor logits, int[] rows, int position);
 
     /**
-     * The only ids whose logits {@link #apply} changes, when it overwrites them with values that depend on neither
-     * the logits nor other ids (a forced or forbidden EOS), else null (the default: any change). With a list the
-     * decode loop keeps its pruned LM head (org.vlmr1.kernels.PrunedHead), applying the bias to approximate logits
-     * and taking those columns as exact.
+     * Ids that {@link #apply} overwrites in every row on every call, with values that depend on neither the logits
+     * nor other ids (a forced or forbidden EOS), and no others that it changes; else null (the default: any change).
+     * With a list the decode loop keeps its pruned LM head (org.vlmr1.kernels.PrunedHead), applying the bias to
+     * approximate logits and taking those columns as exact, so a listed id that a call leaves alone would pass an
+     * approximate logit as exact.
      */
     default long[] overwrittenIds() {
       return null;

@@ -200,7 +200,10 @@ public final class Generator {
         Tensor tokens = torch.tensor(next).reshape(rows, 1);                                  // (B', 1)
         if (pruned != null) {
           Tensor hidden = d.stepHidden(tokens, mask, cache);                                 // (B', H)
-          picked = pickPruned(hidden, pruned, cfg, step, samples(live, firstSampleIndex), t + 1, opts, live);
+          picked = pruned.matchesFullHead(hidden)
+              ? pickPruned(hidden, pruned, cfg, step, samples(live, firstSampleIndex), t + 1, opts, live)
+              : pick(pruned.fullLogits(hidden), cfg, step, samples(live, firstSampleIndex), t + 1, opts, kept, live,
+                  b);
         } else {
           Tensor logits = d.step(tokens, mask, cache);                                        // (B', V)
           picked = pick(logits, cfg, step, samples(live, firstSampleIndex), t + 1, opts, kept, live, b);

@@ -241,6 +241,12 @@ class PrunedHeadTest {
         approx.get(2).get(7).fill_(new Scalar(Double.NaN));
         assertNull(p.candidates(x, approx, 5, null), "a NaN row must send the step to every logit");
       }
+      // A NaN weight whose low bits would round it into 0 as bf16 (bits 0xFFFFFFFF): the copy keeps a NaN and the
+      // bound's norms propagate it, so the step takes every logit (as argmax over the full head would see the NaN).
+      new org.bytedeco.javacpp.IntPointer(w.data_ptr()).put(5 * 64 + 3, 0xFFFFFFFF);
+      try (PrunedHead p = PrunedHead.of(w, layout)) {
+        assertNull(p.candidates(x, p.approx(x), 5, null), "a NaN weight must send the step to every logit");
+      }
     }
   }
 
