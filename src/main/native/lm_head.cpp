@@ -129,21 +129,15 @@ float kth_of(std::vector<float>& values, int64_t k) {
   return values[k - 1];
 }
 
-/** float32 to bf16 bits, round to nearest even (libtorch's and the CPU kernels' rounding). */
+/**
+ * float32 to bf16 bits: the CPU kernels' round to nearest even (row_softmax.h's store), and libtorch's NaN for a NaN,
+ * whose bits that rounding could carry into an infinity or 0.
+ */
 inline uint16_t to_bf16(float f) {
-  if (std::isnan(f)) return 0x7FC0;  // libtorch's NaN (rounding the bits could carry a NaN into an infinity or 0)
-  uint32_t bits;
-  std::memcpy(&bits, &f, sizeof bits);
-  bits += 0x7FFFu + ((bits >> 16) & 1u);
-  return static_cast<uint16_t>(bits >> 16);
-}
-
-/** bf16 bits to float. */
-inline float from_bf16(uint16_t b) {
-  const uint32_t bits = static_cast<uint32_t>(b) << 16;
-  float f;
-  std::memcpy(&f, &bits, sizeof f);
-  return f;
+  if (std::isnan(f)) return 0x7FC0;
+  uint16_t b;
+  detail::store(&b, 0, f);
+  return b;
 }
 
 /**
@@ -158,7 +152,7 @@ VLMR1_CLONES void pack_row(const float* w, int64_t h, uint16_t* o, double* norms
   for (int64_t i = 0; i < h; ++i) {
     const uint16_t b = to_bf16(w[i]);
     o[i] = b;
-    const double r = static_cast<double>(w[i]) - static_cast<double>(from_bf16(b));
+    const double r = static_cast<double>(w[i]) - static_cast<double>(detail::load(&b, 0));
     ss += static_cast<double>(w[i]) * w[i];
     rr += r * r;
   }
@@ -393,7 +387,8 @@ int64_t lm_head_candidates(const float* hidden, int64_t rows, int64_t hidden_siz
     double x1 = 0.0;   // ||x||_1
     for (int64_t i = 0; i < hidden_size; ++i) {
       const double xi = x[i];
-      const double qi = layout == 1 ? static_cast<double>(from_bf16(to_bf16(x[i]))) : xi;
+      const uint16_t q = to_bf16(x[i]);
+      const double qi = layout == 1 ? static_cast<double>(detail::load(&q, 0)) : xi;
       xx += xi * xi;
       xq += qi * qi;
       xr += (xi - qi) * (xi - qi);

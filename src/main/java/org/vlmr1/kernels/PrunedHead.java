@@ -14,7 +14,7 @@ import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 
 /**
- * A head weight's bf16 copy and row norms for one decode loop (built in one pass over the weight, 100-150 ms for a
+ * A head weight's bf16 copy and row norms for one decode loop (built in one pass over the weight, 100-300 ms for a
  * 151,936 x 1024 head on this project's 2-core machine, and freed by {@link #close}). Not thread-safe.
  */
 public final class PrunedHead implements AutoCloseable {
@@ -123,11 +123,6 @@ public final class PrunedHead implements AutoCloseable {
     return out;
   }
 
-  /** Every logit of {@code hidden}, exactly as {@link LmHeadKernels#logits} computes them: (B, V). */
-  public Tensor exact(Tensor hidden) {
-    return LmHeadKernels.nativeLogits(checked(hidden), weight);
-  }
-
   /**
    * Whether the full head of these rows is our kernel ({@link LmHeadKernels#usesNative}), whose bits the candidates'
    * exact logits are: not when grad mode is on and the rows require grad (torch.linear serves then).
@@ -136,7 +131,7 @@ public final class PrunedHead implements AutoCloseable {
     return LmHeadKernels.usesNative(hidden, weight);
   }
 
-  /** {@link LmHeadKernels#logits} of the rows under this head, for the steps {@link #matchesFullHead} refuses. */
+  /** Every logit of the rows, {@link LmHeadKernels#logits} under this head: (B, V). */
   public Tensor fullLogits(Tensor hidden) {
     return LmHeadKernels.logits(hidden, weight);
   }

@@ -82,7 +82,6 @@ public final class Generator {
   public static Result run(Decoding d, KvCache cache, long[] promptMask, int l, int[] rowPrompt,
       SamplingConfig cfg, long[] eosIds, long padId, long step, long firstSampleIndex, boolean keepLogits,
       GenerationOptions opts) {
-    int b = rowPrompt.length;
     int prompts = promptMask.length / l;
     for (int p : rowPrompt) {
       if (p < 0 || p >= prompts) {
@@ -90,22 +89,10 @@ public final class Generator {
             + " prompts");
       }
     }
-    int n = cfg.maxNewTokens();
-    long[][] out = new long[b][n];
-    for (long[] row : out) {
-      Arrays.fill(row, padId);
-    }
-    long[][] outMask = new long[b][n];
-    boolean[] done = new boolean[b];
-    List<float[][]> kept = keepLogits ? new ArrayList<>() : null;
-    long[] mask = new long[b * l];
-    for (int r = 0; r < b; r++) {
-      System.arraycopy(promptMask, rowPrompt[r] * l, mask, r * l, l);
-    }
     PrunedHead pruned = prunedHead(d, cfg, opts, keepLogits);
     try {
-      return decode(d, cache, l, rowPrompt, cfg, eosIds, padId, step, firstSampleIndex, opts, b, prompts, n, out,
-          outMask, done, kept, mask, pruned);
+      return decode(d, cache, promptMask, l, rowPrompt, cfg, eosIds, padId, step, firstSampleIndex, keepLogits, opts,
+          pruned);
     } finally {
       if (pruned != null) {
         pruned.close();
@@ -132,10 +119,25 @@ public final class Generator {
     return PrunedHead.of(w);
   }
 
-  private static Result decode(Decoding d, KvCache cache, int l, int[] rowPrompt, SamplingConfig cfg, long[] eosIds,
-      long padId, long step, long firstSampleIndex, GenerationOptions opts, int b, int prompts, int n, long[][] out,
-      long[][] outMask, boolean[] done, List<float[][]> kept, long[] mask, PrunedHead pruned) {
+  /** {@link #run} after its checks, with the loop's pruned head or null. */
+  private static Result decode(Decoding d, KvCache cache, long[] promptMask, int l, int[] rowPrompt,
+      SamplingConfig cfg, long[] eosIds, long padId, long step, long firstSampleIndex, boolean keepLogits,
+      GenerationOptions opts, PrunedHead pruned) {
+    int b = rowPrompt.length;
+    int prompts = promptMask.length / l;
+    int n = cfg.maxNewTokens();
+    long[][] out = new long[b][n];
+    for (long[] row : out) {
+      Arrays.fill(row, padId);
+    }
+    long[][] outMask = new long[b][n];
+    boolean[] done = new boolean[b];
+    List<float[][]> kept = keepLogits ? new ArrayList<>() : null;
     int[] live = identity(b); // batch position -> completion row
+    long[] mask = new long[b * l];
+    for (int r = 0; r < b; r++) {
+      System.arraycopy(promptMask, rowPrompt[r] * l, mask, r * l, l);
+    }
     long[] picked;
     try (PointerScope s = new PointerScope()) {
       Tensor logits = d.prefill(cache);                                                        // (P, V)
@@ -198,15 +200,13 @@ public final class Generator {
         mask = grown;
         len++;
         Tensor tokens = torch.tensor(next).reshape(rows, 1);                                  // (B', 1)
-        if (pruned != null) {
-          Tensor hidden = d.stepHidden(tokens, mask, cache);                                 // (B', H)
-          picked = pruned.matchesFullHead(hidden)
-              ? pickPruned(hidden, pruned, cfg, step, samples(live, firstSampleIndex), t + 1, opts, live)
-              : pick(pruned.fullLogits(hidden), cfg, step, samples(live, firstSampleIndex), t + 1, opts, kept, live,
-                  b);
+        long[] rowSamples = samples(live, firstSampleIndex);
+        Tensor hidden = pruned != null ? d.stepHidden(tokens, mask, cache) : null;           // (B', H)
+        if (hidden != null && pruned.matchesFullHead(hidden)) {
+          picked = pickPruned(hidden, pruned, cfg, step, rowSamples, t + 1, opts, live);
         } else {
-          Tensor logits = d.step(tokens, mask, cache);                                        // (B', V)
-          picked = pick(logits, cfg, step, samples(live, firstSampleIndex), t + 1, opts, kept, live, b);
+          Tensor logits = hidden != null ? pruned.fullLogits(hidden) : d.step(tokens, mask, cache);  // (B', V)
+          picked = pick(logits, cfg, step, rowSamples, t + 1, opts, kept, live, b);
         }
       }
     }
@@ -227,7 +227,6 @@ public final class Generator {
     if (opts.logitBias() != null) {
       logits = opts.logitBias().apply(logits, live, (int) t);
     }
-    long[] out = new long[rows];
     float[][] host = kept != null || opts.sampler() == GenerationOptions.Sampler.JAVA ? rows(logits) : null;
     if (kept != null) {
       float[][] all = new float[b][];
@@ -237,15 +236,14 @@ public final class Generator {
       kept.add(all);
     }
     if (opts.sampler() == GenerationOptions.Sampler.JAVA) {
+      long[] out = new long[rows];
       for (int i = 0; i < rows; i++) {
         out[i] = TokenSampler.next(host[i], cfg, step, samples[i], t);
       }
       return out;
     }
     Tensor u = cfg.greedy() ? null : TensorSampler.uniforms(cfg, step, samples, t, logits);          // (B')
-    Tensor ids = TensorSampler.next(logits, cfg, u).to(ScalarType.Long).cpu().contiguous();         // (B')
-    ids.data_ptr_long().get(out);
-    return out;
+    return hostIds(TensorSampler.next(logits, cfg, u));
   }
 
   /**
@@ -257,7 +255,6 @@ public final class Generator {
    */
   static long[] pickPruned(Tensor hidden, PrunedHead head, SamplingConfig cfg, long step, long[] samples, long t,
       GenerationOptions opts, int[] live) {
-    int rows = (int) hidden.size(0);
     Tensor approx = head.approx(hidden);                                                     // (B', V)
     long[] exactIds = null;
     if (opts.logitBias() != null) {
@@ -266,20 +263,22 @@ public final class Generator {
     }
     Tensor u = cfg.greedy() ? null : TensorSampler.uniforms(cfg, step, samples, t, hidden);       // (B')
     PrunedHead.Candidates c = head.candidates(hidden, approx, cfg.greedy() ? 1 : cfg.topK(), exactIds);
-    Tensor ids;
     if (c != null) {
-      ids = TensorSampler.nextAmong(c.logits(), c.ids(), cfg, u);                             // (B')
-    } else {
-      Tensor logits = head.exact(hidden);                                                    // (B', V)
-      if (exactIds != null && exactIds.length > 0) {
-        // the bias overwrote these columns with values of their own: copy them rather than call it twice
-        Tensor cols = torch.tensor(exactIds);                                                 // (E)
-        logits.index_copy_(1, cols, approx.index_select(1, cols));
-      }
-      ids = TensorSampler.next(logits, cfg, u);                                               // (B')
+      return hostIds(TensorSampler.nextAmong(c.logits(), c.ids(), cfg, u));
     }
-    long[] out = new long[rows];
-    ids.to(ScalarType.Long).contiguous().data_ptr_long().get(out);
+    Tensor logits = head.fullLogits(hidden);                                                 // (B', V)
+    if (exactIds != null && exactIds.length > 0) {
+      // the bias overwrote these columns with values of their own: copy them rather than call it twice
+      Tensor cols = torch.tensor(exactIds);                                                   // (E)
+      logits.index_copy_(1, cols, approx.index_select(1, cols));
+    }
+    return hostIds(TensorSampler.next(logits, cfg, u));
+  }
+
+  /** The B chosen ids, from wherever they were chosen, as Java longs. */
+  private static long[] hostIds(Tensor ids) {
+    long[] out = new long[(int) ids.numel()];
+    ids.to(ScalarType.Long).cpu().contiguous().data_ptr_long().get(out);
     return out;
   }
 

@@ -17,7 +17,6 @@ import java.util.Map;
 import java.util.Random;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Scalar;
-import org.bytedeco.pytorch.ScalarTypeOptional;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch;
@@ -330,7 +329,8 @@ public final class CudaGoldens {
   /**
    * The inverse-CDF step of TensorSampler.next without top-k / top-p: its weights, uniforms and chosen positions
    * (taken from next() itself), plus hand-made weight rows (all zero, one positive weight, trailing zeros) whose
-   * positions come from the same draw ops, checked here to agree with next() on the sampled rows.
+   * positions come from the same draw (CompositeKernels.sampleDraw), checked here to agree with next() on the sampled
+   * rows.
    */
   private static Golden sampleDraw() {
     torch.manual_seed(SEED + 4);
@@ -352,7 +352,7 @@ public final class CudaGoldens {
     Tensor ut = doubles(u);                                                      // (rows)
     Tensor w = SamplerAccess.weights(logits, temperature);                       // (rows, K) double
     Tensor pos = TensorSampler.next(logits, new SamplingConfig(false, temperature, 0, 1.0, 0, 1), ut);
-    Tensor replica = draw(w, ut);
+    Tensor replica = CompositeKernels.sampleDraw(w, ut);
     if (!torch.equal(pos, replica)) {
       throw new IllegalStateException("the draw replica disagrees with TensorSampler.next");
     }
@@ -362,7 +362,7 @@ public final class CudaGoldens {
     hand.get(2).narrow(0, 0, 3).fill_(new Scalar(1.0));                          // trailing zeros
     hand.get(3).fill_(new Scalar(1e-300));                                       // tiny but positive
     Tensor hu = doubles(0.5, 0.999, Math.nextDown(1.0), 0.3);
-    g.add("hand", Map.of(), Map.of("w", hand, "u", hu, "pos", draw(hand, hu)));
+    g.add("hand", Map.of(), Map.of("w", hand, "u", hu, "pos", CompositeKernels.sampleDraw(hand, hu)));
     return g;
   }
 
@@ -408,17 +408,5 @@ public final class CudaGoldens {
       g.add("hand_p" + topP, Map.of("top_p", topP), Map.of("w", hand, "out", CompositeKernels.topPFilter(hand, topP)));
     }
     return g;
-  }
-
-  /** TensorSampler.next's draw ops on weights w (rows, K) and uniforms u (rows): (rows) int64 positions. */
-  private static Tensor draw(Tensor w, Tensor u) {
-    long kw = w.size(1);
-    Tensor cdf = w.cumsum(1);                                                    // (rows, K) sequential
-    Tensor target = u.unsqueeze(1).mul(cdf.narrow(1, kw - 1, 1));                // (rows, 1)
-    Tensor first = cdf.le(target).sum(new long[] {1}, false, new ScalarTypeOptional(ScalarType.Long));
-    Tensor ids = torch.arange(new Scalar(kw), new TensorOptions(ScalarType.Long));
-    Tensor last = ids.unsqueeze(0).masked_fill(w.le(new Scalar(0.0)), new Scalar(-1L))
-        .amax(new long[] {1}, false).clamp_min(new Scalar(0L));
-    return torch.where(first.lt(new Scalar(kw)), first, last);
   }
 }

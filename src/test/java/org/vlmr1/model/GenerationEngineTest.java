@@ -134,10 +134,7 @@ class GenerationEngineTest {
     VlmModule module = qwen(dir, 4, 2, rnd);
     Case c = threePrompts(module, rnd);
     int n = 14;
-    int[] lengths = new int[c.rowPrompt().length];
-    for (int r = 0; r < lengths.length; r++) {
-      lengths[r] = 1 + rnd.nextInt(n - 1); // 1..n-1: every row finishes before the limit
-    }
+    int[] lengths = forcedLengths(rnd, c.rowPrompt().length, 1, n); // every row finishes before the limit
     lengths[4] = n; // and one runs to the limit (its EOS is the last token)
     long eos = module.eosTokenIds()[0];
     SamplingConfig sampling = new SamplingConfig(false, 1.0, 20, 1.0, rnd.nextLong(), n);
@@ -191,10 +188,7 @@ class GenerationEngineTest {
     VlmModule module = qwen(dir, 4, 2, rnd);
     Case c = threePrompts(module, rnd);
     int n = 12;
-    int[] lengths = new int[c.rowPrompt().length];
-    for (int r = 0; r < lengths.length; r++) {
-      lengths[r] = 2 + rnd.nextInt(n - 2);
-    }
+    int[] lengths = forcedLengths(rnd, c.rowPrompt().length, 2, n);
     long eos = module.eosTokenIds()[0];
     GenerationOptions.LogitBias force = forceEosColumn(lengths, eos);
     try (DecoderVlModel model = (DecoderVlModel) module.loadModel(dir); PointerScope s = new PointerScope();
@@ -294,6 +288,15 @@ class GenerationEngineTest {
           module.padTokenId(), 0, 0, false, new int[] {0, 1}, GenerationOptions.DEFAULT, null));
       assertTrue(e.getMessage().contains("prompt index 1 is not one of the 1 prompts"), e.getMessage());
     }
+  }
+
+  /** Random completion lengths in [min, n - 1], one per row, for a bias that forces EOS at them. */
+  static int[] forcedLengths(Random rnd, int rows, int min, int n) {
+    int[] lengths = new int[rows];
+    for (int r = 0; r < rows; r++) {
+      lengths[r] = min + rnd.nextInt(n - min);
+    }
+    return lengths;
   }
 
   /** Forces EOS at position lengths[row] - 1 and forbids it before (so random draws never end a row early). */
