@@ -5,6 +5,9 @@
 # promise on the GPU; warnings are errors, as in the nvcc compile test.
 #   src/test/cuda/emu/build.sh /tmp/emu/libvlmr1cuda_emu.so
 #   src/test/cuda/emu/build.sh --selftest /tmp/emu/selftest     # the emulator's own test program (selftest.cu)
+#   src/test/cuda/emu/build.sh --archives /tmp/emu/lib            # static archives for JavaCPP's -gpu JNI link of
+#       CudaNative (CudaProviderEmulationTest): libvlmr1kernels_cuda.a holds the kernels and the shim, libcudart.a is
+#       empty (the shim is the runtime; the link's -lcudart must still resolve, and not to a real CUDA runtime)
 # Environment: CXX (default g++), CUDA_SRC (default src/main/native/cuda), SANITIZE (e.g. address: build with
 # -fsanitize=address; the process must then preload the sanitizer runtime, as check.sh --emulate does).
 set -eu
@@ -19,6 +22,10 @@ if [ "${1:-}" = "--selftest" ]; then
   mkdir -p "$(dirname "$BIN")"
   exec "$CXX" "${FLAGS[@]}" -x c++ "$EMU"/selftest.cu "$SRC"/vlmr1_cuda.cu -x none "$EMU"/cuda_emu.cpp -o "$BIN"
 fi
+ARCHIVES=""
+if [ "${1:-}" = "--archives" ]; then
+  ARCHIVES="${2:?usage: build.sh --archives DIR}"
+fi
 LIB="${1:?usage: build.sh OUTPUT.so}"
 OBJ="$(mktemp -d)"
 trap 'rm -rf "$OBJ"' EXIT
@@ -30,5 +37,12 @@ done
 for pid in "${PIDS[@]}"; do
   wait "$pid"
 done
+if [ -n "$ARCHIVES" ]; then
+  mkdir -p "$ARCHIVES"
+  rm -f "$ARCHIVES"/libvlmr1kernels_cuda.a "$ARCHIVES"/libcudart.a
+  ar rcs "$ARCHIVES"/libvlmr1kernels_cuda.a "$OBJ"/*.o
+  ar rcs "$ARCHIVES"/libcudart.a
+  exit 0
+fi
 mkdir -p "$(dirname "$LIB")"
 "$CXX" ${SANITIZE:+-fsanitize=$SANITIZE} -shared -pthread "$OBJ"/*.o -o "$LIB"
