@@ -409,9 +409,14 @@ public final class GrpoTrainer implements AutoCloseable {
     return out;
   }
 
-  /** numIterations > 1: the rollout-time log-probs that make the later steps' importance ratio, else null. */
+  /**
+   * The rollout-time log-probs that make the importance ratio of every step after a round's first, whose policy an
+   * earlier update of the round has moved: when the round trains num_iterations > 1 times or spans several optimizer
+   * steps (steps_per_generation > the accumulation steps; TRL computes them whenever gradient_accumulation_steps %
+   * (steps_per_generation x num_iterations) != 0). Null when the round is one step: its ratio is 1 by definition.
+   */
   private float[][] oldLogps(List<Rollout> rollouts) {
-    if (cfg.numIterations() == 1) {
+    if (cfg.numIterations() == 1 && cfg.stepsPerRound() == 1) {
       return null;
     }
     float[][] old = new float[rollouts.size()][];

@@ -208,6 +208,35 @@ class GrpoTrainerTest {
         .perDeviceTrainBatchSize(2).build());
   }
 
+  /**
+   * steps_per_generation = 2 x the accumulation steps: a round's second step trains on rollouts sampled before the
+   * first step's update, so its ratio is against the rollout-time policy, not the current one (TRL >= 0.18). With
+   * beta 0 and one whole group per step, a ratio of 1 makes the loss -mean(A) = 0 exactly; the stale rollouts' loss
+   * is not.
+   */
+  @Test
+  void laterStepsOfARoundUseTheRolloutTimeLogProbs(@TempDir Path dir) throws Exception {
+    Path ckpt = dir.resolve("tiny");
+    QwenTiny.write(new QwenTiny.Spec(32, 1, 4, 2, 64, 1, 32, 2, 8), ckpt);
+    VlmModule module = VlmModules.forCheckpoint(ckpt, null, ModuleOptions.DEFAULTS.withProcessing("min_pixels", 3136L)
+        .withProcessing("max_pixels", 12544L));
+    List<Example> data = boxes(dir, 4);
+    GrpoConfig cfg = GrpoConfig.builder().numGenerations(4).perDeviceTrainBatchSize(4).stepsPerGeneration(2)
+        .maxCompletionLength(6).learningRate(1e-2).beta(0).seed(11).maxSteps(2).build();
+    List<StepMetrics> m;
+    try (QwenVlModel policy = QwenVlModel.load(ckpt);
+        GrpoTrainer t = new GrpoTrainer(cfg, module, policy, null, List.of(InternVlTrainerTest.LENGTH), data,
+            "rec")) {
+      m = t.train();
+    }
+    System.out.println("steps_per_generation 2: " + m);
+    assertEquals(2, cfg.stepsPerRound());
+    assertTrue(m.get(0).rewardStd() > 0 && m.get(1).rewardStd() > 0, "the test needs reward spread: " + m);
+    assertEquals(0, m.get(1).seconds().get("generate"), 0, "step 2 trains on the round's second slice");
+    assertEquals(0, m.get(0).loss(), 1e-6, "the round's first step: ratio 1, zero-sum advantages");
+    assertTrue(Math.abs(m.get(1).loss()) > 1e-5, "step 2's ratio must see step 1's update: loss " + m.get(1).loss());
+  }
+
   @Test
   void configurationErrorsExplainTheArithmetic() {
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
