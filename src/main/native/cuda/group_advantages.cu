@@ -66,6 +66,7 @@ extern "C" int vlmr1_cuda_group_advantages(const float* rewards, int64_t n, int6
     return fail(VLMR1_CUDA_BAD_ARGUMENT, "group_advantages: unknown scale code %d (0 group, 1 batch, 2 none)", scale);
   if (n == 0) return VLMR1_CUDA_OK;
   if (!rewards || !out) return fail(VLMR1_CUDA_BAD_ARGUMENT, "group_advantages: rewards and out must not be null");
+  const DeviceOf on_device(rewards);  // launch on the device that holds the data
   VLMR1_LAUNCH(group_advantages_kernel, 1, ROW_THREADS, 0, as_stream(stream))(rewards, n, group_size, scale,
                                                                                out);
   return launched("group_advantages");

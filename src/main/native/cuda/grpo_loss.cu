@@ -267,6 +267,7 @@ extern "C" int vlmr1_cuda_grpo_loss_rows(const void* logits, int dtype, void* gr
   if (!logits || !targets || !mask || !adv || !out_logp || !token_stats)
     return fail(VLMR1_CUDA_BAD_ARGUMENT,
                 "grpo_loss: logits, targets, mask, adv, out_logp and token_stats must not be null");
+  const DeviceOf on_device(logits);  // launch on the device that holds the data
   LossParams p;
   p.row_begin = row_begin;
   p.row_count = row_count;
@@ -299,6 +300,7 @@ extern "C" int vlmr1_cuda_grpo_loss_reduce(int64_t tokens, const float* mask, co
                               static_cast<long long>(tokens));
   if (!out || (tokens > 0 && (!mask || !token_stats)))
     return fail(VLMR1_CUDA_BAD_ARGUMENT, "grpo_loss_reduce: mask, token_stats and out must not be null");
+  const DeviceOf on_device(out);  // launch on the device that holds the data
   // Launched even for 0 tokens: the outputs are then the CPU's zeros.
   VLMR1_LAUNCH(grpo_reduce_kernel, 1, ROW_THREADS, 0, as_stream(stream))(tokens, mask, token_stats, out);
   return launched("grpo_loss_reduce");

@@ -70,6 +70,7 @@ extern "C" int vlmr1_cuda_qwen_patchify(const uint8_t* rgb, int64_t h, int64_t w
                 static_cast<long long>(w), static_cast<long long>(h));
   if (!rgb || !mean || !std || !out)
     return fail(VLMR1_CUDA_BAD_ARGUMENT, "qwen_patchify: rgb, mean, std and out must not be null");
+  const DeviceOf on_device(rgb);  // launch on the device that holds the data
   VLMR1_LAUNCH(qwen_patchify_kernel, img_blocks((h / P) * (w / P) * ROW), IMG_THREADS, 0, as_stream(stream))(
       rgb, h, w, mean, std, out);
   return launched("qwen_patchify");
@@ -82,6 +83,7 @@ extern "C" int vlmr1_cuda_internvl_tiles(const uint8_t* rgb, int64_t cols, int64
                 static_cast<long long>(cols), static_cast<long long>(rows), static_cast<long long>(size));
   if (!rgb || !mean || !std || !out)
     return fail(VLMR1_CUDA_BAD_ARGUMENT, "internvl_tiles: rgb, mean, std and out must not be null");
+  const DeviceOf on_device(rgb);  // launch on the device that holds the data
   VLMR1_LAUNCH(internvl_tiles_kernel, img_blocks(rows * cols * 3 * size * size), IMG_THREADS, 0,
                as_stream(stream))(rgb, cols, rows, size, mean, std, out);
   return launched("internvl_tiles");

@@ -45,6 +45,7 @@ extern "C" int vlmr1_cuda_sample_draw(const double* w, const double* u, int64_t 
   const int64_t blocks = (rows + DRAW_THREADS - 1) / DRAW_THREADS;
   if (blocks > 0x7FFFFFFF)
     return fail(VLMR1_CUDA_BAD_ARGUMENT, "sample_draw: %lld rows are too many", static_cast<long long>(rows));
+  const DeviceOf on_device(w);  // launch on the device that holds the data
   VLMR1_LAUNCH(sample_draw_kernel, static_cast<unsigned>(blocks), DRAW_THREADS, 0, as_stream(stream))(w, u, rows, k,
                                                                                                      out_pos);
   return launched("sample_draw");

@@ -45,6 +45,7 @@ extern "C" int vlmr1_cuda_token_logprobs(const void* logits, int dtype, const in
   if (rows == 0) return VLMR1_CUDA_OK;
   if (!logits || !targets || !out_logp)
     return fail(VLMR1_CUDA_BAD_ARGUMENT, "token_logprobs: logits, targets and out_logp must not be null");
+  const DeviceOf on_device(logits);  // launch on the device that holds the data
   const float inv_t = static_cast<float>(1.0 / temperature);  // the CPU's float inverse, applied by a float product
   const unsigned grid = row_blocks(rows);
   if (dtype == 1)

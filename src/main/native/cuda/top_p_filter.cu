@@ -52,6 +52,7 @@ extern "C" int vlmr1_cuda_top_p_filter(const double* w, const double* desc, cons
   const int64_t blocks = (rows + TOP_P_THREADS - 1) / TOP_P_THREADS;
   if (blocks > 0x7FFFFFFF)
     return fail(VLMR1_CUDA_BAD_ARGUMENT, "top_p_filter: %lld rows are too many", static_cast<long long>(rows));
+  const DeviceOf on_device(w);  // launch on the device that holds the data
   VLMR1_LAUNCH(top_p_filter_kernel, static_cast<unsigned>(blocks), TOP_P_THREADS, 0, as_stream(stream))(
       w, desc, order, rows, k, top_p, out);
   return launched("top_p_filter");

@@ -29,6 +29,30 @@ int launched(const char* what) {
               cudaGetErrorName(err));
 }
 
+DeviceOf::DeviceOf(const void* data) {
+  if (!data) return;
+  cudaPointerAttributes attributes;
+  if (cudaPointerGetAttributes(&attributes, data) != cudaSuccess) {
+    (void)cudaGetLastError();  // not a pointer the runtime knows: nothing to switch
+    return;
+  }
+  if (attributes.type != cudaMemoryTypeDevice) return;
+  int current = 0;
+  if (cudaGetDevice(&current) != cudaSuccess || current == attributes.device) {
+    (void)cudaGetLastError();
+    return;
+  }
+  if (cudaSetDevice(attributes.device) == cudaSuccess) {
+    previous_ = current;
+  } else {
+    (void)cudaGetLastError();
+  }
+}
+
+DeviceOf::~DeviceOf() {
+  if (previous_ >= 0 && cudaSetDevice(previous_) != cudaSuccess) (void)cudaGetLastError();  // not the next call's
+}
+
 }  // namespace vlmr1cuda
 
 extern "C" const char* vlmr1_cuda_last_error(void) { return vlmr1cuda::last_error; }

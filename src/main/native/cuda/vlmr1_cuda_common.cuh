@@ -28,6 +28,24 @@ VLMR1_CUDA_INTERNAL int fail(int code, const char* fmt, ...) __attribute__((form
 /** VLMR1_CUDA_OK, or VLMR1_CUDA_LAUNCH_FAILED naming `what` when the runtime refused the launch just made. */
 VLMR1_CUDA_INTERNAL int launched(const char* what);
 
+/**
+ * Makes the device that holds `data` the calling thread's current device for an entry point's scope, and restores the
+ * caller's device after. A launch goes to the current device, which libtorch's own ops leave as they found it (device
+ * 0 unless someone set it), while the stream argument is the current stream of the tensors' device: without this,
+ * tensors on cuda:1 would be launched on device 0. A pointer the runtime does not know as device memory (host,
+ * unregistered, null) leaves the current device alone; a failure here surfaces as the launch's error.
+ */
+class VLMR1_CUDA_INTERNAL DeviceOf {
+ public:
+  explicit DeviceOf(const void* data);
+  ~DeviceOf();
+  DeviceOf(const DeviceOf&) = delete;
+  DeviceOf& operator=(const DeviceOf&) = delete;
+
+ private:
+  int previous_ = -1;  // the caller's device when this one switched, else -1
+};
+
 /** A host stream argument of the ABI as the runtime's type (null: the legacy default stream). */
 inline cudaStream_t as_stream(void* stream) { return static_cast<cudaStream_t>(stream); }
 

@@ -12,6 +12,7 @@
 #include <ucontext.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -63,6 +64,19 @@ struct State {
 };
 
 std::mutex launch_mutex;
+
+/** Devices the emulation pretends to have; the calling thread's current one, as the CUDA runtime keeps it. */
+constexpr int DEVICES = 8;
+thread_local int current_device = 0;
+std::atomic<long> launches_on[DEVICES];
+
+/** Address ranges a test named as some device's memory (vlmr1emu_mark_device); everything else is host memory. */
+struct DeviceRange {
+  uintptr_t begin, end;
+  int device;
+};
+std::mutex ranges_mutex;
+std::vector<DeviceRange> device_ranges;
 State S;
 thread_local cudaError_t last_error = cudaSuccess;
 thread_local char last_detail[512] = "";
@@ -239,6 +253,7 @@ void run_grid(dim3 grid, dim3 block, size_t smem, cudaStream_t, Body& body) {
     return;
   }
   std::lock_guard<std::mutex> lock(launch_mutex);
+  launches_on[current_device].fetch_add(1);
   const unsigned int order = env_order();
   if (order == 2 && rng_state == 0) {
     const char* seed = getenv("VLMR1_EMU_SEED");
@@ -273,10 +288,66 @@ cudaError_t cudaGetLastError(void) {
 
 cudaError_t cudaPeekAtLastError(void) { return vlmr1emu::last_error; }
 
+cudaError_t cudaPointerGetAttributes(cudaPointerAttributes* attributes, const void* ptr) {
+  if (!attributes) {
+    vlmr1emu::set_error(cudaErrorInvalidValue, "invalid argument");
+    return cudaErrorInvalidValue;
+  }
+  *attributes = cudaPointerAttributes{cudaMemoryTypeUnregistered, -2, nullptr, const_cast<void*>(ptr)};
+  const uintptr_t p = reinterpret_cast<uintptr_t>(ptr);
+  std::lock_guard<std::mutex> lock(vlmr1emu::ranges_mutex);
+  for (const vlmr1emu::DeviceRange& r : vlmr1emu::device_ranges) {
+    if (p >= r.begin && p < r.end) {
+      *attributes = cudaPointerAttributes{cudaMemoryTypeDevice, r.device, const_cast<void*>(ptr), nullptr};
+    }
+  }
+  return cudaSuccess;
+}
+
+cudaError_t cudaGetDevice(int* device) {
+  if (!device) {
+    vlmr1emu::set_error(cudaErrorInvalidValue, "invalid argument");
+    return cudaErrorInvalidValue;
+  }
+  *device = vlmr1emu::current_device;
+  return cudaSuccess;
+}
+
+cudaError_t cudaSetDevice(int device) {
+  if (device < 0 || device >= vlmr1emu::DEVICES) {
+    vlmr1emu::set_error(cudaErrorInvalidDevice, "invalid device ordinal");
+    return cudaErrorInvalidDevice;
+  }
+  vlmr1emu::current_device = device;
+  return cudaSuccess;
+}
+
+// Test hooks of the emulation (not the CUDA runtime's API): check.py's device contract check calls them.
+
+/** Names [p, p + bytes) as device `device`'s memory; a negative device forgets every range named so far. */
+extern "C" void vlmr1emu_mark_device(const void* p, size_t bytes, int device) {
+  std::lock_guard<std::mutex> lock(vlmr1emu::ranges_mutex);
+  if (device < 0) {
+    vlmr1emu::device_ranges.clear();
+    return;
+  }
+  const uintptr_t b = reinterpret_cast<uintptr_t>(p);
+  vlmr1emu::device_ranges.push_back(vlmr1emu::DeviceRange{b, b + bytes, device});
+}
+
+/** Launches made so far while `device` was the launching thread's current device. */
+extern "C" long vlmr1emu_launches(int device) {
+  return device >= 0 && device < vlmr1emu::DEVICES ? vlmr1emu::launches_on[device].load() : -1;
+}
+
+/** The calling thread's current device. */
+extern "C" int vlmr1emu_current_device(void) { return vlmr1emu::current_device; }
+
 const char* cudaGetErrorString(cudaError_t err) {
   switch (err) {
     case cudaSuccess: return "no error";
     case cudaErrorInvalidValue: return "invalid argument";
+    case cudaErrorInvalidDevice: return "invalid device ordinal";
     case cudaErrorInvalidConfiguration:
     case cudaErrorLaunchFailure: return vlmr1emu::last_detail;
   }
@@ -287,6 +358,7 @@ const char* cudaGetErrorName(cudaError_t err) {
   switch (err) {
     case cudaSuccess: return "cudaSuccess";
     case cudaErrorInvalidValue: return "cudaErrorInvalidValue";
+    case cudaErrorInvalidDevice: return "cudaErrorInvalidDevice";
     case cudaErrorInvalidConfiguration: return "cudaErrorInvalidConfiguration";
     case cudaErrorLaunchFailure: return "cudaErrorLaunchFailure";
   }

@@ -63,10 +63,29 @@ enum cudaError_t {
   cudaSuccess = 0,
   cudaErrorInvalidValue = 1,
   cudaErrorInvalidConfiguration = 9,
+  cudaErrorInvalidDevice = 101,
   cudaErrorLaunchFailure = 719,
 };
 cudaError_t cudaGetLastError(void);
 cudaError_t cudaPeekAtLastError(void);
+
+// Devices: the emulation has one host memory, and a test names address ranges as "device N" memory
+// (vlmr1emu_mark_device in cuda_emu.cpp) to see that the entry points launch on their data's device.
+enum cudaMemoryType {
+  cudaMemoryTypeUnregistered = 0,
+  cudaMemoryTypeHost = 1,
+  cudaMemoryTypeDevice = 2,
+  cudaMemoryTypeManaged = 3,
+};
+struct cudaPointerAttributes {
+  enum cudaMemoryType type;
+  int device;
+  void* devicePointer;
+  void* hostPointer;
+};
+cudaError_t cudaPointerGetAttributes(cudaPointerAttributes* attributes, const void* ptr);
+cudaError_t cudaGetDevice(int* device);
+cudaError_t cudaSetDevice(int device);
 const char* cudaGetErrorString(cudaError_t err);
 const char* cudaGetErrorName(cudaError_t err);
 
