@@ -44,6 +44,7 @@ import org.vlmr1.trainer.ProgressBar;
 import org.vlmr1.trainer.RunLock;
 import org.vlmr1.trainer.RunLogs;
 import org.vlmr1.trainer.RunProvenance;
+import org.vlmr1.trainer.LoggingWindow;
 import org.vlmr1.trainer.RunWriter;
 import org.vlmr1.trainer.SaveSchedule;
 import org.vlmr1.trainer.StepMetrics;
@@ -119,7 +120,8 @@ final class TrainCommand implements Command {
         FlagSpec.value("lora_task_type", "CAUSAL_LM", "PEFT task type (CAUSAL_LM)"),
         FlagSpec.value("save_steps", "500", "checkpoint every N steps (0 = only at the end)"),
         FlagSpec.value("save_total_limit", "0", "keep the newest N checkpoints (0 = all)"),
-        FlagSpec.value("logging_steps", "1", "print and log every N steps"),
+        FlagSpec.value("logging_steps", "1", "print and log every N steps (metrics.jsonl: the N steps averaged, as "
+            + "HF's Trainer and TRL do; grad_norm and learning_rate the last step's)"),
         FlagSpec.value("output_dir", null, "run folder: metrics.jsonl, reward.png, kl.png, completion_length.png, "
             + "checkpoint-<step>/"),
         FlagSpec.value("seed", "42", "data order and sampling seed"),
@@ -401,6 +403,7 @@ final class TrainCommand implements Command {
         }
       }
       dist.barrier("the logs cut back to the checkpoint");
+      LoggingWindow window = new LoggingWindow();
       TrainingLoop.run(trainer, new TrainingLoop.Hooks() {
         @Override
         public void afterStep(StepMetrics m, double seconds, boolean loggingStep) throws java.io.IOException {
@@ -411,8 +414,10 @@ final class TrainCommand implements Command {
             trainer.checkDevices(device.toString());
           }
           if (main) {
+            window.add(m, seconds);
             if (loggingStep) {
-              run.log(m, seconds);
+              LoggingWindow.Logged line = window.drain(); // the steps since the last log, averaged
+              run.log(line.metrics(), line.stepSeconds());
             }
             bar.update(m, seconds, loggingStep);
           }

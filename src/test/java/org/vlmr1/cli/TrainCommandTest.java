@@ -125,4 +125,53 @@ class TrainCommandTest {
     assertEquals(first.get("reward"), second.get("reward"), "step 2 scores step 1's rollouts");
     assertEquals(0.0, ((Number) second.get("time/generate")).doubleValue(), "no generation inside a round");
   }
+
+  /**
+   * --logging_steps 2 logs each two steps' mean (HF's Trainer and TRL average over the interval), with the second
+   * step's grad_norm and learning rate: the same seeded run logged every step gives the two lines to average. The old
+   * code logged the second step's values alone.
+   */
+  @Test
+  void loggingStepsAverageTheInterval(@TempDir Path dir) throws Exception {
+    Path data = dir.resolve("data");
+    Path model = dir.resolve("tiny");
+    writeFixture(data, 6, model);
+    List<Map<String, Object>> every = new java.util.ArrayList<>();
+    List<Map<String, Object>> pairs = new java.util.ArrayList<>();
+    for (int logging : new int[] {1, 2}) {
+      Path out = dir.resolve("run" + logging);
+      ScoreCommandTest.Run r = ScoreCommandTest.run("train", "--model_name_or_path", model.toString(),
+          "--data_file_paths", data.resolve("data.jsonl").toString(), "--image_folders", data.toString(),
+          "--task_type", "rec", "--is_reward_customized_from_vlm_module", "--reward_funcs", "accuracy", "format",
+          "--num_generations", "2", "--per_device_train_batch_size", "4", "--max_completion_length", "4",
+          "--max_steps", "2", "--learning_rate", "1e-2", "--seed", "5",
+          "--max_pixels", "12544", "--logging_steps", String.valueOf(logging), "--output_dir", out.toString());
+      assertEquals(0, r.rc(), r.err());
+      for (String line : Files.readAllLines(out.resolve("metrics.jsonl"))) {
+        @SuppressWarnings("unchecked")
+        Map<String, Object> m = (Map<String, Object>) Json.parse(line);
+        (logging == 1 ? every : pairs).add(m);
+      }
+    }
+    assertEquals(2, every.size());
+    assertEquals(1, pairs.size(), "one line for two steps");
+    Map<String, Object> a = every.get(0);
+    Map<String, Object> b = every.get(1);
+    Map<String, Object> w = pairs.get(0);
+    assertEquals(2, ((Number) w.get("step")).intValue());
+    for (String k : new String[] {"loss", "reward", "reward_std", "rewards/accuracy", "rewards/format", "kl",
+        "entropy", "completion_length"}) {
+      double mean = (num(a, k) + num(b, k)) / 2;
+      assertEquals(mean, num(w, k), 1e-9 * Math.max(1, Math.abs(mean)), k + ": the two steps' mean");
+    }
+    // A tiny random model's rewards are flat; its entropy moves with the update (by ~1e-6, far above the tolerance).
+    assertTrue(Math.abs(num(a, "entropy") - num(b, "entropy")) > 1e-7, "the steps differ: " + every);
+    assertEquals(num(b, "grad_norm"), num(w, "grad_norm"), 0, "the last step's grad_norm");
+    assertEquals(num(b, "learning_rate"), num(w, "learning_rate"), 0, "the last step's learning rate");
+  }
+
+  private static double num(Map<String, Object> m, String k) {
+    assertTrue(m.get(k) instanceof Number, k + " in " + m);
+    return ((Number) m.get(k)).doubleValue();
+  }
 }
