@@ -14,7 +14,12 @@ final class CompatFlags {
    * How a foreign flag is treated: its note (printed) or refusal (a usage error); a boolean flag given as false asks
    * for nothing vlmr1 lacks and prints {@code noteWhenFalse} if any.
    */
-  private record Rule(String note, String refusal, boolean booleanFlag, String noteWhenFalse) {}
+  private record Rule(String note, String refusal, boolean booleanFlag, String noteWhenFalse,
+      java.util.function.Predicate<String> harmless) {
+    Rule(String note, String refusal, boolean booleanFlag, String noteWhenFalse) {
+      this(note, refusal, booleanFlag, noteWhenFalse, null);
+    }
+  }
 
   private static final String METRICS = "no experiment tracker is used; metrics go to <output_dir>/metrics.jsonl";
   // train declares the LoRA flags itself; these rules answer the commands that do not train with GRPO
@@ -44,7 +49,52 @@ final class CompatFlags {
           + "here activations are kept (more memory), results identical", null, true, null)),
       Map.entry("use_peft", new Rule(null, LORA + " (--use_peft true)", true, null)),
       refuse("lora_r"), refuse("lora_alpha"), refuse("lora_dropout"), refuse("lora_task_type"),
-      refuse("lora_target_modules"), refuse("lora_modules_to_save"));
+      refuse("lora_target_modules"), refuse("lora_modules_to_save"),
+      // GRPOScriptArguments / GRPOConfig / TrainingArguments fields that VLM-R1 accepts (VLM-R1-SPEC.md 5)
+      note("arrow_cache_dir", "--arrow_cache_dir has no meaning in vlmr1 (grpo_jsonl.py does not use it either): "
+          + "the JSONL files are read directly"),
+      Map.entry("ds3_gather_for_generation", new Rule("--ds3_gather_for_generation has no meaning in vlmr1: no "
+          + "ZeRO-3 sharding, generation always has the whole model", null, true,
+          "--ds3_gather_for_generation false has no meaning in vlmr1: no ZeRO-3 sharding")),
+      Map.entry("remove_unused_columns", new Rule("--remove_unused_columns: every data column still reaches the "
+          + "reward functions (VLM-R1's default is False: its rewards need them)", null, true,
+          "--remove_unused_columns false: every data column reaches the reward functions, as in VLM-R1")),
+      Map.entry("fp16", new Rule(null, "--fp16 true: float16 training is not supported; --bf16 runs bfloat16 with "
+          + "float32 master weights", true, null)),
+      Map.entry("sync_ref_model", new Rule(null, "--sync_ref_model true: syncing the reference model is not "
+          + "implemented (VLM-R1's trainer ignores the flag too); the reference stays the initial model", true,
+          null)),
+      note("ref_model_mixup_alpha", "--ref_model_mixup_alpha has no meaning in vlmr1: the reference is never "
+          + "synced (VLM-R1 ignores it too)"),
+      note("ref_model_sync_steps", "--ref_model_sync_steps has no meaning in vlmr1: the reference is never synced "
+          + "(VLM-R1 ignores it too)"),
+      valued("min_p", v -> v.equalsIgnoreCase("none") || number(v) == 0, "--min_p: no min-p filtering (VLM-R1's "
+          + "trainer ignores the flag too)", "min-p filtering is not implemented (VLM-R1's trainer ignores the "
+          + "flag: its sampling settings are fixed); vlmr1 samples with --temperature, --top_k and --top_p"),
+      valued("repetition_penalty", v -> number(v) == 1, "--repetition_penalty 1: no penalty, as in VLM-R1",
+          "a repetition penalty is not implemented (VLM-R1's trainer ignores the flag: its sampling settings are "
+          + "fixed); vlmr1 samples with --temperature, --top_k and --top_p"),
+      valued("val_split_ratio", v -> number(v) == 0, "--val_split_ratio 0: no validation split",
+          "the random validation split is not implemented: split the JSONL file and score the held-out part "
+          + "with `bin/vlmr1 eval`"),
+      valued("save_strategy", v -> v.equalsIgnoreCase("steps"), "--save_strategy steps: checkpoints every "
+          + "--save_steps, as Hugging Face's", "only 'steps' is implemented (checkpoints every --save_steps; "
+          + "--save_steps 0 saves only at the end)"));
+
+  /** A flag whose harmless values (VLM-R1's defaults, which change nothing) get a note and others a refusal. */
+  private static Map.Entry<String, Rule> valued(String name, java.util.function.Predicate<String> harmless,
+      String note, String refusal) {
+    return Map.entry(name, new Rule(note, refusal, false, null, harmless));
+  }
+
+  /** A flag value as a number, NaN when it is none. */
+  private static double number(String v) {
+    try {
+      return Double.parseDouble(v.trim());
+    } catch (NumberFormatException e) {
+      return Double.NaN;
+    }
+  }
 
   private static Map.Entry<String, Rule> note(String name, String note) {
     return Map.entry(name, new Rule(note, null, false, null));
@@ -76,6 +126,16 @@ final class CompatFlags {
         warn.println(r.noteWhenFalse());
       }
       return; // a boolean feature turned off asks for nothing vlmr1 lacks
+    }
+    if (r.harmless() != null) {
+      if (value == null) {
+        throw new UsageException("--" + name + " needs a value");
+      }
+      if (!r.harmless().test(value)) {
+        throw new UsageException("--" + name + " " + value + ": " + r.refusal());
+      }
+      warn.println(r.note());
+      return;
     }
     if (r.refusal() != null) {
       throw new UsageException(r.refusal());

@@ -90,14 +90,19 @@ final class TrainCommand implements Command {
         FlagSpec.value("learning_rate", "1e-6", "AdamW learning rate"),
         FlagSpec.value("lr_scheduler_type", "linear", "linear, constant or cosine"),
         FlagSpec.value("warmup_ratio", "0", "fraction of steps of linear warm-up"),
+        FlagSpec.value("warmup_steps", "0", "steps of linear warm-up; above 0 it overrides warmup_ratio"),
         FlagSpec.value("weight_decay", "0", "AdamW weight decay"),
+        FlagSpec.value("adam_beta1", "0.9", "AdamW first-moment decay"),
+        FlagSpec.value("adam_beta2", "0.999", "AdamW second-moment decay"),
+        FlagSpec.value("adam_epsilon", "1e-8", "AdamW epsilon"),
         FlagSpec.value("max_grad_norm", "1.0", "gradient clipping norm"),
         FlagSpec.value("max_completion_length", "256", "tokens per completion"),
         FlagSpec.value("max_generation_rows", "0", "most completion rows decoded together (ours; 0 = the whole "
             + "micro-batch): caps the KV cache and activations of generation; TRL's generation_batch_size is "
             + "something else"),
         FlagSpec.value("max_steps", "-1", "optimizer steps (-1: from num_train_epochs)"),
-        FlagSpec.value("num_train_epochs", "1", "epochs when max_steps is -1"),
+        FlagSpec.value("num_train_epochs", "3", "epochs when max_steps is -1 (Hugging Face's default; VLM-R1's "
+            + "scripts pass 2)"),
         FlagSpec.value("temperature", "1.0", "sampling temperature (also applied in the loss)"),
         FlagSpec.value("top_k", "50", "sampling top-k (0 = off)"),
         FlagSpec.value("top_p", "1.0", "sampling top-p"),
@@ -305,8 +310,10 @@ final class TrainCommand implements Command {
     GrpoConfig.Builder b = GrpoConfig.builder().numGenerations(g).beta(f.getDouble("beta"))
         .epsilon(f.getDouble("epsilon")).learningRate(f.getDouble("learning_rate"))
         .lrSchedulerType(f.getChoice("lr_scheduler_type", LrSchedulerType.class, LrSchedulerType::parse))
-        .warmupRatio(f.getDouble("warmup_ratio"))
-        .weightDecay(f.getDouble("weight_decay")).maxGradNorm(f.getDouble("max_grad_norm"))
+        .warmupRatio(f.getDouble("warmup_ratio")).warmupSteps(f.getInt("warmup_steps"))
+        .weightDecay(f.getDouble("weight_decay")).adamBeta1(f.getDouble("adam_beta1"))
+        .adamBeta2(f.getDouble("adam_beta2")).adamEpsilon(f.getDouble("adam_epsilon"))
+        .maxGradNorm(f.getDouble("max_grad_norm"))
         .maxCompletionLength(f.getInt("max_completion_length")).maxSteps(maxSteps)
         .temperature(f.getDouble("temperature")).topK(f.getInt("top_k")).topP(f.getDouble("top_p"))
         .perDeviceTrainBatchSize(perDevice).gradientAccumulationSteps(gas).seed(Long.parseLong(f.get("seed")))

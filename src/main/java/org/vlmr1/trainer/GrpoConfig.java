@@ -16,7 +16,8 @@ import org.vlmr1.model.SamplingConfig;
  * @param epsilon lower clip (0.2); epsilonHigh upper clip (defaults to epsilon)
  * @param numIterations policy updates per generation round (TRL's mu): steps after the first reuse the
  *     round's rollouts, with the rollout-time log-probs as the ratio's denominator
- * @param learningRate 1e-6, with {@code lrSchedulerType} (linear decay) after {@code warmupRatio} (0) of warm-up
+ * @param learningRate 1e-6, with {@code lrSchedulerType} (linear decay) after {@code warmupRatio} (0) of warm-up,
+ *     or {@code warmupSteps} steps when that is above 0 (Hugging Face's rule: warmup_steps overrides warmup_ratio)
  * @param adamBeta1 0.9, adamBeta2 0.999, adamEpsilon 1e-8, weightDecay 0 (HF AdamW defaults)
  * @param maxGradNorm gradient clipping norm (1.0)
  * @param maxCompletionLength tokens generated per completion (256)
@@ -52,7 +53,8 @@ public record GrpoConfig(int numGenerations, double beta, double epsilon, double
     double temperature, int topK, double topP, int perDeviceTrainBatchSize, int gradientAccumulationSteps, long seed,
     LossType lossType, ScaleRewards scaleRewards, double[] rewardWeights, boolean freezeVisionModules,
     int loggingSteps, Path outputDir, int worldSize, int zeroStage, boolean overlapGradReduce, boolean bf16,
-    int stepsPerGeneration, OnBadSample onBadSample, RolloutOptions rollout, boolean gradientCheckpointing) {
+    int stepsPerGeneration, OnBadSample onBadSample, RolloutOptions rollout, boolean gradientCheckpointing,
+    int warmupSteps) {
 
   public GrpoConfig {
     require(numGenerations >= 2, "--num_generations must be >= 2 (group statistics need two completions), got "
@@ -90,6 +92,8 @@ public record GrpoConfig(int numGenerations, double beta, double epsilon, double
     require(adamBeta1 >= 0 && adamBeta1 < 1, "--adam_beta1 must be in [0, 1), got " + adamBeta1);
     require(adamBeta2 >= 0 && adamBeta2 < 1, "--adam_beta2 must be in [0, 1), got " + adamBeta2);
     require(adamEpsilon > 0, "--adam_epsilon must be > 0, got " + adamEpsilon);
+    require(warmupSteps >= 0, "--warmup_steps must be >= 0, got " + warmupSteps);
+    require(weightDecay >= 0 && Double.isFinite(weightDecay), "--weight_decay must be >= 0, got " + weightDecay);
     require(maxGradNorm > 0, "--max_grad_norm must be > 0, got " + maxGradNorm);
     require(maxCompletionLength >= 1, "--max_completion_length must be >= 1, got " + maxCompletionLength);
     require(maxSteps >= 1, "--max_steps must be >= 1 here (-1, from --num_train_epochs, is resolved before), got "
@@ -128,6 +132,11 @@ public record GrpoConfig(int numGenerations, double beta, double epsilon, double
   /** Completions per generation round over all processes (TRL's generation_batch_size). */
   public int generationBatch() {
     return perDeviceTrainBatchSize * worldSize * stepsPerGeneration;
+  }
+
+  /** Steps of linear warm-up: warmupSteps when above 0, else ceil(maxSteps x warmupRatio) (Hugging Face's rule). */
+  public long warmupStepCount() {
+    return warmupSteps > 0 ? warmupSteps : (long) Math.ceil(maxSteps * warmupRatio);
   }
 
   /** Optimizer steps one generation round spans (1 unless steps_per_generation exceeds the accumulation steps). */
@@ -173,6 +182,10 @@ public record GrpoConfig(int numGenerations, double beta, double epsilon, double
     private LrSchedulerType lrSchedulerType = LrSchedulerType.LINEAR;
     private double warmupRatio = 0;
     private double weightDecay = 0;
+    private double adamBeta1 = 0.9;
+    private double adamBeta2 = 0.999;
+    private double adamEpsilon = 1e-8;
+    private int warmupSteps = 0;
     private double maxGradNorm = 1.0;
     private int maxCompletionLength = 256;
     private int maxSteps = 1;
@@ -201,6 +214,10 @@ public record GrpoConfig(int numGenerations, double beta, double epsilon, double
     public Builder lrSchedulerType(LrSchedulerType v) { lrSchedulerType = v; return this; }
     public Builder warmupRatio(double v) { warmupRatio = v; return this; }
     public Builder weightDecay(double v) { weightDecay = v; return this; }
+    public Builder adamBeta1(double v) { adamBeta1 = v; return this; }
+    public Builder adamBeta2(double v) { adamBeta2 = v; return this; }
+    public Builder adamEpsilon(double v) { adamEpsilon = v; return this; }
+    public Builder warmupSteps(int v) { warmupSteps = v; return this; }
     public Builder maxGradNorm(double v) { maxGradNorm = v; return this; }
     public Builder maxCompletionLength(int v) { maxCompletionLength = v; return this; }
     public Builder maxSteps(int v) { maxSteps = v; return this; }
@@ -228,13 +245,13 @@ public record GrpoConfig(int numGenerations, double beta, double epsilon, double
 
     public GrpoConfig build() {
       return new GrpoConfig(numGenerations, beta, epsilon, epsilonHigh == null ? epsilon : epsilonHigh, numIterations,
-          learningRate, lrSchedulerType, warmupRatio, 0.9, 0.999, 1e-8, weightDecay, maxGradNorm,
+          learningRate, lrSchedulerType, warmupRatio, adamBeta1, adamBeta2, adamEpsilon, weightDecay, maxGradNorm,
           maxCompletionLength, maxSteps, temperature, topK, topP, perDeviceTrainBatchSize, gradientAccumulationSteps,
           seed, lossType, scaleRewards, rewardWeights, freezeVisionModules, loggingSteps, outputDir, worldSize,
           zeroStage,
           overlapGradReduce, bf16, stepsPerGeneration == 0 ? gradientAccumulationSteps : stepsPerGeneration,
           onBadSample, maxGenerationRows == null ? rollout : rollout.withMaxGenerationRows(maxGenerationRows),
-          gradientCheckpointing);
+          gradientCheckpointing, warmupSteps);
     }
   }
 }

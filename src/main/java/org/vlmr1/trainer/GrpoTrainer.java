@@ -369,7 +369,8 @@ public final class GrpoTrainer implements AutoCloseable {
     if (!ls.ok() && ls.head() != null) {
       ls.head().await();
     }
-    double lr = cfg.lrSchedulerType().lr(cfg.learningRate(), step, cfg.maxSteps(), cfg.warmupRatio());
+    double lr = cfg.lrSchedulerType().lrAfterWarmup(cfg.learningRate(), step, cfg.maxSteps(),
+        cfg.warmupStepCount());
     int kept = rd.keptRows(slice, cfg.globalBatch()); // completions not skipped for failed images
     boolean skipped = !ls.ok() || !Double.isFinite(gradNorm) || kept == 0;
     if (skipped) {

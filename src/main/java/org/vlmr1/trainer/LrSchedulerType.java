@@ -20,7 +20,11 @@ public enum LrSchedulerType {
 
   /** The learning rate at optimizer step {@code step} (0-based) of {@code total}, as transformers' schedules. */
   public double lr(double base, long step, long total, double warmupRatio) {
-    long warmup = (long) Math.ceil(total * warmupRatio);
+    return lrAfterWarmup(base, step, total, (long) Math.ceil(total * warmupRatio));
+  }
+
+  /** {@link #lr} with the warm-up given in steps ({@code --warmup_steps}). */
+  public double lrAfterWarmup(double base, long step, long total, long warmup) {
     if (step < warmup) {
       return base * step / Math.max(1, warmup);
     }

@@ -84,6 +84,31 @@ class FlagsTest {
     assertThrows(UsageException.class, () -> parse("--use_peft", "maybe"));
   }
 
+  /**
+   * GRPOScriptArguments / GRPOConfig / TrainingArguments fields VLM-R1 accepts but that are no run-script flag: each
+   * is noted when it changes nothing here and refused, with the reason, when it would (the old code refused them all
+   * as unknown flags).
+   */
+  @Test
+  void vlmR1ConfigFieldsAreNotedOrRefusedByValue() {
+    String w = noted("--arrow_cache_dir", "/cache", "--ds3_gather_for_generation", "true", "--remove_unused_columns",
+        "False", "--min_p", "None", "--repetition_penalty", "1.0", "--val_split_ratio", "0", "--save_strategy",
+        "steps", "--sync_ref_model", "false", "--fp16", "false", "--ref_model_sync_steps", "512");
+    for (String flag : new String[] {"--arrow_cache_dir has no meaning", "--ds3_gather_for_generation",
+        "--remove_unused_columns false", "--min_p", "--repetition_penalty 1", "--val_split_ratio 0",
+        "--save_strategy steps", "--ref_model_sync_steps has no meaning"}) {
+      assertTrue(w.contains(flag), flag + " in: " + w);
+    }
+    for (String[] refused : new String[][] {{"--min_p", "0.05"}, {"--repetition_penalty", "1.1"},
+        {"--val_split_ratio", "0.1"}, {"--save_strategy", "epoch"}, {"--save_strategy", "no"},
+        {"--sync_ref_model", "true"}, {"--fp16"}, {"--min_p"}}) {
+      UsageException e = assertThrows(UsageException.class, () -> parse(refused), String.join(" ", refused));
+      assertTrue(e.getMessage().startsWith("--" + refused[0].substring(2)), e.getMessage());
+    }
+    UsageException split = assertThrows(UsageException.class, () -> parse("--val_split_ratio", "0.1"));
+    assertTrue(split.getMessage().contains("bin/vlmr1 eval"), split.getMessage());
+  }
+
   @Test
   void ddpTimeoutIsDistTimeout() {
     List<FlagSpec> specs = List.of(FlagSpec.value("dist_timeout", "600", "seconds"));

@@ -102,6 +102,34 @@ class TrainOptionsTest {
     assertEquals(4, Files.readAllLines(out.resolve("metrics.jsonl")).size());
   }
 
+  /**
+   * Hugging Face's TrainingArguments that VLM-R1 accepts: --warmup_steps overrides --warmup_ratio, the AdamW flags
+   * are taken (and validated), and without --max_steps the epochs default to 3 (the old code refused the first four
+   * flags as unknown and defaulted to one epoch).
+   */
+  @Test
+  void trainingArgumentsWarmupStepsAdamAndDefaultEpochs() throws Exception {
+    Path out = dir.resolve("warmup");
+    ScoreCommandTest.Run r = train(model, out, "--max_steps", "3", "--learning_rate", "1e-3", "--warmup_ratio", "0.9",
+        "--warmup_steps", "2", "--adam_beta1", "0.8", "--adam_beta2", "0.95", "--adam_epsilon", "1e-6");
+    assertEquals(0, r.rc(), r.err());
+    double[] want = {0, 0.5e-3, 1e-3}; // linear warm-up over 2 steps, then linear decay from step 2 of 3
+    List<String> lines = Files.readAllLines(out.resolve("metrics.jsonl"));
+    assertEquals(3, lines.size());
+    for (int i = 0; i < 3; i++) {
+      @SuppressWarnings("unchecked")
+      Map<String, Object> m = (Map<String, Object>) Json.parse(lines.get(i));
+      assertEquals(want[i], ((Number) m.get("learning_rate")).doubleValue(), 1e-15, "step " + (i + 1));
+    }
+    ScoreCommandTest.Run bad = train(model, dir.resolve("bad-beta"), "--max_steps", "1", "--adam_beta2", "1.5");
+    assertEquals(2, bad.rc(), bad.err());
+    assertTrue(bad.err().contains("--adam_beta2 must be in [0, 1)"), bad.err());
+    Path epochs = dir.resolve("default-epochs");
+    ScoreCommandTest.Run e = train(model, epochs);
+    assertEquals(0, e.rc(), e.err());
+    assertTrue(e.out().contains("max_steps 6 from num_train_epochs 3"), e.out()); // 4 examples x G 2 / 4 a step
+  }
+
   /** A bfloat16 checkpoint trains in float32 unless asked; --torch_dtype bfloat16 keeps float32 masters. */
   @Test
   void bf16CheckpointTrainsInFloat32UnlessAsked() throws Exception {
