@@ -3,8 +3,10 @@
 package org.vlmr1.data;
 
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 
 /**
  * @param id the example's id (error messages, metrics)
@@ -12,15 +14,26 @@ import java.util.Map;
  * @param images resolved image files, in order (empty for text-only)
  * @param solution the ground truth (VLM-R1 wraps it as {@code <answer> ... </answer>} for the rewards)
  * @param accuRewardMethod the accuracy method of this example, or null for default
- * @param fields any other keys of the line
+ * @param fields any other keys of the line; keys whose value is JSON null are dropped (Python's kwarg would be None,
+ *     which no reward reads), as RewardSamples drops them from score inputs
  * @param source where the example comes from ("data.jsonl:105"), for errors found after loading
  */
 public record Example(String id, String problem, List<Path> images, String solution, String accuRewardMethod,
     Map<String, Object> fields, String source) {
   public Example {
     images = List.copyOf(images);
-    fields = fields == null ? Map.of() : Map.copyOf(fields);
+    fields = withoutNulls(fields);
     source = source == null ? "example " + id : source;
+  }
+
+  /** The entries whose value is not null, immutable (Map.copyOf rejects null values). */
+  static Map<String, Object> withoutNulls(Map<String, Object> fields) {
+    if (fields == null) {
+      return Map.of();
+    }
+    Map<String, Object> kept = new LinkedHashMap<>(fields);
+    kept.values().removeIf(Objects::isNull);
+    return Map.copyOf(kept);
   }
 
   /** An example built in code rather than read from a file: its id stands for its source. */

@@ -112,7 +112,7 @@ final class FourChannelJpeg {
     }
     int w = raster.getWidth();
     int h = raster.getHeight();
-    byte[] out = new byte[w * h * 3];
+    byte[] out = new byte[RgbImage.bytes(w, h)];
     int[] px = new int[4];
     int[] cmy = new int[3];
     boolean ycck = header.ycck();

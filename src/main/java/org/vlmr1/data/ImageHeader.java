@@ -20,6 +20,12 @@ final class ImageHeader {
   private ImageHeader() {}
 
   /**
+   * The most pixels an image may have: above 2 x Image.MAX_IMAGE_PIXELS (89,478,485 by default) Pillow's open raises
+   * DecompressionBombError, and here a file of a few KB could otherwise pass and exhaust the heap when decoded.
+   */
+  static final long MAX_PIXELS = 2L * 89_478_485;
+
+  /**
    * What a header says.
    *
    * @param format ImageIO's format name, lower case ("png", "jpeg", ...)
@@ -55,10 +61,20 @@ final class ImageHeader {
     if (info.width() < 1 || info.height() < 1) {
       throw new IOException("the " + info.format() + " header gives a size of " + info.width() + "x" + info.height());
     }
+    checkPixels(info.width(), info.height());
     if (info.format().equals("png")) {
       checkPngChunks(path, size);
     }
     return info;
+  }
+
+  /** Rejects sizes above {@link #MAX_PIXELS}, as Pillow does, naming the size and the limit. */
+  static void checkPixels(long width, long height) throws IOException {
+    if (width * height > MAX_PIXELS) {
+      throw new IOException("the header gives " + width + "x" + height + " = " + width * height + " pixels, above "
+          + "Pillow's decompression-bomb limit of " + MAX_PIXELS + " (2 x Image.MAX_IMAGE_PIXELS); VLM-R1 cannot "
+          + "open it either");
+    }
   }
 
   /** Walks the chunk headers (8 bytes each, no data read) from the signature to IEND. */

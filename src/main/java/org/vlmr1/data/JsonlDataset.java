@@ -13,6 +13,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.vlmr1.util.Json;
+import org.vlmr1.util.PyRepr;
 import org.vlmr1.util.PyText;
 
 /** Loads and validates VLM-R1 JSONL datasets. */
@@ -53,10 +54,13 @@ public final class JsonlDataset {
    *
    * @param skipped the bad lines dropped (--on_bad_sample skip)
    * @param unknownMethods accu_reward_method values no method knows, by file and lines (scored as default)
+   * @param warnings other lines that load but probably not as meant, one entry per file and kind
    */
-  public record Loaded(List<Example> examples, List<String> skipped, List<String> unknownMethods) {
+  public record Loaded(List<Example> examples, List<String> skipped, List<String> unknownMethods,
+      List<String> warnings) {
     public Loaded {
       unknownMethods = unknownMethods == null ? List.of() : List.copyOf(unknownMethods);
+      warnings = warnings == null ? List.of() : List.copyOf(warnings);
     }
 
     /** One line of counts, then one indented line per unknown method (the train command prints it once). */
@@ -65,6 +69,7 @@ public final class JsonlDataset {
       StringBuilder sb = new StringBuilder(examples.size() + " examples (" + images + " images)"
           + (skipped.isEmpty() ? "" : ", " + skipped.size() + " bad lines skipped"));
       unknownMethods.forEach(u -> sb.append("\n  warning: ").append(u));
+      warnings.forEach(w -> sb.append("\n  warning: ").append(w));
       return sb.toString();
     }
   }
@@ -83,6 +88,7 @@ public final class JsonlDataset {
   public static Loaded load(Spec spec, MethodNames methods) throws IOException {
     List<Parsed> lines = new ArrayList<>();
     UnknownMethods unknown = new UnknownMethods(methods);
+    List<String> warnings = new ArrayList<>();
     boolean stop = false; // fail: a bad line ends the reading
     for (int f = 0; f < spec.files().size() && !stop; f++) {
       Path file = spec.files().get(f);
@@ -98,6 +104,8 @@ public final class JsonlDataset {
       unknown.file(file.getFileName().toString(), method);
       try (BufferedReader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
         int lineNo = 0;
+        int firstImagePathOnly = 0; // the first line with "image_path" and no "image", and how many there are
+        int imagePathOnly = 0;
         for (String line; (line = r.readLine()) != null; ) {
           lineNo++;
           if (line.isBlank()) {
@@ -107,6 +115,11 @@ public final class JsonlDataset {
           try {
             Example e = parse(line, where, folder, method, spec.allowOutside());
             lines.add(new Parsed(e, null));
+            if (e.images().isEmpty() && e.fields().containsKey("image_path")) {
+              if (imagePathOnly++ == 0) {
+                firstImagePathOnly = lineNo;
+              }
+            }
             if (!java.util.Objects.equals(e.accuRewardMethod(), method)) {
               unknown.line(file.getFileName().toString(), lineNo, e.accuRewardMethod());
             }
@@ -117,6 +130,9 @@ public final class JsonlDataset {
               break; // the lines before it still get their image check: the first bad line is the one reported
             }
           }
+        }
+        if (imagePathOnly > 0) {
+          warnings.add(imagePathWarning(file.getFileName() + ":" + firstImagePathOnly, imagePathOnly));
         }
       } catch (java.nio.charset.CharacterCodingException e) {
         throw new IOException("data file " + file + ", line " + firstNonUtf8Line(file) + ": not UTF-8 text (a "
@@ -137,7 +153,18 @@ public final class JsonlDataset {
         skipped.add(error);
       }
     }
-    return new Loaded(out, skipped, unknown.report());
+    return new Loaded(out, skipped, unknown.report(), warnings);
+  }
+
+  /**
+   * VLM-R1's loader builds image_path from "image" (joined to the file's image folder) and never documents reading
+   * it from a line (VLM-R1-SPEC.md 2.1), so such a line trains text-only: said once per file, as it is likely a
+   * converted dataset that lost its images.
+   */
+  private static String imagePathWarning(String firstLine, int count) {
+    return firstLine + ": the line has \"image_path\" but no \"image\" and trains text-only (VLM-R1 reads images "
+        + "from \"image\", relative to --image_folders)" + (count > 1 ? "; " + (count - 1) + " more line"
+        + (count == 2 ? "" : "s") + " of this file alike" : "");
   }
 
   /** A line read: its example, or why it is bad. */
@@ -201,13 +228,14 @@ public final class JsonlDataset {
       throw new IllegalArgumentException(where + ": \"conversations\" must hold the question and the solution "
           + "({\"from\": \"human\", \"value\": ...}, {\"from\": \"gpt\", \"value\": ...})");
     }
-    Object sol = a.get("value");
-    if (sol == null) {
+    if (!a.containsKey("value")) {
       throw new IllegalArgumentException(where + ": the solution turn has no \"value\"");
     }
-    // grpo_jsonl.py: a string solution loses its <answer> tags and is stripped; anything else is str()'d.
+    Object sol = a.get("value");
+    // grpo_jsonl.py: a string solution loses its <answer> tags and is stripped; anything else is str()'d, as Python
+    // prints it: [103.93, 299.99, 238.15, 477.41], 1e+20, True, None (a JSON null), {'a': [1, 2]}.
     String solution = sol instanceof String s ? PyText.strip(s.replace("<answer>", "").replace("</answer>", ""))
-        : Json.write(sol);
+        : PyRepr.str(sol);
     List<Path> images = new ArrayList<>();
     Object img = obj.remove("image");
     if (img instanceof String s) {

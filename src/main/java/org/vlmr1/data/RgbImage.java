@@ -26,6 +26,16 @@ public record RgbImage(int width, int height, byte[] hwc) {
     }
   }
 
+  /** {@code w * h * 3}, the size of an image's pixels, refused where a Java array cannot hold it. */
+  static int bytes(int w, int h) {
+    long n = 3L * w * h;
+    if (n > Integer.MAX_VALUE - 8) { // the JVM's largest array is a few elements short of Integer.MAX_VALUE
+      throw new IllegalArgumentException("a " + w + "x" + h + " image needs " + n + " bytes of RGB, more than a Java "
+          + "array holds");
+    }
+    return (int) n;
+  }
+
   /** The unsigned value of channel {@code c} at ({@code x}, {@code y}). */
   public int get(int x, int y, int c) {
     return hwc[(y * width + x) * 3 + c] & 0xff;
@@ -59,7 +69,7 @@ public record RgbImage(int width, int height, byte[] hwc) {
   public static RgbImage fromBuffered(BufferedImage img) {
     int w = img.getWidth();
     int h = img.getHeight();
-    byte[] out = new byte[w * h * 3];
+    byte[] out = new byte[bytes(w, h)];
     Raster r = img.getRaster();
     int bands = r.getNumBands();
     int bits = img.getColorModel().getComponentSize(0);

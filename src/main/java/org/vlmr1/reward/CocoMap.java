@@ -12,7 +12,7 @@ import java.util.Map;
 public final class CocoMap {
   private CocoMap() {}
 
-  /** One box: {@code [x1, y1, x2, y2]} and its label. */
+  /** One box: {@code [x1, y1, x2, y2]} and its label (null for JSON null: Python's None is a category too). */
   public record Box(double x1, double y1, double x2, double y2, Object label) {
     double w() {
       return x2 - x1;
@@ -73,12 +73,12 @@ public final class CocoMap {
       List<Box> g = new ArrayList<>();
       List<Box> d = new ArrayList<>();
       for (Box b : groundTruth) {
-        if (b.label().equals(cat)) {
+        if (java.util.Objects.equals(b.label(), cat)) {
           g.add(b);
         }
       }
       for (Box b : dets) {
-        if (b.label().equals(cat)) {
+        if (java.util.Objects.equals(b.label(), cat)) {
           d.add(b);
         }
       }

@@ -79,12 +79,29 @@ public final class DetectionRewards {
     }
     double[] v = new double[4];
     for (int i = 0; i < 4; i++) {
-      if (!(b.get(i) instanceof Number n)) {
+      Double x = number(b.get(i));
+      if (x == null) {
         return null;
       }
-      v[i] = n.doubleValue();
+      v[i] = x;
     }
     return v;
+  }
+
+  /** A JSON value as Python arithmetic sees it (bool is an int: True is 1), or null when it is not a number. */
+  static Double number(Object v) {
+    if (v instanceof Boolean b) {
+      return b ? 1.0 : 0.0;
+    }
+    return v instanceof Number n ? n.doubleValue() : null;
+  }
+
+  /**
+   * The stripped text of a ```json block, or empty when there is none or it is blank: VLM-R1 tests
+   * {@code if bbox_json:}, so an empty block is an empty list, not a parse error.
+   */
+  private static Optional<String> nonBlank(Optional<String> block) {
+    return block.filter(b -> !b.isEmpty());
   }
 
   // ---------------------------------------------------------------- COCO AP: map, od_ap, od_ap50, odLength
@@ -95,7 +112,8 @@ public final class DetectionRewards {
    * |gt| / |pred| when there are more predictions than ground-truth boxes.
    */
   static double mapReward(RewardSample s, String content, String sol, boolean lengthPenalty, boolean ap50) {
-    List<Object> gt = lastJsonBlock(sol).map(j -> groundTruthItems(s, "accuracy (map)", j)).orElse(List.of());
+    List<Object> gt = nonBlank(lastJsonBlock(sol)).map(j -> groundTruthItems(s, "accuracy (map)", j))
+        .orElse(List.of());
     List<Object> pred = lastJsonBlock(content).map(DetectionRewards::predictedItems).orElse(List.of());
     double reward;
     if (!pred.isEmpty() && !gt.isEmpty()) {
@@ -113,8 +131,11 @@ public final class DetectionRewards {
     List<CocoMap.Box> out = new ArrayList<>();
     for (Object item : items) {
       double[] b = bbox(item);
+      // a null label is a category like any other (Python's None is a valid dict key); a missing one, or a list or
+      // object (unhashable in Python), is a data error
       Object label = item instanceof Map<?, ?> m ? m.get("label") : null;
-      if (b == null || label == null || label instanceof List || label instanceof Map) {
+      boolean hasLabel = item instanceof Map<?, ?> m && m.containsKey("label");
+      if (b == null || !hasLabel || label instanceof List || label instanceof Map) {
         throw new RewardDataException(s, "accuracy (map)", "ground-truth item " + Json.write(item)
             + " needs a numeric bbox_2d [x1, y1, x2, y2] and a label");
       }
@@ -181,8 +202,8 @@ public final class DetectionRewards {
   static double detectionScore(RewardSample s, String content, String sol) {
     List<Object> pred = firstJsonBlock(AnswerText.clean(content)).map(DetectionRewards::predictedItems)
         .orElse(List.of());
-    List<Object> gt = firstJsonBlock(AnswerText.clean(sol)).map(j -> groundTruthItems(s, "accuracy (weighted_sum)", j))
-        .orElse(List.of());
+    List<Object> gt = nonBlank(firstJsonBlock(AnswerText.clean(sol)))
+        .map(j -> groundTruthItems(s, "accuracy (weighted_sum)", j)).orElse(List.of());
     final double iouThreshold = 0.5;
     final double alpha = 0.7;
     final double beta = 0.0;

@@ -16,7 +16,10 @@ import org.vlmr1.util.InputFrame;
  *
  * <ul>
  *   <li>Ground truth: the last {@code <answer>} block of the solution (the whole solution when it has none), parsed as
- *       JSON {@code [x1, y1, x2, y2]} in original-image pixels. A malformed solution is a data error.
+ *       JSON {@code [x1, y1, x2, y2]} in original-image pixels. A solution that is not JSON is a data error
+ *       (VLM-R1's json.loads runs outside its try); JSON that is not four numbers ({@code [0, 0, 10]},
+ *       {@code {"a": 1}}, {@code ["0", 0, 10, 10]}) scores 0, as VLM-R1's IoU fails inside its try/except. Booleans
+ *       count as 1 and 0, as in Python.
  *   <li>Prediction: the first {@code <answer>} block of the completion, stripped, and in it the first
  *       {@code [int, int, int, int]} ({@code \[(\d+),\s*(\d+),\s*(\d+),\s*(\d+)]}: no decimals, no signs).
  *   <li>Qwen ({@code rescale}): Qwen2.5-VL answers in the resized input frame, so x is scaled by
@@ -57,7 +60,10 @@ public final class RecIouReward implements RewardFunction {
   @Override
   public double score(RewardSample s) {
     double[] truth = groundTruth(s);
-    double[] scale = rescale ? scale(s) : new double[] {1, 1};
+    double[] scale = rescale ? scale(s) : new double[] {1, 1}; // VLM-R1 opens the image before its try, too
+    if (truth == null) {
+      return 0;
+    }
     Optional<String> answer = AnswerText.firstAnswer(s.completion(), true);
     if (answer.isEmpty()) {
       return 0;
@@ -93,6 +99,7 @@ public final class RecIouReward implements RewardFunction {
     return new double[] {g.width(), g.height(), wh[0], wh[1]};
   }
 
+  /** The ground-truth box; null when the solution is JSON but not a box (VLM-R1 then scores 0). */
   static double[] groundTruth(RewardSample s) {
     String text = PyText.strip(AnswerText.lastAnswer(s.solution(), true).orElse(s.solution()));
     Object parsed;
@@ -102,14 +109,15 @@ public final class RecIouReward implements RewardFunction {
       throw new RewardDataException(s, "accuracy (rec)", "solution is not a JSON box: " + text, e);
     }
     if (!(parsed instanceof List<?> list) || list.size() < 4) {
-      throw new RewardDataException(s, "accuracy (rec)", "solution must be [x1, y1, x2, y2], got " + text);
+      return null;
     }
     double[] box = new double[4];
     for (int i = 0; i < 4; i++) {
-      if (!(list.get(i) instanceof Number n)) {
-        throw new RewardDataException(s, "accuracy (rec)", "solution must be [x1, y1, x2, y2], got " + text);
+      Double v = DetectionRewards.number(list.get(i));
+      if (v == null) {
+        return null;
       }
-      box[i] = n.doubleValue();
+      box[i] = v;
     }
     return box;
   }

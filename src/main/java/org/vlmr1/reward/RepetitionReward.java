@@ -1,6 +1,7 @@
 // --reward_funcs repetition: VLM-R1's repetition_reward (grpo_jsonl.py, VLM-R1-SPEC.md 3.7), a penalty in [-1, 0].
 package org.vlmr1.reward;
 
+import org.vlmr1.util.PyRepr;
 import org.vlmr1.util.PyText;
 import org.vlmr1.util.Json;
 import java.util.ArrayList;
@@ -72,10 +73,12 @@ public final class RepetitionReward implements RewardFunction {
     if (words.length < n) {
       return 0.0;
     }
+    // one list view for every n-gram: copying the words per n-gram made long plain-text completions quadratic
+    List<String> all = List.of(words);
     Set<List<String>> grams = new HashSet<>();
     int total = 0;
     for (int k = 0; k + n <= words.length; k++) {
-      grams.add(List.of(words).subList(k, k + n));
+      grams.add(all.subList(k, k + n));
       total++;
     }
     return -(1.0 - (double) grams.size() / total);

@@ -16,6 +16,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
+import org.vlmr1.util.PyRepr;
 
 /**
  * Appends VLM-R1's reward trace. The accuracy log gets, per completion whose reward is at most 1.0 (VLM-R1's

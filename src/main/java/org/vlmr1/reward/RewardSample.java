@@ -18,7 +18,7 @@ import org.vlmr1.util.InputFrame;
  * @param inputFrames the frames the model saw of those images after preprocessing (the pixels its absolute box
  *     coordinates refer to); empty when unknown or the family writes relative coordinates
  * @param accuRewardMethod the example's {@code accu_reward_method}, or null for {@code default}
- * @param fields every other JSONL key of the example, as parsed
+ * @param fields every other JSONL key of the example, as parsed; keys whose value is null are dropped
  */
 public record RewardSample(String id, String completion, String solution, String problem, List<Path> imagePaths,
     List<InputFrame> inputFrames, String accuRewardMethod, Map<String, Object> fields) {
@@ -28,7 +28,13 @@ public record RewardSample(String id, String completion, String solution, String
     solution = solution == null ? "" : solution;
     imagePaths = imagePaths == null ? List.of() : List.copyOf(imagePaths);
     inputFrames = inputFrames == null ? List.of() : List.copyOf(inputFrames);
-    fields = fields == null ? Map.of() : Map.copyOf(fields);
+    if (fields == null) {
+      fields = Map.of();
+    } else {
+      Map<String, Object> kept = new java.util.LinkedHashMap<>(fields);
+      kept.values().removeIf(java.util.Objects::isNull); // Map.copyOf rejects null values
+      fields = Map.copyOf(kept);
+    }
   }
 
   /** A text-only sample: a completion and its solution. */

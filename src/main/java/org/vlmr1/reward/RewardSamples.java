@@ -2,13 +2,13 @@
 // example's fields, with image paths resolved inside an image folder.
 package org.vlmr1.reward;
 
-import org.vlmr1.util.Json;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.vlmr1.util.InputFrame;
+import org.vlmr1.util.PyRepr;
 
 /** JSON object → {@link RewardSample}. */
 public final class RewardSamples {
@@ -37,11 +37,11 @@ public final class RewardSamples {
     if (!(completion instanceof String)) {
       throw new IllegalArgumentException(where + ": \"completion\" must be a string (the decoded text)");
     }
-    Object solution = obj.get("solution");
-    if (solution == null) {
+    if (!obj.containsKey("solution")) {
       throw new IllegalArgumentException(where + ": \"solution\" is missing");
     }
-    String sol = solution instanceof String s ? s : Json.write(solution);
+    // str(solution), as VLM-R1's loader renders a non-string ground truth: [1.5, 2], True, None, {'a': 1}
+    String sol = PyRepr.str(obj.get("solution"));
     Object id = obj.get("id");
     List<Path> images = new ArrayList<>();
     Object paths = obj.containsKey("image_path") ? obj.get("image_path") : obj.get("image");

@@ -34,6 +34,30 @@ public final class BadImageFiles {
   }
 
   /**
+   * A PNG whose IHDR says w x h (8-bit RGB) followed by one small IDAT and IEND, every CRC right: a header that
+   * claims any size without the pixels (a decompression bomb's header). Its pixel data does not decode.
+   */
+  public static void pngHeader(Path p, int w, int h) throws Exception {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    out.write(new byte[] {(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'});
+    chunk(out, "IHDR", ByteBuffer.allocate(13).putInt(w).putInt(h).put((byte) 8).put((byte) 2).array());
+    chunk(out, "IDAT", new byte[] {0x78, (byte) 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01}); // zlib of nothing
+    chunk(out, "IEND", new byte[0]);
+    Files.write(p, out.toByteArray());
+  }
+
+  private static void chunk(ByteArrayOutputStream out, String type, byte[] data) {
+    byte[] t = type.getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
+    CRC32 crc = new CRC32();
+    crc.update(t);
+    crc.update(data);
+    out.writeBytes(ByteBuffer.allocate(4).putInt(data.length).array());
+    out.writeBytes(t);
+    out.writeBytes(data);
+    out.writeBytes(ByteBuffer.allocate(4).putInt((int) crc.getValue()).array());
+  }
+
+  /**
    * A PNG whose header and chunk chain are intact (every CRC right) but whose first IDAT holds no zlib stream: it
    * passes the validation's header check and fails only when decoded.
    */

@@ -10,6 +10,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -173,5 +174,85 @@ class JsonlDatasetTest {
     assertEquals(1, l.examples().size());
     assertTrue(l.skipped().get(1).startsWith("p.jsonl:2: the question has 2 <image> placeholders but the line has "
         + "only 1 image"), l.skipped().get(1));
+  }
+
+  @Test
+  void nullFieldsLoadAndAreDropped(@TempDir Path dir) throws Exception {
+    Path f = dir.resolve("n.jsonl");
+    Files.write(f, List.of("{\"id\": null, \"conversations\": [{\"value\": \"Q\"}, {\"value\": \"x\"}]}",
+        "{\"id\": 2, \"foo\": null, \"bar\": [null], \"conversations\": [{\"value\": \"Q\"}, {\"value\": \"x\"}]}"));
+    for (JsonlDataset.OnBadSample onBad : JsonlDataset.OnBadSample.values()) {
+      JsonlDataset.Loaded l = JsonlDataset.load(new JsonlDataset.Spec(List.of(f), List.of(dir), null, onBad, false));
+      assertEquals(2, l.examples().size(), onBad + ": " + l.skipped());
+      assertEquals("n.jsonl:1", l.examples().get(0).id(), "a null id is no id: file and line");
+      assertEquals(Map.of(), l.examples().get(0).fields());
+      Example b = l.examples().get(1);
+      assertEquals("2", b.id());
+      assertTrue(!b.fields().containsKey("foo") && b.fields().get("bar").equals(Arrays.asList((Object) null)),
+          "null-valued keys are dropped as score inputs drop them; nested nulls stay: " + b.fields());
+    }
+  }
+
+  @Test
+  void nonStringSolutionsAreStrdAsPythonPrintsThem(@TempDir Path dir) throws Exception {
+    String[][] cases = {
+      {"[103.93, 299.99, 238.15, 477.41]", "[103.93, 299.99, 238.15, 477.41]"},
+      {"[103.93,299.99,238.15,477.41]", "[103.93, 299.99, 238.15, 477.41]"},
+      {"1e20", "1e+20"}, {"4", "4"}, {"2.50", "2.5"}, {"true", "True"}, {"null", "None"},
+      {"{\"a\": [1, 2], \"b\": \"it's\"}", "{'a': [1, 2], 'b': \"it's\"}"}};
+    Path f = dir.resolve("s.jsonl");
+    List<String> lines = new java.util.ArrayList<>();
+    for (String[] c : cases) {
+      lines.add("{\"conversations\": [{\"value\": \"q\"}, {\"value\": " + c[0] + "}]}");
+    }
+    lines.add("{\"conversations\": [{\"value\": \"q\"}, {\"from\": \"gpt\"}]}");
+    Files.write(f, lines);
+    JsonlDataset.Loaded l = JsonlDataset.load(new JsonlDataset.Spec(List.of(f), List.of(dir), null,
+        JsonlDataset.OnBadSample.SKIP, false));
+    assertEquals(cases.length, l.examples().size(), l.skipped().toString());
+    for (int i = 0; i < cases.length; i++) {
+      assertEquals(cases[i][1], l.examples().get(i).solution(), "str() of " + cases[i][0]);
+    }
+    assertEquals(1, l.skipped().size());
+    assertTrue(l.skipped().get(0).startsWith("s.jsonl:" + lines.size() + ": the solution turn has no \"value\""),
+        "a missing value is a KeyError in VLM-R1: " + l.skipped());
+  }
+
+  @Test
+  void imagesAbovePillowsPixelLimitAreBadLines(@TempDir Path dir) throws Exception {
+    BadImageFiles.pngHeader(dir.resolve("bomb.png"), 20000, 20000);
+    // 13377^2 = 178,944,129 is just under the limit of 178,956,970; 13378^2 = 178,970,884 just above
+    BadImageFiles.pngHeader(dir.resolve("under.png"), 13377, 13377);
+    BadImageFiles.pngHeader(dir.resolve("over.png"), 13378, 13378);
+    Path f = dir.resolve("b.jsonl");
+    Files.write(f, List.of("bomb.png", "under.png", "over.png").stream().map(n -> "{\"image\": \"" + n
+        + "\", \"conversations\": [{\"value\": \"<image>q\"}, {\"value\": \"a\"}]}").toList());
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> JsonlDataset.load(
+        new JsonlDataset.Spec(List.of(f), List.of(dir), null, JsonlDataset.OnBadSample.FAIL, false)));
+    assertTrue(e.getMessage().startsWith("b.jsonl:1: image " + dir.resolve("bomb.png") + ": the header gives "
+        + "20000x20000 = 400000000 pixels, above Pillow's decompression-bomb limit of 178956970"), e.getMessage());
+    JsonlDataset.Loaded l = JsonlDataset.load(new JsonlDataset.Spec(List.of(f), List.of(dir), null,
+        JsonlDataset.OnBadSample.SKIP, false));
+    assertEquals(List.of("under.png"), l.examples().stream()
+        .map(x -> x.images().get(0).getFileName().toString()).toList());
+    assertTrue(l.skipped().get(1).startsWith("b.jsonl:3: image " + dir.resolve("over.png") + ": the header gives "
+        + "13378x13378"), l.skipped().toString());
+  }
+
+  @Test
+  void imagePathWithoutImageIsTextOnlyAndSaidOnce(@TempDir Path dir) throws Exception {
+    BadImageFiles.png(dir.resolve("a.png"), 4, 4);
+    Path f = dir.resolve("ip.jsonl");
+    String q = "\"conversations\": [{\"value\": \"q\"}, {\"value\": \"a\"}]";
+    Files.write(f, List.of("{\"image\": \"a.png\", " + q + "}", "{\"image_path\": [\"a.png\"], " + q + "}",
+        "{\"image_path\": \"a.png\", " + q + "}", "{\"image_path\": null, " + q + "}", "{\"image_path\": [], "
+        + q + "}"));
+    JsonlDataset.Loaded l = JsonlDataset.load(new JsonlDataset.Spec(List.of(f), List.of(dir), null,
+        JsonlDataset.OnBadSample.FAIL, false));
+    assertEquals(List.of(1, 0, 0, 0, 0), l.examples().stream().map(x -> x.images().size()).toList());
+    String warning = "\n  warning: ip.jsonl:2: the line has \"image_path\" but no \"image\" and trains text-only";
+    assertTrue(l.summary().contains(warning), l.summary());
+    assertEquals(1, l.summary().split("image_path", -1).length - 1, "one warning per file: " + l.summary());
+    assertTrue(l.summary().endsWith("; 2 more lines of this file alike"), l.summary());
   }
 }

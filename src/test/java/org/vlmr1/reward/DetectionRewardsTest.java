@@ -179,4 +179,78 @@ class DetectionRewardsTest {
         new CosineLengthReward(words).score(wrong), EPS);
     assertThrows(IllegalArgumentException.class, () -> new CosineLengthReward(null));
   }
+
+  @Test
+  void anEmptyGroundTruthBlockIsNoBoxes() {
+    // VLM-R1 tests `if bbox_json:`: an empty or blank block is the empty list, so no prediction scores 1
+    String one = boxes(box("cat", 0, 0, 10, 10));
+    for (String empty : List.of("```json\n```", "```json  \n\t ```", "```json```")) {
+      String sol = "<answer>" + empty + "</answer>";
+      for (String m : List.of("map", "od_ap", "od_ap50", "odLength", "weighted_sum")) {
+        assertEquals(1.0, accuracy("<answer>no boxes</answer>", sol, m), m + " against " + empty);
+        assertEquals(0.0, accuracy("<answer>" + one + "</answer>", sol, m), m + ", a box against " + empty);
+      }
+      assertEquals(1.0, accuracy("no boxes", empty, "map"), "map reads the raw solution");
+      assertEquals(0.0, accuracy("no answer block", sol, "od_ap"), "od: no predicted answer is 0 first");
+    }
+  }
+
+  @Test
+  void nullLabelsAndBooleanCoordinatesAsPython() {
+    // None is a category (a dict key) like any other; True and False are 1 and 0 in Python arithmetic
+    String gtNull = "```json [{\"bbox_2d\": [0, 0, 10, 10], \"label\": null}] ```";
+    assertEquals(1.0, accuracy(gtNull, gtNull, "map"), EPS);
+    assertEquals(0.0, accuracy(boxes(box("cat", 0, 0, 10, 10)), gtNull, "map"), "a label not in the ground truth");
+    assertEquals(1.0, accuracy("<answer>" + gtNull + "</answer>", "<answer>" + gtNull + "</answer>", "od_ap"), EPS);
+    String gtBool = "```json [{\"bbox_2d\": [true, false, 10, 10], \"label\": \"cat\"}] ```";
+    assertEquals(1.0, accuracy(boxes(box("cat", 1, 0, 10, 10)), gtBool, "map"), EPS);
+    assertEquals(1.0, accuracy("```json [{\"bbox_2d\": [1, false, 10.0, 10], \"label\": \"cat\"}] ```",
+        boxes(box("cat", 1, 0, 10, 10)), "map"), EPS, "boolean predicted coordinates");
+    assertEquals(1.0, accuracy("<answer>" + boxes(box("cat", 1, 0, 10, 10)) + "</answer>", "<answer>" + gtBool
+        + "</answer>", "weighted_sum"), EPS);
+    RewardSample noLabel = new RewardSample("9", boxes(box("cat", 0, 0, 10, 10)),
+        "```json [{\"bbox_2d\": [0, 0, 10, 10]}] ```", null, List.of(), List.of(), "map", Map.of());
+    RewardDataException e = assertThrows(RewardDataException.class, () -> new AccuracyReward().score(noLabel));
+    assertTrue(e.getMessage().contains("example 9"), "a missing label is still a KeyError: " + e.getMessage());
+  }
+
+  @Test
+  void recGroundTruthsThatAreJsonButNoBoxScoreZero() {
+    // VLM-R1's iou_reward computes the IoU inside try/except: a ground truth it cannot use scores 0 (only
+    // json.loads of the solution runs outside the try, so text that is not JSON stays a data error)
+    RewardFunction iou = RecIouReward.internVl();
+    String pred = "<think>t</think><answer>[1,0,10,10]</answer>";
+    for (String gt : List.of("[0,0,10]", "{\"a\":1}", "[\"0\",0,10,10]", "[0,0,10,null]", "[[0],0,10,10]", "7",
+        "\"abcd\"", "[]")) {
+      assertEquals(0.0, iou.score(RewardSample.of(pred, "<answer>" + gt + "</answer>")), gt);
+      assertEquals(0.0, iou.score(RewardSample.of(pred, gt)), "no <answer> in the solution, " + gt);
+    }
+    assertEquals(1.0, iou.score(RewardSample.of(pred, "<answer>[true, false, 10, 10]</answer>")), EPS, "True is 1");
+    assertEquals(1.0, iou.score(RewardSample.of(pred, "<answer>[1, 0, 10, 10, 99]</answer>")), EPS, "[:4] used");
+    assertThrows(RewardDataException.class, () -> iou.score(RewardSample.of(pred, "<answer>[0, 0,</answer>")));
+  }
+
+  @Test
+  void repetitionOfALongPlainTextIsLinear() {
+    // 300,000 words: the 6-gram list was copied per n-gram before (213 s for "a b c d e f " x 50,000)
+    long seed = System.nanoTime();
+    System.out.println("repetitionOfALongPlainTextIsLinear seed " + seed);
+    java.util.Random rnd = new java.util.Random(seed);
+    String[] vocab = {"a", "B", "c", "d"};
+    StringBuilder sb = new StringBuilder();
+    int n = 300_000;
+    for (int i = 0; i < n; i++) {
+      sb.append(vocab[rnd.nextInt(vocab.length)]).append(rnd.nextInt(8) == 0 ? "\n" : " ");
+    }
+    String text = sb.toString();
+    String[] words = text.toLowerCase(java.util.Locale.ROOT).trim().split("\\s+");
+    java.util.Set<String> grams = new java.util.HashSet<>();
+    for (int k = 0; k + 6 <= words.length; k++) {
+      grams.add(String.join(" ", java.util.Arrays.copyOfRange(words, k, k + 6)));
+    }
+    double expected = -(1.0 - (double) grams.size() / (words.length - 5));
+    assertEquals(expected, new RepetitionReward().score(RewardSample.of(text, "")), EPS);
+    assertEquals(-(1.0 - 6.0 / (n - 5)), new RepetitionReward().score(RewardSample.of("a b c d e f ".repeat(n / 6),
+        "")), EPS, "the reviewer's case");
+  }
 }

@@ -1,8 +1,7 @@
 // PyRepr against CPython 3.11: a table of json.loads values whose repr() was recorded from CPython, and random
 // doubles that must read back exactly in no more digits than Java's own Double.toString uses.
-package org.vlmr1.reward;
+package org.vlmr1.util;
 
-import org.vlmr1.util.Json;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 

@@ -1,6 +1,6 @@
-// Python's str() and repr() of what json.loads returns, for rewards that compare values as f-strings render them
-// (VLM-R1's repetition reward keys each box by f"{bbox_2d}_{label}").
-package org.vlmr1.reward;
+// Python's str() and repr() of what json.loads returns: the data loader's str() of non-string solutions and the
+// rewards that compare values as f-strings render them (VLM-R1's repetition reward keys boxes by f"{bbox_2d}_{label}").
+package org.vlmr1.util;
 
 import java.math.BigDecimal;
 import java.math.BigInteger;
