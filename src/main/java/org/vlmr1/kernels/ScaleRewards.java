@@ -19,12 +19,15 @@ public enum ScaleRewards {
     this.code = code;
   }
 
-  /** Parses {@code group}, {@code batch}, {@code none} (also TRL's booleans: true = group, false = none). */
+  /**
+   * Parses {@code group}, {@code batch}, {@code none}, and TRL's booleans in Hugging Face's string_to_bool words (TRL
+   * 0.17's scale_rewards is a bool): true / yes / y / t / 1 = group, false / no / n / f / 0 = none, any case.
+   */
   public static ScaleRewards parse(String name) {
     String key = name.trim().toUpperCase(Locale.ROOT);
     switch (key) {
-      case "TRUE": return GROUP;
-      case "FALSE": return NONE;
+      case "TRUE": case "YES": case "Y": case "T": case "1": return GROUP;
+      case "FALSE": case "NO": case "N": case "F": case "0": return NONE;
       default:
         for (ScaleRewards s : values()) {
           if (s.name().equals(key)) {
@@ -32,7 +35,7 @@ public enum ScaleRewards {
           }
         }
         throw new IllegalArgumentException("unknown scale_rewards '" + name + "'; expected one of "
-            + Arrays.toString(values()).toLowerCase(Locale.ROOT));
+            + Arrays.toString(values()).toLowerCase(Locale.ROOT) + " or a boolean (true = group, false = none)");
     }
   }
 }

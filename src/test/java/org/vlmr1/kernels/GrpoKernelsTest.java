@@ -149,6 +149,19 @@ class GrpoKernelsTest {
     }
   }
 
+  /** --scale_rewards takes TRL 0.17's boolean in string_to_bool words (the old parser knew only true/false). */
+  @Test
+  void scaleRewardsParsesNamesAndTrlBooleans() {
+    for (String w : new String[] {"true", "Yes", "y", "T", "1", "group"}) {
+      assertEquals(ScaleRewards.GROUP, ScaleRewards.parse(w), w);
+    }
+    for (String w : new String[] {"False", "no", "N", "f", "0", "none"}) {
+      assertEquals(ScaleRewards.NONE, ScaleRewards.parse(w), w);
+    }
+    assertEquals(ScaleRewards.BATCH, ScaleRewards.parse(" Batch "));
+    assertMessage("or a boolean", () -> ScaleRewards.parse("maybe"));
+  }
+
   // ---------------------------------------------------------------- grpoLoss
 
   /** A random GRPO micro-batch: ragged masks (one row fully masked), old/ref log-probs near the policy's. */
