@@ -63,6 +63,10 @@ final class ModelCommands {
     if (!f.entries().containsKey("input_ids")) {
       throw new UsageException(file + " has no input_ids");
     }
+    checkIds(file, f.entry("input_ids"), null);
+    if (f.entries().containsKey("attention_mask")) {
+      checkIds(file, f.entry("attention_mask"), f.entry("input_ids").shape());
+    }
     Tensor ids = Weights.tensor(f, "input_ids");
     Tensor mask = f.entries().containsKey("attention_mask") ? Weights.tensor(f, "attention_mask") : null;
     Map<String, Tensor> mm = new LinkedHashMap<>();
@@ -72,6 +76,21 @@ final class ModelCommands {
       }
     }
     return new Batch(ids, mask, mm);
+  }
+
+  /**
+   * input_ids must be (B, L) integers and attention_mask, whose values are converted, of the same shape: anything else fails deep inside the
+   * model with a libtorch message that names neither the file nor the tensor.
+   */
+  private static void checkIds(Path file, SafeTensorsFile.Entry e, long[] idsShape) {
+    if (idsShape == null && !List.of("I64", "I32").contains(e.dtype())) { // the mask's values are converted
+      throw new UsageException(file + ": " + e.name() + " must be I64 or I32, got " + e.dtype());
+    }
+    if (e.shape().length != 2 || e.shape()[0] < 1 || e.shape()[1] < 1
+        || idsShape != null && !java.util.Arrays.equals(e.shape(), idsShape)) {
+      throw new UsageException(file + ": " + e.name() + " must be " + (idsShape == null ? "(batch, length), both >= 1"
+          : "input_ids' shape " + java.util.Arrays.toString(idsShape)) + ", got " + java.util.Arrays.toString(e.shape()));
+    }
   }
 
   /** The family module of a checkpoint, ids from the flags (a checkpoint without tokenizer files works). */

@@ -21,10 +21,11 @@ import java.util.Map;
 public final class SafeTensorsFile {
   /** One tensor's entry: dtype name (F32, BF16, F16, I64, U8, ...), shape, byte range in the data section. */
   public record Entry(String name, String dtype, long[] shape, long begin, long end) {
+    /** The element count; an ArithmeticException when it overflows a long (open refuses such a header). */
     public long numel() {
       long n = 1;
       for (long s : shape) {
-        n *= s;
+        n = Math.multiplyExact(n, s);
       }
       return n;
     }
@@ -62,6 +63,9 @@ public final class SafeTensorsFile {
       } catch (IOException e) {
         throw new IOException(path + ": the safetensors header is not valid JSON: " + e.getMessage(), e);
       }
+      if (!header.isObject()) {
+        throw new IOException(path + ": the safetensors header must be a JSON object, got " + kind(header));
+      }
       long dataSize = size - 8 - n;
       Map<String, Entry> entries = new LinkedHashMap<>();
       for (Iterator<Map.Entry<String, JsonNode>> it = header.fields(); it.hasNext(); ) {
@@ -70,34 +74,83 @@ public final class SafeTensorsFile {
           continue;
         }
         JsonNode e = f.getValue();
+        if (!e.isObject()) {
+          throw new IOException(path + ": tensor " + f.getKey() + " must be a JSON object with dtype, shape and "
+              + "data_offsets, got " + kind(e));
+        }
         String dtype = e.path("dtype").asText("");
         int es = elementSize(dtype);
         if (es < 0) {
           throw new IOException(path + ": tensor " + f.getKey() + " has unsupported dtype '" + dtype + "'");
         }
         JsonNode sh = e.path("shape");
+        if (!sh.isArray()) {
+          throw new IOException(path + ": tensor " + f.getKey() + " has a bad shape " + kind(sh)
+              + " (expected a list of sizes)");
+        }
         long[] shape = new long[sh.size()];
         for (int i = 0; i < shape.length; i++) {
-          shape[i] = sh.get(i).asLong(-1);
+          shape[i] = exactLong(sh.get(i));
           if (shape[i] < 0) {
-            throw new IOException(path + ": tensor " + f.getKey() + " has a bad shape " + sh);
+            throw new IOException(path + ": tensor " + f.getKey() + " has a bad shape " + kind(sh));
           }
         }
         JsonNode off = e.path("data_offsets");
-        long b = off.path(0).asLong(-1);
-        long en = off.path(1).asLong(-1);
+        long b = off.isArray() && off.size() == 2 ? exactLong(off.get(0)) : -1;
+        long en = off.isArray() && off.size() == 2 ? exactLong(off.get(1)) : -1;
         Entry entry = new Entry(f.getKey(), dtype, shape, b, en);
         if (b < 0 || en < b || en > dataSize) {
           throw new IOException(path + ": tensor " + f.getKey() + " has data_offsets [" + b + ", " + en
               + "] outside the " + dataSize + "-byte data section (truncated file?)");
         }
-        if ((en - b) != entry.numel() * es) {
+        long need;
+        try {
+          need = Math.multiplyExact(entry.numel(), es);
+        } catch (ArithmeticException x) {
+          throw new IOException(path + ": tensor " + f.getKey() + " has a shape " + kind(sh) + " whose size "
+              + "overflows 64 bits");
+        }
+        if ((en - b) != need) {
           throw new IOException(path + ": tensor " + f.getKey() + " is " + (en - b) + " bytes, but its " + dtype
-              + " shape " + sh + " needs " + entry.numel() * es);
+              + " shape " + kind(sh) + " needs " + need);
         }
         entries.put(f.getKey(), entry);
       }
+      rejectOverlaps(path, entries);
       return new SafeTensorsFile(path, 8 + n, Collections.unmodifiableMap(entries));
+    }
+  }
+
+  /** An integer JSON value that fits a long, else -1 (1.5, "7", 2^64 and null are not sizes or offsets). */
+  private static long exactLong(JsonNode v) {
+    return v != null && v.isIntegralNumber() && v.canConvertToLong() ? v.asLong() : -1;
+  }
+
+  /** A JSON value for a message, shortened. */
+  private static String kind(JsonNode v) {
+    String s = v.isMissingNode() ? "nothing" : v.toString();
+    return s.length() > 60 ? s.substring(0, 57) + "..." : s;
+  }
+
+  /**
+   * Refuses tensors whose byte ranges overlap (the safetensors format forbids it, and a write into one would change
+   * another); empty tensors take no bytes and may sit anywhere.
+   */
+  private static void rejectOverlaps(Path path, Map<String, Entry> entries) throws IOException {
+    java.util.List<Entry> byBegin = new java.util.ArrayList<>();
+    for (Entry e : entries.values()) {
+      if (e.end() > e.begin()) {
+        byBegin.add(e);
+      }
+    }
+    byBegin.sort(java.util.Comparator.comparingLong(Entry::begin));
+    for (int i = 1; i < byBegin.size(); i++) {
+      Entry prev = byBegin.get(i - 1);
+      Entry cur = byBegin.get(i);
+      if (cur.begin() < prev.end()) {
+        throw new IOException(path + ": tensors " + prev.name() + " [" + prev.begin() + ", " + prev.end() + ") and "
+            + cur.name() + " [" + cur.begin() + ", " + cur.end() + ") overlap in the data section");
+      }
     }
   }
 

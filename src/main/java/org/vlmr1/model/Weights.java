@@ -48,8 +48,11 @@ public final class Weights implements AutoCloseable {
     Path index = checkpoint.resolve("model.safetensors.index.json");
     if (Files.isRegularFile(index)) {
       JsonNode map = JsonConfig.readTree(index).path("weight_map");
-      for (Iterator<JsonNode> it = map.elements(); it.hasNext(); ) {
-        files.add(checkpoint.resolve(it.next().asText()));
+      if (!map.isObject() || map.isEmpty()) {
+        throw new IOException(index + ": weight_map must be a non-empty object of tensor name -> shard file");
+      }
+      for (Iterator<Map.Entry<String, JsonNode>> it = map.fields(); it.hasNext(); ) {
+        files.add(shard(checkpoint, index, it.next()));
       }
     } else if (Files.isRegularFile(checkpoint.resolve("model.safetensors"))) {
       files.add(checkpoint.resolve("model.safetensors"));
@@ -75,6 +78,22 @@ public final class Weights implements AutoCloseable {
       }
     }
     return new Weights(out, checkpoint);
+  }
+
+  /**
+   * The shard file of one weight_map entry: a plain file name in the checkpoint folder, as transformers writes them.
+   * An absolute path, "..", or a sub-folder is refused: an index must not make a load read files outside its folder.
+   */
+  private static Path shard(Path checkpoint, Path index, Map.Entry<String, JsonNode> e) throws IOException {
+    JsonNode v = e.getValue();
+    String name = v.isTextual() ? v.asText() : "";
+    if (name.isEmpty() || name.contains("/") || name.contains("\\") || name.equals(".") || name.equals("..")
+        || name.indexOf('\0') >= 0) {
+      String shown = v.toString().length() > 80 ? v.toString().substring(0, 77) + "..." : v.toString();
+      throw new IOException(index + ": weight_map maps " + e.getKey() + " to " + shown + ", not a shard file name in "
+          + "the checkpoint folder");
+    }
+    return checkpoint.resolve(name);
   }
 
   /** One tensor of a safetensors file as a new libtorch tensor (owned by the caller's scope, if any). */

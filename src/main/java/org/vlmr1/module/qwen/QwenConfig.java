@@ -17,12 +17,40 @@ public record QwenConfig(String modelType, long vocabSize, long hiddenSize, long
    */
   public record Vision(boolean qwen2, int depth, long hiddenSize, int numHeads, long intermediateSize, int patchSize,
       int temporalPatchSize, int spatialMergeSize, int windowSize, int[] fullattBlockIndexes, long outHiddenSize) {
+    public Vision {
+      if (depth < 1 || hiddenSize < 1 || numHeads < 1 || intermediateSize < 1 || patchSize < 1 || temporalPatchSize < 1
+          || spatialMergeSize < 1 || outHiddenSize < 1) {
+        throw new IllegalArgumentException("vision_config sizes must be positive: depth " + depth + ", hidden "
+            + hiddenSize + ", heads " + numHeads + ", intermediate " + intermediateSize + ", patch " + patchSize
+            + ", temporal patch " + temporalPatchSize + ", spatial merge " + spatialMergeSize + ", out hidden "
+            + outHiddenSize);
+      }
+      // Qwen2.5-VL's windows are window_size / merge / patch merged tokens wide (get_window_index): at least one
+      if (!qwen2 && windowSize / spatialMergeSize / patchSize < 1) {
+        throw new IllegalArgumentException("vision_config.window_size " + windowSize + " must be at least "
+            + "spatial_merge_size * patch_size = " + (long) spatialMergeSize * patchSize);
+      }
+      if (hiddenSize % numHeads != 0) {
+        throw new IllegalArgumentException("vision_config hidden size " + hiddenSize + " / heads " + numHeads
+            + " do not divide");
+      }
+    }
+
     public long headDim() {
       return hiddenSize / numHeads;
     }
   }
 
   public QwenConfig {
+    if (vocabSize < 1 || hiddenSize < 1 || intermediateSize < 1 || numLayers < 1 || numHeads < 1 || numKvHeads < 1) {
+      throw new IllegalArgumentException("decoder sizes must be positive: vocab " + vocabSize + ", hidden "
+          + hiddenSize + ", intermediate " + intermediateSize + ", layers " + numLayers + ", heads " + numHeads
+          + ", kv heads " + numKvHeads);
+    }
+    if (!(rmsNormEps >= 0) || !(ropeTheta > 0) || Double.isInfinite(rmsNormEps) || Double.isInfinite(ropeTheta)) {
+      throw new IllegalArgumentException("rms_norm_eps " + rmsNormEps + " must be >= 0 and rope_theta " + ropeTheta
+          + " > 0 (finite)");
+    }
     if (hiddenSize % numHeads != 0 || numHeads % numKvHeads != 0) {
       throw new IllegalArgumentException("hidden_size " + hiddenSize + " / heads " + numHeads + " / kv heads "
           + numKvHeads + " do not divide");
@@ -65,6 +93,27 @@ public record QwenConfig(String modelType, long vocabSize, long hiddenSize, long
     String modelType = root.getText("model_type", "");
     boolean qwen2 = modelType.equals("qwen2_vl");
     Vision vision;
+    try {
+      vision = vision(v, qwen2, full);
+    } catch (IllegalArgumentException | ArithmeticException e) {
+      throw new IOException(file + ": " + e.getMessage(), e);
+    }
+    int heads = text.requireInt("num_attention_heads");
+    try {
+      return new QwenConfig(modelType, text.requireLong("vocab_size"), text.requireLong("hidden_size"),
+          text.requireLong("intermediate_size"), text.requireInt("num_hidden_layers"), heads,
+          text.getInt("num_key_value_heads", heads), text.getDouble("rms_norm_eps", 1e-6),
+          text.getDouble("rope_theta", 1e6), sec,
+          root.getBoolean("tie_word_embeddings", text.getBoolean("tie_word_embeddings", false)),
+          root.requireLong("image_token_id"), root.requireLong("vision_start_token_id"), vision);
+    } catch (IllegalArgumentException | ArithmeticException e) {
+      throw new IOException(file + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** vision_config's tower (Qwen2-VL's or Qwen2.5-VL's field names). */
+  private static Vision vision(JsonConfig v, boolean qwen2, int[] full) throws IOException {
+    Vision vision;
     if (qwen2) {
       // Qwen2-VL: embed_dim is the tower's width, hidden_size the merger's output (the LLM's width).
       long embed = v.requireLong("embed_dim");
@@ -82,16 +131,6 @@ public record QwenConfig(String modelType, long vocabSize, long hiddenSize, long
           v.getInt("spatial_merge_size", 2), v.getInt("window_size", 112), full == null ? new int[0] : full,
           v.requireLong("out_hidden_size"));
     }
-    int heads = text.requireInt("num_attention_heads");
-    try {
-      return new QwenConfig(modelType, text.requireLong("vocab_size"), text.requireLong("hidden_size"),
-          text.requireLong("intermediate_size"), text.requireInt("num_hidden_layers"), heads,
-          text.getInt("num_key_value_heads", heads), text.getDouble("rms_norm_eps", 1e-6),
-          text.getDouble("rope_theta", 1e6), sec,
-          root.getBoolean("tie_word_embeddings", text.getBoolean("tie_word_embeddings", false)),
-          root.requireLong("image_token_id"), root.requireLong("vision_start_token_id"), vision);
-    } catch (IllegalArgumentException | ArithmeticException e) {
-      throw new IOException(file + ": " + e.getMessage(), e);
-    }
+    return vision;
   }
 }

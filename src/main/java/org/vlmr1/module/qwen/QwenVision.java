@@ -12,6 +12,7 @@ import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.vlmr1.model.CheckpointedPass;
 import org.vlmr1.kernels.Devices;
+import org.vlmr1.kernels.TensorChecks;
 import org.vlmr1.model.Layers;
 import org.vlmr1.model.Weights;
 
@@ -191,6 +192,7 @@ public final class QwenVision {
    * processor order). The rotary tables and window bounds, which hold no parameters, are computed here once.
    */
   public List<CheckpointedPass.Segment> segments(Tensor pixelValues, List<GridThw> grids) {
+    checkPixels(pixelValues, grids);
     long s = pixelValues.size(0);
     long hidden = cfg.hiddenSize();
     int unit = cfg.spatialMergeSize() * cfg.spatialMergeSize();
@@ -227,6 +229,38 @@ public final class QwenVision {
     }
     segments.add(x -> merge(x, wi));                                                   // (S/4, out_hidden)
     return segments;
+  }
+
+  /**
+   * Refuses pixel_values that its grids do not describe before anything is sized from the grids: a hostile or
+   * mismatched image_grid_thw ([1, 2^20, 2^20] for 24 rows) would otherwise size the rotary tables and windows from
+   * the grids (gigabytes, minutes) or index past the rows.
+   */
+  void checkPixels(Tensor pixelValues, List<GridThw> grids) {
+    long in = 3L * cfg.temporalPatchSize() * cfg.patchSize() * cfg.patchSize();
+    if (pixelValues.dim() != 2 || pixelValues.size(1) != in) {
+      throw new IllegalArgumentException("pixel_values must be (patches, " + in + "), got "
+          + TensorChecks.describe(pixelValues));
+    }
+    int merge = cfg.spatialMergeSize();
+    long rows = 0;
+    for (GridThw g : grids) {
+      if (g.h() % merge != 0 || g.w() % merge != 0) {
+        throw new IllegalArgumentException("image_grid_thw [" + g.t() + ", " + g.h() + ", " + g.w()
+            + "]: h and w must be multiples of spatial_merge_size " + merge);
+      }
+      try {
+        rows = Math.addExact(rows, Math.multiplyExact(g.t(), Math.multiplyExact(g.h(), g.w())));
+      } catch (ArithmeticException e) {
+        rows = Long.MAX_VALUE;
+        break;
+      }
+    }
+    if (rows != pixelValues.size(0)) {
+      throw new IllegalArgumentException("pixel_values has " + pixelValues.size(0) + " patch rows, but image_grid_thw "
+          + "describes " + (rows == Long.MAX_VALUE ? "more than 2^63" : rows) + " (t * h * w summed over "
+          + grids.size() + " images)");
+    }
   }
 
   /** Block {@code l}; exposed through {@link #forward} only. */
