@@ -4,34 +4,67 @@ package org.vlmr1.reward;
 
 import org.vlmr1.util.PyText;
 import java.util.Optional;
-import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /** Answer extraction and normalisation as in VLM-R1's grpo_jsonl.py. */
 public final class AnswerText {
   private AnswerText() {}
 
-  private static final Pattern ANSWER_DOTALL = PyText.compile("<answer>(.*?)</answer>", true);
-  private static final Pattern ANSWER_LINE = PyText.compile("<answer>(.*?)</answer>", false);
   private static final Pattern NL_AFTER_SPACE = PyText.compile("(?<=\\s)\n", false);
   private static final Pattern NL_NOT_AFTER_SPACE = PyText.compile("(?<!\\s)\n", false);
   private static final Pattern CR_AFTER_SPACE = PyText.compile("(?<=\\s)\r", false);
   private static final Pattern CR_NOT_AFTER_SPACE = PyText.compile("(?<!\\s)\r", false);
 
+  private static final String OPEN = "<answer>";
+  private static final String CLOSE = "</answer>";
+
   /** The inner text of the first {@code <answer>...</answer>} ({@code re.search}); DOTALL lets it span lines. */
   public static Optional<String> firstAnswer(String text, boolean dotAll) {
-    Matcher m = (dotAll ? ANSWER_DOTALL : ANSWER_LINE).matcher(text);
-    return m.find() ? Optional.of(m.group(1)) : Optional.empty();
+    int[] m = next(text, 0, dotAll);
+    return m == null ? Optional.empty() : Optional.of(text.substring(m[0], m[1]));
   }
 
   /** The inner text of the last {@code <answer>...</answer>} ({@code re.findall(...)[-1]}). */
   public static Optional<String> lastAnswer(String text, boolean dotAll) {
-    Matcher m = (dotAll ? ANSWER_DOTALL : ANSWER_LINE).matcher(text);
     String last = null;
-    while (m.find()) {
-      last = m.group(1);
+    for (int[] m = next(text, 0, dotAll); m != null; m = next(text, m[1] + CLOSE.length(), dotAll)) {
+      last = text.substring(m[0], m[1]);
     }
     return Optional.ofNullable(last);
+  }
+
+  /**
+   * The next match of {@code <answer>(.*?)</answer>} at or after {@code from}, as the group's [begin, end), or null:
+   * what the regex finds, in linear time. The regex engine retries every {@code <answer>} and scans to the end of the
+   * text from each when no {@code </answer>} follows (or, without DOTALL, when a newline comes first), so 200,000
+   * unclosed tags made one completion take minutes. Here the first closing tag and newline at or after each candidate's
+   * content are found once, and only move forward.
+   */
+  private static int[] next(String text, int from, boolean dotAll) {
+    int close = -1;
+    int newline = -1;
+    for (int open = text.indexOf(OPEN, from); open >= 0; open = text.indexOf(OPEN, open + 1)) {
+      int content = open + OPEN.length();
+      if (close < content) {
+        close = text.indexOf(CLOSE, content);
+        if (close < 0) {
+          return null; // no later candidate has a closing tag after it either
+        }
+      }
+      if (dotAll) {
+        return new int[] {content, close};
+      }
+      if (newline < content && newline != Integer.MAX_VALUE) {
+        newline = text.indexOf('\n', content);
+        if (newline < 0) {
+          newline = Integer.MAX_VALUE;
+        }
+      }
+      if (newline >= close) {
+        return new int[] {content, close}; // '.' (UNIX_LINES) stops at '\n' only, as Python's does
+      }
+    }
+    return null;
   }
 
   /**

@@ -3,7 +3,6 @@ package org.vlmr1.reward;
 
 import org.vlmr1.util.PyText;
 import java.util.List;
-import java.util.regex.Pattern;
 
 /**
  * 1.0 when the whole completion is {@code <think>...</think>}, optional whitespace, {@code <answer>...</answer>}
@@ -14,7 +13,6 @@ import java.util.regex.Pattern;
  * {@code "<think>a</think><answer>b</answer>\n"} scores 0.0.
  */
 public final class FormatReward implements RewardFunction {
-  private static final Pattern FORMAT = PyText.compile("<think>.*?</think>\\s*<answer>.*?</answer>", true);
   private final RewardDebugLog log;
 
   public FormatReward() {
@@ -33,7 +31,38 @@ public final class FormatReward implements RewardFunction {
 
   @Override
   public double score(RewardSample sample) {
-    return FORMAT.matcher(sample.completion()).matches() ? 1.0 : 0.0;
+    return fullMatch(sample.completion()) ? 1.0 : 0.0;
+  }
+
+  /**
+   * Whether {@code <think>.*?</think>\\s*<answer>.*?</answer>} (DOTALL) matches all of {@code text}, in linear time:
+   * the text opens with {@code <think>}, ends with {@code </answer>}, and some {@code </think>} after the opening tag
+   * is followed by whitespace and an {@code <answer>} that ends before the closing tag. The regex engine tries every
+   * {@code </think>} and scans to the end from each, so 100,000 {@code </think><answer>} pieces without a closing tag
+   * made one completion take minutes.
+   */
+  static boolean fullMatch(String text) {
+    String think = "<think>";
+    String endThink = "</think>";
+    String answer = "<answer>";
+    String endAnswer = "</answer>";
+    if (!text.startsWith(think) || !text.endsWith(endAnswer)) {
+      return false;
+    }
+    int last = text.length() - endAnswer.length(); // where the closing tag starts
+    for (int j = text.indexOf(endThink, think.length()); j >= 0; j = text.indexOf(endThink, j + 1)) {
+      int k = j + endThink.length();
+      while (k < text.length() && PyText.isSpace(text.charAt(k))) {
+        k++;
+      }
+      if (k + answer.length() > last) {
+        return false; // later </think>s leave even less room
+      }
+      if (text.startsWith(answer, k)) {
+        return true;
+      }
+    }
+    return false;
   }
 
   @Override

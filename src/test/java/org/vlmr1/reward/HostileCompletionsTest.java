@@ -1,0 +1,79 @@
+// The answer extraction and the format check are linear-time rewrites of VLM-R1's regexes: they must agree with the
+// regexes on every text (random ones built from the tags, newlines and spaces), and finish on texts that made the
+// regexes scan to the end from every tag (minutes for one completion, a hang for bin/vlmr1 score).
+package org.vlmr1.reward;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+
+import java.time.Duration;
+import java.util.Optional;
+import java.util.Random;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+import org.vlmr1.util.PyText;
+
+class HostileCompletionsTest {
+  private static final Pattern ANSWER_DOTALL = PyText.compile("<answer>(.*?)</answer>", true);
+  private static final Pattern ANSWER_LINE = PyText.compile("<answer>(.*?)</answer>", false);
+  private static final Pattern FORMAT = PyText.compile("<think>.*?</think>\\s*<answer>.*?</answer>", true);
+  private static final String[] PIECES = {"<answer>", "</answer>", "<think>", "</think>", "\n", " ", "\u00a0", "x",
+      "<", "answer>", "</", "\r", "\u2028"};
+
+  private static Optional<String> regexLast(Pattern p, String text) {
+    Matcher m = p.matcher(text);
+    String last = null;
+    while (m.find()) {
+      last = m.group(1);
+    }
+    return Optional.ofNullable(last);
+  }
+
+  private static Optional<String> regexFirst(Pattern p, String text) {
+    Matcher m = p.matcher(text);
+    return m.find() ? Optional.of(m.group(1)) : Optional.empty();
+  }
+
+  @Test
+  void agreesWithTheRegexesOnRandomTexts() {
+    long seed = System.nanoTime();
+    System.out.println("HostileCompletionsTest seed " + seed);
+    Random r = new Random(seed);
+    for (int n = 0; n < 20000; n++) {
+      StringBuilder sb = new StringBuilder();
+      // most texts open with <think> and close with </answer>, so that the format check's interesting cases come up
+      if (r.nextInt(3) > 0) {
+        sb.append("<think>");
+      }
+      int len = r.nextInt(12);
+      for (int i = 0; i < len; i++) {
+        sb.append(PIECES[r.nextInt(PIECES.length)]);
+      }
+      if (r.nextInt(3) > 0) {
+        sb.append("</answer>");
+      }
+      String t = sb.toString();
+      String where = "seed " + seed + ", text " + t.replace("\n", "\\n");
+      assertEquals(regexFirst(ANSWER_DOTALL, t), AnswerText.firstAnswer(t, true), where);
+      assertEquals(regexFirst(ANSWER_LINE, t), AnswerText.firstAnswer(t, false), where);
+      assertEquals(regexLast(ANSWER_DOTALL, t), AnswerText.lastAnswer(t, true), where);
+      assertEquals(regexLast(ANSWER_LINE, t), AnswerText.lastAnswer(t, false), where);
+      assertEquals(FORMAT.matcher(t).matches(), FormatReward.fullMatch(t), where);
+    }
+  }
+
+  @Test
+  void unclosedTagsDoNotHang() {
+    // Each of these took the regexes minutes (200,000 starts, each scanning ~2 MB); linear code takes milliseconds.
+    String answers = "<answer>".repeat(200_000) + "</answer>x".repeat(1000);
+    String lines = "<answer>a\n".repeat(200_000) + "</answer>";
+    String format = "<think>" + "</think><answer>".repeat(100_000) + "x</answer>y";
+    assertTimeoutPreemptively(Duration.ofSeconds(20), () -> {
+      assertEquals(0.0, new AccuracyReward().score(RewardSample.of(answers, "[1, 2, 3, 4]")));
+      assertEquals(Optional.of("a"), AnswerText.lastAnswer(lines, true).map(s -> s.substring(0, 1)));
+      assertEquals(Optional.empty(), AnswerText.firstAnswer(lines, false));
+      assertEquals(0.0, new FormatReward().score(RewardSample.of(format, "")));
+    });
+  }
+}
