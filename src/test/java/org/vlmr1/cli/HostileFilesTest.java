@@ -1,0 +1,160 @@
+// Hostile files handed to forward and generate: prepared inputs whose grids, ids or masks do not describe their
+// tensors, and checkpoints whose config or shard index is wrong. Each must end in a one-line error naming the file or
+// the mismatch; the comment above each case says what the old code did with it.
+package org.vlmr1.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Random;
+import java.util.stream.Stream;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.vlmr1.kernels.TorchRuntime;
+import org.vlmr1.model.SafeTensorsFile;
+import org.vlmr1.model.SafeTensorsWriter;
+import org.vlmr1.model.Weights;
+
+class HostileFilesTest {
+  @TempDir
+  static Path dir;
+  private static Path model;
+  private static Path inputs;
+
+  @BeforeAll
+  static void fixtures() throws IOException {
+    Path data = dir.resolve("data");
+    model = dir.resolve("tiny");
+    TinyFixture.write(data, 2, 84, 56, model);
+    inputs = dir.resolve("in.safetensors");
+    Path png;
+    try (Stream<Path> s = Files.walk(data)) {
+      png = s.filter(p -> p.toString().endsWith(".png")).findFirst().orElseThrow();
+    }
+    assertEquals(0, ScoreCommandTest.run("prepare", "--model", model.toString(), "--image", png.toString(), "--text",
+        "hi", "--out", inputs.toString()).rc());
+  }
+
+  private static void assertRefused(int rc, ScoreCommandTest.Run r, String... parts) {
+    assertEquals(rc, r.rc(), r.err());
+    assertEquals(1, r.err().strip().lines().count(), "one line: " + r.err());
+    for (String p : parts) {
+      assertTrue(r.err().contains(p), "'" + p + "' in: " + r.err());
+    }
+  }
+
+  /** The prepared inputs with {@code name} replaced by {@code value} (or removed when null). */
+  private static Path inputsWith(String file, String name, Tensor value) throws IOException {
+    TorchRuntime.load();
+    Path out = dir.resolve(file);
+    try (PointerScope s = new PointerScope()) {
+      SafeTensorsFile f = SafeTensorsFile.open(inputs);
+      Map<String, Tensor> t = new LinkedHashMap<>();
+      for (String k : f.entries().keySet()) {
+        t.put(k, Weights.tensor(f, k));
+      }
+      t.put(name, value);
+      SafeTensorsWriter.write(out, t);
+    }
+    return out;
+  }
+
+  private static ScoreCommandTest.Run forward(Path m, Path in) {
+    return ScoreCommandTest.run("forward", "--model", m.toString(), "--inputs", in.toString(), "--out",
+        dir.resolve("out-" + System.nanoTime() + ".safetensors").toString());
+  }
+
+  /** A copy of the tiny checkpoint under {@code name}. */
+  private static Path modelCopy(String name) throws IOException {
+    Path copy = dir.resolve(name);
+    Files.createDirectories(copy);
+    try (Stream<Path> s = Files.list(model)) {
+      for (Path p : s.toList()) {
+        Files.copy(p, copy.resolve(p.getFileName()));
+      }
+    }
+    return copy;
+  }
+
+  /**
+   * Old code: a grid of [1, h, w] with h, w up to 2^20 (random here) against 24 patch rows sized the vision tower's
+   * rotary tables and windows from the grid: 7 GB and still running after 10 minutes (SIGTERM did not stop it); a
+   * grid of [2^40, 2^40, 2^40] was a "Java heap space" OutOfMemoryError; two grids for one image's rows an "index out of
+   * range in self" from libtorch.
+   */
+  @Test
+  void gridsThatDoNotDescribeThePixelsAreRefusedBeforeAnythingIsSized() throws IOException {
+    long seed = System.nanoTime();
+    System.out.println("HostileFilesTest seed " + seed);
+    Random r = new Random(seed);
+    long h = 2L * (1 + r.nextInt(1 << 19));
+    long w = 2L * (1 + r.nextInt(1 << 19)) + 1024; // never the fixture's 24 rows
+    TorchRuntime.load();
+    Path huge = inputsWith("grid-huge.safetensors", "image_grid_thw", torch.tensor(new long[] {1, h, w})
+        .reshape(1, 3));
+    Path overflow = inputsWith("grid-overflow.safetensors", "image_grid_thw",
+        torch.tensor(new long[] {1L << 40, 1L << 40, 1L << 40}).reshape(1, 3));
+    assertTimeoutPreemptively(Duration.ofSeconds(120), () -> {
+      assertRefused(1, forward(model, huge), "pixel_values has 24 patch rows, but image_grid_thw describes "
+          + h * w + " ");
+      assertRefused(1, forward(model, overflow), "image_grid_thw describes more than 2^63");
+    }, "seed " + seed);
+  }
+
+  /** Old code: input_ids of shape (1, 0) made generate fail with "/ by zero"; a (28) one with libtorch's words. */
+  @Test
+  void idsOfTheWrongShapeAreNamed() throws IOException {
+    TorchRuntime.load();
+    Path empty = inputsWith("ids-empty.safetensors", "input_ids", torch.tensor(new long[0]).reshape(1, 0));
+    ScoreCommandTest.Run r = ScoreCommandTest.run("generate", "--model", model.toString(), "--inputs",
+        empty.toString(), "--out", dir.resolve("gen.safetensors").toString(), "--max_new_tokens", "2");
+    assertRefused(2, r, empty + ": input_ids must be (batch, length), both >= 1, got [1, 0]");
+    Path mask = inputsWith("mask.safetensors", "attention_mask", torch.tensor(new long[] {1, 1, 1, 1, 1}).reshape(1, 5));
+    assertRefused(2, forward(model, mask), mask + ": attention_mask must be input_ids' shape");
+  }
+
+  /** Old code: exit 0, the weights read from a file outside the checkpoint folder (../ and absolute paths). */
+  @Test
+  void anIndexMayNotLeaveItsFolder() throws IOException {
+    for (String shard : new String[] {"../tiny/model.safetensors", model.resolve("model.safetensors").toString()}) {
+      Path m = modelCopy("index-" + System.nanoTime());
+      Files.delete(m.resolve("model.safetensors"));
+      Files.writeString(m.resolve("model.safetensors.index.json"), "{\"weight_map\": {\"model.embed_tokens.weight\": "
+          + "\"" + shard + "\"}}");
+      assertRefused(1, forward(m, inputs), m.resolve("model.safetensors.index.json")
+          + ": weight_map maps model.embed_tokens.weight to \"" + shard + "\", not a shard file name");
+    }
+  }
+
+  /**
+   * Old code: window_size 0 was "/ by zero" with no file named; num_attention_heads 0 "config.json: / by zero";
+   * a negative rope_theta ran into "amax(): Expected reduction dim 1 to have non-zero size".
+   */
+  @Test
+  void configSizesAreCheckedWithTheFileNamed() throws IOException {
+    String config = Files.readString(model.resolve("config.json"));
+    String[][] cases = {
+        {"\"window_size\" ?: ?112", "\"window_size\" : 0", "vision_config.window_size 0 must be at least"},
+        {"\"num_attention_heads\" ?: ?4", "\"num_attention_heads\" : 0", "decoder sizes must be positive"},
+        {"\"rope_theta\" ?: ?1000000.0", "\"rope_theta\" : -1.0", "rope_theta -1.0 > 0"},
+    };
+    for (String[] c : cases) {
+      String bad = config.replaceFirst(c[0], c[1]);
+      assertTrue(!bad.equals(config), c[0] + " in the fixture's config.json");
+      Path m = modelCopy("config-" + System.nanoTime());
+      Files.writeString(m.resolve("config.json"), bad);
+      assertRefused(1, forward(m, inputs), m.resolve("config.json") + ": ", c[2]);
+    }
+  }
+}
