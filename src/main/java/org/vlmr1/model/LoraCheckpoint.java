@@ -100,6 +100,9 @@ public final class LoraCheckpoint {
       require(dir, key.startsWith(LoraAdapters.PEFT_PREFIX) && (lora || toSave != null), "unexpected tensor " + key
           + " (expected " + LoraAdapters.PEFT_PREFIX + "<module>" + A + " or " + B
           + (toSave == null ? "; modules_to_save is null" : "") + ")");
+      String dtype = st.entry(key).dtype();
+      require(dir, List.of("F32", "BF16", "F16", "F64").contains(dtype), WEIGHTS + ": " + key + " is " + dtype
+          + ", not a floating-point tensor");
       Tensor t = Weights.tensor(st, key);
       if (lora) {
         String module = key.substring(LoraAdapters.PEFT_PREFIX.length(), key.length() - A.length());
@@ -118,10 +121,18 @@ public final class LoraCheckpoint {
     List<String> targets = cfg.get("target_modules") instanceof List<?> ? stringList(dir, cfg, "target_modules")
         : null;
     boolean ruleChosen = targets != null && new java.util.TreeSet<>(targets).equals(byModule.keySet());
-    LoraConfig lc = new LoraConfig(((Number) cfg.get("r")).intValue(), ((Number) cfg.get("lora_alpha")).doubleValue(),
-        ((Number) cfg.getOrDefault("lora_dropout", 0.0)).doubleValue(),
-        LoraConfig.TaskType.parse(String.valueOf(cfg.getOrDefault("task_type", "CAUSAL_LM"))),
-        ruleChosen ? null : targets, toSave);
+    Object r = cfg.get("r");
+    require(dir, (r instanceof Long || r instanceof Integer) && ((Number) r).longValue() > 0
+        && ((Number) r).longValue() <= Integer.MAX_VALUE, CONFIG + ": r must be a positive integer, got " + shown(r));
+    LoraConfig lc;
+    try {
+      lc = new LoraConfig(((Number) r).intValue(), number(dir, cfg, "lora_alpha", null),
+          number(dir, cfg, "lora_dropout", 0.0),
+          LoraConfig.TaskType.parse(String.valueOf(cfg.getOrDefault("task_type", "CAUSAL_LM"))),
+          ruleChosen ? null : targets, toSave);
+    } catch (IllegalArgumentException e) {
+      throw new IOException(dir.resolve(CONFIG) + ": " + e.getMessage(), e);
+    }
     return LoraAdapters.of(lc, byModule, copies);
   }
 
@@ -139,6 +150,21 @@ public final class LoraCheckpoint {
     List<String> out = new ArrayList<>();
     ((List<?>) v).forEach(x -> out.add((String) x));
     return out;
+  }
+
+  /** A number field of adapter_config.json ({@code dflt} when absent or null; required when {@code dflt} is null). */
+  private static double number(Path dir, Map<String, Object> cfg, String key, Double dflt) throws IOException {
+    Object v = cfg.get(key);
+    if (v == null && dflt != null) {
+      return dflt;
+    }
+    require(dir, v instanceof Number, CONFIG + ": " + key + " must be a number, got " + shown(v));
+    return ((Number) v).doubleValue();
+  }
+
+  /** A config value as JSON shows it (a string quoted, so that "4" is not mistaken for 4). */
+  private static String shown(Object v) {
+    return v instanceof String str ? "\"" + str + "\"" : String.valueOf(v);
   }
 
   private static void require(Path dir, boolean ok, String what) throws IOException {
