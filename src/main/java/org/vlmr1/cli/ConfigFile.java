@@ -88,15 +88,26 @@ final class ConfigFile {
 
   private static String scalar(Path file, String key, Object v) {
     if (v == null || v instanceof Map<?, ?> || v instanceof List<?>) {
-      throw new UsageException(file + ": " + key + " must be a value or a list of values, got " + v);
+      throw new UsageException(file + ": " + key + " must be a value or a list of values, got " + shortened(v));
     }
     return String.valueOf(v);
+  }
+
+  /** A value for a one-line message: at most 80 characters (a hostile file's value may be megabytes). */
+  static String shortened(Object v) {
+    String s = String.valueOf(v);
+    return s.length() > 80 ? s.substring(0, 77) + "..." : s;
   }
 
   /** The file's top-level mapping: JSON when it starts with '{', else YAML. */
   @SuppressWarnings("unchecked")
   static Map<String, Object> read(Path file) throws IOException {
-    String text = Files.readString(file);
+    String text;
+    try {
+      text = Files.readString(file);
+    } catch (java.nio.charset.CharacterCodingException e) {
+      throw new UsageException(file + ": not UTF-8 text (a JSON object or YAML mapping is expected)");
+    }
     Object o;
     try {
       o = text.trim().startsWith("{") ? Json.parse(text) : YAML.readValue(text, Object.class);
@@ -107,13 +118,13 @@ final class ConfigFile {
       return Map.of(); // an empty file
     }
     if (!(o instanceof Map<?, ?> m)) {
-      throw new UsageException(file + ": expected a mapping of flag names to values, got " + o);
+      throw new UsageException(file + ": expected a mapping of flag names to values, got " + shortened(o));
     }
     Map<String, Object> out = new LinkedHashMap<>();
     for (Map.Entry<?, ?> e : m.entrySet()) {
       if (e.getValue() instanceof Map<?, ?>) {
-        throw new UsageException(file + ": " + e.getKey() + " is a nested mapping; flags are flat 'key: value' "
-            + "pairs");
+        throw new UsageException(file + ": " + shortened(e.getKey()) + " is a nested mapping; flags are flat "
+            + "'key: value' pairs");
       }
       out.put(String.valueOf(e.getKey()), e.getValue());
     }

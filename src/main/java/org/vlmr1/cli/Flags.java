@@ -77,7 +77,7 @@ public final class Flags {
           context = String.join(" ", args.subList(first, i + 1));
           continue;
         }
-        throw new UsageException("unknown flag --" + body + closest(name, f.specs.keySet()));
+        throw new UsageException("unknown flag --" + ConfigFile.shortened(body) + closest(name, f.specs.keySet()));
       }
       List<String> vals = new ArrayList<>();
       switch (spec.kind()) {
@@ -179,6 +179,9 @@ public final class Flags {
 
   /** " (did you mean --x?)" for the known flag nearest in edit distance, or "" when none is near. */
   static String closest(String name, Set<String> known) {
+    if (name.length() > 100) {
+      return "; see --help"; // no flag is that long, and the edit distances would cost name.length() * each flag
+    }
     String best = null;
     int bestDist = Integer.MAX_VALUE;
     for (String k : known) {

@@ -157,4 +157,29 @@ class HostileFilesTest {
       assertRefused(1, forward(m, inputs), m.resolve("config.json") + ": ", c[2]);
     }
   }
+
+  /**
+   * Old code: a binary --config file was "vlmr1: Input length = 1" (exit 1, no file named); a top-level list of
+   * 200,000 entries, or an unknown 40,000-character key, was echoed whole into the one-line error.
+   */
+  @Test
+  void hostileConfigFilesAreNamedInOneShortLine() throws IOException {
+    long seed = System.nanoTime();
+    byte[] junk = new byte[4096];
+    new Random(seed).nextBytes(junk);
+    junk[0] = (byte) 0xff; // never UTF-8
+    Path bin = dir.resolve("junk.yaml");
+    Files.write(bin, junk);
+    assertRefused(2, ScoreCommandTest.run("train", "--config", bin.toString()), bin + ": not UTF-8 text");
+    Path list = dir.resolve("list.yaml");
+    Files.writeString(list, "- x\n".repeat(200_000));
+    ScoreCommandTest.Run r = ScoreCommandTest.run("train", "--config", list.toString());
+    assertRefused(2, r, list + ": expected a mapping of flag names to values, got [x, x");
+    assertTrue(r.err().length() < 400, r.err().length() + " characters");
+    Path key = dir.resolve("key.json");
+    Files.writeString(key, "{\"" + "k".repeat(40_000) + "\": 1}");
+    r = ScoreCommandTest.run("train", "--config", key.toString());
+    assertRefused(2, r, "unknown flag --kkk", "; see --help");
+    assertTrue(r.err().length() < 400, r.err().length() + " characters (seed " + seed + ")");
+  }
 }
