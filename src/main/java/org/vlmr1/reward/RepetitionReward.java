@@ -32,7 +32,6 @@ import java.util.regex.Pattern;
 public final class RepetitionReward implements RewardFunction {
   private static final Pattern JSON_BLOCK = PyText.compile("```json(.*?)```", true);
   private static final Pattern ANY_BLOCK = PyText.compile("```(.*?)```", true);
-  private static final Pattern BOX_LIST = PyText.compile("\\[\\s*\\{.*?\"bbox_2d\".*?\"label\".*?\\}\\s*\\]", true);
   private static final Pattern WORDS = PyText.compile("\\s+", false);
 
   @Override
@@ -94,8 +93,48 @@ public final class RepetitionReward implements RewardFunction {
     if (block != null && !block.isEmpty()) {
       return block;
     }
-    m = BOX_LIST.matcher(content);
-    return m.find() ? m.group(0) : null;
+    return boxList(content);
+  }
+
+  /**
+   * The first match of {@code \[\s*\{.*?"bbox_2d".*?"label".*?\}\s*\]} (DOTALL), or null, in linear time. The regex
+   * engine retries every {@code [} and scans the rest of the text from each (200,000 "[{" pieces took minutes); but
+   * only the first {@code [\s*\{} can match: a later start finds its {@code "bbox_2d"}, {@code "label"} and closing
+   * {@code \}\s*\]} no earlier than the first one does, and the lazy quantifiers take the earliest of each.
+   */
+  static String boxList(String content) {
+    int open = -1;
+    for (int i = content.indexOf('['); i >= 0; i = content.indexOf('[', i + 1)) {
+      int k = skipSpace(content, i + 1);
+      if (k < content.length() && content.charAt(k) == '{') {
+        open = i;
+        break;
+      }
+    }
+    if (open < 0) {
+      return null;
+    }
+    int brace = skipSpace(content, open + 1);
+    int bbox = content.indexOf("\"bbox_2d\"", brace + 1);
+    int label = bbox < 0 ? -1 : content.indexOf("\"label\"", bbox + "\"bbox_2d\"".length());
+    if (label < 0) {
+      return null;
+    }
+    for (int c = content.indexOf('}', label + "\"label\"".length()); c >= 0; c = content.indexOf('}', c + 1)) {
+      int k = skipSpace(content, c + 1);
+      if (k < content.length() && content.charAt(k) == ']') {
+        return content.substring(open, k + 1);
+      }
+    }
+    return null;
+  }
+
+  /** The first index at or after {@code i} that is not Python whitespace (or the length). */
+  private static int skipSpace(String s, int i) {
+    while (i < s.length() && PyText.isSpace(s.charAt(i))) {
+      i++;
+    }
+    return i;
   }
 
   /** Python's str.split(): runs of whitespace, no empty strings. */

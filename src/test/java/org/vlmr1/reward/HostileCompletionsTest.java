@@ -18,6 +18,9 @@ class HostileCompletionsTest {
   private static final Pattern ANSWER_DOTALL = PyText.compile("<answer>(.*?)</answer>", true);
   private static final Pattern ANSWER_LINE = PyText.compile("<answer>(.*?)</answer>", false);
   private static final Pattern FORMAT = PyText.compile("<think>.*?</think>\\s*<answer>.*?</answer>", true);
+  private static final Pattern BOX_LIST = PyText.compile("\\[\\s*\\{.*?\"bbox_2d\".*?\"label\".*?\\}\\s*\\]", true);
+  private static final String[] BOX_PIECES = {"[", "{", "}", "]", "\"bbox_2d\"", "\"label\"", " ", "\n", "\u3000",
+      "x", "\"", "bbox_2d"};
   private static final String[] PIECES = {"<answer>", "</answer>", "<think>", "</think>", "\n", " ", "\u00a0", "x",
       "<", "answer>", "</", "\r", "\u2028"};
 
@@ -64,6 +67,23 @@ class HostileCompletionsTest {
   }
 
   @Test
+  void boxListAgreesWithTheRegexOnRandomTexts() {
+    long seed = System.nanoTime();
+    System.out.println("HostileCompletionsTest box seed " + seed);
+    Random r = new Random(seed);
+    for (int n = 0; n < 20000; n++) {
+      StringBuilder sb = new StringBuilder();
+      int len = r.nextInt(16);
+      for (int i = 0; i < len; i++) {
+        sb.append(BOX_PIECES[r.nextInt(BOX_PIECES.length)]);
+      }
+      String t = sb.toString();
+      Matcher m = BOX_LIST.matcher(t);
+      assertEquals(m.find() ? m.group(0) : null, RepetitionReward.boxList(t), "seed " + seed + ", text " + t);
+    }
+  }
+
+  @Test
   void unclosedTagsDoNotHang() {
     // Each of these took the regexes minutes (200,000 starts, each scanning ~2 MB); linear code takes milliseconds.
     String answers = "<answer>".repeat(200_000) + "</answer>x".repeat(1000);
@@ -74,6 +94,9 @@ class HostileCompletionsTest {
       assertEquals(Optional.of("a"), AnswerText.lastAnswer(lines, true).map(s -> s.substring(0, 1)));
       assertEquals(Optional.empty(), AnswerText.firstAnswer(lines, false));
       assertEquals(0.0, new FormatReward().score(RewardSample.of(format, "")));
+      // the repetition reward's box-list search retried every "[{" (and every "bbox_2d" after it) to the end
+      new RepetitionReward().score(RewardSample.of("[{".repeat(300_000), ""));
+      new RepetitionReward().score(RewardSample.of("[{\"bbox_2d\"".repeat(100_000), ""));
     });
   }
 }
