@@ -13,22 +13,23 @@ import java.util.regex.Pattern;
  * {@code "<think>t</think><answer>[1,2,3,4]</answer>"} scores 1.0 for InternVL and 0.0 for Qwen.
  */
 public final class RecFormatReward implements RewardFunction {
-  private static final Pattern QWEN = PyText.compile(
-      "<think>.*?</think>\\s*<answer>.*?\\{.*\\[\\d+,\\s*\\d+,\\s*\\d+,\\s*\\d+\\].*\\}.*?</answer>", true);
-  private static final Pattern INTERNVL = PyText.compile(
-      "<think>.*?</think>\\s*<answer>.*?\\[\\d+,\\s*\\d+,\\s*\\d+,\\s*\\d+\\].*?</answer>", true);
-  private final Pattern pattern;
+  // VLM-R1's patterns (re.search, DOTALL), which search() decides in linear time:
+  //   Qwen:    <think>.*?</think>\s*<answer>.*?\{.*\[\d+,\s*\d+,\s*\d+,\s*\d+\].*\}.*?</answer>
+  //   InternVL <think>.*?</think>\s*<answer>.*?\[\d+,\s*\d+,\s*\d+,\s*\d+\].*?</answer>
+  // The regex engine retried every '{' and scanned to the end from each: 30,000 "{[1,2,3,4]" pieces hung a score.
+  private static final Pattern BOX = PyText.compile("\\[\\d+,\\s*\\d+,\\s*\\d+,\\s*\\d+\\]", true);
+  private final boolean braces;
 
-  private RecFormatReward(Pattern pattern) {
-    this.pattern = pattern;
+  private RecFormatReward(boolean braces) {
+    this.braces = braces;
   }
 
   public static RecFormatReward qwen() {
-    return new RecFormatReward(QWEN);
+    return new RecFormatReward(true);
   }
 
   public static RecFormatReward internVl() {
-    return new RecFormatReward(INTERNVL);
+    return new RecFormatReward(false);
   }
 
   @Override
@@ -38,6 +39,46 @@ public final class RecFormatReward implements RewardFunction {
 
   @Override
   public double score(RewardSample sample) {
-    return pattern.matcher(sample.completion()).find() ? 1.0 : 0.0;
+    return search(sample.completion(), braces) ? 1.0 : 0.0;
+  }
+
+  /**
+   * Whether the pattern occurs in {@code text}. Every part after {@code <answer>} only needs to come after the one
+   * before it, so the earliest {@code <answer>} that follows {@code <think>...</think>} and whitespace leaves the most
+   * room; then the box must lie after the first '{' and end by the last '}' (Qwen) and the last {@code </answer>}.
+   */
+  static boolean search(String text, boolean braces) {
+    int think = text.indexOf("<think>");
+    if (think < 0) {
+      return false;
+    }
+    int answer = -1;
+    for (int j = text.indexOf("</think>", think + 7); j >= 0 && answer < 0; j = text.indexOf("</think>", j + 1)) {
+      int k = j + "</think>".length();
+      while (k < text.length() && PyText.isSpace(text.charAt(k))) {
+        k++;
+      }
+      if (text.startsWith("<answer>", k)) {
+        answer = k;
+      }
+    }
+    if (answer < 0) {
+      return false;
+    }
+    int from = answer + "<answer>".length();
+    int end = text.lastIndexOf("</answer>");
+    if (end < from) {
+      return false;
+    }
+    if (braces) {
+      int open = text.indexOf('{', from);
+      int close = text.lastIndexOf('}', end - 1);
+      if (open < 0 || close <= open) {
+        return false;
+      }
+      from = open + 1;
+      end = close;
+    }
+    return BOX.matcher(text).region(from, end).find();
   }
 }

@@ -21,6 +21,12 @@ class HostileCompletionsTest {
   private static final Pattern BOX_LIST = PyText.compile("\\[\\s*\\{.*?\"bbox_2d\".*?\"label\".*?\\}\\s*\\]", true);
   private static final String[] BOX_PIECES = {"[", "{", "}", "]", "\"bbox_2d\"", "\"label\"", " ", "\n", "\u3000",
       "x", "\"", "bbox_2d"};
+  private static final Pattern REC_QWEN = PyText.compile(
+      "<think>.*?</think>\\s*<answer>.*?\\{.*\\[\\d+,\\s*\\d+,\\s*\\d+,\\s*\\d+\\].*\\}.*?</answer>", true);
+  private static final Pattern REC_INTERNVL = PyText.compile(
+      "<think>.*?</think>\\s*<answer>.*?\\[\\d+,\\s*\\d+,\\s*\\d+,\\s*\\d+\\].*?</answer>", true);
+  private static final String[] REC_PIECES = {"<think>", "</think>", "<answer>", "</answer>", "{", "}", "[1,2,3,4]",
+      "[12, 3,\n4, 5]", "[", "]", "7", ",", " ", "x", "\n"};
   private static final String[] PIECES = {"<answer>", "</answer>", "<think>", "</think>", "\n", " ", "\u00a0", "x",
       "<", "answer>", "</", "\r", "\u2028"};
 
@@ -84,6 +90,24 @@ class HostileCompletionsTest {
   }
 
   @Test
+  void recFormatAgreesWithTheRegexesOnRandomTexts() {
+    long seed = System.nanoTime();
+    System.out.println("HostileCompletionsTest rec seed " + seed);
+    Random r = new Random(seed);
+    for (int n = 0; n < 20000; n++) {
+      StringBuilder sb = new StringBuilder();
+      int len = r.nextInt(14);
+      for (int i = 0; i < len; i++) {
+        sb.append(REC_PIECES[r.nextInt(REC_PIECES.length)]);
+      }
+      String t = sb.toString();
+      String where = "seed " + seed + ", text " + t.replace("\n", "\\n");
+      assertEquals(REC_QWEN.matcher(t).find(), RecFormatReward.search(t, true), where);
+      assertEquals(REC_INTERNVL.matcher(t).find(), RecFormatReward.search(t, false), where);
+    }
+  }
+
+  @Test
   void unclosedTagsDoNotHang() {
     // Each of these took the regexes minutes (200,000 starts, each scanning ~2 MB); linear code takes milliseconds.
     String answers = "<answer>".repeat(200_000) + "</answer>x".repeat(1000);
@@ -97,6 +121,10 @@ class HostileCompletionsTest {
       // the repetition reward's box-list search retried every "[{" (and every "bbox_2d" after it) to the end
       new RepetitionReward().score(RewardSample.of("[{".repeat(300_000), ""));
       new RepetitionReward().score(RewardSample.of("[{\"bbox_2d\"".repeat(100_000), ""));
+      // the REC format patterns retried every '{' and scanned to the end from each
+      String rec = "<think></think><answer>" + "{[1,2,3,4]".repeat(30_000) + "</answer>x";
+      assertEquals(0.0, RecFormatReward.qwen().score(RewardSample.of(rec, "")));
+      assertEquals(1.0, RecFormatReward.internVl().score(RewardSample.of(rec, "")));
     });
   }
 }
