@@ -79,8 +79,9 @@ final class ModelCommands {
   }
 
   /**
-   * input_ids must be (B, L) integers and attention_mask, whose values are converted, of the same shape: anything else fails deep inside the
-   * model with a libtorch message that names neither the file nor the tensor.
+   * input_ids must be (B, L) integers and attention_mask, whose values are converted, of the same shape: anything
+   * else failed deep inside the model with a libtorch message that named neither the file nor the tensor (an empty
+   * (1, 0) input_ids made generate divide by zero).
    */
   private static void checkIds(Path file, SafeTensorsFile.Entry e, long[] idsShape) {
     if (idsShape == null && !List.of("I64", "I32").contains(e.dtype())) { // the mask's values are converted
@@ -88,8 +89,10 @@ final class ModelCommands {
     }
     if (e.shape().length != 2 || e.shape()[0] < 1 || e.shape()[1] < 1
         || idsShape != null && !java.util.Arrays.equals(e.shape(), idsShape)) {
-      throw new UsageException(file + ": " + e.name() + " must be " + (idsShape == null ? "(batch, length), both >= 1"
-          : "input_ids' shape " + java.util.Arrays.toString(idsShape)) + ", got " + java.util.Arrays.toString(e.shape()));
+      String want = idsShape == null ? "(batch, length), both >= 1"
+          : "input_ids' shape " + java.util.Arrays.toString(idsShape);
+      throw new UsageException(file + ": " + e.name() + " must be " + want + ", got "
+          + java.util.Arrays.toString(e.shape()));
     }
   }
 

@@ -90,8 +90,8 @@ class HostileFilesTest {
   /**
    * Old code: a grid of [1, h, w] with h, w up to 2^20 (random here) against 24 patch rows sized the vision tower's
    * rotary tables and windows from the grid: 7 GB and still running after 10 minutes (SIGTERM did not stop it); a
-   * grid of [2^40, 2^40, 2^40] was a "Java heap space" OutOfMemoryError; two grids for one image's rows an "index out of
-   * range in self" from libtorch.
+   * grid of [2^40, 2^40, 2^40] was a "Java heap space" OutOfMemoryError; two grids for one image's rows an "index out
+   * of range in self" from libtorch.
    */
   @Test
   void gridsThatDoNotDescribeThePixelsAreRefusedBeforeAnythingIsSized() throws IOException {
@@ -120,7 +120,8 @@ class HostileFilesTest {
     ScoreCommandTest.Run r = ScoreCommandTest.run("generate", "--model", model.toString(), "--inputs",
         empty.toString(), "--out", dir.resolve("gen.safetensors").toString(), "--max_new_tokens", "2");
     assertRefused(2, r, empty + ": input_ids must be (batch, length), both >= 1, got [1, 0]");
-    Path mask = inputsWith("mask.safetensors", "attention_mask", torch.tensor(new long[] {1, 1, 1, 1, 1}).reshape(1, 5));
+    Path mask = inputsWith("mask.safetensors", "attention_mask",
+        torch.tensor(new long[] {1, 1, 1, 1, 1}).reshape(1, 5));
     assertRefused(2, forward(model, mask), mask + ": attention_mask must be input_ids' shape");
   }
 

@@ -79,7 +79,8 @@ class SafeTensorsHostileHeaderTest {
   /** What stays accepted: empty tensors anywhere, metadata, ranges in any order. */
   @Test
   void wellFormedHeadersStillOpen() throws IOException {
-    Path p = file("{\"__metadata__\":{\"format\":\"pt\"},\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[8,16]},"
+    Path p = file("{\"__metadata__\":{\"format\":\"pt\"},"
+        + "\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[8,16]},"
         + "\"a\":{\"dtype\":\"I64\",\"shape\":[1],\"data_offsets\":[0,8]},"
         + "\"e\":{\"dtype\":\"F32\",\"shape\":[0,3],\"data_offsets\":[8,8]}}", 16, 1);
     SafeTensorsFile f = SafeTensorsFile.open(p);
