@@ -96,6 +96,22 @@ final class ModelCommands {
     }
   }
 
+  /**
+   * {@code b} when every input id is in [0, vocab): an id outside it failed inside the embedding lookup with libtorch's
+   * "index out of range in self", naming neither the file nor the id.
+   */
+  static Batch checkVocabulary(Path file, Batch b, long vocab) {
+    try (PointerScope s = new PointerScope()) {
+      long min = b.inputIds().min().item_long();
+      long max = b.inputIds().max().item_long();
+      if (min < 0 || max >= vocab) {
+        throw new UsageException(file + ": input_ids holds " + (min < 0 ? min : max) + ", outside the model's "
+            + "vocabulary [0, " + vocab + ")");
+      }
+    }
+    return b;
+  }
+
   /** The family module of a checkpoint, ids from the flags (a checkpoint without tokenizer files works). */
   static VlmModule module(Flags f, Path model) throws Exception {
     return VlmModules.forCheckpoint(model, f.get("vlm"), ModuleFlags.options(f));
@@ -135,7 +151,8 @@ final class ModelCommands {
       VlmModule module = module(f, model);
       try (VlmModel vm = DeviceFlag.placed(module.loadModel(model), device); PointerScope s = new PointerScope()) {
         module.postModelInit(vm);
-        Batch b = readInputs(Path.of(f.get("inputs"))).to(vm.device());
+        Path inputs = Path.of(f.get("inputs"));
+        Batch b = checkVocabulary(inputs, readInputs(inputs), vm.lmHead().size(0)).to(vm.device());
         Map<String, Tensor> out = vm.forwardOutputs(b.inputIds(), b.attentionMask(), b.multimodal());
         SafeTensorsWriter.write(Path.of(f.get("out")), out);
       }
@@ -178,7 +195,8 @@ final class ModelCommands {
           f.getDouble("top_p"), Long.parseLong(f.get("seed")), f.getInt("max_new_tokens"));
       try (VlmModel m = DeviceFlag.placed(module.loadModel(model), device); PointerScope s = new PointerScope()) {
         module.postModelInit(m);
-        Batch b = readInputs(Path.of(f.get("inputs"))).to(m.device());
+        Path inputs = Path.of(f.get("inputs"));
+        Batch b = checkVocabulary(inputs, readInputs(inputs), m.lmHead().size(0)).to(m.device());
         long t0 = System.nanoTime();
         VlmModel.Generation r = module.completions(m.generate(b.inputIds(), b.attentionMask(), b.multimodal(), cfg,
             module.eosTokenIds(), module.padTokenId(), 0, 0), (int) b.inputIds().size(1));

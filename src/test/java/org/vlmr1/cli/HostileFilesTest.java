@@ -56,6 +56,13 @@ class HostileFilesTest {
 
   /** The prepared inputs with {@code name} replaced by {@code value} (or removed when null). */
   private static Path inputsWith(String file, String name, Tensor value) throws IOException {
+    Map<String, Tensor> one = new LinkedHashMap<>();
+    one.put(name, value);
+    return inputsWith(file, one);
+  }
+
+  /** The prepared inputs with the tensors of {@code replaced} put in place of theirs. */
+  private static Path inputsWith(String file, Map<String, Tensor> replaced) throws IOException {
     TorchRuntime.load();
     Path out = dir.resolve(file);
     try (PointerScope s = new PointerScope()) {
@@ -64,7 +71,7 @@ class HostileFilesTest {
       for (String k : f.entries().keySet()) {
         t.put(k, Weights.tensor(f, k));
       }
-      t.put(name, value);
+      t.putAll(replaced);
       SafeTensorsWriter.write(out, t);
     }
     return out;
@@ -123,6 +130,27 @@ class HostileFilesTest {
     Path mask = inputsWith("mask.safetensors", "attention_mask",
         torch.tensor(new long[] {1, 1, 1, 1, 1}).reshape(1, 5));
     assertRefused(2, forward(model, mask), mask + ": attention_mask must be input_ids' shape");
+  }
+
+  /**
+   * Old code: an id outside the vocabulary (random here, above it or negative) failed inside the embedding lookup with
+   * libtorch's "index out of range in self", naming neither the file nor the id.
+   */
+  @Test
+  void idsOutsideTheVocabularyAreNamed() throws IOException {
+    long seed = System.nanoTime();
+    System.out.println("HostileFilesTest vocabulary seed " + seed);
+    long big = 151_936 + new Random(seed).nextInt(1 << 20);
+    TorchRuntime.load();
+    for (long id : new long[] {big, -1 - new Random(seed + 1).nextInt(1000)}) {
+      Path bad = inputsWith("ids-" + (id < 0 ? "negative" : "big") + ".safetensors", Map.of("input_ids",
+          torch.tensor(new long[] {1, 2, id, 3}).reshape(1, 4), "attention_mask", torch.ones(1, 4)));
+      assertRefused(2, forward(model, bad), bad + ": input_ids holds " + id
+          + ", outside the model's vocabulary [0, 151936)");
+      ScoreCommandTest.Run g = ScoreCommandTest.run("generate", "--model", model.toString(), "--inputs",
+          bad.toString(), "--out", dir.resolve("gen-" + id + ".safetensors").toString(), "--max_new_tokens", "2");
+      assertRefused(2, g, "outside the model's vocabulary");
+    }
   }
 
   /** Old code: exit 0, the weights read from a file outside the checkpoint folder (../ and absolute paths). */
