@@ -114,6 +114,8 @@ public final class LoraCheckpoint {
       }
     }
     require(dir, toSave == null || !copies.isEmpty(), "modules_to_save " + toSave + " but no trained copy of them");
+    // vlmr1 never trains an adapter without a LoRA layer (no target left is an error), and PEFT writes at least one
+    require(dir, !byModule.isEmpty(), WEIGHTS + " holds no " + A + " / " + B + " tensor: no LoRA layer to load");
     for (Map.Entry<String, Tensor[]> e : byModule.entrySet()) {
       require(dir, e.getValue()[0] != null && e.getValue()[1] != null, e.getKey() + " lacks lora_A or lora_B");
     }

@@ -75,4 +75,16 @@ class LoraCheckpointHostileTest {
   void aWellFormedAdapterStillReads() throws IOException {
     LoraCheckpoint.read(adapter("\"r\": 4, \"lora_alpha\": 8, \"lora_dropout\": null", false)).close();
   }
+
+  /** Old code: an adapter whose weights file holds no tensor loaded, and merge-lora merged 0 layers with exit 0. */
+  @Test
+  void anAdapterWithoutLoraTensorsIsRefused() throws IOException {
+    Path d = adapter("\"r\": 4, \"lora_alpha\": 8", false);
+    TorchRuntime.load();
+    try (PointerScope s = new PointerScope()) {
+      SafeTensorsWriter.write(d.resolve(LoraCheckpoint.WEIGHTS), Map.of());
+    }
+    IOException e = assertThrows(IOException.class, () -> LoraCheckpoint.read(d).close());
+    assertTrue(e.getMessage().startsWith(d.toString()) && e.getMessage().contains("no LoRA layer"), e.getMessage());
+  }
 }
