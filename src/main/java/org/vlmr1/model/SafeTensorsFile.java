@@ -71,6 +71,15 @@ public final class SafeTensorsFile {
       for (Iterator<Map.Entry<String, JsonNode>> it = header.fields(); it.hasNext(); ) {
         Map.Entry<String, JsonNode> f = it.next();
         if (f.getKey().equals("__metadata__")) {
+          // the format's metadata is a string-to-string map (the safetensors crate refuses anything else)
+          JsonNode meta = f.getValue();
+          boolean strings = meta.isObject();
+          for (Iterator<JsonNode> v = meta.elements(); strings && v.hasNext(); ) {
+            strings = v.next().isTextual();
+          }
+          if (!strings) {
+            throw new IOException(path + ": __metadata__ must be a JSON object of strings, got " + kind(meta));
+          }
           continue;
         }
         JsonNode e = f.getValue();

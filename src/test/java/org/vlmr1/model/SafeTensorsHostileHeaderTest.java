@@ -69,6 +69,14 @@ class SafeTensorsHostileHeaderTest {
     assertRefused("{\"a\":5}", 0, "tensor a must be a JSON object");
   }
 
+  /** Old code: a __metadata__ that is not a string-to-string map was skipped unread (the format allows only that). */
+  @Test
+  void metadataMustBeAnObjectOfStrings() throws IOException {
+    assertRefused("{\"__metadata__\":[1]}", 0, "__metadata__ must be a JSON object of strings, got [1]");
+    assertRefused("{\"__metadata__\":{\"format\":7}}", 0, "__metadata__ must be a JSON object of strings");
+    assertRefused("{\"__metadata__\":\"pt\"}", 0, "__metadata__ must be a JSON object of strings");
+  }
+
   /** Old code: opened, both tensors reading the same bytes. */
   @Test
   void overlappingRangesAreRefused() throws IOException {
