@@ -19,9 +19,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.vlmr1.data.BadImageFiles;
 import org.vlmr1.data.Example;
 import org.vlmr1.data.JsonlDataset.OnBadSample;
-import org.vlmr1.module.ModuleOptions;
 import org.vlmr1.module.VlmModule;
-import org.vlmr1.module.VlmModules;
 import org.vlmr1.module.qwen.QwenTiny;
 import org.vlmr1.module.qwen.QwenVlModel;
 import org.vlmr1.reward.AccuracyReward;
@@ -33,9 +31,8 @@ class BadImageTrainingTest {
   @SuppressWarnings("unchecked")
   void failNamesTheFileAndLineAndSkipTrainsOnWithoutThePrompt(@TempDir Path dir) throws Exception {
     Path ckpt = dir.resolve("tiny");
-    QwenTiny.write(new QwenTiny.Spec(32, 1, 4, 2, 64, 1, 32, 2, 5), ckpt);
-    VlmModule module = VlmModules.forCheckpoint(ckpt, null, ModuleOptions.DEFAULTS.withProcessing("min_pixels", 3136L)
-        .withProcessing("max_pixels", 12544L));
+    QwenTiny.write(TinyQwen.spec(5), ckpt);
+    VlmModule module = TinyQwen.module(ckpt);
     List<Example> data = new ArrayList<>();
     List<Example> boxes = GrpoTrainerTest.boxes(dir, 4);
     for (int i = 0; i < boxes.size(); i++) {

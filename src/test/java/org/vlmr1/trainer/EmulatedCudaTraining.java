@@ -27,9 +27,7 @@ import org.vlmr1.kernels.KernelProviders;
 import org.vlmr1.kernels.ScaleRewards;
 import org.vlmr1.kernels.TokenLogProbs;
 import org.vlmr1.model.VlmModel;
-import org.vlmr1.module.ModuleOptions;
 import org.vlmr1.module.VlmModule;
-import org.vlmr1.module.VlmModules;
 import org.vlmr1.module.qwen.QwenTiny;
 import org.vlmr1.module.qwen.QwenVlModel;
 import org.vlmr1.reward.AccuracyReward;
@@ -45,9 +43,8 @@ final class EmulatedCudaTraining {
     assertTrue(KernelProviders.cudaKernelsLoaded(), "the -gpu natives did not load: " + KernelProviders.describeCuda());
     Counting cuda = new Counting(KernelProviders.forDeviceType("cuda"));
     Path ckpt = dir.resolve("tiny");
-    QwenTiny.write(new QwenTiny.Spec(32, 1, 4, 2, 64, 1, 32, 2, seed), ckpt);
-    VlmModule module = VlmModules.forCheckpoint(ckpt, null, ModuleOptions.DEFAULTS.withProcessing("min_pixels", 3136L)
-        .withProcessing("max_pixels", 12544L));
+    QwenTiny.write(TinyQwen.spec(seed), ckpt);
+    VlmModule module = TinyQwen.module(ckpt);
     List<Example> data = GrpoTrainerTest.boxes(dir, 5);
     // top_p < 1 so that generation runs the top-p twin; num_iterations 2 so that step 2 reuses step 1's rollouts with
     // their old log-probs; beta > 0 for the reference's.

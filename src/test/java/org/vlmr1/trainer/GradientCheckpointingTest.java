@@ -44,8 +44,7 @@ class GradientCheckpointingTest {
     System.out.println("GradientCheckpointingTest qwen seed " + seed);
     Path ckpt = dir.resolve("tiny");
     QwenTiny.write(new QwenTiny.Spec(32, 3, 4, 2, 64, 2, 32, 2, seed), ckpt);
-    VlmModule module = VlmModules.forCheckpoint(ckpt, null, ModuleOptions.DEFAULTS.withProcessing("min_pixels", 3136L)
-        .withProcessing("max_pixels", 12544L));
+    VlmModule module = TinyQwen.module(ckpt);
     assertSameGradients(dir, ckpt, module, null, seed, InternVlTrainerTest.LENGTH);
   }
 
@@ -55,8 +54,7 @@ class GradientCheckpointingTest {
     System.out.println("GradientCheckpointingTest qwen lora seed " + seed);
     Path ckpt = dir.resolve("tiny");
     QwenTiny.write(new QwenTiny.Spec(32, 3, 4, 2, 64, 1, 32, 2, seed), ckpt);
-    VlmModule module = VlmModules.forCheckpoint(ckpt, null, ModuleOptions.DEFAULTS.withProcessing("min_pixels", 3136L)
-        .withProcessing("max_pixels", 12544L));
+    VlmModule module = TinyQwen.module(ckpt);
     assertSameGradients(dir, ckpt, module, new LoraConfig(4, 8, 0.05, LoraConfig.TaskType.CAUSAL_LM, null), seed,
         InternVlTrainerTest.LENGTH);
   }
@@ -71,8 +69,7 @@ class GradientCheckpointingTest {
     System.out.println("GradientCheckpointingTest qwen modules_to_save seed " + seed);
     Path ckpt = dir.resolve("tiny");
     QwenTiny.write(new QwenTiny.Spec(32, 3, 4, 2, 64, 1, 32, 2, seed), ckpt);
-    VlmModule module = VlmModules.forCheckpoint(ckpt, null, ModuleOptions.DEFAULTS.withProcessing("min_pixels", 3136L)
-        .withProcessing("max_pixels", 12544L));
+    VlmModule module = TinyQwen.module(ckpt);
     assertSameGradients(dir, ckpt, module, new LoraConfig(4, 8, 0.05, LoraConfig.TaskType.CAUSAL_LM, null,
         List.of("lm_head", "layers.1.mlp")), seed, InternVlTrainerTest.LENGTH);
   }

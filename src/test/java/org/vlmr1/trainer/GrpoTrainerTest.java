@@ -21,9 +21,7 @@ import org.bytedeco.pytorch.Tensor;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.vlmr1.data.Example;
-import org.vlmr1.module.ModuleOptions;
 import org.vlmr1.module.VlmModule;
-import org.vlmr1.module.VlmModules;
 import org.vlmr1.module.qwen.QwenTiny;
 import org.vlmr1.module.qwen.QwenVlModel;
 import org.vlmr1.reward.AccuracyReward;
@@ -65,9 +63,8 @@ class GrpoTrainerTest {
   @Test
   void fewStepsChangeEveryTrainableParameter(@TempDir Path dir) throws Exception {
     Path ckpt = dir.resolve("tiny");
-    QwenTiny.write(new QwenTiny.Spec(32, 1, 4, 2, 64, 1, 32, 2, 5), ckpt);
-    VlmModule module = VlmModules.forCheckpoint(ckpt, null, ModuleOptions.DEFAULTS.withProcessing("min_pixels", 3136L)
-        .withProcessing("max_pixels", 12544L));
+    QwenTiny.write(TinyQwen.spec(5), ckpt);
+    VlmModule module = TinyQwen.module(ckpt);
     GrpoConfig cfg = GrpoConfig.builder().numGenerations(2).perDeviceTrainBatchSize(4).gradientAccumulationSteps(2)
         .maxCompletionLength(6).maxSteps(2).learningRate(1e-2).beta(0.04).seed(7).outputDir(dir.resolve("run"))
         .build();
@@ -101,9 +98,8 @@ class GrpoTrainerTest {
   @Test
   void judgeFallBacksAndTheDebugTraceAreStepMetricsAndFiles(@TempDir Path dir) throws Exception {
     Path ckpt = dir.resolve("tiny");
-    QwenTiny.write(new QwenTiny.Spec(32, 1, 4, 2, 64, 1, 32, 2, 6), ckpt);
-    VlmModule module = VlmModules.forCheckpoint(ckpt, null, ModuleOptions.DEFAULTS.withProcessing("min_pixels", 3136L)
-        .withProcessing("max_pixels", 12544L));
+    QwenTiny.write(TinyQwen.spec(6), ckpt);
+    VlmModule module = TinyQwen.module(ckpt);
     GrpoConfig cfg = GrpoConfig.builder().numGenerations(2).perDeviceTrainBatchSize(4).maxCompletionLength(4)
         .maxSteps(2).learningRate(1e-3).beta(0).build();
     List<Example> data = new ArrayList<>();
@@ -134,9 +130,8 @@ class GrpoTrainerTest {
   @Test
   void frozenVisionGetsNoUpdates(@TempDir Path dir) throws Exception {
     Path ckpt = dir.resolve("tiny");
-    QwenTiny.write(new QwenTiny.Spec(32, 1, 4, 2, 64, 1, 32, 2, 6), ckpt);
-    VlmModule module = VlmModules.forCheckpoint(ckpt, null, ModuleOptions.DEFAULTS.withProcessing("min_pixels", 3136L)
-        .withProcessing("max_pixels", 12544L));
+    QwenTiny.write(TinyQwen.spec(6), ckpt);
+    VlmModule module = TinyQwen.module(ckpt);
     GrpoConfig cfg = GrpoConfig.builder().numGenerations(2).perDeviceTrainBatchSize(4).maxCompletionLength(4)
         .maxSteps(1).learningRate(1e-2).beta(0).freezeVisionModules(true).build();
     try (QwenVlModel policy = QwenVlModel.load(ckpt);
@@ -163,9 +158,8 @@ class GrpoTrainerTest {
   @Test
   void bufferedRolloutsAreReusedWithTheirOldLogProbs(@TempDir Path dir) throws Exception {
     Path ckpt = dir.resolve("tiny");
-    QwenTiny.write(new QwenTiny.Spec(32, 1, 4, 2, 64, 1, 32, 2, 8), ckpt);
-    VlmModule module = VlmModules.forCheckpoint(ckpt, null, ModuleOptions.DEFAULTS.withProcessing("min_pixels", 3136L)
-        .withProcessing("max_pixels", 12544L));
+    QwenTiny.write(TinyQwen.spec(8), ckpt);
+    VlmModule module = TinyQwen.module(ckpt);
     // A reward with spread within every group, so the advantages are not all zero.
     org.vlmr1.reward.RewardFunction length = new org.vlmr1.reward.RewardFunction() {
       @Override
@@ -217,9 +211,8 @@ class GrpoTrainerTest {
   @Test
   void laterStepsOfARoundUseTheRolloutTimeLogProbs(@TempDir Path dir) throws Exception {
     Path ckpt = dir.resolve("tiny");
-    QwenTiny.write(new QwenTiny.Spec(32, 1, 4, 2, 64, 1, 32, 2, 8), ckpt);
-    VlmModule module = VlmModules.forCheckpoint(ckpt, null, ModuleOptions.DEFAULTS.withProcessing("min_pixels", 3136L)
-        .withProcessing("max_pixels", 12544L));
+    QwenTiny.write(TinyQwen.spec(8), ckpt);
+    VlmModule module = TinyQwen.module(ckpt);
     List<Example> data = boxes(dir, 4);
     GrpoConfig cfg = GrpoConfig.builder().numGenerations(4).perDeviceTrainBatchSize(4).stepsPerGeneration(2)
         .maxCompletionLength(6).learningRate(1e-2).beta(0).seed(11).maxSteps(2).build();
@@ -258,9 +251,8 @@ class GrpoTrainerTest {
   @org.junit.jupiter.params.provider.ValueSource(booleans = {false, true})
   void resumeContinuesBitForBit(boolean bf16, @TempDir Path dir) throws Exception {
     Path ckpt = dir.resolve("tiny");
-    QwenTiny.write(new QwenTiny.Spec(32, 1, 4, 2, 64, 1, 32, 2, 8), ckpt);
-    VlmModule module = VlmModules.forCheckpoint(ckpt, null, ModuleOptions.DEFAULTS.withProcessing("min_pixels", 3136L)
-        .withProcessing("max_pixels", 12544L));
+    QwenTiny.write(TinyQwen.spec(8), ckpt);
+    VlmModule module = TinyQwen.module(ckpt);
     List<Example> data = boxes(dir, 5);
     GrpoConfig cfg = GrpoConfig.builder().numGenerations(2).perDeviceTrainBatchSize(4).maxCompletionLength(4)
         .maxSteps(3).learningRate(5e-3).beta(0.04).seed(11).bf16(bf16).build();
@@ -327,9 +319,8 @@ class GrpoTrainerTest {
   void residentMemoryStaysFlat(@TempDir Path dir) throws Exception {
     org.junit.jupiter.api.Assumptions.assumeTrue(java.nio.file.Files.isReadable(Path.of("/proc/self/status")));
     Path ckpt = dir.resolve("tiny");
-    QwenTiny.write(new QwenTiny.Spec(32, 1, 4, 2, 64, 1, 32, 2, 2), ckpt);
-    VlmModule module = VlmModules.forCheckpoint(ckpt, null, ModuleOptions.DEFAULTS.withProcessing("min_pixels", 3136L)
-        .withProcessing("max_pixels", 12544L));
+    QwenTiny.write(TinyQwen.spec(2), ckpt);
+    VlmModule module = TinyQwen.module(ckpt);
     GrpoConfig cfg = GrpoConfig.builder().numGenerations(2).perDeviceTrainBatchSize(4).maxCompletionLength(4)
         .maxSteps(40).learningRate(1e-3).beta(0.04).seed(1).build();
     try (QwenVlModel policy = QwenVlModel.load(ckpt); QwenVlModel ref = QwenVlModel.load(ckpt);
@@ -357,9 +348,8 @@ class GrpoTrainerTest {
   @Test
   void deviceCheckNamesATensorOffTheDevice(@TempDir Path dir) throws Exception {
     Path ckpt = dir.resolve("tiny");
-    QwenTiny.write(new QwenTiny.Spec(32, 1, 4, 2, 64, 1, 32, 2, 4), ckpt);
-    VlmModule module = VlmModules.forCheckpoint(ckpt, null, ModuleOptions.DEFAULTS.withProcessing("min_pixels", 3136L)
-        .withProcessing("max_pixels", 12544L));
+    QwenTiny.write(TinyQwen.spec(4), ckpt);
+    VlmModule module = TinyQwen.module(ckpt);
     GrpoConfig cfg = GrpoConfig.builder().numGenerations(2).perDeviceTrainBatchSize(2).maxCompletionLength(3)
         .maxSteps(1).beta(0).outputDir(dir.resolve("run")).build();
     try (QwenVlModel policy = QwenVlModel.load(ckpt);

@@ -10,9 +10,7 @@ import java.util.List;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.vlmr1.module.ModuleOptions;
 import org.vlmr1.module.VlmModule;
-import org.vlmr1.module.VlmModules;
 import org.vlmr1.module.qwen.QwenTiny;
 import org.vlmr1.module.qwen.QwenVlModel;
 import org.vlmr1.reward.RewardFunction;
@@ -36,9 +34,8 @@ class LearningTest {
   @Test
   void meanRewardRisesWithinTwentyFiveSteps(@TempDir Path dir) throws Exception {
     Path ckpt = dir.resolve("tiny");
-    QwenTiny.write(new QwenTiny.Spec(32, 1, 4, 2, 64, 1, 32, 2, 21), ckpt);
-    VlmModule module = VlmModules.forCheckpoint(ckpt, null, ModuleOptions.DEFAULTS.withProcessing("min_pixels", 3136L)
-        .withProcessing("max_pixels", 12544L));
+    QwenTiny.write(TinyQwen.spec(21), ckpt);
+    VlmModule module = TinyQwen.module(ckpt);
     GrpoConfig cfg = GrpoConfig.builder().numGenerations(4).perDeviceTrainBatchSize(16).maxCompletionLength(8)
         .maxSteps(25).learningRate(5e-3).beta(0).topK(20).temperature(1.0).seed(5).outputDir(dir.resolve("run"))
         .build();

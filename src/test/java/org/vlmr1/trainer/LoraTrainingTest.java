@@ -68,9 +68,8 @@ class LoraTrainingTest {
     long seed = new java.util.Random().nextLong();
     System.out.println("LoraTrainingTest seed " + seed);
     Path ckpt = dir.resolve("tiny");
-    QwenTiny.write(new QwenTiny.Spec(32, 1, 4, 2, 64, 1, 32, 2, seed), ckpt);
-    VlmModule module = VlmModules.forCheckpoint(ckpt, null, ModuleOptions.DEFAULTS.withProcessing("min_pixels", 3136L)
-        .withProcessing("max_pixels", 12544L));
+    QwenTiny.write(TinyQwen.spec(seed), ckpt);
+    VlmModule module = TinyQwen.module(ckpt);
     GrpoConfig cfg = GrpoConfig.builder().numGenerations(2).perDeviceTrainBatchSize(4).gradientAccumulationSteps(2)
         .maxCompletionLength(6).maxSteps(2).learningRate(1e-2).beta(0.04).seed(seed).outputDir(dir.resolve("run"))
         .build();
@@ -217,9 +216,8 @@ class LoraTrainingTest {
   @Test
   void keyedDropoutTrainsReproducibly(@TempDir Path dir) throws Exception {
     Path ckpt = dir.resolve("tiny");
-    QwenTiny.write(new QwenTiny.Spec(32, 1, 4, 2, 64, 1, 32, 2, 4), ckpt);
-    VlmModule module = VlmModules.forCheckpoint(ckpt, null, ModuleOptions.DEFAULTS.withProcessing("min_pixels", 3136L)
-        .withProcessing("max_pixels", 12544L));
+    QwenTiny.write(TinyQwen.spec(4), ckpt);
+    VlmModule module = TinyQwen.module(ckpt);
     Map<String, Tensor> a = trainWithDropout(dir, ckpt, module, 0.05, 1);
     Map<String, Tensor> b = trainWithDropout(dir, ckpt, module, 0.05, 2);
     Map<String, Tensor> none = trainWithDropout(dir, ckpt, module, 0, 3);
@@ -241,7 +239,7 @@ class LoraTrainingTest {
   @Test
   void aSecondReferenceCopyIsRefusedWithLora(@TempDir Path dir) throws Exception {
     Path ckpt = dir.resolve("tiny");
-    QwenTiny.write(new QwenTiny.Spec(32, 1, 4, 2, 64, 1, 32, 2, 2), ckpt);
+    QwenTiny.write(TinyQwen.spec(2), ckpt);
     VlmModule module = VlmModules.forCheckpoint(ckpt, null, ModuleOptions.DEFAULTS);
     GrpoConfig cfg = GrpoConfig.builder().numGenerations(2).perDeviceTrainBatchSize(2).maxSteps(1).build();
     try (QwenVlModel policy = QwenVlModel.load(ckpt); QwenVlModel ref = QwenVlModel.load(ckpt)) {
@@ -260,9 +258,8 @@ class LoraTrainingTest {
   @org.junit.jupiter.params.provider.ValueSource(booleans = {false, true})
   void checkpointInPeftLayoutResumesBitForBit(boolean bf16, @TempDir Path dir) throws Exception {
     Path ckpt = dir.resolve("tiny");
-    QwenTiny.write(new QwenTiny.Spec(32, 1, 4, 2, 64, 1, 32, 2, 8), ckpt);
-    VlmModule module = VlmModules.forCheckpoint(ckpt, null, ModuleOptions.DEFAULTS.withProcessing("min_pixels", 3136L)
-        .withProcessing("max_pixels", 12544L));
+    QwenTiny.write(TinyQwen.spec(8), ckpt);
+    VlmModule module = TinyQwen.module(ckpt);
     List<org.vlmr1.data.Example> data = GrpoTrainerTest.boxes(dir, 5);
     GrpoConfig cfg = GrpoConfig.builder().numGenerations(2).perDeviceTrainBatchSize(4).maxCompletionLength(4)
         .maxSteps(3).learningRate(5e-3).beta(0.04).seed(11).bf16(bf16).build();

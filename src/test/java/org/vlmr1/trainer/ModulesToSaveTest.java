@@ -25,9 +25,7 @@ import org.vlmr1.model.LoraCheckpoint;
 import org.vlmr1.model.LoraConfig;
 import org.vlmr1.model.LoraTargets;
 import org.vlmr1.model.SafeTensorsFile;
-import org.vlmr1.module.ModuleOptions;
 import org.vlmr1.module.VlmModule;
-import org.vlmr1.module.VlmModules;
 import org.vlmr1.module.qwen.QwenTiny;
 import org.vlmr1.module.qwen.QwenVlModel;
 import org.vlmr1.reward.AccuracyReward;
@@ -45,7 +43,7 @@ class ModulesToSaveTest {
   @Test
   void peftsSuffixRuleChoosesTheModulesAndTheyLeaveTheTargets(@TempDir Path dir) throws Exception {
     Path ckpt = dir.resolve("tiny");
-    QwenTiny.write(new QwenTiny.Spec(32, 1, 4, 2, 64, 1, 32, 2, 3), ckpt);
+    QwenTiny.write(TinyQwen.spec(3), ckpt);
     List<String> vision = List.of("visual");
     try (QwenVlModel m = QwenVlModel.load(ckpt)) {
       // "norm" ends the final norm and both layer norms (PEFT's key.endswith, no dot needed); the vision blocks'
@@ -108,7 +106,7 @@ class ModulesToSaveTest {
   @Test
   void aTrainedEmbeddingLeavesTheTiedHeadBaseAndMergesUntied(@TempDir Path dir) throws Exception {
     Path ckpt = dir.resolve("tiny");
-    QwenTiny.write(new QwenTiny.Spec(32, 1, 4, 2, 64, 1, 32, 2, 4), ckpt);
+    QwenTiny.write(TinyQwen.spec(4), ckpt);
     try (QwenVlModel m = QwenVlModel.load(ckpt); PointerScope s = new PointerScope();
         NoGradGuard ng = new NoGradGuard()) {
       Tensor base = m.namedParameters().get("model.embed_tokens.weight").clone();
@@ -128,9 +126,8 @@ class ModulesToSaveTest {
     long seed = new java.util.Random().nextLong();
     System.out.println("ModulesToSaveTest seed " + seed);
     Path ckpt = dir.resolve("tiny");
-    QwenTiny.write(new QwenTiny.Spec(32, 1, 4, 2, 64, 1, 32, 2, seed), ckpt);
-    VlmModule module = VlmModules.forCheckpoint(ckpt, null, ModuleOptions.DEFAULTS.withProcessing("min_pixels", 3136L)
-        .withProcessing("max_pixels", 12544L));
+    QwenTiny.write(TinyQwen.spec(seed), ckpt);
+    VlmModule module = TinyQwen.module(ckpt);
     GrpoConfig cfg = GrpoConfig.builder().numGenerations(2).perDeviceTrainBatchSize(4).gradientAccumulationSteps(2)
         .maxCompletionLength(6).maxSteps(2).learningRate(1e-2).beta(0.04).seed(seed).outputDir(dir.resolve("run"))
         .build();

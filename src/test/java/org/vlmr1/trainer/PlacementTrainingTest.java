@@ -30,9 +30,7 @@ import org.vlmr1.kernels.Devices;
 import org.vlmr1.model.LazyDevice;
 import org.vlmr1.model.LoraConfig;
 import org.vlmr1.model.VlmModel;
-import org.vlmr1.module.ModuleOptions;
 import org.vlmr1.module.VlmModule;
-import org.vlmr1.module.VlmModules;
 import org.vlmr1.module.qwen.QwenTiny;
 import org.vlmr1.module.qwen.QwenVlModel;
 import org.vlmr1.reward.AccuracyReward;
@@ -68,9 +66,8 @@ class PlacementTrainingTest {
     long seed = new java.util.Random().nextLong();
     System.out.println("PlacementTrainingTest seed " + seed + " lora " + lora);
     Path ckpt = dir.resolve("tiny");
-    QwenTiny.write(new QwenTiny.Spec(32, 1, 4, 2, 64, 1, 32, 2, seed), ckpt);
-    VlmModule module = VlmModules.forCheckpoint(ckpt, null, ModuleOptions.DEFAULTS.withProcessing("min_pixels", 3136L)
-        .withProcessing("max_pixels", 12544L));
+    QwenTiny.write(TinyQwen.spec(seed), ckpt);
+    VlmModule module = TinyQwen.module(ckpt);
     List<Example> data = GrpoTrainerTest.boxes(dir, 5);
     GrpoConfig cfg = GrpoConfig.builder().numGenerations(2).perDeviceTrainBatchSize(4).maxCompletionLength(4)
         .maxSteps(2).learningRate(5e-3).beta(0.04).seed(seed).freezeVisionModules(true)
@@ -133,9 +130,8 @@ class PlacementTrainingTest {
     long seed = new java.util.Random().nextLong();
     System.out.println("PlacementTrainingTest eval seed " + seed);
     Path ckpt = dir.resolve("tiny");
-    QwenTiny.write(new QwenTiny.Spec(32, 1, 4, 2, 64, 1, 32, 2, seed), ckpt);
-    VlmModule module = VlmModules.forCheckpoint(ckpt, null, ModuleOptions.DEFAULTS.withProcessing("min_pixels", 3136L)
-        .withProcessing("max_pixels", 12544L));
+    QwenTiny.write(TinyQwen.spec(seed), ckpt);
+    VlmModule module = TinyQwen.module(ckpt);
     List<Example> data = GrpoTrainerTest.boxes(dir, 3);
     RecEvaluator.Result cpu;
     RecEvaluator.Result there;

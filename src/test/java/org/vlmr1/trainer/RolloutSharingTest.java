@@ -17,18 +17,15 @@ import org.vlmr1.data.Example;
 import org.vlmr1.data.RgbImage;
 import org.vlmr1.distributed.SingleProcess;
 import org.vlmr1.model.VlmModel;
-import org.vlmr1.module.ModuleOptions;
 import org.vlmr1.module.VlmModule;
-import org.vlmr1.module.VlmModules;
 import org.vlmr1.module.qwen.QwenTiny;
 
 class RolloutSharingTest {
   @Test
   void sharedSlicedAndOldPathRolloutsAreTheSame(@TempDir Path dir) throws Exception {
     Path ckpt = dir.resolve("tiny");
-    QwenTiny.write(new QwenTiny.Spec(32, 1, 4, 2, 64, 1, 32, 2, 11), ckpt);
-    VlmModule module = VlmModules.forCheckpoint(ckpt, null, ModuleOptions.DEFAULTS.withProcessing("min_pixels", 3136L)
-        .withProcessing("max_pixels", 12544L));
+    QwenTiny.write(TinyQwen.spec(11), ckpt);
+    VlmModule module = TinyQwen.module(ckpt);
     List<Example> examples = new ArrayList<>(GrpoTrainerTest.boxes(dir, 2));
     examples.add(1, new Example("text", "What is two plus two?", List.of(), "4", null, Map.of()));
     int g = 4;
@@ -84,9 +81,8 @@ class RolloutSharingTest {
   @Test
   void loraRolloutsCarryTheTowerOutputOnce(@TempDir Path dir) throws Exception {
     Path ckpt = dir.resolve("tiny");
-    QwenTiny.write(new QwenTiny.Spec(32, 1, 4, 2, 64, 1, 32, 2, 12), ckpt);
-    VlmModule module = VlmModules.forCheckpoint(ckpt, null, ModuleOptions.DEFAULTS.withProcessing("min_pixels", 3136L)
-        .withProcessing("max_pixels", 12544L));
+    QwenTiny.write(TinyQwen.spec(12), ckpt);
+    VlmModule module = TinyQwen.module(ckpt);
     List<Example> batch = new ArrayList<>();
     for (Example e : GrpoTrainerTest.boxes(dir, 2)) {
       batch.add(e);
@@ -135,9 +131,8 @@ class RolloutSharingTest {
   @Test
   void everyPassReusesTheRolloutsDeviceTensors(@TempDir Path dir) throws Exception {
     Path ckpt = dir.resolve("tiny");
-    QwenTiny.write(new QwenTiny.Spec(32, 1, 4, 2, 64, 1, 32, 2, 13), ckpt);
-    VlmModule module = VlmModules.forCheckpoint(ckpt, null, ModuleOptions.DEFAULTS.withProcessing("min_pixels", 3136L)
-        .withProcessing("max_pixels", 12544L));
+    QwenTiny.write(TinyQwen.spec(13), ckpt);
+    VlmModule module = TinyQwen.module(ckpt);
     GrpoConfig cfg = GrpoConfig.builder().numGenerations(2).perDeviceTrainBatchSize(4).maxCompletionLength(3)
         .maxSteps(1).seed(5).freezeVisionModules(true).outputDir(dir.resolve("run")).build();
     List<Example> batch = new ArrayList<>();
