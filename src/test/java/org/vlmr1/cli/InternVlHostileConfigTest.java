@@ -152,7 +152,8 @@ class InternVlHostileConfigTest {
 
   /**
    * Old code: max_dynamic_patch 10^9 (or 2^31 - 1) made prepare enumerate every tile grid of up to that many tiles:
-   * still running when `timeout 40` stopped it; min = max = 10^9 crashed the JVM (SIGABRT, no message).
+   * still running when `timeout 40` stopped it; min = max = 10^9 crashed the JVM (SIGABRT, no message). The
+   * --max_anyres_num flag did the same, and above 2^31 was "integer overflow" without the flag named.
    */
   @Test
   void tileCountsAreBounded() throws IOException {
@@ -162,6 +163,14 @@ class InternVlHostileConfigTest {
     Path m = withConfig(c -> c.put("max_dynamic_patch", max));
     assertTimeoutPreemptively(Duration.ofSeconds(60), () -> assertRefused(m, false, "max_dynamic_patch " + max
         + " tiles of 56 pixels is too many"), "seed " + seed);
+    long flag = max + (new Random(seed + 1).nextBoolean() ? 0 : 1L << 32);
+    assertTimeoutPreemptively(Duration.ofSeconds(60), () -> {
+      ScoreCommandTest.Run r = ScoreCommandTest.run("prepare", "--model", model.toString(), "--image", png.toString(),
+          "--text", "hi", "--max_anyres_num", Long.toString(flag), "--out", dir.resolve("flag.safetensors").toString());
+      assertEquals(1, r.rc(), r.err());
+      assertEquals(1, r.err().strip().lines().count(), "one line: " + r.err());
+      assertTrue(r.err().contains("max_anyres_num " + flag + " tiles of 56 pixels is too many"), r.err());
+    }, "seed " + seed);
     // a large but tileable count still prepares (one 112 x 84 image cut into at least 1000 tiles of 56 pixels)
     Path many = withConfig(c -> c.put("max_dynamic_patch", 1000).put("min_dynamic_patch", 1000));
     assertEquals(0, prepare(many, dir.resolve("many.safetensors")).rc());

@@ -108,7 +108,8 @@ public record InternVlConfig(int imageSize, double downsampleRatio, int selectLa
       throw new IllegalArgumentException("min_dynamic_patch " + minDynamicPatch + " / max_dynamic_patch "
           + maxDynamicPatch + " must satisfy 1 <= min <= max");
     }
-    String tooMany = InternVlImageProcessor.tooManyTiles(imageSize, maxDynamicPatch);
+    String tooMany = InternVlImageProcessor.tooManyTiles("max_dynamic_patch", imageSize,
+        maxDynamicPatch);
     if (tooMany != null) {
       throw new IllegalArgumentException(tooMany);
     }

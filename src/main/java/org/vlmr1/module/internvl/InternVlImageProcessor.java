@@ -34,7 +34,7 @@ public final class InternVlImageProcessor {
       throw new IllegalArgumentException("InternVL tiling needs image size >= 1 and 1 <= min_num <= max_num, got "
           + imageSize + ", " + minNum + ", " + maxNum);
     }
-    String tooMany = tooManyTiles(imageSize, maxNum);
+    String tooMany = tooManyTiles("max_num", imageSize, maxNum);
     if (tooMany != null) {
       throw new IllegalArgumentException(tooMany);
     }
@@ -45,13 +45,14 @@ public final class InternVlImageProcessor {
   }
 
   /**
-   * Why {@code maxNum} tiles of side {@code imageSize} (plus the thumbnail) are too many, or null: at most
-   * {@link #MAX_TILES}, and their floats (and the resized image's bytes) must fit in one Java array.
+   * Why {@code maxNum} tiles ({@code key} in the message) of side {@code imageSize} (plus the thumbnail) are too
+   * many, or null: at most {@link #MAX_TILES}, and their floats (and the resized image's bytes) must fit in one Java
+   * array.
    */
-  static String tooManyTiles(int imageSize, int maxNum) {
+  static String tooManyTiles(String key, int imageSize, long maxNum) {
     long floats = (maxNum + 1L) * 3 * imageSize * imageSize;
     if (maxNum > MAX_TILES || floats > Integer.MAX_VALUE - 8) {
-      return "max_dynamic_patch " + maxNum + " tiles of " + imageSize + " pixels is too many (at most " + MAX_TILES
+      return key + " " + maxNum + " tiles of " + imageSize + " pixels is too many (at most " + MAX_TILES
           + " tiles, and (tiles + 1) * 3 * image_size^2 < 2^31 floats)";
     }
     return null;
