@@ -44,6 +44,14 @@ public record InternVlConfig(int imageSize, double downsampleRatio, int selectLa
   public record Vision(long hiddenSize, int numLayers, int numHeads, long intermediateSize, int imageSize,
       int patchSize, boolean qkvBias, boolean qkNormalization, NormType normType, double layerNormEps) {
     public Vision {
+      if (hiddenSize < 1 || numLayers < 1 || numHeads < 1 || intermediateSize < 1 || imageSize < 1 || patchSize < 1) {
+        throw new IllegalArgumentException("vision_config sizes must be positive: hidden_size " + hiddenSize
+            + ", num_hidden_layers " + numLayers + ", num_attention_heads " + numHeads + ", intermediate_size "
+            + intermediateSize + ", image_size " + imageSize + ", patch_size " + patchSize);
+      }
+      if (!(layerNormEps >= 0) || Double.isInfinite(layerNormEps)) {
+        throw new IllegalArgumentException("vision_config.layer_norm_eps " + layerNormEps + " must be >= 0 (finite)");
+      }
       if (hiddenSize % numHeads != 0) {
         throw new IllegalArgumentException("vision hidden_size " + hiddenSize + " is not a multiple of its "
             + numHeads + " heads");
@@ -65,9 +73,26 @@ public record InternVlConfig(int imageSize, double downsampleRatio, int selectLa
   }
 
   public InternVlConfig {
-    if (imageSize % vision.patchSize() != 0) {
-      throw new IllegalArgumentException("force_image_size " + imageSize + " is not a multiple of patch_size "
-          + vision.patchSize());
+    if (imageSize < 1 || imageSize % vision.patchSize() != 0) {
+      throw new IllegalArgumentException("force_image_size " + imageSize + " is not a positive multiple of "
+          + "patch_size " + vision.patchSize());
+    }
+    // NaN passes Java's comparisons, so each bound is written to fail on it (as QwenConfig's).
+    if (!(llm.rmsNormEps() >= 0) || !(llm.ropeTheta() > 0) || Double.isInfinite(llm.rmsNormEps())
+        || Double.isInfinite(llm.ropeTheta())) {
+      throw new IllegalArgumentException("llm_config.rms_norm_eps " + llm.rmsNormEps() + " must be >= 0 and "
+          + "llm_config.rope_theta " + llm.ropeTheta() + " > 0 (finite)");
+    }
+    // Rope's dynamic NTK divides by max_position_embeddings (read() has checked the factor itself).
+    if (llm.ropeScalingFactor() != 0 && llm.maxPositionEmbeddings() < 1) {
+      throw new IllegalArgumentException("llm_config.max_position_embeddings " + llm.maxPositionEmbeddings()
+          + " must be >= 1 with a dynamic rope_scaling");
+    }
+    // hidden_states[select_layer] over the tower's num_hidden_layers + 1 states (Python indexing: -1 the last)
+    int states = vision.numLayers() + 1;
+    if (selectLayer < -states || selectLayer >= states) {
+      throw new IllegalArgumentException("select_layer " + selectLayer + " is outside the vision tower's " + states
+          + " hidden states [" + -states + ", " + (states - 1) + "]");
     }
     int side = imageSize / vision.patchSize();
     double scaled = side * downsampleRatio;
@@ -76,11 +101,17 @@ public record InternVlConfig(int imageSize, double downsampleRatio, int selectLa
           + side + " patches per side");
     }
     if (!psVersion.equals("v1") && !psVersion.equals("v2")) {
-      throw new IllegalArgumentException("ps_version must be v1 or v2, got " + psVersion);
+      throw new IllegalArgumentException("ps_version must be v1 or v2, got " + InternVlTemplate.shortened(psVersion));
     }
+    InternVlTemplate.named(template); // an unknown name is refused here, where the file is named
     if (minDynamicPatch < 1 || maxDynamicPatch < minDynamicPatch) {
       throw new IllegalArgumentException("min_dynamic_patch " + minDynamicPatch + " / max_dynamic_patch "
           + maxDynamicPatch + " must satisfy 1 <= min <= max");
+    }
+    String tooMany = InternVlImageProcessor.tooManyTiles("max_dynamic_patch", imageSize,
+        maxDynamicPatch);
+    if (tooMany != null) {
+      throw new IllegalArgumentException(tooMany);
     }
   }
 
@@ -122,6 +153,10 @@ public record InternVlConfig(int imageSize, double downsampleRatio, int selectLa
       String type = rope.getText("type", rope.getText("rope_type", "default"));
       if (type.equals("dynamic")) {
         factor = rope.getDouble("factor", 1);
+        // below 1 Rope's NTK base can turn negative (NaN rotations); transformers' rope validation asks >= 1 too
+        if (!(factor >= 1) || Double.isInfinite(factor)) {
+          throw new IOException(file + ": llm_config.rope_scaling.factor " + factor + " must be >= 1 (finite)");
+        }
       } else if (!type.equals("default")) {
         throw new IOException(file + ": llm_config.rope_scaling type '" + type + "' is not supported (dynamic)");
       }

@@ -15,6 +15,11 @@ public final class InternVlImageProcessor {
   /** ImageNet mean and std (torchvision's Normalize takes them as float32). */
   static final float[] MEAN = {0.485f, 0.456f, 0.406f};
   static final float[] STD = {0.229f, 0.224f, 0.225f};
+  /**
+   * The most tiles an image may be cut into. Released checkpoints use 6 to 12; TileGrid enumerates about
+   * maxNum * ln(maxNum) grids, so a max_dynamic_patch of 10^9 ran for ever and a min of 10^9 crashed the JVM.
+   */
+  public static final int MAX_TILES = 10_000;
   private final int imageSize;
   private final int minNum;
   private final int maxNum;
@@ -29,10 +34,28 @@ public final class InternVlImageProcessor {
       throw new IllegalArgumentException("InternVL tiling needs image size >= 1 and 1 <= min_num <= max_num, got "
           + imageSize + ", " + minNum + ", " + maxNum);
     }
+    String tooMany = tooManyTiles("max_num", imageSize, maxNum);
+    if (tooMany != null) {
+      throw new IllegalArgumentException(tooMany);
+    }
     this.imageSize = imageSize;
     this.minNum = minNum;
     this.maxNum = maxNum;
     this.useThumbnail = useThumbnail;
+  }
+
+  /**
+   * Why {@code maxNum} tiles ({@code key} in the message) of side {@code imageSize} (plus the thumbnail) are too
+   * many, or null: at most {@link #MAX_TILES}, and their floats (and the resized image's bytes) must fit in one Java
+   * array.
+   */
+  static String tooManyTiles(String key, int imageSize, long maxNum) {
+    long floats = (maxNum + 1L) * 3 * imageSize * imageSize;
+    if (maxNum > MAX_TILES || floats > Integer.MAX_VALUE - 8) {
+      return key + " " + maxNum + " tiles of " + imageSize + " pixels is too many (at most " + MAX_TILES
+          + " tiles, and (tiles + 1) * 3 * image_size^2 < 2^31 floats)";
+    }
+    return null;
   }
 
   public int imageSize() {

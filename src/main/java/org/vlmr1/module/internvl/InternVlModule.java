@@ -59,6 +59,11 @@ public final class InternVlModule extends TokenizedModule {
     if (flag != null && flag < 1) {
       throw new IllegalArgumentException("max_anyres_num must be >= 1, got " + flag);
     }
+    String tooMany = flag == null ? null : InternVlImageProcessor.tooManyTiles("max_anyres_num", cfg.imageSize(),
+        flag);
+    if (tooMany != null) {
+      throw new IllegalArgumentException(tooMany);
+    }
     int maxNum = flag != null ? Math.toIntExact(flag) : cfg.maxDynamicPatch();
     InternVlImageProcessor proc = new InternVlImageProcessor(cfg.imageSize(), Math.min(cfg.minDynamicPatch(), maxNum),
         maxNum, cfg.useThumbnail());
