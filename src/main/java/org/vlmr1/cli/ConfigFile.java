@@ -88,15 +88,9 @@ final class ConfigFile {
 
   private static String scalar(Path file, String key, Object v) {
     if (v == null || v instanceof Map<?, ?> || v instanceof List<?>) {
-      throw new UsageException(file + ": " + key + " must be a value or a list of values, got " + shortened(v));
+      throw new UsageException(file + ": " + key + " must be a value or a list of values, got " + Json.shortened(v));
     }
     return String.valueOf(v);
-  }
-
-  /** A value for a one-line message: at most 80 characters (a hostile file's value may be megabytes). */
-  static String shortened(Object v) {
-    String s = String.valueOf(v);
-    return s.length() > 80 ? s.substring(0, 77) + "..." : s;
   }
 
   /** The file's top-level mapping: JSON when it starts with '{', else YAML. */
@@ -118,12 +112,12 @@ final class ConfigFile {
       return Map.of(); // an empty file
     }
     if (!(o instanceof Map<?, ?> m)) {
-      throw new UsageException(file + ": expected a mapping of flag names to values, got " + shortened(o));
+      throw new UsageException(file + ": expected a mapping of flag names to values, got " + Json.shortened(o));
     }
     Map<String, Object> out = new LinkedHashMap<>();
     for (Map.Entry<?, ?> e : m.entrySet()) {
       if (e.getValue() instanceof Map<?, ?>) {
-        throw new UsageException(file + ": " + shortened(e.getKey()) + " is a nested mapping; flags are flat "
+        throw new UsageException(file + ": " + Json.shortened(e.getKey()) + " is a nested mapping; flags are flat "
             + "'key: value' pairs");
       }
       out.put(String.valueOf(e.getKey()), e.getValue());

@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import org.vlmr1.util.Json;
 
 /** Parsed flags of one command. */
 public final class Flags {
@@ -77,7 +78,7 @@ public final class Flags {
           context = String.join(" ", args.subList(first, i + 1));
           continue;
         }
-        throw new UsageException("unknown flag --" + ConfigFile.shortened(body) + closest(name, f.specs.keySet()));
+        throw new UsageException("unknown flag --" + Json.shortened(body) + closest(name, f.specs.keySet()));
       }
       List<String> vals = new ArrayList<>();
       switch (spec.kind()) {

@@ -3,10 +3,9 @@
 package org.vlmr1.data;
 
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
+import org.vlmr1.util.Json;
 
 /**
  * @param id the example's id (error messages, metrics)
@@ -22,18 +21,8 @@ public record Example(String id, String problem, List<Path> images, String solut
     Map<String, Object> fields, String source) {
   public Example {
     images = List.copyOf(images);
-    fields = withoutNulls(fields);
+    fields = Json.withoutNulls(fields);
     source = source == null ? "example " + id : source;
-  }
-
-  /** The entries whose value is not null, immutable (Map.copyOf rejects null values). */
-  static Map<String, Object> withoutNulls(Map<String, Object> fields) {
-    if (fields == null) {
-      return Map.of();
-    }
-    Map<String, Object> kept = new LinkedHashMap<>(fields);
-    kept.values().removeIf(Objects::isNull);
-    return Map.copyOf(kept);
   }
 
   /** An example built in code rather than read from a file: its id stands for its source. */

@@ -16,6 +16,7 @@ import java.util.Collections;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import org.vlmr1.util.Json;
 
 /** The header of a safetensors file and typed access to its tensors' bytes. */
 public final class SafeTensorsFile {
@@ -137,8 +138,7 @@ public final class SafeTensorsFile {
 
   /** A JSON value for a message, shortened. */
   private static String kind(JsonNode v) {
-    String s = v.isMissingNode() ? "nothing" : v.toString();
-    return s.length() > 60 ? s.substring(0, 57) + "..." : s;
+    return v.isMissingNode() ? "nothing" : Json.shortened(v, 60);
   }
 
   /**

@@ -20,6 +20,7 @@ import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.bytedeco.pytorch.global.torch;
 import org.vlmr1.kernels.TorchRuntime;
+import org.vlmr1.util.Json;
 import org.vlmr1.util.JsonConfig;
 
 /**
@@ -89,8 +90,7 @@ public final class Weights implements AutoCloseable {
     String name = v.isTextual() ? v.asText() : "";
     if (name.isEmpty() || name.contains("/") || name.contains("\\") || name.equals(".") || name.equals("..")
         || name.indexOf('\0') >= 0) {
-      String shown = v.toString().length() > 80 ? v.toString().substring(0, 77) + "..." : v.toString();
-      throw new IOException(index + ": weight_map maps " + e.getKey() + " to " + shown + ", not a shard file name in "
+      throw new IOException(index + ": weight_map maps " + e.getKey() + " to " + Json.shortened(v) + ", not a shard file name in "
           + "the checkpoint folder");
     }
     return checkpoint.resolve(name);

@@ -34,6 +34,21 @@ public final class AnswerText {
   }
 
   /**
+   * Where {@code <answer>} starts in the first "{@code </think>}, whitespace, {@code <answer>}" whose
+   * {@code </think>} starts at or after {@code from}, or -1: what the lazy {@code .*?</think>\s*<answer>} of VLM-R1's
+   * format patterns settles on, in linear time (each whitespace run is skipped once).
+   */
+  static int answerAfterThink(String text, int from) {
+    for (int j = text.indexOf("</think>", from); j >= 0; j = text.indexOf("</think>", j + 1)) {
+      int k = PyText.skipSpace(text, j + "</think>".length());
+      if (text.startsWith(OPEN, k)) {
+        return k;
+      }
+    }
+    return -1;
+  }
+
+  /**
    * The next match of {@code <answer>(.*?)</answer>} at or after {@code from}, as the group's [begin, end), or null:
    * what the regex finds, in linear time. The regex engine retries every {@code <answer>} and scans to the end of the
    * text from each when no {@code </answer>} follows (or, without DOTALL, when a newline comes first), so 200,000

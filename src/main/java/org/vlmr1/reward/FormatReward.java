@@ -1,7 +1,6 @@
 // --reward_funcs format: VLM-R1's format_reward (grpo_jsonl.py), VLM-R1-SPEC.md 3.2.
 package org.vlmr1.reward;
 
-import org.vlmr1.util.PyText;
 import java.util.List;
 
 /**
@@ -43,26 +42,14 @@ public final class FormatReward implements RewardFunction {
    */
   static boolean fullMatch(String text) {
     String think = "<think>";
-    String endThink = "</think>";
     String answer = "<answer>";
     String endAnswer = "</answer>";
     if (!text.startsWith(think) || !text.endsWith(endAnswer)) {
       return false;
     }
-    int last = text.length() - endAnswer.length(); // where the closing tag starts
-    for (int j = text.indexOf(endThink, think.length()); j >= 0; j = text.indexOf(endThink, j + 1)) {
-      int k = j + endThink.length();
-      while (k < text.length() && PyText.isSpace(text.charAt(k))) {
-        k++;
-      }
-      if (k + answer.length() > last) {
-        return false; // later </think>s leave even less room
-      }
-      if (text.startsWith(answer, k)) {
-        return true;
-      }
-    }
-    return false;
+    // the earliest "</think>, whitespace, <answer>" leaves the most room before the closing tag
+    int k = AnswerText.answerAfterThink(text, think.length());
+    return k >= 0 && k + answer.length() <= text.length() - endAnswer.length();
   }
 
   @Override

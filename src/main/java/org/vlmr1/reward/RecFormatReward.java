@@ -52,16 +52,7 @@ public final class RecFormatReward implements RewardFunction {
     if (think < 0) {
       return false;
     }
-    int answer = -1;
-    for (int j = text.indexOf("</think>", think + 7); j >= 0 && answer < 0; j = text.indexOf("</think>", j + 1)) {
-      int k = j + "</think>".length();
-      while (k < text.length() && PyText.isSpace(text.charAt(k))) {
-        k++;
-      }
-      if (text.startsWith("<answer>", k)) {
-        answer = k;
-      }
-    }
+    int answer = AnswerText.answerAfterThink(text, think + "<think>".length());
     if (answer < 0) {
       return false;
     }

@@ -105,7 +105,7 @@ public final class RepetitionReward implements RewardFunction {
   static String boxList(String content) {
     int open = -1;
     for (int i = content.indexOf('['); i >= 0; i = content.indexOf('[', i + 1)) {
-      int k = skipSpace(content, i + 1);
+      int k = PyText.skipSpace(content, i + 1);
       if (k < content.length() && content.charAt(k) == '{') {
         open = i;
         break;
@@ -114,27 +114,19 @@ public final class RepetitionReward implements RewardFunction {
     if (open < 0) {
       return null;
     }
-    int brace = skipSpace(content, open + 1);
+    int brace = PyText.skipSpace(content, open + 1);
     int bbox = content.indexOf("\"bbox_2d\"", brace + 1);
     int label = bbox < 0 ? -1 : content.indexOf("\"label\"", bbox + "\"bbox_2d\"".length());
     if (label < 0) {
       return null;
     }
     for (int c = content.indexOf('}', label + "\"label\"".length()); c >= 0; c = content.indexOf('}', c + 1)) {
-      int k = skipSpace(content, c + 1);
+      int k = PyText.skipSpace(content, c + 1);
       if (k < content.length() && content.charAt(k) == ']') {
         return content.substring(open, k + 1);
       }
     }
     return null;
-  }
-
-  /** The first index at or after {@code i} that is not Python whitespace (or the length). */
-  private static int skipSpace(String s, int i) {
-    while (i < s.length() && PyText.isSpace(s.charAt(i))) {
-      i++;
-    }
-    return i;
   }
 
   /** Python's str.split(): runs of whitespace, no empty strings. */

@@ -5,6 +5,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import org.vlmr1.util.InputFrame;
+import org.vlmr1.util.Json;
 
 /**
  * One completion to score with the fields of its example. Every list is per example (a sample with two images has two
@@ -28,13 +29,7 @@ public record RewardSample(String id, String completion, String solution, String
     solution = solution == null ? "" : solution;
     imagePaths = imagePaths == null ? List.of() : List.copyOf(imagePaths);
     inputFrames = inputFrames == null ? List.of() : List.copyOf(inputFrames);
-    if (fields == null) {
-      fields = Map.of();
-    } else {
-      Map<String, Object> kept = new java.util.LinkedHashMap<>(fields);
-      kept.values().removeIf(java.util.Objects::isNull); // Map.copyOf rejects null values
-      fields = Map.copyOf(kept);
-    }
+    fields = Json.withoutNulls(fields);
   }
 
   /** A text-only sample: a completion and its solution. */

@@ -57,6 +57,33 @@ public final class Json {
     return v;
   }
 
+  /**
+   * A value for a one-line message: its text (JSON for a parsed JSON node), at most {@code max} characters; a hostile
+   * file's value may be megabytes.
+   */
+  public static String shortened(Object value, int max) {
+    String s = String.valueOf(value);
+    return s.length() > max ? s.substring(0, max - 3) + "..." : s;
+  }
+
+  /** {@link #shortened(Object, int)} at 80 characters. */
+  public static String shortened(Object value) {
+    return shortened(value, 80);
+  }
+
+  /**
+   * A parsed JSON object's entries whose value is not JSON null, immutable (Map.copyOf rejects null values): a key
+   * holding null is Python's None, which no reward or loader reads. Null gives an empty map.
+   */
+  public static Map<String, Object> withoutNulls(Map<String, Object> object) {
+    if (object == null) {
+      return Map.of();
+    }
+    Map<String, Object> kept = new java.util.LinkedHashMap<>(object);
+    kept.values().removeIf(java.util.Objects::isNull);
+    return Map.copyOf(kept);
+  }
+
   /** Serialises plain Java values (for the score command's output). */
   public static String write(Object value) {
     try {

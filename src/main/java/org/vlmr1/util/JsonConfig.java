@@ -182,7 +182,6 @@ public final class JsonConfig {
 
   /** The value as written in JSON, shortened. */
   private static String describe(JsonNode v) {
-    String s = v.toString();
-    return s.length() > 60 ? s.substring(0, 57) + "..." : s;
+    return Json.shortened(v, 60);
   }
 }

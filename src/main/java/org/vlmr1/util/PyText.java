@@ -59,6 +59,14 @@ public final class PyText {
         || cp == 0x3000;
   }
 
+  /** The first index at or after {@code i} that is not Python whitespace ({@code \s}), or the length. */
+  public static int skipSpace(String s, int i) {
+    while (i < s.length() && isSpace(s.charAt(i))) {
+      i++;
+    }
+    return i;
+  }
+
   /** Python's str.strip(). */
   public static String strip(String s) {
     int b = 0;

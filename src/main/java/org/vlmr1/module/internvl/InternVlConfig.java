@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.nio.file.Path;
 import org.vlmr1.model.DecoderConfig;
+import org.vlmr1.util.Json;
 import org.vlmr1.util.JsonConfig;
 
 /**
@@ -101,7 +102,7 @@ public record InternVlConfig(int imageSize, double downsampleRatio, int selectLa
           + side + " patches per side");
     }
     if (!psVersion.equals("v1") && !psVersion.equals("v2")) {
-      throw new IllegalArgumentException("ps_version must be v1 or v2, got " + InternVlTemplate.shortened(psVersion));
+      throw new IllegalArgumentException("ps_version must be v1 or v2, got " + Json.shortened(psVersion));
     }
     InternVlTemplate.named(template); // an unknown name is refused here, where the file is named
     if (minDynamicPatch < 1 || maxDynamicPatch < minDynamicPatch) {

@@ -5,6 +5,7 @@ package org.vlmr1.module.internvl;
 import java.util.ArrayList;
 import java.util.List;
 import org.vlmr1.module.Conversation;
+import org.vlmr1.util.Json;
 
 /**
  * One template: {@code system_template.format(system_message) + sep}, then {@code role + message + sep} per message,
@@ -26,14 +27,9 @@ public record InternVlTemplate(String name, String systemMessage, String sep) {
       case "internvl2_5": return new InternVlTemplate(name, INTERNVL2_5_SYSTEM, "<|im_end|>\n");
       case "Hermes-2":
       case "internlm2-chat": return new InternVlTemplate(name, INTERNVL2_SYSTEM, "<|im_end|>");
-      default: throw new IllegalArgumentException("template '" + shortened(name) + "' is not supported "
+      default: throw new IllegalArgumentException("template '" + Json.shortened(name) + "' is not supported "
           + "(supported: internvl2_5, Hermes-2, internlm2-chat)");
     }
-  }
-
-  /** A config value for a one-line message: at most 80 characters (a hostile file's value may be megabytes). */
-  static String shortened(String v) {
-    return v.length() > 80 ? v.substring(0, 77) + "..." : v;
   }
 
   /** The stop token's text: the separator stripped ({@code <|im_end|>}). */

@@ -42,18 +42,12 @@ public record QwenConfig(String modelType, long vocabSize, long hiddenSize, long
   }
 
   public QwenConfig {
-    if (vocabSize < 1 || hiddenSize < 1 || intermediateSize < 1 || numLayers < 1 || numHeads < 1 || numKvHeads < 1) {
-      throw new IllegalArgumentException("decoder sizes must be positive: vocab " + vocabSize + ", hidden "
-          + hiddenSize + ", intermediate " + intermediateSize + ", layers " + numLayers + ", heads " + numHeads
-          + ", kv heads " + numKvHeads);
-    }
+    // the decoder's sizes are checked where every family's are (positive, heads dividing the width)
+    decoder(vocabSize, hiddenSize, intermediateSize, numLayers, numHeads, numKvHeads, rmsNormEps, ropeTheta,
+        tieWordEmbeddings);
     if (!(rmsNormEps >= 0) || !(ropeTheta > 0) || Double.isInfinite(rmsNormEps) || Double.isInfinite(ropeTheta)) {
       throw new IllegalArgumentException("rms_norm_eps " + rmsNormEps + " must be >= 0 and rope_theta " + ropeTheta
           + " > 0 (finite)");
-    }
-    if (hiddenSize % numHeads != 0 || numHeads % numKvHeads != 0) {
-      throw new IllegalArgumentException("hidden_size " + hiddenSize + " / heads " + numHeads + " / kv heads "
-          + numKvHeads + " do not divide");
     }
     int sum = 0;
     for (int s : mropeSection) {
@@ -71,6 +65,12 @@ public record QwenConfig(String modelType, long vocabSize, long hiddenSize, long
 
   /** The text decoder's shape (q/k/v biases, plain M-RoPE without dynamic scaling). */
   public org.vlmr1.model.DecoderConfig decoder() {
+    return decoder(vocabSize, hiddenSize, intermediateSize, numLayers, numHeads, numKvHeads, rmsNormEps, ropeTheta,
+        tieWordEmbeddings);
+  }
+
+  private static org.vlmr1.model.DecoderConfig decoder(long vocabSize, long hiddenSize, long intermediateSize,
+      int numLayers, int numHeads, int numKvHeads, double rmsNormEps, double ropeTheta, boolean tieWordEmbeddings) {
     return new org.vlmr1.model.DecoderConfig(vocabSize, hiddenSize, intermediateSize, numLayers, numHeads, numKvHeads,
         rmsNormEps, ropeTheta, tieWordEmbeddings, true, 0, 0);
   }
