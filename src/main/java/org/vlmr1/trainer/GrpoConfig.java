@@ -136,7 +136,7 @@ public record GrpoConfig(int numGenerations, double beta, double epsilon, double
 
   /** Steps of linear warm-up: warmupSteps when above 0, else ceil(maxSteps x warmupRatio) (Hugging Face's rule). */
   public long warmupStepCount() {
-    return warmupSteps > 0 ? warmupSteps : (long) Math.ceil(maxSteps * warmupRatio);
+    return warmupSteps > 0 ? warmupSteps : LrSchedulerType.warmupSteps(maxSteps, warmupRatio);
   }
 
   /** Optimizer steps one generation round spans (1 unless steps_per_generation exceeds the accumulation steps). */

@@ -20,7 +20,12 @@ public enum LrSchedulerType {
 
   /** The learning rate at optimizer step {@code step} (0-based) of {@code total}, as transformers' schedules. */
   public double lr(double base, long step, long total, double warmupRatio) {
-    return lrAfterWarmup(base, step, total, (long) Math.ceil(total * warmupRatio));
+    return lrAfterWarmup(base, step, total, warmupSteps(total, warmupRatio));
+  }
+
+  /** Warm-up steps from a ratio of {@code total}, rounded up (transformers' get_warmup_steps). */
+  public static long warmupSteps(long total, double warmupRatio) {
+    return (long) Math.ceil(total * warmupRatio);
   }
 
   /** {@link #lr} with the warm-up given in steps ({@code --warmup_steps}). */
