@@ -162,6 +162,181 @@ class GrpoKernelsTest {
     assertMessage("or a boolean", () -> ScaleRewards.parse("maybe"));
   }
 
+  /**
+   * Every scaling against the formula written out in double (ANCHORS.md 1.2, VLM-R1-SPEC.md F): the group mean;
+   * GROUP divides by the group's unbiased (n - 1) std + 1e-4, BATCH by the unbiased std of all rewards around their
+   * global mean + 1e-4, NONE only centres. Rewards mix 0/1 groups, constant groups (advantage exactly 0) and
+   * continuous ones. A biased std is off by sqrt(G / (G - 1)) (3.5 % at G = 8), far beyond float rounding.
+   */
+  @ParameterizedTest
+  @CsvSource({"GROUP, 8", "BATCH, 8", "NONE, 8", "GROUP, 2", "BATCH, 3", "GROUP, 7", "NONE, 5"})
+  void groupAdvantagesFollowTheWrittenOutFormula(ScaleRewards scale, int g) {
+    long seed = TensorAssert.seed("advantage formula " + scale + " G=" + g);
+    java.util.Random rnd = new java.util.Random(seed);
+    int groups = 24;
+    int n = groups * g;
+    float[] r = new float[n];
+    for (int q = 0; q < groups; q++) {
+      float constant = rnd.nextInt(3);
+      for (int j = 0; j < g; j++) {
+        r[q * g + j] = switch (q % 3) {
+          case 0 -> rnd.nextInt(2);
+          case 1 -> constant;
+          default -> (float) (rnd.nextGaussian() * 0.7 + 1);
+        };
+      }
+    }
+    double all = 0;
+    for (float x : r) {
+      all += x;
+    }
+    all /= n;
+    double batchSs = 0;
+    for (float x : r) {
+      batchSs += (x - all) * (x - all);
+    }
+    double batchStd = Math.sqrt(batchSs / (n - 1));
+    double[] want = new double[n];
+    for (int q = 0; q < groups; q++) {
+      double mean = 0;
+      for (int j = 0; j < g; j++) {
+        mean += r[q * g + j];
+      }
+      mean /= g;
+      double ss = 0;
+      for (int j = 0; j < g; j++) {
+        ss += (r[q * g + j] - mean) * (r[q * g + j] - mean);
+      }
+      double std = Math.sqrt(ss / (g - 1));
+      for (int j = 0; j < g; j++) {
+        double c = r[q * g + j] - mean;
+        want[q * g + j] = switch (scale) {
+          case GROUP -> c / (std + 1e-4);
+          case BATCH -> c / (batchStd + 1e-4);
+          case NONE -> c;
+        };
+      }
+    }
+    try (PointerScope s = new PointerScope()) {
+      Tensor rewards = torch.tensor(r);
+      for (boolean composite : new boolean[] {false, true}) {
+        float[] got = floats(composite ? CompositeKernels.groupAdvantages(rewards, g, scale)
+            : GrpoKernels.groupAdvantages(rewards, g, scale));
+        String who = (composite ? "composite " : "GrpoKernels ") + scale + " G=" + g;
+        for (int i = 0; i < n; i++) {
+          assertClose(who + " row " + i + " (reward " + r[i] + ")", want[i], got[i], 1e-5, 1e-6);
+          if ((i / g) % 3 == 1) {
+            assertEquals(0f, got[i], who + ": a constant group has advantage 0");
+          }
+        }
+      }
+    }
+  }
+
+  /**
+   * The k3 KL metric is an unbiased estimate of KL(pi || ref) when the tokens are drawn from the policy pi (as the
+   * rollout draws them): E_pi[exp(ref - logp) - (ref - logp) - 1] = sum_v pi_v log(pi_v / ref_v). Tokens are drawn by
+   * TokenSampler (T = 1, no filter) from random policy rows; the reference is the policy's logits perturbed. The
+   * reversed estimator exp(logp - ref) - (logp - ref) - 1 (whose mean is chi^2(pi || ref) - KL(pi || ref)) or a
+   * flipped linear term (mean -KL) miss the exact value by many standard errors, which the z-test below sees; then
+   * the metric must equal the token mean of k3 over the kernel's own log-probs.
+   */
+  @Test
+  void k3KlIsAnUnbiasedEstimateOfKlPolicyToReference() {
+    long seed = TensorAssert.seed("k3 KL");
+    java.util.Random rnd = new java.util.Random(seed);
+    int b = 64;
+    int t = 64;
+    int v = 12;
+    int n = b * t;
+    float[] policy = new float[n * v];
+    double[] exactKl = new double[n];
+    double[] refLogp = new double[n];
+    long[] ids = new long[n];
+    org.vlmr1.model.SamplingConfig sampling = new org.vlmr1.model.SamplingConfig(false, 1.0, 0, 1.0, seed, t);
+    for (int i = 0; i < n; i++) {
+      float[] row = new float[v];
+      double[] ref = new double[v];
+      for (int j = 0; j < v; j++) {
+        row[j] = (float) (rnd.nextGaussian() * 1.5);
+        ref[j] = row[j] + rnd.nextGaussian() * 0.8;
+      }
+      System.arraycopy(row, 0, policy, i * v, v);
+      double[] lp = logSoftmax(row);
+      double[] lr = logSoftmax(ref);
+      for (int j = 0; j < v; j++) {
+        exactKl[i] += Math.exp(lp[j]) * (lp[j] - lr[j]);
+      }
+      ids[i] = org.vlmr1.model.TokenSampler.next(row, sampling, 0, i / t, i % t);
+      refLogp[i] = lr[(int) ids[i]];
+    }
+    float[] refF = new float[n];
+    for (int i = 0; i < n; i++) {
+      refF[i] = (float) refLogp[i];
+    }
+    GrpoLossConfig cfg = GrpoLossConfig.builder().beta(0.04).build();
+    try (PointerScope s = new PointerScope()) {
+      Tensor logits = torch.tensor(policy).reshape(b, t, v).contiguous();                  // (B, T, V)
+      Tensor idT = torch.tensor(ids).reshape(b, t);                                         // (B, T)
+      Tensor mask = torch.ones(b, t);                                                       // (B, T)
+      Tensor adv = torch.zeros(b);                                                          // (B)
+      Tensor ref = torch.tensor(refF).reshape(b, t);                                        // (B, T)
+      Tensor eye = torch.eye(v).contiguous();                                               // (V, V) identity head
+      GrpoLossResult fused = GrpoKernels.grpoLoss(logits, idT, mask, adv, null, ref, cfg);
+      GrpoLossResult composite = CompositeKernels.grpoLoss(logits, idT, mask, adv, null, ref, cfg, null);
+      GrpoHiddenLossResult hidden = GrpoKernels.grpoLossFromHidden(logits, eye, idT, mask, adv, null, ref, cfg, 512);
+      String[] who = {"grpoLoss", "composite grpoLoss", "grpoLossFromHidden"};
+      double[] metric = {fused.metrics().kl(), composite.metrics().kl(), hidden.metrics().kl()};
+      Tensor[] logps = {fused.perTokenLogps(), composite.perTokenLogps(), hidden.perTokenLogps()};
+      double kl = 0;
+      for (double x : exactKl) {
+        kl += x;
+      }
+      kl /= n;
+      for (int w = 0; w < who.length; w++) {
+        float[] lp = floats(logps[w]);
+        double k3 = 0;
+        double dev = 0;
+        for (int i = 0; i < n; i++) {
+          double d = refF[i] - (double) lp[i];
+          double ki = Math.exp(d) - d - 1;
+          k3 += ki;
+          dev += (ki - exactKl[i]) * (ki - exactKl[i]);
+        }
+        k3 /= n;
+        double se = Math.sqrt(dev) / n;
+        double z = (metric[w] - kl) / se;
+        System.out.printf("%s: k3 metric %.5f, exact KL(pi||ref) %.5f, standard error %.5f, z %.2f%n", who[w],
+            metric[w], kl, se, z);
+        assertTrue(Math.abs(z) < 5, who[w] + ": the k3 metric " + metric[w] + " is not an unbiased estimate of "
+            + "KL(pi || ref) = " + kl + " (z = " + z + ", seed " + seed + ")");
+        assertClose(who[w] + ": metric = token mean of exp(ref - logp) - (ref - logp) - 1", k3, metric[w], 1e-5, 1e-7);
+      }
+    }
+  }
+
+  private static double[] logSoftmax(float[] x) {
+    double[] d = new double[x.length];
+    for (int i = 0; i < x.length; i++) {
+      d[i] = x[i];
+    }
+    return logSoftmax(d);
+  }
+
+  private static double[] logSoftmax(double[] x) {
+    double max = java.util.Arrays.stream(x).max().orElseThrow();
+    double sum = 0;
+    for (double e : x) {
+      sum += Math.exp(e - max);
+    }
+    double lse = max + Math.log(sum);
+    double[] out = new double[x.length];
+    for (int i = 0; i < x.length; i++) {
+      out[i] = x[i] - lse;
+    }
+    return out;
+  }
+
   // ---------------------------------------------------------------- grpoLoss
 
   /** A random GRPO micro-batch: ragged masks (one row fully masked), old/ref log-probs near the policy's. */
