@@ -38,6 +38,16 @@ class RoundScoringTest {
     }
   };
 
+  /**
+   * reward_std is TRL's: the mean over groups of the unbiased (n - 1) group std. Groups {1, 0, 0, 1} (std
+   * sqrt(1/3)) and {2, 2, 2, 2} (std 0) give sqrt(1/3) / 2; the biased std would give 0.25.
+   */
+  @Test
+  void rewardStdIsTheMeanOfTheUnbiasedGroupStds() {
+    assertEquals(Math.sqrt(1.0 / 3) / 2, GroupStats.groupStdMean(new float[] {1, 0, 0, 1, 2, 2, 2, 2}, 4), 1e-12);
+    assertEquals(Math.sqrt(0.5), GroupStats.groupStdMean(new float[] {1, 0}, 2), 1e-12);
+  }
+
   @Test
   void aSkippedPromptLeavesTheOtherGroupsAsIfItWereNotThere() {
     long seed = new Random().nextLong();
