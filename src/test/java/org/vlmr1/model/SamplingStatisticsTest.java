@@ -1,6 +1,7 @@
 // Statistical tests of token sampling through Generator.run with a stub decoder whose logits never change: every
 // position's frequencies follow the processed distribution (temperature -> top-k -> top-p), and consecutive tokens of
-// a completion are independent (one draw per token; a draw per completion would make them equal).
+// a completion are independent (one draw per token; a draw per completion would make them equal); with EOS ids
+// among the tokens, completion lengths are truncated-geometric and everything after the first EOS is masked padding.
 package org.vlmr1.model;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -18,7 +19,7 @@ import org.vlmr1.kernels.TorchRuntime;
 class SamplingStatisticsTest {
   private static final int COMPLETIONS = 20_000;
   private static final int POSITIONS = 6;
-  private static final double ALPHA = 1e-5; // 22 tests per run: a false alarm about once in 4,500 runs
+  private static final double ALPHA = 1e-5; // 26 tests per run: a false alarm about once in 3,800 runs
   private static final float[] LOGITS = {1.0f, 0.3f, -0.5f, 2.0f, 0.0f, 1.5f, -1.2f};
 
   @BeforeAll
@@ -54,6 +55,72 @@ class SamplingStatisticsTest {
     long[][] second = generate(cfg, 24, 3, 140).ids();
     for (int r = 0; r < 64; r++) {
       assertArrayEquals(whole[r], r < 40 ? first[r] : second[r - 40], "row " + r);
+    }
+  }
+
+  /**
+   * With two EOS ids among the sampled tokens (Qwen stops on <|im_end|> and <|endoftext|>), a completion ends at the
+   * first of either: its length (the mask sum, EOS included) is truncated-geometric, P(L = l) = (1 - q)^(l - 1) q
+   * below max_new_tokens and (1 - q)^(N - 1) at N, where q is the two ids' processed probability; the mask is 1
+   * through the EOS and 0 after, every id after it is the pad id, and the tokens before it follow the processed
+   * distribution given "not an EOS". For both samplers, with finished rows leaving the batch or staying in it.
+   */
+  @Test
+  void completionLengthsAreTruncatedGeometricOverEveryEosId() {
+    int n = 12;
+    int rows = 20_000;
+    long[] eos = {2, 6};
+    long pad = LOGITS.length + 100;
+    int v = LOGITS.length;
+    for (GenerationOptions opts : new GenerationOptions[] {GenerationOptions.DEFAULT, GenerationOptions.OLD_PATH}) {
+      SamplingConfig cfg = new SamplingConfig(false, 1.3, 0, 1.0, new Random().nextLong(), n);
+      String what = cfg + " " + opts;
+      System.out.println("lengths: " + what);
+      double[] p = processed(LOGITS, cfg.temperature(), cfg.topK(), cfg.topP());
+      double q = p[(int) eos[0]] + p[(int) eos[1]];
+      assertTrue(q > 0.05 && q < 0.3, "the EOS ids keep a moderate probability under this config: " + q);
+      Generator.Result res = generate(cfg, rows, 5, 0, eos, pad, opts);
+      long[] lengths = new long[n + 1];
+      long[] before = new long[v];
+      for (int r = 0; r < rows; r++) {
+        long[] ids = res.ids()[r];
+        long[] mask = res.mask()[r];
+        int len = 0;
+        while (len < n && mask[len] == 1) {
+          len++;
+        }
+        int first = -1;
+        for (int t = 0; t < n && first < 0; t++) {
+          first = ids[t] == eos[0] || ids[t] == eos[1] ? t : -1;
+        }
+        assertEquals(first >= 0 ? first + 1 : n, len, "row " + r + ": the mask runs through the first EOS: "
+            + Arrays.toString(ids) + " " + Arrays.toString(mask) + " " + what);
+        for (int t = len; t < n; t++) {
+          assertEquals(0, mask[t], "row " + r + " mask after its EOS " + what);
+          assertEquals(pad, ids[t], "row " + r + " id after its EOS " + what);
+        }
+        for (int t = 0; t < (first >= 0 ? first : n); t++) {
+          before[(int) ids[t]]++;
+        }
+        lengths[len]++;
+      }
+      double[] want = new double[n + 1];
+      for (int l = 1; l <= n; l++) {
+        want[l] = Math.pow(1 - q, l - 1) * (l < n ? q : 1);
+      }
+      double pv = ChiSquare.goodnessOfFit(lengths, want);
+      assertTrue(pv > ALPHA, "lengths " + Arrays.toString(lengths) + " against " + Arrays.toString(want)
+          + " (chi-square p = " + pv + ") " + what);
+      double[] notEos = p.clone();
+      for (long e : eos) {
+        notEos[(int) e] = 0;
+      }
+      for (int i = 0; i < v; i++) {
+        notEos[i] /= 1 - q;
+      }
+      pv = ChiSquare.goodnessOfFit(before, notEos);
+      assertTrue(pv > ALPHA, "tokens before the EOS " + Arrays.toString(before) + " against "
+          + Arrays.toString(notEos) + " (chi-square p = " + pv + ") " + what);
     }
   }
 
@@ -93,6 +160,13 @@ class SamplingStatisticsTest {
 
   /** Generates with a decoder that returns {@link #LOGITS} for every row at every position. */
   private static Generator.Result generate(SamplingConfig cfg, int rows, long step, long firstSample) {
+    long noEos = LOGITS.length + 100;
+    return generate(cfg, rows, step, firstSample, new long[] {noEos}, noEos, GenerationOptions.DEFAULT);
+  }
+
+  /** {@link #generate(SamplingConfig, int, long, long)} with EOS ids, pad id and engine options. */
+  private static Generator.Result generate(SamplingConfig cfg, int rows, long step, long firstSample, long[] eos,
+      long pad, GenerationOptions opts) {
     Generator.Decoding fixed = new Generator.Decoding() {
       @Override
       public Tensor prefill(KvCache cache) {
@@ -101,13 +175,12 @@ class SamplingStatisticsTest {
 
       @Override
       public Tensor step(Tensor tokens, long[] fullMask, KvCache cache) {
-        return logits(rows);
+        return logits((int) tokens.size(0)); // finished rows may have left the batch
       }
     };
-    long noEos = LOGITS.length + 100;
     try (KvCache cache = new KvCache(1)) {
-      return Generator.run(fixed, cache, Generator.ones(rows), rows, 1, cfg, new long[] {noEos}, noEos, step,
-          firstSample, false);
+      return Generator.run(fixed, cache, Generator.ones(rows), 1, Generator.identity(rows), cfg, eos, pad, step,
+          firstSample, false, opts);
     }
   }
 
