@@ -8,7 +8,6 @@ import org.vlmr1.kernels.DeviceSpec;
 import org.vlmr1.kernels.TorchRuntime;
 import org.vlmr1.module.HubCache;
 import org.vlmr1.module.VlmModule;
-import org.vlmr1.module.VlmModules;
 import org.vlmr1.trainer.RecEvaluator;
 
 /** The eval command. */
@@ -51,7 +50,7 @@ final class EvalCommand implements Command {
     DeviceSpec.Resolved device = DeviceFlag.resolve(f); // a missing CUDA device is refused here
     Path model = HubCache.resolve(f.get("model"), f.env());
     TorchRuntime.load();
-    VlmModule module = VlmModules.forCheckpoint(model, null, ModuleFlags.options(f));
+    VlmModule module = ModuleFlags.module(model, null, f);
     JsonlDataset.Loaded data = JsonlDataset.load(new JsonlDataset.Spec(TrainCommand.paths(f.get("data_file_paths")),
         TrainCommand.paths(f.get("image_folders")), null, JsonlDataset.OnBadSample.FAIL,
         f.getBoolean("allow_image_paths_outside_folders")), TrainCommand.ACCURACY_METHODS);

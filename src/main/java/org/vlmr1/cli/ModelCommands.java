@@ -19,7 +19,6 @@ import org.vlmr1.model.SamplingConfig;
 import org.vlmr1.model.Weights;
 import org.vlmr1.module.HubCache;
 import org.vlmr1.module.VlmModule;
-import org.vlmr1.module.VlmModules;
 import org.vlmr1.model.VlmModel;
 
 /** The forward and generate commands. */
@@ -126,7 +125,7 @@ final class ModelCommands {
 
   /** The family module of a checkpoint, ids from the flags (a checkpoint without tokenizer files works). */
   static VlmModule module(Flags f, Path model) throws Exception {
-    return VlmModules.forCheckpoint(model, f.get("vlm"), ModuleFlags.options(f));
+    return ModuleFlags.module(model, f.get("vlm"), f);
   }
 
   static void need(Flags f, String... names) {
