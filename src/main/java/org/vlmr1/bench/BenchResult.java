@@ -30,7 +30,16 @@ public record BenchResult(String op, String impl, String shape, String dtype, do
 
   static final String CSV_HEADER = "op,impl,shape,dtype,ms_median,peak_extra_bytes,throughput,unit";
 
+  /**
+   * The row in CONVENTIONS.md's eight columns. A text field holding a comma is refused: the CSV is read by splitting
+   * on commas (the score suite's shape "rewards=accuracy,format" once made its rows nine columns wide).
+   */
   String csvLine() {
+    for (String field : new String[] {op, impl, shape, dtype, unit}) {
+      if (field.contains(",") || field.contains("\n")) {
+        throw new IllegalArgumentException("a benchmark CSV field must not contain ',' or a line break: " + field);
+      }
+    }
     return String.join(",", op, impl, shape, dtype, String.format(Locale.ROOT, "%.3f", msMedian),
         Long.toString(peakExtraBytes), String.format(Locale.ROOT, "%.6g", throughput), unit);
   }

@@ -33,9 +33,9 @@ final class ScoreSuite implements BenchSuite {
     long od = o.rows() > 0 ? o.rows() : o.quick() ? 1_000 : 10_000;
     List<BenchCase> cases = new ArrayList<>();
     if (o.wants("score", "text")) {
-      cases.add(new BenchCase("rec", "score", "rec-qwen", "N=" + rec + " rewards=accuracy,format", "text",
+      cases.add(new BenchCase("rec", "score", "rec-qwen", "N=" + rec + " rewards=accuracy+format", "text",
           () -> new Scoring(recSamples((int) rec), true)));
-      cases.add(new BenchCase("od", "score", "od_ap", "N=" + od + " rewards=accuracy,format", "text",
+      cases.add(new BenchCase("od", "score", "od_ap", "N=" + od + " rewards=accuracy+format", "text",
           () -> new Scoring(odSamples((int) od), false)));
     }
     return cases;

@@ -85,10 +85,36 @@ final class BenchCommand implements Command {
     }
     BenchOptions options = options(flags, suite);
     try {
-      suite.cases(options); // a missing or bad flag of the suite is a usage error, before any row forks
+      // a missing or bad flag of the suite is a usage error, before any row forks
+      if (!options.ops().contains("copy") && suite.cases(options).stream().allMatch(c -> c.op().equals("copy"))) {
+        throw new UsageException(noRows(suite, options));
+      }
     } catch (IllegalArgumentException e) {
       throw new UsageException(e.getMessage());
     }
     return new BenchRunner(System.out).run(suite, options);
+  }
+
+  /**
+   * Why --ops / --dtypes left no row (the copy-bandwidth row some suites add for their floors aside), naming the
+   * suite's own: a misspelt op ran nothing, exited 0 and replaced the suite's CSV with an empty (or copy-only) one.
+   */
+  private static String noRows(org.vlmr1.bench.BenchSuite suite, BenchOptions o) {
+    BenchOptions all = new BenchOptions(o.quick(), o.rows(), o.vocab(), o.hidden(), o.warmup(), o.iterations(),
+        List.of(), List.of(), o.nprocPerNode(), o.model());
+    java.util.Set<String> ops = new java.util.TreeSet<>();
+    java.util.Set<String> dtypes = new java.util.TreeSet<>();
+    for (org.vlmr1.bench.BenchCase c : suite.cases(all)) {
+      if (!c.op().equals("copy")) {
+        ops.add(c.op());
+        dtypes.add(c.dtype());
+      }
+    }
+    return "bench " + suite.name() + ": no row matches --ops " + words(o.ops()) + " --dtypes " + words(o.dtypes())
+        + "; its ops: " + String.join(", ", ops) + "; its dtypes: " + String.join(", ", dtypes);
+  }
+
+  private static String words(List<String> l) {
+    return l.isEmpty() ? "(all)" : String.join(",", l);
   }
 }

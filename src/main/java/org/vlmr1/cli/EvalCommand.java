@@ -8,7 +8,6 @@ import org.vlmr1.kernels.DeviceSpec;
 import org.vlmr1.kernels.TorchRuntime;
 import org.vlmr1.module.HubCache;
 import org.vlmr1.module.VlmModule;
-import org.vlmr1.module.VlmModules;
 import org.vlmr1.trainer.RecEvaluator;
 
 /** The eval command. */
@@ -45,13 +44,19 @@ final class EvalCommand implements Command {
         throw new UsageException("eval needs --" + n);
       }
     }
+    if (f.getInt("batch_size") < 1) { // 0 was "/ by zero"
+      throw new UsageException("--batch_size must be >= 1, got " + f.getInt("batch_size"));
+    }
     DeviceSpec.Resolved device = DeviceFlag.resolve(f); // a missing CUDA device is refused here
     Path model = HubCache.resolve(f.get("model"), f.env());
     TorchRuntime.load();
-    VlmModule module = VlmModules.forCheckpoint(model, null, ModuleFlags.options(f));
+    VlmModule module = ModuleFlags.module(model, null, f);
     JsonlDataset.Loaded data = JsonlDataset.load(new JsonlDataset.Spec(TrainCommand.paths(f.get("data_file_paths")),
         TrainCommand.paths(f.get("image_folders")), null, JsonlDataset.OnBadSample.FAIL,
         f.getBoolean("allow_image_paths_outside_folders")), TrainCommand.ACCURACY_METHODS);
+    if (data.examples().isEmpty()) { // the old code printed accuracy 0.0000 and mean IoU 0.0000 over 0 examples
+      throw new UsageException("eval: " + f.get("data_file_paths") + " holds no examples to evaluate");
+    }
     try (org.vlmr1.model.VlmModel m = DeviceFlag.placed(module.loadModel(model), device)) {
       RecEvaluator.Result r = RecEvaluator.evaluate(module, m, data.examples(), f.get("task_type"),
           f.getInt("batch_size"), f.getInt("max_new_tokens"), true);

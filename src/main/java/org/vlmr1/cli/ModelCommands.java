@@ -19,7 +19,6 @@ import org.vlmr1.model.SamplingConfig;
 import org.vlmr1.model.Weights;
 import org.vlmr1.module.HubCache;
 import org.vlmr1.module.VlmModule;
-import org.vlmr1.module.VlmModules;
 import org.vlmr1.model.VlmModel;
 
 /** The forward and generate commands. */
@@ -58,10 +57,22 @@ final class ModelCommands {
     }
   }
 
-  static Batch readInputs(Path file) throws Exception {
+  /**
+   * The batch of {@code file}, whose tensors besides input_ids and attention_mask must be ones the family takes
+   * ({@link VlmModule#customMultimodalKeywords}): a Qwen checkpoint ignored InternVL's pixel_values and image_flags
+   * (no image_grid_thw) and ran text-only with exit 0.
+   */
+  static Batch readInputs(Path file, VlmModule module) throws Exception {
     SafeTensorsFile f = SafeTensorsFile.open(file);
     if (!f.entries().containsKey("input_ids")) {
       throw new UsageException(file + " has no input_ids");
+    }
+    List<String> takes = module.customMultimodalKeywords();
+    for (String name : f.entries().keySet()) {
+      if (!name.equals("input_ids") && !name.equals("attention_mask") && !takes.contains(name)) {
+        throw new UsageException(file + " holds " + name + ", which the " + module.vlmKey() + " family does not "
+            + "take (it takes input_ids, attention_mask, " + String.join(", ", takes) + ")");
+      }
     }
     checkIds(file, f.entry("input_ids"), null);
     if (f.entries().containsKey("attention_mask")) {
@@ -114,7 +125,7 @@ final class ModelCommands {
 
   /** The family module of a checkpoint, ids from the flags (a checkpoint without tokenizer files works). */
   static VlmModule module(Flags f, Path model) throws Exception {
-    return VlmModules.forCheckpoint(model, f.get("vlm"), ModuleFlags.options(f));
+    return ModuleFlags.module(model, f.get("vlm"), f);
   }
 
   static void need(Flags f, String... names) {
@@ -152,7 +163,7 @@ final class ModelCommands {
       try (VlmModel vm = DeviceFlag.placed(module.loadModel(model), device); PointerScope s = new PointerScope()) {
         module.postModelInit(vm);
         Path inputs = Path.of(f.get("inputs"));
-        Batch b = checkVocabulary(inputs, readInputs(inputs), vm.lmHead().size(0)).to(vm.device());
+        Batch b = checkVocabulary(inputs, readInputs(inputs, module), vm.lmHead().size(0)).to(vm.device());
         Map<String, Tensor> out = vm.forwardOutputs(b.inputIds(), b.attentionMask(), b.multimodal());
         SafeTensorsWriter.write(Path.of(f.get("out")), out);
       }
@@ -196,7 +207,7 @@ final class ModelCommands {
       try (VlmModel m = DeviceFlag.placed(module.loadModel(model), device); PointerScope s = new PointerScope()) {
         module.postModelInit(m);
         Path inputs = Path.of(f.get("inputs"));
-        Batch b = checkVocabulary(inputs, readInputs(inputs), m.lmHead().size(0)).to(m.device());
+        Batch b = checkVocabulary(inputs, readInputs(inputs, module), m.lmHead().size(0)).to(m.device());
         long t0 = System.nanoTime();
         VlmModel.Generation r = module.completions(m.generate(b.inputIds(), b.attentionMask(), b.multimodal(), cfg,
             module.eosTokenIds(), module.padTokenId(), 0, 0), (int) b.inputIds().size(1));

@@ -49,6 +49,19 @@ final class ModuleFlags {
         number(f.getIfDeclared("img_context_token_id")));
   }
 
+  /**
+   * The family module of {@code model} with the processing flags of {@code f}; a bad module flag (another family's
+   * processing keyword) is a usage error, as in train (sft, eval, prepare, forward and generate exited 1 with the
+   * stack-trace hint).
+   */
+  static org.vlmr1.module.VlmModule module(Path model, String vlm, Flags f) throws java.io.IOException {
+    try {
+      return org.vlmr1.module.VlmModules.forCheckpoint(model, vlm, options(f));
+    } catch (IllegalArgumentException e) {
+      throw new UsageException(e.getMessage());
+    }
+  }
+
   private static Path path(String s) {
     return s == null ? null : Path.of(s);
   }

@@ -16,7 +16,6 @@ import org.vlmr1.module.Conversation;
 import org.vlmr1.module.HubCache;
 import org.vlmr1.module.ModelInputs;
 import org.vlmr1.module.VlmModule;
-import org.vlmr1.module.VlmModules;
 
 /** The prepare command. */
 final class PrepareCommand implements Command {
@@ -52,8 +51,7 @@ final class PrepareCommand implements Command {
     if (f.get("model") == null || f.get("text") == null || f.get("out") == null) {
       throw new UsageException("prepare needs --model DIR, --text TEXT and --out FILE.safetensors");
     }
-    VlmModule module = VlmModules.forCheckpoint(HubCache.resolve(f.get("model"), f.env()), f.get("vlm"),
-        ModuleFlags.options(f));
+    VlmModule module = ModuleFlags.module(HubCache.resolve(f.get("model"), f.env()), f.get("vlm"), f);
     List<RgbImage> images = new ArrayList<>();
     for (String p : f.getList("image")) {
       images.add(RgbImage.read(Path.of(p)));

@@ -9,7 +9,6 @@ import org.vlmr1.kernels.DeviceSpec;
 import org.vlmr1.kernels.TorchRuntime;
 import org.vlmr1.module.HubCache;
 import org.vlmr1.module.VlmModule;
-import org.vlmr1.module.VlmModules;
 import org.vlmr1.trainer.LrSchedulerType;
 import org.vlmr1.trainer.SftTrainer;
 
@@ -61,7 +60,7 @@ final class SftCommand implements Command {
     DeviceSpec.Resolved device = DeviceFlag.resolve(f); // a missing CUDA device is refused here
     Path model = HubCache.resolve(f.get("model_name_or_path"), f.env());
     TorchRuntime.load();
-    VlmModule module = VlmModules.forCheckpoint(model, null, ModuleFlags.options(f));
+    VlmModule module = ModuleFlags.module(model, null, f);
     JsonlDataset.Loaded data = JsonlDataset.load(new JsonlDataset.Spec(TrainCommand.paths(f.get("data_file_paths")),
         TrainCommand.paths(f.get("image_folders")), null, DataFlags.onBadSample(f),
         f.getBoolean("allow_image_paths_outside_folders")), TrainCommand.ACCURACY_METHODS);

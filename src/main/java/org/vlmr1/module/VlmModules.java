@@ -88,7 +88,12 @@ public final class VlmModules {
   public static String modelType(Path checkpoint) throws IOException {
     Path cfg = checkpoint.resolve("config.json");
     if (!Files.isRegularFile(cfg)) {
-      throw new IOException("no config.json in " + checkpoint + " (a Hugging Face checkpoint folder is expected)");
+      // a --use_peft checkpoint-N holds adapters only; eval and generate on it said just "no config.json"
+      String adapter = Files.isRegularFile(checkpoint.resolve(org.vlmr1.model.LoraCheckpoint.CONFIG))
+          ? "; it holds a LoRA adapter: bin/vlmr1 merge-lora --model BASE --adapter " + checkpoint + " --out DIR "
+              + "writes the full checkpoint" : "";
+      throw new IOException("no config.json in " + checkpoint + " (a Hugging Face checkpoint folder is expected)"
+          + adapter);
     }
     String type = JsonConfig.read(cfg).getText("model_type", "");
     if (type.isEmpty()) {

@@ -75,6 +75,10 @@ public final class SftTrainer implements AutoCloseable {
       throw new IllegalArgumentException("a learning-rate schedule over at least 1 step is needed, got " + schedule
           + " over " + totalSteps);
     }
+    if (data.isEmpty() || batchSize < 1) { // an empty dataset failed in Random.nextInt with "bound must be positive"
+      throw new IllegalArgumentException(data.isEmpty() ? "the dataset has 0 examples: sft needs at least one"
+          : "the batch size must be >= 1, got " + batchSize);
+    }
     this.learningRate = learningRate;
     this.onBadSample = onBadSample;
     this.schedule = schedule;

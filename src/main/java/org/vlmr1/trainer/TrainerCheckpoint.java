@@ -89,8 +89,12 @@ final class TrainerCheckpoint {
           + "--zero_stage 1"));
     }
     InputArchive ia = new InputArchive();
-    // onto the device of the parameters it steps (a resumed CUDA run; the CPU as before), whatever it was saved from
-    org.bytedeco.pytorch.TensorVector stepped = optimizer.parameters();
+    // onto the device of the parameters it steps (a resumed CUDA run; the CPU as before), whatever it was saved from;
+    // read through param_groups: libtorch's deprecated Optimizer::parameters() printed "Warning:
+    // Optimizer::parameters() will be removed in PyTorch 1.6" on every resume
+    org.bytedeco.pytorch.OptimizerParamGroupVector groups = optimizer.param_groups();
+    org.bytedeco.pytorch.TensorVector stepped = groups.size() > 0 ? groups.get(0).params()
+        : new org.bytedeco.pytorch.TensorVector();
     ia.load_from(file.toString(), new org.bytedeco.pytorch.DeviceOptional(stepped.size() > 0
         ? stepped.get(0).device() : org.vlmr1.kernels.Devices.cpu()));
     optimizer.load(ia);

@@ -61,6 +61,39 @@ class BenchHarnessTest {
   }
 
   /**
+   * Old code: the score suite's shape was "N=10000 rewards=accuracy,format", so its rows split into nine columns
+   * instead of CONVENTIONS.md's eight (shape cut in two, dtype read as "format").
+   */
+  @Test
+  void scoreSuiteRowsHaveTheEightCsvColumns(@TempDir Path home) throws Exception {
+    String previous = System.getProperty("vlmr1.home");
+    System.setProperty("vlmr1.home", home.toString());
+    try {
+      BenchOptions o = new BenchOptions(true, 200, 0, 0, 0, 1, List.of(), List.of(), 1);
+      ByteArrayOutputStream buf = new ByteArrayOutputStream();
+      int rc = new BenchRunner(new PrintStream(buf, true, StandardCharsets.UTF_8)).run(Suites.get("score"), o);
+      String out = buf.toString(StandardCharsets.UTF_8);
+      assertEquals(0, rc, out);
+      List<String> csv = Files.readAllLines(home.resolve("target/bench/score.csv"));
+      assertEquals("op,impl,shape,dtype,ms_median,peak_extra_bytes,throughput,unit", csv.get(0));
+      assertEquals(3, csv.size(), String.join("\n", csv));
+      for (String line : csv.subList(1, csv.size())) {
+        String[] r = line.split(",", -1);
+        assertEquals(8, r.length, line);
+        assertTrue(r[2].startsWith("N=200 "), "shape starts with the row count: " + line);
+        assertEquals("text", r[3], line);
+        assertEquals("completions/s", r[7], line);
+      }
+    } finally {
+      if (previous == null) {
+        System.clearProperty("vlmr1.home");
+      } else {
+        System.setProperty("vlmr1.home", previous);
+      }
+    }
+  }
+
+  /**
    * Issue 15 case (b) in quick form: the old path, the engine and the engine without its pruned head roll out the
    * same GRPO-shaped batch with EOS forced at the same lengths, so their token ids must match row for row, and the
    * summary reports the rows' figures.

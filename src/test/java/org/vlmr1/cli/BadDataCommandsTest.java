@@ -53,4 +53,23 @@ class BadDataCommandsTest {
     assertEquals(2, r.rc());
     assertTrue(r.err().contains("--on_bad_sample takes fail or skip, got 'ignore'"), r.err());
   }
+
+  /**
+   * Old code: sft on a dataset with no examples (make-synthetic --n 0, or every line skipped) failed with
+   * java.util.Random's "bound must be positive", which names neither the data nor the cause.
+   */
+  @Test
+  void sftOnAnEmptyDatasetSaysSo(@TempDir Path dir) throws Exception {
+    Path data = dir.resolve("data");
+    Path model = dir.resolve("tiny");
+    assertEquals(0, ScoreCommandTest.run("make-synthetic", "--out", data.toString(), "--n", "0").rc());
+    assertEquals(0, ScoreCommandTest.run("init-tiny", "--out", model.toString(), "--hidden_size", "32",
+        "--num_layers", "1", "--vision_depth", "1").rc());
+    ScoreCommandTest.Run r = ScoreCommandTest.run("sft", "--model_name_or_path", model.toString(),
+        "--data_file_paths", data.resolve("data.jsonl").toString(), "--image_folders", data.toString(),
+        "--max_steps", "1", "--output_dir", dir.resolve("sft").toString());
+    assertEquals(1, r.rc(), r.err());
+    assertTrue(r.err().contains("the dataset has 0 examples: sft needs at least one"), r.err());
+    assertTrue(!Files.exists(dir.resolve("sft").resolve("model.safetensors")), "no checkpoint");
+  }
 }

@@ -153,6 +153,35 @@ class HostileFilesTest {
     }
   }
 
+  /**
+   * Old code: InternVL's batch (pixel_values (tiles, 3, S, S) and image_flags, no image_grid_thw) given to a Qwen
+   * checkpoint ran text-only with exit 0, the images silently dropped; so did any misspelt tensor name.
+   */
+  @Test
+  void tensorsTheFamilyDoesNotTakeAreNamed() throws IOException {
+    long seed = System.nanoTime();
+    System.out.println("HostileFilesTest family tensors seed " + seed);
+    long tiles = 1 + new Random(seed).nextInt(7);
+    TorchRuntime.load();
+    Path bad = dir.resolve("internvl-batch.safetensors");
+    try (PointerScope s = new PointerScope()) {
+      SafeTensorsFile f = SafeTensorsFile.open(inputs);
+      Map<String, Tensor> internVl = new LinkedHashMap<>();
+      internVl.put("input_ids", Weights.tensor(f, "input_ids"));
+      internVl.put("attention_mask", Weights.tensor(f, "attention_mask"));
+      torch.manual_seed(seed);
+      internVl.put("pixel_values", torch.randn(tiles, 3, 56, 56));
+      internVl.put("image_flags", torch.ones(tiles, 1).to(torch.ScalarType.Long));
+      SafeTensorsWriter.write(bad, internVl);
+      for (String cmd : new String[] {"forward", "generate"}) {
+        ScoreCommandTest.Run r = ScoreCommandTest.run(cmd, "--model", model.toString(), "--inputs", bad.toString(),
+            "--out", dir.resolve(cmd + "-internvl.safetensors").toString());
+        assertRefused(2, r, bad + " holds image_flags, which the qwen family does not take (it takes input_ids, "
+            + "attention_mask, pixel_values, image_grid_thw)");
+      }
+    }
+  }
+
   /** Old code: exit 0, the weights read from a file outside the checkpoint folder (../ and absolute paths). */
   @Test
   void anIndexMayNotLeaveItsFolder() throws IOException {

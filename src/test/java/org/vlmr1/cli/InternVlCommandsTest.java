@@ -93,4 +93,41 @@ class InternVlCommandsTest {
     long ctx = java.util.Arrays.stream(f.longs("input_ids")).filter(x -> x == 151667).count();
     assertEquals(12, ctx);
   }
+
+  /**
+   * Old code: Qwen-shaped (patches, 1176) pixel_values given to an InternVL checkpoint (a batch prepared for the
+   * other family) failed with libtorch's "Dimension out of range (expected to be in range of [-2, 1], but got 2)",
+   * naming neither the tensor nor the shape InternVL needs.
+   */
+  @Test
+  void pixelValuesOfTheOtherFamilyAreNamed(@TempDir Path dir) throws Exception {
+    long seed = System.nanoTime();
+    System.out.println("InternVlCommandsTest seed " + seed);
+    Path ckpt = dir.resolve("tiny");
+    ScoreCommandTest.Run r = ScoreCommandTest.run("init-tiny", "--family", "internvl_chat", "--out", ckpt.toString(),
+        "--hidden_size", "32", "--num_layers", "1");
+    assertEquals(0, r.rc(), r.err());
+    Path prepared = dir.resolve("prep.safetensors");
+    r = ScoreCommandTest.run("prepare", "--model", ckpt.toString(), "--image",
+        caseA().resolve("image_1_300x200.png").toString(), "--text", "Where?", "--max_anyres_num", "2",
+        "--out", prepared.toString());
+    assertEquals(0, r.rc(), r.err());
+    long patches = 4 * (1 + new java.util.Random(seed).nextInt(8));
+    Path qwenShaped = dir.resolve("qwen-shaped.safetensors");
+    try (PointerScope s = new PointerScope()) {
+      SafeTensorsFile f = SafeTensorsFile.open(prepared);
+      Map<String, Tensor> t = new LinkedHashMap<>();
+      t.put("input_ids", Weights.tensor(f, "input_ids"));
+      t.put("attention_mask", Weights.tensor(f, "attention_mask"));
+      org.bytedeco.pytorch.global.torch.manual_seed(seed);
+      t.put("pixel_values", org.bytedeco.pytorch.global.torch.randn(patches, 1176));
+      SafeTensorsWriter.write(qwenShaped, t);
+    }
+    r = ScoreCommandTest.run("forward", "--model", ckpt.toString(), "--inputs", qwenShaped.toString(), "--out",
+        dir.resolve("fwd.safetensors").toString());
+    assertEquals(1, r.rc(), r.err());
+    assertEquals(1, r.err().strip().lines().count(), "one line: " + r.err());
+    assertTrue(r.err().contains("pixel_values must be (tiles, 3, S, S) with S a multiple of 14, got [" + patches
+        + ", 1176]"), r.err());
+  }
 }

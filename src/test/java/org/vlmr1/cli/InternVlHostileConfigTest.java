@@ -167,7 +167,7 @@ class InternVlHostileConfigTest {
     assertTimeoutPreemptively(Duration.ofSeconds(60), () -> {
       ScoreCommandTest.Run r = ScoreCommandTest.run("prepare", "--model", model.toString(), "--image", png.toString(),
           "--text", "hi", "--max_anyres_num", Long.toString(flag), "--out", dir.resolve("flag.safetensors").toString());
-      assertEquals(1, r.rc(), r.err());
+      assertEquals(2, r.rc(), r.err()); // a bad flag value is a usage error, as in train (the config's value exits 1)
       assertEquals(1, r.err().strip().lines().count(), "one line: " + r.err());
       assertTrue(r.err().contains("max_anyres_num " + flag + " tiles of 56 pixels is too many"), r.err());
     }, "seed " + seed);

@@ -89,4 +89,37 @@ class KillResumeTest {
       assertTrue(java.util.Arrays.equals(pa.floats(k), pb.floats(k)), k + " equal bit for bit");
     }
   }
+
+  /**
+   * Old code: every resume printed libtorch's "Warning: Optimizer::parameters() will be removed in PyTorch 1.6" to
+   * stderr (TrainerCheckpoint read the optimizer's parameters through the deprecated call), which a user takes for a
+   * problem with the checkpoint. libtorch writes it to the process's stderr, so the resume runs in its own JVM.
+   */
+  @Test
+  void resumingPrintsNoLibtorchDeprecationWarning(@TempDir Path dir) throws Exception {
+    assertEquals(0, ScoreCommandTest.run("make-synthetic", "--out", dir.resolve("data").toString(), "--n", "4",
+        "--width", "84", "--height", "56").rc());
+    assertEquals(0, ScoreCommandTest.run("init-tiny", "--out", dir.resolve("tiny").toString(), "--hidden_size", "32",
+        "--num_layers", "1", "--vision_depth", "1").rc());
+    Path run = dir.resolve("run");
+    List<String> train = new ArrayList<>(List.of("train", "--model_name_or_path", dir.resolve("tiny").toString(),
+        "--data_file_paths", dir.resolve("data/data.jsonl").toString(), "--image_folders",
+        dir.resolve("data").toString(), "--num_generations", "2", "--per_device_train_batch_size", "2",
+        "--max_completion_length", "4", "--max_pixels", "12544", "--save_steps", "1", "--output_dir", run.toString(),
+        "--max_steps"));
+    List<String> first = new ArrayList<>(train);
+    first.add("1");
+    ScoreCommandTest.Run a = ScoreCommandTest.run(first.toArray(String[]::new));
+    assertEquals(0, a.rc(), a.err());
+    List<String> cmd = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElseThrow(), "-Xmx2g",
+        "-cp", System.getProperty("java.class.path"), "org.vlmr1.cli.Main"));
+    cmd.addAll(train);
+    cmd.add("2");
+    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+    String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    assertTrue(p.waitFor(120, TimeUnit.SECONDS), out);
+    assertEquals(0, p.exitValue(), out);
+    assertTrue(out.contains("resuming from " + run.resolve("checkpoint-1")), out);
+    assertTrue(!out.contains("Optimizer::parameters()"), out);
+  }
 }

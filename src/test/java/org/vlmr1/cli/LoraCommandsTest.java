@@ -69,6 +69,12 @@ class LoraCommandsTest {
     assertTrue(more.out().contains("resuming from") && more.out().contains("checkpoint-2"), more.out());
     Path c3 = out.resolve("checkpoint-3");
     assertTrue(LoraCheckpoint.isAdapter(c3));
+    // Old code: "no config.json in .../checkpoint-3 (a Hugging Face checkpoint folder is expected)", no way out named
+    ScoreCommandTest.Run evalAdapter = ScoreCommandTest.run("eval", "--model", c3.toString(), "--data_file_paths",
+        data.resolve("data.jsonl").toString(), "--image_folders", data.toString(), "--max_new_tokens", "2");
+    assertEquals(1, evalAdapter.rc(), evalAdapter.err());
+    assertTrue(evalAdapter.err().contains("it holds a LoRA adapter: bin/vlmr1 merge-lora --model BASE --adapter "
+        + c3 + " --out DIR writes the full checkpoint"), evalAdapter.err());
 
     // The tiny random policy earns no reward variance on this data, so B may still be zero: merge an adapter folder
     // with the trained A and a random B instead, written in the same layout.

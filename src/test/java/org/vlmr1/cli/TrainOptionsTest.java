@@ -65,6 +65,25 @@ class TrainOptionsTest {
     assertEquals(2, other.rc(), other.err());
     assertTrue(other.err().contains("--max_anyres_num is not a processing keyword of the qwen family (its keywords: "
         + "max_pixels, min_pixels)"), other.err());
+    // Old code: the same refusal from sft, eval and prepare exited 1 with "--debug for the stack
+    // trace", as if vlmr1 had failed rather than the command line
+    String png = data.resolve("images/img_00000.png").toString();
+    String jsonl = data.resolve("data.jsonl").toString();
+    String[][] others = {
+        {"sft", "--model_name_or_path", model.toString(), "--data_file_paths", jsonl, "--image_folders",
+            data.toString(), "--max_steps", "1", "--output_dir", dir.resolve("sft-other").toString()},
+        {"eval", "--model", model.toString(), "--data_file_paths", jsonl, "--image_folders", data.toString()},
+        {"prepare", "--model", model.toString(), "--image", png, "--text", "hi", "--out",
+            dir.resolve("other.safetensors").toString()}};
+    for (String[] cmd : others) {
+      String[] args = java.util.Arrays.copyOf(cmd, cmd.length + 2);
+      args[cmd.length] = "--max_anyres_num";
+      args[cmd.length + 1] = "4";
+      ScoreCommandTest.Run refused = ScoreCommandTest.run(args);
+      assertEquals(2, refused.rc(), cmd[0] + ": " + refused.err());
+      assertTrue(refused.err().contains("--max_anyres_num is not a processing keyword of the qwen family")
+          && !refused.err().contains("--debug"), cmd[0] + ": " + refused.err());
+    }
     ScoreCommandTest.Run foreign = ScoreCommandTest.run("train", "--report_to", "wandb");
     assertEquals(2, foreign.rc(), "only VLM-R1 flags is still some flags: " + foreign.err());
   }

@@ -158,6 +158,39 @@ class UserErrorsTest {
     assertRefused(2, train("--beta", "-1"), "--beta must be >= 0 (0: no KL term), got -1.0");
   }
 
+  /**
+   * Old code: a misspelt --ops (or a --dtypes the suite has no row of) ran no row, exited 0 and replaced the suite's
+   * CSV with a header-only one (kernels: with the copy-bandwidth row only).
+   */
+  @Test
+  void benchOpsThatMatchNoRowAreUsageErrors() {
+    assertRefused(2, ScoreCommandTest.run("bench", "score", "--quick", "--ops", "scroe"),
+        "bench score: no row matches --ops scroe --dtypes (all); its ops: score; its dtypes: text");
+    assertRefused(2, ScoreCommandTest.run("bench", "score", "--quick", "--dtypes", "f32"),
+        "bench score: no row matches --ops (all) --dtypes f32");
+    assertRefused(2, ScoreCommandTest.run("bench", "kernels", "--quick", "--ops", "grpoLos"),
+        "bench kernels: no row matches --ops grpoLos", "grpoLoss, grpoLossFromHidden");
+  }
+
+  /**
+   * Old code: eval --batch_size 0 failed with "/ by zero"; eval over a data file with no examples printed accuracy
+   * 0.0000 and mean IoU 0.0000 "over 0 examples" and exited 0.
+   */
+  @Test
+  void evalRefusesAZeroBatchAndAnEmptyDataset() throws IOException {
+    Path empty = dir.resolve("empty.jsonl");
+    Files.writeString(empty, "");
+    List<String> eval = List.of("eval", "--model", model.toString(), "--image_folders", data.toString(),
+        "--max_new_tokens", "2", "--data_file_paths");
+    List<String> args = new ArrayList<>(eval);
+    args.addAll(List.of(data.resolve("data.jsonl").toString(), "--batch_size", "0"));
+    assertRefused(2, ScoreCommandTest.run(args.toArray(String[]::new)), "--batch_size must be >= 1, got 0");
+    args = new ArrayList<>(eval);
+    args.add(empty.toString());
+    assertRefused(2, ScoreCommandTest.run(args.toArray(String[]::new)), "eval: " + empty
+        + " holds no examples to evaluate");
+  }
+
   /** Old code: "Input length = 1" and "data file D does not exist", naming neither line nor the folder. */
   @Test
   void dataFilesThatAreBinaryOrFoldersAreNamed() throws IOException {

@@ -160,13 +160,15 @@ public final class InternVision {
 
   /** Patch embedding (a stride-p convolution, done as a matmul over p x p patches) + class token + positions. */
   private Tensor embeddings(Tensor pixelValues) {
-    long n = pixelValues.size(0);
-    long s = pixelValues.size(2);
     int p = v.patchSize();
-    if (pixelValues.dim() != 4 || pixelValues.size(1) != 3 || pixelValues.size(3) != s || s % p != 0) {
+    // the rank first: size(2) of Qwen's 2-D (patches, 1176) pixel_values was libtorch's "Dimension out of range"
+    if (pixelValues.dim() != 4 || pixelValues.size(1) != 3 || pixelValues.size(3) != pixelValues.size(2)
+        || pixelValues.size(2) % p != 0) {
       throw new IllegalArgumentException("pixel_values must be (tiles, 3, S, S) with S a multiple of " + p
           + ", got " + java.util.Arrays.toString(pixelValues.sizes().vec().get()));
     }
+    long n = pixelValues.size(0);
+    long s = pixelValues.size(2);
     long g = s / p;
     long c = v.hiddenSize();
     Tensor weight = w.get(P + "embeddings.patch_embedding.weight");
