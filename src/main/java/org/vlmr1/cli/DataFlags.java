@@ -8,11 +8,17 @@ import org.vlmr1.data.JsonlDataset.OnBadSample;
 final class DataFlags {
   private DataFlags() {}
 
-  static final FlagSpec ON_BAD_SAMPLE = FlagSpec.value("on_bad_sample", "fail", "a bad data line or image: fail "
-      + "(stop, naming the file and line) or skip (drop the line at validation; an image that fails to decode "
-      + "mid-run skips its prompt: completion mask and advantage 0, counted as skipped_prompts)");
+  static final FlagSpec ON_BAD_SAMPLE = onBadSample("skips its prompt: completion mask and advantage 0, counted as "
+      + "skipped_prompts");
+  /** sft has no prompts to skip: its step trains on without the row. */
+  static final FlagSpec ON_BAD_SAMPLE_SFT = onBadSample("leaves its row out of that step's loss");
   static final FlagSpec ALLOW_OUTSIDE = FlagSpec.bool("allow_image_paths_outside_folders", "accept image paths "
       + "outside their image folder");
+
+  private static FlagSpec onBadSample(String midRun) {
+    return FlagSpec.value("on_bad_sample", "fail", "a bad data line or image: fail (stop, naming the file and line) "
+        + "or skip (drop the line at validation; an image that fails to decode mid-run " + midRun + ")");
+  }
 
   /** The --on_bad_sample value (a usage error lists the accepted ones). */
   static OnBadSample onBadSample(Flags f) {

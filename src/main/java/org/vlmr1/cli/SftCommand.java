@@ -39,7 +39,7 @@ final class SftCommand implements Command {
         FlagSpec.value("lr_scheduler_type", "linear", "linear (decay to 0 over max_steps), constant or cosine"),
         FlagSpec.value("per_device_train_batch_size", "8", "examples per step"),
         FlagSpec.value("seed", "42", "batch sampling seed"),
-        DataFlags.ON_BAD_SAMPLE,
+        DataFlags.ON_BAD_SAMPLE_SFT,
         DataFlags.ALLOW_OUTSIDE,
         FlagSpec.value("output_dir", null, "where the checkpoint goes"),
         DeviceFlag.SPEC));

@@ -14,6 +14,7 @@ final class CudaKernelChoice {
   private final Consumer<String> say;
   private volatile KernelProvider provider;
   private volatile String line;
+  private volatile boolean said;
 
   /**
    * @param load loads CudaNative (NativeLibraries.choose) and says whether it worked
@@ -26,12 +27,46 @@ final class CudaKernelChoice {
 
   /** The process's choice: CudaNative through NativeLibraries (-Dvlmr1.kernels applies), said at INFO level. */
   static CudaKernelChoice forProcess() {
-    return new CudaKernelChoice(() -> NativeLibraries.choose("org.vlmr1.kernels.CudaNative", "CUDA kernels",
-        "", false), msg -> LOG.log(System.Logger.Level.INFO, msg));
+    return new CudaKernelChoice(() -> {
+      if (CudaKernelChoice.class.getResource(GPU_LIBRARY) == null
+          && !System.getProperty("vlmr1.kernels", "auto").trim().equalsIgnoreCase("native")) {
+        // the CPU flavour, the normal case on a machine without a GPU: say so rather than print a linker error
+        return new NativeLibraries.Choice(KernelBackend.COMPOSITE, "this build has no -gpu natives: the CPU flavour");
+      }
+      return NativeLibraries.choose("org.vlmr1.kernels.CudaNative", "CUDA kernels", "", false);
+    }, msg -> LOG.log(System.Logger.Level.INFO, msg));
   }
 
-  /** The provider for CUDA tensors (loads the -gpu natives on the first call). */
+  /** Where the -gpu classifier jar (or mvn -Pgpu's classes) holds CudaNative's JNI library. */
+  private static final String GPU_LIBRARY = "/org/vlmr1/kernels/" + org.bytedeco.javacpp.Loader.getPlatform()
+      + "-gpu/" + System.mapLibraryName("jniCudaNative");
+
+  /** The provider for CUDA tensors (loads the -gpu natives on the first call); says the choice once. */
   KernelProvider provider() {
+    KernelProvider p = decided();
+    if (!said) {
+      synchronized (this) {
+        if (!said) {
+          say.accept(line);
+          said = true;
+        }
+      }
+    }
+    return p;
+  }
+
+  /** Whether the -gpu natives loaded (deciding, without saying: doctor prints the line itself). */
+  boolean loaded() {
+    return decided() == CudaProvider.INSTANCE;
+  }
+
+  /** The line said when the choice is used (deciding if needed, without saying it): for doctor. */
+  String describe() {
+    decided();
+    return line;
+  }
+
+  private KernelProvider decided() {
     if (provider == null) {
       synchronized (this) {
         if (provider == null) {
@@ -40,17 +75,10 @@ final class CudaKernelChoice {
           line = p == KernelProviders.COMPOSITE
               ? "vlmr1: tensors on CUDA run the libtorch composites on their device (" + c.reason() + ")"
               : "vlmr1: tensors on CUDA run our CUDA kernels, " + p.describe();
-          say.accept(line);
           provider = p;
         }
       }
     }
     return provider;
-  }
-
-  /** The line said when the choice was made (making it if needed): for doctor. */
-  String describe() {
-    provider();
-    return line;
   }
 }

@@ -66,7 +66,7 @@ public final class KernelProviders {
   /** Whether our CUDA kernels (the -gpu natives) are loaded and run tensors on CUDA. */
   public static boolean cudaKernelsLoaded() {
     try {
-      return CUDA.provider() == CudaProvider.INSTANCE;
+      return CUDA.loaded();
     } catch (IllegalStateException e) {
       return false; // -Dvlmr1.kernels=native without the -gpu natives
     }

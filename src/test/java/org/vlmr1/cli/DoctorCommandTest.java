@@ -74,6 +74,30 @@ class DoctorCommandTest {
     assertFalse(out.contains("on cuda:0"), "no CUDA self-check without a device: " + out);
   }
 
+  /**
+   * The CPU flavour (no -gpu natives on the class path) is the normal state of a machine without a GPU: doctor says
+   * so in its one line and nothing reaches stderr. The old doctor logged an INFO line to stderr and named the state by
+   * JavaCPP's "UnsatisfiedLinkError: Could not find jniCudaNative", which read as a failure.
+   */
+  @Test
+  void theCpuFlavourIsNotALinkError() throws Exception {
+    Assumptions.assumeFalse(org.vlmr1.kernels.KernelProviders.cudaKernelsLoaded(), "this classpath has -gpu natives");
+    List<String> cmd = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp",
+        System.getProperty("java.class.path"), "org.vlmr1.cli.Main", "doctor");
+    java.io.File err = java.io.File.createTempFile("doctor", ".err");
+    err.deleteOnExit();
+    Process p = new ProcessBuilder(cmd).redirectError(err).start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertTrue(p.waitFor(120, TimeUnit.SECONDS), "doctor finished");
+    String stderr = java.nio.file.Files.readString(err.toPath());
+    System.out.println(out + stderr);
+    assertEquals(0, p.exitValue(), out + stderr);
+    assertTrue(out.lines().anyMatch(("cuda kernels  tensors on CUDA run the libtorch composites on their device (this "
+        + "build has no -gpu natives: the CPU flavour)")::equals), out);
+    assertFalse(out.contains("UnsatisfiedLinkError"), out);
+    assertFalse(stderr.contains("CUDA"), "nothing about CUDA on stderr: " + stderr);
+  }
+
   @Test
   void forcedCompositeSaysSkipped() throws Exception {
     List<String> cmd = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),

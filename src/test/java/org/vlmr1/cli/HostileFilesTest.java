@@ -182,6 +182,29 @@ class HostileFilesTest {
     }
   }
 
+  /** Old code: exit 0 with no vision_embeds: patch rows without grids were read as a text-only pass. */
+  @Test
+  void pixelValuesWithoutGridsAreRefused() throws IOException {
+    Path textOnly = dir.resolve("text-only.safetensors");
+    assertEquals(0, ScoreCommandTest.run("prepare", "--model", model.toString(), "--text", "hi", "--out",
+        textOnly.toString()).rc());
+    TorchRuntime.load();
+    Path bad = dir.resolve("patches-without-grids.safetensors");
+    try (PointerScope s = new PointerScope()) {
+      SafeTensorsFile text = SafeTensorsFile.open(textOnly);
+      Map<String, Tensor> t = new LinkedHashMap<>();
+      t.put("input_ids", Weights.tensor(text, "input_ids"));
+      t.put("attention_mask", Weights.tensor(text, "attention_mask"));
+      t.put("pixel_values", Weights.tensor(SafeTensorsFile.open(inputs), "pixel_values"));
+      SafeTensorsWriter.write(bad, t);
+    }
+    for (String cmd : new String[] {"forward", "generate"}) {
+      ScoreCommandTest.Run r = ScoreCommandTest.run(cmd, "--model", model.toString(), "--inputs", bad.toString(),
+          "--out", dir.resolve(cmd + "-no-grids.safetensors").toString());
+      assertRefused(1, r, "patch rows but there is no image_grid_thw");
+    }
+  }
+
   /** Old code: exit 0, the weights read from a file outside the checkpoint folder (../ and absolute paths). */
   @Test
   void anIndexMayNotLeaveItsFolder() throws IOException {

@@ -91,16 +91,34 @@ public final class QwenVlModel extends DecoderVlModel {
   @Override
   public Tensor imageEmbeds(Map<String, Tensor> multimodal) {
     Tensor pv = multimodal.get("pixel_values");
-    List<GridThw> grids = GridThw.of(multimodal.get("image_grid_thw"));
-    return pv == null || grids.isEmpty() ? null : vision.forward(pv, grids);
+    List<GridThw> grids = grids(pv, multimodal);
+    return grids.isEmpty() ? null : vision.forward(pv, grids);
   }
 
   /** The vision tower per block, for a checkpointed pass in which it trains (no cached image_embeds). */
   @Override
   protected List<CheckpointedPass.Segment> imageFeatureSegments(Map<String, Tensor> multimodal) {
     Tensor pv = multimodal.get("pixel_values");
+    List<GridThw> grids = grids(pv, multimodal);
+    return grids.isEmpty() ? null : vision.segments(pv, grids);
+  }
+
+  /**
+   * The images' grids; empty for a text-only pass. Patch rows without grids (or grids without patch rows) are refused:
+   * read as text-only they would drop the images without a word.
+   */
+  private static List<GridThw> grids(Tensor pixelValues, Map<String, Tensor> multimodal) {
     List<GridThw> grids = GridThw.of(multimodal.get("image_grid_thw"));
-    return pv == null || grids.isEmpty() ? null : vision.segments(pv, grids);
+    boolean patches = pixelValues != null && pixelValues.numel() > 0;
+    if (patches && grids.isEmpty()) {
+      throw new IllegalArgumentException("pixel_values has " + pixelValues.size(0) + " patch rows but there is no "
+          + "image_grid_thw to say which image each belongs to");
+    }
+    if (!patches && !grids.isEmpty()) {
+      throw new IllegalArgumentException("image_grid_thw lists " + grids.size() + " image(s) but there are no "
+          + "pixel_values");
+    }
+    return grids;
   }
 
   @Override
