@@ -24,10 +24,12 @@ public final class Flags {
   /** For each positional, the flag and values it followed ("--save_steps 1"), or "" at the start. */
   private final List<String> positionalContext = new ArrayList<>();
   private final Map<String, String> env;
+  private final PrintStream warn;
   private boolean foreign; // a VLM-R1 flag that CompatFlags handled was given
 
-  private Flags(List<FlagSpec> specs, Map<String, String> env) {
+  private Flags(List<FlagSpec> specs, Map<String, String> env, PrintStream warn) {
     this.env = Map.copyOf(env);
+    this.warn = warn;
     this.specs = new LinkedHashMap<>();
     for (FlagSpec s : specs) {
       this.specs.put(s.name(), s);
@@ -41,7 +43,7 @@ public final class Flags {
 
   /** {@link #parse(List, List, PrintStream)} with the environment the command reads ({@link #env}). */
   public static Flags parse(List<FlagSpec> specs, List<String> args, PrintStream warn, Map<String, String> env) {
-    Flags f = new Flags(specs, env);
+    Flags f = new Flags(specs, env, warn);
     String context = "";
     for (int i = 0; i < args.size(); i++) {
       String arg = args.get(i);
@@ -232,6 +234,11 @@ public final class Flags {
   /** The value of a flag, or null when it is unset or this command does not declare it. */
   public String getIfDeclared(String name) {
     return specs.containsKey(name) ? get(name) : null;
+  }
+
+  /** Where the command's warnings go (the stream parse warned on: stderr from the launcher). */
+  public PrintStream warnings() {
+    return warn;
   }
 
   public boolean has(String name) {

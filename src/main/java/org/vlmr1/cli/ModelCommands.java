@@ -204,6 +204,11 @@ final class ModelCommands {
       VlmModule module = module(f, model);
       SamplingConfig cfg = new SamplingConfig(f.getBoolean("greedy"), f.getDouble("temperature"), f.getInt("top_k"),
           f.getDouble("top_p"), Long.parseLong(f.get("seed")), f.getInt("max_new_tokens"));
+      List<String> unused = cfg.greedy() ? java.util.stream.Stream.of("temperature", "top_k", "top_p", "seed")
+          .filter(f::has).map(n -> "--" + n).toList() : List.of();
+      if (!unused.isEmpty()) { // transformers warns the same way when do_sample is False
+        f.warnings().println("warning: --greedy takes the argmax: " + String.join(", ", unused) + " not used");
+      }
       try (VlmModel m = DeviceFlag.placed(module.loadModel(model), device); PointerScope s = new PointerScope()) {
         module.postModelInit(m);
         Path inputs = Path.of(f.get("inputs"));

@@ -141,9 +141,13 @@ final class ScoreCommand implements Command {
         ids.add(obj.get("id"));
       }
     }
+    int threads = f.getInt("threads");
+    if (threads < 1) {
+      throw new UsageException("--threads must be >= 1, got " + threads);
+    }
     long t0 = System.nanoTime();
     RewardScorer.Scores scores;
-    try (RewardScorer scorer = new RewardScorer(fns, weights, f.getInt("threads"))) {
+    try (RewardScorer scorer = new RewardScorer(fns, weights, threads)) {
       scores = scorer.score(samples);
     }
     double seconds = (System.nanoTime() - t0) / 1e9;

@@ -67,6 +67,9 @@ final class SftCommand implements Command {
     System.out.println("data: " + data.summary());
     data.skipped().forEach(s -> System.out.println("  skipped " + s));
     int steps = f.getInt("max_steps");
+    if (steps < 1) {
+      throw new UsageException("--max_steps must be >= 1, got " + steps);
+    }
     LrSchedulerType schedule = f.getChoice("lr_scheduler_type", LrSchedulerType.class, LrSchedulerType::parse);
     try (org.vlmr1.model.VlmModel m = DeviceFlag.placed(module.loadModel(model), device);
         SftTrainer sft = new SftTrainer(module, m, data.examples(), f.get("task_type"),

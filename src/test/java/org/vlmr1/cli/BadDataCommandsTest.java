@@ -71,5 +71,11 @@ class BadDataCommandsTest {
     assertEquals(1, r.rc(), r.err());
     assertTrue(r.err().contains("the dataset has 0 examples: sft needs at least one"), r.err());
     assertTrue(!Files.exists(dir.resolve("sft").resolve("model.safetensors")), "no checkpoint");
+    // a step count below 1 names the flag (the old message spoke of "a learning-rate schedule over at least 1 step")
+    r = ScoreCommandTest.run("sft", "--model_name_or_path", model.toString(), "--data_file_paths",
+        data.resolve("data.jsonl").toString(), "--image_folders", data.toString(), "--max_steps", "0",
+        "--output_dir", dir.resolve("sft").toString());
+    assertEquals(2, r.rc(), r.err());
+    assertTrue(r.err().contains("--max_steps must be >= 1, got 0"), r.err());
   }
 }

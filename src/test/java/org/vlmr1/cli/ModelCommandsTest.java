@@ -49,6 +49,13 @@ class ModelCommandsTest {
         inputs.toString(), "--max-new-tokens", "8", "--greedy", "--out", gen.toString());
     assertEquals(0, r.rc(), r.err());
     assertArrayEquals(golden.longs("generated_ids"), SafeTensorsFile.open(gen).longs("generated_ids"));
+    // sampling flags beside --greedy change nothing, and say so (the old code took them without a word)
+    r = ScoreCommandTest.run("generate", "--model", a.resolve("checkpoint").toString(), "--inputs",
+        inputs.toString(), "--max-new-tokens", "8", "--greedy", "--temperature", "0.5", "--top_k", "3", "--out",
+        gen.toString());
+    assertEquals(0, r.rc(), r.err());
+    assertArrayEquals(golden.longs("generated_ids"), SafeTensorsFile.open(gen).longs("generated_ids"));
+    assertTrue(r.err().contains("warning: --greedy takes the argmax: --temperature, --top_k not used"), r.err());
   }
 
   @Test

@@ -153,5 +153,11 @@ class ScoreCommandTest {
     Run unknown = run("score", "--in", in.toString(), "--out", "o", "--reward_funcs", "acuracy");
     assertEquals(2, unknown.rc());
     assertTrue(unknown.err().contains("unknown reward function 'acuracy'"), unknown.err());
+    // the old code ran --threads 0 as one thread without a word
+    Path good = dir.resolve("good.jsonl");
+    Files.write(good, List.of("{\"completion\": \"<answer>a</answer>\", \"solution\": \"a\"}"));
+    Run zero = run("score", "--in", good.toString(), "--out", dir.resolve("z.jsonl").toString(), "--threads", "0");
+    assertEquals(2, zero.rc(), zero.err());
+    assertTrue(zero.err().contains("--threads must be >= 1, got 0"), zero.err());
   }
 }
