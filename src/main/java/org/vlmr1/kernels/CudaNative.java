@@ -25,8 +25,10 @@ import org.bytedeco.javacpp.annotation.Properties;
 @Properties(value = {
     @Platform(value = "linux-x86_64"),
     @Platform(value = "linux-x86_64", extension = "-gpu", include = "vlmr1_cuda.h",
-        // cudart is the dynamic runtime libtorch's -gpu build has already loaded (same soname, so one runtime).
-        link = {"vlmr1kernels_cuda", "cudart"}, compiler = "cpp17")})
+        // cudart is the dynamic runtime libtorch's -gpu build has already loaded (same soname, so one runtime). It
+        // comes first here because JavaCPP hands this list to the linker in reverse: g++ links --as-needed on Debian
+        // and Ubuntu, so libcudart must follow the archive that uses it (CudaSourcesCompileTest checks the result).
+        link = {"cudart", "vlmr1kernels_cuda"}, compiler = "cpp17")})
 final class CudaNative {
   static {
     // libtorch first: its -gpu build preloads the CUDA runtime that our library's libcudart.so.13 resolves to.

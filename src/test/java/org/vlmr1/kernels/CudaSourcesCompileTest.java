@@ -155,6 +155,34 @@ class CudaSourcesCompileTest {
     assertEquals(abi, shared, "the functions libvlmr1cuda.so exports");
     Set<String> archive = definedFunctions(out.resolve("lib/libvlmr1kernels_cuda.a"), "-g");
     assertTrue(archive.containsAll(abi), "libvlmr1kernels_cuda.a lacks some of " + abi + ": " + archive);
+    jniGlueNeedsTheCudaRuntime(out, tmp.resolve("glue"));
+  }
+
+  /**
+   * The JNI glue as {@code mvn -Pgpu} links it (JavaCPP's Builder with CudaNative's -gpu @Platform) against the
+   * archive cppbuild.sh wrote and the toolkit's libcudart ({@code ${cuda.home}/lib64}, the pom's default
+   * /usr/local/cuda): the library must need libcudart.so and leave no symbol undefined. Debian's and Ubuntu's g++ link
+   * --as-needed, and JavaCPP passes the @Platform's link list in reverse, so with cudart listed last the linker met
+   * libcudart before the archive that uses it and dropped it: the old glue had no NEEDED libcudart and
+   * __cudaRegisterFatBinary undefined, a symbol lookup error when a GPU machine loads it.
+   */
+  private static void jniGlueNeedsTheCudaRuntime(Path cppbuildOut, Path glue) throws Exception {
+    Path cudaLib = Path.of(System.getenv().getOrDefault("CUDA_HOME", "/usr/local/cuda"), "lib64");
+    assumeTrue(Files.exists(cudaLib.resolve("libcudart.so")), "no libcudart.so under " + cudaLib);
+    String jvm = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    Run built = run(Path.of("."), Map.of(), 300, jvm, "-cp", System.getProperty("java.class.path"),
+        "org.bytedeco.javacpp.tools.Builder", "-d", glue.toString(), "-properties",
+        org.bytedeco.javacpp.Loader.getPlatform(), "-Dplatform.extension=-gpu",
+        "-Dplatform.includepath=" + cppbuildOut.resolve("include"),
+        "-Dplatform.linkpath=" + cppbuildOut.resolve("lib") + java.io.File.pathSeparator + cudaLib,
+        CudaNative.class.getName());
+    Path lib = glue.resolve(System.mapLibraryName("jniCudaNative"));
+    assertTrue(built.exitCode() == 0 && Files.isRegularFile(lib), "JavaCPP's Builder did not build " + lib + ":\n"
+        + built.output());
+    Run ldd = run(Path.of("."), Map.of(), 60, "ldd", "-r", lib.toString());
+    System.out.println(ldd.output());
+    assertTrue(ldd.output().contains("libcudart.so"), "the glue does not need libcudart:\n" + ldd.output());
+    assertFalse(ldd.output().contains("undefined symbol"), "the glue leaves symbols undefined:\n" + ldd.output());
   }
 
   @Test
