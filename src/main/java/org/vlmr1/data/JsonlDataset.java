@@ -259,7 +259,7 @@ public final class JsonlDataset {
     }
     for (Path p : images) {
       if (!Files.isRegularFile(p)) {
-        throw new IllegalArgumentException(where + ": image " + p + " does not exist");
+        throw new IllegalArgumentException(where + ": image " + p + " " + RgbImage.notAFile(p));
       }
     }
     // item.get('accu_reward_method', file_method): a line's own value wins, whatever it is; null (None) and
