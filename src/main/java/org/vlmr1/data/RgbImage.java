@@ -10,6 +10,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import javax.imageio.ImageIO;
+import org.vlmr1.util.FileKinds;
 
 /**
  * Immutable 8-bit RGB pixels, row-major HWC.
@@ -36,23 +37,6 @@ public record RgbImage(int width, int height, byte[] hwc) {
     return (int) n;
   }
 
-  /**
-   * Why {@code path}, which is not a regular file, cannot be an image, as the end of a sentence naming it: a folder, a
-   * fifo (whose read would block until a writer comes), a device, a dangling or looping link, or nothing.
-   */
-  public static String notAFile(Path path) {
-    if (Files.isDirectory(path)) {
-      return "is a folder";
-    }
-    if (Files.exists(path)) {
-      return "is not a regular file (a pipe, socket or device)";
-    }
-    if (Files.isSymbolicLink(path)) {
-      return "is a symbolic link to nothing (its target is missing, or the links loop)";
-    }
-    return "does not exist";
-  }
-
   /** The unsigned value of channel {@code c} at ({@code x}, {@code y}). */
   public int get(int x, int y, int c) {
     return hwc[(y * width + x) * 3 + c] & 0xff;
@@ -69,7 +53,7 @@ public record RgbImage(int width, int height, byte[] hwc) {
    */
   public static RgbImage read(Path path) throws IOException {
     if (!Files.isRegularFile(path)) {
-      throw new IOException("no image file at " + path + ": it " + notAFile(path));
+      throw new IOException("no image file at " + path + ": it " + FileKinds.notAFile(path));
     }
     // the dataset's validation checks, for the images that skip it (prepare's --image): a header's size above
     // Pillow's bomb limit would otherwise be decoded whole, a truncated PNG fail with ImageIO's words

@@ -268,4 +268,30 @@ class HostileFilesTest {
     assertRefused(1, r, "max_new_tokens " + Integer.MAX_VALUE + " (train: --max_completion_length) for 1 rows needs",
         "more than half the Java heap");
   }
+
+  /**
+   * Old code: forward --inputs naming a fifo blocked in open() until a writer came (here a helper thread opens it after
+   * 20 s; without one it hung for good), and then said "not a safetensors file (0 bytes, no header length)".
+   */
+  @Test
+  void inputsThatAreAFifoAreRefusedWithoutOpeningThem() throws Exception {
+    Path fifo = dir.resolve("inputs-fifo.safetensors");
+    assertEquals(0, new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor());
+    Thread writer = new Thread(() -> {
+      try {
+        Thread.sleep(20_000);
+        new java.io.FileOutputStream(fifo.toFile()).close(); // releases a reader stuck in open()
+      } catch (IOException | InterruptedException e) {
+        // the reader never came (the fixed code): nothing to release
+      }
+    });
+    writer.setDaemon(true);
+    writer.start();
+    long t0 = System.nanoTime();
+    ScoreCommandTest.Run r = forward(model, fifo);
+    long seconds = (System.nanoTime() - t0) / 1_000_000_000L;
+    writer.interrupt();
+    assertRefused(1, r, fifo + ": not a safetensors file: it is not a regular file (a pipe, socket or device)");
+    assertTrue(seconds < 15, seconds + " s");
+  }
 }

@@ -270,7 +270,10 @@ class UserErrorsTest {
         "--reward_weights must be finite numbers, got -Infinity");
   }
 
-  /** Old code: "image P does not exist" for an image path that is a folder, a fifo or a link to nothing. */
+  /**
+   * Old code: "image P does not exist" for an image path that is a folder, a fifo or a link to nothing, and "data file
+   * D does not exist" for a fifo.
+   */
   @Test
   void imagePathsThatAreNotFilesSayWhatTheyAre() throws Exception {
     Path bad = Files.createDirectories(dir.resolve("not-files"));
@@ -287,5 +290,8 @@ class UserErrorsTest {
       assertRefused(1, train("--data_file_paths", jsonl.toString(), "--image_folders", bad.toString()),
           jsonl.getFileName() + ":1: image " + bad.resolve(c[0]) + " " + c[1]);
     }
+    Path fifo = bad.resolve("fifo.png");
+    assertRefused(1, train("--data_file_paths", fifo.toString()), "data file " + fifo
+        + " is not a regular file (a pipe, socket or device)");
   }
 }
