@@ -127,4 +127,27 @@ class HostileCompletionsTest {
       assertEquals(1.0, RecFormatReward.internVl().score(RewardSample.of(rec, "")));
     });
   }
+
+  /**
+   * Old code: JsonRepair read each '[' or '{' with one more Java frame, so a completion whose JSON block nests 10^5
+   * deep (random depth here) was a StackOverflowError in the repetition reward (score exit 1, a training step's
+   * scoring failed). The reading now stops at Jackson's depth, as at a truncation: the boxes before it still count.
+   */
+  @Test
+  void deeplyNestedJsonBlocksEndTheReadingInsteadOfTheStack() {
+    long seed = System.nanoTime();
+    System.out.println("HostileCompletionsTest nesting seed " + seed);
+    int depth = 20_000 + new Random(seed).nextInt(100_000);
+    String box = "{\"bbox_2d\": [1, 2, 3, 4], \"label\": \"x\"}, ";
+    for (String open : new String[] {"[", "{\"a\": "}) {
+      String deep = "```json[" + box + box + open.repeat(depth) + "```";
+      assertEquals(-0.5, new RepetitionReward().score(RewardSample.of(deep, "")), "seed " + seed);
+    }
+    Object parsed = JsonRepair.parse("[".repeat(depth));
+    int levels = 0;
+    for (Object o = parsed; o instanceof java.util.List<?> l; o = l.isEmpty() ? null : l.get(0)) {
+      levels++;
+    }
+    assertEquals(JsonRepair.MAX_DEPTH, levels, "seed " + seed);
+  }
 }
