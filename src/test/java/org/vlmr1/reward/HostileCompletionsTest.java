@@ -150,4 +150,29 @@ class HostileCompletionsTest {
     }
     assertEquals(JsonRepair.MAX_DEPTH, levels, "seed " + seed);
   }
+
+  /**
+   * Old code: the math check's exact BigDecimal difference of 1e999999999 and 0.5 was "BigInteger would overflow
+   * supported range" and "1e" with 10^5 nines "Too many nonzero exponent digits" (NumberFormatException): score
+   * exit 1, the training step's scoring failed; an exponent of 10^8 took minutes.
+   */
+  @Test
+  void hugeExponentsInMathAnswersAreComparedWithoutExpandingThem() {
+    long seed = System.nanoTime();
+    System.out.println("HostileCompletionsTest exponent seed " + seed);
+    Random r = new Random(seed);
+    int e = 100_000_000 + r.nextInt(900_000_000);
+    String nines = "9".repeat(20_000 + r.nextInt(80_000));
+    assertTimeoutPreemptively(Duration.ofSeconds(20), () -> {
+      assertEquals(false, MathAnswers.verify("<answer>1e" + e + "</answer>", "<answer>0.5</answer>"), "seed " + seed);
+      assertEquals(false, MathAnswers.verify("<answer>0.5</answer>", "<answer>-1e" + e + "</answer>"), "seed " + seed);
+      assertEquals(true, MathAnswers.verify("<answer>1e" + e + "</answer>", "<answer>1e" + e + "</answer>"),
+          "seed " + seed);
+      assertEquals(false, MathAnswers.verify("<answer>1e" + e + "</answer>", "<answer>1e" + (e - 1) + "</answer>"),
+          "seed " + seed);
+      assertEquals(false, MathAnswers.verify("<answer>1e" + nines + "</answer>", "<answer>0.5</answer>"));
+      assertEquals(true, MathAnswers.verify("<answer>1e" + nines + "</answer>", "<answer>1e" + nines + "</answer>"),
+          "the same text still matches");
+    }, "seed " + seed);
+  }
 }
