@@ -5,6 +5,7 @@ package org.vlmr1.reward;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.Duration;
 import java.util.Optional;
@@ -151,6 +152,12 @@ class HostileCompletionsTest {
     assertEquals(JsonRepair.MAX_DEPTH, levels, "seed " + seed);
   }
 
+  /** The default accuracy of an answer against a solution, both in answer tags, as score computes it. */
+  private static double accuracy(String answer, String solution) {
+    return new AccuracyReward().score(RewardSample.of("<answer>" + answer + "</answer>", "<answer>" + solution
+        + "</answer>"));
+  }
+
   /**
    * Old code: the math check's exact BigDecimal difference of 1e999999999 and 0.5 was "BigInteger would overflow
    * supported range" and "1e" with 10^5 nines "Too many nonzero exponent digits" (NumberFormatException): score
@@ -164,15 +171,11 @@ class HostileCompletionsTest {
     int e = 100_000_000 + r.nextInt(900_000_000);
     String nines = "9".repeat(20_000 + r.nextInt(80_000));
     assertTimeoutPreemptively(Duration.ofSeconds(20), () -> {
-      assertEquals(false, MathAnswers.verify("<answer>1e" + e + "</answer>", "<answer>0.5</answer>"), "seed " + seed);
-      assertEquals(false, MathAnswers.verify("<answer>0.5</answer>", "<answer>-1e" + e + "</answer>"), "seed " + seed);
-      assertEquals(true, MathAnswers.verify("<answer>1e" + e + "</answer>", "<answer>1e" + e + "</answer>"),
-          "seed " + seed);
-      assertEquals(false, MathAnswers.verify("<answer>1e" + e + "</answer>", "<answer>1e" + (e - 1) + "</answer>"),
-          "seed " + seed);
-      assertEquals(false, MathAnswers.verify("<answer>1e" + nines + "</answer>", "<answer>0.5</answer>"));
-      assertEquals(true, MathAnswers.verify("<answer>1e" + nines + "</answer>", "<answer>1e" + nines + "</answer>"),
-          "the same text still matches");
+      assertTrue(accuracy("1e" + e, "0.5") < 1, "seed " + seed);
+      assertTrue(accuracy("0.5", "-1e" + e) < 1, "seed " + seed);
+      assertEquals(1.0, accuracy("1e" + e, "1e" + e), "seed " + seed);
+      assertTrue(accuracy("1e" + nines, "0.5") < 1, "seed " + seed);
+      assertEquals(1.0, accuracy("1e" + nines, "1e" + nines), "the same text still matches");
     }, "seed " + seed);
   }
 }
