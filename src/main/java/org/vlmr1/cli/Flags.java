@@ -278,6 +278,20 @@ public final class Flags {
     }
   }
 
+  /** A list flag's values as numbers, with {@link #getDouble}'s usage error for a word that is not one. */
+  public double[] getDoubles(String name) {
+    List<String> vs = getList(name);
+    double[] out = new double[vs.size()];
+    for (int i = 0; i < out.length; i++) {
+      try {
+        out[i] = Double.parseDouble(vs.get(i));
+      } catch (NumberFormatException e) {
+        throw new UsageException("--" + name + " takes numbers, got '" + vs.get(i) + "'");
+      }
+    }
+    return out;
+  }
+
   public double getDouble(String name) {
     String v = get(name);
     try {

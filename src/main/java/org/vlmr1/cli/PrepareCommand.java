@@ -2,6 +2,8 @@
 // under VLM-R1's tensor names (how parity with the Hugging Face processor is checked).
 package org.vlmr1.cli;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -54,7 +56,11 @@ final class PrepareCommand implements Command {
     VlmModule module = ModuleFlags.module(HubCache.resolve(f.get("model"), f.env()), f.get("vlm"), f);
     List<RgbImage> images = new ArrayList<>();
     for (String p : f.getList("image")) {
-      images.add(RgbImage.read(Path.of(p)));
+      try {
+        images.add(RgbImage.read(Path.of(p)));
+      } catch (IOException e) {
+        throw new UncheckedIOException("--image " + p + ": " + e.getMessage(), e);
+      }
     }
     String text = f.get("task_type") != null
         ? module.questionTemplate(f.get("task_type")).replace("{Question}", f.get("text")) : f.get("text");

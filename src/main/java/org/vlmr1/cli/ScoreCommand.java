@@ -114,7 +114,12 @@ final class ScoreCommand implements Command {
       if (w.size() != names.size()) {
         throw new UsageException(w.size() + " --reward_weights for " + names.size() + " --reward_funcs");
       }
-      weights = w.stream().mapToDouble(Double::parseDouble).toArray();
+      weights = f.getDoubles("reward_weights");
+      try {
+        RewardScorer.checkWeights(weights);
+      } catch (IllegalArgumentException e) {
+        throw new UsageException(e.getMessage());
+      }
     }
     List<RewardSample> samples = new ArrayList<>();
     List<Object> ids = new ArrayList<>(); // as given, so the output repeats the id's JSON type

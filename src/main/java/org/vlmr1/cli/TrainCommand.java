@@ -192,6 +192,10 @@ final class TrainCommand implements Command {
       throw new UsageException("--save_steps takes a step count >= 0 (0: only at the end), got "
           + f.get("save_steps"));
     }
+    if (f.getInt("save_total_limit") < 0) {
+      throw new UsageException("--save_total_limit takes a checkpoint count >= 0 (0: keep all), got "
+          + f.get("save_total_limit"));
+    }
     loraConfig(f); // a refused LoRA setting stops before anything is loaded or written
     java.time.Duration timeout = java.time.Duration.ofSeconds(f.getInt("dist_timeout"));
     DistEnv env = DistEnv.fromEnv(f.env(), timeout);
@@ -325,7 +329,7 @@ final class TrainCommand implements Command {
       b.epsilonHigh(f.getDouble("epsilon_high"));
     }
     if (f.has("reward_weights")) {
-      b.rewardWeights(f.getList("reward_weights").stream().mapToDouble(Double::parseDouble).toArray());
+      b.rewardWeights(f.getDoubles("reward_weights"));
     }
     b.numIterations(f.getInt("num_iterations"));
     if (f.get("steps_per_generation") != null) {

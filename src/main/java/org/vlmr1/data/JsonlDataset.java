@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.vlmr1.util.FileKinds;
 import org.vlmr1.util.Json;
 import org.vlmr1.util.PyRepr;
 import org.vlmr1.util.PyText;
@@ -99,7 +100,7 @@ public final class JsonlDataset {
             + "':'-separated");
       }
       if (!Files.isRegularFile(file)) {
-        throw new IOException("data file " + file + " does not exist");
+        throw new IOException("data file " + file + " " + FileKinds.notAFile(file));
       }
       unknown.file(file.getFileName().toString(), method);
       try (BufferedReader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
@@ -259,7 +260,7 @@ public final class JsonlDataset {
     }
     for (Path p : images) {
       if (!Files.isRegularFile(p)) {
-        throw new IllegalArgumentException(where + ": image " + p + " does not exist");
+        throw new IllegalArgumentException(where + ": image " + p + " " + FileKinds.notAFile(p));
       }
     }
     // item.get('accu_reward_method', file_method): a line's own value wins, whatever it is; null (None) and

@@ -10,6 +10,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import javax.imageio.ImageIO;
+import org.vlmr1.util.FileKinds;
 
 /**
  * Immutable 8-bit RGB pixels, row-major HWC.
@@ -52,13 +53,21 @@ public record RgbImage(int width, int height, byte[] hwc) {
    */
   public static RgbImage read(Path path) throws IOException {
     if (!Files.isRegularFile(path)) {
-      throw new IOException("no image file at " + path);
+      throw new IOException("no image file at " + path + ": it " + FileKinds.notAFile(path));
     }
+    // the dataset's validation checks, for the images that skip it (prepare's --image): a header's size above
+    // Pillow's bomb limit would otherwise be decoded whole, a truncated PNG fail with ImageIO's words
+    ImageHeader.check(path);
     FourChannelJpeg.Header jpeg = FourChannelJpeg.header(path);
     if (jpeg != null && jpeg.components() == 4) {
       return FourChannelJpeg.read(path, jpeg);
     }
-    BufferedImage img = ImageIO.read(path.toFile());
+    BufferedImage img;
+    try {
+      img = ImageIO.read(path.toFile());
+    } catch (RuntimeException e) { // ImageIO's decoders throw unchecked exceptions on some corrupt data
+      throw new IOException("corrupt image data: " + e, e);
+    }
     if (img == null) {
       throw new IOException("unsupported or corrupt image (PNG, JPEG, BMP and GIF are read): " + path);
     }

@@ -119,6 +119,20 @@ public final class Generator {
     return PrunedHead.of(w);
   }
 
+  /**
+   * Refuses a completion length whose id and mask buffers (two longs per row and token, allocated up front) would
+   * take more than half the heap: 2^31 tokens was a bare "Java heap space" OutOfMemoryError.
+   */
+  static void checkTokenBuffers(int rows, int maxNewTokens) {
+    long bytes = 16L * rows * maxNewTokens;
+    long heap = Runtime.getRuntime().maxMemory();
+    if (bytes > heap / 2) {
+      throw new IllegalArgumentException("max_new_tokens " + maxNewTokens + " (train: --max_completion_length) for "
+          + rows + " rows needs " + (bytes >> 20) + " MiB of token buffers, more than half the Java heap ("
+          + (heap >> 20) + " MiB, -Xmx); ask for fewer tokens");
+    }
+  }
+
   /** {@link #run} after its checks, with the loop's pruned head or null. */
   private static Result decode(Decoding d, KvCache cache, long[] promptMask, int l, int[] rowPrompt,
       SamplingConfig cfg, long[] eosIds, long padId, long step, long firstSampleIndex, boolean keepLogits,
@@ -126,6 +140,7 @@ public final class Generator {
     int b = rowPrompt.length;
     int prompts = promptMask.length / l;
     int n = cfg.maxNewTokens();
+    checkTokenBuffers(b, n);
     long[][] out = new long[b][n];
     for (long[] row : out) {
       Arrays.fill(row, padId);

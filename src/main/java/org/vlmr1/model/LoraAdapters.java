@@ -63,7 +63,11 @@ public final class LoraAdapters implements AutoCloseable {
         long in = e.getValue()[1];
         double bound = 1 / Math.sqrt(in); // gain sqrt(2 / (1 + 5)) * sqrt(3 / fan_in)
         long key = e.getKey().hashCode();
-        float[] a = new float[Math.toIntExact(cfg.r() * in)];
+        if ((long) cfg.r() * in > Integer.MAX_VALUE - 8) { // a Java array's limit; Math.toIntExact said only
+          throw new IllegalArgumentException("lora_r " + cfg.r() + " is too large for " + e.getKey() // "overflow"
+              + ": its A matrix (" + cfg.r() + " x " + in + ") would exceed a Java array");
+        }
+        float[] a = new float[(int) (cfg.r() * in)];
         for (int j = 0; j < a.length; j++) {
           a[j] = (float) ((2 * TokenSampler.uniform(seed, INIT_STEP, key, j) - 1) * bound);
         }

@@ -10,12 +10,14 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.Collections;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import org.vlmr1.util.FileKinds;
 import org.vlmr1.util.Json;
 
 /** The header of a safetensors file and typed access to its tensors' bytes. */
@@ -45,6 +47,9 @@ public final class SafeTensorsFile {
 
   /** Parses the header; checks every entry's range against the file size and its dtype and shape. */
   public static SafeTensorsFile open(Path path) throws IOException {
+    if (!Files.isRegularFile(path)) { // a fifo's open would block until a writer comes
+      throw new IOException(path + ": not a safetensors file: it " + FileKinds.notAFile(path));
+    }
     try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
       long size = ch.size();
       if (size < 8) {

@@ -12,7 +12,7 @@ package org.vlmr1.model;
 public record SamplingConfig(boolean greedy, double temperature, int topK, double topP, long seed, int maxNewTokens) {
   public SamplingConfig {
     if (!greedy && (!(temperature > 0) || Double.isInfinite(temperature))) {
-      throw new IllegalArgumentException("temperature must be > 0, got " + temperature);
+      throw new IllegalArgumentException("temperature must be a finite number > 0, got " + temperature);
     }
     if (topK < 0) {
       throw new IllegalArgumentException("top_k must be >= 0 (0 = off), got " + topK);

@@ -156,6 +156,12 @@ public final class TensorSampler {
         Tensor idx = wide == k ? top.get1() : x.topk(wide, 1, true, true).get1();           // (B, K)
         cand = torch.sort(idx, 1, false).get0();                                            // (B, K) id order
       }
+      if (cand.size(1) == 0) {
+        // NaN logits compare false with every k-th value, so no id is kept, and the max below would be libtorch's
+        // "amax(): Expected reduction dim 1 to have non-zero size"
+        throw new IllegalStateException("the logits hold no number to sample from (NaN: are the model's weights "
+            + "finite?)");
+      }
       x = x.gather(1, cand);                                                                // (B, K)
       kthS = scaled(kth, cfg.temperature());                                                // (B, 1) as s
     }

@@ -18,8 +18,16 @@ import java.util.Map;
  * {@code [{"bbox_2d": [1, 2, 3, 4], "label": "ca"}]}.
  */
 public final class JsonRepair {
+  /**
+   * The deepest nesting read, as Jackson's default limit: each level is a Java frame, and a completion of 10^5 '['
+   * overflowed the stack (StackOverflowError in the repetition reward). Deeper input ends the reading there, as a
+   * truncation would.
+   */
+  static final int MAX_DEPTH = 1000;
+
   private final String s;
   private int i;
+  private int depth;
 
   private JsonRepair(String s) {
     this.s = s;
@@ -64,11 +72,17 @@ public final class JsonRepair {
       return null;
     }
     char c = s.charAt(i);
-    if (c == '{') {
-      return object();
+    if ((c == '{' || c == '[') && depth >= MAX_DEPTH) {
+      i = s.length(); // too deep to read: the containers so far close here, as at a truncation
+      return null;
     }
-    if (c == '[') {
-      return array();
+    if (c == '{' || c == '[') {
+      depth++;
+      try {
+        return c == '{' ? object() : array();
+      } finally {
+        depth--;
+      }
     }
     if (c == '"' || c == '\'') {
       return string();

@@ -67,7 +67,9 @@ public final class MathAnswers {
         return false;
       }
       for (int i = 0; i < nx.size(); i++) {
-        if (nx.get(i).subtract(ny.get(i)).abs().compareTo(new BigDecimal("0.0000005")) > 0) {
+        // rounded to 34 digits: the exact difference of 1e999999999 and 0.5 needed a 10^9-digit BigInteger ("would
+        // overflow supported range"; 1e100000000 took minutes); a rounded one aligns only what the precision keeps
+        if (nx.get(i).subtract(ny.get(i), MathContext.DECIMAL128).abs().compareTo(new BigDecimal("0.0000005")) > 0) {
           return false;
         }
       }
@@ -179,10 +181,12 @@ public final class MathAnswers {
       return null;
     }
     BigDecimal v = null;
-    if (THOUSANDS.matcher(t).matches()) {
-      v = new BigDecimal(t.replace(",", ""));
-    } else if (DECIMAL.matcher(t).matches()) {
-      v = new BigDecimal(t);
+    if (THOUSANDS.matcher(t).matches() || DECIMAL.matcher(t).matches()) {
+      try {
+        v = new BigDecimal(t.replace(",", ""));
+      } catch (NumberFormatException e) {
+        return null; // an exponent beyond BigDecimal's int scale ("1e" and 10^5 nines): compared as text
+      }
     } else {
       Matcher f = FRAC.matcher(t);
       Matcher sl = SLASH.matcher(t);

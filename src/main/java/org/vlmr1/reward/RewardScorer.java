@@ -18,6 +18,20 @@ public final class RewardScorer implements AutoCloseable {
   private final double[] weights;
   private final ExecutorService pool;
 
+  /**
+   * Refuses a NaN or infinite weight, naming it: it would make every total non-finite, so training would skip every
+   * step and score would write "NaN" totals.
+   */
+  public static void checkWeights(double[] weights) {
+    if (weights != null) {
+      for (double w : weights) {
+        if (!Double.isFinite(w)) {
+          throw new IllegalArgumentException("--reward_weights must be finite numbers, got " + w);
+        }
+      }
+    }
+  }
+
   /** Scores of a batch: {@code perFunction[f][i]} and the weighted {@code total[i]}. */
   public record Scores(double[][] perFunction, double[] total) {}
 
@@ -32,6 +46,7 @@ public final class RewardScorer implements AutoCloseable {
     if (weights != null && weights.length != functions.size()) {
       throw new IllegalArgumentException(weights.length + " reward weights for " + functions.size() + " functions");
     }
+    checkWeights(weights);
     this.functions = List.copyOf(functions);
     this.weights = weights != null ? weights.clone() : filled(functions.size());
     AtomicInteger n = new AtomicInteger();

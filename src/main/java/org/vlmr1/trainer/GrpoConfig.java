@@ -7,6 +7,7 @@ import org.vlmr1.kernels.GrpoLossConfig;
 import org.vlmr1.kernels.LossType;
 import org.vlmr1.kernels.ScaleRewards;
 import org.vlmr1.model.SamplingConfig;
+import org.vlmr1.reward.RewardScorer;
 
 /**
  * GRPO hyper-parameters (VLM-R1-SPEC.md 4-5; defaults are VLM-R1's).
@@ -87,7 +88,8 @@ public record GrpoConfig(int numGenerations, double beta, double epsilon, double
     require(epsilon >= 0 && epsilon < 1, "--epsilon must be in [0, 1), got " + epsilon);
     require(epsilonHigh >= 0, "--epsilon_high must be >= 0, got " + epsilonHigh);
     require(numIterations >= 1, "--num_iterations must be >= 1, got " + numIterations);
-    require(learningRate >= 0, "--learning_rate must be >= 0, got " + learningRate);
+    require(learningRate >= 0 && Double.isFinite(learningRate), "--learning_rate must be a finite number >= 0, got "
+        + learningRate);
     require(warmupRatio >= 0 && warmupRatio <= 1, "--warmup_ratio must be in [0, 1], got " + warmupRatio);
     require(adamBeta1 >= 0 && adamBeta1 < 1, "--adam_beta1 must be in [0, 1), got " + adamBeta1);
     require(adamBeta2 >= 0 && adamBeta2 < 1, "--adam_beta2 must be in [0, 1), got " + adamBeta2);
@@ -98,13 +100,15 @@ public record GrpoConfig(int numGenerations, double beta, double epsilon, double
     require(maxCompletionLength >= 1, "--max_completion_length must be >= 1, got " + maxCompletionLength);
     require(maxSteps >= 1, "--max_steps must be >= 1 here (-1, from --num_train_epochs, is resolved before), got "
         + maxSteps);
-    require(temperature > 0, "--temperature must be > 0, got " + temperature);
+    require(temperature > 0 && Double.isFinite(temperature), "--temperature must be a finite number > 0, got "
+        + temperature);
     require(topK >= 0, "--top_k must be >= 0 (0: off), got " + topK);
     require(topP > 0 && topP <= 1, "--top_p must be in (0, 1], got " + topP);
     require(lossType != null && scaleRewards != null && lrSchedulerType != null && onBadSample != null
         && rollout != null, "--loss_type, --scale_rewards, --lr_scheduler_type, --on_bad_sample and the rollout "
         + "options must be set");
     require(loggingSteps >= 1, "--logging_steps must be >= 1, got " + loggingSteps);
+    RewardScorer.checkWeights(rewardWeights);
     rewardWeights = rewardWeights == null ? null : rewardWeights.clone();
   }
 

@@ -8,6 +8,11 @@ import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.file.StandardOpenOption;
+import java.util.Arrays;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -21,6 +26,7 @@ import org.bytedeco.pytorch.global.torch;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.vlmr1.data.BadImageFiles;
 import org.vlmr1.kernels.TorchRuntime;
 import org.vlmr1.model.SafeTensorsFile;
 import org.vlmr1.model.SafeTensorsWriter;
@@ -262,5 +268,82 @@ class HostileFilesTest {
     r = ScoreCommandTest.run("train", "--config", key.toString());
     assertRefused(2, r, "unknown flag --kkk", "; see --help");
     assertTrue(r.err().length() < 400, r.err().length() + " characters (seed " + seed + ")");
+  }
+
+  private static ScoreCommandTest.Run prepare(Path image) {
+    return ScoreCommandTest.run("prepare", "--model", model.toString(), "--image", image.toString(), "--text", "hi",
+        "--out", dir.resolve("prep-" + System.nanoTime() + ".safetensors").toString());
+  }
+
+  /**
+   * Old code: prepare decoded its --image files without the dataset's header checks and named none of them: a header
+   * claiming more pixels than Pillow's bomb limit (random size here) ended in ImageIO's "Error reading PNG image data"
+   * (a real bomb's pixels would have been decoded whole), a truncated PNG in the same words.
+   */
+  @Test
+  void prepareChecksItsImagesAsTheDatasetDoesAndNamesThem() throws Exception {
+    long seed = System.nanoTime();
+    System.out.println("HostileFilesTest image seed " + seed);
+    int side = 13_400 + new Random(seed).nextInt(20_000); // 13,400^2 is above 2 x 89,478,485
+    Path bomb = dir.resolve("bomb.png");
+    BadImageFiles.pngHeader(bomb, side, side);
+    assertRefused(1, prepare(bomb), "--image " + bomb + ": the header gives " + side + "x" + side,
+        "decompression-bomb limit");
+    Path cut = dir.resolve("cut.png");
+    Files.write(cut, Arrays.copyOf(BadImageFiles.pngBytes(84, 56, seed), 100));
+    assertRefused(1, prepare(cut), "--image " + cut + ": truncated PNG");
+    Path folder = Files.createDirectories(dir.resolve("folder.png"));
+    assertRefused(1, prepare(folder), "--image " + folder + ": no image file at " + folder + ": it is a folder");
+  }
+
+  /**
+   * Old code: a checkpoint whose weights are NaN (every byte 0xff) stopped sampling with libtorch's "amax(): Expected
+   * reduction dim 1 to have non-zero size."; --max_new_tokens 2^31 - 1 with "Java heap space".
+   */
+  @Test
+  void nanWeightsAndHeapSizedCompletionsAreExplained() throws IOException {
+    Path m = modelCopy("nan-" + System.nanoTime());
+    try (FileChannel c = FileChannel.open(m.resolve("model.safetensors"), StandardOpenOption.READ,
+        StandardOpenOption.WRITE)) {
+      ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
+      c.read(len, 0);
+      long start = 8 + len.getLong(0);
+      ByteBuffer nan = ByteBuffer.allocate((int) (c.size() - start));
+      Arrays.fill(nan.array(), (byte) 0xff);
+      c.write(nan, start);
+    }
+    ScoreCommandTest.Run r = ScoreCommandTest.run("generate", "--model", m.toString(), "--inputs", inputs.toString(),
+        "--out", dir.resolve("gen-nan.safetensors").toString(), "--max_new_tokens", "2");
+    assertRefused(1, r, "the logits hold no number to sample from (NaN: are the model's weights finite?)");
+    r = ScoreCommandTest.run("generate", "--model", model.toString(), "--inputs", inputs.toString(), "--out",
+        dir.resolve("gen-huge.safetensors").toString(), "--max_new_tokens", String.valueOf(Integer.MAX_VALUE));
+    assertRefused(1, r, "max_new_tokens " + Integer.MAX_VALUE + " (train: --max_completion_length) for 1 rows needs",
+        "more than half the Java heap");
+  }
+
+  /**
+   * Old code: forward --inputs naming a fifo blocked in open() until a writer came (here a helper thread opens it after
+   * 20 s; without one it hung for good), and then said "not a safetensors file (0 bytes, no header length)".
+   */
+  @Test
+  void inputsThatAreAFifoAreRefusedWithoutOpeningThem() throws Exception {
+    Path fifo = dir.resolve("inputs-fifo.safetensors");
+    assertEquals(0, new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor());
+    Thread writer = new Thread(() -> {
+      try {
+        Thread.sleep(20_000);
+        new java.io.FileOutputStream(fifo.toFile()).close(); // releases a reader stuck in open()
+      } catch (IOException | InterruptedException e) {
+        // the reader never came (the fixed code): nothing to release
+      }
+    });
+    writer.setDaemon(true);
+    writer.start();
+    long t0 = System.nanoTime();
+    ScoreCommandTest.Run r = forward(model, fifo);
+    long seconds = (System.nanoTime() - t0) / 1_000_000_000L;
+    writer.interrupt();
+    assertRefused(1, r, fifo + ": not a safetensors file: it is not a regular file (a pipe, socket or device)");
+    assertTrue(seconds < 15, seconds + " s");
   }
 }

@@ -16,6 +16,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.Random;
 import java.util.logging.Handler;
 import java.util.logging.Level;
 import java.util.logging.LogRecord;
@@ -277,5 +278,53 @@ class UserErrorsTest {
     }
     assertTrue(records.stream().noneMatch(r -> r.getLevel().intValue() <= Level.WARNING.intValue()),
         () -> records.stream().map(LogRecord::getMessage).toList().toString());
+  }
+
+  /**
+   * Old code: --learning_rate Infinity, --reward_weights NaN,1 and a --save_total_limit below 0 (random here) trained
+   * (exit 0: NaN weights written, every step skipped as non-finite, a limit below 0 taken); --temperature Infinity was
+   * exit 1 "temperature must be > 0, got Infinity"; score wrote "total":"NaN".
+   */
+  @Test
+  void nonFiniteOrNegativeValuesAreRefusedByName() throws IOException {
+    long seed = System.nanoTime();
+    System.out.println("UserErrorsTest seed " + seed);
+    int limit = -1 - new Random(seed).nextInt(1000);
+    assertRefused(2, train("--learning_rate", "Infinity"), "--learning_rate must be a finite number >= 0, got "
+        + "Infinity");
+    assertRefused(2, train("--temperature", "Infinity"), "--temperature must be a finite number > 0, got Infinity");
+    assertRefused(2, train("--reward_weights", "NaN,1"), "--reward_weights must be finite numbers, got NaN");
+    assertRefused(2, train("--save_total_limit", String.valueOf(limit)), "--save_total_limit takes a checkpoint "
+        + "count >= 0 (0: keep all), got " + limit);
+    Path in = dir.resolve("weights.jsonl");
+    Files.writeString(in, "{\"completion\":\"<answer>[1,2,3,4]</answer>\",\"solution\":\"[1,2,3,4]\"}\n");
+    assertRefused(2, ScoreCommandTest.run("score", "--in", in.toString(), "--out", dir.resolve("w.jsonl").toString(),
+        "--reward_funcs", "accuracy,format", "--reward_weights", "1,-Infinity"),
+        "--reward_weights must be finite numbers, got -Infinity");
+  }
+
+  /**
+   * Old code: "image P does not exist" for an image path that is a folder, a fifo or a link to nothing, and "data file
+   * D does not exist" for a fifo.
+   */
+  @Test
+  void imagePathsThatAreNotFilesSayWhatTheyAre() throws Exception {
+    Path bad = Files.createDirectories(dir.resolve("not-files"));
+    Files.createDirectories(bad.resolve("folder.png"));
+    Files.createSymbolicLink(bad.resolve("dangling.png"), bad.resolve("missing.png"));
+    Process mkfifo = new ProcessBuilder("mkfifo", bad.resolve("fifo.png").toString()).start();
+    assertEquals(0, mkfifo.waitFor());
+    String line = Files.readAllLines(data.resolve("data.jsonl")).get(0);
+    String[][] cases = {{"folder.png", "is a folder"}, {"fifo.png", "is not a regular file (a pipe, socket or device)"},
+        {"dangling.png", "is a symbolic link to nothing"}};
+    for (String[] c : cases) {
+      Path jsonl = bad.resolve(c[0] + ".jsonl");
+      Files.writeString(jsonl, line.replaceFirst("\"image\": ?\"[^\"]*\"", "\"image\": \"" + c[0] + "\"") + "\n");
+      assertRefused(1, train("--data_file_paths", jsonl.toString(), "--image_folders", bad.toString()),
+          jsonl.getFileName() + ":1: image " + bad.resolve(c[0]) + " " + c[1]);
+    }
+    Path fifo = bad.resolve("fifo.png");
+    assertRefused(1, train("--data_file_paths", fifo.toString()), "data file " + fifo
+        + " is not a regular file (a pipe, socket or device)");
   }
 }

@@ -5,6 +5,7 @@ package org.vlmr1.reward;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.Duration;
 import java.util.Optional;
@@ -126,5 +127,55 @@ class HostileCompletionsTest {
       assertEquals(0.0, RecFormatReward.qwen().score(RewardSample.of(rec, "")));
       assertEquals(1.0, RecFormatReward.internVl().score(RewardSample.of(rec, "")));
     });
+  }
+
+  /**
+   * Old code: JsonRepair read each '[' or '{' with one more Java frame, so a completion whose JSON block nests 10^5
+   * deep (random depth here) was a StackOverflowError in the repetition reward (score exit 1, a training step's
+   * scoring failed). The reading now stops at Jackson's depth, as at a truncation: the boxes before it still count.
+   */
+  @Test
+  void deeplyNestedJsonBlocksEndTheReadingInsteadOfTheStack() {
+    long seed = System.nanoTime();
+    System.out.println("HostileCompletionsTest nesting seed " + seed);
+    int depth = 20_000 + new Random(seed).nextInt(100_000);
+    String box = "{\"bbox_2d\": [1, 2, 3, 4], \"label\": \"x\"}, ";
+    for (String open : new String[] {"[", "{\"a\": "}) {
+      String deep = "```json[" + box + box + open.repeat(depth) + "```";
+      assertEquals(-0.5, new RepetitionReward().score(RewardSample.of(deep, "")), "seed " + seed);
+    }
+    Object parsed = JsonRepair.parse("[".repeat(depth));
+    int levels = 0;
+    for (Object o = parsed; o instanceof java.util.List<?> l; o = l.isEmpty() ? null : l.get(0)) {
+      levels++;
+    }
+    assertEquals(JsonRepair.MAX_DEPTH, levels, "seed " + seed);
+  }
+
+  /** The default accuracy of an answer against a solution, both in answer tags, as score computes it. */
+  private static double accuracy(String answer, String solution) {
+    return new AccuracyReward().score(RewardSample.of("<answer>" + answer + "</answer>", "<answer>" + solution
+        + "</answer>"));
+  }
+
+  /**
+   * Old code: the math check's exact BigDecimal difference of 1e999999999 and 0.5 was "BigInteger would overflow
+   * supported range" and "1e" with 10^5 nines "Too many nonzero exponent digits" (NumberFormatException): score
+   * exit 1, the training step's scoring failed; an exponent of 10^8 took minutes.
+   */
+  @Test
+  void hugeExponentsInMathAnswersAreComparedWithoutExpandingThem() {
+    long seed = System.nanoTime();
+    System.out.println("HostileCompletionsTest exponent seed " + seed);
+    Random r = new Random(seed);
+    int e = 100_000_000 + r.nextInt(900_000_000);
+    String nines = "9".repeat(20_000 + r.nextInt(80_000));
+    assertTimeoutPreemptively(Duration.ofSeconds(20), () -> {
+      assertTrue(accuracy("1e" + e, "0.5") < 1, "seed " + seed);
+      assertTrue(accuracy("0.5", "-1e" + e) < 1, "seed " + seed);
+      assertEquals(1.0, accuracy("1e" + e, "1e" + e), "seed " + seed);
+      assertTrue(accuracy("1e" + nines, "0.5") < 1, "seed " + seed);
+      assertEquals(1.0, accuracy("1e" + nines, "1e" + nines), "the same text still matches");
+    }, "seed " + seed);
   }
 }

@@ -71,6 +71,34 @@ class TextRewardsTest {
     assertNull(PyFloat.parse(""));
   }
 
+  /**
+   * Old code: float()'s grammar as a regex whose group recursed once per digit, so a 5,000-digit answer (random
+   * lengths here) was a StackOverflowError; the scanner that replaced it accepts exactly what that regex did (random
+   * short strings of the grammar's characters, the regex as oracle) and lets long runs through.
+   */
+  @Test
+  void pythonFloatOfLongDigitRunsAndTheOldGrammar() {
+    long seed = System.nanoTime();
+    System.out.println("TextRewardsTest seed " + seed);
+    java.util.Random r = new java.util.Random(seed);
+    int n = 5_000 + r.nextInt(100_000);
+    assertEquals(Double.POSITIVE_INFINITY, PyFloat.parse("9".repeat(n)), "seed " + seed);
+    assertEquals(Double.parseDouble("1".repeat(n / 2)), PyFloat.parse("1_".repeat(n / 2 - 1) + "1"), "seed " + seed);
+    assertEquals(0.0, PyFloat.parse("0." + "0".repeat(n) + "e-5"), "seed " + seed);
+    String d = "\\p{Nd}(?:_?\\p{Nd})*";
+    java.util.regex.Pattern old = java.util.regex.Pattern.compile("[+-]?(?:(?:" + d + ")(?:\\.(?:" + d + ")?)?|\\.(?:"
+        + d + "))(?:[eE][+-]?(?:" + d + "))?");
+    String[] alphabet = {"0", "7", "\u0663", "_", ".", "e", "E", "+", "-", "x", " "};
+    for (int i = 0; i < 20_000; i++) {
+      StringBuilder sb = new StringBuilder();
+      for (int k = r.nextInt(9); k > 0; k--) {
+        sb.append(alphabet[r.nextInt(alphabet.length)]);
+      }
+      String t = sb.toString();
+      assertEquals(old.matcher(t).matches(), PyFloat.isLiteral(t), "'" + t + "' (seed " + seed + ")");
+    }
+  }
+
   @Test
   void defaultAccuracy() {
     assertEquals(1.0, accuracy("<answer>3.0</answer>", "<answer>3</answer>", null), "numeric equality");
