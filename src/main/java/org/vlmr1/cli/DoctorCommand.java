@@ -78,8 +78,8 @@ final class DoctorCommand implements Command {
   static List<String> cudaLines(CudaFacts cuda, boolean cudaKernels) {
     List<String> out = new java.util.ArrayList<>();
     out.add("cuda          " + (cuda.builtWithCuda() ? "libtorch built with CUDA" + (cuda.cudaRuntime() != null
-        ? " (runtime " + cuda.cudaRuntime() + ")" : "") : MissingLibraries.noCudaReason(
-            TorchRuntime.mappedLibraries("libtorch_cpu").stream().findFirst().orElse(null))));
+        ? " (runtime " + cuda.cudaRuntime() + ")" : "") : "none: "
+        + MissingLibraries.noCudaReason(MissingLibraries.loadedLibtorchCpu())));
     out.add("cuda devices  " + (cuda.deviceCount() == 0 ? "no CUDA device" : cuda.deviceCount() + " (cuda:0"
         + (cuda.deviceCount() > 1 ? " to cuda:" + (cuda.deviceCount() - 1) : "") + ")"));
     out.add("nvidia driver " + (cuda.driver() != null ? cuda.driver() : "not found (/proc/driver/nvidia/version)"));

@@ -71,9 +71,9 @@ public record DeviceSpec(Kind kind, int index) {
       default:
         String asked = "--device " + (index == 0 ? "cuda" : "cuda:" + index);
         if (!cuda.builtWithCuda()) {
-          throw new IllegalArgumentException(asked + ": this libtorch build has no CUDA (the CPU natives of the "
-              + "pytorch preset are loaded); install the -gpu flavour (platform/gpu: pytorch linux-x86_64-gpu, with an "
-              + "NVIDIA driver, CUDA 13.x and cuDNN 9) or use --device cpu");
+          throw new IllegalArgumentException(asked + ": " + MissingLibraries.noCudaReason(
+              MissingLibraries.loadedLibtorchCpu()) + "; install the -gpu flavour (platform/gpu: pytorch "
+              + "linux-x86_64-gpu, with an NVIDIA driver, CUDA 13.x, cuDNN 9 and NCCL 2) or use --device cpu");
         }
         if (cuda.deviceCount() == 0) {
           throw new IllegalArgumentException(asked + ": libtorch has CUDA but sees no CUDA device (no NVIDIA driver, "

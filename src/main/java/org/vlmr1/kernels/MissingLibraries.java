@@ -54,19 +54,24 @@ public final class MissingLibraries {
   }
 
   /**
-   * Doctor's words for a libtorch without CUDA: the CPU flavour, or the -gpu build whose libtorch_cuda.so (beside
-   * {@code libtorchCpu}, in the JavaCPP cache) could not load, with what it lacks.
+   * Why libtorch has no CUDA: the CPU flavour, or the -gpu build whose libtorch_cuda.so (beside {@code libtorchCpu},
+   * in the JavaCPP cache) could not load, with what it lacks.
    *
-   * @param libtorchCpu the libtorch_cpu.so this process mapped, or null when unknown
+   * @param libtorchCpu the libtorch_cpu.so this process mapped ({@link #loadedLibtorchCpu}), or null when unknown
    */
   public static String noCudaReason(Path libtorchCpu) {
     Path folder = libtorchCpu == null ? null : libtorchCpu.getParent();
     if (folder == null || !folder.getFileName().toString().endsWith("-gpu")) {
-      return "none: this libtorch build has no CUDA (CPU natives of the pytorch preset)";
+      return "this libtorch build has no CUDA (CPU natives of the pytorch preset)";
     }
     Path cuda = folder.resolve("libtorch_cuda.so");
-    String head = "none: the pytorch -gpu build is loaded, but not its CUDA part (" + cuda.getFileName() + ")";
+    String head = "the pytorch -gpu build is loaded, but not its CUDA part (" + cuda.getFileName() + ")";
     return head + of(cuda).map(missing -> missing.isEmpty() ? "" : ": the system lacks " + String.join(", ", missing))
         .orElse(": ldd " + cuda + " names what it lacks");
+  }
+
+  /** The libtorch_cpu.so this process mapped, or null (not loaded, or not Linux). */
+  public static Path loadedLibtorchCpu() {
+    return TorchRuntime.mappedLibraries("libtorch_cpu").stream().findFirst().orElse(null);
   }
 }

@@ -44,7 +44,7 @@ class MissingLibrariesTest {
     assumeTrue(MissingLibraries.of(gpu.resolve("libtorch_cuda.so")).isPresent(), "no ldd on this machine");
 
     String reason = MissingLibraries.noCudaReason(gpu.resolve("libtorch_cpu.so"));
-    assertEquals("none: the pytorch -gpu build is loaded, but not its CUDA part (libtorch_cuda.so): the system "
+    assertEquals("the pytorch -gpu build is loaded, but not its CUDA part (libtorch_cuda.so): the system "
         + "lacks libvlmr1missing.so.13", reason);
     assertTrue(MissingLibraries.noCudaReason(dir.resolve("linux-x86_64/libtorch_cpu.so"))
         .contains("CPU natives of the pytorch preset"));
