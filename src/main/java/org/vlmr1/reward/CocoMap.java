@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.vlmr1.util.NumpySum;
 
 /** A faithful port of the parts of pycocotools' evaluate / accumulate / summarize that stats[0] and stats[1] use. */
 public final class CocoMap {
@@ -65,10 +66,8 @@ public final class CocoMap {
     if (dets.isEmpty()) {
       return 0.0;
     }
-    double sum = 0;
-    int count = 0;
-    int tFrom = iou50 ? 0 : 0;
-    int tTo = iou50 ? 1 : T;
+    int thresholds = iou50 ? 1 : T; // stats[1] reads the 0.5 threshold, the first
+    List<double[][]> perCategory = new ArrayList<>();
     for (Object cat : cats.keySet()) {
       List<Box> g = new ArrayList<>();
       List<Box> d = new ArrayList<>();
@@ -83,17 +82,24 @@ public final class CocoMap {
         }
       }
       double[][] precision = categoryPrecision(d, g);
-      if (precision == null) {
-        continue; // no non-ignored ground truth: precision stays -1 and is left out of the mean
+      if (precision != null) { // null: no non-ignored ground truth, precision stays -1 and is left out of the mean
+        perCategory.add(precision);
       }
-      for (int t = tFrom; t < tTo; t++) {
-        for (int r = 0; r < R; r++) {
-          sum += precision[t][r];
-          count++;
+    }
+    if (perCategory.isEmpty()) {
+      return -1.0;
+    }
+    // np.mean(s[s > -1]) over s = precision[t, r, k]: flattened with the category fastest, summed pairwise
+    double[] s = new double[thresholds * R * perCategory.size()];
+    int i = 0;
+    for (int t = 0; t < thresholds; t++) {
+      for (int r = 0; r < R; r++) {
+        for (double[][] precision : perCategory) {
+          s[i++] = precision[t][r];
         }
       }
     }
-    return count == 0 ? -1.0 : sum / count;
+    return NumpySum.mean(s);
   }
 
   /** evaluateImg + accumulate for one category, area "all", maxDet 100: precision[t][r], or null when npig == 0. */

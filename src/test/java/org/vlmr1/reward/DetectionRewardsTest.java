@@ -60,6 +60,12 @@ class DetectionRewardsTest {
     assertEquals(1.0, accuracy(close, gt, "od_ap50"), EPS);
     assertEquals(0.0, accuracy("no answer tags", gt, "od_ap"));
     assertEquals(1.0, accuracy("<answer>None</answer>", "<answer>None</answer>", "od_ap"));
+    // pycocotools' precision is tp / (fp + tp + np.spacing(1)), and np.mean sums pairwise: a perfect detection's AP is
+    // 1010 copies of 1 / (1 + 2^-52) averaged the numpy way, 0.9999999999999998 (the old left-to-right mean gave
+    // 0.9999999999999999)
+    String one = "<answer>" + boxes(box("cat", 10, 10, 50, 50)) + "</answer>";
+    assertEquals(0.9999999999999998, accuracy(one, one, "od_ap"), 0.0);
+    assertEquals(0.9999999999999999, accuracy(one, one, "od_ap50"), 0.0); // 101 copies: numpy's mean is this
     RewardSample bad = new RewardSample("17", "<answer>x</answer>", "<answer>```json [{\"bbox_2d\": ```</answer>",
         null, List.of(), List.of(), "od_ap", Map.of());
     RewardDataException e = assertThrows(RewardDataException.class, () -> new AccuracyReward().score(bad));

@@ -20,11 +20,11 @@ class GrpoConfigMessagesTest {
     assertEquals("--beta must be >= 0 (0: no KL term), got -1.0", refusal(b -> b.beta(-1)));
     assertEquals("--epsilon must be in [0, 1), got 1.5", refusal(b -> b.epsilon(1.5)));
     assertEquals("--num_iterations must be >= 1, got 0", refusal(b -> b.numIterations(0)));
-    assertEquals("--learning_rate must be >= 0, got -0.1", refusal(b -> b.learningRate(-0.1)));
+    assertEquals("--learning_rate must be a finite number >= 0, got -0.1", refusal(b -> b.learningRate(-0.1)));
     assertEquals("--warmup_ratio must be in [0, 1], got 2.0", refusal(b -> b.warmupRatio(2)));
     assertEquals("--max_grad_norm must be > 0, got 0.0", refusal(b -> b.maxGradNorm(0)));
     assertEquals("--max_completion_length must be >= 1, got 0", refusal(b -> b.maxCompletionLength(0)));
-    assertEquals("--temperature must be > 0, got 0.0", refusal(b -> b.temperature(0)));
+    assertEquals("--temperature must be a finite number > 0, got 0.0", refusal(b -> b.temperature(0)));
     assertEquals("--top_k must be >= 0 (0: off), got -3", refusal(b -> b.topK(-3)));
     assertEquals("--top_p must be in (0, 1], got 1.5", refusal(b -> b.topP(1.5)));
     assertEquals("--logging_steps must be >= 1, got 0", refusal(b -> b.loggingSteps(0)));
