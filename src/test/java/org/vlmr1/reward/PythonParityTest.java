@@ -31,4 +31,23 @@ class PythonParityTest {
     assertEquals(0.8571428571428572, TextRewardsTest.accuracy("<answer>cat</answer>", "<answer>cats</answer>",
         "default"));
   }
+
+  /**
+   * cosine_reward's {@code max - (max - min) * (1 - math.cos(L * math.pi / 1024)) / 2}, printed by CPython 3.11 on
+   * glibc 2.36: {@code print(repr(math.cos(L * math.pi / 1024)))} and
+   * {@code print(repr(1.0 - (1.0 - 0.5) * (1 - math.cos(L * math.pi / 1024)) / 2))} (correct; wrong: max -0.5,
+   * min 0.0). Java's Math.cos gives ...306 at 349 and 0.790471598445028 at 459. All 1025 lengths of both branches
+   * were compared with Python bit for bit when this was written.
+   */
+  @Test
+  void cosineLengthRewardMatchesPythonsCos() {
+    assertEquals(0.479493757660153, CosineLengthReward.pythonCos(349));
+    assertEquals(0.16188639378011188, CosineLengthReward.pythonCos(459));
+    assertEquals(0.7904715984450279, CosineLengthReward.shaped(459, true));
+    assertEquals(-0.29047159844502796, CosineLengthReward.shaped(459, false));
+    assertEquals(0.8698734394150383, CosineLengthReward.shaped(349, true));
+    assertEquals(0.75, CosineLengthReward.shaped(512, true));
+    assertEquals(0.5, CosineLengthReward.shaped(1024, true));
+    assertEquals(1.0, CosineLengthReward.shaped(0, true));
+  }
 }
