@@ -2,6 +2,8 @@
 // exclusive-extent areas.
 package org.vlmr1.reward;
 
+import java.math.BigInteger;
+
 /** Box IoU as VLM-R1 computes it. Boxes are {@code [x1, y1, x2, y2]}. */
 public final class BoxIou {
   private BoxIou() {}
@@ -28,5 +30,38 @@ public final class BoxIou {
   public static double iouOrZero(double[] a, double[] b) {
     double v = iou(a, b);
     return Double.isFinite(v) ? v : 0;
+  }
+
+  /**
+   * {@link #iou} of boxes whose eight coordinates are all Python ints (JSON integers, regex digits): Python then
+   * computes inter and union exactly (its ints are unbounded) and rounds once each, in {@code float(inter) / union}.
+   * The double arithmetic of {@link #iou} rounds every product once coordinates pass 2^26, which moved the last bits
+   * of most IoUs of boxes with coordinates around 1e8.
+   *
+   * @return the IoU, or NaN where Python raises (zero union: ZeroDivisionError; a union beyond the double range:
+   *     OverflowError)
+   */
+  public static double iouOfInts(BigInteger[] a, BigInteger[] b) {
+    BigInteger ix1 = a[0].max(b[0]);
+    BigInteger iy1 = a[1].max(b[1]);
+    BigInteger ix2 = a[2].subtract(BigInteger.ONE).min(b[2].subtract(BigInteger.ONE));
+    BigInteger iy2 = a[3].subtract(BigInteger.ONE).min(b[3].subtract(BigInteger.ONE));
+    BigInteger inter = ix1.compareTo(ix2) < 0 && iy1.compareTo(iy2) < 0
+        ? ix2.subtract(ix1).add(BigInteger.ONE).multiply(iy2.subtract(iy1).add(BigInteger.ONE))
+        : BigInteger.ZERO;
+    BigInteger union = a[2].subtract(a[0]).multiply(a[3].subtract(a[1]))
+        .add(b[2].subtract(b[0]).multiply(b[3].subtract(b[1]))).subtract(inter);
+    double u = union.doubleValue(); // PyLong_AsDouble: correctly rounded, OverflowError past the double range
+    double i = inter.doubleValue();
+    if (union.signum() == 0 || Double.isInfinite(u) || Double.isInfinite(i)) {
+      return Double.NaN;
+    }
+    return i / u;
+  }
+
+  /** {@link #iouOfInts} with Python's failures counted as 0, as the rewards catch them. */
+  public static double iouOfIntsOrZero(BigInteger[] a, BigInteger[] b) {
+    double v = iouOfInts(a, b);
+    return Double.isNaN(v) ? 0 : v;
   }
 }

@@ -4,6 +4,7 @@ package org.vlmr1.reward;
 
 import org.vlmr1.util.PyText;
 import org.vlmr1.util.Json;
+import java.math.BigInteger;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -86,6 +87,35 @@ public final class DetectionRewards {
       v[i] = x;
     }
     return v;
+  }
+
+  /**
+   * {x1, y1, x2, y2} of an item's bbox_2d when all four are Python ints (JSON integers or booleans), else null: then
+   * Python's IoU is exact integer arithmetic ({@link BoxIou#iouOfInts}).
+   */
+  static BigInteger[] intBox(Object item) {
+    if (!(item instanceof Map<?, ?> m) || !(m.get("bbox_2d") instanceof List<?> b) || b.size() < 4) {
+      return null;
+    }
+    BigInteger[] v = new BigInteger[4];
+    for (int i = 0; i < 4; i++) {
+      v[i] = pythonInt(b.get(i));
+      if (v[i] == null) {
+        return null;
+      }
+    }
+    return v;
+  }
+
+  /** A JSON value that is a Python int (bool included), exactly; null for floats and non-numbers. */
+  static BigInteger pythonInt(Object v) {
+    if (v instanceof Boolean b) {
+      return b ? BigInteger.ONE : BigInteger.ZERO;
+    }
+    if (v instanceof Long l) {
+      return BigInteger.valueOf(l);
+    }
+    return v instanceof BigInteger b ? b : null;
   }
 
   /** A JSON value as Python arithmetic sees it (bool is an int: True is 1), or null when it is not a number. */
@@ -217,6 +247,12 @@ public final class DetectionRewards {
     double[][] iou = new double[pred.size()][gt.size()];
     for (int p = 0; p < pred.size(); p++) {
       for (int g = 0; g < gt.size(); g++) {
+        BigInteger[] ia = intBox(pred.get(p));
+        BigInteger[] ib = intBox(gt.get(g));
+        if (ia != null && ib != null) {
+          iou[p][g] = BoxIou.iouOfIntsOrZero(ia, ib);
+          continue;
+        }
         double[] a = bbox(pred.get(p));
         double[] b = bbox(gt.get(g));
         iou[p][g] = a == null || b == null ? 0.0 : BoxIou.iouOrZero(a, b);

@@ -5,6 +5,7 @@ package org.vlmr1.reward;
 import org.vlmr1.util.PyText;
 import org.vlmr1.util.Json;
 import java.io.IOException;
+import java.math.BigInteger;
 import java.util.List;
 import java.util.Optional;
 import java.util.regex.Matcher;
@@ -72,6 +73,16 @@ public final class RecIouReward implements RewardFunction {
     if (!m.find()) {
       return 0;
     }
+    if (!rescale) {
+      BigInteger[] truthInts = groundTruthInts(s);
+      if (truthInts != null) { // all ints on both sides: Python's IoU is exact integer arithmetic
+        BigInteger[] ints = new BigInteger[4];
+        for (int i = 0; i < 4; i++) {
+          ints[i] = new BigInteger(PyText.asciiDigits(m.group(i + 1)));
+        }
+        return BoxIou.iouOfIntsOrZero(ints, truthInts);
+      }
+    }
     double[] box = new double[4];
     for (int i = 0; i < 4; i++) {
       long exact = PyText.parseDigits(m.group(i + 1));
@@ -97,6 +108,22 @@ public final class RecIouReward implements RewardFunction {
       throw new RewardDataException(s, "accuracy (rec)", "cannot read image size: " + e.getMessage(), e);
     }
     return new double[] {g.width(), g.height(), wh[0], wh[1]};
+  }
+
+  /** The ground-truth box when its four coordinates are all JSON integers (Python ints), else null. */
+  private static BigInteger[] groundTruthInts(RewardSample s) {
+    Object parsed = Json.parse(PyText.strip(AnswerText.lastAnswer(s.solution(), true).orElse(s.solution())));
+    if (!(parsed instanceof List<?> list) || list.size() < 4) {
+      return null;
+    }
+    BigInteger[] box = new BigInteger[4];
+    for (int i = 0; i < 4; i++) {
+      box[i] = DetectionRewards.pythonInt(list.get(i));
+      if (box[i] == null) {
+        return null;
+      }
+    }
+    return box;
   }
 
   /** The ground-truth box; null when the solution is JSON but not a box (VLM-R1 then scores 0). */

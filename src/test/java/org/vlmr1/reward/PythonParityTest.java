@@ -50,4 +50,25 @@ class PythonParityTest {
     assertEquals(0.5, CosineLengthReward.shaped(1024, true));
     assertEquals(1.0, CosineLengthReward.shaped(0, true));
   }
+
+  /**
+   * Integer boxes near 1e8: Python's IoU is exact integer arithmetic. Golden values from VLM-R1's own iou and
+   * detection_score (grpo_jsonl.py, exec'd from the source with ast), CPython 3.11:
+   * {@code a = [255512575, 636343332, 939874257, 876383742]; b = [257926210, 642249929, 949364418, 868582525]};
+   * {@code repr(iou(a, b))} and {@code repr(detection_score(clean_text(box(a)), clean_text(box(b))))} with box() the
+   * ```json [{"bbox_2d": ..., "label": "cat"}] ``` answer. Doubles give 0.9274417367346386.
+   */
+  @Test
+  void integerBoxesIouIsExactAsPythonInts() {
+    String a = "[255512575, 636343332, 939874257, 876383742]";
+    String b = "[257926210, 642249929, 949364418, 868582525]";
+    assertEquals(0.9274417367346389, RecIouReward.internVl().score(
+        RewardSample.of("<think>t</think><answer>" + a + "</answer>", "<answer>" + b + "</answer>")));
+    String box = "```json\n[{\"bbox_2d\": %s, \"label\": \"cat\"}]\n```";
+    assertEquals(0.9492092157142471, TextRewardsTest.accuracy("<answer>" + String.format(box, a) + "</answer>",
+        "<answer>" + String.format(box, b) + "</answer>", "weighted_sum"));
+    // a float coordinate keeps Python's float arithmetic (the double path)
+    assertEquals(0.9274417367346386, BoxIou.iou(new double[] {255512575, 636343332, 939874257, 876383742},
+        new double[] {257926210, 642249929, 949364418, 868582525}));
+  }
 }
