@@ -89,9 +89,70 @@ public final class PyText {
     return s.substring(0, e);
   }
 
-  /** Python's str.lower() for the characters that matter here (Locale-independent). */
+  private static final int CAPITAL_SIGMA = 0x3A3;
+
+  /**
+   * Python's str.lower(): Java's locale-independent full lower-casing, except for the capital sigma, which both turn
+   * into the final form only in the Final_Sigma context, but which Java judges by word boundaries: "D:Σ!" and
+   * "Aß.Σ<" end in ς in Python and σ in Java. Here Σ follows CPython's handle_capital_sigma instead.
+   */
   public static String lower(String s) {
-    return s.toLowerCase(java.util.Locale.ROOT);
+    if (s.indexOf(CAPITAL_SIGMA) < 0) {
+      return s.toLowerCase(java.util.Locale.ROOT);
+    }
+    StringBuilder sb = new StringBuilder(s.length());
+    int from = 0;
+    for (int i = s.indexOf(CAPITAL_SIGMA); i >= 0; i = s.indexOf(CAPITAL_SIGMA, i + 1)) {
+      sb.append(s.substring(from, i).toLowerCase(java.util.Locale.ROOT));
+      sb.append(finalSigma(s, i) ? '\u03C2' : '\u03C3');
+      from = i + 1;
+    }
+    return sb.append(s.substring(from).toLowerCase(java.util.Locale.ROOT)).toString();
+  }
+
+  /**
+   * CPython's Final_Sigma test for the Σ at {@code i}: after a cased letter (case-ignorable characters between) and
+   * not before one (the same).
+   */
+  private static boolean finalSigma(String s, int i) {
+    int j = i;
+    int c = -1;
+    while (j > 0) {
+      c = s.codePointBefore(j);
+      j -= Character.charCount(c);
+      if (!isCaseIgnorable(c)) {
+        break;
+      }
+      c = -1;
+    }
+    if (c < 0 || !isCased(c)) {
+      return false;
+    }
+    for (j = i + 1; j < s.length(); j += Character.charCount(c)) {
+      c = s.codePointAt(j);
+      if (!isCaseIgnorable(c)) {
+        return !isCased(c);
+      }
+    }
+    return true;
+  }
+
+  /** Unicode's Cased: Lowercase, Uppercase or titlecase letter (Java's predicates include Other_Lowercase/upper). */
+  static boolean isCased(int cp) {
+    return Character.isLowerCase(cp) || Character.isUpperCase(cp) || Character.isTitleCase(cp);
+  }
+
+  /** Unicode's Case_Ignorable: Word_Break MidLetter, MidNumLet or Single_Quote, or category Mn, Me, Cf, Lm, Sk. */
+  static boolean isCaseIgnorable(int cp) {
+    switch (cp) {
+      case 0x27: case 0x2E: case 0x3A: case 0xB7: case 0x387: case 0x55F: case 0x5F4: case 0x2018: case 0x2019:
+      case 0x2024: case 0x2027: case 0xFE13: case 0xFE52: case 0xFE55: case 0xFF07: case 0xFF0E: case 0xFF1A:
+        return true;
+      default:
+        int t = Character.getType(cp);
+        return t == Character.NON_SPACING_MARK || t == Character.ENCLOSING_MARK || t == Character.FORMAT
+            || t == Character.MODIFIER_LETTER || t == Character.MODIFIER_SYMBOL;
+    }
   }
 
   /** Decimal digits of any script as ASCII digits. */

@@ -5,6 +5,7 @@ package org.vlmr1.reward;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import org.junit.jupiter.api.Test;
+import org.vlmr1.util.PyText;
 
 class PythonParityTest {
 
@@ -70,5 +71,23 @@ class PythonParityTest {
     // a float coordinate keeps Python's float arithmetic (the double path)
     assertEquals(0.9274417367346386, BoxIou.iou(new double[] {255512575, 636343332, 939874257, 876383742},
         new double[] {257926210, 642249929, 949364418, 868582525}));
+  }
+
+  /**
+   * str.lower()'s final sigma, CPython 3.11: {@code repr(s.lower())} for each s. Java's toLowerCase judges Σ by word
+   * boundaries and gives σ for "D:Σ!" (':' is case-ignorable, '!' is not cased). Every code point assigned in
+   * Unicode 13 was checked in the contexts "AXΣ", "XΣ", "AΣX", "AΣXa", "AXΣ!" against Python when this was written.
+   */
+  @Test
+  void lowerFollowsPythonsFinalSigma() {
+    assertEquals("d:\u03c2!", PyText.lower("D:\u03a3!"));
+    assertEquals("a\u00df.\u03c2<", PyText.lower("A\u00df.\u03a3<"));
+    assertEquals("\u03bf\u03b4\u03bf\u03c2", PyText.lower("\u039f\u0394\u039f\u03a3"));
+    assertEquals("\u03b1\u03c3.\u03b2", PyText.lower("\u0391\u03a3.\u0392"));
+    assertEquals("\u03c3", PyText.lower("\u03a3"));
+    assertEquals("a\u03c3\u0301x", PyText.lower("A\u03a3\u0301x"));
+    assertEquals("\u03b1\u00ad\u03c2\ud83d\ude00", PyText.lower("\u0391\u00ad\u03a3\ud83d\ude00"));
+    // clean_text lower-cases: all_match compares "d:ς!" with the completion's "d:ς!"
+    assertEquals(1.0, TextRewardsTest.accuracy("<answer>d:\u03c2!</answer>", "D:\u03a3!", "all_match"));
   }
 }
