@@ -94,7 +94,12 @@ public final class DetectionRewards {
    * Python's IoU is exact integer arithmetic ({@link BoxIou#iouOfInts}).
    */
   static BigInteger[] intBox(Object item) {
-    if (!(item instanceof Map<?, ?> m) || !(m.get("bbox_2d") instanceof List<?> b) || b.size() < 4) {
+    return item instanceof Map<?, ?> m ? intCoordinates(m.get("bbox_2d")) : null;
+  }
+
+  /** The first four values of a JSON list when all are Python ints (bool included), exactly; else null. */
+  static BigInteger[] intCoordinates(Object list) {
+    if (!(list instanceof List<?> b) || b.size() < 4) {
       return null;
     }
     BigInteger[] v = new BigInteger[4];

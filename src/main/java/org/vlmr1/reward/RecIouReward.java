@@ -112,18 +112,8 @@ public final class RecIouReward implements RewardFunction {
 
   /** The ground-truth box when its four coordinates are all JSON integers (Python ints), else null. */
   private static BigInteger[] groundTruthInts(RewardSample s) {
-    Object parsed = Json.parse(PyText.strip(AnswerText.lastAnswer(s.solution(), true).orElse(s.solution())));
-    if (!(parsed instanceof List<?> list) || list.size() < 4) {
-      return null;
-    }
-    BigInteger[] box = new BigInteger[4];
-    for (int i = 0; i < 4; i++) {
-      box[i] = DetectionRewards.pythonInt(list.get(i));
-      if (box[i] == null) {
-        return null;
-      }
-    }
-    return box;
+    return DetectionRewards.intCoordinates(Json.parse(PyText.strip(AnswerText.lastAnswer(s.solution(), true)
+        .orElse(s.solution()))));
   }
 
   /** The ground-truth box; null when the solution is JSON but not a box (VLM-R1 then scores 0). */

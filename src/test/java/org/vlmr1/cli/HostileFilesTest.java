@@ -179,12 +179,17 @@ class HostileFilesTest {
       internVl.put("pixel_values", torch.randn(tiles, 3, 56, 56));
       internVl.put("image_flags", torch.ones(tiles, 1).to(torch.ScalarType.Long));
       SafeTensorsWriter.write(bad, internVl);
-      for (String cmd : new String[] {"forward", "generate"}) {
-        ScoreCommandTest.Run r = ScoreCommandTest.run(cmd, "--model", model.toString(), "--inputs", bad.toString(),
-            "--out", dir.resolve(cmd + "-internvl.safetensors").toString());
-        assertRefused(2, r, bad + " holds image_flags, which the qwen family does not take (it takes input_ids, "
-            + "attention_mask, pixel_values, image_grid_thw)");
-      }
+    }
+    assertForwardAndGenerateRefuse(bad, 2, bad + " holds image_flags, which the qwen family does not take (it takes "
+        + "input_ids, attention_mask, pixel_values, image_grid_thw)");
+  }
+
+  /** Both commands that read prepared inputs refuse {@code bad} with exit code {@code rc} and one line holding parts. */
+  private static void assertForwardAndGenerateRefuse(Path bad, int rc, String... parts) {
+    for (String cmd : new String[] {"forward", "generate"}) {
+      ScoreCommandTest.Run r = ScoreCommandTest.run(cmd, "--model", model.toString(), "--inputs", bad.toString(),
+          "--out", dir.resolve(cmd + "-" + bad.getFileName()).toString());
+      assertRefused(rc, r, parts);
     }
   }
 
@@ -204,11 +209,7 @@ class HostileFilesTest {
       t.put("pixel_values", Weights.tensor(SafeTensorsFile.open(inputs), "pixel_values"));
       SafeTensorsWriter.write(bad, t);
     }
-    for (String cmd : new String[] {"forward", "generate"}) {
-      ScoreCommandTest.Run r = ScoreCommandTest.run(cmd, "--model", model.toString(), "--inputs", bad.toString(),
-          "--out", dir.resolve(cmd + "-no-grids.safetensors").toString());
-      assertRefused(1, r, "patch rows but there is no image_grid_thw");
-    }
+    assertForwardAndGenerateRefuse(bad, 1, "patch rows but there is no image_grid_thw");
   }
 
   /** Old code: exit 0, the weights read from a file outside the checkpoint folder (../ and absolute paths). */
