@@ -53,7 +53,7 @@ class PlacementTest {
 
   @Test
   void qwenForwardAndGenerationOnAnotherDeviceMatchTheCpu(@TempDir Path dir) throws Exception {
-    long seed = new Random().nextLong();
+    long seed = Long.getLong("vlmr1.test.seed", new Random().nextLong()); // -Dvlmr1.test.seed replays a run
     System.out.println("PlacementTest qwen seed " + seed);
     Random rnd = new Random(seed);
     forwardAndGeneration(qwen(dir, rnd), dir, rnd, lazy());
@@ -61,7 +61,7 @@ class PlacementTest {
 
   @Test
   void internVlForwardAndGenerationOnAnotherDeviceMatchTheCpu(@TempDir Path dir) throws Exception {
-    long seed = new Random().nextLong();
+    long seed = Long.getLong("vlmr1.test.seed", new Random().nextLong());
     System.out.println("PlacementTest internvl seed " + seed);
     Random rnd = new Random(seed);
     forwardAndGeneration(internVl(dir, rnd), dir, rnd, lazy());
@@ -70,7 +70,11 @@ class PlacementTest {
   private static void forwardAndGeneration(VlmModule module, Path dir, Random rnd, Device device) throws Exception {
     GenerationEngineTest.Case c = GenerationEngineTest.threePrompts(module, rnd);
     SamplingConfig greedy = new SamplingConfig(true, 1.0, 0, 1.0, rnd.nextLong(), 6);
-    SamplingConfig sampled = new SamplingConfig(false, 1.0, 20, 0.9, rnd.nextLong(), 6);
+    // No top-k here: the lazy backend's logits differ from the CPU's by ~3e-7, and a tiny random model's k-th and
+    // (k+1)-th logits can be that close, which flips the top-k set and the draw (seed 6844213202226836213 with top_k
+    // 20). Top-p's boundary lies in probability mass, where that difference moves one token of ~150,000. Top-k on the
+    // device is checked on identical logits by TensorSamplerTest.
+    SamplingConfig sampled = new SamplingConfig(false, 1.0, 0, 0.9, rnd.nextLong(), 6);
     try (DecoderVlModel cpu = (DecoderVlModel) module.loadModel(dir);
         DecoderVlModel moved = (DecoderVlModel) module.loadModel(dir);
         PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
