@@ -7,7 +7,6 @@
 package org.vlmr1.model;
 
 import org.vlmr1.kernels.Devices;
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -70,11 +69,12 @@ class PlacementTest {
   private static void forwardAndGeneration(VlmModule module, Path dir, Random rnd, Device device) throws Exception {
     GenerationEngineTest.Case c = GenerationEngineTest.threePrompts(module, rnd);
     SamplingConfig greedy = new SamplingConfig(true, 1.0, 0, 1.0, rnd.nextLong(), 6);
-    // No top-k here: the lazy backend's logits differ from the CPU's by ~3e-7, and a tiny random model's k-th and
-    // (k+1)-th logits can be that close, which flips the top-k set and the draw (seed 6844213202226836213 with top_k
-    // 20). Top-p's boundary lies in probability mass, where that difference moves one token of ~150,000. Top-k on the
-    // device is checked on identical logits by TensorSamplerTest.
-    SamplingConfig sampled = new SamplingConfig(false, 1.0, 0, 0.9, rnd.nextLong(), 6);
+    // The lazy backend's logits differ from the CPU's by ~3e-7, and a tiny random model's logits are so flat that
+    // a draw can land that close to a CDF boundary (adjacent ids, seed -> 87376 vs 87377) or the k-th and (k+1)-th
+    // logits can be that close (a top-k set flip): such a near-tie is allowed, each side's token checked as the
+    // reference sampler's draw from its own logits (GenerationEngineTest.assertSameTokens), and the row compared no
+    // further.
+    SamplingConfig sampled = new SamplingConfig(false, 1.0, 20, 0.9, rnd.nextLong(), 6);
     try (DecoderVlModel cpu = (DecoderVlModel) module.loadModel(dir);
         DecoderVlModel moved = (DecoderVlModel) module.loadModel(dir);
         PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
@@ -104,18 +104,16 @@ class PlacementTest {
 
       for (SamplingConfig sc : List.of(greedy, sampled)) {
         Generator.Result a = cpu.generateCompletions(in.inputIds(), in.attentionMask(), in.multimodal(), sc,
-            module.eosTokenIds(), module.padTokenId(), 1, 5, false, c.rowPrompt(), GenerationOptions.DEFAULT, null);
+            module.eosTokenIds(), module.padTokenId(), 1, 5, true, c.rowPrompt(), GenerationOptions.DEFAULT, null);
         Generator.Result b;
         try (KvCache cache = moved.newCache(in.inputIds().size(1) + sc.maxNewTokens())) {
           b = moved.generateCompletions(there.inputIds(), there.attentionMask(), there.multimodal(), sc,
-              module.eosTokenIds(), module.padTokenId(), 1, 5, false, c.rowPrompt(), GenerationOptions.DEFAULT,
+              module.eosTokenIds(), module.padTokenId(), 1, 5, true, c.rowPrompt(), GenerationOptions.DEFAULT,
               cache);
           assertEquals(Devices.name(device), Devices.name(cache.keyStorage(0).device()), "the KV cache");
         }
-        for (int r = 0; r < a.ids().length; r++) {
-          assertArrayEquals(a.ids()[r], b.ids()[r], (sc.greedy() ? "greedy" : "sampled") + " row " + r);
-          assertArrayEquals(a.mask()[r], b.mask()[r], "mask of row " + r);
-        }
+        System.out.println("PlacementTest " + (sc.greedy() ? "greedy" : "sampled"));
+        GenerationEngineTest.assertSameTokens(a, b, sc, 1, 5);
       }
     }
   }
