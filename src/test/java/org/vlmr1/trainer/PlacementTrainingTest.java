@@ -6,7 +6,8 @@
 // eval gives the CPU's answers, and the weights save from the device. The vision tower is frozen: the lazy backend
 // cannot run its backward (a view op it does not implement), which CUDA runs. Not covered by this stand-in: AdamW's
 // state in a checkpoint (the lazy backend can neither serialise it nor be an InputArchive's map_location, which takes
-// CPU, CUDA, HPU and privateuseone; TrainerCheckpoint.restore maps it onto the parameters' device).
+// CPU, CUDA, HPU and privateuseone; TrainerCheckpoint.restore maps it onto the parameters' device). Each draw is
+// among four favoured ids (favour), so that the backends' ~3e-7 logit differences cannot flip it.
 package org.vlmr1.trainer;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -18,6 +19,8 @@ import java.util.ArrayList;
 import java.util.List;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Device;
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.io.TempDir;
@@ -27,6 +30,7 @@ import org.vlmr1.data.Example;
 import org.vlmr1.kernels.KernelProvider;
 import org.vlmr1.kernels.KernelProviders;
 import org.vlmr1.kernels.Devices;
+import org.vlmr1.model.GenerationOptions;
 import org.vlmr1.model.LazyDevice;
 import org.vlmr1.model.LoraConfig;
 import org.vlmr1.model.VlmModel;
@@ -71,7 +75,10 @@ class PlacementTrainingTest {
     List<Example> data = GrpoTrainerTest.boxes(dir, 5);
     GrpoConfig cfg = GrpoConfig.builder().numGenerations(2).perDeviceTrainBatchSize(4).maxCompletionLength(4)
         .maxSteps(2).learningRate(5e-3).beta(0.04).seed(seed).freezeVisionModules(true)
-        .numIterations(lora ? 2 : 1).build(); // 2: step 2 reuses step 1's rollouts with their old log-probs
+        .numIterations(lora ? 2 : 1) // 2: step 2 reuses step 1's rollouts with their old log-probs
+        .rollout(new RolloutOptions(0, true, GenerationOptions.DEFAULT.withLogitBias(
+            favour(module.eosTokenIds()[0], new java.util.Random(seed)))))
+        .build();
     List<RewardFunction> rewards = List.of(new AccuracyReward(), InternVlTrainerTest.LENGTH);
     List<StepMetrics> cpu = new ArrayList<>();
     try (VlmModel policy = policy(ckpt, lora, Devices.cpu()); VlmModel ref = reference(ckpt, lora, Devices.cpu());
@@ -99,6 +106,27 @@ class PlacementTrainingTest {
       assertTrue(Math.abs(a.gradNorm() - b.gradNorm()) <= LOSS_TOLERANCE * Math.max(1, a.gradNorm()),
           "step " + b.step() + " grad norm " + b.gradNorm() + " vs the CPU's " + a.gradNorm());
     }
+  }
+
+  /**
+   * Lifts four ids per completion position (EOS and three random ones) 30 above the rest, so each draw is among
+   * those four. A tiny random model's logits are nearly flat over ~150,000 ids, and the lazy backend's differ from
+   * the CPU's by ~3e-7: a draw that lands that close to a CDF boundary picks a neighbouring id on one side (about
+   * one run in 60 of this test failed so). Among four ids ~0.25 apart in the CDF that takes ~1e-6 per draw; the other
+   * ids' weights, e^-30 each, move no boundary that far. The loss still uses the model's own logits.
+   */
+  private static GenerationOptions.LogitBias favour(long eos, java.util.Random rnd) {
+    long[][] ids = new long[8][];
+    for (int t = 0; t < ids.length; t++) {
+      ids[t] = new long[] {eos, rnd.nextInt(150_000), rnd.nextInt(150_000), rnd.nextInt(150_000)};
+    }
+    return (logits, rows, t) -> {
+      Tensor out = logits.clone();                                                          // (B', V)
+      for (long id : ids[t % ids.length]) {
+        out.narrow(1, id, 1).add_(new Scalar(30.0));
+      }
+      return out;
+    };
   }
 
   /** Two steps on {@code lazy} (checking devices after each); without LoRA the weights saved from the device. */
