@@ -171,10 +171,7 @@ class HostileFilesTest {
     TorchRuntime.load();
     Path bad = dir.resolve("internvl-batch.safetensors");
     try (PointerScope s = new PointerScope()) {
-      SafeTensorsFile f = SafeTensorsFile.open(inputs);
-      Map<String, Tensor> internVl = new LinkedHashMap<>();
-      internVl.put("input_ids", Weights.tensor(f, "input_ids"));
-      internVl.put("attention_mask", Weights.tensor(f, "attention_mask"));
+      Map<String, Tensor> internVl = TinyFixture.textOf(inputs);
       torch.manual_seed(seed);
       internVl.put("pixel_values", torch.randn(tiles, 3, 56, 56));
       internVl.put("image_flags", torch.ones(tiles, 1).to(torch.ScalarType.Long));
@@ -202,10 +199,7 @@ class HostileFilesTest {
     TorchRuntime.load();
     Path bad = dir.resolve("patches-without-grids.safetensors");
     try (PointerScope s = new PointerScope()) {
-      SafeTensorsFile text = SafeTensorsFile.open(textOnly);
-      Map<String, Tensor> t = new LinkedHashMap<>();
-      t.put("input_ids", Weights.tensor(text, "input_ids"));
-      t.put("attention_mask", Weights.tensor(text, "attention_mask"));
+      Map<String, Tensor> t = TinyFixture.textOf(textOnly);
       t.put("pixel_values", Weights.tensor(SafeTensorsFile.open(inputs), "pixel_values"));
       SafeTensorsWriter.write(bad, t);
     }

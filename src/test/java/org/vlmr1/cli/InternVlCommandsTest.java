@@ -75,14 +75,20 @@ class InternVlCommandsTest {
     assertTrue(r.rc() != 0 && r.err().contains("--img_context_token_id"), r.err());
   }
 
-  @Test
-  void initTinyThenPrepareWritesTheBatch(@TempDir Path dir) throws Exception {
+  /** A one-layer tiny InternVL checkpoint written by init-tiny into {@code dir}/tiny. */
+  private static Path tinyInternVl(Path dir) {
     Path ckpt = dir.resolve("tiny");
     ScoreCommandTest.Run r = ScoreCommandTest.run("init-tiny", "--family", "internvl_chat", "--out", ckpt.toString(),
         "--hidden_size", "32", "--num_layers", "1");
     assertEquals(0, r.rc(), r.err());
+    return ckpt;
+  }
+
+  @Test
+  void initTinyThenPrepareWritesTheBatch(@TempDir Path dir) throws Exception {
+    Path ckpt = tinyInternVl(dir);
     Path out = dir.resolve("prep.safetensors");
-    r = ScoreCommandTest.run("prepare", "--model", ckpt.toString(), "--image",
+    ScoreCommandTest.Run r = ScoreCommandTest.run("prepare", "--model", ckpt.toString(), "--image",
         caseA().resolve("image_1_300x200.png").toString(), "--text", "Where is the red box?", "--task_type", "rec",
         "--max_anyres_num", "2", "--out", out.toString());
     assertEquals(0, r.rc(), r.err());
@@ -103,22 +109,16 @@ class InternVlCommandsTest {
   void pixelValuesOfTheOtherFamilyAreNamed(@TempDir Path dir) throws Exception {
     long seed = System.nanoTime();
     System.out.println("InternVlCommandsTest seed " + seed);
-    Path ckpt = dir.resolve("tiny");
-    ScoreCommandTest.Run r = ScoreCommandTest.run("init-tiny", "--family", "internvl_chat", "--out", ckpt.toString(),
-        "--hidden_size", "32", "--num_layers", "1");
-    assertEquals(0, r.rc(), r.err());
+    Path ckpt = tinyInternVl(dir);
     Path prepared = dir.resolve("prep.safetensors");
-    r = ScoreCommandTest.run("prepare", "--model", ckpt.toString(), "--image",
+    ScoreCommandTest.Run r = ScoreCommandTest.run("prepare", "--model", ckpt.toString(), "--image",
         caseA().resolve("image_1_300x200.png").toString(), "--text", "Where?", "--max_anyres_num", "2",
         "--out", prepared.toString());
     assertEquals(0, r.rc(), r.err());
     long patches = 4 * (1 + new java.util.Random(seed).nextInt(8));
     Path qwenShaped = dir.resolve("qwen-shaped.safetensors");
     try (PointerScope s = new PointerScope()) {
-      SafeTensorsFile f = SafeTensorsFile.open(prepared);
-      Map<String, Tensor> t = new LinkedHashMap<>();
-      t.put("input_ids", Weights.tensor(f, "input_ids"));
-      t.put("attention_mask", Weights.tensor(f, "attention_mask"));
+      Map<String, Tensor> t = TinyFixture.textOf(prepared);
       org.bytedeco.pytorch.global.torch.manual_seed(seed);
       t.put("pixel_values", org.bytedeco.pytorch.global.torch.randn(patches, 1176));
       SafeTensorsWriter.write(qwenShaped, t);

@@ -46,10 +46,7 @@ class KillResumeTest {
 
   @Test
   void sigkillAndResumeMatchAnUninterruptedRun(@TempDir Path dir) throws Exception {
-    assertEquals(0, ScoreCommandTest.run("make-synthetic", "--out", dir.resolve("data").toString(), "--n", "12",
-        "--width", "84", "--height", "56").rc());
-    assertEquals(0, ScoreCommandTest.run("init-tiny", "--out", dir.resolve("tiny").toString(), "--hidden_size", "32",
-        "--num_layers", "1", "--vision_depth", "1").rc());
+    TinyFixture.write(dir.resolve("data"), 12, 84, 56, dir.resolve("tiny"));
     Path straight = dir.resolve("straight");
     ScoreCommandTest.Run a = ScoreCommandTest.run(args(dir, straight).toArray(String[]::new));
     assertEquals(0, a.rc(), a.err());
@@ -97,10 +94,7 @@ class KillResumeTest {
    */
   @Test
   void resumingPrintsNoLibtorchDeprecationWarning(@TempDir Path dir) throws Exception {
-    assertEquals(0, ScoreCommandTest.run("make-synthetic", "--out", dir.resolve("data").toString(), "--n", "4",
-        "--width", "84", "--height", "56").rc());
-    assertEquals(0, ScoreCommandTest.run("init-tiny", "--out", dir.resolve("tiny").toString(), "--hidden_size", "32",
-        "--num_layers", "1", "--vision_depth", "1").rc());
+    TinyFixture.write(dir.resolve("data"), 4, 84, 56, dir.resolve("tiny"));
     Path run = dir.resolve("run");
     List<String> train = new ArrayList<>(List.of("train", "--model_name_or_path", dir.resolve("tiny").toString(),
         "--data_file_paths", dir.resolve("data/data.jsonl").toString(), "--image_folders",

@@ -33,10 +33,7 @@ class TrainRewardEnvTest {
 
   @Test
   void debugTraceJudgeAndFallBacks(@TempDir Path dir) throws Exception {
-    assertEquals(0, ScoreCommandTest.run("make-synthetic", "--out", dir.resolve("data").toString(), "--n", "4",
-        "--width", "84", "--height", "56").rc());
-    assertEquals(0, ScoreCommandTest.run("init-tiny", "--out", dir.resolve("tiny").toString(), "--hidden_size", "32",
-        "--num_layers", "1", "--vision_depth", "1").rc());
+    TinyFixture.write(dir.resolve("data"), 4, 84, 56, dir.resolve("tiny"));
 
     Path log = dir.resolve("log/debug_log.run1.txt");
     Map<String, Object> m = trainOneStep(dir, dir.resolve("run1"), Map.of("DEBUG_MODE", "true", "LOG_PATH",
