@@ -2,6 +2,8 @@
 // position's frequencies follow the processed distribution (temperature -> top-k -> top-p), and consecutive tokens of
 // a completion are independent (one draw per token; a draw per completion would make them equal); with EOS ids
 // among the tokens, completion lengths are truncated-geometric and everything after the first EOS is masked padding.
+// Every draw is also checked against the reference TokenSampler, so a failed frequency test is about the keyed uniforms
+// and the distribution, not a misdrawn row; every message carries the config and its seed, to rerun the case.
 package org.vlmr1.model;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -80,6 +82,7 @@ class SamplingStatisticsTest {
       double q = p[(int) eos[0]] + p[(int) eos[1]];
       assertTrue(q > 0.05 && q < 0.3, "the EOS ids keep a moderate probability under this config: " + q);
       Generator.Result res = generate(cfg, rows, 5, 0, eos, pad, opts);
+      assertDrawsAreTheReference(res.ids(), res.mask(), cfg, 5, 0);
       long[] lengths = new long[n + 1];
       long[] before = new long[v];
       for (int r = 0; r < rows; r++) {
@@ -136,7 +139,11 @@ class SamplingStatisticsTest {
   private static void check(SamplingConfig cfg) {
     System.out.println("seed " + cfg.seed() + ", " + cfg);
     double[] p = processed(LOGITS, cfg.temperature(), cfg.topK(), cfg.topP());
-    long[][] ids = generate(cfg, COMPLETIONS, 7, 0).ids();
+    long step = 7;
+    long[][] ids = generate(cfg, COMPLETIONS, step, 0).ids();
+    // Every draw is first the reference's (TokenSampler on the same logits with the same keyed uniform), so a
+    // frequency test that fails below measures the keyed uniforms and the inverse CDF, never a misdrawn row.
+    assertDrawsAreTheReference(ids, null, cfg, step, 0);
     int v = LOGITS.length;
     for (int t = 0; t < POSITIONS; t++) {
       long[] counts = new long[v];
@@ -145,7 +152,7 @@ class SamplingStatisticsTest {
       }
       double pv = ChiSquare.goodnessOfFit(counts, p);
       assertTrue(pv > ALPHA, "position " + t + ": frequencies " + Arrays.toString(counts) + " against "
-          + Arrays.toString(p) + " (chi-square p = " + pv + ")");
+          + Arrays.toString(p) + " (chi-square p = " + pv + ") " + cfg);
     }
     // The independence table pools the ids below 2 % into one category: at T = 0.7 the rarest id has p = 0.0054,
     // so its cell with itself expects 0.6 draws, where the chi-square approximation is too optimistic in the tail
@@ -168,7 +175,24 @@ class SamplingStatisticsTest {
       }
       double pv = ChiSquare.independence(table);
       assertTrue(pv > ALPHA, "tokens " + t + " and " + (t + 1) + " are dependent: " + Arrays.deepToString(table)
-          + " (chi-square p = " + pv + ")");
+          + " (chi-square p = " + pv + ") " + cfg);
+    }
+  }
+
+  /**
+   * Each row's tokens through its mask (all of them when mask is null) are TokenSampler's draws from {@link #LOGITS}
+   * with the keyed uniform of (seed, step, firstSample + row, position): the tensor sampler is bit-exact with it.
+   */
+  private static void assertDrawsAreTheReference(long[][] ids, long[][] mask, SamplingConfig cfg, long step,
+      long firstSample) {
+    for (int r = 0; r < ids.length; r++) {
+      for (int t = 0; t < ids[r].length && (mask == null || mask[r][t] == 1); t++) {
+        int want = TokenSampler.next(LOGITS, cfg, step, firstSample + r, t);
+        if (ids[r][t] != want) {
+          assertEquals(want, ids[r][t], "row " + r + " position " + t + ": the reference draws " + want + " (u = "
+              + TokenSampler.uniform(cfg.seed(), step, firstSample + r, t) + ") " + cfg);
+        }
+      }
     }
   }
 
